@@ -1,0 +1,134 @@
+package models
+
+import (
+	"crypto/rand"
+	"database/sql/driver"
+	"encoding/base32"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Status is where a reservation stands.
+type Status string
+
+// Reservation statuses. Pending, Tentative and Confirmed hold the room.
+const (
+	StatusPending   Status = "pending"   // accepted by the bridge, not yet confirmed by its backend
+	StatusConfirmed Status = "confirmed" // the backend holds the room
+	StatusTentative Status = "tentative" // the backend holds the room, awaiting its approval
+	StatusRejected  Status = "rejected"  // the backend refused; Reason says why
+	StatusCancelled Status = "cancelled"
+)
+
+// Holds reports whether a reservation in this status occupies its room.
+func (s Status) Holds() bool {
+	return s == StatusPending || s == StatusConfirmed || s == StatusTentative
+}
+
+// HoldingStatuses lists the statuses that occupy a room.
+var HoldingStatuses = []Status{StatusPending, StatusConfirmed, StatusTentative}
+
+// Origin says who made a reservation.
+type Origin string
+
+// Origins.
+const (
+	OriginBridge Origin = "bridge" // booked through roombridge
+	OriginNative Origin = "native" // booked directly in the OA or DingTalk, found by sync
+)
+
+// Reservation is one booking of one room, from either system. Times are UTC.
+type Reservation struct {
+	ID             string    `gorm:"primaryKey"`
+	UID            string    `gorm:"column:uid"`
+	RoomID         string    `gorm:"column:room_id"`
+	Start          time.Time `gorm:"column:starts_at"`
+	End            time.Time `gorm:"column:ends_at"`
+	Title          string
+	Description    string
+	OrganizerID    string
+	OrganizerName  string
+	Attendees      StringList `gorm:"type:text"`
+	Backend        Backend
+	RemoteID       *string
+	Origin         Origin
+	Status         Status
+	Reason         string
+	Sequence       int
+	IdempotencyKey *string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Remote returns the backend id or "".
+func (r Reservation) Remote() string {
+	if r.RemoteID == nil {
+		return ""
+	}
+	return *r.RemoteID
+}
+
+// normalize makes the row storable: times in UTC whole seconds, no nil list.
+func (r *Reservation) normalize() {
+	if r.Attendees == nil {
+		r.Attendees = StringList{}
+	}
+	r.Start = r.Start.UTC().Truncate(time.Second)
+	r.End = r.End.UTC().Truncate(time.Second)
+}
+
+// Overlaps reports whether r and [start, end) share any instant.
+func (r Reservation) Overlaps(start, end time.Time) bool {
+	return r.Start.Before(end) && start.Before(r.End)
+}
+
+// StringList is a list of strings stored as a JSON array in a TEXT column.
+type StringList []string
+
+// Scan implements sql.Scanner.
+func (l *StringList) Scan(v any) error {
+	var b []byte
+	switch x := v.(type) {
+	case nil:
+		*l = nil
+		return nil
+	case string:
+		b = []byte(x)
+	case []byte:
+		b = x
+	}
+	if len(b) == 0 {
+		*l = nil
+		return nil
+	}
+	return json.Unmarshal(b, (*[]string)(l))
+}
+
+// Value implements driver.Valuer.
+func (l StringList) Value() (driver.Value, error) {
+	if l == nil {
+		return "[]", nil
+	}
+	b, err := json.Marshal([]string(l))
+	return string(b), err
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// NewID returns a random 20-character id (100 bits) for any row.
+func NewID() string {
+	var b [13]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return idEncoding.EncodeToString(b[:])[:20]
+}
+
+// BridgeUID is the iCalendar UID of a reservation made through the bridge.
+func BridgeUID(id string) string { return "rb-" + id + "@roombridge" }
+
+// NativeUID is the deterministic iCalendar UID of a reservation found in a backend.
+func NativeUID(b Backend, remoteID string) string {
+	return string(b) + "-" + strings.ReplaceAll(remoteID, "@", "_") + "@roombridge"
+}

@@ -1,0 +1,205 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
+)
+
+// Store dialects.
+const (
+	DialectMySQL  = "mysql"
+	DialectSQLite = "sqlite"
+)
+
+// Store is roombridge's only persistence: one gorm handle on MySQL/MariaDB or SQLite.
+// Every method owns its transaction and returns the kinds ErrNotFound, ErrConflict,
+// ErrInvalid or ErrUnavailable (wrapped) for storage failures.
+type Store struct {
+	db      *gorm.DB
+	dialect string
+	now     func() time.Time
+}
+
+// Open connects to dsn, which is "sqlite:PATH" or "mysql:USER:PASS@tcp(HOST:PORT)/DB?...".
+// It does not migrate; see package migrations. now is the clock for timestamps.
+func Open(dsn string, now func() time.Time) (*Store, error) {
+	if now == nil {
+		now = time.Now
+	}
+	cfg := &gorm.Config{
+		Logger:                 logger.Default.LogMode(logger.Silent),
+		NowFunc:                func() time.Time { return now().UTC().Truncate(time.Second) },
+		SkipDefaultTransaction: true,
+	}
+	kind, rest, ok := strings.Cut(dsn, ":")
+	if !ok || rest == "" {
+		return nil, fmt.Errorf("%w: database %q must start with sqlite: or mysql:", ErrInvalid, dsn)
+	}
+	var (
+		db  *gorm.DB
+		err error
+	)
+	switch kind {
+	case DialectSQLite:
+		if dir := filepath.Dir(rest); dir != "." && rest != ":memory:" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("create database directory %s: %w", dir, err)
+			}
+		}
+		sep := "?"
+		if strings.Contains(rest, "?") {
+			sep = "&"
+		}
+		db, err = gorm.Open(sqlite.Open(rest+sep+"_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"), cfg)
+		if err == nil {
+			sqlDB, _ := db.DB()
+			// SQLite has one writer; a single connection serialises transactions so the
+			// room lock in Book is real and no writer waits on a busy database.
+			sqlDB.SetMaxOpenConns(1)
+		}
+	case DialectMySQL:
+		mc, perr := mysqldriver.ParseDSN(rest)
+		if perr != nil {
+			return nil, fmt.Errorf("%w: mysql dsn: %v", ErrInvalid, perr)
+		}
+		mc.ParseTime = true
+		mc.ClientFoundRows = true // RowsAffected counts matched rows, as on SQLite
+		mc.Loc = time.UTC
+		if mc.Params == nil {
+			mc.Params = map[string]string{}
+		}
+		mc.Params["time_zone"] = "'+00:00'"
+		mc.Params["charset"] = "utf8mb4"
+		db, err = gorm.Open(mysql.Open(mc.FormatDSN()), cfg)
+		if err == nil {
+			sqlDB, _ := db.DB()
+			sqlDB.SetMaxOpenConns(20)
+			sqlDB.SetMaxIdleConns(10)
+			sqlDB.SetConnMaxLifetime(30 * time.Minute)
+		}
+	default:
+		return nil, fmt.Errorf("%w: database %q must start with sqlite: or mysql:", ErrInvalid, dsn)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", kind, errors.Join(ErrUnavailable, err))
+	}
+	return &Store{db: db, dialect: kind, now: now}, nil
+}
+
+// Dialect returns DialectMySQL or DialectSQLite.
+func (s *Store) Dialect() string { return s.dialect }
+
+// SQL returns the underlying database handle (for migrations).
+func (s *Store) SQL() *sql.DB {
+	d, _ := s.db.DB()
+	return d
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.SQL().Close() }
+
+// Ping checks the database answers. Errors are ErrUnavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.SQL().PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", errors.Join(ErrUnavailable, err))
+	}
+	return nil
+}
+
+func (s *Store) stamp() time.Time { return s.now().UTC().Truncate(time.Second) }
+
+// storeErr translates a gorm error into the package's kinds.
+func storeErr(what string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", what, err)
+	case isDuplicate(err):
+		return fmt.Errorf("%s: %w", what, errors.Join(ErrConflict, err))
+	case UserError(err) != nil, errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound), errors.Is(err, ErrInvalid), errors.Is(err, ErrForbidden):
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, errors.Join(ErrUnavailable, err))
+}
+
+func isDuplicate(err error) bool {
+	var me *mysqldriver.MySQLError
+	if errors.As(err, &me) && me.Number == 1062 {
+		return true
+	}
+	return errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// forUpdate adds a locking clause where the database has one (SQLite serialises writers
+// anyway).
+func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {
+	if s.dialect == DialectMySQL {
+		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return tx
+}
+
+// lockRooms takes the booking lock of each room (in id order, so two transactions never
+// wait on each other crosswise). It returns ErrNotFound for an unknown room.
+func (s *Store) lockRooms(tx *gorm.DB, ids ...string) error {
+	seen := map[string]bool{}
+	var uniq []string
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, id)
+		}
+	}
+	sortStrings(uniq)
+	for _, id := range uniq {
+		res := tx.Model(&Room{}).Where("id = ?", id).UpdateColumn("booking_version", gorm.Expr("booking_version + 1"))
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return E(ErrNotFound, "unknown_room", "room_id", "没有这个会议室。", "There is no such room.")
+		}
+	}
+	return nil
+}
+
+func sortStrings(a []string) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+// overlap returns the first reservation holding room in [start, end), other than self.
+func (s *Store) overlap(tx *gorm.DB, room string, start, end time.Time, self string) (*Reservation, error) {
+	var r Reservation
+	q := s.forUpdate(tx).Where("room_id = ? AND status IN ? AND starts_at < ? AND ends_at > ?", room, HoldingStatuses, end.UTC(), start.UTC())
+	if self != "" {
+		q = q.Where("id <> ?", self)
+	}
+	err := q.Order("starts_at").Limit(1).Find(&r).Error
+	if err != nil {
+		return nil, err
+	}
+	if r.ID == "" {
+		return nil, nil
+	}
+	return &r, nil
+}

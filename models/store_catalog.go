@@ -1,0 +1,114 @@
+package models
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// SyncCatalog writes the catalog's offices, rooms and users into the database, updating
+// rows that exist and adding new ones. Rooms and users that left the catalog stay (old
+// reservations still point at them) but are no longer listed by Offices.
+func (s *Store) SyncCatalog(ctx context.Context, c Catalog) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, o := range c.Offices {
+			row := Office{ID: o.ID, Name: o.Name, Position: o.Position}
+			if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
+				return err
+			}
+			for _, r := range o.Rooms {
+				r.OfficeID = o.ID
+				if err := tx.Clauses(clause.OnConflict{
+					DoUpdates: clause.AssignmentColumns([]string{"office_id", "name", "floor", "capacity", "oa_room_id", "dingtalk_room_id", "position"}),
+				}).Create(&r).Error; err != nil {
+					return err
+				}
+			}
+		}
+		for _, u := range c.Users {
+			cols := []string{"name", "oa_login", "dingtalk_user_id"}
+			if u.DingTalkUnionID != "" {
+				cols = append(cols, "dingtalk_union_id")
+			}
+			if err := tx.Clauses(clause.OnConflict{DoUpdates: clause.AssignmentColumns(cols)}).Create(&u).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return storeErr("sync catalog", err)
+}
+
+// Offices returns every office with its rooms, in catalog order.
+func (s *Store) Offices(ctx context.Context) ([]Office, error) {
+	var offices []Office
+	if err := s.db.WithContext(ctx).Order("position, id").Find(&offices).Error; err != nil {
+		return nil, storeErr("list offices", err)
+	}
+	rooms, err := s.Rooms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byOffice := map[string][]Room{}
+	for _, r := range rooms {
+		byOffice[r.OfficeID] = append(byOffice[r.OfficeID], r)
+	}
+	for i := range offices {
+		offices[i].Rooms = byOffice[offices[i].ID]
+	}
+	return offices, nil
+}
+
+// Rooms returns every room, ordered by office and catalog position.
+func (s *Store) Rooms(ctx context.Context) ([]Room, error) {
+	var rooms []Room
+	err := s.db.WithContext(ctx).Table("rooms").Select("rooms.*").
+		Joins("JOIN offices ON offices.id = rooms.office_id").
+		Order("offices.position, rooms.position, rooms.id").Find(&rooms).Error
+	return rooms, storeErr("list rooms", err)
+}
+
+// Room returns one room, or ErrNotFound.
+func (s *Store) Room(ctx context.Context, id string) (Room, error) {
+	var r Room
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error
+	return r, storeErr("get room "+id, err)
+}
+
+// Office returns one office (without rooms), or ErrNotFound.
+func (s *Store) Office(ctx context.Context, id string) (Office, error) {
+	var o Office
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&o).Error
+	return o, storeErr("get office "+id, err)
+}
+
+// User returns one user, or ErrNotFound.
+func (s *Store) User(ctx context.Context, id string) (User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&u).Error
+	return u, storeErr("get user "+id, err)
+}
+
+// Users returns every user ordered by id.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	var us []User
+	err := s.db.WithContext(ctx).Order("id").Find(&us).Error
+	return us, storeErr("list users", err)
+}
+
+// SetUnionID stores a DingTalk unionId resolved from the directory. ErrNotFound if the
+// user does not exist.
+func (s *Store) SetUnionID(ctx context.Context, userID, unionID string) error {
+	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("dingtalk_union_id", unionID)
+	if res.Error != nil {
+		return storeErr("set union id", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return storeErr("set union id", gorm.ErrRecordNotFound)
+	}
+	return nil
+}

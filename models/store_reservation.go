@@ -1,0 +1,250 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Book inserts a new reservation (status pending) together with its outbox jobs and an
+// audit entry, in one transaction that first takes the room's booking lock and checks
+// every reservation of that room from both systems for an overlap.
+//
+// When r carries an IdempotencyKey already used by the same organizer, nothing is
+// written and the earlier reservation comes back with created = false. Errors: a
+// *ConflictError (ErrConflict) when the slot is taken, ErrNotFound for an unknown room.
+func (s *Store) Book(ctx context.Context, r Reservation, jobs []Job, audit *AuditEntry) (res Reservation, created bool, err error) {
+	now := s.stamp()
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockRooms(tx, r.RoomID); err != nil {
+			return err
+		}
+		if r.IdempotencyKey != nil {
+			var prev Reservation
+			if err := tx.Where("organizer_id = ? AND idempotency_key = ?", r.OrganizerID, *r.IdempotencyKey).Limit(1).Find(&prev).Error; err != nil {
+				return err
+			}
+			if prev.ID != "" {
+				res = prev
+				return nil
+			}
+		}
+		other, err := s.overlap(tx, r.RoomID, r.Start, r.End, "")
+		if err != nil {
+			return err
+		}
+		if other != nil {
+			return &ConflictError{With: *other}
+		}
+		r.CreatedAt, r.UpdatedAt = now, now
+		r.normalize()
+		if err := tx.Create(&r).Error; err != nil {
+			return err
+		}
+		if err := s.insertJobs(tx, jobs, now); err != nil {
+			return err
+		}
+		if err := s.insertAudit(tx, audit, now); err != nil {
+			return err
+		}
+		res, created = r, true
+		return nil
+	})
+	if err != nil && isDuplicate(err) && r.IdempotencyKey != nil {
+		// A concurrent request with the same key for another room won the race.
+		prev, perr := s.ReservationByKey(ctx, r.OrganizerID, *r.IdempotencyKey)
+		if perr == nil {
+			return prev, false, nil
+		}
+	}
+	return res, created, storeErr("book room "+r.RoomID, err)
+}
+
+// Change is a modification of one reservation, applied by Update inside its transaction.
+// Apply mutates the reservation and returns the jobs to enqueue and an audit entry; it
+// may return a user error to abort.
+type Change struct {
+	// CheckRoom makes Update lock the reservation's (new) room and refuse an overlap.
+	CheckRoom bool
+	Apply     func(r *Reservation) (jobs []Job, audit *AuditEntry, err error)
+}
+
+// Update loads reservation id, applies the change and saves it with its jobs, all in one
+// transaction. Errors: ErrNotFound, a *ConflictError, or whatever Apply returned.
+func (s *Store) Update(ctx context.Context, id string, c Change) (Reservation, error) {
+	now := s.stamp()
+	var out Reservation
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var r Reservation
+		if err := s.forUpdate(tx).Where("id = ?", id).Take(&r).Error; err != nil {
+			return err
+		}
+		oldRoom := r.RoomID
+		jobs, audit, err := c.Apply(&r)
+		if err != nil {
+			return err
+		}
+		if c.CheckRoom {
+			if err := s.lockRooms(tx, oldRoom, r.RoomID); err != nil {
+				return err
+			}
+			if r.Status.Holds() {
+				other, err := s.overlap(tx, r.RoomID, r.Start, r.End, r.ID)
+				if err != nil {
+					return err
+				}
+				if other != nil {
+					return &ConflictError{With: *other}
+				}
+			}
+		}
+		r.UpdatedAt = now
+		r.normalize()
+		if err := tx.Save(&r).Error; err != nil {
+			return err
+		}
+		if err := s.insertJobs(tx, jobs, now); err != nil {
+			return err
+		}
+		if err := s.insertAudit(tx, audit, now); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	return out, storeErr("update reservation "+id, err)
+}
+
+func (s *Store) insertJobs(tx *gorm.DB, jobs []Job, now time.Time) error {
+	var next int64
+	if len(jobs) > 0 {
+		if err := tx.Model(&Job{}).Where("reservation_id = ?", jobs[0].ReservationID).Count(&next).Error; err != nil {
+			return err
+		}
+	}
+	for i := range jobs {
+		j := jobs[i]
+		j.Seq = int(next) + i
+		if j.ID == "" {
+			j.ID = NewID()
+		}
+		if j.State == "" {
+			j.State = JobPending
+		}
+		if j.NextAttemptAt.IsZero() {
+			j.NextAttemptAt = now
+		}
+		j.CreatedAt, j.UpdatedAt = now, now
+		if j.Payload == "" {
+			j.Payload = "{}"
+		}
+		if err := tx.Create(&j).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertAudit(tx *gorm.DB, a *AuditEntry, now time.Time) error {
+	if a == nil {
+		return nil
+	}
+	e := *a
+	if e.ID == "" {
+		e.ID = NewID()
+	}
+	if e.At.IsZero() {
+		e.At = now
+	}
+	var n int64
+	if err := tx.Model(&AuditEntry{}).Where("reservation_id = ?", e.ReservationID).Count(&n).Error; err != nil {
+		return err
+	}
+	e.Seq = int(n)
+	return tx.Create(&e).Error
+}
+
+// Reservation returns one reservation, or ErrNotFound.
+func (s *Store) Reservation(ctx context.Context, id string) (Reservation, error) {
+	var r Reservation
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error
+	return r, storeErr("get reservation "+id, err)
+}
+
+// ReservationByKey returns the reservation an organizer made with an idempotency key, or
+// ErrNotFound.
+func (s *Store) ReservationByKey(ctx context.Context, organizer, key string) (Reservation, error) {
+	var r Reservation
+	err := s.db.WithContext(ctx).Where("organizer_id = ? AND idempotency_key = ?", organizer, key).Take(&r).Error
+	return r, storeErr("get reservation by idempotency key", err)
+}
+
+// ReservationByRemote returns the reservation known to backend b as remoteID, or
+// ErrNotFound.
+func (s *Store) ReservationByRemote(ctx context.Context, b Backend, remoteID string) (Reservation, error) {
+	var r Reservation
+	err := s.db.WithContext(ctx).Where("backend = ? AND remote_id = ?", b, remoteID).Take(&r).Error
+	return r, storeErr("get reservation by remote id", err)
+}
+
+// Filter selects reservations. Zero fields do not filter.
+type Filter struct {
+	RoomIDs     []string
+	OrganizerID string
+	Backend     Backend
+	Origin      Origin
+	Statuses    []Status
+	// From and To select reservations overlapping [From, To).
+	From, To time.Time
+	// UpdatedSince selects reservations changed at or after it.
+	UpdatedSince time.Time
+	Limit        int
+}
+
+// Reservations lists reservations matching f, ordered by start time then id.
+func (s *Store) Reservations(ctx context.Context, f Filter) ([]Reservation, error) {
+	q := s.db.WithContext(ctx).Model(&Reservation{})
+	if len(f.RoomIDs) > 0 {
+		q = q.Where("room_id IN ?", f.RoomIDs)
+	}
+	if f.OrganizerID != "" {
+		q = q.Where("organizer_id = ?", f.OrganizerID)
+	}
+	if f.Backend != "" {
+		q = q.Where("backend = ?", f.Backend)
+	}
+	if f.Origin != "" {
+		q = q.Where("origin = ?", f.Origin)
+	}
+	if len(f.Statuses) > 0 {
+		q = q.Where("status IN ?", f.Statuses)
+	}
+	if !f.To.IsZero() {
+		q = q.Where("starts_at < ?", f.To.UTC())
+	}
+	if !f.From.IsZero() {
+		q = q.Where("ends_at > ?", f.From.UTC())
+	}
+	if !f.UpdatedSince.IsZero() {
+		q = q.Where("updated_at >= ?", f.UpdatedSince.UTC())
+	}
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	var out []Reservation
+	err := q.Order("starts_at, id").Find(&out).Error
+	return out, storeErr("list reservations", err)
+}
+
+// Audit returns the audit trail of one reservation, oldest first.
+func (s *Store) Audit(ctx context.Context, reservationID string) ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := s.db.WithContext(ctx).Where("reservation_id = ?", reservationID).Order("seq, at, id").Find(&out).Error
+	return out, storeErr("list audit", err)
+}
+
+// AddAudit records an audit entry on its own.
+func (s *Store) AddAudit(ctx context.Context, a AuditEntry) error {
+	return storeErr("add audit", s.insertAudit(s.db.WithContext(ctx), &a, s.stamp()))
+}

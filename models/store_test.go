@@ -1,0 +1,273 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"roombridge/models"
+	"roombridge/models/modelstest"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func newClock() *clock { return &clock{t: time.Date(2023, 4, 10, 2, 0, 0, 0, time.UTC)} }
+
+func seeded(t *testing.T, s *models.Store) {
+	t.Helper()
+	if err := s.SyncCatalog(context.Background(), models.DemoCatalog()); err != nil {
+		t.Fatalf("SyncCatalog() = %v", err)
+	}
+}
+
+func res(room string, start time.Time, d time.Duration, b models.Backend, origin models.Origin) models.Reservation {
+	id := models.NewID()
+	return models.Reservation{
+		ID: id, UID: models.BridgeUID(id), RoomID: room, Start: start, End: start.Add(d),
+		Title: "周会, 讨论; 计划", OrganizerID: "zhangsan", Backend: b, Origin: origin, Status: models.StatusPending,
+	}
+}
+
+func TestStoreCatalog(t *testing.T) {
+	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		seeded(t, s) // idempotent
+		offices, err := s.Offices(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(offices) != 4 || offices[0].Name != "北京首开" || len(offices[0].Rooms) != 3 {
+			t.Fatalf("Offices() = %d offices, first %q with %d rooms; want 4, 北京首开, 3", len(offices), offices[0].Name, len(offices[0].Rooms))
+		}
+		r, err := s.Room(ctx, "duowei")
+		if err != nil || r.OARoomID != "-2295828016161864200" {
+			t.Errorf("Room(duowei) = %+v, %v; want the int64 OA id kept exactly", r, err)
+		}
+		if _, err := s.Room(ctx, "nope"); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("Room(nope) = %v, want ErrNotFound", err)
+		}
+		if err := s.SetUnionID(ctx, "zhangsan", "union-zs"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetUnionID(ctx, "zhangsan", "union-zs"); err != nil {
+			t.Errorf("SetUnionID(same value) = %v, want nil", err)
+		}
+		u, _ := s.User(ctx, "zhangsan")
+		if u.DingTalkUnionID != "union-zs" {
+			t.Errorf("User(zhangsan).DingTalkUnionID = %q, want union-zs", u.DingTalkUnionID)
+		}
+	})
+}
+
+func TestStoreBookOverlap(t *testing.T) {
+	c := newClock()
+	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		base := time.Date(2023, 4, 12, 2, 0, 0, 0, time.UTC)
+		native := res("duowei", base, time.Hour, models.BackendDingTalk, models.OriginNative)
+		native.Status = models.StatusConfirmed
+		if _, created, err := s.Book(ctx, native, nil, nil); err != nil || !created {
+			t.Fatalf("Book(native) = %v, created %v", err, created)
+		}
+		tests := []struct {
+			name     string
+			start    time.Time
+			d        time.Duration
+			room     string
+			conflict bool
+		}{
+			{"same slot", base, time.Hour, "duowei", true},
+			{"overlapping the end", base.Add(30 * time.Minute), time.Hour, "duowei", true},
+			{"inside", base.Add(10 * time.Minute), 10 * time.Minute, "duowei", true},
+			{"back to back after", base.Add(time.Hour), time.Hour, "duowei", false},
+			{"back to back before", base.Add(-2 * time.Hour), 2 * time.Hour, "duowei", false},
+			{"other room", base, time.Hour, "sk-tianyuan", false},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := res(tt.room, tt.start, tt.d, models.BackendOA, models.OriginBridge)
+				job := models.Job{ReservationID: r.ID, Kind: models.JobCreate, Backend: r.Backend}
+				_, _, err := s.Book(ctx, r, []models.Job{job}, &models.AuditEntry{Actor: "zhangsan", Action: "book", ReservationID: r.ID})
+				var ce *models.ConflictError
+				if got := errors.As(err, &ce); got != tt.conflict {
+					t.Fatalf("Book(%s) = %v, want conflict %v", tt.name, err, tt.conflict)
+				}
+				if tt.conflict {
+					if ce.With.ID != native.ID || !errors.Is(err, models.ErrConflict) {
+						t.Errorf("conflict with %s, want %s", ce.With.ID, native.ID)
+					}
+					if _, err := s.Reservation(ctx, r.ID); !errors.Is(err, models.ErrNotFound) {
+						t.Errorf("refused booking was stored: %v", err)
+					}
+					if jobs, _ := s.Jobs(ctx, r.ID); len(jobs) != 0 {
+						t.Errorf("refused booking left %d jobs", len(jobs))
+					}
+				}
+			})
+		}
+		// Cancelled reservations do not hold the room.
+		if _, err := s.Update(ctx, native.ID, models.Change{Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+			r.Status = models.StatusCancelled
+			return nil, nil, nil
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Book(ctx, res("duowei", base, time.Hour, models.BackendOA, models.OriginBridge), nil, nil); err != nil {
+			t.Errorf("Book(after cancel) = %v, want nil", err)
+		}
+		if _, _, err := s.Book(ctx, res("nope", base, time.Hour, models.BackendOA, models.OriginBridge), nil, nil); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("Book(unknown room) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestStoreBookIdempotent(t *testing.T) {
+	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		key := "key-1"
+		start := time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC)
+		a := res("duowei", start, time.Hour, models.BackendDingTalk, models.OriginBridge)
+		a.IdempotencyKey = &key
+		first, created, err := s.Book(ctx, a, nil, nil)
+		if err != nil || !created {
+			t.Fatalf("Book() = %v, %v", created, err)
+		}
+		b := res("duowei", start, time.Hour, models.BackendDingTalk, models.OriginBridge)
+		b.IdempotencyKey = &key
+		second, created, err := s.Book(ctx, b, nil, nil)
+		if err != nil || created || second.ID != first.ID {
+			t.Fatalf("Book(same key) = %s, created %v, %v; want %s, false, nil", second.ID, created, err, first.ID)
+		}
+	})
+}
+
+// Many concurrent requests for one slot: exactly one wins, on both databases.
+func TestStoreBookConcurrent(t *testing.T) {
+	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		start := time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC)
+		const n = 16
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins, conflicts := 0, 0
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				r := res("duowei", start.Add(time.Duration(i)*time.Minute), time.Hour, models.BackendDingTalk, models.OriginBridge)
+				_, _, err := s.Book(ctx, r, []models.Job{{ReservationID: r.ID, Kind: models.JobCreate, Backend: r.Backend}}, nil)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					wins++
+				case errors.Is(err, models.ErrConflict):
+					conflicts++
+				default:
+					t.Errorf("Book() = %v", err)
+				}
+			}(i)
+		}
+		wg.Wait()
+		if wins != 1 || conflicts != n-1 {
+			t.Errorf("concurrent Book: %d wins, %d conflicts; want 1 and %d", wins, conflicts, n-1)
+		}
+	})
+}
+
+func TestStoreOutbox(t *testing.T) {
+	c := newClock()
+	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		r := res("duowei", time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC), time.Hour, models.BackendOA, models.OriginBridge)
+		jobs := []models.Job{
+			{ReservationID: r.ID, Kind: models.JobCreate, Backend: models.BackendOA},
+			{ReservationID: r.ID, Kind: models.JobCancel, Backend: models.BackendOA},
+		}
+		if _, _, err := s.Book(ctx, r, jobs, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ClaimJobs(ctx, time.Minute, 10)
+		if err != nil || len(got) != 1 || got[0].Kind != models.JobCreate || got[0].Attempts != 1 {
+			t.Fatalf("ClaimJobs() = %+v, %v; want only the create job, attempt 1", got, err)
+		}
+		if again, _ := s.ClaimJobs(ctx, time.Minute, 10); len(again) != 0 {
+			t.Fatalf("ClaimJobs() while leased = %d jobs, want 0", len(again))
+		}
+		// The worker died: after the lease the job is due again.
+		c.Add(2 * time.Minute)
+		again, _ := s.ClaimJobs(ctx, time.Minute, 10)
+		if len(again) != 1 || again[0].ID != got[0].ID || again[0].Attempts != 2 {
+			t.Fatalf("ClaimJobs() after lease = %+v, want the create job again at attempt 2", again)
+		}
+		remote := "-42"
+		err = s.FinishJob(ctx, models.JobResult{Job: again[0], State: models.JobDone, Update: func(x *models.Reservation) bool {
+			x.Status, x.RemoteID = models.StatusConfirmed, &remote
+			x.Sequence++
+			return true
+		}, Audit: &models.AuditEntry{Actor: "system", Action: "confirmed", ReservationID: r.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, _ := s.Reservation(ctx, r.ID)
+		if stored.Status != models.StatusConfirmed || stored.Remote() != "-42" || stored.Sequence != 1 {
+			t.Errorf("Reservation() = %s %s seq %d, want confirmed -42 seq 1", stored.Status, stored.Remote(), stored.Sequence)
+		}
+		next, _ := s.ClaimJobs(ctx, time.Minute, 10)
+		if len(next) != 1 || next[0].Kind != models.JobCancel {
+			t.Fatalf("ClaimJobs() after create = %+v, want the cancel job", next)
+		}
+		retryAt := c.Now().Add(time.Hour)
+		if err := s.FinishJob(ctx, models.JobResult{Job: next[0], State: models.JobPending, NextAttemptAt: retryAt, Error: "oa down"}); err != nil {
+			t.Fatal(err)
+		}
+		if none, _ := s.ClaimJobs(ctx, time.Minute, 10); len(none) != 0 {
+			t.Errorf("ClaimJobs() before the retry time = %d jobs, want 0", len(none))
+		}
+		if at, _ := s.NextJobAt(ctx); !at.Equal(retryAt) {
+			t.Errorf("NextJobAt() = %s, want %s", at, retryAt)
+		}
+		counts, _ := s.JobCounts(ctx)
+		if counts[models.JobDone] != 1 || counts[models.JobPending] != 1 {
+			t.Errorf("JobCounts() = %v", counts)
+		}
+		audit, _ := s.Audit(ctx, r.ID)
+		if len(audit) != 1 || audit[0].Action != "confirmed" {
+			t.Errorf("Audit() = %+v", audit)
+		}
+	})
+}
+
+func TestStoreTimesRoundTripUTC(t *testing.T) {
+	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		sh, _ := time.LoadLocation("Asia/Shanghai")
+		start := time.Date(2023, 4, 17, 0, 0, 0, 0, sh)
+		r := res("duowei", start.UTC(), 90*time.Minute, models.BackendDingTalk, models.OriginBridge)
+		if _, _, err := s.Book(ctx, r, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Reservation(ctx, r.ID)
+		if err != nil || !got.Start.Equal(start) || !got.End.Equal(start.Add(90*time.Minute)) || got.Title != r.Title {
+			t.Errorf("Reservation() = %s–%s %q, %v; want %s", got.Start, got.End, got.Title, err, start)
+		}
+		list, _ := s.Reservations(ctx, models.Filter{RoomIDs: []string{"duowei"}, From: start.Add(-time.Minute), To: start.Add(time.Minute)})
+		if len(list) != 1 {
+			t.Errorf("Reservations(window at start) = %d, want 1", len(list))
+		}
+	})
+}

@@ -1,0 +1,388 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"roombridge/models"
+)
+
+// Service is the booking pipeline: it validates a request, routes it by its start date,
+// checks the room against the reservations of both systems and enqueues the backend
+// write in one transaction, then wakes the dispatcher.
+type Service struct {
+	store    *models.Store
+	routing  models.Routing
+	backends map[models.Backend]bool
+	admins   map[string]bool
+	now      func() time.Time
+	log      *slog.Logger
+	kick     func()
+	changes  *changes
+}
+
+// ServiceConfig holds the Service's dependencies.
+type ServiceConfig struct {
+	Store   *models.Store
+	Routing models.Routing
+	// Backends lists the systems that are configured; a booking routed to another one
+	// is refused with ErrUnavailable.
+	Backends []models.Backend
+	Admins   map[string]bool
+	Now      func() time.Time
+	Logger   *slog.Logger
+	// Dispatcher is woken after every enqueue (may be nil).
+	Dispatcher *Dispatcher
+}
+
+// NewService builds a Service.
+func NewService(cfg ServiceConfig) *Service {
+	s := &Service{
+		store:    cfg.Store,
+		routing:  cfg.Routing,
+		backends: map[models.Backend]bool{},
+		admins:   cfg.Admins,
+		now:      cfg.Now,
+		log:      cfg.Logger,
+		kick:     func() {},
+		changes:  newChanges(),
+	}
+	for _, b := range cfg.Backends {
+		s.backends[b] = true
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if cfg.Dispatcher != nil {
+		s.kick = cfg.Dispatcher.Kick
+		cfg.Dispatcher.changes = s.changes
+	}
+	return s
+}
+
+// Route tells which backend a booking starting at start goes to, and why.
+func (s *Service) Route(start time.Time) models.Decision {
+	return s.routing.Route(start, s.now())
+}
+
+// Routing returns the routing policy in force.
+func (s *Service) Routing() models.Routing { return s.routing }
+
+const maxKeyLen = 128
+
+// Book validates req, routes it and stores it as pending with its outbox job. The same
+// idempotency key from the same user returns the first reservation instead of booking
+// again. Errors: ErrInvalid user errors (with the field), a user error of kind
+// ErrConflict that wraps *models.ConflictError (the slot is taken in either system),
+// ErrFrozen ("oa_frozen") for an OA-owned slot after the OA freeze, ErrUnavailable when
+// the owning backend is not configured.
+func (s *Service) Book(ctx context.Context, by models.User, req models.BookingRequest, key string) (models.Reservation, error) {
+	now := s.now()
+	req = req.Normalize()
+	if len(key) > maxKeyLen {
+		return models.Reservation{}, models.E(models.ErrInvalid, "bad_idempotency_key", "", "幂等键过长。", "The Idempotency-Key is too long.")
+	}
+	if key != "" {
+		if prev, err := s.store.ReservationByKey(ctx, by.ID, key); err == nil {
+			return prev, nil
+		}
+	}
+	if err := req.Validate(now); err != nil {
+		return models.Reservation{}, err
+	}
+	room, attendees, err := s.resolve(ctx, req)
+	if err != nil {
+		return models.Reservation{}, err
+	}
+	backend, err := s.writableOwner(room, req.Start, now)
+	if err != nil {
+		return models.Reservation{}, err
+	}
+	id := models.NewID()
+	r := models.Reservation{
+		ID: id, UID: models.BridgeUID(id), RoomID: room.ID,
+		Start: req.Start, End: req.End, Title: req.Title, Description: req.Description,
+		OrganizerID: by.ID, OrganizerName: by.Name, Attendees: attendees,
+		Backend: backend, Origin: models.OriginBridge, Status: models.StatusPending,
+	}
+	if key != "" {
+		r.IdempotencyKey = &key
+	}
+	job := models.Job{ReservationID: id, Kind: models.JobCreate, Backend: backend}
+	audit := &models.AuditEntry{Actor: by.ID, Action: "book", ReservationID: id,
+		Detail: fmt.Sprintf("%s %s–%s → %s", room.ID, req.Start.Format(time.RFC3339), req.End.Format(time.RFC3339), backend)}
+	got, created, err := s.store.Book(ctx, r, []models.Job{job}, audit)
+	if err != nil {
+		return models.Reservation{}, s.explainConflict(err)
+	}
+	if created {
+		s.log.Info("booking accepted", "reservation", got.ID, "room", room.ID, "backend", backend, "user", by.ID)
+		s.kick()
+	}
+	return got, nil
+}
+
+// resolve checks the room and attendees exist.
+func (s *Service) resolve(ctx context.Context, req models.BookingRequest) (models.Room, models.StringList, error) {
+	room, err := s.store.Room(ctx, req.RoomID)
+	if errors.Is(err, models.ErrNotFound) {
+		return room, nil, models.E(models.ErrInvalid, "unknown_room", "room_id", "没有这个会议室。", "There is no such room.")
+	}
+	if err != nil {
+		return room, nil, err
+	}
+	var attendees models.StringList
+	for _, a := range req.Attendees {
+		if _, err := s.store.User(ctx, a); err != nil {
+			if errors.Is(err, models.ErrNotFound) {
+				return room, nil, models.E(models.ErrInvalid, "unknown_attendee", "attendees",
+					fmt.Sprintf("找不到参会人 %q。", a), fmt.Sprintf("Unknown attendee %q.", a))
+			}
+			return room, nil, err
+		}
+		attendees = append(attendees, a)
+	}
+	return room, attendees, nil
+}
+
+// writableOwner routes a booking starting at start and checks its backend can take it.
+func (s *Service) writableOwner(room models.Room, start, now time.Time) (models.Backend, error) {
+	b := s.routing.Owner(start)
+	if err := s.routing.CheckWritable(b, now); err != nil {
+		return b, err
+	}
+	if !s.backends[b] {
+		return b, models.E(models.ErrUnavailable, "backend_not_configured", "",
+			fmt.Sprintf("%s 未接入，暂时无法预订这个时段。", b.Label().ZH), fmt.Sprintf("%s is not connected; this slot cannot be booked now.", b.Label().EN))
+	}
+	if room.RemoteID(b) == "" {
+		return b, models.E(models.ErrInvalid, "room_not_in_backend", "room_id",
+			fmt.Sprintf("会议室“%s”在%s中没有登记，无法在这个时段预订。", room.Name, b.Label().ZH),
+			fmt.Sprintf("Room %q is not registered in %s, so it cannot be booked for this date.", room.Name, b.Label().EN))
+	}
+	return b, nil
+}
+
+// explainConflict turns a *models.ConflictError into a user error naming the system and
+// time that hold the slot (it still unwraps to the ConflictError).
+func (s *Service) explainConflict(err error) error {
+	var ce *models.ConflictError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	w := ce.With
+	span := w.Start.In(s.routing.Zone).Format("01-02 15:04") + "–" + w.End.In(s.routing.Zone).Format("15:04")
+	how := models.Message{ZH: "通过本系统预订", EN: "booked through roombridge"}
+	if w.Origin == models.OriginNative {
+		how = models.Message{ZH: "直接在该系统中预订", EN: "booked there directly"}
+	}
+	ue := models.E(models.ErrConflict, "room_taken", "start",
+		fmt.Sprintf("该会议室在 %s 已被%s中的预订占用（%s）。请换个时间或会议室。", span, w.Backend.Label().ZH, how.ZH),
+		fmt.Sprintf("The room is taken %s by a booking in %s (%s). Pick another time or room.", span, w.Backend.Label().EN, how.EN))
+	return ue.Wrap(ce)
+}
+
+func (s *Service) mayChange(by models.User, r models.Reservation) error {
+	if r.OrganizerID == by.ID || s.admins[by.ID] {
+		return nil
+	}
+	return models.E(models.ErrForbidden, "not_organizer", "", "只有预订人或管理员可以修改这个预订。", "Only the organizer or an admin can change this booking.")
+}
+
+// Cancel cancels reservation id on behalf of by (its organizer or an admin) and enqueues
+// the release at its backend. Cancelling twice is harmless. Errors: ErrNotFound,
+// ErrForbidden, ErrFrozen for an OA booking after the OA freeze.
+func (s *Service) Cancel(ctx context.Context, by models.User, id string) (models.Reservation, error) {
+	now := s.now()
+	r, err := s.store.Update(ctx, id, models.Change{Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+		if err := s.mayChange(by, *r); err != nil {
+			return nil, nil, err
+		}
+		if !r.Status.Holds() {
+			return nil, nil, errUnchanged
+		}
+		if r.Origin == models.OriginBridge || r.Remote() != "" {
+			if err := s.routing.CheckWritable(r.Backend, now); err != nil {
+				return nil, nil, err
+			}
+		}
+		r.Status = models.StatusCancelled
+		r.Sequence++
+		var jobs []models.Job
+		if r.Origin == models.OriginBridge || r.Remote() != "" {
+			jobs = append(jobs, models.Job{ReservationID: r.ID, Kind: models.JobCancel, Backend: r.Backend})
+		}
+		return jobs, &models.AuditEntry{Actor: by.ID, Action: "cancel", ReservationID: r.ID}, nil
+	}})
+	if errors.Is(err, errUnchanged) {
+		return s.store.Reservation(ctx, id)
+	}
+	if err != nil {
+		return models.Reservation{}, err
+	}
+	s.log.Info("booking cancelled", "reservation", id, "user", by.ID)
+	s.changes.notify()
+	s.kick()
+	return r, nil
+}
+
+var errUnchanged = errors.New("unchanged")
+
+// snapshot is what a reschedule replaced, kept in the job so a refused reschedule can
+// put the booking back as it was.
+type snapshot struct {
+	RoomID      string            `json:"room_id"`
+	Title       string            `json:"title"`
+	Description string            `json:"description"`
+	Start       time.Time         `json:"start"`
+	End         time.Time         `json:"end"`
+	Attendees   models.StringList `json:"attendees"`
+	Backend     models.Backend    `json:"backend"`
+	RemoteID    string            `json:"remote_id"`
+	Status      models.Status     `json:"status"`
+}
+
+type jobPayload struct {
+	// Prev is set on the create job of a reschedule.
+	Prev *snapshot `json:"prev,omitempty"`
+	// Restore marks a create job that re-books the old slot after a refused reschedule.
+	Restore bool `json:"restore,omitempty"`
+}
+
+func encodePayload(p jobPayload) string {
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+func take(r models.Reservation) snapshot {
+	return snapshot{RoomID: r.RoomID, Title: r.Title, Description: r.Description, Start: r.Start, End: r.End,
+		Attendees: r.Attendees, Backend: r.Backend, RemoteID: r.Remote(), Status: r.Status}
+}
+
+func (p snapshot) restore(r *models.Reservation) {
+	r.RoomID, r.Title, r.Description, r.Start, r.End = p.RoomID, p.Title, p.Description, p.Start, p.End
+	r.Attendees, r.Backend, r.Status = p.Attendees, p.Backend, p.Status
+	r.RemoteID = nil
+	if p.RemoteID != "" {
+		id := p.RemoteID
+		r.RemoteID = &id
+	}
+}
+
+// Reschedule replaces the room, title, times, description and attendees of reservation
+// id. The new booking is made where the new start time belongs (which may be the other
+// system: the UID stays) and the old one is released; if the backend refuses the new
+// slot, the booking goes back to what it was. Errors: as Book, plus ErrForbidden,
+// ErrNotFound, and ErrConflict ("still_pending") while the booking is being sent.
+func (s *Service) Reschedule(ctx context.Context, by models.User, id string, req models.BookingRequest) (models.Reservation, error) {
+	now := s.now()
+	req = req.Normalize()
+	if err := req.Validate(now); err != nil {
+		return models.Reservation{}, err
+	}
+	room, attendees, err := s.resolve(ctx, req)
+	if err != nil {
+		return models.Reservation{}, err
+	}
+	backend, err := s.writableOwner(room, req.Start, now)
+	if err != nil {
+		return models.Reservation{}, err
+	}
+	r, err := s.store.Update(ctx, id, models.Change{CheckRoom: true, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+		if err := s.mayChange(by, *r); err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case r.Status == models.StatusPending:
+			return nil, nil, models.E(models.ErrConflict, "still_pending", "", "这个预订还在提交中，请稍后再修改。", "This booking is still being sent; change it in a moment.")
+		case !r.Status.Holds():
+			return nil, nil, models.E(models.ErrConflict, "not_active", "", "已取消或被拒绝的预订不能修改。", "A cancelled or rejected booking cannot be changed.")
+		case r.Origin != models.OriginBridge:
+			return nil, nil, models.E(models.ErrConflict, "native_booking", "", "这个预订是直接在原系统中做的，请在原系统中修改。", "This booking was made directly in its system; change it there.")
+		}
+		if err := s.routing.CheckWritable(r.Backend, now); err != nil {
+			return nil, nil, err
+		}
+		prev := take(*r)
+		r.RoomID, r.Title, r.Description, r.Start, r.End, r.Attendees = room.ID, req.Title, req.Description, req.Start, req.End, attendees
+		r.Backend, r.Status, r.Reason = backend, models.StatusPending, ""
+		r.RemoteID = nil
+		r.Sequence++
+		create := models.Job{ReservationID: r.ID, Kind: models.JobCreate, Backend: backend, Payload: encodePayload(jobPayload{Prev: &prev})}
+		release := models.Job{ReservationID: r.ID, Kind: models.JobCancel, Backend: prev.Backend, RemoteID: prev.RemoteID}
+		jobs := []models.Job{create, release}
+		// The same system may refuse the new slot while the old one still holds it (a
+		// meeting made longer); release first there and re-book the old slot on refusal.
+		if prev.Backend == backend && prev.RoomID == room.ID && prev.Start.Before(req.End) && req.Start.Before(prev.End) {
+			jobs = []models.Job{release, create}
+		}
+		audit := &models.AuditEntry{Actor: by.ID, Action: "reschedule", ReservationID: r.ID,
+			Detail: fmt.Sprintf("%s %s–%s (%s) → %s %s–%s (%s)", prev.RoomID, prev.Start.Format(time.RFC3339), prev.End.Format(time.RFC3339), prev.Backend,
+				room.ID, req.Start.Format(time.RFC3339), req.End.Format(time.RFC3339), backend)}
+		return jobs, audit, nil
+	}})
+	if err != nil {
+		return models.Reservation{}, s.explainConflict(err)
+	}
+	s.log.Info("booking rescheduled", "reservation", id, "backend", backend, "user", by.ID)
+	s.changes.notify()
+	s.kick()
+	return r, nil
+}
+
+// Wait returns reservation id once it is no longer pending, or when max has passed or
+// ctx ends, whichever comes first (then still pending). Errors: ErrNotFound.
+func (s *Service) Wait(ctx context.Context, id string, max time.Duration) (models.Reservation, error) {
+	timer := time.NewTimer(max)
+	defer timer.Stop()
+	for {
+		changed := s.changes.wait()
+		r, err := s.store.Reservation(ctx, id)
+		if err != nil || r.Status != models.StatusPending {
+			return r, err
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return r, nil
+		case <-ctx.Done():
+			return r, nil
+		}
+	}
+}
+
+// changes is a broadcast: every waiter's channel closes on the next notify.
+type changes struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newChanges() *changes { return &changes{ch: make(chan struct{})} }
+
+func (c *changes) wait() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ch
+}
+
+func (c *changes) notify() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	close(c.ch)
+	c.ch = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// marker is the tag a booking carries in a backend without idempotency keys.
+func marker(key string) string { return "[rb:" + strings.ToLower(key) + "]" }

@@ -1,0 +1,365 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"roombridge/models"
+)
+
+// Dispatcher runs the outbox: it claims due jobs, performs them at their backend and
+// records the outcome on the reservation. A job is leased while it runs, so a job whose
+// process died is picked up again after the lease; backends make retried writes
+// idempotent with the job id, so a booking reaches its backend exactly once.
+type Dispatcher struct {
+	store    *models.Store
+	backends map[models.Backend]Backend
+	routing  models.Routing
+	now      func() time.Time
+	log      *slog.Logger
+	metrics  *Metrics
+
+	// Lease is how long a claimed job is reserved for its worker.
+	lease time.Duration
+	// jobTimeout bounds one backend write.
+	jobTimeout time.Duration
+	poll       time.Duration
+	workers    int
+	backoff    func(attempt int) time.Duration
+
+	wake    chan struct{}
+	changes *changes
+}
+
+// DispatcherConfig holds the Dispatcher's dependencies and knobs (zero = default).
+type DispatcherConfig struct {
+	Store    *models.Store
+	Backends []Backend
+	Routing  models.Routing
+	Now      func() time.Time
+	Logger   *slog.Logger
+	Metrics  *Metrics
+	// Lease (default 2 min) must exceed JobTimeout (default 45 s).
+	Lease      time.Duration
+	JobTimeout time.Duration
+	// Poll is how often due retries are looked for when nothing wakes the dispatcher
+	// (default 1 s).
+	Poll time.Duration
+	// Workers is how many jobs run at once (default 4).
+	Workers int
+	// Backoff gives the delay before retry number attempt (default: exponential from 2 s
+	// to 5 min with jitter).
+	Backoff func(attempt int) time.Duration
+}
+
+// NewDispatcher builds a Dispatcher.
+func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
+	d := &Dispatcher{
+		store: cfg.Store, backends: map[models.Backend]Backend{}, routing: cfg.Routing,
+		now: cfg.Now, log: cfg.Logger, metrics: cfg.Metrics,
+		lease: cfg.Lease, jobTimeout: cfg.JobTimeout, poll: cfg.Poll, workers: cfg.Workers, backoff: cfg.Backoff,
+		wake: make(chan struct{}, 1),
+	}
+	for _, b := range cfg.Backends {
+		d.backends[b.Name()] = b
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	if d.lease <= 0 {
+		d.lease = 2 * time.Minute
+	}
+	if d.jobTimeout <= 0 {
+		d.jobTimeout = 45 * time.Second
+	}
+	if d.poll <= 0 {
+		d.poll = time.Second
+	}
+	if d.workers <= 0 {
+		d.workers = 4
+	}
+	if d.backoff == nil {
+		d.backoff = DefaultBackoff
+	}
+	return d
+}
+
+// DefaultBackoff is exponential from 2 s, doubling to at most 5 min, with ±20% jitter.
+func DefaultBackoff(attempt int) time.Duration {
+	d := 2 * time.Second
+	for i := 1; i < attempt && d < 5*time.Minute; i++ {
+		d *= 2
+	}
+	d = min(d, 5*time.Minute)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// Kick wakes the dispatcher to look for due jobs now. It never blocks.
+func (d *Dispatcher) Kick() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes jobs until ctx ends: at once when kicked, otherwise every poll interval.
+// A failing pass is logged and retried on the next tick.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	t := time.NewTicker(d.poll)
+	defer t.Stop()
+	for {
+		for {
+			n, err := d.RunOnce(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				d.log.Warn("outbox pass", "err", err)
+			}
+			if n == 0 || err != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce claims the jobs due now and runs them (several at once), returning how many
+// ran.
+func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
+	jobs, err := d.store.ClaimJobs(ctx, d.lease, d.workers*2)
+	if err != nil {
+		return 0, err
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, d.workers)
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(j models.Job) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			d.runJob(ctx, j)
+		}(j)
+	}
+	wg.Wait()
+	if d.metrics != nil {
+		if counts, err := d.store.JobCounts(ctx); err == nil {
+			d.metrics.outboxPending.Set(float64(counts[models.JobPending]))
+			d.metrics.outboxFailed.Set(float64(counts[models.JobFailed]))
+		}
+	}
+	return len(jobs), nil
+}
+
+// runJob performs one job and records its result; storage errors leave the job leased,
+// so it runs again after the lease.
+func (d *Dispatcher) runJob(ctx context.Context, j models.Job) {
+	start := time.Now()
+	res, outcome := d.perform(ctx, j)
+	if err := d.store.FinishJob(ctx, res); err != nil {
+		d.log.Error("record job outcome", "job", j.ID, "reservation", j.ReservationID, "err", err)
+		return
+	}
+	d.changes.notify()
+	if d.metrics != nil {
+		d.metrics.jobs.WithLabelValues(string(j.Backend), string(j.Kind), outcome).Inc()
+		d.metrics.jobSeconds.WithLabelValues(string(j.Backend), string(j.Kind)).Observe(time.Since(start).Seconds())
+	}
+	lvl := slog.LevelInfo
+	if outcome == "retry" || outcome == "failed" {
+		lvl = slog.LevelWarn
+	}
+	d.log.Log(ctx, lvl, "outbox job", "job", j.ID, "reservation", j.ReservationID, "kind", j.Kind,
+		"backend", j.Backend, "attempt", j.Attempts, "outcome", outcome, "err", res.Error)
+}
+
+// perform runs the job at its backend and decides what to record.
+func (d *Dispatcher) perform(ctx context.Context, j models.Job) (models.JobResult, string) {
+	now := d.now()
+	r, err := d.store.Reservation(ctx, j.ReservationID)
+	if err != nil {
+		return d.retry(j, fmt.Errorf("load reservation: %w", err)), "retry"
+	}
+	var p jobPayload
+	if j.Payload != "" {
+		if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
+			return models.JobResult{Job: j, State: models.JobFailed, Error: "bad payload: " + err.Error()}, "failed"
+		}
+	}
+	switch j.Kind {
+	case models.JobCreate:
+		return d.create(ctx, j, r, p, now)
+	case models.JobCancel:
+		return d.cancel(ctx, j, r, now)
+	}
+	return models.JobResult{Job: j, State: models.JobFailed, Error: "unknown job kind " + string(j.Kind)}, "failed"
+}
+
+func (d *Dispatcher) retry(j models.Job, err error) models.JobResult {
+	return models.JobResult{Job: j, State: models.JobPending, NextAttemptAt: d.now().Add(d.backoff(j.Attempts)), Error: err.Error()}
+}
+
+// permanent reports whether a backend error means the write can never succeed as asked.
+func permanent(err error) bool {
+	return errors.Is(err, models.ErrConflict) || errors.Is(err, models.ErrInvalid) ||
+		errors.Is(err, models.ErrForbidden) || errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrFrozen)
+}
+
+func (d *Dispatcher) write(ctx context.Context, j models.Job, r models.Reservation) (Write, Backend, error) {
+	b, ok := d.backends[j.Backend]
+	if !ok {
+		return Write{}, nil, fmt.Errorf("%w: backend %s is not configured", models.ErrUnavailable, j.Backend)
+	}
+	w := Write{Key: j.ID, Reservation: r, RemoteID: j.RemoteID}
+	var err error
+	if w.Room, err = d.store.Room(ctx, r.RoomID); err != nil {
+		return w, b, err
+	}
+	if r.OrganizerID != "" {
+		if w.Organizer, err = d.store.User(ctx, r.OrganizerID); err != nil {
+			return w, b, fmt.Errorf("organizer %s: %w", r.OrganizerID, err)
+		}
+	}
+	for _, a := range r.Attendees {
+		if u, err := d.store.User(ctx, a); err == nil {
+			w.Attendees = append(w.Attendees, u)
+		}
+	}
+	return w, b, nil
+}
+
+func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservation, p jobPayload, now time.Time) (models.JobResult, string) {
+	if r.Status == models.StatusCancelled && j.Attempts <= 1 {
+		// Cancelled before it was ever sent: nothing to book, nothing to release.
+		return models.JobResult{Job: j, State: models.JobDone, Error: "cancelled before it was sent"}, "skipped"
+	}
+	if err := d.routing.CheckWritable(j.Backend, now); err != nil {
+		return d.refuse(j, r, p, err, now), "rejected"
+	}
+	w, b, err := d.write(ctx, j, r)
+	if err == nil {
+		cctx, cancel := context.WithTimeout(ctx, d.jobTimeout)
+		var remote string
+		remote, err = b.Create(cctx, w)
+		cancel()
+		if err == nil {
+			return models.JobResult{Job: j, State: models.JobDone, Update: func(x *models.Reservation) bool {
+				x.RemoteID = &remote
+				x.Backend = j.Backend
+				if x.Status == models.StatusPending {
+					x.Status = models.StatusConfirmed
+					if !p.Restore {
+						x.Reason = ""
+					}
+				}
+				return true
+			}, Audit: &models.AuditEntry{Actor: "system", Action: "confirmed", ReservationID: r.ID, Detail: fmt.Sprintf("%s id %s", j.Backend, remote)}}, "confirmed"
+		}
+	}
+	if permanent(err) {
+		return d.refuse(j, r, p, err, now), "rejected"
+	}
+	if !r.Start.After(now) && r.Status == models.StatusPending {
+		return d.refuse(j, r, p, fmt.Errorf("%s could not be reached before the meeting started: %w", j.Backend, err), now), "rejected"
+	}
+	return d.retry(j, err), "retry"
+}
+
+// refuse records that the backend will not take the booking. A refused reschedule puts
+// the reservation back as it was (re-booking the old slot if it was already released).
+func (d *Dispatcher) refuse(j models.Job, r models.Reservation, p jobPayload, cause error, now time.Time) models.JobResult {
+	reason := reasonText(j.Backend, cause)
+	res := models.JobResult{Job: j, State: models.JobDone, Error: cause.Error()}
+	if p.Prev == nil {
+		res.Update = func(x *models.Reservation) bool {
+			if x.Status != models.StatusPending {
+				return false
+			}
+			x.Status, x.Reason = models.StatusRejected, reason
+			x.Sequence++
+			return true
+		}
+		res.Audit = &models.AuditEntry{Actor: "system", Action: "rejected", ReservationID: r.ID, Detail: cause.Error()}
+		return res
+	}
+	prev := *p.Prev
+	released := false // was the old booking released already (release-first order)?
+	if jobs, err := d.store.Jobs(context.Background(), r.ID); err == nil {
+		for _, o := range jobs {
+			if o.Kind == models.JobCancel && o.State == models.JobDone && o.Seq < j.Seq && o.RemoteID == prev.RemoteID {
+				released = true
+			}
+		}
+	}
+	res.DropLater = true
+	res.Update = func(x *models.Reservation) bool {
+		prev.restore(x)
+		x.Reason = "改期被拒绝 / reschedule refused: " + reason
+		x.Sequence++
+		if released {
+			x.Status, x.RemoteID = models.StatusPending, nil
+		}
+		return true
+	}
+	if released {
+		res.Then = []models.Job{{ReservationID: r.ID, Kind: models.JobCreate, Backend: prev.Backend, Payload: encodePayload(jobPayload{Restore: true})}}
+	}
+	res.Audit = &models.AuditEntry{Actor: "system", Action: "reschedule_refused", ReservationID: r.ID, Detail: cause.Error()}
+	return res
+}
+
+func reasonText(b models.Backend, err error) string {
+	if ue := models.UserError(err); ue != nil {
+		return ue.Msg.ZH + " / " + ue.Msg.EN
+	}
+	if errors.Is(err, models.ErrConflict) {
+		return fmt.Sprintf("%s 中该会议室此时段已被占用 / the room is taken in %s: %v", b.Label().ZH, b.Label().EN, err)
+	}
+	return fmt.Sprintf("%s 拒绝了预订 / %s refused the booking: %v", b.Label().ZH, b.Label().EN, err)
+}
+
+func (d *Dispatcher) cancel(ctx context.Context, j models.Job, r models.Reservation, now time.Time) (models.JobResult, string) {
+	remote := j.RemoteID
+	if remote == "" && r.Backend == j.Backend {
+		remote = r.Remote()
+	}
+	if remote == "" {
+		return models.JobResult{Job: j, State: models.JobDone, Error: "nothing booked at the backend"}, "skipped"
+	}
+	if err := d.routing.CheckWritable(j.Backend, now); err != nil {
+		return models.JobResult{Job: j, State: models.JobFailed, Error: err.Error(),
+			Audit: &models.AuditEntry{Actor: "system", Action: "release_frozen", ReservationID: r.ID, Detail: fmt.Sprintf("%s id %s not released: %v", j.Backend, remote, err)}}, "failed"
+	}
+	w, b, err := d.write(ctx, j, r)
+	if err == nil {
+		w.RemoteID = remote
+		w.Reason = "roombridge: 预订已取消或改期 / booking cancelled or moved"
+		cctx, cancel := context.WithTimeout(ctx, d.jobTimeout)
+		err = b.Cancel(cctx, w)
+		cancel()
+		if err == nil {
+			return models.JobResult{Job: j, State: models.JobDone,
+				Audit: &models.AuditEntry{Actor: "system", Action: "released", ReservationID: r.ID, Detail: fmt.Sprintf("%s id %s", j.Backend, remote)}}, "released"
+		}
+	}
+	if permanent(err) {
+		return models.JobResult{Job: j, State: models.JobFailed, Error: err.Error(),
+			Audit: &models.AuditEntry{Actor: "system", Action: "release_failed", ReservationID: r.ID, Detail: err.Error()}}, "failed"
+	}
+	return d.retry(j, err), "retry"
+}

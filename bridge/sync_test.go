@@ -1,0 +1,186 @@
+package bridge
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"roombridge/models"
+	"roombridge/models/modelstest"
+)
+
+// memSource is a backend's booking list for the syncer's own tests.
+type memSource struct {
+	name    models.Backend
+	mu      sync.Mutex
+	remotes []models.Remote
+	calls   int
+	usage   *Usage
+	now     func() time.Time
+	per     int
+}
+
+func (m *memSource) Name() models.Backend { return m.name }
+
+func (m *memSource) List(ctx context.Context, rooms []models.Room, from, to time.Time) ([]models.Remote, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	if m.usage != nil {
+		for i := 0; i < m.per; i++ {
+			m.usage.Record(m.now())
+		}
+	}
+	return append([]models.Remote(nil), m.remotes...), nil
+}
+
+func (m *memSource) CallsPerPass(rooms int, window time.Duration) int { return m.per }
+
+func (m *memSource) set(rs ...models.Remote) { m.mu.Lock(); m.remotes = rs; m.mu.Unlock() }
+
+func TestSyncPass(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		src := &memSource{name: models.BackendDingTalk}
+		sy := NewSyncer(SyncerConfig{Store: r.store, Source: src, Routing: r.routing, Now: r.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		// A bridge booking, confirmed in DingTalk: sync must match it, not import it again.
+		mine, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(20, 10), time.Hour), "")
+		r.drain(t)
+		mineRemote := mustGet(t, r, mine.ID).Remote()
+		native := models.Remote{RemoteID: "ev-native", RoomID: "duowei", Start: at(21, 9), End: at(21, 10), Title: "客户拜访, 三楼; 见面", OrganizerName: "李四", Status: models.StatusConfirmed}
+		src.set(native, models.Remote{RemoteID: mineRemote, RoomID: "duowei", Start: at(20, 10), End: at(20, 11), Title: "project sync", Status: models.StatusConfirmed})
+		sum, err := sy.Pass(ctx, false)
+		if err != nil || sum.Seen != 2 || sum.Created != 1 || sum.Updated != 0 {
+			t.Fatalf("Pass() = %+v, %v; want 2 seen, 1 created", sum, err)
+		}
+		got, err := r.store.ReservationByRemote(ctx, models.BackendDingTalk, "ev-native")
+		if err != nil || got.Origin != models.OriginNative || got.UID != models.NativeUID(models.BackendDingTalk, "ev-native") || got.Title != native.Title {
+			t.Fatalf("native reservation = %+v, %v", got, err)
+		}
+		if all, _ := r.store.Reservations(ctx, models.Filter{}); len(all) != 2 {
+			t.Errorf("after sync %d reservations, want 2 (the bridge booking once)", len(all))
+		}
+		// The booking now blocks the form's check.
+		if _, err := r.svc.Book(ctx, r.lisi, req("duowei", at(21, 9), 30*time.Minute), ""); err == nil {
+			t.Error("Book() over a synced native booking succeeded, want a conflict")
+		}
+		// Moved natively: times change and SEQUENCE rises.
+		native.Start, native.End = at(21, 14), at(21, 15)
+		src.set(native, models.Remote{RemoteID: mineRemote, RoomID: "duowei", Start: at(20, 10), End: at(20, 11), Status: models.StatusConfirmed})
+		if sum, _ := sy.Pass(ctx, false); sum.Updated != 1 {
+			t.Errorf("Pass(after a move) updated %d, want 1", sum.Updated)
+		}
+		moved, _ := r.store.ReservationByRemote(ctx, models.BackendDingTalk, "ev-native")
+		if !moved.Start.Equal(at(21, 14)) || moved.Sequence != 1 {
+			t.Errorf("moved reservation = %s seq %d, want 14:00 seq 1", moved.Start, moved.Sequence)
+		}
+		// Cancelled natively: gone from the answer.
+		src.set(models.Remote{RemoteID: mineRemote, RoomID: "duowei", Start: at(20, 10), End: at(20, 11), Status: models.StatusConfirmed})
+		if sum, _ := sy.Pass(ctx, false); sum.Cancelled != 1 {
+			t.Errorf("Pass(after a native cancel) cancelled %d, want 1", sum.Cancelled)
+		}
+		gone, _ := r.store.ReservationByRemote(ctx, models.BackendDingTalk, "ev-native")
+		if gone.Status != models.StatusCancelled || gone.Sequence != 2 {
+			t.Errorf("cancelled reservation = %s seq %d, want cancelled seq 2", gone.Status, gone.Sequence)
+		}
+		// The backend suddenly answers nothing: the guard keeps the bridge booking.
+		src.set()
+		sum, _ = sy.Pass(ctx, false)
+		if sum.Guarded != 1 || sum.Cancelled != 0 || mustGet(t, r, mine.ID).Status != models.StatusConfirmed {
+			t.Errorf("Pass(empty answer) = %+v, want 1 guarded and nothing cancelled", sum)
+		}
+		sum, _ = sy.Pass(ctx, true)
+		if sum.Cancelled != 1 {
+			t.Errorf("Pass(empty answer, forced) cancelled %d, want 1", sum.Cancelled)
+		}
+		runs, _ := r.store.SyncRuns(ctx, models.BackendDingTalk, 10)
+		if len(runs) != 5 {
+			t.Errorf("SyncRuns() = %d, want 5", len(runs))
+		}
+	})
+}
+
+func TestSyncOAFreeze(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		src := &memSource{name: models.BackendOA}
+		sy := NewSyncer(SyncerConfig{Store: r.store, Source: src, Routing: r.routing, Now: r.clock.Now, Interval: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		src.set(models.Remote{RemoteID: "-9", RoomID: "duowei", Start: at(14, 10), End: at(14, 11), Title: "OA 会议", Status: models.StatusConfirmed})
+		freeze := r.routing.Freeze[models.BackendOA]
+		r.clock.t = freeze.Add(-30 * time.Minute)
+		if d := sy.NextInterval(ctx); d != 20*time.Minute {
+			t.Errorf("NextInterval() 30 min before the freeze = %s, want 20m (the final pass 10 min before)", d)
+		}
+		r.clock.t = freeze.Add(-5 * time.Minute)
+		if sum, err := sy.Pass(ctx, false); err != nil || sum.Created != 1 {
+			t.Fatalf("final Pass() = %+v, %v", sum, err)
+		}
+		r.clock.t = freeze.Add(time.Hour)
+		src.set() // the OA is offline after the freeze
+		sum, err := sy.Pass(ctx, false)
+		if err != nil || !sum.Skipped || src.calls != 1 {
+			t.Errorf("Pass() after the freeze = %+v, %v with %d calls; want skipped without calling the OA", sum, err, src.calls)
+		}
+		if got, _ := r.store.ReservationByRemote(ctx, models.BackendOA, "-9"); got.Status != models.StatusConfirmed {
+			t.Errorf("snapshot reservation = %s, want kept confirmed", got.Status)
+		}
+	})
+}
+
+func TestUsageStretchesInterval(t *testing.T) {
+	s := modelstest.New(t, models.DialectSQLite, nil)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, shanghai)
+	tests := []struct {
+		name     string
+		budget   int
+		used     int
+		per      int
+		base     time.Duration
+		wantMin  time.Duration
+		stretchd bool
+	}{
+		{"plenty of budget keeps the base", 1_000_000, 0, 30, 5 * time.Minute, 5 * time.Minute, false},
+		{"default budget with 50 rooms stretches", 3000, 0, 30, 5 * time.Minute, 7 * time.Hour, true},
+		{"half used stretches further", 3000, 1500, 30, 5 * time.Minute, 14 * time.Hour, true},
+		{"exhausted waits for the month", 3000, 2990, 30, 5 * time.Minute, 29 * 24 * time.Hour, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := NewUsage(s, models.Backend("test-"+tt.name), tt.budget, shanghai, nil)
+			if err := u.Load(ctx, now); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < tt.used; i++ {
+				u.Record(now)
+			}
+			got := u.Interval(ctx, now, tt.per, tt.base)
+			if got < tt.wantMin || (got > tt.base) != tt.stretchd {
+				t.Errorf("Interval(used %d, per %d) = %s, want ≥ %s (stretched %v)", tt.used, tt.per, got, tt.wantMin, tt.stretchd)
+			}
+			st := u.Status(now, tt.per, got)
+			if tt.used < tt.budget-tt.per && st.Projected > tt.budget {
+				t.Errorf("Status().Projected = %d, want ≤ budget %d", st.Projected, tt.budget)
+			}
+		})
+	}
+	// The count survives a restart.
+	u := NewUsage(s, models.BackendDingTalk, 3000, shanghai, nil)
+	_ = u.Load(ctx, now)
+	for i := 0; i < 7; i++ {
+		u.Record(now)
+	}
+	u.Flush(ctx, now)
+	again := NewUsage(s, models.BackendDingTalk, 3000, shanghai, nil)
+	_ = again.Load(ctx, now)
+	if again.Count() != 7 {
+		t.Errorf("Count() after reload = %d, want 7", again.Count())
+	}
+	_ = again.Load(ctx, now.AddDate(0, 1, 0))
+	if again.Count() != 0 {
+		t.Errorf("Count() in a new month = %d, want 0", again.Count())
+	}
+}

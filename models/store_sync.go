@@ -1,0 +1,208 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// ApplyOptions tune one ApplySync call.
+type ApplyOptions struct {
+	// From and To bound the window the backend was read over: reservations starting in
+	// [From, To) that the backend no longer reports are cancelled.
+	From, To time.Time
+	// Rooms are the rooms that were read; reservations in other rooms are left alone.
+	Rooms []string
+	// Force cancels even when the backend suddenly reports nothing at all.
+	Force bool
+	// GuardMin is how many reservations must be at stake before an empty answer is
+	// distrusted (default 1).
+	GuardMin int
+}
+
+// ApplyResult counts what ApplySync changed.
+type ApplyResult struct {
+	Seen, Created, Updated, Cancelled int
+	// Guarded is the number of reservations left alone because the backend returned
+	// nothing for rooms that had reservations (see ApplyOptions.Force).
+	Guarded int
+}
+
+// ApplySync makes the reservations of backend b match what it reported: new remote
+// bookings become native reservations with a deterministic UID, changed ones are
+// updated (SEQUENCE rises), and ones gone from the backend are cancelled. Bridge-made
+// reservations are matched by remote id, so nothing is imported twice; a bridge
+// reservation still pending (no remote id yet) is never touched.
+func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o ApplyOptions) (ApplyResult, error) {
+	now := s.stamp()
+	var res ApplyResult
+	res.Seen = len(remotes)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var existing []Reservation
+		q := tx.Where("backend = ? AND remote_id IS NOT NULL AND starts_at < ? AND ends_at > ?", b, o.To.UTC(), o.From.UTC())
+		if len(o.Rooms) > 0 {
+			q = q.Where("room_id IN ?", o.Rooms)
+		}
+		if err := q.Find(&existing).Error; err != nil {
+			return err
+		}
+		byRemote := make(map[string]*Reservation, len(existing))
+		for i := range existing {
+			byRemote[existing[i].Remote()] = &existing[i]
+		}
+		seen := map[string]bool{}
+		for _, rm := range remotes {
+			if rm.RemoteID == "" || seen[rm.RemoteID] {
+				continue
+			}
+			seen[rm.RemoteID] = true
+			r := byRemote[rm.RemoteID]
+			if r == nil {
+				// Outside the window or in another room: look it up directly.
+				var found Reservation
+				if err := tx.Where("backend = ? AND remote_id = ?", b, rm.RemoteID).Limit(1).Find(&found).Error; err != nil {
+					return err
+				}
+				if found.ID != "" {
+					r = &found
+				}
+			}
+			if r == nil {
+				id := NewID()
+				remote := rm.RemoteID
+				n := Reservation{ID: id, UID: NativeUID(b, remote), RoomID: rm.RoomID, Start: rm.Start, End: rm.End,
+					Title: rm.Title, OrganizerID: rm.OrganizerID, OrganizerName: rm.OrganizerName,
+					Backend: b, RemoteID: &remote, Origin: OriginNative, Status: rm.Status, CreatedAt: now, UpdatedAt: now}
+				n.normalize()
+				if err := tx.Create(&n).Error; err != nil {
+					return err
+				}
+				res.Created++
+				continue
+			}
+			if syncChanges(r, rm) {
+				r.Sequence++
+				r.UpdatedAt = now
+				r.normalize()
+				if err := tx.Save(r).Error; err != nil {
+					return err
+				}
+				res.Updated++
+			}
+		}
+		var gone []*Reservation
+		for i := range existing {
+			r := &existing[i]
+			if !seen[r.Remote()] && r.Status.Holds() && !r.Start.Before(o.From) {
+				gone = append(gone, r)
+			}
+		}
+		guardMin := max(o.GuardMin, 1)
+		if len(remotes) == 0 && len(gone) >= guardMin && !o.Force {
+			res.Guarded = len(gone)
+			return nil
+		}
+		for _, r := range gone {
+			r.Status = StatusCancelled
+			r.Sequence++
+			r.UpdatedAt = now
+			if err := tx.Save(r).Error; err != nil {
+				return err
+			}
+			res.Cancelled++
+		}
+		return nil
+	})
+	return res, storeErr(fmt.Sprintf("apply %s sync", b), err)
+}
+
+// syncChanges copies what the backend says onto r and reports whether anything changed.
+// A bridge-made reservation keeps its own title (backends add markers and prefixes).
+func syncChanges(r *Reservation, rm Remote) bool {
+	changed := false
+	if !r.Start.Equal(rm.Start.UTC().Truncate(time.Second)) || !r.End.Equal(rm.End.UTC().Truncate(time.Second)) {
+		r.Start, r.End = rm.Start, rm.End
+		changed = true
+	}
+	if rm.RoomID != "" && r.RoomID != rm.RoomID {
+		r.RoomID = rm.RoomID
+		changed = true
+	}
+	if r.Origin == OriginNative && rm.Title != "" && r.Title != rm.Title {
+		r.Title = rm.Title
+		changed = true
+	}
+	if r.Origin == OriginNative && rm.OrganizerName != "" && r.OrganizerName != rm.OrganizerName {
+		r.OrganizerName = rm.OrganizerName
+		changed = true
+	}
+	want := rm.Status
+	if want == "" {
+		want = StatusConfirmed
+	}
+	switch {
+	case r.Status == StatusCancelled && r.Origin == OriginNative:
+		// It came back (an undone cancellation).
+		r.Status = want
+		changed = true
+	case r.Status.Holds() && r.Status != StatusPending && r.Status != want:
+		r.Status = want
+		changed = true
+	}
+	return changed
+}
+
+// RecordSyncRun stores a sync pass.
+func (s *Store) RecordSyncRun(ctx context.Context, run SyncRun) error {
+	if run.ID == "" {
+		run.ID = NewID()
+	}
+	run.StartedAt = run.StartedAt.UTC().Truncate(time.Second)
+	run.WindowFrom = run.WindowFrom.UTC().Truncate(time.Second)
+	run.WindowTo = run.WindowTo.UTC().Truncate(time.Second)
+	return storeErr("record sync run", s.db.WithContext(ctx).Create(&run).Error)
+}
+
+// SyncRuns returns the latest limit passes of backend b (all backends if empty), newest
+// first.
+func (s *Store) SyncRuns(ctx context.Context, b Backend, limit int) ([]SyncRun, error) {
+	q := s.db.WithContext(ctx).Order("started_at DESC, id DESC").Limit(limit)
+	if b != "" {
+		q = q.Where("backend = ?", b)
+	}
+	var out []SyncRun
+	return out, storeErr("list sync runs", q.Find(&out).Error)
+}
+
+// State returns a named value of backend b ("" when unset).
+func (s *Store) State(ctx context.Context, b Backend, name string) (string, error) {
+	var st SyncState
+	err := s.db.WithContext(ctx).Where("backend = ? AND name = ?", b, name).Limit(1).Find(&st).Error
+	return st.Value, storeErr("get sync state", err)
+}
+
+// SetState stores a named value of backend b.
+func (s *Store) SetState(ctx context.Context, b Backend, name, value string) error {
+	st := SyncState{Backend: b, Name: name, Value: value, UpdatedAt: s.stamp()}
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&st).Error
+	return storeErr("set sync state", err)
+}
+
+// AddState atomically adds delta to a numeric named value and returns the new total.
+func (s *Store) AddState(ctx context.Context, b Backend, name string, delta int) (int, error) {
+	var total int
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var st SyncState
+		if err := s.forUpdate(tx).Where("backend = ? AND name = ?", b, name).Limit(1).Find(&st).Error; err != nil {
+			return err
+		}
+		fmt.Sscanf(st.Value, "%d", &total)
+		total += delta
+		st = SyncState{Backend: b, Name: name, Value: fmt.Sprint(total), UpdatedAt: s.stamp()}
+		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&st).Error
+	})
+	return total, storeErr("add sync state", err)
+}

@@ -54,7 +54,7 @@ type Syncer struct {
 	// base is the shortest interval between passes.
 	base time.Duration
 	// finalLead is how long before the OA freeze the final pass runs.
-	finalLead time.Duration
+	finalLead   time.Duration
 	passTimeout time.Duration
 	wake        chan struct{}
 }

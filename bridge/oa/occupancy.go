@@ -1,0 +1,148 @@
+package oa
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"roombridge/models"
+)
+
+const (
+	// occupancyNew is the per-day occupancy endpoint of V7.1 and later;
+	// occupancyOld is its name on older versions.
+	occupancyNew = "meeting/getMeetingUserInfo"
+	occupancyOld = "meeting/getMeetingRoomApps"
+	// maxOccupancyDays bounds one Occupancy call (one request per day).
+	maxOccupancyDays = 92
+)
+
+// Occupancy is one booking that occupies a room, whoever made it.
+type Occupancy struct {
+	AppID         string
+	RoomID        string
+	Start         time.Time
+	End           time.Time
+	Description   string
+	ApplicantName string
+	// Status is Seeyon's approval state: 0 waiting, 1 approved.
+	Status int
+}
+
+// occupancyVO is MeetingRoomOccupancyVO.
+type occupancyVO struct {
+	StartDatetime wireTime `json:"startDatetime"`
+	EndDatetime   wireTime `json:"endDatetime"`
+	Description   string   `json:"description"`
+	AppPerName    string   `json:"appPerName"`
+	Status        num      `json:"status"`
+	AppID         id       `json:"appId"`
+}
+
+// Occupancy returns the bookings of room roomID that overlap [from, to), asked day
+// by day as loginName, each once and with its full times, sorted by start. It uses
+// getMeetingUserInfo and, on OA versions without it, getMeetingRoomApps.
+//
+// Errors wrap models.ErrInvalid for a bad room id or range (at most 92 days),
+// models.ErrForbidden if the user has no OA login, and models.ErrUnavailable when
+// the OA is unreachable.
+func (c *Client) Occupancy(ctx context.Context, loginName, roomID string, from, to time.Time) ([]Occupancy, error) {
+	switch {
+	case !validID(roomID):
+		return nil, fmt.Errorf("seeyon occupancy of room %q: not a Seeyon id: %w", roomID, models.ErrInvalid)
+	case !to.After(from):
+		return nil, fmt.Errorf("seeyon occupancy of room %s: range end %v is not after %v: %w", roomID, to, from, models.ErrInvalid)
+	}
+	first := dayStart(from, c.zone)
+	last := dayStart(to.Add(-time.Nanosecond), c.zone)
+	if last.Sub(first) > maxOccupancyDays*24*time.Hour {
+		return nil, fmt.Errorf("seeyon occupancy of room %s: range longer than %d days: %w", roomID, maxOccupancyDays, models.ErrInvalid)
+	}
+
+	var out []Occupancy
+	seen := make(map[string]bool)
+	for day := first; !day.After(last); day = day.AddDate(0, 0, 1) {
+		rows, err := c.occupancyOn(ctx, loginName, roomID, day)
+		if err != nil {
+			return nil, fmt.Errorf("seeyon occupancy of room %s on %s: %w", roomID, day.Format(layoutDay), err)
+		}
+		for _, r := range rows {
+			o, err := c.toOccupancy(roomID, r)
+			if err != nil {
+				return nil, fmt.Errorf("seeyon occupancy of room %s on %s: %w", roomID, day.Format(layoutDay), err)
+			}
+			key := o.AppID
+			if key == "" {
+				key = o.Start.String() + "|" + o.End.String() + "|" + o.Description
+			}
+			if seen[key] || !o.Start.Before(to) || !o.End.After(from) {
+				continue
+			}
+			seen[key] = true
+			out = append(out, o)
+		}
+	}
+	slices.SortFunc(out, func(a, b Occupancy) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.AppID, b.AppID)
+	})
+	return out, nil
+}
+
+// occupancyOn asks for one day, falling back to the older endpoint when the newer
+// one does not exist, and remembers which one answered.
+func (c *Client) occupancyOn(ctx context.Context, loginName, roomID string, day time.Time) ([]occupancyVO, error) {
+	c.mu.Lock()
+	endpoint := c.occupancy
+	c.mu.Unlock()
+	body := map[string]string{"roomId": roomID, "qDate": day.Format(layoutDay)}
+
+	var rows []occupancyVO
+	if endpoint == "" || endpoint == occupancyNew {
+		err := c.call(ctx, loginName, occupancyNew, body, &rows)
+		var e *Error
+		if err == nil || endpoint == occupancyNew || !errors.As(err, &e) || e.Status != http.StatusNotFound {
+			if err == nil {
+				c.remember(occupancyNew)
+			}
+			return rows, err
+		}
+	}
+	if err := c.call(ctx, loginName, occupancyOld, body, &rows); err != nil {
+		return nil, err
+	}
+	c.remember(occupancyOld)
+	return rows, nil
+}
+
+func (c *Client) remember(endpoint string) {
+	c.mu.Lock()
+	c.occupancy = endpoint
+	c.mu.Unlock()
+}
+
+func (c *Client) toOccupancy(roomID string, r occupancyVO) (Occupancy, error) {
+	start, err := r.StartDatetime.in(c.zone)
+	if err != nil {
+		return Occupancy{}, unavailable(occupancyNew, "bad startDatetime", err)
+	}
+	end, err := r.EndDatetime.in(c.zone)
+	if err != nil {
+		return Occupancy{}, unavailable(occupancyNew, "bad endDatetime", err)
+	}
+	return Occupancy{
+		AppID:         string(r.AppID),
+		RoomID:        roomID,
+		Start:         start,
+		End:           end,
+		Description:   plainText(r.Description),
+		ApplicantName: r.AppPerName,
+		Status:        int(r.Status),
+	}, nil
+}

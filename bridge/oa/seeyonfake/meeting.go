@@ -1,0 +1,291 @@
+package seeyonfake
+
+import (
+	"cmp"
+	"html"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// meetingHandler returns the handler of /seeyon/rest/meeting/{name}.
+func (s *Server) meetingHandler(name string) (func(User, params) reply, bool) {
+	switch name {
+	case "getMeetingRooms":
+		return s.getMeetingRooms, true
+	case "checkMeetingRoomConflict":
+		return s.checkMeetingRoomConflict, true
+	case "execApp":
+		return s.execApp, true
+	case "getApplyMeemtingRooms":
+		return s.getApplyMeemtingRooms, true
+	case "cancelMeetRoomApp":
+		return s.cancelMeetRoomApp, true
+	case "getMeetingUserInfo":
+		if s.legacy {
+			return nil, false
+		}
+		return func(u User, p params) reply { return s.occupancy(p, true) }, true
+	case "getMeetingRoomApps":
+		return func(u User, p params) reply { return s.occupancy(p, false) }, true
+	case "getMeetingRoomAppDetail":
+		return s.getMeetingRoomAppDetail, true
+	}
+	return nil, false
+}
+
+// flip is Seeyon's FlipInfo page wrapper over rows.
+func flip(p params, rows []any) map[string]any {
+	page, size := p.int("pageNo", 1), p.int("pageSize", 20)
+	if page < 1 {
+		page = 1
+	}
+	if size < 1 {
+		size = 20
+	}
+	from := min((page-1)*size, len(rows))
+	to := min(from+size, len(rows))
+	return map[string]any{"page": page, "size": size, "total": len(rows), "data": rows[from:to]}
+}
+
+func (s *Server) getMeetingRooms(u User, p params) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows := []any{}
+	for _, r := range s.rooms {
+		if p.str("condition") == "roomName" && !strings.Contains(r.Name, p.str("roomName")) {
+			continue
+		}
+		rows = append(rows, map[string]any{"id": idValue(r.ID), "name": r.Name, "seatCount": r.Seats})
+	}
+	return jsonReply(flip(p, rows))
+}
+
+func (s *Server) checkMeetingRoomConflict(u User, p params) reply {
+	start, ok1 := parseLocal(p.str("beginDate"), s.zone)
+	end, ok2 := parseLocal(p.str("endDate"), s.zone)
+	if p.str("roomId") == "" || !ok1 || !ok2 {
+		return errorMsg(msgParams)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.takenLocked(p.str("roomId"), start, end, "") {
+		return jsonReply(map[string]any{"success": "true", "errorMsg": msgTaken})
+	}
+	return jsonReply(map[string]any{"success": "true"})
+}
+
+func (s *Server) execApp(u User, p params) reply {
+	roomID := p.str("roomId")
+	start, ok1 := parseLocal(p.str("startDatetime"), s.zone)
+	end, ok2 := parseLocal(p.str("endDatetime"), s.zone)
+	if roomID == "" || !ok1 || !ok2 {
+		return errorMsg(msgParams)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// As in the real OA, a room the user may not book and a room that does not
+	// exist look the same: neither is in the user's applicable list.
+	var can []string
+	for _, r := range s.rooms {
+		if len(r.Applicants) == 0 || slices.Contains(r.Applicants, u.LoginName) {
+			can = append(can, r.ID)
+		}
+	}
+	switch {
+	case len(can) == 0:
+		return errorMsg(msgHasNoCanApply)
+	case !slices.Contains(can, roomID):
+		return errorMsg(msgCanNotApply)
+	case !end.After(start):
+		return errorMsg(msgBadRange)
+	case s.takenLocked(roomID, start, end, ""):
+		return errorMsg(msgTaken)
+	}
+	b, err := s.addLocked(roomID, u, start, end, p.str("description"), false)
+	if err != nil {
+		return errorMsg(err.Error())
+	}
+	return jsonReply(map[string]any{"roomAppState": b.Status})
+}
+
+func (s *Server) getApplyMeemtingRooms(u User, p params) reply {
+	var from, to time.Time
+	byTime := p.str("openFrom") == "meetingRoomList" && p.str("condition") != "roomName"
+	byName := p.str("openFrom") == "meetingRoomList" && p.str("condition") == "roomName"
+	if byTime {
+		from, _ = parseLocal(p.str("startDate"), s.zone)
+		to, _ = parseLocal(p.str("endDate"), s.zone)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var mine []*Booking
+	for _, b := range s.bookings {
+		if b.Cancelled || b.LoginName != u.LoginName {
+			continue
+		}
+		room, _ := s.roomLocked(b.RoomID)
+		switch {
+		case byName && !strings.Contains(room.Name, p.str("roomName")):
+			continue
+		case !from.IsZero() && !b.End.After(from):
+			continue
+		case !to.IsZero() && !b.Start.Before(to):
+			continue
+		case p.str("openFrom") == "meetingCreate" && b.Status != 1:
+			continue
+		}
+		mine = append(mine, b)
+	}
+	// Newest first, as the OA lists them.
+	slices.SortFunc(mine, func(a, b *Booking) int {
+		return cmp.Or(b.Start.Compare(a.Start), strings.Compare(a.AppID, b.AppID))
+	})
+	now := s.now()
+	rows := make([]any, 0, len(mine))
+	for _, b := range mine {
+		room, _ := s.roomLocked(b.RoomID)
+		rows = append(rows, map[string]any{
+			"roomId":        idValue(b.RoomID),
+			"roomAppId":     idValue(b.AppID),
+			"meetingId":     nil,
+			"roomName":      room.Name,
+			"roomSeatCount": room.Seats,
+			"appStatus":     b.Status,
+			"startDatetime": b.Start.In(s.zone).Format(layoutMinute),
+			"endDatetime":   b.End.In(s.zone).Format(layoutMinute),
+			"appPerName":    b.ApplicantName,
+			"appPerId":      idValue(u.MemberID),
+			"description":   b.Description,
+			"isCancelMRApp": b.End.After(now),
+			"isFinishMRApp": !b.Start.After(now) && b.End.After(now),
+		})
+	}
+	return jsonReply(flip(p, rows))
+}
+
+func (s *Server) cancelMeetRoomApp(u User, p params) reply {
+	if !p.has("roomAppId") || !p.has("cancelContent") {
+		return errorMsg(msgParams)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	ok := true
+	for _, id := range strings.Split(p.str("roomAppId"), ",") {
+		// The applicant may cancel until the booking has ended; anything else,
+		// including an unknown id, is a bare false.
+		b := s.bookings[strings.TrimSpace(id)]
+		if b == nil || b.Cancelled || b.LoginName != u.LoginName || !b.End.After(now) {
+			ok = false
+			continue
+		}
+		b.Cancelled, b.CancelReason = true, p.str("cancelContent")
+	}
+	return jsonReply(ok)
+}
+
+// occupancy answers getMeetingUserInfo (withFinish) and getMeetingRoomApps: the
+// bookings of one room that touch one day, times as epoch milliseconds.
+func (s *Server) occupancy(p params, withFinish bool) reply {
+	day, ok := parseLocal(p.str("qDate"), s.zone)
+	if p.str("roomId") == "" || !ok {
+		return errorMsg(msgParams)
+	}
+	next := day.AddDate(0, 0, 1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var hits []*Booking
+	for _, b := range s.bookings {
+		if !b.Cancelled && b.RoomID == p.str("roomId") && b.Start.Before(next) && b.End.After(day) {
+			hits = append(hits, b)
+		}
+	}
+	slices.SortFunc(hits, func(a, b *Booking) int {
+		return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.AppID, b.AppID))
+	})
+	now := s.now()
+	rows := make([]any, 0, len(hits))
+	for _, b := range hits {
+		row := map[string]any{
+			"startDatetime": b.Start.UnixMilli(),
+			"endDatetime":   b.End.UnixMilli(),
+			"description":   toHTML(b.Description),
+			"appPerName":    b.ApplicantName,
+			"status":        b.Status,
+			"appId":         idValue(b.AppID),
+		}
+		if withFinish {
+			row["finish"] = !b.End.After(now)
+		}
+		rows = append(rows, row)
+	}
+	return jsonReply(rows)
+}
+
+func (s *Server) getMeetingRoomAppDetail(u User, p params) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.bookings[p.str("appId")]
+	if b == nil || b.Cancelled {
+		return errorMsg(msgNoApp)
+	}
+	room, _ := s.roomLocked(b.RoomID)
+	owner, _ := s.userLocked(b.LoginName, "")
+	return jsonReply(map[string]any{
+		"startDatetime": b.Start.In(s.zone).Format(layoutSecond),
+		"endDatetime":   b.End.In(s.zone).Format(layoutSecond),
+		"roomName":      room.Name,
+		"appPerName":    b.ApplicantName,
+		"appDepartment": "",
+		"description":   toHTML(b.Description),
+		"roomId":        idValue(b.RoomID),
+		"perId":         idValue(owner.MemberID),
+	})
+}
+
+// toHTML escapes a description the way the OA does before sending it.
+func toHTML(s string) string {
+	return strings.ReplaceAll(html.EscapeString(s), "\n", "<br/>")
+}
+
+// takenLocked reports whether room is booked anywhere in [start, end), ignoring
+// booking except.
+func (s *Server) takenLocked(room string, start, end time.Time, except string) bool {
+	for _, b := range s.bookings {
+		if b.AppID != except && !b.Cancelled && b.Status != 2 && b.RoomID == room &&
+			b.Start.Before(end) && b.End.After(start) {
+			return true
+		}
+	}
+	return false
+}
+
+// addLocked stores a new approved booking under a fresh id.
+func (s *Server) addLocked(room string, u User, start, end time.Time, desc string, native bool) (*Booking, error) {
+	id := ""
+	for range 100 {
+		n := s.nextID()
+		if c := strconv.FormatInt(n, 10); n != 0 && s.bookings[c] == nil {
+			id = c
+			break
+		}
+	}
+	if id == "" {
+		return nil, errIDs
+	}
+	b := &Booking{
+		AppID:         id,
+		RoomID:        room,
+		LoginName:     u.LoginName,
+		ApplicantName: u.Name,
+		Start:         start.In(s.zone),
+		End:           end.In(s.zone),
+		Description:   desc,
+		Status:        1,
+		Native:        native,
+	}
+	s.bookings[id] = b
+	return b, nil
+}

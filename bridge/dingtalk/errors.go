@@ -1,0 +1,204 @@
+package dingtalk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/alibabacloud-go/tea/tea"
+
+	"roombridge/models"
+)
+
+// DingTalk error codes the client acts on.
+const (
+	codeInvalidAuth    = "InvalidAuthentication"
+	codeQuota          = "Forbidden.AccessDenied.ApiCountLimitForOrg"
+	codeRoomBusy       = "meetingRoomNotAvailable"
+	codeFlowLimit      = "flowLimit"
+	codeIdemProcessing = "idempotencyProcessing"
+	codeDuplicateToken = "invalidRequest.duplicateClientToken"
+	codePermissionDeny = "permissionDeny"
+)
+
+// errBadAnswer marks a 2xx answer the client cannot use.
+var errBadAnswer = errors.New("malformed answer")
+
+// apiError is one failed attempt, classified. Its text keeps DingTalk's code and request
+// id; it unwraps to a models kind and, for transport failures, to the cause.
+type apiError struct {
+	status    int    // HTTP status; 0 if no answer arrived
+	code      string // the new API's code, or the old API's errcode
+	message   string
+	requestID string
+	old       bool // an old-API errcode answer
+
+	kind      error // a models kind; nil when the caller's context was cancelled
+	cause     error // why no usable answer arrived
+	retry     bool  // worth another attempt
+	auth      bool  // the token was rejected: refresh it and try once more
+	unmetered bool  // does not count toward the monthly quota
+	quota     bool  // a quota that will not recover soon
+}
+
+func (e *apiError) Error() string {
+	if e.status == 0 && e.code == "" {
+		return "no answer: " + e.cause.Error()
+	}
+	var b strings.Builder
+	if e.old {
+		fmt.Fprintf(&b, "errcode %s", e.code)
+	} else {
+		fmt.Fprintf(&b, "http %d", e.status)
+		if e.code != "" {
+			fmt.Fprintf(&b, " %s", e.code)
+		}
+	}
+	if e.message != "" {
+		fmt.Fprintf(&b, ": %s", e.message)
+	}
+	if e.requestID != "" {
+		fmt.Fprintf(&b, " (requestid %s)", e.requestID)
+	}
+	if e.cause != nil {
+		fmt.Fprintf(&b, ": %v", e.cause)
+	}
+	return b.String()
+}
+
+func (e *apiError) Unwrap() []error {
+	var errs []error
+	if e.kind != nil {
+		errs = append(errs, e.kind)
+	}
+	if e.cause != nil {
+		errs = append(errs, e.cause)
+	}
+	return errs
+}
+
+// IsQuotaExhausted reports whether err comes from a DingTalk limit that will not lift soon,
+// so retrying before it resets only wastes calls: the org's monthly API quota
+// (Forbidden.AccessDenied.ApiCountLimitForOrg, old API 90020) or the organiser's limit of
+// 100 new events a day (flowLimit). Such errors also wrap models.ErrUnavailable.
+func IsQuotaExhausted(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && ae.quota
+}
+
+// hasCode reports whether err carries the DingTalk code.
+func hasCode(err error, code string) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && ae.code == code
+}
+
+// classify turns what one attempt returned into an apiError, or nil for success.
+func classify(err error) *apiError {
+	if err == nil {
+		return nil
+	}
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var sdk *tea.SDKError
+	switch {
+	case errors.As(err, &sdk):
+		return fromSDK(sdk)
+	case errors.Is(err, context.Canceled):
+		return &apiError{cause: err, unmetered: true}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &apiError{cause: err, kind: models.ErrUnavailable, unmetered: true}
+	case errors.Is(err, errBadAnswer):
+		return &apiError{status: 200, cause: err, kind: models.ErrUnavailable, retry: true}
+	}
+	// Transport failures, including bodies the SDK could not parse (an HTML ban page).
+	return &apiError{cause: err, kind: models.ErrUnavailable, retry: true, unmetered: true}
+}
+
+func fromSDK(sdk *tea.SDKError) *apiError {
+	ae := &apiError{status: tea.IntValue(sdk.StatusCode), code: tea.StringValue(sdk.Code)}
+	var body map[string]any
+	if json.Unmarshal([]byte(tea.StringValue(sdk.Data)), &body) == nil {
+		ae.message = firstString(body, "message", "Message")
+		ae.requestID = firstString(body, "requestid", "RequestId", "requestId")
+	}
+	if ae.status == 0 {
+		// Raised by the SDK before sending, e.g. a request that fails its own validation.
+		ae.message = tea.StringValue(sdk.Message)
+		ae.kind, ae.unmetered = models.ErrInvalid, true
+		return ae
+	}
+	switch c := ae.code; {
+	case c == "invalidClientIdOrSecret":
+		ae.kind = models.ErrForbidden
+	case c == codeInvalidAuth || ae.status == 401:
+		ae.kind, ae.auth, ae.unmetered = models.ErrForbidden, true, true
+	case ae.status == 429 || c == "system.busy" || c == "systemBusy":
+		ae.kind, ae.retry, ae.unmetered = models.ErrUnavailable, true, true
+	case c == "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+		c == "Forbidden.AccessDenied.QpsLimitForApi",
+		c == "Forbidden.AccessDenied.QpmLimitForAppkeyAndApi":
+		ae.kind, ae.retry, ae.unmetered = models.ErrUnavailable, true, true
+	case c == codeQuota:
+		ae.kind, ae.quota, ae.unmetered = models.ErrUnavailable, true, true
+	case c == codeFlowLimit:
+		ae.kind, ae.quota = models.ErrUnavailable, true
+	case c == codeIdemProcessing:
+		ae.kind, ae.retry = models.ErrUnavailable, true
+	case c == codeRoomBusy:
+		ae.kind = models.ErrConflict
+	case c == codeDuplicateToken:
+		ae.kind = models.ErrInvalid
+	case ae.status >= 500:
+		ae.kind, ae.retry = models.ErrUnavailable, true
+	case ae.status == 404:
+		ae.kind = models.ErrNotFound
+	case ae.status == 403 || c == codePermissionDeny || strings.HasPrefix(c, "Forbidden."):
+		ae.kind = models.ErrForbidden
+	case ae.status == 409:
+		ae.kind = models.ErrConflict
+	default:
+		ae.kind = models.ErrInvalid
+	}
+	return ae
+}
+
+// fromOld classifies an old-API answer: an HTTP status other than 200, or an errcode.
+func fromOld(status, errcode int, msg, requestID string) *apiError {
+	ae := &apiError{status: status, message: msg, requestID: requestID, old: status == 200}
+	if ae.old || errcode != 0 {
+		ae.code = strconv.Itoa(errcode)
+	}
+	switch {
+	case status >= 500:
+		ae.kind, ae.retry = models.ErrUnavailable, true
+	case status != 200:
+		ae.kind = models.ErrInvalid
+	case errcode == 40001 || errcode == 40014 || errcode == 42001:
+		ae.kind, ae.auth, ae.unmetered = models.ErrForbidden, true, true
+	case errcode == -1:
+		ae.kind, ae.retry = models.ErrUnavailable, true
+	case errcode == 90018 || errcode == 90002:
+		ae.kind, ae.retry, ae.unmetered = models.ErrUnavailable, true, true
+	case errcode == 90020:
+		ae.kind, ae.quota, ae.unmetered = models.ErrUnavailable, true, true
+	case errcode == 33012 || errcode == 60121:
+		ae.kind = models.ErrNotFound
+	default:
+		ae.kind = models.ErrInvalid
+	}
+	return ae
+}
+
+func firstString(m map[string]any, keys ...string) string {
+	for _, k := range keys {
+		if s, isString := m[k].(string); isString && s != "" {
+			return s
+		}
+	}
+	return ""
+}

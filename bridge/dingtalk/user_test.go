@@ -1,0 +1,72 @@
+package dingtalk_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"roombridge/bridge/dingtalk/dingtalkfake"
+	"roombridge/models"
+)
+
+func TestUnionID(t *testing.T) {
+	tests := []struct {
+		name       string
+		userID     string
+		fault      *dingtalkfake.Fault
+		want       string
+		wantErr    error
+		wantSleeps int
+	}{
+		{name: "known user", userID: "u-bob", want: "union-bob"},
+		{name: "unknown user", userID: "u-ghost", wantErr: models.ErrNotFound},
+		{name: "no user id", userID: "", wantErr: models.ErrInvalid},
+		{
+			name:       "old API throttled once",
+			userID:     "u-alice",
+			fault:      &dingtalkfake.Fault{Kind: dingtalkfake.FaultThrottle, API: dingtalkfake.APIGetUser, Times: 1},
+			want:       "union-alice",
+			wantSleeps: 1,
+		},
+		{
+			name:       "old API busy once",
+			userID:     "u-alice",
+			fault:      &dingtalkfake.Fault{Kind: dingtalkfake.FaultBusy, API: dingtalkfake.APIGetUser, Times: 1},
+			want:       "union-alice",
+			wantSleeps: 1,
+		},
+		{
+			name:   "token expired once",
+			userID: "u-alice",
+			fault:  &dingtalkfake.Fault{Kind: dingtalkfake.FaultTokenExpired, API: dingtalkfake.APIGetUser, Times: 1},
+			want:   "union-alice",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, testRooms(1))
+			if tt.fault != nil {
+				e.fake.SetFault(*tt.fault)
+			}
+			got, err := e.client.UnionID(context.Background(), tt.userID)
+			if got != tt.want || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("UnionID(%q) = %q, %v, want %q, %v", tt.userID, got, err, tt.want, tt.wantErr)
+			}
+			if sleeps := e.recordedSleeps(); len(sleeps) != tt.wantSleeps {
+				t.Errorf("backoff sleeps = %v, want %d", sleeps, tt.wantSleeps)
+			}
+		})
+	}
+}
+
+func TestUnionIDIsCached(t *testing.T) {
+	e := newEnv(t, testRooms(1))
+	for range 3 {
+		if got, err := e.client.UnionID(context.Background(), "u-bob"); got != "union-bob" || err != nil {
+			t.Fatalf("UnionID(u-bob) = %q, %v, want union-bob, nil", got, err)
+		}
+	}
+	if calls := e.fake.Calls(dingtalkfake.APIGetUser); calls != 1 {
+		t.Errorf("user lookups = %d, want 1", calls)
+	}
+}

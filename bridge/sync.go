@@ -253,3 +253,14 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (Summary, error) {
 	}
 	return sum, err
 }
+
+// UsageStatus reports the metered backend's month: calls used, what a pass costs, the
+// current interval and the projection. ok is false for an unmetered backend.
+func (s *Syncer) UsageStatus(ctx context.Context) (st UsageStatus, ok bool) {
+	if s.usage == nil {
+		return UsageStatus{}, false
+	}
+	rooms, _ := s.mappedRooms(ctx)
+	per := s.source.CallsPerPass(len(rooms), s.back+s.ahead)
+	return s.usage.Status(s.now(), per, s.usage.Interval(ctx, s.now(), per, s.base)), true
+}

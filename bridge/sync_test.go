@@ -86,19 +86,24 @@ func TestSyncPass(t *testing.T) {
 		if gone.Status != models.StatusCancelled || gone.Sequence != 2 {
 			t.Errorf("cancelled reservation = %s seq %d, want cancelled seq 2", gone.Status, gone.Sequence)
 		}
-		// The backend suddenly answers nothing: the guard keeps the bridge booking.
+		// The backend suddenly answers nothing: the guard keeps both bookings.
+		other := models.Remote{RemoteID: "ev-other", RoomID: "sk-tianyuan", Start: at(22, 9), End: at(22, 10), Title: "站会", Status: models.StatusConfirmed}
+		src.set(other, models.Remote{RemoteID: mineRemote, RoomID: "duowei", Start: at(20, 10), End: at(20, 11), Status: models.StatusConfirmed})
+		if sum, _ := sy.Pass(ctx, false); sum.Created != 1 {
+			t.Fatalf("Pass(another native booking) = %+v", sum)
+		}
 		src.set()
 		sum, _ = sy.Pass(ctx, false)
-		if sum.Guarded != 1 || sum.Cancelled != 0 || mustGet(t, r, mine.ID).Status != models.StatusConfirmed {
-			t.Errorf("Pass(empty answer) = %+v, want 1 guarded and nothing cancelled", sum)
+		if sum.Guarded != 2 || sum.Cancelled != 0 || mustGet(t, r, mine.ID).Status != models.StatusConfirmed {
+			t.Errorf("Pass(empty answer) = %+v, want 2 guarded and nothing cancelled", sum)
 		}
 		sum, _ = sy.Pass(ctx, true)
-		if sum.Cancelled != 1 {
-			t.Errorf("Pass(empty answer, forced) cancelled %d, want 1", sum.Cancelled)
+		if sum.Cancelled != 2 {
+			t.Errorf("Pass(empty answer, forced) cancelled %d, want 2", sum.Cancelled)
 		}
 		runs, _ := r.store.SyncRuns(ctx, models.BackendDingTalk, 10)
-		if len(runs) != 5 {
-			t.Errorf("SyncRuns() = %d, want 5", len(runs))
+		if len(runs) != 6 {
+			t.Errorf("SyncRuns() = %d, want 6", len(runs))
 		}
 	})
 }

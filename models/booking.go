@@ -28,8 +28,8 @@ type BookingRequest struct {
 	Attendees   []string
 }
 
-// Normalize trims text, drops empty and duplicate attendees and rounds times to whole
-// seconds in UTC.
+// Normalize trims text, drops empty and duplicate attendees and truncates times to whole
+// minutes in UTC (the OA keeps minutes only).
 func (b BookingRequest) Normalize() BookingRequest {
 	b.RoomID = strings.TrimSpace(b.RoomID)
 	b.Title = strings.TrimSpace(b.Title)
@@ -44,8 +44,8 @@ func (b BookingRequest) Normalize() BookingRequest {
 		}
 	}
 	b.Attendees = att
-	b.Start = b.Start.UTC().Truncate(time.Second)
-	b.End = b.End.UTC().Truncate(time.Second)
+	b.Start = b.Start.UTC().Truncate(time.Minute)
+	b.End = b.End.UTC().Truncate(time.Minute)
 	return b
 }
 

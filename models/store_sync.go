@@ -19,7 +19,8 @@ type ApplyOptions struct {
 	// Force cancels even when the backend suddenly reports nothing at all.
 	Force bool
 	// GuardMin is how many reservations must be at stake before an empty answer is
-	// distrusted (default 1).
+	// distrusted (default 2: one booking cancelled natively is an ordinary event, every
+	// booking vanishing at once is more likely an outage).
 	GuardMin int
 }
 
@@ -100,7 +101,10 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 				gone = append(gone, r)
 			}
 		}
-		guardMin := max(o.GuardMin, 1)
+		guardMin := o.GuardMin
+		if guardMin <= 0 {
+			guardMin = 2
+		}
 		if len(remotes) == 0 && len(gone) >= guardMin && !o.Force {
 			res.Guarded = len(gone)
 			return nil

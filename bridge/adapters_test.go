@@ -1,0 +1,241 @@
+package bridge
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"roombridge/bridge/dingtalk"
+	"roombridge/bridge/dingtalk/dingtalkfake"
+	"roombridge/bridge/oa"
+	"roombridge/bridge/oa/seeyonfake"
+	"roombridge/models"
+)
+
+// liveRig is the engine wired to the real adapters, talking HTTP to both fakes.
+type liveRig struct {
+	*rig
+	oaFake *seeyonfake.Server
+	dtFake *dingtalkfake.Server
+	oaSync *Syncer
+	dtSync *Syncer
+	usage  *Usage
+}
+
+func newLiveRig(t *testing.T, s *models.Store, c *testClock) *liveRig {
+	t.Helper()
+	r := newRig(t, s, c)
+	cat := models.DemoCatalog()
+	var oaRooms []seeyonfake.Room
+	var dtRooms []dingtalkfake.Room
+	for _, room := range cat.Rooms() {
+		oaRooms = append(oaRooms, seeyonfake.Room{ID: room.OARoomID, Name: room.Name})
+		dtRooms = append(dtRooms, dingtalkfake.Room{ID: room.DingTalkRoomID, Name: room.Name})
+	}
+	var oaUsers []seeyonfake.User
+	var dtUsers []dingtalkfake.User
+	for _, u := range cat.Users {
+		oaUsers = append(oaUsers, seeyonfake.User{LoginName: u.OALogin, Name: u.Name})
+		dtUsers = append(dtUsers, dingtalkfake.User{UserID: u.DingTalkUserID, UnionID: "union-" + u.ID, Name: u.Name})
+	}
+	lr := &liveRig{rig: r,
+		oaFake: seeyonfake.New("rest", "pw", oaRooms, oaUsers, seeyonfake.WithZone(shanghai), seeyonfake.WithNow(c.Now)),
+		dtFake: dingtalkfake.New("key", "secret", dtRooms, dtUsers, dingtalkfake.WithNow(c.Now)),
+	}
+	oaSrv := httptest.NewServer(lr.oaFake)
+	dtSrv := httptest.NewServer(lr.dtFake)
+	t.Cleanup(func() { lr.oaFake.Close(); oaSrv.Close(); dtSrv.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	oc, err := oa.New(oa.Config{BaseURL: oaSrv.URL, RestUser: "rest", RestPassword: "pw", Zone: shanghai, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr.usage = NewUsage(s, models.BackendDingTalk, 3000, shanghai, log)
+	if err := lr.usage.Load(context.Background(), c.Now()); err != nil {
+		t.Fatal(err)
+	}
+	dc, err := dingtalk.New(dingtalk.Config{BaseURL: dtSrv.URL, OAPIURL: dtSrv.URL, AppKey: "key", AppSecret: "secret", Now: c.Now,
+		Sleep: func(context.Context, time.Duration) error { return nil },
+		OnCall: func(api string, metered bool, err error) {
+			if metered {
+				lr.usage.Record(c.Now())
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oaB := &OA{Client: oc, SyncLogin: "admin"}
+	dtB := &DingTalk{Client: dc, Store: s, Zone: shanghai, Log: log, Operator: "admin"}
+	r.disp = NewDispatcher(DispatcherConfig{Store: s, Backends: []Backend{oaB, dtB}, Routing: r.routing, Now: c.Now, Logger: log,
+		Backoff: func(int) time.Duration { return time.Minute }})
+	r.svc = NewService(ServiceConfig{Store: s, Routing: r.routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
+		Admins: map[string]bool{"admin": true}, Now: c.Now, Logger: log, Dispatcher: r.disp})
+	// A short window keeps the OA's day-by-day occupancy reads few.
+	lr.oaSync = NewSyncer(SyncerConfig{Store: s, Source: oaB, Routing: r.routing, Now: c.Now, Logger: log, Back: 24 * time.Hour, Ahead: 14 * 24 * time.Hour})
+	lr.dtSync = NewSyncer(SyncerConfig{Store: s, Source: dtB, Routing: r.routing, Now: c.Now, Logger: log, Usage: lr.usage, Back: 24 * time.Hour, Ahead: 14 * 24 * time.Hour})
+	return lr
+}
+
+func eachLive(t *testing.T, fn func(t *testing.T, r *liveRig)) {
+	eachRig(t, func(t *testing.T, r *rig) { fn(t, newLiveRig(t, r.store, r.clock)) })
+}
+
+func liveOA(f *seeyonfake.Server) int {
+	n := 0
+	for _, b := range f.Bookings() {
+		if !b.Cancelled {
+			n++
+		}
+	}
+	return n
+}
+
+func liveDT(f *dingtalkfake.Server) int {
+	n := 0
+	for _, e := range f.Events() {
+		if e.Status != "cancelled" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestLiveBookBothSystems(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		tomorrow, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(11, 14), time.Hour), "")
+		later, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(20, 14), time.Hour), "")
+		r.drain(t)
+		a, b := mustGet(t, r.rig, tomorrow.ID), mustGet(t, r.rig, later.ID)
+		if a.Backend != models.BackendOA || a.Status != models.StatusConfirmed || b.Backend != models.BackendDingTalk || b.Status != models.StatusConfirmed {
+			t.Fatalf("bookings = %s/%s and %s/%s, want oa/confirmed and dingtalk/confirmed (reasons %q %q)", a.Backend, a.Status, b.Backend, b.Status, a.Reason, b.Reason)
+		}
+		if liveOA(r.oaFake) != 1 || liveDT(r.dtFake) != 1 {
+			t.Errorf("fakes hold OA %d, DingTalk %d; want 1 and 1", liveOA(r.oaFake), liveDT(r.dtFake))
+		}
+		// The DingTalk event carries the room; the organizer's unionId was resolved and kept.
+		ev := r.dtFake.Events()[0]
+		if ev.OrganizerUnionID != "union-zhangsan" || len(ev.RoomIDs) != 1 || ev.RoomIDs[0] != "dt-duowei" {
+			t.Errorf("DingTalk event = %+v, want organizer union-zhangsan in room dt-duowei", ev)
+		}
+		if u, _ := r.store.User(ctx, "zhangsan"); u.DingTalkUnionID != "union-zhangsan" {
+			t.Errorf("stored unionId = %q", u.DingTalkUnionID)
+		}
+		// Sync sees the bridge bookings and imports nothing twice.
+		if _, err := r.oaSync.Pass(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.dtSync.Pass(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		if all, _ := r.store.Reservations(ctx, models.Filter{}); len(all) != 2 {
+			t.Errorf("after sync %d reservations, want 2", len(all))
+		}
+		// Cancel through the bridge releases both.
+		r.svc.Cancel(ctx, r.zhangsan, tomorrow.ID)
+		r.svc.Cancel(ctx, r.zhangsan, later.ID)
+		r.drain(t)
+		if liveOA(r.oaFake) != 0 || liveDT(r.dtFake) != 0 {
+			t.Errorf("after cancel fakes hold OA %d, DingTalk %d; want 0 and 0", liveOA(r.oaFake), liveDT(r.dtFake))
+		}
+	})
+}
+
+func TestLiveNativeBookingsSync(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		oaID, err := r.oaFake.AddNative("-2295828016161864200", "lisi", at(12, 9), at(12, 10), "部门例会，讨论；预算")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dtID, err := r.dtFake.AddNative("union-wangwu", "dt-duowei", "钉钉直接预订", at(20, 15), at(20, 16))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.oaSync.Pass(ctx, false)
+		r.dtSync.Pass(ctx, false)
+		o, err1 := r.store.ReservationByRemote(ctx, models.BackendOA, oaID)
+		d, err2 := r.store.ReservationByRemote(ctx, models.BackendDingTalk, dtID)
+		if err1 != nil || err2 != nil || o.Title != "部门例会，讨论；预算" || d.Title != "钉钉直接预订" || d.OrganizerName != "王五" {
+			t.Fatalf("synced = %+v (%v), %+v (%v)", o, err1, d, err2)
+		}
+		// Both now block the form in their slots.
+		for _, slot := range []time.Time{at(12, 9), at(20, 15)} {
+			if _, err := r.svc.Book(ctx, r.zhangsan, req("duowei", slot, 30*time.Minute), ""); err == nil {
+				t.Errorf("Book(%s) over a native booking succeeded", slot)
+			}
+		}
+		// Native edits: the DingTalk one moves, the OA one is cancelled.
+		if err := r.dtFake.MoveNative(dtID, at(20, 17), at(20, 18)); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.oaFake.CancelNative(oaID); err != nil {
+			t.Fatal(err)
+		}
+		r.oaSync.Pass(ctx, false)
+		r.dtSync.Pass(ctx, false)
+		o, _ = r.store.ReservationByRemote(ctx, models.BackendOA, oaID)
+		d, _ = r.store.ReservationByRemote(ctx, models.BackendDingTalk, dtID)
+		if o.Status != models.StatusCancelled || o.Sequence != 1 {
+			t.Errorf("natively cancelled OA booking = %s seq %d, want cancelled seq 1", o.Status, o.Sequence)
+		}
+		if !d.Start.Equal(at(20, 17)) || d.Sequence != 1 {
+			t.Errorf("natively moved DingTalk booking = %s seq %d, want 17:00 seq 1", d.Start, d.Sequence)
+		}
+		if r.usage.Count() == 0 {
+			t.Error("no metered DingTalk calls were counted")
+		}
+	})
+}
+
+func TestLiveBackendDownThenRecovers(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		r.oaFake.SetFault(seeyonfake.Fault{Kind: seeyonfake.FaultDown})
+		r.dtFake.SetFault(dingtalkfake.Fault{Kind: dingtalkfake.FaultServerError})
+		a, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(11, 14), time.Hour), "")
+		b, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(20, 14), time.Hour), "")
+		r.drain(t)
+		if mustGet(t, r.rig, a.ID).Status != models.StatusPending || mustGet(t, r.rig, b.ID).Status != models.StatusPending {
+			t.Fatal("bookings are not pending while both backends are down")
+		}
+		r.oaFake.ClearFaults()
+		r.dtFake.ClearFaults()
+		r.clock.Add(2 * time.Minute)
+		r.drain(t)
+		if mustGet(t, r.rig, a.ID).Status != models.StatusConfirmed || mustGet(t, r.rig, b.ID).Status != models.StatusConfirmed {
+			t.Fatal("bookings not confirmed after the backends recovered")
+		}
+		if liveOA(r.oaFake) != 1 || liveDT(r.dtFake) != 1 {
+			t.Errorf("fakes hold OA %d, DingTalk %d; want exactly 1 and 1", liveOA(r.oaFake), liveDT(r.dtFake))
+		}
+	})
+}
+
+func TestLiveLostAnswersBookOnce(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		r.oaFake.SetFault(seeyonfake.Fault{Endpoint: "execApp", Kind: seeyonfake.FaultEmptyAfterWrite, Times: 1})
+		r.dtFake.SetFault(dingtalkfake.Fault{API: dingtalkfake.APIAddMeetingRooms, Kind: dingtalkfake.FaultLostAnswer, Times: 10})
+		a, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(11, 14), time.Hour), "")
+		b, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(20, 14), time.Hour), "")
+		r.drain(t)
+		r.dtFake.ClearFaults()
+		for i := 0; i < 3; i++ {
+			r.clock.Add(2 * time.Minute)
+			r.drain(t)
+		}
+		if s := mustGet(t, r.rig, a.ID); s.Status != models.StatusConfirmed {
+			t.Errorf("OA booking = %s %q, want confirmed", s.Status, s.Reason)
+		}
+		if s := mustGet(t, r.rig, b.ID); s.Status != models.StatusConfirmed {
+			t.Errorf("DingTalk booking = %s %q, want confirmed", s.Status, s.Reason)
+		}
+		if liveOA(r.oaFake) != 1 || liveDT(r.dtFake) != 1 {
+			t.Errorf("fakes hold OA %d, DingTalk %d; want exactly 1 and 1", liveOA(r.oaFake), liveDT(r.dtFake))
+		}
+	})
+}

@@ -1,0 +1,173 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"roombridge/bridge/dingtalk"
+	"roombridge/models"
+)
+
+// DingTalk is DingTalk calendar as a Backend (bookings) and a Source (sync).
+type DingTalk struct {
+	Client *dingtalk.Client
+	Store  *models.Store
+	Zone   *time.Location
+	Log    *slog.Logger
+	// Operator is the catalog user whose DingTalk identity reads room schedules.
+	Operator string
+	// TitleLookups caps the event reads one sync pass spends on titles of bookings it
+	// has not seen before (each is a metered call; default 20).
+	TitleLookups int
+}
+
+// Name returns models.BackendDingTalk.
+func (d *DingTalk) Name() models.Backend { return models.BackendDingTalk }
+
+// unionID returns the user's DingTalk unionId, resolving it from the directory (a call
+// that is not metered) and remembering it when the catalog only has the userid.
+func (d *DingTalk) unionID(ctx context.Context, u models.User) (string, error) {
+	if u.DingTalkUnionID != "" {
+		return u.DingTalkUnionID, nil
+	}
+	if u.DingTalkUserID == "" {
+		return "", models.E(models.ErrForbidden, "no_dingtalk_account", "",
+			fmt.Sprintf("%s 没有钉钉账号。", u.Name), fmt.Sprintf("%s has no DingTalk account.", u.Name))
+	}
+	id, err := d.Client.UnionID(ctx, u.DingTalkUserID)
+	if err != nil {
+		return "", fmt.Errorf("resolve DingTalk unionId of %s: %w", u.ID, err)
+	}
+	if err := d.Store.SetUnionID(ctx, u.ID, id); err != nil && d.Log != nil {
+		d.Log.Warn("remember unionId", "user", u.ID, "err", err)
+	}
+	return id, nil
+}
+
+// Create makes the event on the organizer's calendar and adds the room (two steps, both
+// idempotent by the job key).
+func (d *DingTalk) Create(ctx context.Context, w Write) (string, error) {
+	if w.Room.DingTalkRoomID == "" {
+		return "", models.E(models.ErrInvalid, "room_not_in_backend", "room_id", "会议室未在钉钉中登记。", "The room is not registered in DingTalk.")
+	}
+	org, err := d.unionID(ctx, w.Organizer)
+	if err != nil {
+		return "", err
+	}
+	var attendees []string
+	for _, a := range w.Attendees {
+		if a.ID == w.Organizer.ID {
+			continue
+		}
+		id, err := d.unionID(ctx, a)
+		if err != nil {
+			if errors.Is(err, models.ErrUnavailable) {
+				return "", err
+			}
+			continue // an attendee without DingTalk does not stop the booking
+		}
+		attendees = append(attendees, id)
+	}
+	return d.Client.BookRoom(ctx, dingtalk.BookRequest{
+		Key: w.Key, OrganizerUnionID: org, Summary: w.Reservation.Title, Description: w.Reservation.Description,
+		Start: w.Reservation.Start, End: w.Reservation.End, Zone: d.Zone, AttendeeUnionIDs: attendees,
+		RoomID: w.Room.DingTalkRoomID, RoomName: w.Room.Name,
+	})
+}
+
+// Cancel removes the room from the event, then deletes the event.
+func (d *DingTalk) Cancel(ctx context.Context, w Write) error {
+	org, err := d.unionID(ctx, w.Organizer)
+	if err != nil {
+		return err
+	}
+	return d.Client.CancelBooking(ctx, w.Key, org, w.RemoteID, w.Room.DingTalkRoomID)
+}
+
+// List reads the rooms' schedules over [from, to) and fills in titles: from the
+// reservation already known, else from the event (a limited number per pass).
+func (d *DingTalk) List(ctx context.Context, rooms []models.Room, from, to time.Time) ([]models.Remote, error) {
+	op, err := d.Store.User(ctx, d.Operator)
+	if err != nil {
+		return nil, fmt.Errorf("DingTalk operator %q: %w", d.Operator, err)
+	}
+	opID, err := d.unionID(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	byDT := map[string]models.Room{}
+	var ids []string
+	for _, r := range rooms {
+		byDT[r.DingTalkRoomID] = r
+		ids = append(ids, r.DingTalkRoomID)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	sched, err := d.Client.RoomSchedules(ctx, opID, ids, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("read DingTalk room schedules: %w", err)
+	}
+	users, err := d.Store.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byUnion := map[string]models.User{}
+	for _, u := range users {
+		if u.DingTalkUnionID == "" && u.DingTalkUserID != "" {
+			// Directory reads are not metered: learn every catalog user's unionId once so
+			// organisers of native bookings get their names.
+			if id, err := d.unionID(ctx, u); err == nil {
+				u.DingTalkUnionID = id
+			}
+		}
+		if u.DingTalkUnionID != "" {
+			byUnion[u.DingTalkUnionID] = u
+		}
+	}
+	lookups := d.TitleLookups
+	if lookups <= 0 {
+		lookups = 20
+	}
+	var out []models.Remote
+	for dtRoom, items := range sched {
+		room, ok := byDT[dtRoom]
+		if !ok {
+			continue
+		}
+		for _, it := range items {
+			rm := models.Remote{RemoteID: it.EventID, RoomID: room.ID, Start: it.Start, End: it.End, Status: models.StatusConfirmed}
+			if it.Status == "TENTATIVE" {
+				rm.Status = models.StatusTentative
+			}
+			if u, ok := byUnion[it.OrganizerUnionID]; ok {
+				rm.OrganizerID, rm.OrganizerName = u.ID, u.Name
+			}
+			if known, err := d.Store.ReservationByRemote(ctx, models.BackendDingTalk, it.EventID); err == nil {
+				rm.Title = known.Title
+			} else if lookups > 0 && it.OrganizerUnionID != "" {
+				lookups--
+				if ev, err := d.Client.GetEvent(ctx, it.OrganizerUnionID, it.EventID); err == nil {
+					rm.Title = ev.Summary
+				}
+			}
+			if rm.Title == "" {
+				rm.Title = "钉钉预订"
+				if rm.OrganizerName != "" {
+					rm.Title += " · " + rm.OrganizerName
+				}
+			}
+			out = append(out, rm)
+		}
+	}
+	return out, nil
+}
+
+// CallsPerPass is what one List costs in metered calls (title reads not counted: they
+// are capped and only for bookings not seen before).
+func (d *DingTalk) CallsPerPass(rooms int, window time.Duration) int {
+	return d.Client.MeteredCallsPerScheduleQuery(rooms, window)
+}

@@ -62,30 +62,62 @@ func (o *OA) Cancel(ctx context.Context, w Write) error {
 // occupancyChunk keeps each Occupancy call within the client's range limit.
 const occupancyChunk = 90 * 24 * time.Hour
 
-// List reads the occupancy of every room over [from, to).
+// List reads the occupancy of every room over [from, to): only on the days the OA says
+// have bookings (getOrderDate), or every day when the OA cannot say.
 func (o *OA) List(ctx context.Context, rooms []models.Room, from, to time.Time) ([]models.Remote, error) {
 	var out []models.Remote
 	for _, room := range rooms {
-		for a := from; a.Before(to); a = a.Add(occupancyChunk) {
-			occ, err := o.Client.Occupancy(ctx, o.SyncLogin, room.OARoomID, a, earlier(a.Add(occupancyChunk), to))
-			if err != nil {
-				return nil, fmt.Errorf("read OA room %s: %w", room.ID, err)
+		occ, err := o.occupancy(ctx, room, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("read OA room %s: %w", room.ID, err)
+		}
+		seen := map[string]bool{}
+		for _, x := range occ {
+			if seen[x.AppID] {
+				continue
 			}
-			for _, x := range occ {
-				st := models.StatusConfirmed
-				switch x.Status {
-				case 0:
-					st = models.StatusTentative
-				case 1:
-				default:
-					continue // rejected by the room's approver: holds nothing
-				}
-				out = append(out, models.Remote{RemoteID: x.AppID, RoomID: room.ID, Start: x.Start, End: x.End,
-					Title: stripMarker(x.Description), OrganizerName: x.ApplicantName, Status: st})
+			seen[x.AppID] = true
+			st := models.StatusConfirmed
+			switch x.Status {
+			case 0:
+				st = models.StatusTentative
+			case 1:
+			default:
+				continue // rejected by the room's approver: holds nothing
 			}
+			out = append(out, models.Remote{RemoteID: x.AppID, RoomID: room.ID, Start: x.Start, End: x.End,
+				Title: stripMarker(x.Description), OrganizerName: x.ApplicantName, Status: st})
 		}
 	}
 	return out, nil
+}
+
+func (o *OA) occupancy(ctx context.Context, room models.Room, from, to time.Time) ([]oa.Occupancy, error) {
+	days, err := o.Client.OrderDates(ctx, o.SyncLogin, room.OARoomID)
+	if err != nil {
+		var all []oa.Occupancy
+		for a := from; a.Before(to); a = a.Add(occupancyChunk) {
+			occ, err := o.Client.Occupancy(ctx, o.SyncLogin, room.OARoomID, a, earlier(a.Add(occupancyChunk), to))
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, occ...)
+		}
+		return all, nil
+	}
+	var all []oa.Occupancy
+	for _, d := range days {
+		next := d.AddDate(0, 0, 1)
+		if !d.Before(to) || !next.After(from) {
+			continue
+		}
+		occ, err := o.Client.Occupancy(ctx, o.SyncLogin, room.OARoomID, d, next)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, occ...)
+	}
+	return all, nil
 }
 
 // CallsPerPass is 0: the OA does not meter calls.

@@ -146,3 +146,30 @@ func (c *Client) toOccupancy(roomID string, r occupancyVO) (Occupancy, error) {
 		Status:        int(r.Status),
 	}, nil
 }
+
+// OrderDates returns the days on which room roomID has bookings awaiting approval or
+// approved (getOrderDate), as midnights in the OA's zone, sorted. Sync uses it to read
+// occupancy only on days that have any.
+//
+// Errors wrap models.ErrInvalid for a bad room id, models.ErrForbidden if the user has no
+// OA login, and models.ErrUnavailable when the OA is unreachable (an OA without this
+// endpoint answers 404, also ErrUnavailable: callers fall back to reading every day).
+func (c *Client) OrderDates(ctx context.Context, loginName, roomID string) ([]time.Time, error) {
+	if !validID(roomID) {
+		return nil, fmt.Errorf("seeyon order dates of room %q: not a Seeyon id: %w", roomID, models.ErrInvalid)
+	}
+	var days []string
+	if err := c.call(ctx, loginName, "meeting/getOrderDate", map[string]string{"roomId": roomID}, &days); err != nil {
+		return nil, fmt.Errorf("seeyon order dates of room %s: %w", roomID, err)
+	}
+	out := make([]time.Time, 0, len(days))
+	for _, d := range days {
+		t, err := time.ParseInLocation(layoutDay, strings.TrimSpace(d), c.zone)
+		if err != nil {
+			return nil, fmt.Errorf("seeyon order dates of room %s: %w", roomID, unavailable("meeting/getOrderDate", "bad date "+d, err))
+		}
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return out, nil
+}

@@ -31,8 +31,36 @@ func (s *Server) meetingHandler(name string) (func(User, params) reply, bool) {
 		return func(u User, p params) reply { return s.occupancy(p, false) }, true
 	case "getMeetingRoomAppDetail":
 		return s.getMeetingRoomAppDetail, true
+	case "getOrderDate":
+		return s.getOrderDate, true
 	}
 	return nil, false
+}
+
+// getOrderDate lists the days ("yyyy-MM-dd", sorted) on which the room has a booking
+// awaiting approval or approved.
+func (s *Server) getOrderDate(u User, p params) reply {
+	if p.str("roomId") == "" {
+		return errorMsg(msgParams)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	days := map[string]bool{}
+	for _, b := range s.bookings {
+		if b.Cancelled || b.RoomID != p.str("roomId") || (b.Status != 0 && b.Status != 1) {
+			continue
+		}
+		for d := b.Start.In(s.zone); d.Before(b.End); d = d.AddDate(0, 0, 1) {
+			days[d.Format("2006-01-02")] = true
+		}
+		days[b.End.Add(-time.Nanosecond).In(s.zone).Format("2006-01-02")] = true
+	}
+	out := make([]string, 0, len(days))
+	for d := range days {
+		out = append(out, d)
+	}
+	slices.Sort(out)
+	return jsonReply(out)
 }
 
 // flip is Seeyon's FlipInfo page wrapper over rows.

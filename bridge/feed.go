@@ -1,0 +1,543 @@
+package bridge
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/emersion/go-ical"
+
+	"roombridge/models"
+)
+
+// Feed constants shared with the HTTP layer.
+const (
+	// FeedContentType is the Content-Type of every feed response.
+	FeedContentType = "text/calendar; charset=utf-8"
+	// FeedProductID is the PRODID of every feed.
+	FeedProductID = "-//roombridge//Room Bookings 1.0//ZH"
+	// DefaultFeedRefresh is the refresh hint when FeedSpec.Refresh is zero.
+	DefaultFeedRefresh = time.Hour
+	// DefaultKeepCancelled is how long a cancelled booking stays in feeds (as
+	// STATUS:CANCELLED) after its last change when FeedSpec.KeepCancelled is zero.
+	DefaultKeepCancelled = 7 * 24 * time.Hour
+	// BusySummary is the SUMMARY of a booking whose details the subscriber may not see.
+	BusySummary = "已占用 / Busy"
+)
+
+// FeedItem is one reservation as a feed shows it: the row, its room and office, and
+// whether the subscriber may see its title, description and organizer (Details).
+// OrganizerName overrides R.OrganizerName when set.
+type FeedItem struct {
+	R             models.Reservation
+	Room          models.Room
+	Office        models.Office
+	Details       bool
+	OrganizerName string
+}
+
+// FeedSpec describes one calendar. Zone must be an IANA zone (not time.Local or a
+// time.FixedZone); every local time in the feed carries TZID=<Zone> and the feed carries
+// the matching VTIMEZONE. Now is the clock reading the feed is built for; it decides
+// which cancelled bookings are still shown (KeepCancelled, default 7 days). From and To,
+// when set, are the window: only bookings overlapping [From, To) are shown. URL, when
+// set, gives the booking page linked from events the subscriber may see in detail.
+type FeedSpec struct {
+	Name          string
+	Description   string
+	Zone          *time.Location
+	Refresh       time.Duration
+	URL           func(id string) string
+	Now           time.Time
+	KeepCancelled time.Duration
+	From, To      time.Time
+}
+
+func (spec FeedSpec) keep() time.Duration {
+	if spec.KeepCancelled <= 0 {
+		return DefaultKeepCancelled
+	}
+	return spec.KeepCancelled
+}
+
+// BuildFeed renders items as an RFC 5545 calendar following shared/reference/ical-feed.md
+// §0–§2: no METHOD, one VTIMEZONE for spec.Zone, events sorted by start then UID, lines
+// folded at 75 octets. The same spec and items always give the same bytes. Rejected
+// bookings never appear; cancelled ones appear with STATUS:CANCELLED until KeepCancelled
+// after their last change. Errors are ErrInvalid: a missing or non-IANA zone, a zero
+// Now, or a row without UID, change time or with its end before its start.
+func BuildFeed(spec FeedSpec, items []FeedItem) ([]byte, error) {
+	if err := checkFeedZone(spec.Zone); err != nil {
+		return nil, err
+	}
+	if spec.Now.IsZero() {
+		return nil, fmt.Errorf("%w: feed needs the current time", models.ErrInvalid)
+	}
+	shown, err := feedShown(spec, items)
+	if err != nil {
+		return nil, err
+	}
+
+	cal := ical.NewCalendar()
+	cal.Props.Set(icalRaw(ical.PropVersion, "2.0"))
+	cal.Props.Set(icalRaw(ical.PropProductID, FeedProductID))
+	cal.Props.Set(icalRaw(ical.PropCalendarScale, "GREGORIAN"))
+	name := feedText(spec.Name)
+	cal.Props.Set(icalText(ical.PropName, name))
+	cal.Props.Set(icalText("X-WR-CALNAME", name))
+	cal.Props.Set(icalText("X-WR-TIMEZONE", spec.Zone.String()))
+	if d := feedText(spec.Description); d != "" {
+		cal.Props.Set(icalText(ical.PropDescription, d))
+		cal.Props.Set(icalText("X-WR-CALDESC", d))
+	}
+	refresh := spec.Refresh
+	if refresh <= 0 {
+		refresh = DefaultFeedRefresh
+	}
+	ri := icalRaw(ical.PropRefreshInterval, icalDuration(refresh))
+	ri.Params.Set(ical.ParamValue, "DURATION")
+	cal.Props.Set(ri)
+	cal.Props.Set(icalRaw("X-PUBLISHED-TTL", icalDuration(refresh)))
+
+	lo, hi := spec.Now, spec.Now
+	if len(shown) > 0 {
+		lo, hi = shown[0].R.Start, shown[0].R.End
+		for _, it := range shown {
+			lo, hi = feedMinTime(lo, it.R.Start), feedMaxTime(hi, it.R.End)
+		}
+	}
+	// The VTIMEZONE also keeps an empty calendar encodable (go-ical refuses one with no
+	// child) and valid.
+	cal.Children = append(cal.Children, icalTimezone(spec.Zone, lo, hi))
+	for _, it := range shown {
+		ev, err := feedEvent(spec, it)
+		if err != nil {
+			return nil, err
+		}
+		cal.Children = append(cal.Children, ev)
+	}
+
+	var buf bytes.Buffer
+	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
+		return nil, fmt.Errorf("encode feed %q: %w", spec.Name, err)
+	}
+	return foldICal(buf.Bytes()), nil
+}
+
+// FeedLastModified returns the newest moment at which the feed built from spec and items
+// could have changed, deletions included, never after spec.Now: a row's last change, the
+// moment a cancelled row fell out after KeepCancelled, and, when the window is set, the
+// moment a row entered the window (To slid past its start) or left it (From slid past its
+// end). Pass every row that could have been in the feed, including rejected, cancelled
+// and recently past ones, not only those BuildFeed shows. It is the zero time when items
+// is empty.
+func FeedLastModified(spec FeedSpec, items []FeedItem) time.Time {
+	var last time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && !t.After(spec.Now) && t.After(last) {
+			last = t
+		}
+	}
+	for _, it := range items {
+		r := it.R
+		changed := feedChanged(r)
+		// A change stamped after now (clock skew between hosts) has happened all the same.
+		consider(feedMinTime(changed, spec.Now))
+		if r.Status == models.StatusCancelled && !changed.IsZero() {
+			consider(changed.Add(spec.keep()))
+		}
+		if !spec.To.IsZero() {
+			consider(r.Start.Add(-spec.To.Sub(spec.Now)))
+		}
+		if !spec.From.IsZero() {
+			consider(r.End.Add(spec.Now.Sub(spec.From)))
+		}
+	}
+	return last.UTC().Truncate(time.Second)
+}
+
+// FeedETag returns a strong HTTP ETag for a feed body: the quoted hex of the first 16
+// bytes of its SHA-256.
+func FeedETag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
+}
+
+func checkFeedZone(zone *time.Location) error {
+	if zone == nil {
+		return fmt.Errorf("%w: feed needs a time zone", models.ErrInvalid)
+	}
+	name := zone.String()
+	if name == "Local" || name == "" {
+		return fmt.Errorf("%w: feed time zone %q is not an IANA zone", models.ErrInvalid, name)
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return fmt.Errorf("%w: feed time zone %q is not an IANA zone: %v", models.ErrInvalid, name, err)
+	}
+	return nil
+}
+
+// feedChanged is the row's last change, in UTC whole seconds.
+func feedChanged(r models.Reservation) time.Time {
+	t := r.UpdatedAt
+	if t.IsZero() {
+		t = r.CreatedAt
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
+// feedShown picks the items the feed shows, one per UID, sorted by start then UID.
+func feedShown(spec FeedSpec, items []FeedItem) ([]FeedItem, error) {
+	byUID := map[string]FeedItem{}
+	for _, it := range items {
+		r := it.R
+		switch {
+		case r.Status.Holds():
+		case r.Status == models.StatusCancelled:
+			if !spec.Now.Before(feedChanged(r).Add(spec.keep())) {
+				continue
+			}
+		default:
+			continue
+		}
+		if !spec.To.IsZero() && !r.Start.Before(spec.To) || !spec.From.IsZero() && !r.End.After(spec.From) {
+			continue
+		}
+		if r.UID == "" {
+			return nil, fmt.Errorf("%w: reservation %s has no UID", models.ErrInvalid, r.ID)
+		}
+		if feedChanged(r).IsZero() {
+			return nil, fmt.Errorf("%w: reservation %s has no change time", models.ErrInvalid, r.ID)
+		}
+		if r.End.Before(r.Start) {
+			return nil, fmt.Errorf("%w: reservation %s ends before it starts", models.ErrInvalid, r.ID)
+		}
+		if prev, ok := byUID[r.UID]; ok && !feedNewer(r, prev.R) {
+			continue
+		}
+		byUID[r.UID] = it
+	}
+	out := make([]FeedItem, 0, len(byUID))
+	for _, it := range byUID {
+		out = append(out, it)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].R, out[j].R
+		if !a.Start.Equal(b.Start) {
+			return a.Start.Before(b.Start)
+		}
+		return a.UID < b.UID
+	})
+	return out, nil
+}
+
+// feedNewer reports whether a should win over b when two rows share a UID.
+func feedNewer(a, b models.Reservation) bool {
+	if a.Sequence != b.Sequence {
+		return a.Sequence > b.Sequence
+	}
+	if ca, cb := feedChanged(a), feedChanged(b); !ca.Equal(cb) {
+		return ca.After(cb)
+	}
+	return a.ID > b.ID
+}
+
+func feedEvent(spec FeedSpec, it FeedItem) (*ical.Component, error) {
+	r := it.R
+	ev := ical.NewEvent()
+	p := ev.Props
+	p.Set(icalText(ical.PropUID, feedText(r.UID)))
+	changed := feedChanged(r)
+	p.Set(icalUTC(ical.PropDateTimeStamp, changed))
+	p.Set(icalUTC(ical.PropLastModified, changed))
+	if !r.CreatedAt.IsZero() {
+		p.Set(icalUTC(ical.PropCreated, r.CreatedAt))
+	}
+	p.Set(icalLocal(ical.PropDateTimeStart, r.Start, spec.Zone))
+	p.Set(icalLocal(ical.PropDateTimeEnd, r.End, spec.Zone))
+	p.Set(icalRaw(ical.PropSequence, strconv.Itoa(max(r.Sequence, 0))))
+	switch r.Status {
+	case models.StatusConfirmed:
+		ev.SetStatus(ical.EventConfirmed)
+	case models.StatusCancelled:
+		ev.SetStatus(ical.EventCancelled)
+	default:
+		ev.SetStatus(ical.EventTentative)
+	}
+	p.Set(icalRaw(ical.PropTransparency, "TRANSPARENT"))
+	if loc := feedLocation(it); loc != "" {
+		p.Set(icalText(ical.PropLocation, loc))
+	}
+	backend, origin := feedBackendName(r.Backend), feedOriginName(r.Origin)
+	cats := ical.NewProp(ical.PropCategories)
+	cats.SetTextList([]string{backend, origin})
+	p.Set(cats)
+
+	source := "来源：" + backend + "（直接预订）"
+	if r.Origin == models.OriginBridge {
+		source = "来源：" + backend + "（经 roombridge 预订）"
+	}
+	if !it.Details {
+		p.Set(icalText(ical.PropSummary, BusySummary))
+		p.Set(icalText(ical.PropDescription, source))
+		return ev.Component, nil
+	}
+
+	title := feedText(r.Title)
+	if strings.TrimSpace(title) == "" {
+		title = "（无主题）"
+	}
+	p.Set(icalText(ical.PropSummary, title))
+	var desc []string
+	if d := strings.TrimSpace(feedText(r.Description)); d != "" {
+		desc = append(desc, d, "")
+	}
+	organizer := it.OrganizerName
+	if organizer == "" {
+		organizer = r.OrganizerName
+	}
+	if organizer = strings.TrimSpace(feedText(organizer)); organizer != "" {
+		desc = append(desc, "预订人："+organizer)
+	}
+	desc = append(desc, source)
+	p.Set(icalText(ical.PropDescription, strings.Join(desc, "\n")))
+	if spec.URL != nil {
+		if u := spec.URL(r.ID); u != "" {
+			parsed, err := url.Parse(u)
+			if err != nil || !parsed.IsAbs() || strings.ContainsAny(u, "\r\n\" ") {
+				return nil, fmt.Errorf("%w: booking link %q for reservation %s is not an absolute URL", models.ErrInvalid, u, r.ID)
+			}
+			p.Set(icalRaw(ical.PropURL, u))
+		}
+	}
+	return ev.Component, nil
+}
+
+// feedLocation is "office floor room", e.g. "北京首开 1F 多维缩放会议室".
+func feedLocation(it FeedItem) string {
+	room := it.Room.Name
+	if room == "" {
+		room = it.R.RoomID
+	}
+	var parts []string
+	for _, s := range []string{it.Office.Name, it.Room.Floor, room} {
+		if s = strings.TrimSpace(feedText(s)); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func feedBackendName(b models.Backend) string {
+	switch b {
+	case models.BackendOA:
+		return "OA"
+	case models.BackendDingTalk:
+		return "钉钉"
+	}
+	return feedText(string(b))
+}
+
+func feedOriginName(o models.Origin) string {
+	if o == models.OriginBridge {
+		return "roombridge"
+	}
+	return "直接预订"
+}
+
+// feedText makes s storable as an iCalendar TEXT value: valid UTF-8 without U+FFFD,
+// CRLF and lone CR turned into LF, and no other control characters than tab and LF.
+func feedText(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\r', r == utf8.RuneError:
+			return -1
+		case r == '\t', r == '\n':
+			return r
+		case r < 0x20, r == 0x7f:
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func icalRaw(name, value string) *ical.Prop {
+	p := ical.NewProp(name)
+	p.Value = value
+	return p
+}
+
+// icalText sets an escaped TEXT value without the VALUE=TEXT that go-ical adds to
+// properties it does not know as TEXT (every X- name).
+func icalText(name, text string) *ical.Prop {
+	p := ical.NewProp(name)
+	p.SetText(text)
+	p.Params.Del(ical.ParamValue)
+	return p
+}
+
+func icalUTC(name string, t time.Time) *ical.Prop {
+	return icalRaw(name, t.UTC().Format("20060102T150405Z"))
+}
+
+// icalLocal writes t as a wall clock with TZID=zone. RFC 5545 reads a wall clock that
+// occurs twice (when clocks go back) as its first occurrence, so an instant in the second
+// occurrence is written in UTC instead.
+func icalLocal(name string, t time.Time, zone *time.Location) *ical.Prop {
+	l := t.In(zone)
+	if zone == time.UTC || !icalFirstOccurrence(l) {
+		return icalUTC(name, t)
+	}
+	p := icalRaw(name, l.Format("20060102T150405"))
+	p.Params.Set(ical.ParamTimezoneID, zone.String())
+	return p
+}
+
+// firstOccurrence reports whether t's wall clock does not also name an earlier instant.
+func icalFirstOccurrence(t time.Time) bool {
+	start, _ := t.ZoneBounds()
+	if start.IsZero() {
+		return true
+	}
+	_, off := t.Zone()
+	_, prev := start.Add(-time.Second).Zone()
+	return prev <= off || t.Sub(start) >= time.Duration(prev-off)*time.Second
+}
+
+// icalTimezone returns the VTIMEZONE of zone valid for every instant in [lo, hi]: one
+// observance per offset in effect there. A zone with one offset throughout (Asia/Shanghai
+// since 1991) gets the fixed block from 1970 on.
+func icalTimezone(zone *time.Location, lo, hi time.Time) *ical.Component {
+	type observance struct {
+		onset    time.Time // zero: in effect before lo
+		from, to int
+		name     string
+		dst      bool
+	}
+	t := lo.In(zone)
+	start, end := t.ZoneBounds()
+	name, off := t.Zone()
+	obs := []observance{{onset: start, to: off, name: name, dst: t.IsDST()}}
+	if !start.IsZero() {
+		_, obs[0].from = start.Add(-time.Second).In(zone).Zone()
+	}
+	for i := 0; !end.IsZero() && !end.After(hi) && i < 1000; i++ {
+		prev := obs[len(obs)-1].to
+		t = end.In(zone)
+		name, off = t.Zone()
+		obs = append(obs, observance{onset: end, from: prev, to: off, name: name, dst: t.IsDST()})
+		_, end = t.ZoneBounds()
+	}
+	if len(obs) == 1 || obs[0].onset.IsZero() || obs[0].onset.Year() < 1970 {
+		obs[0].onset, obs[0].from = time.Time{}, obs[0].to
+	}
+
+	tz := ical.NewComponent(ical.CompTimezone)
+	tz.Props.Set(icalText(ical.PropTimezoneID, zone.String()))
+	for _, o := range obs {
+		kind := ical.CompTimezoneStandard
+		if o.dst {
+			kind = ical.CompTimezoneDaylight
+		}
+		c := ical.NewComponent(kind)
+		onset := "19700101T000000"
+		if !o.onset.IsZero() {
+			// DTSTART of an observance is the wall clock of its onset in the offset before it.
+			onset = o.onset.UTC().Add(time.Duration(o.from) * time.Second).Format("20060102T150405")
+		}
+		c.Props.Set(icalRaw(ical.PropDateTimeStart, onset))
+		c.Props.Set(icalRaw(ical.PropTimezoneOffsetFrom, icalOffset(o.from)))
+		c.Props.Set(icalRaw(ical.PropTimezoneOffsetTo, icalOffset(o.to)))
+		if n := feedText(o.name); n != "" {
+			c.Props.Set(icalText(ical.PropTimezoneName, n))
+		}
+		tz.Children = append(tz.Children, c)
+	}
+	return tz
+}
+
+// icalOffset formats seconds east of UTC as an RFC 5545 UTC-OFFSET (+0800, -0330, +054517).
+func icalOffset(sec int) string {
+	sign := "+"
+	if sec < 0 {
+		sign, sec = "-", -sec
+	}
+	s := fmt.Sprintf("%s%02d%02d", sign, sec/3600, sec/60%60)
+	if sec%60 != 0 {
+		s += fmt.Sprintf("%02d", sec%60)
+	}
+	return s
+}
+
+// icalDuration formats a positive duration as an RFC 5545 DURATION (PT1H, P1D, PT1H30M).
+func icalDuration(d time.Duration) string {
+	sec := int64(d.Round(time.Second) / time.Second)
+	if sec <= 0 {
+		sec = 1
+	}
+	var b strings.Builder
+	b.WriteString("P")
+	if days := sec / 86400; days > 0 {
+		fmt.Fprintf(&b, "%dD", days)
+	}
+	if rest := sec % 86400; rest > 0 {
+		b.WriteString("T")
+		if h := rest / 3600; h > 0 {
+			fmt.Fprintf(&b, "%dH", h)
+		}
+		if m := rest / 60 % 60; m > 0 {
+			fmt.Fprintf(&b, "%dM", m)
+		}
+		if s := rest % 60; s > 0 {
+			fmt.Fprintf(&b, "%dS", s)
+		}
+	}
+	return b.String()
+}
+
+// foldICal folds encoded lines at 75 octets (RFC 5545 §3.1) without cutting a UTF-8
+// sequence; a continuation line starts with a space, which counts toward its 75.
+func foldICal(in []byte) []byte {
+	var out bytes.Buffer
+	out.Grow(len(in) + len(in)/64*3)
+	for _, l := range strings.SplitAfter(string(in), "\r\n") {
+		if l = strings.TrimSuffix(l, "\r\n"); l == "" {
+			continue
+		}
+		for limit := 75; len(l) > limit; limit = 74 {
+			cut := limit
+			for cut > 0 && !utf8.RuneStart(l[cut]) {
+				cut--
+			}
+			out.WriteString(l[:cut])
+			out.WriteString("\r\n ")
+			l = l[cut:]
+		}
+		out.WriteString(l)
+		out.WriteString("\r\n")
+	}
+	return out.Bytes()
+}
+
+func feedMinTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func feedMaxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,350 @@
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base32"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"roombridge/models"
+)
+
+// Feed scopes accepted by Feeds.Render, named like the URL paths under /ical/{token}/.
+const (
+	FeedAll    = "all"     // every room: /ical/{token}/all.ics
+	FeedMe     = "me"      // the subscriber's own bookings: /ical/{token}/me.ics
+	FeedRoom   = "rooms"   // one room: /ical/{token}/rooms/{room_id}.ics
+	FeedOffice = "offices" // one office: /ical/{token}/offices/{office_id}.ics
+)
+
+const (
+	// feedTouchEvery spaces out the writes of a token's last use: clients poll often.
+	feedTouchEvery = 10 * time.Minute
+	// feedExitLookback is how far before the window Render still reads rows, so that a
+	// booking that slid out of the window within it moves Last-Modified. One that left
+	// earlier goes unnoticed; it was a past booking, left behind in a client's cache.
+	feedExitLookback = 7 * 24 * time.Hour
+)
+
+// Default feed window.
+const (
+	DefaultFeedPast  = 30 * 24 * time.Hour
+	DefaultFeedAhead = 180 * 24 * time.Hour
+)
+
+// feedTokenEncoding writes tokens in URL-safe lowercase base32 without padding.
+var feedTokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+const (
+	feedTokenBytes = 20 // 160 bits
+	feedTokenLen   = 32 // its base32 length
+)
+
+// Feeds serves the per-user iCalendar subscriptions: it issues, lists, rotates and
+// revokes feed tokens and renders the feed a token opens. Store and Zone are required;
+// Now defaults to time.Now, KeepCancelled to DefaultKeepCancelled, Past and Ahead (the
+// window around now) to DefaultFeedPast and DefaultFeedAhead, Refresh to
+// DefaultFeedRefresh.
+//
+// In the all, room and office feeds a subscriber sees the title, description and
+// organizer of the bookings they organise or attend; admins (Admins) see every booking in
+// detail, and ShowTitles shows every booking in detail to everyone. All other bookings
+// show as BusySummary. BookingURL, when set, links events shown in detail to their page.
+type Feeds struct {
+	Store         *models.Store
+	Zone          *time.Location
+	Now           func() time.Time
+	BaseURL       string
+	KeepCancelled time.Duration
+	Past, Ahead   time.Duration
+	Refresh       time.Duration
+	Admins        map[string]bool
+	ShowTitles    bool
+	BookingURL    func(id string) string
+}
+
+// FeedURLs are the https (or http) addresses of every feed one token opens, by scope;
+// Rooms and Offices are keyed by room and office id. Webcal and GoogleSubscribe turn one
+// into a subscribe link.
+type FeedURLs struct {
+	All     string            `json:"all"`
+	Me      string            `json:"me"`
+	Rooms   map[string]string `json:"rooms"`
+	Offices map[string]string `json:"offices"`
+}
+
+// Rendered is one feed ready to serve: set Content-Type to FeedContentType and ETag, then
+// call http.ServeContent(w, r, Filename, LastModified, bytes.NewReader(Body)).
+// LastModified is zero for a feed that never had an event (ServeContent then sends none).
+type Rendered struct {
+	Body         []byte
+	ETag         string
+	LastModified time.Time
+	Filename     string
+}
+
+func (f *Feeds) now() time.Time {
+	if f.Now == nil {
+		return time.Now()
+	}
+	return f.Now()
+}
+
+func feedDuration(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// CreateToken issues a new feed token for userID with an optional label and returns the
+// token (shown to the user once; only its hash is stored) and its row. Errors: ErrInvalid
+// for an empty user id or a label that is too long or multi-line, ErrUnavailable.
+func (f *Feeds) CreateToken(ctx context.Context, userID, label string) (string, models.FeedToken, error) {
+	token, row, err := newFeedToken(userID, label)
+	if err != nil {
+		return "", models.FeedToken{}, err
+	}
+	t, err := f.Store.CreateFeedToken(ctx, row)
+	if err != nil {
+		return "", models.FeedToken{}, fmt.Errorf("create feed token for %s: %w", userID, err)
+	}
+	return token, t, nil
+}
+
+// Rotate revokes token id of userID and issues its replacement with the same label, in
+// one transaction; the old URLs stop working at once. Errors: ErrNotFound when userID has
+// no such active token, ErrUnavailable.
+func (f *Feeds) Rotate(ctx context.Context, userID, id string) (string, models.FeedToken, error) {
+	token, row, err := newFeedToken(userID, "")
+	if err != nil {
+		return "", models.FeedToken{}, err
+	}
+	t, err := f.Store.RotateFeedToken(ctx, userID, id, row)
+	if err != nil {
+		return "", models.FeedToken{}, fmt.Errorf("rotate feed token %s of %s: %w", id, userID, err)
+	}
+	return token, t, nil
+}
+
+// Revoke revokes token id of userID. Errors: ErrNotFound when userID has no such active
+// token (another user's token counts as unknown), ErrUnavailable.
+func (f *Feeds) Revoke(ctx context.Context, userID, id string) error {
+	if err := f.Store.RevokeFeedToken(ctx, userID, id); err != nil {
+		return fmt.Errorf("revoke feed token %s of %s: %w", id, userID, err)
+	}
+	return nil
+}
+
+// Tokens lists the active feed tokens of userID, oldest first. Errors: ErrUnavailable.
+func (f *Feeds) Tokens(ctx context.Context, userID string) ([]models.FeedToken, error) {
+	ts, err := f.Store.FeedTokens(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list feed tokens of %s: %w", userID, err)
+	}
+	return ts, nil
+}
+
+func newFeedToken(userID, label string) (string, models.FeedToken, error) {
+	if strings.TrimSpace(userID) == "" {
+		return "", models.FeedToken{}, fmt.Errorf("%w: feed token needs a user", models.ErrInvalid)
+	}
+	label = strings.TrimSpace(label)
+	if strings.ContainsAny(label, "\r\n") || !utf8.ValidString(label) {
+		return "", models.FeedToken{}, models.E(models.ErrInvalid, "label_multiline", "label", "名称只能有一行。", "The label must be a single line.")
+	}
+	var b [feedTokenBytes]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", models.FeedToken{}, fmt.Errorf("draw feed token: %w", err)
+	}
+	token := feedTokenEncoding.EncodeToString(b[:])
+	row := models.FeedToken{ID: models.NewID(), UserID: userID, TokenHash: models.FeedTokenHash(token), Label: label}
+	if err := row.Validate(); err != nil {
+		return "", models.FeedToken{}, err
+	}
+	return token, row, nil
+}
+
+// URLs returns the address of every feed token opens: all, me, and one per room and
+// office of the catalog. Errors: ErrUnavailable.
+func (f *Feeds) URLs(ctx context.Context, token string) (FeedURLs, error) {
+	offices, err := f.Store.Offices(ctx)
+	if err != nil {
+		return FeedURLs{}, fmt.Errorf("list offices for feed links: %w", err)
+	}
+	base := strings.TrimRight(f.BaseURL, "/") + "/ical/" + url.PathEscape(token)
+	u := FeedURLs{All: base + "/all.ics", Me: base + "/me.ics", Rooms: map[string]string{}, Offices: map[string]string{}}
+	for _, o := range offices {
+		u.Offices[o.ID] = base + "/offices/" + url.PathEscape(o.ID) + ".ics"
+		for _, r := range o.Rooms {
+			u.Rooms[r.ID] = base + "/rooms/" + url.PathEscape(r.ID) + ".ics"
+		}
+	}
+	return u, nil
+}
+
+// Webcal turns a feed's http(s) address into its webcal:// form, which opens Apple
+// Calendar and Outlook.
+func Webcal(u string) string {
+	for _, p := range []string{"https://", "http://"} {
+		if strings.HasPrefix(u, p) {
+			return "webcal://" + u[len(p):]
+		}
+	}
+	return u
+}
+
+// GoogleSubscribe returns the link that adds a feed to Google Calendar. Google fetches
+// only https, so a webcal:// address is given back its https scheme.
+func GoogleSubscribe(u string) string {
+	if rest, ok := strings.CutPrefix(u, "webcal://"); ok {
+		u = "https://" + rest
+	}
+	return "https://calendar.google.com/calendar/render?cid=" + url.QueryEscape(u)
+}
+
+// Render builds the feed that token opens for scope (FeedAll, FeedMe, FeedRoom or
+// FeedOffice) and id (the room or office id; empty otherwise). Errors: ErrNotFound for an
+// unknown or revoked token, an unknown scope, room or office, ErrInvalid for a bad
+// configuration, ErrUnavailable. The error never contains the token.
+func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, error) {
+	tok, err := f.lookup(ctx, token)
+	if err != nil {
+		return Rendered{}, err
+	}
+	now := f.now().UTC().Truncate(time.Second)
+	offices, err := f.Store.Offices(ctx)
+	if err != nil {
+		return Rendered{}, fmt.Errorf("render feed: %w", err)
+	}
+	officeByID, roomByID := map[string]models.Office{}, map[string]models.Room{}
+	for _, o := range offices {
+		officeByID[o.ID] = o
+		for _, r := range o.Rooms {
+			roomByID[r.ID] = r
+		}
+	}
+
+	user := tok.UserID
+	spec := FeedSpec{
+		Zone: f.Zone, Now: now, Refresh: f.Refresh, URL: f.BookingURL,
+		KeepCancelled: feedDuration(f.KeepCancelled, DefaultKeepCancelled),
+		From:          now.Add(-feedDuration(f.Past, DefaultFeedPast)),
+		To:            now.Add(feedDuration(f.Ahead, DefaultFeedAhead)),
+	}
+	filter := models.Filter{From: spec.From.Add(-feedExitLookback), To: spec.To}
+	var filename string
+	switch {
+	case scope == FeedAll && id == "":
+		spec.Name, spec.Description, filename = "roombridge · 全部会议室", "所有职场会议室的预订（OA 与钉钉）", "all.ics"
+	case scope == FeedMe && id == "":
+		spec.Name, spec.Description, filename = "roombridge · 我的预订", "我预订或参加的会议室预订（OA 与钉钉）", "me.ics"
+	case scope == FeedRoom && id != "":
+		room, ok := roomByID[id]
+		if !ok {
+			if room, err = f.Store.Room(ctx, id); err != nil {
+				return Rendered{}, fmt.Errorf("render room feed: %w", err)
+			}
+		}
+		o := officeByID[room.OfficeID]
+		spec.Name = "roombridge · " + strings.TrimSpace(o.Name+" "+room.Name)
+		spec.Description = feedLocation(FeedItem{Room: room, Office: o}) + " 的预订（OA 与钉钉）"
+		filename = "room-" + feedFileName(room.ID) + ".ics"
+		filter.RoomIDs = []string{room.ID}
+		roomByID[room.ID] = room
+	case scope == FeedOffice && id != "":
+		o, ok := officeByID[id]
+		if !ok {
+			return Rendered{}, fmt.Errorf("render office feed: office %s: %w", id, models.ErrNotFound)
+		}
+		spec.Name, spec.Description = "roombridge · "+o.Name, o.Name+"所有会议室的预订（OA 与钉钉）"
+		filename = "office-" + feedFileName(o.ID) + ".ics"
+		for _, r := range o.Rooms {
+			filter.RoomIDs = append(filter.RoomIDs, r.ID)
+		}
+	default:
+		return Rendered{}, fmt.Errorf("render feed: scope %q: %w", scope, models.ErrNotFound)
+	}
+
+	var rows []models.Reservation
+	if scope != FeedOffice || len(filter.RoomIDs) > 0 {
+		if rows, err = f.Store.Reservations(ctx, filter); err != nil {
+			return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+		}
+	}
+	us, err := f.Store.Users(ctx)
+	if err != nil {
+		return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+	}
+	users := map[string]string{}
+	for _, u := range us {
+		users[u.ID] = u.Name
+	}
+
+	var all, shown []FeedItem
+	for _, r := range rows {
+		room, ok := roomByID[r.RoomID]
+		if !ok {
+			room = models.Room{ID: r.RoomID, Name: r.RoomID}
+		}
+		mine := r.OrganizerID == user || slices.Contains(r.Attendees, user)
+		it := FeedItem{R: r, Room: room, Office: officeByID[room.OfficeID], OrganizerName: users[r.OrganizerID],
+			Details: mine || f.ShowTitles || f.Admins[user]}
+		if r.OrganizerName != "" {
+			it.OrganizerName = r.OrganizerName
+		}
+		// Every row read counts for Last-Modified: a booking the user just left (removed
+		// from its attendees) leaves the me feed at its UpdatedAt.
+		all = append(all, it)
+		if scope == FeedMe && !mine {
+			continue
+		}
+		shown = append(shown, it)
+	}
+	body, err := BuildFeed(spec, shown)
+	if err != nil {
+		return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+	}
+	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= feedTouchEvery {
+		if err := f.Store.TouchFeedToken(ctx, tok.ID, now); err != nil {
+			return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+		}
+	}
+	return Rendered{Body: body, ETag: FeedETag(body), LastModified: FeedLastModified(spec, all), Filename: filename}, nil
+}
+
+// lookup finds the active token. Only the token's hash reaches the database.
+func (f *Feeds) lookup(ctx context.Context, token string) (models.FeedToken, error) {
+	if len(token) != feedTokenLen {
+		return models.FeedToken{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
+	}
+	if _, err := feedTokenEncoding.DecodeString(token); err != nil {
+		return models.FeedToken{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
+	}
+	hash := models.FeedTokenHash(token)
+	t, err := f.Store.FeedTokenByHash(ctx, hash)
+	if err != nil {
+		return models.FeedToken{}, fmt.Errorf("find feed token: %w", err)
+	}
+	if subtle.ConstantTimeCompare([]byte(t.TokenHash), []byte(hash)) != 1 || !t.Active() {
+		return models.FeedToken{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
+	}
+	return t, nil
+}
+
+// feedFileName keeps the characters of id that are safe in a Content-Disposition
+// filename.
+func feedFileName(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, id)
+}

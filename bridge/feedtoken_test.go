@@ -1,0 +1,441 @@
+package bridge_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"roombridge/bridge"
+	"roombridge/models"
+	"roombridge/models/modelstest"
+)
+
+type feedClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *feedClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *feedClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// feedRig is a migrated store with the demo catalog plus an office without rooms, a
+// Feeds service on it, and these bookings (Shanghai time, week of 2023-04-10):
+//
+//	zhangsan  "张三的周会"   duowei        4-12 10:00, organised by zhangsan
+//	lisi      "李四的评审"   duowei        4-12 14:00, lisi with zhangsan attending
+//	wangwu    "王五的机密会" sk-tianyuan   4-13 09:00, wangwu alone
+//	shanghai  "上海站会"     sh-waitan     4-13 10:00, lisi alone
+//	refused   "被拒绝"       duowei        4-14 10:00, rejected
+type feedRig struct {
+	s     *models.Store
+	clock *feedClock
+	f     *bridge.Feeds
+	res   map[string]models.Reservation
+}
+
+func newFeedRig(t *testing.T, fn func(t *testing.T, r *feedRig)) {
+	clock := &feedClock{}
+	modelstest.Each(t, clock.Now, func(t *testing.T, s *models.Store) {
+		clock.t = feedNow().Add(-24 * time.Hour)
+		ctx := context.Background()
+		cat := models.DemoCatalog()
+		cat.Offices = append(cat.Offices, models.Office{ID: "empty", Name: "空职场"})
+		if err := s.SyncCatalog(ctx, cat); err != nil {
+			t.Fatalf("SyncCatalog() = %v", err)
+		}
+		r := &feedRig{s: s, clock: clock, res: map[string]models.Reservation{},
+			f: &bridge.Feeds{Store: s, Zone: zone(t, "Asia/Shanghai"), Now: clock.Now, BaseURL: "https://rooms.example.com/",
+				Admins: map[string]bool{"admin": true}}}
+		book := func(key, room, title, organizer string, start time.Time, st models.Status, attendees ...string) {
+			id := models.NewID()
+			res := models.Reservation{ID: id, UID: models.BridgeUID(id), RoomID: room, Start: start, End: start.Add(time.Hour),
+				Title: title, Description: title + "的议程", OrganizerID: organizer, Attendees: attendees,
+				Backend: models.BackendOA, Origin: models.OriginBridge, Status: st}
+			got, _, err := s.Book(ctx, res, nil, nil)
+			if err != nil {
+				t.Fatalf("Book(%s) = %v", key, err)
+			}
+			r.res[key] = got
+		}
+		book("zhangsan", "duowei", "张三的周会", "zhangsan", cst(t, 12, 10, 0), models.StatusConfirmed)
+		book("lisi", "duowei", "李四的评审", "lisi", cst(t, 12, 14, 0), models.StatusConfirmed, "zhangsan")
+		book("wangwu", "sk-tianyuan", "王五的机密会", "wangwu", cst(t, 13, 9, 0), models.StatusConfirmed)
+		book("shanghai", "sh-waitan", "上海站会", "lisi", cst(t, 13, 10, 0), models.StatusConfirmed)
+		book("refused", "duowei", "被拒绝", "zhangsan", cst(t, 14, 10, 0), models.StatusRejected)
+		clock.t = feedNow()
+		fn(t, r)
+	})
+}
+
+func (r *feedRig) token(t *testing.T, user string) (string, models.FeedToken) {
+	t.Helper()
+	tok, row, err := r.f.CreateToken(context.Background(), user, "测试")
+	if err != nil {
+		t.Fatalf("CreateToken(%s) = %v", user, err)
+	}
+	return tok, row
+}
+
+func (r *feedRig) render(t *testing.T, token, scope, id string) bridge.Rendered {
+	t.Helper()
+	got, err := r.f.Render(context.Background(), token, scope, id)
+	if err != nil {
+		t.Fatalf("Render(%s, %s) = %v", scope, id, err)
+	}
+	return got
+}
+
+// shown maps each event's title in a rendered feed to its SUMMARY ("" when absent).
+func (r *feedRig) shown(t *testing.T, body []byte) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	byUID := map[string]string{}
+	for k, res := range r.res {
+		byUID[res.UID] = k
+	}
+	for _, e := range parseFeed(t, body) {
+		out[byUID[e.UID]] = e.Summary
+	}
+	return out
+}
+
+func TestFeedTokenStoredAsHashOnly(t *testing.T) {
+	newFeedRig(t, func(t *testing.T, r *feedRig) {
+		token, row := r.token(t, "zhangsan")
+		other, _ := r.token(t, "zhangsan")
+		if !regexp.MustCompile(`^[a-z2-7]{32}$`).MatchString(token) || token == other {
+			t.Errorf("CreateToken() = %q and %q, want two different 32-character base32 tokens (160 bits)", token, other)
+		}
+		if row.TokenHash != models.FeedTokenHash(token) || row.UserID != "zhangsan" || row.Label != "测试" {
+			t.Errorf("CreateToken() row = %+v, want zhangsan's with the token's SHA-256", row)
+		}
+		sawHash := false
+		for _, cell := range dumpDatabase(t, r.s) {
+			if strings.Contains(cell, token) || strings.Contains(cell, other) {
+				t.Fatalf("the plain token is stored: %q", cell)
+			}
+			sawHash = sawHash || cell == row.TokenHash
+		}
+		if !sawHash {
+			t.Fatal("the database dump does not even hold the token's hash; the check above proves nothing")
+		}
+		if _, err := r.f.Render(context.Background(), token, bridge.FeedAll, ""); err != nil {
+			t.Errorf("Render(new token) = %v", err)
+		}
+	})
+}
+
+// dumpDatabase returns every cell of every table as text.
+func dumpDatabase(t *testing.T, s *models.Store) []string {
+	t.Helper()
+	q := "SELECT name FROM sqlite_master WHERE type = 'table'"
+	if s.Dialect() == models.DialectMySQL {
+		q = "SHOW TABLES"
+	}
+	db := s.SQL()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	var cells []string
+	for _, table := range tables {
+		rows, err := db.Query("SELECT * FROM " + table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]sql.RawBytes, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vals {
+				cells = append(cells, string(v))
+			}
+		}
+		rows.Close()
+	}
+	if len(cells) == 0 {
+		t.Fatal("dumpDatabase() found nothing")
+	}
+	return cells
+}
+
+func TestFeedTokenLifecycle(t *testing.T) {
+	newFeedRig(t, func(t *testing.T, r *feedRig) {
+		ctx := context.Background()
+		token, row := r.token(t, "zhangsan")
+		r.render(t, token, bridge.FeedMe, "")
+
+		// Render touched the token.
+		list, err := r.f.Tokens(ctx, "zhangsan")
+		if err != nil || len(list) != 1 || list[0].LastUsedAt == nil || !list[0].LastUsedAt.Equal(feedNow()) {
+			t.Fatalf("Tokens(zhangsan) = %+v, %v; want the token, last used %v", list, err, feedNow())
+		}
+
+		// Someone else can neither revoke nor rotate it.
+		if err := r.f.Revoke(ctx, "lisi", row.ID); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("Revoke(lisi, zhangsan's token) = %v, want ErrNotFound", err)
+		}
+		if _, _, err := r.f.Rotate(ctx, "lisi", row.ID); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("Rotate(lisi, zhangsan's token) = %v, want ErrNotFound", err)
+		}
+		r.render(t, token, bridge.FeedMe, "")
+
+		// Rotation kills the old token and keeps the label.
+		fresh, freshRow, err := r.f.Rotate(ctx, "zhangsan", row.ID)
+		if err != nil {
+			t.Fatalf("Rotate() = %v", err)
+		}
+		if fresh == token || freshRow.ID == row.ID || freshRow.Label != row.Label {
+			t.Errorf("Rotate() = %q %+v, want a new token and id with label %q", fresh, freshRow, row.Label)
+		}
+		if _, err := r.f.Render(ctx, token, bridge.FeedMe, ""); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("Render(rotated-away token) = %v, want ErrNotFound", err)
+		}
+		r.render(t, fresh, bridge.FeedMe, "")
+
+		// Revocation.
+		if err := r.f.Revoke(ctx, "zhangsan", freshRow.ID); err != nil {
+			t.Fatalf("Revoke() = %v", err)
+		}
+		_, err = r.f.Render(ctx, fresh, bridge.FeedMe, "")
+		if !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("Render(revoked token) = %v, want ErrNotFound", err)
+		}
+		if err != nil && strings.Contains(err.Error(), fresh) {
+			t.Errorf("Render(revoked token) error %q contains the token", err)
+		}
+		if list, _ := r.f.Tokens(ctx, "zhangsan"); len(list) != 0 {
+			t.Errorf("Tokens(zhangsan) after revoking all = %+v, want none", list)
+		}
+
+		for _, bad := range []string{"", "short", strings.ToUpper(fresh), fresh + "a", strings.Repeat("a", 32), "../../../../../etc/passwd000000"} {
+			if _, err := r.f.Render(ctx, bad, bridge.FeedAll, ""); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("Render(token %q) = %v, want ErrNotFound", bad, err)
+			}
+		}
+		if _, _, err := r.f.CreateToken(ctx, "", "x"); !errors.Is(err, models.ErrInvalid) {
+			t.Errorf("CreateToken(no user) = %v, want ErrInvalid", err)
+		}
+		if _, _, err := r.f.CreateToken(ctx, "zhangsan", "两行\n标签"); !errors.Is(err, models.ErrInvalid) {
+			t.Errorf("CreateToken(multi-line label) = %v, want ErrInvalid", err)
+		}
+	})
+}
+
+func TestFeedScopes(t *testing.T) {
+	newFeedRig(t, func(t *testing.T, r *feedRig) {
+		token, _ := r.token(t, "zhangsan")
+		busy := bridge.BusySummary
+		tests := []struct {
+			scope, id, name, file string
+			want                  map[string]string
+		}{
+			{bridge.FeedAll, "", "roombridge · 全部会议室", "all.ics",
+				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": busy, "shanghai": busy}},
+			{bridge.FeedMe, "", "roombridge · 我的预订", "me.ics",
+				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审"}},
+			{bridge.FeedRoom, "duowei", "roombridge · 北京首开 多维缩放会议室", "room-duowei.ics",
+				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审"}},
+			{bridge.FeedOffice, "bj-shoukai", "roombridge · 北京首开", "office-bj-shoukai.ics",
+				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": busy}},
+			{bridge.FeedOffice, "shanghai", "roombridge · 上海", "office-shanghai.ics", map[string]string{"shanghai": busy}},
+			{bridge.FeedOffice, "empty", "roombridge · 空职场", "office-empty.ics", map[string]string{}},
+			{bridge.FeedRoom, "sz-lianhuashan", "roombridge · 深圳 莲花山会议室", "room-sz-lianhuashan.ics", map[string]string{}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.scope+"/"+tt.id, func(t *testing.T) {
+				got := r.render(t, token, tt.scope, tt.id)
+				if diff := cmp.Diff(tt.want, r.shown(t, got.Body)); diff != "" {
+					t.Errorf("Render(%s, %s) events (-want +got):\n%s", tt.scope, tt.id, diff)
+				}
+				if !bytes.Contains(got.Body, []byte("\r\nX-WR-CALNAME:"+tt.name+"\r\n")) || got.Filename != tt.file {
+					t.Errorf("Render(%s, %s) = calendar %q, want X-WR-CALNAME:%s and filename %s", tt.scope, tt.id, got.Filename, tt.name, tt.file)
+				}
+				if got.ETag != bridge.FeedETag(got.Body) {
+					t.Errorf("Render().ETag = %s, want FeedETag(body) %s", got.ETag, bridge.FeedETag(got.Body))
+				}
+				if len(tt.want) > 0 && !got.LastModified.Equal(feedNow().Add(-24*time.Hour)) {
+					t.Errorf("Render().LastModified = %v, want the bookings' time %v", got.LastModified, feedNow().Add(-24*time.Hour))
+				}
+			})
+		}
+		for _, bad := range [][2]string{{bridge.FeedRoom, "nope"}, {bridge.FeedOffice, "nope"}, {bridge.FeedRoom, ""},
+			{"calendars", ""}, {bridge.FeedAll, "duowei"}, {bridge.FeedMe, "lisi"}} {
+			if _, err := r.f.Render(context.Background(), token, bad[0], bad[1]); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("Render(%s, %q) = %v, want ErrNotFound", bad[0], bad[1], err)
+			}
+		}
+	})
+}
+
+func TestFeedVisibility(t *testing.T) {
+	newFeedRig(t, func(t *testing.T, r *feedRig) {
+		busy := bridge.BusySummary
+		tests := []struct {
+			user       string
+			showTitles bool
+			want       map[string]string
+		}{
+			{"zhangsan", false, map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": busy}},
+			{"lisi", false, map[string]string{"zhangsan": busy, "lisi": "李四的评审", "wangwu": busy}},
+			{"wangwu", false, map[string]string{"zhangsan": busy, "lisi": busy, "wangwu": "王五的机密会"}},
+			{"zhaoliu", false, map[string]string{"zhangsan": busy, "lisi": busy, "wangwu": busy}},
+			{"admin", false, map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": "王五的机密会"}},
+			{"zhaoliu", true, map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": "王五的机密会"}},
+		}
+		for _, tt := range tests {
+			r.f.ShowTitles = tt.showTitles
+			token, _ := r.token(t, tt.user)
+			got := r.render(t, token, bridge.FeedOffice, "bj-shoukai")
+			if diff := cmp.Diff(tt.want, r.shown(t, got.Body)); diff != "" {
+				t.Errorf("Render(office) for %s, ShowTitles %v (-want +got):\n%s", tt.user, tt.showTitles, diff)
+			}
+			text := unfold(got.Body)
+			for key, summary := range tt.want {
+				if summary == busy && (strings.Contains(text, r.res[key].Title) || strings.Contains(text, r.res[key].Description)) {
+					t.Errorf("%s sees %s as busy, but its title or description leaks into the feed", tt.user, key)
+				}
+			}
+		}
+	})
+}
+
+func TestFeedRenderStableAndChanges(t *testing.T) {
+	newFeedRig(t, func(t *testing.T, r *feedRig) {
+		ctx := context.Background()
+		token, _ := r.token(t, "zhangsan")
+		first := r.render(t, token, bridge.FeedRoom, "duowei")
+		r.clock.Add(5 * time.Minute)
+		second := r.render(t, token, bridge.FeedRoom, "duowei")
+		if !bytes.Equal(first.Body, second.Body) || first.ETag != second.ETag || !first.LastModified.Equal(second.LastModified) {
+			t.Fatalf("two renders of unchanged data differ: ETag %s vs %s, Last-Modified %v vs %v", first.ETag, second.ETag, first.LastModified, second.LastModified)
+		}
+
+		// Cancel lisi's meeting the way the booking service does: status and SEQUENCE+1.
+		r.clock.Add(time.Hour)
+		cancelledAt := r.clock.Now()
+		lisi := r.res["lisi"]
+		if _, err := r.s.Update(ctx, lisi.ID, models.Change{Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+			x.Status = models.StatusCancelled
+			x.Sequence++
+			return nil, nil, nil
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		after := r.render(t, token, bridge.FeedRoom, "duowei")
+		if after.ETag == second.ETag || !after.LastModified.Equal(cancelledAt) {
+			t.Errorf("after a cancellation: ETag %s (was %s), Last-Modified %v; want a new ETag and %v", after.ETag, second.ETag, after.LastModified, cancelledAt)
+		}
+		ev := eventByUID(t, after.Body, lisi.UID)
+		if ev.Status != "CANCELLED" || ev.Sequence != "1" || !ev.Stamp.Equal(cancelledAt) {
+			t.Errorf("cancelled event = %+v, want STATUS CANCELLED, SEQUENCE 1 (stored 0 + 1), DTSTAMP %v", ev, cancelledAt)
+		}
+
+		// Leaving a meeting takes it out of the me feed and moves its Last-Modified.
+		me := r.render(t, token, bridge.FeedMe, "")
+		r.clock.Add(time.Hour)
+		leftAt := r.clock.Now()
+		if _, err := r.s.Update(ctx, r.res["zhangsan"].ID, models.Change{Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+			x.OrganizerID = "zhaoliu"
+			x.Sequence++
+			return nil, nil, nil
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		meAfter := r.render(t, token, bridge.FeedMe, "")
+		if _, ok := r.shown(t, meAfter.Body)["zhangsan"]; ok || meAfter.ETag == me.ETag || !meAfter.LastModified.Equal(leftAt) {
+			t.Errorf("me feed after handing the meeting over: still shown %v, ETag %s (was %s), Last-Modified %v; want gone, a new ETag, %v",
+				ok, meAfter.ETag, me.ETag, meAfter.LastModified, leftAt)
+		}
+
+		// Seven days after the cancellation, it is gone and Last-Modified says when it left.
+		r.clock.Add(7*24*time.Hour + time.Hour)
+		later := r.render(t, token, bridge.FeedRoom, "duowei")
+		if _, ok := r.shown(t, later.Body)["lisi"]; ok {
+			t.Errorf("cancelled event still in the feed seven days after its cancellation")
+		}
+		if want := cancelledAt.Add(bridge.DefaultKeepCancelled); !later.LastModified.Equal(want) || !want.After(leftAt) {
+			t.Errorf("Last-Modified once the cancellation dropped out = %v, want %v", later.LastModified, want)
+		}
+	})
+}
+
+func eventByUID(t *testing.T, body []byte, uid string) parsedEvent {
+	t.Helper()
+	for _, e := range parseFeed(t, body) {
+		if e.UID == uid {
+			return e
+		}
+	}
+	t.Fatalf("no event %s in the feed", uid)
+	return parsedEvent{}
+}
+
+func TestFeedURLs(t *testing.T) {
+	newFeedRig(t, func(t *testing.T, r *feedRig) {
+		token, _ := r.token(t, "zhangsan")
+		u, err := r.f.URLs(context.Background(), token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := "https://rooms.example.com/ical/" + token
+		if u.All != base+"/all.ics" || u.Me != base+"/me.ics" || u.Rooms["duowei"] != base+"/rooms/duowei.ics" ||
+			u.Offices["bj-shoukai"] != base+"/offices/bj-shoukai.ics" || u.Offices["empty"] != base+"/offices/empty.ics" {
+			t.Errorf("URLs() = %+v, want addresses under %s", u, base)
+		}
+		var rooms []string
+		for id := range u.Rooms {
+			rooms = append(rooms, id)
+		}
+		sort.Strings(rooms)
+		if len(rooms) != 9 {
+			t.Errorf("URLs().Rooms has %d rooms (%v), want the catalog's 9", len(rooms), rooms)
+		}
+		// Every address renders.
+		for scope, addr := range map[string]string{bridge.FeedAll: u.All, bridge.FeedRoom: u.Rooms["duowei"]} {
+			id := ""
+			if scope == bridge.FeedRoom {
+				id = "duowei"
+			}
+			if !strings.HasPrefix(addr, base) {
+				t.Errorf("%s address %s", scope, addr)
+			}
+			r.render(t, token, scope, id)
+		}
+
+		if got, want := bridge.Webcal(u.All), "webcal://rooms.example.com/ical/"+token+"/all.ics"; got != want {
+			t.Errorf("Webcal(%s) = %s, want %s", u.All, got, want)
+		}
+		want := "https://calendar.google.com/calendar/render?cid=" + url.QueryEscape(u.All)
+		for _, in := range []string{u.All, bridge.Webcal(u.All)} {
+			if got := bridge.GoogleSubscribe(in); got != want {
+				t.Errorf("GoogleSubscribe(%s) = %s, want %s", in, got, want)
+			}
+		}
+	})
+}

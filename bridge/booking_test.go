@@ -98,7 +98,9 @@ type rig struct {
 var shanghai = func() *time.Location { l, _ := time.LoadLocation("Asia/Shanghai"); return l }()
 
 // newRig: the 2023 migration, now = 2023-04-10 10:00 Shanghai.
-func newRig(t *testing.T, s *models.Store, c *testClock) *rig {
+func newRig(t *testing.T, s *models.Store, c *testClock) *rig { return newRigTB(t, s, c) }
+
+func newRigTB(t testing.TB, s *models.Store, c *testClock) *rig {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.SyncCatalog(ctx, models.DemoCatalog()); err != nil {

@@ -1,0 +1,107 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"roombridge/models"
+)
+
+// visible loads reservation id if u may see it; otherwise (or when it does not exist)
+// the error is a 404, so ids of other people's bookings reveal nothing.
+func (s *Server) visible(ctx context.Context, u models.User, id string) (models.Reservation, error) {
+	r, err := s.store.Reservation(ctx, id)
+	if err == nil && !s.maySee(u, r) {
+		err = models.ErrNotFound
+	}
+	if errors.Is(err, models.ErrNotFound) {
+		return r, models.E(models.ErrNotFound, "booking_not_found", "", "找不到这个预订。", "There is no such booking.").Wrap(err)
+	}
+	return r, err
+}
+
+// mayChange tells whether u may reschedule or cancel r, a booking that has not ended
+// (the engine decides for real; this only hides buttons that would fail or make no
+// sense).
+func (s *Server) mayChange(u models.User, r models.Reservation) bool {
+	return r.Status.Holds() && r.End.After(s.now()) && (r.OrganizerID == u.ID || s.admins[u.ID])
+}
+
+// bookingView is a reservation as the pages show it, in the viewer's language and zone.
+type bookingView struct {
+	ID          string
+	Title       string
+	Room        string
+	Office      string
+	When        string
+	System      string
+	Origin      string
+	RemoteID    string
+	Status      models.Status
+	StatusLabel string
+	Reason      string
+	Organizer   string
+	Attendees   string
+	Description string
+	CanEdit     bool
+	CanCancel   bool
+}
+
+// views turns reservations into views for u; names come from the catalog.
+func (s *Server) views(ctx context.Context, l lang, u models.User, rs []models.Reservation) ([]bookingView, error) {
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	where, err := s.places(ctx)
+	if err != nil {
+		return nil, err
+	}
+	users, err := s.store.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, p := range users {
+		names[p.ID] = p.Name
+	}
+	name := func(id string) string {
+		if n, ok := names[id]; ok {
+			return n
+		}
+		return id
+	}
+	out := make([]bookingView, 0, len(rs))
+	for _, r := range rs {
+		v := bookingView{
+			ID: r.ID, Title: r.Title, When: s.span(l, r.Start, r.End), System: l.msg(r.Backend.Label()),
+			Origin: l.T("origin." + string(r.Origin)), RemoteID: r.Remote(), Status: r.Status,
+			StatusLabel: l.T("status." + string(r.Status)), Reason: r.Reason, Description: r.Description,
+			Room: r.RoomID, CanCancel: s.mayChange(u, r),
+		}
+		// A pending booking is still being sent; the engine refuses to move it until then.
+		v.CanEdit = v.CanCancel && r.Origin == models.OriginBridge && r.Status != models.StatusPending
+		if p, ok := where[r.RoomID]; ok {
+			v.Room, v.Office = p.Room.Name, p.Office
+		}
+		v.Organizer = r.OrganizerName
+		if v.Organizer == "" {
+			v.Organizer = name(r.OrganizerID)
+		}
+		var att []string
+		for _, a := range r.Attendees {
+			att = append(att, name(a))
+		}
+		v.Attendees = strings.Join(att, l.T("list.sep"))
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (s *Server) view(ctx context.Context, l lang, u models.User, r models.Reservation) (bookingView, error) {
+	vs, err := s.views(ctx, l, u, []models.Reservation{r})
+	if err != nil {
+		return bookingView{}, err
+	}
+	return vs[0], nil
+}

@@ -1,0 +1,247 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"roombridge/models"
+)
+
+// bookingJSON is a booking in the API's answers.
+type bookingJSON struct {
+	ID          string         `json:"id"`
+	UID         string         `json:"uid"`
+	Status      models.Status  `json:"status"`
+	Backend     models.Backend `json:"backend"`
+	RemoteID    *string        `json:"remote_id"`
+	RoomID      string         `json:"room_id"`
+	Start       string         `json:"start"`
+	End         string         `json:"end"`
+	Title       string         `json:"title"`
+	Description string         `json:"description"`
+	Attendees   []string       `json:"attendees"`
+	OrganizerID string         `json:"organizer_id"`
+	Origin      models.Origin  `json:"origin"`
+	// Reason says why the backend refused a rejected booking.
+	Reason string `json:"reason,omitempty"`
+}
+
+func (s *Server) bookingJSON(r models.Reservation) bookingJSON {
+	att := []string(r.Attendees)
+	if att == nil {
+		att = []string{}
+	}
+	return bookingJSON{
+		ID: r.ID, UID: r.UID, Status: r.Status, Backend: r.Backend, RemoteID: r.RemoteID, RoomID: r.RoomID,
+		Start: s.rfc3339(r.Start), End: s.rfc3339(r.End), Title: r.Title, Description: r.Description,
+		Attendees: att, OrganizerID: r.OrganizerID, Origin: r.Origin, Reason: r.Reason,
+	}
+}
+
+// bookingBody is the body of POST /api/v1/bookings.
+type bookingBody struct {
+	RoomID      string   `json:"room_id"`
+	Title       string   `json:"title"`
+	Start       string   `json:"start"`
+	End         string   `json:"end"`
+	Attendees   []string `json:"attendees"`
+	Description string   `json:"description"`
+}
+
+// bookingPatch is the body of PATCH /api/v1/bookings/{id}: absent fields keep their value.
+type bookingPatch struct {
+	RoomID      *string   `json:"room_id"`
+	Title       *string   `json:"title"`
+	Start       *string   `json:"start"`
+	End         *string   `json:"end"`
+	Attendees   *[]string `json:"attendees"`
+	Description *string   `json:"description"`
+}
+
+// createBookingAPI handles POST /api/v1/bookings: 201 with the new booking, or 200 with
+// the earlier one when the Idempotency-Key was used before by the same caller.
+func (s *Server) createBookingAPI(c echo.Context) error {
+	ctx, u := c.Request().Context(), user(c)
+	var body bookingBody
+	if err := decodeJSON(c.Request().Body, &body); err != nil {
+		return err
+	}
+	req := models.BookingRequest{RoomID: body.RoomID, Title: body.Title, Description: body.Description, Attendees: body.Attendees}
+	var err error
+	if req.Start, err = parseBodyTime("start", body.Start); err != nil {
+		return err
+	}
+	if req.End, err = parseBodyTime("end", body.End); err != nil {
+		return err
+	}
+	if err := s.checkRoom(ctx, strings.TrimSpace(req.RoomID)); err != nil {
+		return err
+	}
+	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
+	if key != "" {
+		prev, err := s.store.ReservationByKey(ctx, u.ID, key)
+		if err == nil {
+			return c.JSON(http.StatusOK, s.bookingJSON(prev))
+		}
+		if !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+	}
+	r, err := s.booker.Book(ctx, u, req, key)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, s.bookingJSON(r))
+}
+
+// listBookingsAPI handles GET /api/v1/bookings?mine=1: the caller's bookings (as
+// organizer), optionally within from/to, ordered by start.
+func (s *Server) listBookingsAPI(c echo.Context) error {
+	f := models.Filter{OrganizerID: user(c).ID, Limit: 1000}
+	var err error
+	if v := c.QueryParam("from"); v != "" {
+		if f.From, err = s.parseQueryTime("from", v); err != nil {
+			return err
+		}
+	}
+	if v := c.QueryParam("to"); v != "" {
+		if f.To, err = s.parseQueryTime("to", v); err != nil {
+			return err
+		}
+	}
+	rs, err := s.store.Reservations(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]bookingJSON, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, s.bookingJSON(r))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// getBookingAPI handles GET /api/v1/bookings/{id} (organizer, attendee or admin; else 404).
+func (s *Server) getBookingAPI(c echo.Context) error {
+	r, err := s.visible(c.Request().Context(), user(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.bookingJSON(r))
+}
+
+// patchBookingAPI handles PATCH /api/v1/bookings/{id}: the given fields replace the
+// current ones and the result is rescheduled.
+func (s *Server) patchBookingAPI(c echo.Context) error {
+	ctx, u := c.Request().Context(), user(c)
+	r, err := s.visible(ctx, u, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	var p bookingPatch
+	if err := decodeJSON(c.Request().Body, &p); err != nil {
+		return err
+	}
+	req := models.BookingRequest{RoomID: r.RoomID, Title: r.Title, Description: r.Description, Start: r.Start, End: r.End, Attendees: r.Attendees}
+	if p.RoomID != nil {
+		req.RoomID = *p.RoomID
+	}
+	if p.Title != nil {
+		req.Title = *p.Title
+	}
+	if p.Description != nil {
+		req.Description = *p.Description
+	}
+	if p.Attendees != nil {
+		req.Attendees = *p.Attendees
+	}
+	if p.Start != nil {
+		if req.Start, err = parseBodyTime("start", *p.Start); err != nil {
+			return err
+		}
+	}
+	if p.End != nil {
+		if req.End, err = parseBodyTime("end", *p.End); err != nil {
+			return err
+		}
+	}
+	if err := s.checkRoom(ctx, strings.TrimSpace(req.RoomID)); err != nil {
+		return err
+	}
+	r, err = s.booker.Reschedule(ctx, u, r.ID, req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.bookingJSON(r))
+}
+
+// cancelBookingAPI handles DELETE /api/v1/bookings/{id}: 200 with the cancelled booking.
+func (s *Server) cancelBookingAPI(c echo.Context) error {
+	ctx, u := c.Request().Context(), user(c)
+	r, err := s.visible(ctx, u, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if r, err = s.booker.Cancel(ctx, u, r.ID); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.bookingJSON(r))
+}
+
+// decodeJSON reads exactly one JSON object into v, refusing unknown fields. Errors are
+// 400 user errors naming the problem, or the body limit's 413.
+func decodeJSON(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data")
+	}
+	var (
+		tooBig *http.MaxBytesError
+		se     *json.SyntaxError
+		te     *json.UnmarshalTypeError
+		msg    string
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &tooBig):
+		return tooBig
+	case errors.Is(err, io.EOF):
+		return badRequest("", "请求体为空，应为一个 JSON 对象。", "The request body is empty; send a JSON object.")
+	case errors.As(err, &te):
+		return badRequest(te.Field,
+			fmt.Sprintf("字段 %s 的类型不对（应为 %s）。", te.Field, te.Type),
+			fmt.Sprintf("Field %s has the wrong type (want %s).", te.Field, te.Type))
+	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
+		msg = err.Error()
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return badRequest(f, fmt.Sprintf("不认识的字段 %q。", f), fmt.Sprintf("Unknown field %q.", f))
+	default:
+		msg = err.Error()
+	}
+	return badRequest("", "请求体不是有效的 JSON："+msg, "The request body is not valid JSON: "+msg)
+}
+
+// parseBodyTime reads an RFC 3339 time from the JSON body; "" is the zero time (the
+// booking rules then ask for it).
+func parseBodyTime(field, v string) (time.Time, error) {
+	if strings.TrimSpace(v) == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
+	if err != nil {
+		return time.Time{}, badRequest(field,
+			fmt.Sprintf("%s 不是有效的 RFC 3339 时间，例如 2023-04-17T09:00:00+08:00。", field),
+			fmt.Sprintf("%s is not an RFC 3339 time such as 2023-04-17T09:00:00+08:00.", field))
+	}
+	return t, nil
+}

@@ -1,0 +1,302 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"roombridge/models"
+)
+
+// bookingForm is the booking form exactly as the user typed it.
+type bookingForm struct {
+	Office      string
+	RoomID      string
+	Date        string // 2006-01-02 in the zone
+	Start, End  string // 15:04 in the zone
+	Title       string
+	Description string
+	Attendees   []string
+	// Key is the idempotency key of this rendering of the form.
+	Key string
+}
+
+// formFields are the fields a user error can be shown next to; others go on top.
+var formFields = []string{"room_id", "date", "start", "end", "title", "attendees", "description"}
+
+// formPage is the view model of form.html, for a new booking and for a reschedule.
+type formPage struct {
+	page
+	Action  string
+	EditID  string
+	Form    bookingForm
+	Offices []officeOption
+	People  []personOption
+	// Errors maps a field to the message shown next to it; FormError is shown on top.
+	Errors    map[string]string
+	FormError string
+	Route     *routeInfo
+	Timeline  *timeline
+	// Labels are the texts form.js needs, as JSON.
+	Labels string
+	// Except is the slot of the booking being rescheduled, which form.js does not
+	// count as a clash.
+	ExceptStart, ExceptEnd string
+}
+
+type officeOption struct {
+	ID, Name string
+	Selected bool
+	Rooms    []roomOption
+}
+
+type roomOption struct {
+	ID, Label string
+	Selected  bool
+}
+
+type personOption struct {
+	ID, Name string
+	Checked  bool
+}
+
+// formLabels are the texts form.js shows.
+type formLabels struct {
+	OA       string `json:"oa"`
+	DingTalk string `json:"dingtalk"`
+	Bridge   string `json:"bridge"`
+	Native   string `json:"native"`
+	Mine     string `json:"mine"`
+	Free     string `json:"free"`
+	Clash    string `json:"clash"`
+	GoesTo   string `json:"goesTo"`
+	Failed   string `json:"failed"`
+	Choose   string `json:"choose"`
+}
+
+// newBookingForm handles GET /: an empty form, or one pre-filled from the query
+// (room, date, start, end), by default today at the next half hour.
+func (s *Server) newBookingForm(c echo.Context) error {
+	start := s.now().In(s.zone)
+	m := (start.Hour()*60+start.Minute())/30*30 + 30
+	start = startOfDay(start).Add(time.Duration(m) * time.Minute)
+	f := bookingForm{
+		RoomID: c.QueryParam("room"), Date: start.Format(time.DateOnly),
+		Start: start.Format("15:04"), End: start.Add(time.Hour).Format("15:04"), Key: models.NewID(),
+	}
+	for param, v := range map[string]*string{"date": &f.Date, "start": &f.Start, "end": &f.End} {
+		if q := c.QueryParam(param); q != "" {
+			*v = q
+		}
+	}
+	return s.renderForm(c, http.StatusOK, f, nil, nil)
+}
+
+// createBookingForm handles POST /bookings: book, then show the outcome (303); a user
+// error re-renders the form with what was typed.
+func (s *Server) createBookingForm(c echo.Context) error {
+	ctx, u := c.Request().Context(), user(c)
+	f := readBookingForm(c)
+	req, err := s.bookingRequest(f)
+	if err == nil {
+		err = s.checkRoom(ctx, req.RoomID)
+	}
+	var r models.Reservation
+	if err == nil {
+		r, err = s.booker.Book(ctx, u, req, f.Key)
+	}
+	if err != nil {
+		return s.formFailed(c, f, nil, err)
+	}
+	return redirect(c, "/bookings/"+r.ID)
+}
+
+// editBookingForm handles GET /bookings/{id}/edit: the form pre-filled to reschedule.
+func (s *Server) editBookingForm(c echo.Context) error {
+	r, err := s.changeable(c)
+	if err != nil {
+		return err
+	}
+	a, b := r.Start.In(s.zone), r.End.In(s.zone)
+	f := bookingForm{
+		RoomID: r.RoomID, Date: a.Format(time.DateOnly), Start: a.Format("15:04"), End: b.Format("15:04"),
+		Title: r.Title, Description: r.Description, Attendees: r.Attendees,
+	}
+	return s.renderForm(c, http.StatusOK, f, &r, nil)
+}
+
+// rescheduleBookingForm handles POST /bookings/{id}/edit.
+func (s *Server) rescheduleBookingForm(c echo.Context) error {
+	r, err := s.changeable(c)
+	if err != nil {
+		return err
+	}
+	f := readBookingForm(c)
+	req, err := s.bookingRequest(f)
+	if err == nil {
+		err = s.checkRoom(c.Request().Context(), req.RoomID)
+	}
+	if err == nil {
+		_, err = s.booker.Reschedule(c.Request().Context(), user(c), r.ID, req)
+	}
+	if err != nil {
+		return s.formFailed(c, f, &r, err)
+	}
+	return redirect(c, "/bookings/"+r.ID)
+}
+
+// changeable loads the booking of the :id route parameter if the user may see it, and
+// refuses with 403 when they may not change it.
+func (s *Server) changeable(c echo.Context) (models.Reservation, error) {
+	u := user(c)
+	r, err := s.visible(c.Request().Context(), u, c.Param("id"))
+	if err != nil {
+		return r, err
+	}
+	if r.OrganizerID != u.ID && !s.admins[u.ID] {
+		return r, models.E(models.ErrForbidden, "not_organizer", "", "只有预订人或管理员可以修改这个预订。", "Only the organizer or an admin can change this booking.")
+	}
+	return r, nil
+}
+
+func readBookingForm(c echo.Context) bookingForm {
+	params, _ := c.FormParams()
+	return bookingForm{
+		Office: params.Get("office"), RoomID: params.Get("room_id"), Date: strings.TrimSpace(params.Get("date")),
+		Start: strings.TrimSpace(params.Get("start")), End: strings.TrimSpace(params.Get("end")),
+		Title: params.Get("title"), Description: params.Get("description"), Attendees: params["attendees"],
+		Key: params.Get("idempotency_key"),
+	}
+}
+
+// bookingRequest reads the form's date and clock times in the zone. Errors are ErrInvalid
+// user errors on the date, start or end field.
+func (s *Server) bookingRequest(f bookingForm) (models.BookingRequest, error) {
+	req := models.BookingRequest{RoomID: f.RoomID, Title: f.Title, Description: f.Description, Attendees: f.Attendees}
+	if f.Date == "" {
+		return req, models.E(models.ErrInvalid, "date_required", "date", "请选择日期。", "Choose a date.")
+	}
+	day, err := time.ParseInLocation(time.DateOnly, f.Date, s.zone)
+	if err != nil {
+		return req, models.E(models.ErrInvalid, "bad_date", "date", "日期格式应为 2023-04-17。", "Write the date as 2023-04-17.")
+	}
+	if req.Start, err = clock(day, f.Start, "start"); err != nil {
+		return req, err
+	}
+	if req.End, err = clock(day, f.End, "end"); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+// clock returns day at the time of day v ("09:30" or "09:30:00").
+func clock(day time.Time, v, field string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil // the booking rules ask for it
+	}
+	var t time.Time
+	var err error
+	for _, layout := range []string{"15:04", "15:04:05"} {
+		if t, err = time.Parse(layout, v); err == nil {
+			return time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), t.Second(), 0, day.Location()), nil
+		}
+	}
+	return time.Time{}, models.E(models.ErrInvalid, "bad_time", field, "时间格式应为 09:30。", "Write the time as 09:30.")
+}
+
+// formFailed re-renders the form with the message next to its field when err is about
+// the user's input; other errors go to the error page.
+func (s *Server) formFailed(c echo.Context, f bookingForm, editing *models.Reservation, err error) error {
+	p := s.explain(err, langOf(c))
+	if !p.Specific {
+		return err
+	}
+	return s.renderForm(c, p.Status, f, editing, &p)
+}
+
+// renderForm renders form.html with f, the error p (nil: none) and the live panel
+// (route and timeline) computed for what f holds. editing is the booking being
+// rescheduled (nil for a new one).
+func (s *Server) renderForm(c echo.Context, status int, f bookingForm, editing *models.Reservation, p *problem) error {
+	ctx, u, l := c.Request().Context(), user(c), langOf(c)
+	offices, err := s.store.Offices(ctx)
+	if err != nil {
+		return err
+	}
+	users, err := s.store.Users(ctx)
+	if err != nil {
+		return err
+	}
+	pg := formPage{page: s.page(c, "form.title"), Action: "/bookings", Form: f, Errors: map[string]string{}}
+	if editing != nil {
+		pg.page = s.page(c, "form.edit_title")
+		pg.Action, pg.EditID = "/bookings/"+editing.ID+"/edit", editing.ID
+		pg.ExceptStart, pg.ExceptEnd = s.rfc3339(editing.Start), s.rfc3339(editing.End)
+		pg.Here = pg.Action
+	}
+	for _, o := range offices {
+		oo := officeOption{ID: o.ID, Name: o.Name}
+		for _, r := range o.Rooms {
+			sel := r.ID == f.RoomID
+			oo.Selected = oo.Selected || sel
+			oo.Rooms = append(oo.Rooms, roomOption{ID: r.ID, Label: l.Tf("form.room_label", r.Name, r.Floor, r.Capacity), Selected: sel})
+		}
+		oo.Selected = oo.Selected || (f.RoomID == "" && o.ID == f.Office)
+		pg.Offices = append(pg.Offices, oo)
+	}
+	for _, p := range users {
+		if p.ID != u.ID {
+			pg.People = append(pg.People, personOption{ID: p.ID, Name: p.Name, Checked: slices.Contains(f.Attendees, p.ID)})
+		}
+	}
+	if p != nil {
+		if slices.Contains(formFields, p.Field) {
+			pg.Errors[p.Field] = p.Message
+		} else {
+			pg.FormError = p.Message
+		}
+	}
+	if err := s.preview(c, &pg); err != nil {
+		return err
+	}
+	labels, _ := json.Marshal(formLabels{
+		OA: l.msg(models.BackendOA.Label()), DingTalk: l.msg(models.BackendDingTalk.Label()),
+		Bridge: l.T("origin.bridge"), Native: l.T("origin.native"), Mine: l.T("timeline.mine"),
+		Free: l.T("timeline.free"), Clash: l.T("timeline.clash"), GoesTo: l.T("route.goes_to"),
+		Failed: l.T("timeline.failed"), Choose: l.T("timeline.choose"),
+	})
+	pg.Labels = string(labels)
+	return s.render(c, status, "form.html", pg)
+}
+
+// preview fills the route line and the timeline for the room, date and times in the
+// form, as far as they can be read.
+func (s *Server) preview(c echo.Context, pg *formPage) error {
+	l := langOf(c)
+	day, err := time.ParseInLocation(time.DateOnly, pg.Form.Date, s.zone)
+	if err != nil {
+		return nil
+	}
+	start, _ := clock(day, pg.Form.Start, "start")
+	end, _ := clock(day, pg.Form.End, "end")
+	if !start.IsZero() {
+		ri := s.routeInfo(l, start)
+		pg.Route = &ri
+	}
+	if pg.Form.RoomID == "" || s.checkRoom(c.Request().Context(), pg.Form.RoomID) != nil {
+		return nil
+	}
+	busy, err := s.busy(c.Request().Context(), user(c), pg.Form.RoomID, day, day.AddDate(0, 0, 1))
+	if err != nil {
+		return err
+	}
+	if pg.EditID != "" {
+		busy = slices.DeleteFunc(busy, func(r models.Reservation) bool { return r.ID == pg.EditID })
+	}
+	pg.Timeline = s.newTimeline(l, day, busy, start, end)
+	return nil
+}

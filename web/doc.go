@@ -1,0 +1,14 @@
+// Package web is roombridge's HTTP face: the server-rendered booking pages staff use
+// (booking form with a live view of both systems, outcome page, my bookings, cancel and
+// reschedule), the JSON API v1, health, readiness and metrics endpoints, the zh-CN/English
+// message catalog, and the embedded templates, static assets and OpenAPI description.
+//
+// Handlers return errors; one table in errors.go turns error kinds into HTTP statuses,
+// rendered as a friendly page or as {"error":{"code","message"}} under /api/. Templates
+// are parsed once in New, so a broken template stops the start.
+//
+// web imports roombridge/models and third-party packages only. It must not import
+// roombridge/bridge or roombridge/cmd: the booking engine reaches it through the Booker
+// interface declared here, and more routes (feeds, admin pages) plug in through
+// Config.Extra.
+package web

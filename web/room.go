@@ -1,0 +1,70 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"roombridge/models"
+)
+
+// roomJSON is one room in GET /api/v1/rooms.
+type roomJSON struct {
+	ID       string `json:"id"`
+	OfficeID string `json:"office_id"`
+	Office   string `json:"office"`
+	Name     string `json:"name"`
+	Floor    string `json:"floor"`
+	Capacity int    `json:"capacity"`
+}
+
+// listRooms handles GET /api/v1/rooms: every room, in catalog order.
+func (s *Server) listRooms(c echo.Context) error {
+	offices, err := s.store.Offices(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := []roomJSON{}
+	for _, o := range offices {
+		for _, r := range o.Rooms {
+			out = append(out, roomJSON{ID: r.ID, OfficeID: o.ID, Office: o.Name, Name: r.Name, Floor: r.Floor, Capacity: r.Capacity})
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// place is a room with the name of its office.
+type place struct {
+	Room   models.Room
+	Office string
+}
+
+// places indexes every room by id, with its office's name.
+func (s *Server) places(ctx context.Context) (map[string]place, error) {
+	offices, err := s.store.Offices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]place{}
+	for _, o := range offices {
+		for _, r := range o.Rooms {
+			out[r.ID] = place{Room: r, Office: o.Name}
+		}
+	}
+	return out, nil
+}
+
+// checkRoom returns a 404 user error (field room_id) when a room id is given but does not
+// exist. An empty id is left to the booking rules ("choose a room").
+func (s *Server) checkRoom(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
+	_, err := s.store.Room(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return models.E(models.ErrNotFound, "unknown_room", "room_id", "没有这个会议室。", "There is no such room.").Wrap(err)
+	}
+	return err
+}

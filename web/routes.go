@@ -1,0 +1,69 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// routes registers every URL the service answers, then lets extra add its own.
+func (s *Server) routes(extra func(Routes) error) error {
+	e := s.e
+	e.Use(
+		s.measure,
+		s.recoverPanic,
+		s.secureHeaders,
+		s.language,
+		s.limitBody,
+		s.parseForm,
+		s.identify,
+		s.csrf,
+	)
+
+	e.GET("/healthz", s.healthz)
+	e.HEAD("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.HEAD("/readyz", s.readyz)
+	e.GET("/metrics", s.serveMetrics)
+	e.StaticFS("/static/", s.static)
+	e.GET("/lang", s.switchLanguage)
+	if s.auth == AuthDemo {
+		e.GET("/login", s.loginPage)
+		e.POST("/login", s.login)
+	}
+
+	// Pages.
+	e.GET("/", s.newBookingForm, s.signedIn)
+	e.POST("/bookings", s.createBookingForm, s.signedIn)
+	e.GET("/bookings", s.myBookings, s.signedIn)
+	e.GET("/bookings/:id", s.bookingPage, s.signedIn)
+	e.GET("/bookings/:id/edit", s.editBookingForm, s.signedIn)
+	e.POST("/bookings/:id/edit", s.rescheduleBookingForm, s.signedIn)
+	e.GET("/bookings/:id/cancel", s.cancelBookingPage, s.signedIn)
+	e.POST("/bookings/:id/cancel", s.cancelBookingForm, s.signedIn)
+
+	// JSON API v1 (DESIGN §4.4; described in static/openapi.yaml).
+	api := e.Group("/api/v1", s.signedInAPI)
+	api.GET("/rooms", s.listRooms)
+	api.GET("/availability", s.availability)
+	api.GET("/route", s.route)
+	api.GET("/bookings", s.listBookingsAPI)
+	api.POST("/bookings", s.createBookingAPI)
+	api.GET("/bookings/:id", s.getBookingAPI)
+	api.PATCH("/bookings/:id", s.patchBookingAPI)
+	api.DELETE("/bookings/:id", s.cancelBookingAPI)
+
+	// Feeds, feed tokens, sync and admin routes come in through Config.Extra.
+	if extra != nil {
+		if err := extra(Routes{Echo: e, API: api, SignedIn: s.signedIn, Admin: s.adminOnly}); err != nil {
+			return fmt.Errorf("add extra routes: %w", err)
+		}
+	}
+	return nil
+}
+
+// redirect answers 303 See Other, the right status after a form post.
+func redirect(c echo.Context, to string) error {
+	return c.Redirect(http.StatusSeeOther, to)
+}

@@ -1,0 +1,188 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"roombridge/models"
+)
+
+// Booker is the booking engine (implemented by bridge.Service).
+type Booker interface {
+	// Book validates, routes by start date, checks both systems' reservations and enqueues the backend write.
+	// Returns the new reservation (status pending/confirmed/rejected) or: models.ErrInvalid user errors (with Field),
+	// *models.ConflictError (ErrConflict; .With.Backend names the system holding the slot), ErrFrozen user error code "oa_frozen",
+	// ErrNotFound (unknown room). Same idempotency key from the same user returns the first reservation.
+	Book(ctx context.Context, by models.User, req models.BookingRequest, idempotencyKey string) (models.Reservation, error)
+	// Reschedule replaces room/title/times/description/attendees of reservation id (organizer or admin only: ErrForbidden).
+	Reschedule(ctx context.Context, by models.User, id string, req models.BookingRequest) (models.Reservation, error)
+	// Cancel cancels reservation id (organizer or admin only).
+	Cancel(ctx context.Context, by models.User, id string) (models.Reservation, error)
+	// Route tells which backend a booking starting at start goes to, and why.
+	Route(start time.Time) models.Decision
+	// Wait returns the reservation once it is no longer pending, or after max, whichever is first.
+	Wait(ctx context.Context, id string, max time.Duration) (models.Reservation, error)
+}
+
+// Authentication modes for Config.Auth.
+const (
+	// AuthDemo lets a visitor pick any catalog user on /login (a cookie remembers the
+	// choice). The AuthHeader header is accepted too, so curl works.
+	AuthDemo = "demo"
+	// AuthHeader trusts the user id in Config.AuthHeader, set by an SSO proxy in front.
+	AuthHeader = "header"
+)
+
+// DefaultAuthHeader is the header read when Config.AuthHeader is empty.
+const DefaultAuthHeader = "X-Forwarded-User"
+
+// Config is everything the web layer needs, passed explicitly by cmd.
+type Config struct {
+	Store  *models.Store
+	Booker Booker
+	// Zone is the zone times are shown and read in (form dates, RFC 3339 answers).
+	Zone *time.Location
+	// Now is the clock (time.Now when nil).
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Auth is AuthDemo (the default) or AuthHeader.
+	Auth string
+	// AuthHeader names the header carrying the user id (DefaultAuthHeader when empty).
+	AuthHeader string
+	// Admins holds the user ids with the admin role: they see every title and may change
+	// any booking.
+	Admins map[string]bool
+	// Demo shows the demo banner on every page.
+	Demo bool
+	// BaseURL is the public URL; cookies are marked Secure when it is https.
+	BaseURL string
+	// Metrics is served at /metrics (404 when nil).
+	Metrics http.Handler
+	// Registerer receives the HTTP request metrics (nil: not registered).
+	Registerer prometheus.Registerer
+	// Ready answers /readyz (always ready when nil).
+	Ready func(context.Context) error
+	// Version is shown in the page footer and busts static asset caches.
+	Version string
+	// WaitMax is how long the outcome page waits for a pending booking before showing
+	// it as pending (3 s when zero).
+	WaitMax time.Duration
+	// Extra, when set, is called once after the built-in routes are registered, to add
+	// more (iCal feeds, admin pages) with the same middleware and error handling.
+	Extra func(Routes) error
+}
+
+// Routes is what Config.Extra gets to add routes next to the built-in ones. Handlers
+// return errors as the built-in ones do: the error table turns them into a translated
+// page, or into JSON under /api/. Use CurrentUser and Language inside handlers.
+type Routes struct {
+	// Echo is the router. Global middleware already applies to every route added here:
+	// recovery, metrics, language, body limit (1 MB), identity, CSRF on form posts.
+	// Routes added directly need no sign-in (e.g. token-authenticated /ical/... feeds).
+	Echo *echo.Echo
+	// API is the /api/v1 group; it answers 401 to anonymous callers.
+	API *echo.Group
+	// SignedIn guards a page: anonymous visitors are sent to the demo login, or get 401.
+	SignedIn echo.MiddlewareFunc
+	// Admin refuses signed-in callers who are not admins with 403 (put it after
+	// SignedIn on pages; API routes are signed in already).
+	Admin echo.MiddlewareFunc
+}
+
+// Server holds the web layer's dependencies. Its routes are registered by New.
+type Server struct {
+	store      *models.Store
+	booker     Booker
+	zone       *time.Location
+	now        func() time.Time
+	log        *slog.Logger
+	auth       string
+	authHeader string
+	admins     map[string]bool
+	demo       bool
+	secure     bool
+	metrics    http.Handler
+	ready      func(context.Context) error
+	version    string
+	waitMax    time.Duration
+
+	pages   *pages
+	static  fs.FS
+	httpMet *httpMetrics
+	e       *echo.Echo
+}
+
+// New builds the HTTP handler: it checks cfg, parses every template (a broken one is an
+// error) and registers all routes. Errors are ErrInvalid for a bad Config.
+func New(cfg Config) (http.Handler, error) {
+	s, err := newServer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s.e, nil
+}
+
+func newServer(cfg Config) (*Server, error) {
+	var err error
+	if cfg.Store == nil || cfg.Booker == nil {
+		return nil, fmt.Errorf("%w: web needs a Store and a Booker", models.ErrInvalid)
+	}
+	s := &Server{
+		store: cfg.Store, booker: cfg.Booker, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
+		auth: cfg.Auth, authHeader: cfg.AuthHeader, admins: cfg.Admins, demo: cfg.Demo,
+		secure: strings.HasPrefix(cfg.BaseURL, "https://"), metrics: cfg.Metrics,
+		ready: cfg.Ready, version: cfg.Version, waitMax: cfg.WaitMax,
+	}
+	if s.zone == nil {
+		s.zone = time.Local
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	switch s.auth {
+	case "":
+		s.auth = AuthDemo
+	case AuthDemo, AuthHeader:
+	default:
+		return nil, fmt.Errorf("%w: web auth mode %q (want %q or %q)", models.ErrInvalid, s.auth, AuthDemo, AuthHeader)
+	}
+	if s.authHeader == "" {
+		s.authHeader = DefaultAuthHeader
+	}
+	if s.admins == nil {
+		s.admins = map[string]bool{}
+	}
+	if s.version == "" {
+		s.version = "dev"
+	}
+	if s.waitMax <= 0 {
+		s.waitMax = 3 * time.Second
+	}
+	if s.pages, err = parsePages(templateFS); err != nil {
+		return nil, err
+	}
+	if s.static, err = fs.Sub(staticFS, "static"); err != nil {
+		return nil, fmt.Errorf("static files: %w", err)
+	}
+	if s.httpMet, err = newHTTPMetrics(cfg.Registerer); err != nil {
+		return nil, err
+	}
+	s.e = echo.New()
+	s.e.HideBanner, s.e.HidePort = true, true
+	s.e.HTTPErrorHandler = s.handleError
+	if err := s.routes(cfg.Extra); err != nil {
+		return nil, err
+	}
+	return s, nil
+}

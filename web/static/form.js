@@ -1,0 +1,173 @@
+// Booking form: rooms filtered by office, and a live view of the chosen room's day in
+// both systems (GET /api/v1/availability) plus where the booking will go
+// (GET /api/v1/route). The form works without this script.
+(function () {
+  'use strict';
+  var form = document.getElementById('booking-form');
+  if (!form) { return; }
+  var office = document.getElementById('office');
+  var room = document.getElementById('room_id');
+  var date = document.getElementById('date');
+  var start = document.getElementById('start');
+  var end = document.getElementById('end');
+  var live = document.getElementById('live');
+  var routeLine = document.getElementById('route');
+  var timeline = document.getElementById('timeline');
+  var L = JSON.parse(live.getAttribute('data-labels') || '{}');
+  var exceptStart = live.getAttribute('data-except-start');
+  var exceptEnd = live.getAttribute('data-except-end');
+  var FIRST = 7 * 60, LAST = 22 * 60;
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text) { e.textContent = text; }
+    return e;
+  }
+  function validDate(v) { return /^\d{4}-\d{2}-\d{2}$/.test(v); }
+  function validTime(v) { return /^\d{2}:\d{2}(:\d{2})?$/.test(v); }
+  function clockMinutes(v) { return parseInt(v.slice(0, 2), 10) * 60 + parseInt(v.slice(3, 5), 10); }
+  // The API answers in the service's zone, so the local date and time can be read off the string.
+  function minutesOn(iso, day) {
+    var d = iso.slice(0, 10);
+    if (d < day) { return 0; }
+    if (d > day) { return 24 * 60; }
+    return clockMinutes(iso.slice(11, 16));
+  }
+  function nextDay(day) {
+    var t = new Date(Date.UTC(+day.slice(0, 4), +day.slice(5, 7) - 1, +day.slice(8, 10) + 1));
+    return t.toISOString().slice(0, 10);
+  }
+  function getJSON(url, ok, fail) {
+    if (!window.fetch) { return; }
+    fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
+      .then(function (res) { if (res.ok) { ok(res.body); } else { fail(res.body); } })
+      .catch(function () { fail(null); });
+  }
+
+  // Rooms: one <optgroup> per office; choosing an office keeps only its rooms.
+  var groups = [];
+  Array.prototype.forEach.call(room.querySelectorAll('optgroup'), function (g) { groups.push(g.cloneNode(true)); });
+  function filterRooms() {
+    var keep = room.value;
+    Array.prototype.forEach.call(room.querySelectorAll('optgroup'), function (g) { room.removeChild(g); });
+    groups.forEach(function (g) {
+      if (!office.value || g.getAttribute('data-office') === office.value) { room.appendChild(g.cloneNode(true)); }
+    });
+    room.value = keep;
+    if (room.value !== keep) { room.value = ''; }
+  }
+  office.addEventListener('change', function () { filterRooms(); refresh(); });
+  if (office.value) { filterRooms(); }
+
+  // Attendees: a filter box for long lists.
+  var filter = document.getElementById('people-filter');
+  var people = document.getElementById('people');
+  if (filter && people) {
+    filter.hidden = false;
+    filter.addEventListener('input', function () {
+      var q = filter.value.trim().toLowerCase();
+      Array.prototype.forEach.call(people.querySelectorAll('.check'), function (c) {
+        c.style.display = !q || c.textContent.toLowerCase().indexOf(q) >= 0 ? '' : 'none';
+      });
+    });
+  }
+
+  function showRoute(r) {
+    routeLine.textContent = '';
+    routeLine.className = 'route' + (r.frozen ? ' frozen' : '');
+    routeLine.appendChild(el('span', '', L.goesTo));
+    routeLine.appendChild(el('strong', 'sys ' + r.backend, r.label));
+    routeLine.appendChild(document.createTextNode(' — ' + r.reason));
+    if (r.note) {
+      routeLine.appendChild(el('br'));
+      routeLine.appendChild(el('span', 'note', r.note));
+    }
+  }
+
+  function showTimeline(items, day) {
+    var busy = items.filter(function (b) { return !(b.start === exceptStart && b.end === exceptEnd); });
+    var mine = null;
+    if (validTime(start.value) && validTime(end.value) && clockMinutes(end.value) > clockMinutes(start.value)) {
+      mine = { a: clockMinutes(start.value), b: clockMinutes(end.value) };
+    }
+    var first = FIRST, last = LAST;
+    busy.forEach(function (b) {
+      b.a = minutesOn(b.start, day);
+      b.b = minutesOn(b.end, day);
+      first = Math.min(first, Math.floor(b.a / 60) * 60);
+      last = Math.max(last, Math.ceil(b.b / 60) * 60);
+    });
+    if (mine) {
+      first = Math.min(first, Math.floor(mine.a / 60) * 60);
+      last = Math.max(last, Math.ceil(mine.b / 60) * 60);
+    }
+    function pct(m) { return ((m - first) / (last - first) * 100).toFixed(2) + '%'; }
+    function place(e, a, b) { e.style.left = pct(a); e.style.width = ((b - a) / (last - first) * 100).toFixed(2) + '%'; }
+
+    var track = el('div', 'track');
+    for (var m = first; m <= last; m += 60) {
+      var t = el('span', 'tick', (m / 60 < 10 ? '0' : '') + m / 60);
+      t.style.left = pct(m);
+      track.appendChild(t);
+    }
+    var list = el('ul', 'busy');
+    var clash = false;
+    busy.forEach(function (b) {
+      var text = b.start.slice(11, 16) + '–' + b.end.slice(11, 16) + ' ' + (L[b.backend] || b.backend) + ' · ' + (L[b.origin] || b.origin) + (b.title ? ' · ' + b.title : '');
+      var bar = el('span', 'bar ' + b.backend + ' ' + b.origin);
+      bar.title = text;
+      place(bar, b.a, b.b);
+      track.appendChild(bar);
+      list.appendChild(el('li', b.backend + ' ' + b.origin, text));
+      if (mine && b.a < mine.b && mine.a < b.b) { clash = true; }
+    });
+    if (!busy.length) { list.appendChild(el('li', 'free', L.free)); }
+    if (mine) {
+      var mb = el('span', 'bar mine' + (clash ? ' clash' : ''));
+      mb.title = L.mine;
+      place(mb, mine.a, mine.b);
+      track.appendChild(mb);
+    }
+    timeline.textContent = '';
+    timeline.appendChild(track);
+    timeline.appendChild(list);
+    if (clash) { timeline.appendChild(el('p', 'clash-note', L.clash)); }
+  }
+
+  var seq = 0, timer = null;
+  function refresh() {
+    clearTimeout(timer);
+    timer = setTimeout(update, 200);
+  }
+  function update() {
+    var n = ++seq;
+    var day = date.value;
+    if (validDate(day) && validTime(start.value)) {
+      getJSON('/api/v1/route?start=' + encodeURIComponent(day + 'T' + start.value.slice(0, 5)),
+        function (r) { if (n === seq) { showRoute(r); } }, function () {});
+    }
+    if (!room.value || !validDate(day)) {
+      timeline.textContent = '';
+      timeline.appendChild(el('p', 'muted', L.choose));
+      return;
+    }
+    var q = '?room=' + encodeURIComponent(room.value) + '&from=' + day + 'T00:00&to=' + nextDay(day) + 'T00:00';
+    getJSON('/api/v1/availability' + q,
+      function (items) { if (n === seq) { showTimeline(items, day); } },
+      function () { if (n === seq) { timeline.textContent = ''; timeline.appendChild(el('p', 'muted', L.failed)); } });
+  }
+  [room, date, start, end].forEach(function (e) {
+    e.addEventListener('change', refresh);
+    e.addEventListener('input', refresh);
+  });
+
+  // One click, one booking: the idempotency key covers a second submit anyway.
+  form.addEventListener('submit', function () {
+    Array.prototype.forEach.call(form.querySelectorAll('button[type=submit]'), function (b) { b.disabled = true; });
+  });
+  window.addEventListener('pageshow', function () {
+    Array.prototype.forEach.call(form.querySelectorAll('button[type=submit]'), function (b) { b.disabled = false; });
+  });
+}());

@@ -38,7 +38,7 @@ func isInfra(path string) bool {
 // identify finds the caller: the trusted AuthHeader or, in demo mode, the login cookie
 // (the header wins, so curl works in demo mode too). An id missing from the catalog is
 // refused with 403, except a stale demo cookie, which is dropped.
-func (s *Server) identify(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) identify(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if isInfra(c.Request().URL.Path) {
 			return next(c)
@@ -66,7 +66,7 @@ func (s *Server) identify(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func (s *Server) lookupUser(c echo.Context, id string) (models.User, error) {
+func (s *server) lookupUser(c echo.Context, id string) (models.User, error) {
 	var u models.User
 	err := models.ErrNotFound
 	if len(id) <= maxUserID {
@@ -87,7 +87,7 @@ func (s *Server) lookupUser(c echo.Context, id string) (models.User, error) {
 
 // signedIn guards a page: in demo mode an anonymous visitor goes to /login and comes
 // back; behind an SSO proxy the missing header is a 401.
-func (s *Server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if _, ok := CurrentUser(c); ok {
 			return next(c)
@@ -105,7 +105,7 @@ func (s *Server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // signedInAPI answers 401 to anonymous API callers.
-func (s *Server) signedInAPI(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) signedInAPI(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if _, ok := CurrentUser(c); !ok {
 			return models.E(models.ErrUnauthorized, "unauthorized", "",
@@ -117,7 +117,7 @@ func (s *Server) signedInAPI(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // adminOnly refuses callers without the admin role with 403.
-func (s *Server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		u, ok := CurrentUser(c)
 		if !ok {
@@ -136,7 +136,7 @@ func user(c echo.Context) models.User {
 	return u
 }
 
-func (s *Server) cookie(name, value string, maxAge int) *http.Cookie {
+func (s *server) cookie(name, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
 		Name: name, Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
@@ -152,11 +152,11 @@ type loginPage struct {
 }
 
 // loginPage handles GET /login (demo mode): pick who to be.
-func (s *Server) loginPage(c echo.Context) error {
+func (s *server) loginPage(c echo.Context) error {
 	return s.renderLogin(c, http.StatusOK, localPath(c.QueryParam("next")), "")
 }
 
-func (s *Server) renderLogin(c echo.Context, status int, next, msg string) error {
+func (s *server) renderLogin(c echo.Context, status int, next, msg string) error {
 	users, err := s.store.Users(c.Request().Context())
 	if err != nil {
 		return err
@@ -165,7 +165,7 @@ func (s *Server) renderLogin(c echo.Context, status int, next, msg string) error
 }
 
 // login handles POST /login (demo mode): remember the chosen catalog user in a cookie.
-func (s *Server) login(c echo.Context) error {
+func (s *server) login(c echo.Context) error {
 	next := localPath(c.FormValue("next"))
 	u, err := s.lookupUser(c, c.FormValue("user"))
 	if err != nil {

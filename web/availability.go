@@ -29,7 +29,7 @@ type busyJSON struct {
 
 // availability handles GET /api/v1/availability?room=ID&from=T&to=T: what holds the room
 // in both systems (default: today in the zone).
-func (s *Server) availability(c echo.Context) error {
+func (s *server) availability(c echo.Context) error {
 	ctx := c.Request().Context()
 	room := c.QueryParam("room")
 	if room == "" {
@@ -55,7 +55,7 @@ func (s *Server) availability(c echo.Context) error {
 
 // window reads the from/to query parameters: from defaults to the start of today in the
 // zone, to to one day after from.
-func (s *Server) window(fromQ, toQ string) (from, to time.Time, err error) {
+func (s *server) window(fromQ, toQ string) (from, to time.Time, err error) {
 	if fromQ == "" {
 		from = startOfDay(s.now().In(s.zone))
 	} else if from, err = s.parseQueryTime("from", fromQ); err != nil {
@@ -78,7 +78,7 @@ func (s *Server) window(fromQ, toQ string) (from, to time.Time, err error) {
 // parseQueryTime reads a time from a query parameter: RFC 3339, or a local date-time
 // ("2023-04-17T09:00") or date read in the zone, which is what the booking form's script
 // sends.
-func (s *Server) parseQueryTime(field, v string) (time.Time, error) {
+func (s *server) parseQueryTime(field, v string) (time.Time, error) {
 	// An unencoded "+08:00" in a query string arrives as " 08:00".
 	v = strings.ReplaceAll(strings.TrimSpace(v), " ", "+")
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
@@ -96,7 +96,7 @@ func (s *Server) parseQueryTime(field, v string) (time.Time, error) {
 
 // busy lists the reservations holding room in [from, to) in both systems, with the
 // titles u may not see blanked.
-func (s *Server) busy(ctx context.Context, u models.User, room string, from, to time.Time) ([]models.Reservation, error) {
+func (s *server) busy(ctx context.Context, u models.User, room string, from, to time.Time) ([]models.Reservation, error) {
 	rs, err := s.store.Reservations(ctx, models.Filter{RoomIDs: []string{room}, Statuses: models.HoldingStatuses, From: from, To: to})
 	if err != nil {
 		return nil, err
@@ -110,11 +110,11 @@ func (s *Server) busy(ctx context.Context, u models.User, room string, from, to 
 }
 
 // maySee tells whether u may see the details of r: its organizer, an attendee, an admin.
-func (s *Server) maySee(u models.User, r models.Reservation) bool {
+func (s *server) maySee(u models.User, r models.Reservation) bool {
 	return u.ID != "" && (r.OrganizerID == u.ID || slices.Contains(r.Attendees, u.ID) || s.admins[u.ID])
 }
 
-func (s *Server) rfc3339(t time.Time) string { return t.In(s.zone).Format(time.RFC3339) }
+func (s *server) rfc3339(t time.Time) string { return t.In(s.zone).Format(time.RFC3339) }
 
 func startOfDay(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
@@ -148,7 +148,7 @@ type bar struct {
 }
 
 // newTimeline lays out busy (and the slot [start, end) when known) on day in the zone.
-func (s *Server) newTimeline(l lang, day time.Time, busy []models.Reservation, start, end time.Time) *timeline {
+func (s *server) newTimeline(l lang, day time.Time, busy []models.Reservation, start, end time.Time) *timeline {
 	d0 := startOfDay(day.In(s.zone))
 	d1 := d0.AddDate(0, 0, 1)
 	minute := func(t time.Time) float64 {

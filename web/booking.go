@@ -10,7 +10,7 @@ import (
 
 // visible loads reservation id if u may see it; otherwise (or when it does not exist)
 // the error is a 404, so ids of other people's bookings reveal nothing.
-func (s *Server) visible(ctx context.Context, u models.User, id string) (models.Reservation, error) {
+func (s *server) visible(ctx context.Context, u models.User, id string) (models.Reservation, error) {
 	r, err := s.store.Reservation(ctx, id)
 	if err == nil && !s.maySee(u, r) {
 		err = models.ErrNotFound
@@ -24,7 +24,7 @@ func (s *Server) visible(ctx context.Context, u models.User, id string) (models.
 // mayChange tells whether u may reschedule or cancel r, a booking that has not ended
 // (the engine decides for real; this only hides buttons that would fail or make no
 // sense).
-func (s *Server) mayChange(u models.User, r models.Reservation) bool {
+func (s *server) mayChange(u models.User, r models.Reservation) bool {
 	return r.Status.Holds() && r.End.After(s.now()) && (r.OrganizerID == u.ID || s.admins[u.ID])
 }
 
@@ -49,7 +49,7 @@ type bookingView struct {
 }
 
 // views turns reservations into views for u; names come from the catalog.
-func (s *Server) views(ctx context.Context, l lang, u models.User, rs []models.Reservation) ([]bookingView, error) {
+func (s *server) views(ctx context.Context, l lang, u models.User, rs []models.Reservation) ([]bookingView, error) {
 	if len(rs) == 0 {
 		return nil, nil
 	}
@@ -98,7 +98,7 @@ func (s *Server) views(ctx context.Context, l lang, u models.User, rs []models.R
 	return out, nil
 }
 
-func (s *Server) view(ctx context.Context, l lang, u models.User, r models.Reservation) (bookingView, error) {
+func (s *server) view(ctx context.Context, l lang, u models.User, r models.Reservation) (bookingView, error) {
 	vs, err := s.views(ctx, l, u, []models.Reservation{r})
 	if err != nil {
 		return bookingView{}, err

@@ -33,7 +33,7 @@ type bookingJSON struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-func (s *Server) bookingJSON(r models.Reservation) bookingJSON {
+func (s *server) bookingJSON(r models.Reservation) bookingJSON {
 	att := []string(r.Attendees)
 	if att == nil {
 		att = []string{}
@@ -67,7 +67,7 @@ type bookingPatch struct {
 
 // createBookingAPI handles POST /api/v1/bookings: 201 with the new booking, or 200 with
 // the earlier one when the Idempotency-Key was used before by the same caller.
-func (s *Server) createBookingAPI(c echo.Context) error {
+func (s *server) createBookingAPI(c echo.Context) error {
 	ctx, u := c.Request().Context(), user(c)
 	var body bookingBody
 	if err := decodeJSON(c.Request().Body, &body); err != nil {
@@ -103,7 +103,7 @@ func (s *Server) createBookingAPI(c echo.Context) error {
 
 // listBookingsAPI handles GET /api/v1/bookings?mine=1: the caller's bookings (as
 // organizer), optionally within from/to, ordered by start.
-func (s *Server) listBookingsAPI(c echo.Context) error {
+func (s *server) listBookingsAPI(c echo.Context) error {
 	f := models.Filter{OrganizerID: user(c).ID, Limit: 1000}
 	var err error
 	if v := c.QueryParam("from"); v != "" {
@@ -128,7 +128,7 @@ func (s *Server) listBookingsAPI(c echo.Context) error {
 }
 
 // getBookingAPI handles GET /api/v1/bookings/{id} (organizer, attendee or admin; else 404).
-func (s *Server) getBookingAPI(c echo.Context) error {
+func (s *server) getBookingAPI(c echo.Context) error {
 	r, err := s.visible(c.Request().Context(), user(c), c.Param("id"))
 	if err != nil {
 		return err
@@ -138,7 +138,7 @@ func (s *Server) getBookingAPI(c echo.Context) error {
 
 // patchBookingAPI handles PATCH /api/v1/bookings/{id}: the given fields replace the
 // current ones and the result is rescheduled.
-func (s *Server) patchBookingAPI(c echo.Context) error {
+func (s *server) patchBookingAPI(c echo.Context) error {
 	ctx, u := c.Request().Context(), user(c)
 	r, err := s.visible(ctx, u, c.Param("id"))
 	if err != nil {
@@ -182,7 +182,7 @@ func (s *Server) patchBookingAPI(c echo.Context) error {
 }
 
 // cancelBookingAPI handles DELETE /api/v1/bookings/{id}: 200 with the cancelled booking.
-func (s *Server) cancelBookingAPI(c echo.Context) error {
+func (s *server) cancelBookingAPI(c echo.Context) error {
 	ctx, u := c.Request().Context(), user(c)
 	r, err := s.visible(ctx, u, c.Param("id"))
 	if err != nil {

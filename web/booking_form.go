@@ -80,7 +80,7 @@ type formLabels struct {
 
 // newBookingForm handles GET /: an empty form, or one pre-filled from the query
 // (room, date, start, end), by default today at the next half hour.
-func (s *Server) newBookingForm(c echo.Context) error {
+func (s *server) newBookingForm(c echo.Context) error {
 	start := s.now().In(s.zone)
 	m := (start.Hour()*60+start.Minute())/30*30 + 30
 	start = startOfDay(start).Add(time.Duration(m) * time.Minute)
@@ -98,16 +98,11 @@ func (s *Server) newBookingForm(c echo.Context) error {
 
 // createBookingForm handles POST /bookings: book, then show the outcome (303); a user
 // error re-renders the form with what was typed.
-func (s *Server) createBookingForm(c echo.Context) error {
-	ctx, u := c.Request().Context(), user(c)
-	f := readBookingForm(c)
-	req, err := s.bookingRequest(f)
-	if err == nil {
-		err = s.checkRoom(ctx, req.RoomID)
-	}
+func (s *server) createBookingForm(c echo.Context) error {
+	f, req, err := s.readBookingForm(c)
 	var r models.Reservation
 	if err == nil {
-		r, err = s.booker.Book(ctx, u, req, f.Key)
+		r, err = s.booker.Book(c.Request().Context(), user(c), req, f.Key)
 	}
 	if err != nil {
 		return s.formFailed(c, f, nil, err)
@@ -116,7 +111,7 @@ func (s *Server) createBookingForm(c echo.Context) error {
 }
 
 // editBookingForm handles GET /bookings/{id}/edit: the form pre-filled to reschedule.
-func (s *Server) editBookingForm(c echo.Context) error {
+func (s *server) editBookingForm(c echo.Context) error {
 	r, err := s.changeable(c)
 	if err != nil {
 		return err
@@ -130,16 +125,12 @@ func (s *Server) editBookingForm(c echo.Context) error {
 }
 
 // rescheduleBookingForm handles POST /bookings/{id}/edit.
-func (s *Server) rescheduleBookingForm(c echo.Context) error {
+func (s *server) rescheduleBookingForm(c echo.Context) error {
 	r, err := s.changeable(c)
 	if err != nil {
 		return err
 	}
-	f := readBookingForm(c)
-	req, err := s.bookingRequest(f)
-	if err == nil {
-		err = s.checkRoom(c.Request().Context(), req.RoomID)
-	}
+	f, req, err := s.readBookingForm(c)
 	if err == nil {
 		_, err = s.booker.Reschedule(c.Request().Context(), user(c), r.ID, req)
 	}
@@ -151,7 +142,7 @@ func (s *Server) rescheduleBookingForm(c echo.Context) error {
 
 // changeable loads the booking of the :id route parameter if the user may see it, and
 // refuses with 403 when they may not change it.
-func (s *Server) changeable(c echo.Context) (models.Reservation, error) {
+func (s *server) changeable(c echo.Context) (models.Reservation, error) {
 	u := user(c)
 	r, err := s.visible(c.Request().Context(), u, c.Param("id"))
 	if err != nil {
@@ -163,19 +154,26 @@ func (s *Server) changeable(c echo.Context) (models.Reservation, error) {
 	return r, nil
 }
 
-func readBookingForm(c echo.Context) bookingForm {
+// readBookingForm returns the posted form as typed, and the request it makes once its
+// date, times and room are checked (user errors otherwise).
+func (s *server) readBookingForm(c echo.Context) (bookingForm, models.BookingRequest, error) {
 	params, _ := c.FormParams()
-	return bookingForm{
+	f := bookingForm{
 		Office: params.Get("office"), RoomID: params.Get("room_id"), Date: strings.TrimSpace(params.Get("date")),
 		Start: strings.TrimSpace(params.Get("start")), End: strings.TrimSpace(params.Get("end")),
 		Title: params.Get("title"), Description: params.Get("description"), Attendees: params["attendees"],
 		Key: params.Get("idempotency_key"),
 	}
+	req, err := s.bookingRequest(f)
+	if err == nil {
+		err = s.checkRoom(c.Request().Context(), req.RoomID)
+	}
+	return f, req, err
 }
 
 // bookingRequest reads the form's date and clock times in the zone. Errors are ErrInvalid
 // user errors on the date, start or end field.
-func (s *Server) bookingRequest(f bookingForm) (models.BookingRequest, error) {
+func (s *server) bookingRequest(f bookingForm) (models.BookingRequest, error) {
 	req := models.BookingRequest{RoomID: f.RoomID, Title: f.Title, Description: f.Description, Attendees: f.Attendees}
 	if f.Date == "" {
 		return req, models.E(models.ErrInvalid, "date_required", "date", "请选择日期。", "Choose a date.")
@@ -210,7 +208,7 @@ func clock(day time.Time, v, field string) (time.Time, error) {
 
 // formFailed re-renders the form with the message next to its field when err is about
 // the user's input; other errors go to the error page.
-func (s *Server) formFailed(c echo.Context, f bookingForm, editing *models.Reservation, err error) error {
+func (s *server) formFailed(c echo.Context, f bookingForm, editing *models.Reservation, err error) error {
 	p := s.explain(err, langOf(c))
 	if !p.Specific {
 		return err
@@ -221,7 +219,7 @@ func (s *Server) formFailed(c echo.Context, f bookingForm, editing *models.Reser
 // renderForm renders form.html with f, the error p (nil: none) and the live panel
 // (route and timeline) computed for what f holds. editing is the booking being
 // rescheduled (nil for a new one).
-func (s *Server) renderForm(c echo.Context, status int, f bookingForm, editing *models.Reservation, p *problem) error {
+func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *models.Reservation, p *problem) error {
 	ctx, u, l := c.Request().Context(), user(c), langOf(c)
 	offices, err := s.store.Offices(ctx)
 	if err != nil {
@@ -275,7 +273,7 @@ func (s *Server) renderForm(c echo.Context, status int, f bookingForm, editing *
 
 // preview fills the route line and the timeline for the room, date and times in the
 // form, as far as they can be read.
-func (s *Server) preview(c echo.Context, pg *formPage) error {
+func (s *server) preview(c echo.Context, pg *formPage) error {
 	l := langOf(c)
 	day, err := time.ParseInLocation(time.DateOnly, pg.Form.Date, s.zone)
 	if err != nil {

@@ -22,7 +22,7 @@ type bookingPage struct {
 
 // bookingPage handles GET /bookings/{id}: where the booking stands. A pending booking
 // gets a few seconds to be confirmed first, so a fast backend shows the outcome at once.
-func (s *Server) bookingPage(c echo.Context) error {
+func (s *server) bookingPage(c echo.Context) error {
 	ctx, u := c.Request().Context(), user(c)
 	r, err := s.visible(ctx, u, c.Param("id"))
 	if err != nil {
@@ -58,7 +58,7 @@ type bookingSection struct {
 
 // myBookings handles GET /bookings: the user's bookings that have not ended (soonest
 // first) and those of the last 30 days (latest first).
-func (s *Server) myBookings(c echo.Context) error {
+func (s *server) myBookings(c echo.Context) error {
 	ctx, u, l := c.Request().Context(), user(c), langOf(c)
 	now := s.now()
 	rs, err := s.store.Reservations(ctx, models.Filter{OrganizerID: u.ID, From: now.AddDate(0, 0, -recentDays), Limit: 500})
@@ -90,7 +90,7 @@ func (s *Server) myBookings(c echo.Context) error {
 }
 
 // cancelBookingPage handles GET /bookings/{id}/cancel: the confirm step.
-func (s *Server) cancelBookingPage(c echo.Context) error {
+func (s *server) cancelBookingPage(c echo.Context) error {
 	ctx, u := c.Request().Context(), user(c)
 	r, err := s.changeable(c)
 	if err != nil {
@@ -104,7 +104,7 @@ func (s *Server) cancelBookingPage(c echo.Context) error {
 }
 
 // cancelBookingForm handles POST /bookings/{id}/cancel, then shows the booking.
-func (s *Server) cancelBookingForm(c echo.Context) error {
+func (s *server) cancelBookingForm(c echo.Context) error {
 	r, err := s.changeable(c)
 	if err != nil {
 		return err

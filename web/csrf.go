@@ -21,7 +21,7 @@ const (
 // _csrf form field (double submit). A browser saying Sec-Fetch-Site: same-origin is
 // trusted without it; cross-site posts are refused outright. Every page gets the token
 // in its context for its forms.
-func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if csrfExempt(r) {
@@ -80,7 +80,7 @@ func newCSRFToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func (s *Server) csrfRefused(c echo.Context) error {
+func (s *server) csrfRefused(c echo.Context) error {
 	if isAPI(c.Request()) {
 		return models.E(models.ErrForbidden, "csrf", "",
 			"请求被拒绝：请以 JSON 发送请求体（Content-Type: application/json）。",

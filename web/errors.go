@@ -87,7 +87,7 @@ type problem struct {
 
 // explain turns err into what may be shown, in language l. Internal errors get a
 // generic message only; their chain goes to the log.
-func (s *Server) explain(err error, l lang) problem {
+func (s *server) explain(err error, l lang) problem {
 	status, code := classify(err)
 	p := problem{Status: status, Code: code, Message: l.T("err." + code)}
 	if status >= 500 && status != http.StatusServiceUnavailable {
@@ -107,7 +107,7 @@ func (s *Server) explain(err error, l lang) problem {
 
 // conflictMessage names the system and the time holding a slot (never its title: the
 // caller may not be allowed to see it).
-func (s *Server) conflictMessage(l lang, w models.Reservation) string {
+func (s *server) conflictMessage(l lang, w models.Reservation) string {
 	how := l.T("origin.bridge")
 	if w.Origin == models.OriginNative {
 		how = l.T("origin.native")
@@ -136,7 +136,7 @@ type errorPage struct {
 
 // handleError is echo's HTTPErrorHandler: every error a handler or middleware returns
 // ends here and becomes a translated page, or JSON under /api/.
-func (s *Server) handleError(err error, c echo.Context) {
+func (s *server) handleError(err error, c echo.Context) {
 	r := c.Request()
 	if c.Response().Committed {
 		s.log.Error("request failed after the response started", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -9,13 +9,13 @@ import (
 )
 
 // healthz handles GET /healthz: the process answers; no database involved.
-func (s *Server) healthz(c echo.Context) error {
+func (s *server) healthz(c echo.Context) error {
 	return c.String(http.StatusOK, "ok")
 }
 
 // readyz handles GET /readyz: 200 when cfg.Ready says the service can take traffic, 503
 // otherwise (the reason goes to the log, not to the caller).
-func (s *Server) readyz(c echo.Context) error {
+func (s *server) readyz(c echo.Context) error {
 	if s.ready != nil {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
 		defer cancel()
@@ -28,7 +28,7 @@ func (s *Server) readyz(c echo.Context) error {
 }
 
 // serveMetrics handles GET /metrics with the handler from Config.Metrics.
-func (s *Server) serveMetrics(c echo.Context) error {
+func (s *server) serveMetrics(c echo.Context) error {
 	if s.metrics == nil {
 		return echo.ErrNotFound
 	}

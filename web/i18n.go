@@ -67,7 +67,7 @@ func langOf(c echo.Context) lang {
 
 // language stores the request's language in the context: the lang cookie set by the
 // switch link, else the first of zh/en in Accept-Language, else Chinese.
-func (s *Server) language(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) language(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Set(langKey, detectLanguage(c.Request()))
 		return next(c)
@@ -118,7 +118,7 @@ func fromAcceptLanguage(h string) lang {
 
 // switchLanguage handles GET /lang?to=en&next=/path: it remembers the choice in a cookie
 // and goes back to next (a local path only).
-func (s *Server) switchLanguage(c echo.Context) error {
+func (s *server) switchLanguage(c echo.Context) error {
 	to := lang(c.QueryParam("to"))
 	if to != langEN && to != langZH {
 		return badRequest("to", "语言只能是 zh 或 en。", "The language must be zh or en.")

@@ -52,7 +52,7 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 
 // measure records every request. Latency is wall time (time.Now), not the injected
 // clock, which tests and demos may hold still.
-func (s *Server) measure(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) measure(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		began := time.Now()
 		if err := next(c); err != nil {

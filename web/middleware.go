@@ -13,7 +13,7 @@ import (
 const maxBody = 1 << 20
 
 // recoverPanic turns a panic into a logged 500, never a stack trace on a page.
-func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		defer func() {
 			v := recover()
@@ -33,7 +33,7 @@ func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 
 // limitBody refuses bodies over maxBody: at once when Content-Length says so, else
 // when reading passes the limit (an *http.MaxBytesError, answered 413).
-func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if r.ContentLength > maxBody {
@@ -46,7 +46,7 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 
 // parseForm reads a posted form before the CSRF check looks into it, so an oversized
 // form is answered 413 rather than "page expired".
-func (s *Server) parseForm(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) parseForm(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if r.Method == http.MethodPost && mediaType(r) == echo.MIMEApplicationForm {
@@ -64,7 +64,7 @@ func (s *Server) parseForm(next echo.HandlerFunc) echo.HandlerFunc {
 
 // secureHeaders sets headers every answer carries. Scripts come only from /static;
 // inline style attributes are allowed for the timeline bars.
-func (s *Server) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
 		h.Set("X-Content-Type-Options", "nosniff")

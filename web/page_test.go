@@ -51,7 +51,7 @@ func TestBookingFormPage(t *testing.T) {
 		`<option value="duowei" selected>多维缩放会议室 · 1F · 30 人</option>`,
 		`name="idempotency_key" value="`,
 		`将提交到：</span><strong class="sys dingtalk">钉钉</strong> — 会议开始于 2023-04-17 00:00 或之后`,
-		`class="bar dingtalk native"`, // lisi's booking in the timeline, title hidden
+		`<span class="bar dingtalk native" style="left:46.67%;width:6.67%" title="14:00–15:00 钉钉 · 直接在原系统预订"></span>`, // lisi's, title hidden
 		`14:00–15:00 钉钉 · 直接在原系统预订</li>`,
 		`class="bar mine"`,
 		`<script src="/static/form.js?v=test" defer></script>`,

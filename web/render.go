@@ -48,7 +48,7 @@ func parsePages(fsys fs.FS) (*pages, error) {
 
 // render executes page name into a buffer first, so a failing template never sends half
 // a page.
-func (s *Server) render(c echo.Context, status int, name string, data any) error {
+func (s *server) render(c echo.Context, status int, name string, data any) error {
 	t, ok := s.pages.byName[name]
 	if !ok {
 		return fmt.Errorf("render: no page template %q", name)
@@ -76,7 +76,7 @@ type page struct {
 }
 
 // page builds the layout's part of a view model, titled with the message titleKey.
-func (s *Server) page(c echo.Context, titleKey string) page {
+func (s *server) page(c echo.Context, titleKey string) page {
 	l := langOf(c)
 	p := page{
 		Lang: l, Title: l.T(titleKey), Demo: s.demo, DemoLogin: s.auth == AuthDemo,
@@ -115,7 +115,7 @@ func (p page) SwitchURL() string {
 
 // span formats [start, end) in the zone: "2023-04-17 周一 09:00–10:00", with the end's
 // date only when it is another day.
-func (s *Server) span(l lang, start, end time.Time) string {
+func (s *server) span(l lang, start, end time.Time) string {
 	a, b := start.In(s.zone), end.In(s.zone)
 	day := a.Format("2006-01-02") + " " + weekday(l, a)
 	if l == langEN {

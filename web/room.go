@@ -21,7 +21,7 @@ type roomJSON struct {
 }
 
 // listRooms handles GET /api/v1/rooms: every room, in catalog order.
-func (s *Server) listRooms(c echo.Context) error {
+func (s *server) listRooms(c echo.Context) error {
 	offices, err := s.store.Offices(c.Request().Context())
 	if err != nil {
 		return err
@@ -42,7 +42,7 @@ type place struct {
 }
 
 // places indexes every room by id, with its office's name.
-func (s *Server) places(ctx context.Context) (map[string]place, error) {
+func (s *server) places(ctx context.Context) (map[string]place, error) {
 	offices, err := s.store.Offices(ctx)
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func (s *Server) places(ctx context.Context) (map[string]place, error) {
 
 // checkRoom returns a 404 user error (field room_id) when a room id is given but does not
 // exist. An empty id is left to the booking rules ("choose a room").
-func (s *Server) checkRoom(ctx context.Context, id string) error {
+func (s *server) checkRoom(ctx context.Context, id string) error {
 	if id == "" {
 		return nil
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // routes registers every URL the service answers, then lets extra add its own.
-func (s *Server) routes(extra func(Routes) error) error {
+func (s *server) routes(extra func(Routes) error) error {
 	e := s.e
 	e.Use(
 		s.measure,

@@ -21,7 +21,7 @@ type routeInfo struct {
 	Note string `json:"note,omitempty"`
 }
 
-func (s *Server) routeInfo(l lang, start time.Time) routeInfo {
+func (s *server) routeInfo(l lang, start time.Time) routeInfo {
 	d := s.booker.Route(start)
 	ri := routeInfo{Backend: d.Backend, Label: l.msg(d.Backend.Label()), Reason: l.msg(d.Reason), Frozen: d.Frozen}
 	if d.Frozen {
@@ -31,7 +31,7 @@ func (s *Server) routeInfo(l lang, start time.Time) routeInfo {
 }
 
 // route handles GET /api/v1/route?start=T: the system a booking starting at T goes to.
-func (s *Server) route(c echo.Context) error {
+func (s *server) route(c echo.Context) error {
 	v := c.QueryParam("start")
 	if v == "" {
 		return badRequest("start", "请给出开始时间（start）。", "Give the start time (start).")

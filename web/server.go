@@ -85,8 +85,9 @@ type Config struct {
 // page, or into JSON under /api/. Use CurrentUser and Language inside handlers.
 type Routes struct {
 	// Echo is the router. Global middleware already applies to every route added here:
-	// recovery, metrics, language, body limit (1 MB), identity, CSRF on form posts.
-	// Routes added directly need no sign-in (e.g. token-authenticated /ical/... feeds).
+	// recovery, metrics, language, body limit (1 MB), identity (an auth header naming
+	// someone outside the catalog is refused with 403), CSRF on form posts. Routes added
+	// directly need no sign-in (e.g. token-authenticated /ical/... feeds).
 	Echo *echo.Echo
 	// API is the /api/v1 group; it answers 401 to anonymous callers.
 	API *echo.Group
@@ -97,8 +98,8 @@ type Routes struct {
 	Admin echo.MiddlewareFunc
 }
 
-// Server holds the web layer's dependencies. Its routes are registered by New.
-type Server struct {
+// server holds the web layer's dependencies; its methods are the handlers.
+type server struct {
 	store      *models.Store
 	booker     Booker
 	zone       *time.Location
@@ -120,22 +121,15 @@ type Server struct {
 	e       *echo.Echo
 }
 
-// New builds the HTTP handler: it checks cfg, parses every template (a broken one is an
-// error) and registers all routes. Errors are ErrInvalid for a bad Config.
+// New builds the HTTP handler: it checks cfg, parses every template and registers all
+// routes, then Config.Extra's. It fails on a bad Config (ErrInvalid), on a template that
+// does not parse, and on an error from Extra.
 func New(cfg Config) (http.Handler, error) {
-	s, err := newServer(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return s.e, nil
-}
-
-func newServer(cfg Config) (*Server, error) {
 	var err error
 	if cfg.Store == nil || cfg.Booker == nil {
 		return nil, fmt.Errorf("%w: web needs a Store and a Booker", models.ErrInvalid)
 	}
-	s := &Server{
+	s := &server{
 		store: cfg.Store, booker: cfg.Booker, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
 		auth: cfg.Auth, authHeader: cfg.AuthHeader, admins: cfg.Admins, demo: cfg.Demo,
 		secure: strings.HasPrefix(cfg.BaseURL, "https://"), metrics: cfg.Metrics,
@@ -184,5 +178,5 @@ func newServer(cfg Config) (*Server, error) {
 	if err := s.routes(cfg.Extra); err != nil {
 		return nil, err
 	}
-	return s, nil
+	return s.e, nil
 }

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"roombridge/bridge"
+	"roombridge/bridge/dingtalk"
+	"roombridge/bridge/oa"
+	"roombridge/migrations"
+	"roombridge/models"
+)
+
+// app is the wired program: store, engine, workers and their collaborators.
+type app struct {
+	cfg        config
+	log        *slog.Logger
+	store      *models.Store
+	catalog    models.Catalog
+	reg        *prometheus.Registry
+	metrics    *bridge.Metrics
+	service    *bridge.Service
+	dispatcher *bridge.Dispatcher
+	syncers    []*bridge.Syncer
+	usage      *bridge.Usage
+	feeds      *bridge.Feeds
+	fakes      *fakes
+	now        func() time.Time
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	if cfg.Demo {
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// openStore connects and checks the schema: the embedded SQLite default migrates
+// itself, a MySQL database must have been migrated with `roombridge migrate`.
+func openStore(ctx context.Context, cfg config, now func() time.Time, log *slog.Logger) (*models.Store, error) {
+	store, err := models.Open(cfg.DB, now)
+	if err != nil {
+		return nil, &configError{"ROOMBRIDGE_DB", err.Error()}
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := store.Ping(pctx); err != nil {
+		store.Close()
+		return nil, &configError{"ROOMBRIDGE_DB", fmt.Sprintf("cannot reach the database: %v", err)}
+	}
+	if store.Dialect() == models.DialectSQLite {
+		n, err := migrations.Up(ctx, store.SQL(), migrations.DialectSQLite)
+		if err != nil {
+			store.Close()
+			return nil, err
+		}
+		if n > 0 {
+			log.Info("database migrated", "applied", n)
+		}
+		return store, nil
+	}
+	st, err := migrations.Status(ctx, store.SQL(), migrations.DialectMySQL)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	if st.Pending > 0 {
+		store.Close()
+		return nil, fmt.Errorf("the database schema is at version %d but this build needs %d (%d migrations pending): run `roombridge migrate` first", st.Current, st.Latest, st.Pending)
+	}
+	return store, nil
+}
+
+// build wires everything serve, sync --once and verify need. In demo mode it also
+// starts the in-process fakes of both backends and books a few meetings in them.
+func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
+	a := &app{cfg: cfg, log: newLogger(cfg, stderr), now: time.Now}
+	var err error
+	if a.catalog, err = cfg.catalog(); err != nil {
+		return nil, err
+	}
+	if a.store, err = openStore(ctx, cfg, a.now, a.log); err != nil {
+		return nil, err
+	}
+	if err := a.store.SyncCatalog(ctx, a.catalog); err != nil {
+		a.close()
+		return nil, &configError{"ROOMBRIDGE_CATALOG", err.Error()}
+	}
+	a.reg = prometheus.NewRegistry()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics = bridge.NewMetrics(a.reg)
+	routing := cfg.routing()
+
+	oaURL, dtURL, dtOAPI := cfg.OAURL, cfg.DingTalkURL, cfg.DingTalkOAPIURL
+	oaUser, oaPass, appKey, appSecret := cfg.OAUser, cfg.OAPassword, cfg.DingTalkAppKey, cfg.DingTalkAppSecret
+	if cfg.Demo {
+		if a.fakes, err = startFakes(ctx, a.catalog, cfg.Zone, a.now, a.log); err != nil {
+			a.close()
+			return nil, err
+		}
+		oaURL, dtURL, dtOAPI = a.fakes.oaURL, a.fakes.dtURL, a.fakes.dtURL
+		oaUser, oaPass, appKey, appSecret = fakeOAUser, fakeOAPassword, fakeAppKey, fakeAppSecret
+	}
+
+	var backends []bridge.Backend
+	var sources []bridge.Source
+	var names []models.Backend
+	if oaURL != "" {
+		client, err := oa.New(oa.Config{BaseURL: oaURL, RestUser: oaUser, RestPassword: oaPass, Zone: cfg.Zone, Now: a.now,
+			OnCall: a.metrics.BackendCall(models.BackendOA)})
+		if err != nil {
+			a.close()
+			return nil, &configError{"ROOMBRIDGE_OA_URL", err.Error()}
+		}
+		o := &bridge.OA{Client: client, SyncLogin: a.syncLogin()}
+		backends, sources, names = append(backends, o), append(sources, o), append(names, models.BackendOA)
+	}
+	if appKey != "" {
+		a.usage = bridge.NewUsage(a.store, models.BackendDingTalk, cfg.DingTalkBudget, cfg.Zone, a.log)
+		if err := a.usage.Load(ctx, a.now()); err != nil {
+			a.close()
+			return nil, err
+		}
+		onCall := a.metrics.BackendCall(models.BackendDingTalk)
+		client, err := dingtalk.New(dingtalk.Config{BaseURL: dtURL, OAPIURL: dtOAPI, AppKey: appKey, AppSecret: appSecret, Now: a.now,
+			OnCall: func(api string, metered bool, err error) {
+				onCall(api, err)
+				if metered {
+					a.usage.Record(a.now())
+					a.metrics.Metered(models.BackendDingTalk)
+				}
+			}})
+		if err != nil {
+			a.close()
+			return nil, &configError{"ROOMBRIDGE_DINGTALK_APP_KEY", err.Error()}
+		}
+		d := &bridge.DingTalk{Client: client, Store: a.store, Zone: cfg.Zone, Log: a.log, Operator: a.operator()}
+		backends, sources, names = append(backends, d), append(sources, d), append(names, models.BackendDingTalk)
+	}
+
+	a.dispatcher = bridge.NewDispatcher(bridge.DispatcherConfig{Store: a.store, Backends: backends, Routing: routing, Now: a.now, Logger: a.log, Metrics: a.metrics})
+	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Admins: cfg.Admins, Now: a.now, Logger: a.log, Dispatcher: a.dispatcher})
+	for _, src := range sources {
+		var usage *bridge.Usage
+		if src.Name() == models.BackendDingTalk {
+			usage = a.usage
+		}
+		a.syncers = append(a.syncers, bridge.NewSyncer(bridge.SyncerConfig{Store: a.store, Source: src, Routing: routing, Now: a.now, Logger: a.log,
+			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead}))
+	}
+	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, BaseURL: cfg.BaseURL, Admins: cfg.Admins, ShowTitles: cfg.FeedShowTitles}
+
+	if cfg.Demo {
+		if err := seedDemo(a.fakes, a.catalog, cfg.Zone, a.now(), routing.Cutover()); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// syncLogin is the OA login occupancy is read as.
+func (a *app) syncLogin() string {
+	if a.cfg.OASyncLogin != "" {
+		return a.cfg.OASyncLogin
+	}
+	for _, u := range a.catalog.Users {
+		if a.cfg.Admins[u.ID] && u.OALogin != "" {
+			return u.OALogin
+		}
+	}
+	for _, u := range a.catalog.Users {
+		if u.OALogin != "" {
+			return u.OALogin
+		}
+	}
+	return ""
+}
+
+// operator is the catalog user room schedules are read as.
+func (a *app) operator() string {
+	if a.cfg.DingTalkOperator != "" {
+		return a.cfg.DingTalkOperator
+	}
+	for _, u := range a.catalog.Users {
+		if a.cfg.Admins[u.ID] && (u.DingTalkUserID != "" || u.DingTalkUnionID != "") {
+			return u.ID
+		}
+	}
+	for _, u := range a.catalog.Users {
+		if u.DingTalkUserID != "" || u.DingTalkUnionID != "" {
+			return u.ID
+		}
+	}
+	return ""
+}
+
+// SyncAll runs one pass of every syncer (POST /api/v1/sync and sync --once).
+func (a *app) SyncAll(ctx context.Context, force bool) ([]bridge.Summary, error) {
+	var out []bridge.Summary
+	var errs []error
+	for _, s := range a.syncers {
+		sum, err := s.Pass(ctx, force)
+		out = append(out, sum)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.Backend(), err))
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func (a *app) close() {
+	if a.fakes != nil {
+		a.fakes.close()
+	}
+	if a.store != nil {
+		a.store.Close()
+	}
+}
+

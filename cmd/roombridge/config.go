@@ -1,0 +1,255 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"roombridge/models"
+)
+
+// config is everything the environment (or flags) can set; see the README's table.
+type config struct {
+	Addr        string
+	DB          string
+	Demo        bool
+	Zone        *time.Location
+	Cutover     time.Time
+	Freeze      time.Time
+	CatalogPath string
+
+	OAURL, OAUser, OAPassword string
+	// OASyncLogin is the OA login the sync reads room occupancy as.
+	OASyncLogin string
+
+	DingTalkURL, DingTalkOAPIURL string
+	DingTalkAppKey               string
+	DingTalkAppSecret            string
+	// DingTalkOperator is the catalog user whose DingTalk identity queries room schedules.
+	DingTalkOperator string
+
+	Auth       string
+	AuthHeader string
+	Admins     map[string]bool
+	BaseURL    string
+
+	// Sync knobs (issue: one feed of both systems).
+	SyncBack, SyncAhead time.Duration
+	DingTalkBudget      int
+	FeedShowTitles      bool
+}
+
+// setting is one configuration variable: its environment name, default and help.
+type setting struct {
+	env, def, help string
+}
+
+var settings = []setting{
+	{"ROOMBRIDGE_ADDR", ":8080", "listen address"},
+	{"ROOMBRIDGE_DB", "sqlite:data/roombridge.db", "sqlite:PATH or mysql:USER:PASS@tcp(HOST:PORT)/DB?parseTime=true"},
+	{"ROOMBRIDGE_DEMO", "", "1 runs in-process fakes of both backends (default when no backend is configured)"},
+	{"ROOMBRIDGE_TIMEZONE", "Asia/Shanghai", "display and wire time zone"},
+	{"ROOMBRIDGE_CUTOVER", "2023-04-17T00:00:00+08:00", "first instant owned by DingTalk (demo: today+7 days)"},
+	{"ROOMBRIDGE_OA_FREEZE", "2023-04-16T23:00:00+08:00", "after this instant, no OA writes (demo: one hour before the cutover)"},
+	{"ROOMBRIDGE_CATALOG", "", "YAML catalog of offices, rooms and users (default: built-in demo catalog)"},
+	{"ROOMBRIDGE_OA_URL", "", "Seeyon base URL, e.g. https://oa.example.com"},
+	{"ROOMBRIDGE_OA_REST_USER", "", "Seeyon REST account"},
+	{"ROOMBRIDGE_OA_REST_PASSWORD", "", "Seeyon REST password"},
+	{"ROOMBRIDGE_OA_SYNC_LOGIN", "", "OA login that sync reads room occupancy as (default: the first admin's oa_login)"},
+	{"ROOMBRIDGE_DINGTALK_URL", "https://api.dingtalk.com", "DingTalk new-API base"},
+	{"ROOMBRIDGE_DINGTALK_OAPI_URL", "https://oapi.dingtalk.com", "DingTalk old-API base (directory)"},
+	{"ROOMBRIDGE_DINGTALK_APP_KEY", "", "DingTalk internal app key"},
+	{"ROOMBRIDGE_DINGTALK_APP_SECRET", "", "DingTalk internal app secret"},
+	{"ROOMBRIDGE_DINGTALK_OPERATOR", "", "catalog user id that room schedule queries run as (default: the first admin)"},
+	{"ROOMBRIDGE_AUTH", "demo", "demo, header (trusted SSO proxy) or dingtalk"},
+	{"ROOMBRIDGE_AUTH_HEADER", "X-Forwarded-User", "user id header in header mode"},
+	{"ROOMBRIDGE_ADMINS", "", "comma-separated user ids with the admin role"},
+	{"ROOMBRIDGE_BASE_URL", "http://localhost:8080", "public URL used in feed links"},
+	{"ROOMBRIDGE_SYNC_BACK", "720h", "how far back sync reads (default 30 days)"},
+	{"ROOMBRIDGE_SYNC_AHEAD", "4320h", "how far ahead sync reads (default 180 days)"},
+	{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", "3000", "metered DingTalk calls sync may spend per month"},
+	{"ROOMBRIDGE_FEED_SHOW_TITLES", "0", "1 shows every title in room and office feeds; 0 shows only the subscriber's own"},
+}
+
+// flagName turns ROOMBRIDGE_OA_URL into oa-url.
+func flagName(env string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "ROOMBRIDGE_")), "_", "-")
+}
+
+// configError names the variable at fault; it is the one line printed at start.
+type configError struct {
+	name string
+	msg  string
+}
+
+func (e *configError) Error() string { return e.name + ": " + e.msg }
+
+// loadConfig reads the environment, lets flags of the same name in kebab case (e.g.
+// --oa-url or --roombridge-oa-url) override it, applies demo defaults and validates.
+// It returns the remaining positional arguments.
+func loadConfig(args []string, getenv func(string) string, now time.Time) (config, []string, error) {
+	fs := flag.NewFlagSet("roombridge", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	values := map[string]*string{}
+	for _, s := range settings {
+		v := new(string)
+		values[s.env] = v
+		fs.StringVar(v, flagName(s.env), "\x00", s.help)
+		fs.StringVar(v, "roombridge-"+flagName(s.env), "\x00", s.help)
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, nil, &configError{"flags", err.Error()}
+	}
+	explicit := map[string]bool{}
+	get := func(env string) string {
+		if v := *values[env]; v != "\x00" {
+			explicit[env] = true
+			return v
+		}
+		if v := getenv(env); v != "" {
+			explicit[env] = true
+			return v
+		}
+		for _, s := range settings {
+			if s.env == env {
+				return s.def
+			}
+		}
+		return ""
+	}
+	var c config
+	var err error
+	c.Addr = get("ROOMBRIDGE_ADDR")
+	c.DB = get("ROOMBRIDGE_DB")
+	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "mysql:") {
+		return c, nil, &configError{"ROOMBRIDGE_DB", fmt.Sprintf("%q must start with sqlite: or mysql:", c.DB)}
+	}
+	zone := get("ROOMBRIDGE_TIMEZONE")
+	if c.Zone, err = time.LoadLocation(zone); err != nil {
+		return c, nil, &configError{"ROOMBRIDGE_TIMEZONE", fmt.Sprintf("unknown time zone %q", zone)}
+	}
+	c.OAURL = strings.TrimRight(get("ROOMBRIDGE_OA_URL"), "/")
+	c.OAUser, c.OAPassword = get("ROOMBRIDGE_OA_REST_USER"), get("ROOMBRIDGE_OA_REST_PASSWORD")
+	c.OASyncLogin = get("ROOMBRIDGE_OA_SYNC_LOGIN")
+	c.DingTalkURL = strings.TrimRight(get("ROOMBRIDGE_DINGTALK_URL"), "/")
+	c.DingTalkOAPIURL = strings.TrimRight(get("ROOMBRIDGE_DINGTALK_OAPI_URL"), "/")
+	c.DingTalkAppKey, c.DingTalkAppSecret = get("ROOMBRIDGE_DINGTALK_APP_KEY"), get("ROOMBRIDGE_DINGTALK_APP_SECRET")
+	c.DingTalkOperator = get("ROOMBRIDGE_DINGTALK_OPERATOR")
+	for _, u := range []struct{ env, v string }{{"ROOMBRIDGE_OA_URL", c.OAURL}, {"ROOMBRIDGE_DINGTALK_URL", c.DingTalkURL}, {"ROOMBRIDGE_DINGTALK_OAPI_URL", c.DingTalkOAPIURL}} {
+		if u.v == "" {
+			continue
+		}
+		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return c, nil, &configError{u.env, fmt.Sprintf("%q is not an http(s) URL", u.v)}
+		}
+	}
+	switch d := get("ROOMBRIDGE_DEMO"); d {
+	case "":
+		c.Demo = c.OAURL == "" && c.DingTalkAppKey == ""
+	case "1", "true", "yes":
+		c.Demo = true
+	case "0", "false", "no":
+		c.Demo = false
+	default:
+		return c, nil, &configError{"ROOMBRIDGE_DEMO", fmt.Sprintf("%q is not 0 or 1", d)}
+	}
+	if !c.Demo {
+		if c.OAURL != "" && (c.OAUser == "" || c.OAPassword == "") {
+			return c, nil, &configError{"ROOMBRIDGE_OA_REST_USER", "ROOMBRIDGE_OA_URL is set, so the REST user and password are needed too"}
+		}
+		if c.DingTalkAppKey != "" && c.DingTalkAppSecret == "" {
+			return c, nil, &configError{"ROOMBRIDGE_DINGTALK_APP_SECRET", "ROOMBRIDGE_DINGTALK_APP_KEY is set, so the app secret is needed too"}
+		}
+		if c.OAURL == "" && c.DingTalkAppKey == "" {
+			return c, nil, &configError{"ROOMBRIDGE_DEMO", "demo mode is off but neither ROOMBRIDGE_OA_URL nor ROOMBRIDGE_DINGTALK_APP_KEY is set"}
+		}
+	}
+	parseTime := func(env string) (time.Time, error) {
+		v := get(env)
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return t, &configError{env, fmt.Sprintf("cannot read %q as an RFC 3339 time such as 2023-04-17T00:00:00+08:00", v)}
+		}
+		return t, nil
+	}
+	if c.Cutover, err = parseTime("ROOMBRIDGE_CUTOVER"); err != nil {
+		return c, nil, err
+	}
+	if c.Freeze, err = parseTime("ROOMBRIDGE_OA_FREEZE"); err != nil {
+		return c, nil, err
+	}
+	if c.Demo && !explicit["ROOMBRIDGE_CUTOVER"] {
+		d := now.In(c.Zone).AddDate(0, 0, 7)
+		c.Cutover = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, c.Zone)
+		if !explicit["ROOMBRIDGE_OA_FREEZE"] {
+			c.Freeze = c.Cutover.Add(-time.Hour)
+		}
+	}
+	if c.Freeze.After(c.Cutover) {
+		return c, nil, &configError{"ROOMBRIDGE_OA_FREEZE", fmt.Sprintf("%s is after the cutover %s", c.Freeze.Format(time.RFC3339), c.Cutover.Format(time.RFC3339))}
+	}
+	c.CatalogPath = get("ROOMBRIDGE_CATALOG")
+	c.Auth = get("ROOMBRIDGE_AUTH")
+	switch c.Auth {
+	case "demo", "header":
+	case "dingtalk":
+		return c, nil, &configError{"ROOMBRIDGE_AUTH", "dingtalk login is not available in this version; use header behind a trusted SSO proxy, or demo"}
+	default:
+		return c, nil, &configError{"ROOMBRIDGE_AUTH", fmt.Sprintf("%q is not demo, header or dingtalk", c.Auth)}
+	}
+	c.AuthHeader = get("ROOMBRIDGE_AUTH_HEADER")
+	if c.AuthHeader == "" {
+		return c, nil, &configError{"ROOMBRIDGE_AUTH_HEADER", "must not be empty"}
+	}
+	c.Admins = map[string]bool{}
+	for _, a := range strings.Split(get("ROOMBRIDGE_ADMINS"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.Admins[a] = true
+		}
+	}
+	if c.Demo && len(c.Admins) == 0 {
+		c.Admins["admin"] = true
+	}
+	c.BaseURL = strings.TrimRight(get("ROOMBRIDGE_BASE_URL"), "/")
+	if p, err := url.Parse(c.BaseURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return c, nil, &configError{"ROOMBRIDGE_BASE_URL", fmt.Sprintf("%q is not an http(s) URL", c.BaseURL)}
+	}
+	for _, d := range []struct {
+		env string
+		dst *time.Duration
+	}{{"ROOMBRIDGE_SYNC_BACK", &c.SyncBack}, {"ROOMBRIDGE_SYNC_AHEAD", &c.SyncAhead}} {
+		v := get(d.env)
+		if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst < 0 {
+			return c, nil, &configError{d.env, fmt.Sprintf("%q is not a duration such as 720h", v)}
+		}
+	}
+	b := get("ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET")
+	if _, err := fmt.Sscanf(b, "%d", &c.DingTalkBudget); err != nil || c.DingTalkBudget <= 0 {
+		return c, nil, &configError{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", fmt.Sprintf("%q is not a positive number", b)}
+	}
+	c.FeedShowTitles = get("ROOMBRIDGE_FEED_SHOW_TITLES") == "1"
+	return c, fs.Args(), nil
+}
+
+// catalog returns the configured catalog.
+func (c config) catalog() (models.Catalog, error) {
+	if c.CatalogPath == "" {
+		return models.DemoCatalog(), nil
+	}
+	cat, err := models.LoadCatalog(c.CatalogPath)
+	if err != nil {
+		return cat, &configError{"ROOMBRIDGE_CATALOG", err.Error()}
+	}
+	return cat, nil
+}
+
+// routing returns the configured routing policy.
+func (c config) routing() models.Routing {
+	return models.NewRouting(c.Zone, c.Cutover, c.Freeze)
+}
+
+var errUsage = errors.New("usage")

@@ -224,4 +224,3 @@ func (a *app) close() {
 		a.store.Close()
 	}
 }
-

@@ -127,11 +127,27 @@ func (s *server) listBookingsAPI(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// getBookingAPI handles GET /api/v1/bookings/{id} (organizer, attendee or admin; else 404).
+// maxLongPoll bounds GET /api/v1/bookings/{id}?wait=.
+const maxLongPoll = 30 * time.Second
+
+// getBookingAPI handles GET /api/v1/bookings/{id} (organizer, attendee or admin; else
+// 404). With ?wait=DURATION (e.g. 10s, at most 30s) a pending booking is answered once
+// its backend has decided, or when the wait is over: clients long-poll instead of
+// polling.
 func (s *server) getBookingAPI(c echo.Context) error {
-	r, err := s.visible(c.Request().Context(), user(c), c.Param("id"))
+	ctx := c.Request().Context()
+	r, err := s.visible(ctx, user(c), c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if v := c.QueryParam("wait"); v != "" && r.Status == models.StatusPending {
+		d, perr := time.ParseDuration(v)
+		if perr != nil || d < 0 {
+			return badRequest("wait", "wait 须为时长，如 10s。", "wait must be a duration such as 10s.")
+		}
+		if r, err = s.booker.Wait(ctx, r.ID, min(d, maxLongPoll)); err != nil {
+			return err
+		}
 	}
 	return c.JSON(http.StatusOK, s.bookingJSON(r))
 }

@@ -125,9 +125,11 @@ func TestLiveBookBothSystems(t *testing.T) {
 			t.Errorf("stored unionId = %q", u.DingTalkUnionID)
 		}
 		// Sync sees the bridge bookings and imports nothing twice.
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		if _, err := r.oaSync.Pass(ctx, false); err != nil {
 			t.Fatal(err)
 		}
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		if _, err := r.dtSync.Pass(ctx, false); err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +157,9 @@ func TestLiveNativeBookingsSync(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		r.oaSync.Pass(ctx, false)
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		r.dtSync.Pass(ctx, false)
 		o, err1 := r.store.ReservationByRemote(ctx, models.BackendOA, oaID)
 		d, err2 := r.store.ReservationByRemote(ctx, models.BackendDingTalk, dtID)
@@ -175,7 +179,9 @@ func TestLiveNativeBookingsSync(t *testing.T) {
 		if err := r.oaFake.CancelNative(oaID); err != nil {
 			t.Fatal(err)
 		}
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		r.oaSync.Pass(ctx, false)
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		r.dtSync.Pass(ctx, false)
 		o, _ = r.store.ReservationByRemote(ctx, models.BackendOA, oaID)
 		d, _ = r.store.ReservationByRemote(ctx, models.BackendDingTalk, dtID)

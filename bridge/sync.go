@@ -218,6 +218,7 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (Summary, error) {
 		}
 		before = s.usage.Count()
 	}
+	readAt := s.now()
 	remotes, lerr := s.source.List(ctx, rooms, from, to)
 	var ids []string
 	for _, r := range rooms {
@@ -225,7 +226,7 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (Summary, error) {
 	}
 	var applied models.ApplyResult
 	if lerr == nil {
-		applied, err = s.store.ApplySync(ctx, b, remotes, models.ApplyOptions{From: from, To: to, Rooms: ids, Force: force})
+		applied, err = s.store.ApplySync(ctx, b, remotes, models.ApplyOptions{From: from, To: to, Rooms: ids, Force: force, ReadAt: readAt})
 	} else {
 		err = lerr
 	}

@@ -21,6 +21,8 @@ type memSource struct {
 	usage   *Usage
 	now     func() time.Time
 	per     int
+	// during runs while the backend is being read (a booking made mid-pass).
+	during func()
 }
 
 func (m *memSource) Name() models.Backend { return m.name }
@@ -29,6 +31,11 @@ func (m *memSource) List(ctx context.Context, rooms []models.Room, from, to time
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls++
+	if m.during != nil {
+		m.mu.Unlock()
+		m.during()
+		m.mu.Lock()
+	}
 	if m.usage != nil {
 		for i := 0; i < m.per; i++ {
 			m.usage.Record(m.now())
@@ -52,6 +59,7 @@ func TestSyncPass(t *testing.T) {
 		mineRemote := mustGet(t, r, mine.ID).Remote()
 		native := models.Remote{RemoteID: "ev-native", RoomID: "duowei", Start: at(21, 9), End: at(21, 10), Title: "客户拜访, 三楼; 见面", OrganizerName: "李四", Status: models.StatusConfirmed}
 		src.set(native, models.Remote{RemoteID: mineRemote, RoomID: "duowei", Start: at(20, 10), End: at(20, 11), Title: "project sync", Status: models.StatusConfirmed})
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		sum, err := sy.Pass(ctx, false)
 		if err != nil || sum.Seen != 2 || sum.Created != 1 || sum.Updated != 0 {
 			t.Fatalf("Pass() = %+v, %v; want 2 seen, 1 created", sum, err)
@@ -70,6 +78,7 @@ func TestSyncPass(t *testing.T) {
 		// Moved natively: times change and SEQUENCE rises.
 		native.Start, native.End = at(21, 14), at(21, 15)
 		src.set(native, models.Remote{RemoteID: mineRemote, RoomID: "duowei", Start: at(20, 10), End: at(20, 11), Status: models.StatusConfirmed})
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		if sum, _ := sy.Pass(ctx, false); sum.Updated != 1 {
 			t.Errorf("Pass(after a move) updated %d, want 1", sum.Updated)
 		}
@@ -79,6 +88,7 @@ func TestSyncPass(t *testing.T) {
 		}
 		// Cancelled natively: gone from the answer.
 		src.set(models.Remote{RemoteID: mineRemote, RoomID: "duowei", Start: at(20, 10), End: at(20, 11), Status: models.StatusConfirmed})
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		if sum, _ := sy.Pass(ctx, false); sum.Cancelled != 1 {
 			t.Errorf("Pass(after a native cancel) cancelled %d, want 1", sum.Cancelled)
 		}
@@ -89,14 +99,17 @@ func TestSyncPass(t *testing.T) {
 		// The backend suddenly answers nothing: the guard keeps both bookings.
 		other := models.Remote{RemoteID: "ev-other", RoomID: "sk-tianyuan", Start: at(22, 9), End: at(22, 10), Title: "站会", Status: models.StatusConfirmed}
 		src.set(other, models.Remote{RemoteID: mineRemote, RoomID: "duowei", Start: at(20, 10), End: at(20, 11), Status: models.StatusConfirmed})
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		if sum, _ := sy.Pass(ctx, false); sum.Created != 1 {
 			t.Fatalf("Pass(another native booking) = %+v", sum)
 		}
 		src.set()
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		sum, _ = sy.Pass(ctx, false)
 		if sum.Guarded != 2 || sum.Cancelled != 0 || mustGet(t, r, mine.ID).Status != models.StatusConfirmed {
 			t.Errorf("Pass(empty answer) = %+v, want 2 guarded and nothing cancelled", sum)
 		}
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		sum, _ = sy.Pass(ctx, true)
 		if sum.Cancelled != 2 {
 			t.Errorf("Pass(empty answer, forced) cancelled %d, want 2", sum.Cancelled)
@@ -120,11 +133,13 @@ func TestSyncOAFreeze(t *testing.T) {
 			t.Errorf("NextInterval() 30 min before the freeze = %s, want 20m (the final pass 10 min before)", d)
 		}
 		r.clock.t = freeze.Add(-5 * time.Minute)
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		if sum, err := sy.Pass(ctx, false); err != nil || sum.Created != 1 {
 			t.Fatalf("final Pass() = %+v, %v", sum, err)
 		}
 		r.clock.t = freeze.Add(time.Hour)
 		src.set() // the OA is offline after the freeze
+		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		sum, err := sy.Pass(ctx, false)
 		if err != nil || !sum.Skipped || src.calls != 1 {
 			t.Errorf("Pass() after the freeze = %+v, %v with %d calls; want skipped without calling the OA", sum, err, src.calls)
@@ -188,4 +203,26 @@ func TestUsageStretchesInterval(t *testing.T) {
 	if again.Count() != 0 {
 		t.Errorf("Count() in a new month = %d, want 0", again.Count())
 	}
+}
+
+// A booking confirmed while a pass reads the backend is not in that answer; the pass
+// must not take it for one cancelled natively.
+func TestSyncLeavesMidPassBookingsAlone(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		src := &memSource{name: models.BackendDingTalk}
+		sy := NewSyncer(SyncerConfig{Store: r.store, Source: src, Routing: r.routing, Now: r.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		var mid models.Reservation
+		src.during = func() {
+			mid, _ = r.svc.Book(ctx, r.zhangsan, req("duowei", at(20, 10), time.Hour), "")
+			r.drain(t)
+		}
+		sum, err := sy.Pass(ctx, false)
+		if err != nil || sum.Cancelled != 0 {
+			t.Fatalf("Pass() = %+v, %v; want nothing cancelled", sum, err)
+		}
+		if got := mustGet(t, r, mid.ID); got.Status != models.StatusConfirmed {
+			t.Errorf("booking made during the pass = %s, want confirmed", got.Status)
+		}
+	})
 }

@@ -18,6 +18,10 @@ type ApplyOptions struct {
 	Rooms []string
 	// Force cancels even when the backend suddenly reports nothing at all.
 	Force bool
+	// ReadAt is when the backend was read. A reservation changed at or after it (booked
+	// or moved through the bridge while the pass ran) is left alone: the answer predates
+	// it. Zero means no such protection.
+	ReadAt time.Time
 	// GuardMin is how many reservations must be at stake before an empty answer is
 	// distrusted (default 2: one booking cancelled natively is an ordinary event, every
 	// booking vanishing at once is more likely an outage).
@@ -84,6 +88,9 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 				res.Created++
 				continue
 			}
+			if fresh(r, o.ReadAt) {
+				continue
+			}
 			if syncChanges(r, rm) {
 				r.Sequence++
 				r.UpdatedAt = now
@@ -97,7 +104,7 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 		var gone []*Reservation
 		for i := range existing {
 			r := &existing[i]
-			if !seen[r.Remote()] && r.Status.Holds() && !r.Start.Before(o.From) {
+			if !seen[r.Remote()] && r.Status.Holds() && !r.Start.Before(o.From) && !fresh(r, o.ReadAt) {
 				gone = append(gone, r)
 			}
 		}
@@ -121,6 +128,12 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 		return nil
 	})
 	return res, storeErr(fmt.Sprintf("apply %s sync", b), err)
+}
+
+// fresh reports whether r changed at or after readAt (compared in whole seconds, as
+// stored), so a backend answer read at readAt may not know about it.
+func fresh(r *Reservation, readAt time.Time) bool {
+	return !readAt.IsZero() && !r.UpdatedAt.Before(readAt.UTC().Truncate(time.Second))
 }
 
 // syncChanges copies what the backend says onto r and reports whether anything changed.

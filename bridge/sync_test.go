@@ -138,7 +138,7 @@ func TestSyncOAFreeze(t *testing.T) {
 			t.Fatalf("final Pass() = %+v, %v", sum, err)
 		}
 		r.clock.t = freeze.Add(time.Hour)
-		src.set() // the OA is offline after the freeze
+		src.set()                // the OA is offline after the freeze
 		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		sum, err := sy.Pass(ctx, false)
 		if err != nil || !sum.Skipped || src.calls != 1 {

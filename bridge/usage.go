@@ -98,14 +98,15 @@ func (u *Usage) Allow(ctx context.Context, now time.Time, per int) bool {
 }
 
 // Interval returns how long to wait between passes costing per calls so the remaining
-// budget lasts until the month ends, but never less than base. With no budget left it
+// budget lasts until the month ends, but never less than base. A tenth of the budget is
+// kept back for bookings and title reads, which are metered too. With no budget left it
 // waits until the month turns.
 func (u *Usage) Interval(ctx context.Context, now time.Time, per int, base time.Duration) time.Duration {
 	if per <= 0 {
 		return base
 	}
 	left := u.monthEnd(now).Sub(now)
-	remaining := u.Budget - u.Count()
+	remaining := u.Budget - u.Budget/10 - u.Count()
 	if remaining < per {
 		return max(left, base)
 	}

@@ -1,0 +1,92 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"roombridge/bridge/dingtalk"
+	"roombridge/bridge/dingtalk/dingtalkfake"
+	"roombridge/models"
+	"roombridge/models/modelstest"
+)
+
+// With 50 rooms and the default settings (5-minute base interval, 30 days back and 180
+// ahead, a budget of 3,000 metered calls a month), polling at the base interval would
+// spend far more than the budget; the syncer stretches its interval so the projected
+// month stays under it, and a real pass costs what the projection assumes.
+func TestBudgetWith50Rooms(t *testing.T) {
+	now := time.Date(2026, 11, 1, 8, 0, 0, 0, shanghai)
+	clock := &testClock{t: now}
+	s := modelstest.New(t, models.DialectSQLite, clock.Now)
+	ctx := context.Background()
+	cat := models.Catalog{Users: []models.User{{ID: "admin", Name: "管理员", DingTalkUserID: "admin"}}}
+	var fakeRooms []dingtalkfake.Room
+	for o := 0; o < 5; o++ {
+		office := models.Office{ID: fmt.Sprintf("office-%d", o), Name: fmt.Sprintf("职场%d", o)}
+		for r := 0; r < 10; r++ {
+			id := fmt.Sprintf("room-%d-%d", o, r)
+			office.Rooms = append(office.Rooms, models.Room{ID: id, Name: id, DingTalkRoomID: "dt-" + id})
+			fakeRooms = append(fakeRooms, dingtalkfake.Room{ID: "dt-" + id, Name: id})
+		}
+		cat.Offices = append(cat.Offices, office)
+	}
+	if err := s.SyncCatalog(ctx, cat); err != nil {
+		t.Fatal(err)
+	}
+	fake := dingtalkfake.New("key", "secret", fakeRooms, []dingtalkfake.User{{UserID: "admin", UnionID: "union-admin", Name: "管理员"}}, dingtalkfake.WithNow(clock.Now))
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	usage := NewUsage(s, models.BackendDingTalk, 3000, shanghai, log)
+	if err := usage.Load(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	client, err := dingtalk.New(dingtalk.Config{BaseURL: srv.URL, OAPIURL: srv.URL, AppKey: "key", AppSecret: "secret", Now: clock.Now,
+		OnCall: func(api string, metered bool, err error) {
+			if metered {
+				usage.Record(clock.Now())
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &DingTalk{Client: client, Store: s, Zone: shanghai, Log: log, Operator: "admin"}
+	routing := models.NewRouting(shanghai, time.Date(2023, 4, 17, 0, 0, 0, 0, shanghai), time.Date(2023, 4, 16, 23, 0, 0, 0, shanghai))
+	sy := NewSyncer(SyncerConfig{Store: s, Source: src, Routing: routing, Now: clock.Now, Logger: log, Usage: usage}) // defaults
+
+	st, ok := sy.UsageStatus(ctx)
+	if !ok {
+		t.Fatal("UsageStatus() not available for DingTalk")
+	}
+	if st.PerPass != 30 {
+		t.Errorf("cost of one pass over 50 rooms and 210 days = %d, want 30 (10 groups of 5 rooms × 3 windows of ≤90 days)", st.PerPass)
+	}
+	month := time.Date(2026, 12, 1, 0, 0, 0, 0, shanghai).Sub(now)
+	if atBase := st.PerPass * int(month/(5*time.Minute)); atBase <= 3000 {
+		t.Fatalf("at the 5-minute base interval a month would cost %d; the case needs it over budget", atBase)
+	}
+	if st.Interval <= 5*time.Minute {
+		t.Errorf("interval = %s, want it stretched beyond the 5-minute base", st.Interval)
+	}
+	if st.Projected > st.Budget*9/10 {
+		t.Errorf("projected %d metered calls, want ≤ 90%% of the budget %d (a tenth is kept for bookings)", st.Projected, st.Budget)
+	}
+	// A real pass costs what the projection assumes.
+	sum, err := sy.Pass(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.MeteredCalls != st.PerPass || fake.MeteredCalls() != st.PerPass {
+		t.Errorf("one pass made %d metered calls (fake counted %d), projection assumed %d", sum.MeteredCalls, fake.MeteredCalls(), st.PerPass)
+	}
+	// Spending moves the interval further out; the projection still holds.
+	after, _ := sy.UsageStatus(ctx)
+	if after.Used != st.PerPass || after.Projected > after.Budget || after.Interval < st.Interval {
+		t.Errorf("after one pass: used %d, projected %d, interval %s (was %s)", after.Used, after.Projected, after.Interval, st.Interval)
+	}
+}

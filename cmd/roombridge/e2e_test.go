@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -358,5 +359,34 @@ func TestDemoCutoverIsAWeekAhead(t *testing.T) {
 	explicit, _, _ := loadConfig([]string{"--cutover", "2023-04-17T00:00:00+08:00"}, func(string) string { return "" }, now)
 	if explicit.Cutover.Format(time.RFC3339) != "2023-04-17T00:00:00+08:00" || explicit.Freeze.Format(time.RFC3339) != "2023-04-16T23:00:00+08:00" {
 		t.Errorf("explicit cutover = %s / %s, want the configured 2023 dates", explicit.Cutover, explicit.Freeze)
+	}
+}
+
+// After the OA freeze, a slot the OA still owns is refused with oa_frozen and the reason.
+func TestServeAfterFreeze(t *testing.T) {
+	zone, _ := time.LoadLocation("Asia/Shanghai")
+	n := time.Now().In(zone).AddDate(0, 0, 3)
+	cutover := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, zone)
+	in := start(t, map[string]string{
+		"ROOMBRIDGE_CUTOVER":   cutover.Format(time.RFC3339),
+		"ROOMBRIDGE_OA_FREEZE": time.Now().Add(-time.Hour).Format(time.RFC3339),
+	})
+	r := in.do("POST", in.url+"/api/v1/bookings", "zhangsan", strings.NewReader(bookingBody("duowei", "冻结后", in.day(1, 16, 0), time.Hour)))
+	code, msg := in.error(r)
+	if r.code != http.StatusConflict || code != "oa_frozen" || !strings.Contains(msg, "OA") {
+		t.Errorf("POST an OA slot after the freeze = %d %s %q, want 409 oa_frozen explaining the freeze", r.code, code, msg)
+	}
+	var route struct {
+		Backend string `json:"backend"`
+		Frozen  bool   `json:"frozen"`
+	}
+	in.do("GET", in.url+"/api/v1/route?start="+url.QueryEscape(in.day(1, 16, 0).Format(time.RFC3339)), "zhangsan", nil).json(t, &route)
+	if route.Backend != "oa" || !route.Frozen {
+		t.Errorf("route after the freeze = %+v, want oa and frozen", route)
+	}
+	// DingTalk slots are still bookable.
+	r = in.do("POST", in.url+"/api/v1/bookings", "zhangsan", strings.NewReader(bookingBody("duowei", "切换后", in.day(4, 16, 0), time.Hour)))
+	if r.code != http.StatusCreated {
+		t.Errorf("POST a DingTalk slot after the freeze = %d %s, want 201", r.code, r.body)
 	}
 }

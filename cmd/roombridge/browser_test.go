@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium returns Debian's chromium, or skips (fails when ROOMBRIDGE_BROWSER_REQUIRED=1,
+// as make test sets it).
+func chromium(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv("ROOMBRIDGE_CHROMIUM")
+	if path == "" {
+		path, _ = exec.LookPath("chromium")
+	}
+	if path == "" {
+		if os.Getenv("ROOMBRIDGE_BROWSER_REQUIRED") == "1" {
+			t.Fatal("chromium is required (ROOMBRIDGE_BROWSER_REQUIRED=1) but not found; run scripts/ensure-chromium.sh")
+		}
+		t.Skip("no chromium; run scripts/ensure-chromium.sh or make test")
+	}
+	return path
+}
+
+// TestBrowserBooksThroughTheForm signs in, books tomorrow's slot through the real form
+// in headless Chromium, and sees the confirmed outcome and the booking in "my bookings".
+func TestBrowserBooksThroughTheForm(t *testing.T) {
+	exe := chromium(t)
+	in := start(t, nil)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.Flag("lang", "zh-CN"), // a Chinese-speaking member of staff
+		chromedp.Flag("accept-lang", "zh-CN,zh"),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
+		chromedp.WindowSize(412, 915), // a phone
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelTimeout()
+
+	day := in.day(1, 0, 0).Format("2006-01-02")
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(in.url+"/login"),
+		chromedp.Click(chromedp.CSS(`button[name="user"][value="zhangsan"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#booking-form`)),
+		chromedp.SetValue(chromedp.CSS(`#office`), "bj-shoukai"),
+		chromedp.SetValue(chromedp.CSS(`#room_id`), "sk-xiaoyao"),
+		chromedp.SetValue(chromedp.CSS(`#date`), day),
+		chromedp.SetValue(chromedp.CSS(`#start`), "13:00"),
+		chromedp.SetValue(chromedp.CSS(`#end`), "14:00"),
+		chromedp.SendKeys(chromedp.CSS(`#title`), "浏览器里的周会"),
+	)
+	if err != nil {
+		t.Fatalf("fill in the form: %v\nserver log:\n%s", err, in.stderr)
+	}
+	// The script reacts to input events; SetValue sets values without them.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`['office','room_id','date','start','end'].every(id => document.getElementById(id).dispatchEvent(new Event('change', {bubbles: true})))`)); err != nil {
+		t.Fatalf("notify the form: %v", err)
+	}
+	// Before submitting, the live line says where the booking goes.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('route').innerText.includes('OA')`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		route, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#route`)))
+		t.Fatalf("route line never named the OA: %v (%q)", err, route)
+	}
+	route, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#route`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#booking-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`section.outcome.confirmed`)),
+	); err != nil {
+		page, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+		t.Fatalf("submit: %v\npage: %s\nserver log:\n%s", err, page, in.stderr)
+	}
+	outcome, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`section.outcome`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(in.url+"/bookings")); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(route, "OA") {
+		t.Errorf("route line = %q, want it to name the OA", route)
+	}
+	if !strings.Contains(outcome, "预订成功") {
+		t.Errorf("outcome = %q, want 预订成功", outcome)
+	}
+	if !strings.Contains(mine, "浏览器里的周会") {
+		t.Errorf("my bookings page lacks the new booking: %q", mine)
+	}
+}

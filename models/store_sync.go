@@ -130,10 +130,12 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 	return res, storeErr(fmt.Sprintf("apply %s sync", b), err)
 }
 
-// fresh reports whether r changed at or after readAt (compared in whole seconds, as
-// stored), so a backend answer read at readAt may not know about it.
+// fresh reports whether the bridge changed r at or after readAt (compared in whole
+// seconds, as stored), so a backend answer read at readAt may not know about it. Native
+// reservations change only through sync itself, from backend data, so they are never
+// fresh.
 func fresh(r *Reservation, readAt time.Time) bool {
-	return !readAt.IsZero() && !r.UpdatedAt.Before(readAt.UTC().Truncate(time.Second))
+	return r.Origin == OriginBridge && !readAt.IsZero() && !r.UpdatedAt.Before(readAt.UTC().Truncate(time.Second))
 }
 
 // syncChanges copies what the backend says onto r and reports whether anything changed.

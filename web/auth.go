@@ -37,10 +37,11 @@ func isInfra(path string) bool {
 
 // identify finds the caller: the trusted AuthHeader or, in demo mode, the login cookie
 // (the header wins, so curl works in demo mode too). An id missing from the catalog is
-// refused with 403, except a stale demo cookie, which is dropped.
+// refused with 403, except a stale demo cookie, which is dropped. Feeds are opened by
+// their token alone.
 func (s *server) identify(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if isInfra(c.Request().URL.Path) {
+		if p := c.Request().URL.Path; isInfra(p) || isFeed(p) {
 			return next(c)
 		}
 		id := strings.TrimSpace(c.Request().Header.Get(s.authHeader))

@@ -55,10 +55,10 @@ func (s *server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 
 // csrfExempt tells requests a cross-site forgery cannot produce: a JSON body, and
 // methods other than POST, need a CORS preflight, which this server never grants. Infra
-// paths and API reads need no token at all.
+// paths, feeds and API reads need no token at all.
 func csrfExempt(r *http.Request) bool {
 	switch {
-	case isInfra(r.URL.Path), isAPI(r) && safeMethod(r.Method):
+	case isInfra(r.URL.Path), isFeed(r.URL.Path), isAPI(r) && safeMethod(r.Method):
 		return true
 	case safeMethod(r.Method):
 		return false // not checked, but they hand out the token

@@ -138,21 +138,26 @@ type errorPage struct {
 // ends here and becomes a translated page, or JSON under /api/.
 func (s *server) handleError(err error, c echo.Context) {
 	r := c.Request()
+	path := logPath(r)
 	if c.Response().Committed {
-		s.log.Error("request failed after the response started", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.Error("request failed after the response started", "method", r.Method, "path", path, "err", err)
 		return
 	}
 	l := langOf(c)
 	p := s.explain(err, l)
 	if p.Status >= 500 {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
+		s.log.Error("request failed", "method", r.Method, "path", path, "status", p.Status, "err", err)
 	} else {
-		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", p.Status, "code", p.Code, "err", err)
+		s.log.Debug("request refused", "method", r.Method, "path", path, "status", p.Status, "code", p.Code, "err", err)
 	}
 	var werr error
 	switch {
 	case r.Method == http.MethodHead:
 		werr = c.NoContent(p.Status)
+	case isFeed(r.URL.Path):
+		// Calendar clients get plain text, the same for every failure of a status, so
+		// nothing tells an unknown token from a revoked one or from a mistyped path.
+		werr = c.String(p.Status, feedErrorText(l, p.Status))
 	case wantsJSON(r):
 		werr = c.JSON(p.Status, apiError{apiErrorBody{Code: p.Code, Message: p.Message, Field: p.Field}})
 	default:
@@ -165,8 +170,23 @@ func (s *server) handleError(err error, c echo.Context) {
 		werr = s.render(c, p.Status, "error.html", pg)
 	}
 	if werr != nil {
-		s.log.Error("write error response", "path", r.URL.Path, "err", werr)
+		s.log.Error("write error response", "path", path, "err", werr)
 	}
+}
+
+// feedErrorText is the whole body of a failed feed request: generic for its status.
+func feedErrorText(l lang, status int) string {
+	switch {
+	case status == http.StatusNotFound:
+		return l.T("feed.not_found") + "\n"
+	case status == http.StatusMethodNotAllowed:
+		return l.T("err.method_not_allowed") + "\n"
+	case status == http.StatusServiceUnavailable:
+		return l.T("err.unavailable") + "\n"
+	case status >= 500:
+		return l.T("err.internal") + "\n"
+	}
+	return l.T("err.bad_request") + "\n"
 }
 
 // wantsJSON tells whether an error should be answered in JSON: API paths, and callers

@@ -24,8 +24,8 @@ func (s *server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 				panic(v)
 			}
 			r := c.Request()
-			s.log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			err = fmt.Errorf("panic in %s %s: %v", r.Method, r.URL.Path, v)
+			s.log.Error("handler panicked", "method", r.Method, "path", logPath(r), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic in %s %s: %v", r.Method, logPath(r), v)
 		}()
 		return next(c)
 	}

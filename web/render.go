@@ -22,7 +22,7 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames lists the page templates; each is parsed together with layout.html.
-var pageNames = []string{"login.html", "form.html", "booking.html", "bookings.html", "cancel.html", "error.html"}
+var pageNames = []string{"login.html", "form.html", "booking.html", "bookings.html", "cancel.html", "error.html", "subscribe.html", "admin.html"}
 
 // pages holds every page template, parsed once at start.
 type pages struct {
@@ -73,6 +73,9 @@ type page struct {
 	// Here is the URL to come back to after switching language.
 	Here    string
 	Version string
+	// Subscribe and AdminPage show the nav links to /subscribe and /admin.
+	Subscribe bool
+	AdminPage bool
 }
 
 // page builds the layout's part of a view model, titled with the message titleKey.
@@ -84,6 +87,7 @@ func (s *server) page(c echo.Context, titleKey string) page {
 	}
 	if u, ok := CurrentUser(c); ok {
 		p.User, p.Admin = &u, s.admins[u.ID]
+		p.Subscribe, p.AdminPage = s.feeds != nil, s.admin != nil && p.Admin
 	}
 	if r := c.Request(); r.Method == http.MethodGet {
 		p.Here = r.URL.RequestURI()
@@ -126,6 +130,9 @@ func (s *server) span(l lang, start, end time.Time) string {
 	}
 	return day + " " + a.Format("15:04") + "–" + b.Format("15:04")
 }
+
+// clock formats t in the zone to the minute: "2023-04-17 09:00".
+func (s *server) clock(t time.Time) string { return t.In(s.zone).Format("2006-01-02 15:04") }
 
 var zhWeekdays = [...]string{"周日", "周一", "周二", "周三", "周四", "周五", "周六"}
 

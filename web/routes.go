@@ -54,7 +54,27 @@ func (s *server) routes(extra func(Routes) error) error {
 	api.PATCH("/bookings/:id", s.patchBookingAPI)
 	api.DELETE("/bookings/:id", s.cancelBookingAPI)
 
-	// Feeds, feed tokens, sync and admin routes come in through Config.Extra.
+	// iCalendar feeds, the subscribe page and feed tokens (DESIGN §4.5), with Config.Feeds.
+	if s.feeds != nil {
+		s.feedRoutes(e)
+		e.GET("/subscribe", s.subscribePage, s.signedIn)
+		e.POST("/subscribe", s.createFeedTokenForm, s.signedIn)
+		e.POST("/subscribe/:id/rotate", s.rotateFeedTokenForm, s.signedIn)
+		e.POST("/subscribe/:id/revoke", s.revokeFeedTokenForm, s.signedIn)
+		api.GET("/feed-tokens", s.listFeedTokensAPI)
+		api.POST("/feed-tokens", s.createFeedTokenAPI)
+		api.POST("/feed-tokens/:id/rotate", s.rotateFeedTokenAPI)
+		api.DELETE("/feed-tokens/:id", s.revokeFeedTokenAPI)
+	}
+
+	// Sync and admin status, with Config.Admin.
+	if s.admin != nil {
+		e.GET("/admin", s.adminPage, s.signedIn, s.adminOnly)
+		e.POST("/admin/sync", s.adminSyncForm, s.signedIn, s.adminOnly)
+		api.POST("/sync", s.syncAPI, s.adminOnly)
+		api.GET("/admin/status", s.adminStatusAPI, s.adminOnly)
+	}
+
 	if extra != nil {
 		if err := extra(Routes{Echo: e, API: api, SignedIn: s.signedIn, Admin: s.adminOnly}); err != nil {
 			return fmt.Errorf("add extra routes: %w", err)

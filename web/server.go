@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -62,7 +63,8 @@ type Config struct {
 	Admins map[string]bool
 	// Demo shows the demo banner on every page.
 	Demo bool
-	// BaseURL is the public URL; cookies are marked Secure when it is https.
+	// BaseURL is the public URL: feed links start with it, and cookies are marked Secure
+	// when it is https. Empty: feed links use the scheme and host of the request.
 	BaseURL string
 	// Metrics is served at /metrics (404 when nil).
 	Metrics http.Handler
@@ -75,8 +77,14 @@ type Config struct {
 	// WaitMax is how long the outcome page waits for a pending booking before showing
 	// it as pending (3 s when zero).
 	WaitMax time.Duration
+	// Feeds, when set, turns on the iCalendar feeds under /ical/, the subscribe page
+	// (/subscribe) and the feed-token API (/api/v1/feed-tokens). Nil: none of these routes.
+	Feeds Feeds
+	// Admin, when set, turns on the admin page (/admin), POST /api/v1/sync and GET
+	// /api/v1/admin/status. Nil: none of these routes.
+	Admin Admin
 	// Extra, when set, is called once after the built-in routes are registered, to add
-	// more (iCal feeds, admin pages) with the same middleware and error handling.
+	// more with the same middleware and error handling.
 	Extra func(Routes) error
 }
 
@@ -87,7 +95,7 @@ type Routes struct {
 	// Echo is the router. Global middleware already applies to every route added here:
 	// recovery, metrics, language, body limit (1 MB), identity (an auth header naming
 	// someone outside the catalog is refused with 403), CSRF on form posts. Routes added
-	// directly need no sign-in (e.g. token-authenticated /ical/... feeds).
+	// directly need no sign-in.
 	Echo *echo.Echo
 	// API is the /api/v1 group; it answers 401 to anonymous callers.
 	API *echo.Group
@@ -102,6 +110,8 @@ type Routes struct {
 type server struct {
 	store      *models.Store
 	booker     Booker
+	feeds      Feeds
+	admin      Admin
 	zone       *time.Location
 	now        func() time.Time
 	log        *slog.Logger
@@ -110,6 +120,7 @@ type server struct {
 	admins     map[string]bool
 	demo       bool
 	secure     bool
+	baseURL    string
 	metrics    http.Handler
 	ready      func(context.Context) error
 	version    string
@@ -122,18 +133,23 @@ type server struct {
 }
 
 // New builds the HTTP handler: it checks cfg, parses every template and registers all
-// routes, then Config.Extra's. It fails on a bad Config (ErrInvalid), on a template that
-// does not parse, and on an error from Extra.
+// routes (those of Feeds and Admin when they are set), then Config.Extra's. It fails on a
+// bad Config (ErrInvalid), on a template that does not parse, and on an error from Extra.
 func New(cfg Config) (http.Handler, error) {
 	var err error
 	if cfg.Store == nil || cfg.Booker == nil {
 		return nil, fmt.Errorf("%w: web needs a Store and a Booker", models.ErrInvalid)
 	}
 	s := &server{
-		store: cfg.Store, booker: cfg.Booker, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
+		store: cfg.Store, booker: cfg.Booker, feeds: cfg.Feeds, admin: cfg.Admin, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
 		auth: cfg.Auth, authHeader: cfg.AuthHeader, admins: cfg.Admins, demo: cfg.Demo,
-		secure: strings.HasPrefix(cfg.BaseURL, "https://"), metrics: cfg.Metrics,
+		secure: strings.HasPrefix(cfg.BaseURL, "https://"), baseURL: strings.TrimRight(cfg.BaseURL, "/"), metrics: cfg.Metrics,
 		ready: cfg.Ready, version: cfg.Version, waitMax: cfg.WaitMax,
+	}
+	if cfg.BaseURL != "" {
+		if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%w: web base URL %q is not an http(s) URL", models.ErrInvalid, cfg.BaseURL)
+		}
 	}
 	if s.zone == nil {
 		s.zone = time.Local

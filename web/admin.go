@@ -157,7 +157,6 @@ type quotaView struct {
 	Interval                                 string
 	// Over: the month's projection passes the budget. NoBudget: nothing to compare with.
 	Over, NoBudget bool
-	SteadyOver     bool
 }
 
 // outboxView is the count of outbox jobs in one state.
@@ -231,7 +230,6 @@ func (s *server) renderAdmin(c echo.Context, status int, pg adminPage) error {
 			Interval: humanDuration(l, u.Interval), NoBudget: u.Budget <= 0,
 		}
 		q.Over = !q.NoBudget && u.Projected > u.Budget
-		q.SteadyOver = !q.NoBudget && u.SteadyMonth > u.Budget
 		pg.Quotas = append(pg.Quotas, q)
 	}
 	pg.Outbox = outboxViews(l, st.Outbox)

@@ -179,7 +179,7 @@ var messages = map[string]models.Message{
 	"admin.quota_ok":                  {ZH: "在预算内", EN: "within budget"},
 	"admin.quota_over":                {ZH: "将超出预算", EN: "over budget"},
 	"admin.quota_steady":              {ZH: "按当前间隔，整月（30 天）", EN: "At this interval, a whole month (30 days)"},
-	"admin.quota_steady_over":         {ZH: "超过每月预算", EN: "over the monthly budget"},
+	"admin.quota_steady_note":         {ZH: "（仅供参考：每次同步后会按剩余额度重新计算间隔）", EN: "(for reference: the interval is re-planned from the remaining budget after every pass)"},
 	"admin.quota_steady_value":        {ZH: "%s 次", EN: "%s calls"},
 	"admin.outbox":                    {ZH: "待发送队列", EN: "Outbox"},
 	"outbox.pending":                  {ZH: "待发送", EN: "Pending"},

@@ -96,14 +96,7 @@ func (s *Service) Book(ctx context.Context, by models.User, req models.BookingRe
 			return prev, nil
 		}
 	}
-	if err := req.Validate(now); err != nil {
-		return models.Reservation{}, err
-	}
-	room, attendees, err := s.resolve(ctx, req)
-	if err != nil {
-		return models.Reservation{}, err
-	}
-	backend, err := s.writableOwner(room, req.Start, now)
+	room, attendees, backend, err := s.check(ctx, req, now)
 	if err != nil {
 		return models.Reservation{}, err
 	}
@@ -129,6 +122,20 @@ func (s *Service) Book(ctx context.Context, by models.User, req models.BookingRe
 		s.kick()
 	}
 	return got, nil
+}
+
+// check validates a normalised request, resolves its room and attendees and routes it
+// to a backend that can take it now.
+func (s *Service) check(ctx context.Context, req models.BookingRequest, now time.Time) (models.Room, models.StringList, models.Backend, error) {
+	if err := req.Validate(now); err != nil {
+		return models.Room{}, nil, "", err
+	}
+	room, attendees, err := s.resolve(ctx, req)
+	if err != nil {
+		return room, nil, "", err
+	}
+	backend, err := s.writableOwner(room, req.Start, now)
+	return room, attendees, backend, err
 }
 
 // resolve checks the room and attendees exist.
@@ -286,14 +293,7 @@ func (p snapshot) restore(r *models.Reservation) {
 func (s *Service) Reschedule(ctx context.Context, by models.User, id string, req models.BookingRequest) (models.Reservation, error) {
 	now := s.now()
 	req = req.Normalize()
-	if err := req.Validate(now); err != nil {
-		return models.Reservation{}, err
-	}
-	room, attendees, err := s.resolve(ctx, req)
-	if err != nil {
-		return models.Reservation{}, err
-	}
-	backend, err := s.writableOwner(room, req.Start, now)
+	room, attendees, backend, err := s.check(ctx, req, now)
 	if err != nil {
 		return models.Reservation{}, err
 	}

@@ -12,13 +12,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
 // instance is roombridge started through run(), as `go run ./cmd/roombridge` would.
 type instance struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	oaURL  string
 	dtURL  string
@@ -33,7 +34,7 @@ var (
 
 // start runs `roombridge serve` in demo mode on a free port with its own SQLite file,
 // and stops it (checking it stops cleanly) at cleanup.
-func start(t *testing.T, env map[string]string) *instance {
+func start(t testing.TB, env map[string]string) *instance {
 	t.Helper()
 	dir := t.TempDir()
 	base := map[string]string{
@@ -92,7 +93,7 @@ type reply struct {
 	body []byte
 }
 
-func (r reply) json(t *testing.T, v any) {
+func (r reply) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)
@@ -388,5 +389,47 @@ func TestServeAfterFreeze(t *testing.T) {
 	r = in.do("POST", in.url+"/api/v1/bookings", "zhangsan", strings.NewReader(bookingBody("duowei", "切换后", in.day(4, 16, 0), time.Hour)))
 	if r.code != http.StatusCreated {
 		t.Errorf("POST a DingTalk slot after the freeze = %d %s, want 201", r.code, r.body)
+	}
+}
+
+// Concurrent requests for the same slot through HTTP: exactly one wins, the rest get 409.
+func TestServeConcurrentSameSlot(t *testing.T) {
+	in := start(t, nil)
+	const n = 20
+	body := bookingBody("sh-waitan", "抢同一个时段", in.day(11, 14, 0), time.Hour)
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			users := []string{"zhangsan", "lisi", "wangwu", "zhaoliu"}
+			req, _ := http.NewRequest("POST", in.url+"/api/v1/bookings", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Forwarded-User", users[i%len(users)])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}(i)
+	}
+	wg.Wait()
+	close(codes)
+	won, lost := 0, 0
+	for c := range codes {
+		switch c {
+		case http.StatusCreated:
+			won++
+		case http.StatusConflict:
+			lost++
+		default:
+			t.Errorf("unexpected status %d", c)
+		}
+	}
+	if won != 1 || lost != n-1 {
+		t.Errorf("%d concurrent POSTs for one slot: %d won, %d refused; want 1 and %d", n, won, lost, n-1)
 	}
 }

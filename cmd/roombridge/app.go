@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -86,6 +88,12 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	if a.catalog, err = cfg.catalog(); err != nil {
 		return nil, err
 	}
+	if cfg.FreshDemoDB {
+		if err := removeSQLite(cfg.DB); err != nil {
+			return nil, &configError{"ROOMBRIDGE_DB", err.Error()}
+		}
+		a.log.Info("demo: starting from an empty database (the demo backends keep nothing across restarts; set ROOMBRIDGE_DB to keep one)")
+	}
 	if a.store, err = openStore(ctx, cfg, a.now, a.log); err != nil {
 		return nil, err
 	}
@@ -164,6 +172,21 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		}
 	}
 	return a, nil
+}
+
+// removeSQLite deletes a SQLite database and its WAL files.
+func removeSQLite(dsn string) error {
+	path, ok := strings.CutPrefix(dsn, "sqlite:")
+	if !ok {
+		return nil
+	}
+	path, _, _ = strings.Cut(path, "?")
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("reset the demo database: %w", err)
+		}
+	}
+	return nil
 }
 
 // syncLogin is the OA login occupancy is read as.

@@ -14,8 +14,11 @@ import (
 
 // config is everything the environment (or flags) can set; see the README's table.
 type config struct {
-	Addr        string
-	DB          string
+	Addr string
+	DB   string
+	// FreshDemoDB: demo mode on the default database starts from an empty one, because
+	// the in-process backends keep nothing across restarts.
+	FreshDemoDB bool
 	Demo        bool
 	Zone        *time.Location
 	Cutover     time.Time
@@ -192,6 +195,7 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 	if c.Freeze.After(c.Cutover) {
 		return c, nil, &configError{"ROOMBRIDGE_OA_FREEZE", fmt.Sprintf("%s is after the cutover %s", c.Freeze.Format(time.RFC3339), c.Cutover.Format(time.RFC3339))}
 	}
+	c.FreshDemoDB = c.Demo && !explicit["ROOMBRIDGE_DB"]
 	c.CatalogPath = get("ROOMBRIDGE_CATALOG")
 	c.Auth = get("ROOMBRIDGE_AUTH")
 	switch c.Auth {

@@ -354,6 +354,9 @@ func TestDemoCutoverIsAWeekAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "2026-12-02T00:00:00+08:00"
+	if !cfg.FreshDemoDB {
+		t.Error("demo mode on the default database does not start fresh; its backends are in memory")
+	}
 	if !cfg.Demo || cfg.Cutover.Format(time.RFC3339) != want || !cfg.Freeze.Equal(cfg.Cutover.Add(-time.Hour)) {
 		t.Errorf("demo config = demo %v cutover %s freeze %s, want cutover %s and freeze an hour before", cfg.Demo, cfg.Cutover.Format(time.RFC3339), cfg.Freeze.Format(time.RFC3339), want)
 	}

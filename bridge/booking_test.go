@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -196,7 +197,7 @@ func TestBookRefusals(t *testing.T) {
 		} else {
 			var ce *models.ConflictError
 			ue := models.UserError(err)
-			if !errors.As(err, &ce) || ue == nil || ue.Code != "room_taken" || !contains(ue.Msg.ZH, "钉钉") || !contains(ue.Msg.EN, "DingTalk") {
+			if !errors.As(err, &ce) || ue == nil || ue.Code != "room_taken" || !strings.Contains(ue.Msg.ZH, "钉钉") || !strings.Contains(ue.Msg.EN, "DingTalk") {
 				t.Errorf("conflict error = %v, want room_taken naming DingTalk", err)
 			}
 		}
@@ -214,19 +215,6 @@ func TestBookRefusals(t *testing.T) {
 			t.Errorf("refusals stored %d reservations, want only the native one", len(all))
 		}
 	})
-}
-
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0))
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
 
 func TestBackendDownThenRecovers(t *testing.T) {
@@ -304,7 +292,7 @@ func TestBackendRefusesSlot(t *testing.T) {
 		got, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(20, 10), time.Hour), "")
 		r.drain(t)
 		s, _ := r.store.Reservation(ctx, got.ID)
-		if s.Status != models.StatusRejected || !contains(s.Reason, "钉钉") {
+		if s.Status != models.StatusRejected || !strings.Contains(s.Reason, "钉钉") {
 			t.Errorf("after the backend refused: %s %q, want rejected with a reason naming 钉钉", s.Status, s.Reason)
 		}
 		w, _ := r.svc.Wait(ctx, got.ID, time.Millisecond)

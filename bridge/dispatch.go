@@ -249,7 +249,7 @@ func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservat
 		return models.JobResult{Job: j, State: models.JobDone, Error: "cancelled before it was sent"}, "skipped"
 	}
 	if err := d.routing.CheckWritable(j.Backend, now); err != nil {
-		return d.refuse(j, r, p, err, now), "rejected"
+		return d.refuse(ctx, j, r, p, err), "rejected"
 	}
 	w, b, err := d.write(ctx, j, r)
 	if err == nil {
@@ -272,17 +272,17 @@ func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservat
 		}
 	}
 	if permanent(err) {
-		return d.refuse(j, r, p, err, now), "rejected"
+		return d.refuse(ctx, j, r, p, err), "rejected"
 	}
 	if !r.Start.After(now) && r.Status == models.StatusPending {
-		return d.refuse(j, r, p, fmt.Errorf("%s could not be reached before the meeting started: %w", j.Backend, err), now), "rejected"
+		return d.refuse(ctx, j, r, p, fmt.Errorf("%s could not be reached before the meeting started: %w", j.Backend, err)), "rejected"
 	}
 	return d.retry(j, err), "retry"
 }
 
 // refuse records that the backend will not take the booking. A refused reschedule puts
 // the reservation back as it was (re-booking the old slot if it was already released).
-func (d *Dispatcher) refuse(j models.Job, r models.Reservation, p jobPayload, cause error, now time.Time) models.JobResult {
+func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservation, p jobPayload, cause error) models.JobResult {
 	reason := reasonText(j.Backend, cause)
 	res := models.JobResult{Job: j, State: models.JobDone, Error: cause.Error()}
 	if p.Prev == nil {
@@ -299,7 +299,7 @@ func (d *Dispatcher) refuse(j models.Job, r models.Reservation, p jobPayload, ca
 	}
 	prev := *p.Prev
 	released := false // was the old booking released already (release-first order)?
-	if jobs, err := d.store.Jobs(context.Background(), r.ID); err == nil {
+	if jobs, err := d.store.Jobs(ctx, r.ID); err == nil {
 		for _, o := range jobs {
 			if o.Kind == models.JobCancel && o.State == models.JobDone && o.Seq < j.Seq && o.RemoteID == prev.RemoteID {
 				released = true

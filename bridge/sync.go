@@ -165,10 +165,17 @@ func (s *Syncer) NextInterval(ctx context.Context) time.Duration {
 	}
 	if f, ok := s.routing.Freeze[s.source.Name()]; ok && now.Before(f) {
 		final := f.Add(-s.finalLead)
-		if now.Before(final) && now.Add(wait).After(final) {
+		switch {
+		case now.Before(final) && now.Add(wait).After(final):
 			wait = final.Sub(now)
-		} else if !now.Before(final) {
-			wait = max(f.Sub(now)/2, time.Second)
+		case !now.Before(final):
+			// In the last minutes: once the final snapshot is taken, wait out the freeze;
+			// until then, try again every minute.
+			if at, _ := s.store.State(ctx, s.source.Name(), stateFinal); at != "" {
+				wait = max(f.Sub(now), time.Second)
+			} else {
+				wait = min(time.Minute, max(f.Sub(now), time.Second))
+			}
 		}
 	}
 	return wait

@@ -134,8 +134,14 @@ func TestSyncOAFreeze(t *testing.T) {
 		}
 		r.clock.t = freeze.Add(-5 * time.Minute)
 		r.clock.Add(time.Minute) // each pass reads the backend after the last change
+		if d := sy.NextInterval(ctx); d != time.Minute {
+			t.Errorf("NextInterval() in the final minutes before the snapshot = %s, want a retry in 1m", d)
+		}
 		if sum, err := sy.Pass(ctx, false); err != nil || sum.Created != 1 {
 			t.Fatalf("final Pass() = %+v, %v", sum, err)
+		}
+		if d := sy.NextInterval(ctx); d != 4*time.Minute {
+			t.Errorf("NextInterval() after the final snapshot = %s, want to wait out the freeze (4m)", d)
 		}
 		r.clock.t = freeze.Add(time.Hour)
 		src.set()                // the OA is offline after the freeze

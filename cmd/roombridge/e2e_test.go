@@ -169,6 +169,7 @@ func (in *instance) error(r reply) (code, message string) {
 // system, refusals naming the system, bad input, idempotency, and a backend outage.
 func TestServeDemo(t *testing.T) {
 	in := start(t, nil)
+	in.sync(t) // the seeded native bookings are in before the first check, whatever the workers' timing
 	// The demo catalog and the seeded native bookings are there from the start.
 	var rooms []map[string]any
 	in.do("GET", in.url+"/api/v1/rooms", "zhangsan", nil).json(t, &rooms)

@@ -61,7 +61,7 @@ func (in *instance) feed(t *testing.T, url string) (map[string]vevent, reply, ht
 	return out, r, resp.Header
 }
 
-func (in *instance) sync(t *testing.T) {
+func (in *instance) sync(t testing.TB) {
 	t.Helper()
 	if r := in.do("POST", in.url+"/api/v1/sync", "admin", strings.NewReader(`{}`)); r.code != http.StatusOK {
 		t.Fatalf("POST /api/v1/sync = %d %s", r.code, r.body)

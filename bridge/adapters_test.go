@@ -13,6 +13,7 @@ import (
 	"roombridge/bridge/oa"
 	"roombridge/bridge/oa/seeyonfake"
 	"roombridge/models"
+	"roombridge/models/modelstest"
 )
 
 // liveRig is the engine wired to the real adapters, talking HTTP to both fakes.
@@ -25,7 +26,7 @@ type liveRig struct {
 	usage  *Usage
 }
 
-func newLiveRig(t *testing.T, s *models.Store, c *testClock) *liveRig {
+func newLiveRig(t *testing.T, s *models.Store, c *modelstest.Clock) *liveRig {
 	t.Helper()
 	r := newRig(t, s, c)
 	cat := models.DemoCatalog()

@@ -15,7 +15,7 @@ import (
 func BenchmarkBook(b *testing.B) {
 	for _, dialect := range []string{models.DialectSQLite, models.DialectMySQL} {
 		b.Run(dialect, func(b *testing.B) {
-			c := &testClock{t: at(10, 10)}
+			c := modelstest.NewClock(at(10, 10))
 			s := modelstest.New(b, dialect, c.Now)
 			r := newRigTB(b, s, c)
 			ctx := context.Background()
@@ -40,7 +40,7 @@ func BenchmarkBook(b *testing.B) {
 func BenchmarkAvailability(b *testing.B) {
 	for _, dialect := range []string{models.DialectSQLite, models.DialectMySQL} {
 		b.Run(dialect, func(b *testing.B) {
-			c := &testClock{t: at(10, 10)}
+			c := modelstest.NewClock(at(10, 10))
 			s := modelstest.New(b, dialect, c.Now)
 			ctx := context.Background()
 			seedReservations(b, s, 2000)

@@ -77,17 +77,9 @@ func (m *memBackend) Cancel(ctx context.Context, w Write) error {
 func (m *memBackend) count() int        { m.mu.Lock(); defer m.mu.Unlock(); return len(m.bookings) }
 func (m *memBackend) setFail(err error) { m.mu.Lock(); m.fail = err; m.mu.Unlock() }
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 type rig struct {
 	store    *models.Store
-	clock    *testClock
+	clock    *modelstest.Clock
 	oa, dt   *memBackend
 	svc      *Service
 	disp     *Dispatcher
@@ -99,9 +91,9 @@ type rig struct {
 var shanghai = func() *time.Location { l, _ := time.LoadLocation("Asia/Shanghai"); return l }()
 
 // newRig: the 2023 migration, now = 2023-04-10 10:00 Shanghai.
-func newRig(t *testing.T, s *models.Store, c *testClock) *rig { return newRigTB(t, s, c) }
+func newRig(t *testing.T, s *models.Store, c *modelstest.Clock) *rig { return newRigTB(t, s, c) }
 
-func newRigTB(t testing.TB, s *models.Store, c *testClock) *rig {
+func newRigTB(t testing.TB, s *models.Store, c *modelstest.Clock) *rig {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.SyncCatalog(ctx, models.DemoCatalog()); err != nil {
@@ -140,11 +132,9 @@ func req(room string, start time.Time, d time.Duration) models.BookingRequest {
 }
 
 func eachRig(t *testing.T, fn func(t *testing.T, r *rig)) {
-	c := &testClock{t: at(10, 10)}
+	c := modelstest.NewClock(at(10, 10))
 	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
-		c.mu.Lock()
-		c.t = at(10, 10)
-		c.mu.Unlock()
+		c.Set(at(10, 10))
 		fn(t, newRig(t, s, c))
 	})
 }
@@ -202,7 +192,7 @@ func TestBookRefusals(t *testing.T) {
 			}
 		}
 		// After the freeze, an OA-owned slot is refused with oa_frozen.
-		r.clock.t = time.Date(2023, 4, 16, 23, 0, 0, 0, shanghai)
+		r.clock.Set(time.Date(2023, 4, 16, 23, 0, 0, 0, shanghai))
 		_, err := r.svc.Book(ctx, r.zhangsan, req("duowei", time.Date(2023, 4, 16, 23, 30, 0, 0, shanghai), 20*time.Minute), "")
 		if ue := models.UserError(err); !errors.Is(err, models.ErrFrozen) || ue == nil || ue.Code != "oa_frozen" {
 			t.Errorf("Book(OA slot after freeze) = %v, want oa_frozen", err)

@@ -21,7 +21,7 @@ import (
 // month stays under it, and a real pass costs what the projection assumes.
 func TestBudgetWith50Rooms(t *testing.T) {
 	now := time.Date(2026, 11, 1, 8, 0, 0, 0, shanghai)
-	clock := &testClock{t: now}
+	clock := modelstest.NewClock(now)
 	s := modelstest.New(t, models.DialectSQLite, clock.Now)
 	ctx := context.Background()
 	cat := models.Catalog{Users: []models.User{{ID: "admin", Name: "管理员", DingTalkUserID: "admin"}}}

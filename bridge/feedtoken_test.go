@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,14 +18,6 @@ import (
 	"roombridge/models"
 	"roombridge/models/modelstest"
 )
-
-type feedClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *feedClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *feedClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // feedRig is a migrated store with the demo catalog plus an office without rooms, a
 // Feeds service on it, and these bookings (Shanghai time, week of 2023-04-10):
@@ -38,15 +29,15 @@ func (c *feedClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 //	refused   "被拒绝"       duowei        4-14 10:00, rejected
 type feedRig struct {
 	s     *models.Store
-	clock *feedClock
+	clock *modelstest.Clock
 	f     *bridge.Feeds
 	res   map[string]models.Reservation
 }
 
 func newFeedRig(t *testing.T, fn func(t *testing.T, r *feedRig)) {
-	clock := &feedClock{}
+	clock := modelstest.NewClock(time.Time{})
 	modelstest.Each(t, clock.Now, func(t *testing.T, s *models.Store) {
-		clock.t = feedNow().Add(-24 * time.Hour)
+		clock.Set(feedNow().Add(-24 * time.Hour))
 		ctx := context.Background()
 		cat := models.DemoCatalog()
 		cat.Offices = append(cat.Offices, models.Office{ID: "empty", Name: "空职场"})
@@ -72,7 +63,7 @@ func newFeedRig(t *testing.T, fn func(t *testing.T, r *feedRig)) {
 		book("wangwu", "sk-tianyuan", "王五的机密会", "wangwu", cst(t, 13, 9, 0), models.StatusConfirmed)
 		book("shanghai", "sh-waitan", "上海站会", "lisi", cst(t, 13, 10, 0), models.StatusConfirmed)
 		book("refused", "duowei", "被拒绝", "zhangsan", cst(t, 14, 10, 0), models.StatusRejected)
-		clock.t = feedNow()
+		clock.Set(feedNow())
 		fn(t, r)
 	})
 }

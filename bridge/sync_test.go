@@ -128,11 +128,11 @@ func TestSyncOAFreeze(t *testing.T) {
 		sy := NewSyncer(SyncerConfig{Store: r.store, Source: src, Routing: r.routing, Now: r.clock.Now, Interval: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		src.set(models.Remote{RemoteID: "-9", RoomID: "duowei", Start: at(14, 10), End: at(14, 11), Title: "OA 会议", Status: models.StatusConfirmed})
 		freeze := r.routing.Freeze[models.BackendOA]
-		r.clock.t = freeze.Add(-30 * time.Minute)
+		r.clock.Set(freeze.Add(-30 * time.Minute))
 		if d := sy.NextInterval(ctx); d != 20*time.Minute {
 			t.Errorf("NextInterval() 30 min before the freeze = %s, want 20m (the final pass 10 min before)", d)
 		}
-		r.clock.t = freeze.Add(-5 * time.Minute)
+		r.clock.Set(freeze.Add(-5 * time.Minute))
 		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		if d := sy.NextInterval(ctx); d != time.Minute {
 			t.Errorf("NextInterval() in the final minutes before the snapshot = %s, want a retry in 1m", d)
@@ -143,7 +143,7 @@ func TestSyncOAFreeze(t *testing.T) {
 		if d := sy.NextInterval(ctx); d != 4*time.Minute {
 			t.Errorf("NextInterval() after the final snapshot = %s, want to wait out the freeze (4m)", d)
 		}
-		r.clock.t = freeze.Add(time.Hour)
+		r.clock.Set(freeze.Add(time.Hour))
 		src.set()                // the OA is offline after the freeze
 		r.clock.Add(time.Minute) // each pass reads the backend after the last change
 		sum, err := sy.Pass(ctx, false)

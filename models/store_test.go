@@ -11,15 +11,9 @@ import (
 	"roombridge/models/modelstest"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+func newClock() *modelstest.Clock {
+	return modelstest.NewClock(time.Date(2023, 4, 10, 2, 0, 0, 0, time.UTC))
 }
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-func newClock() *clock { return &clock{t: time.Date(2023, 4, 10, 2, 0, 0, 0, time.UTC)} }
 
 func seeded(t *testing.T, s *models.Store) {
 	t.Helper()

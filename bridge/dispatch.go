@@ -258,7 +258,11 @@ func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservat
 		remote, err = b.Create(cctx, w)
 		cancel()
 		if err == nil {
-			return models.JobResult{Job: j, State: models.JobDone, Update: func(x *models.Reservation) bool {
+			var absorb string
+			if dup, err := d.store.ReservationByRemote(ctx, j.Backend, remote); err == nil && dup.ID != r.ID && dup.Origin == models.OriginNative {
+				absorb = dup.ID // sync imported this very booking before its answer was recorded
+			}
+			return models.JobResult{Job: j, State: models.JobDone, Absorb: absorb, Update: func(x *models.Reservation) bool {
 				x.RemoteID = &remote
 				x.Backend = j.Backend
 				if x.Status == models.StatusPending {

@@ -232,3 +232,37 @@ func TestSyncLeavesMidPassBookingsAlone(t *testing.T) {
 		}
 	})
 }
+
+// A booking whose write has no recorded answer yet is not imported as a native one when
+// the backend already lists it; and if sync imported it anyway, the write's outcome takes
+// its id over and cancels the duplicate.
+func TestSyncAndInFlightWrites(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		src := &memSource{name: models.BackendDingTalk}
+		sy := NewSyncer(SyncerConfig{Store: r.store, Source: src, Routing: r.routing, Now: r.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		mine, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(20, 10), time.Hour), "")
+		src.set(models.Remote{RemoteID: "dingtalk-1", RoomID: "duowei", Start: at(20, 10), End: at(20, 11), Title: "项目周会", Status: models.StatusConfirmed})
+		r.clock.Add(time.Minute)
+		if sum, err := sy.Pass(ctx, false); err != nil || sum.Created != 0 {
+			t.Fatalf("Pass() while the write is in flight = %+v, %v; want nothing imported", sum, err)
+		}
+		// Imported anyway (a listing that did not match the in-flight slot exactly): the
+		// write's answer takes the id over and cancels the duplicate.
+		remote := "dingtalk-1"
+		if _, err := r.store.ApplySync(ctx, models.BackendDingTalk,
+			[]models.Remote{{RemoteID: remote, RoomID: "sk-tianyuan", Start: at(25, 10), End: at(25, 11), Title: "x", Status: models.StatusConfirmed}},
+			models.ApplyOptions{From: at(24, 0), To: at(26, 0), Rooms: []string{"sk-tianyuan"}}); err != nil {
+			t.Fatal(err)
+		}
+		r.drain(t)
+		got := mustGet(t, r, mine.ID)
+		if got.Status != models.StatusConfirmed || got.Remote() != remote {
+			t.Fatalf("bridge booking = %s %q, want confirmed with %s", got.Status, got.Remote(), remote)
+		}
+		all, _ := r.store.Reservations(ctx, models.Filter{Statuses: models.HoldingStatuses})
+		if len(all) != 1 || all[0].ID != mine.ID {
+			t.Errorf("holding reservations = %d, want only the bridge booking", len(all))
+		}
+	})
+}

@@ -66,6 +66,10 @@ type JobResult struct {
 	Update func(r *Reservation) bool
 	// DropLater marks the reservation's later pending jobs done without running them.
 	DropLater bool
+	// Absorb names another reservation that turned out to be this one's own booking,
+	// imported by sync before the write's answer was recorded: it is cancelled and lets
+	// go of the backend id, so the id can move to this reservation.
+	Absorb string
 	// Then enqueues follow-up jobs.
 	Then  []Job
 	Audit *AuditEntry
@@ -81,6 +85,12 @@ func (s *Store) FinishJob(ctx context.Context, res JobResult) error {
 		}
 		if err := tx.Model(&Job{}).Where("id = ?", res.Job.ID).Updates(upd).Error; err != nil {
 			return err
+		}
+		if res.Absorb != "" {
+			if err := tx.Model(&Reservation{}).Where("id = ? AND origin = ?", res.Absorb, OriginNative).
+				Updates(map[string]any{"status": StatusCancelled, "remote_id": nil, "sequence": gorm.Expr("sequence + 1"), "updated_at": now}).Error; err != nil {
+				return err
+			}
 		}
 		if res.Update != nil {
 			var r Reservation

@@ -34,6 +34,9 @@ type ApplyResult struct {
 	// Guarded is the number of reservations left alone because the backend returned
 	// nothing for rooms that had reservations (see ApplyOptions.Force).
 	Guarded int
+	// Deferred counts listings not imported because they match a bridge booking whose
+	// write is still waiting for its outcome.
+	Deferred int
 }
 
 // ApplySync makes the reservations of backend b match what it reported: new remote
@@ -58,6 +61,20 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 		for i := range existing {
 			byRemote[existing[i].Remote()] = &existing[i]
 		}
+		// Bridge bookings whose backend write has no recorded answer yet (in flight, or its
+		// answer was lost): the backend may already list them under an id the bridge does
+		// not know. Such a listing is not imported; once the write's outcome is recorded
+		// the next pass matches it by id (or imports it, if the write was refused).
+		var unsent []Reservation
+		uq := tx.Where("backend = ? AND remote_id IS NULL AND origin = ? AND status = ? AND starts_at < ? AND ends_at > ?",
+			b, OriginBridge, StatusPending, o.To.UTC(), o.From.UTC())
+		if err := uq.Find(&unsent).Error; err != nil {
+			return err
+		}
+		inFlight := map[string]bool{}
+		for _, u := range unsent {
+			inFlight[u.RoomID+"|"+u.Start.UTC().Format(time.RFC3339)+"|"+u.End.UTC().Format(time.RFC3339)] = true
+		}
 		seen := map[string]bool{}
 		for _, rm := range remotes {
 			if rm.RemoteID == "" || seen[rm.RemoteID] {
@@ -74,6 +91,10 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 				if found.ID != "" {
 					r = &found
 				}
+			}
+			if r == nil && inFlight[rm.RoomID+"|"+rm.Start.UTC().Truncate(time.Second).Format(time.RFC3339)+"|"+rm.End.UTC().Truncate(time.Second).Format(time.RFC3339)] {
+				res.Deferred++
+				continue
 			}
 			if r == nil {
 				id := NewID()

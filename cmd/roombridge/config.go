@@ -44,6 +44,9 @@ type config struct {
 	SyncBack, SyncAhead time.Duration
 	DingTalkBudget      int
 	FeedShowTitles      bool
+	// OutboxLease is how long a claimed outbox job is reserved for its worker; after it a
+	// job whose process died runs again.
+	OutboxLease time.Duration
 }
 
 // setting is one configuration variable: its environment name, default and help.
@@ -76,6 +79,7 @@ var settings = []setting{
 	{"ROOMBRIDGE_SYNC_AHEAD", "4320h", "how far ahead sync reads (default 180 days)"},
 	{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", "3000", "metered DingTalk calls sync may spend per month"},
 	{"ROOMBRIDGE_FEED_SHOW_TITLES", "0", "1 shows every title in room and office feeds; 0 shows only the subscriber's own"},
+	{"ROOMBRIDGE_OUTBOX_LEASE", "2m", "how long a running backend write is reserved; a crashed process's writes resume after it"},
 }
 
 // flagName turns ROOMBRIDGE_OA_URL into oa-url.
@@ -236,6 +240,10 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 		return c, nil, &configError{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", fmt.Sprintf("%q is not a positive number", b)}
 	}
 	c.FeedShowTitles = get("ROOMBRIDGE_FEED_SHOW_TITLES") == "1"
+	lease := get("ROOMBRIDGE_OUTBOX_LEASE")
+	if c.OutboxLease, err = time.ParseDuration(lease); err != nil || c.OutboxLease < time.Second {
+		return c, nil, &configError{"ROOMBRIDGE_OUTBOX_LEASE", fmt.Sprintf("%q is not a duration of at least 1s", lease)}
+	}
 	return c, fs.Args(), nil
 }
 

@@ -232,6 +232,8 @@ func decodeJSON(body io.Reader, v any) error {
 		return tooBig
 	case errors.Is(err, io.EOF):
 		return badRequest("", "请求体为空，应为一个 JSON 对象。", "The request body is empty; send a JSON object.")
+	case errors.As(err, &te) && te.Field == "":
+		return badRequest("", "请求体应为一个 JSON 对象。", "The request body must be a JSON object.")
 	case errors.As(err, &te):
 		return badRequest(te.Field,
 			fmt.Sprintf("字段 %s 的类型不对（应为 %s）。", te.Field, te.Type),

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -243,6 +244,21 @@ func TestLiveLostAnswersBookOnce(t *testing.T) {
 		}
 		if liveOA(r.oaFake) != 1 || liveDT(r.dtFake) != 1 {
 			t.Errorf("fakes hold OA %d, DingTalk %d; want exactly 1 and 1", liveOA(r.oaFake), liveDT(r.dtFake))
+		}
+	})
+}
+
+// An exhausted DingTalk quota refuses the booking with the reason instead of leaving it
+// pending until the month turns.
+func TestLiveDingTalkQuotaExhausted(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		r.dtFake.SetFault(dingtalkfake.Fault{API: dingtalkfake.APICreateEvent, Kind: dingtalkfake.FaultQuotaExhausted})
+		b, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(20, 14), time.Hour), "")
+		r.drain(t)
+		got := mustGet(t, r.rig, b.ID)
+		if got.Status != models.StatusRejected || !strings.Contains(got.Reason, "额度") {
+			t.Errorf("booking with DingTalk's quota used up = %s %q, want rejected naming the quota", got.Status, got.Reason)
 		}
 	})
 }

@@ -71,11 +71,20 @@ func (d *DingTalk) Create(ctx context.Context, w Write) (string, error) {
 		}
 		attendees = append(attendees, id)
 	}
-	return d.Client.BookRoom(ctx, dingtalk.BookRequest{
+	id, err := d.Client.BookRoom(ctx, dingtalk.BookRequest{
 		Key: w.Key, OrganizerUnionID: org, Summary: w.Reservation.Title, Description: w.Reservation.Description,
 		Start: w.Reservation.Start, End: w.Reservation.End, Zone: d.Zone, AttendeeUnionIDs: attendees,
 		RoomID: w.Room.DingTalkRoomID, RoomName: w.Room.Name,
 	})
+	if dingtalk.IsQuotaExhausted(err) {
+		// The organisation's monthly quota (or the organiser's 100 events a day) is used
+		// up: retrying will not help for a long time, so the booking is refused with the
+		// reason instead of waiting silently.
+		return "", models.E(models.ErrForbidden, "dingtalk_quota", "",
+			"钉钉接口额度已用完（本月调用次数或预订人当天创建日程数已达上限），暂时无法在钉钉中预订。请联系管理员。",
+			"DingTalk's call quota is used up (this month's calls, or the organiser's events for today); the booking cannot be made in DingTalk now. Ask an admin.").Wrap(err)
+	}
+	return id, err
 }
 
 // Cancel removes the room from the event, then deletes the event.

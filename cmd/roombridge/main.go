@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "time/tzdata" // Asia/Shanghai must load on hosts without a zone database
 )
 
 func main() {

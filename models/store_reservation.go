@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -192,6 +193,8 @@ func (s *Store) ReservationByRemote(ctx context.Context, b Backend, remoteID str
 type Filter struct {
 	RoomIDs     []string
 	OrganizerID string
+	// Participant selects reservations the user organises or attends.
+	Participant string
 	Backend     Backend
 	Origin      Origin
 	Statuses    []Status
@@ -210,6 +213,12 @@ func (s *Store) Reservations(ctx context.Context, f Filter) ([]Reservation, erro
 	}
 	if f.OrganizerID != "" {
 		q = q.Where("organizer_id = ?", f.OrganizerID)
+	}
+	if f.Participant != "" {
+		// attendees is a JSON array of ids: match the quoted id, with LIKE's wildcards
+		// escaped (ids such as zhang_san are common).
+		esc := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(f.Participant)
+		q = q.Where("(organizer_id = ? OR attendees LIKE ? ESCAPE '!')", f.Participant, `%"`+esc+`"%`)
 	}
 	if f.Backend != "" {
 		q = q.Where("backend = ?", f.Backend)

@@ -265,3 +265,35 @@ func TestStoreTimesRoundTripUTC(t *testing.T) {
 		}
 	})
 }
+
+func TestStoreParticipantFilter(t *testing.T) {
+	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		start := time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC)
+		mk := func(organizer string, attendees ...string) string {
+			r := res("duowei", start, time.Hour, models.BackendOA, models.OriginBridge)
+			start = start.Add(2 * time.Hour)
+			r.OrganizerID, r.Attendees = organizer, attendees
+			if _, _, err := s.Book(ctx, r, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			return r.ID
+		}
+		own := mk("zhang_san")
+		attends := mk("lisi", "wangwu", "zhang_san")
+		mk("lisi", "zhangXsan")    // would match an unescaped zhang_san
+		mk("zhangsan", "zhang_sa") // a prefix is not the id
+		got, err := s.Reservations(ctx, models.Filter{Participant: "zhang_san"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range got {
+			ids = append(ids, r.ID)
+		}
+		if len(ids) != 2 || ids[0] != own || ids[1] != attends {
+			t.Errorf("Reservations(Participant zhang_san) = %v, want [%s %s]", ids, own, attends)
+		}
+	})
+}

@@ -380,7 +380,11 @@ func TestPatchAndDeleteBooking(t *testing.T) {
 		t.Errorf("GET /api/v1/bookings?mine=1 as zhangsan = %+v, want the one booking", list)
 	}
 	w = e.api(http.MethodGet, "/api/v1/bookings?mine=1", "lisi", "")
+	if list := decode[[]bookingJSON](t, w); len(list) != 1 || list[0].ID != b.ID {
+		t.Errorf("GET /api/v1/bookings?mine=1 as lisi (an attendee) = %+v, want the booking", list)
+	}
+	w = e.api(http.MethodGet, "/api/v1/bookings?mine=1", "wangwu", "")
 	if list := decode[[]bookingJSON](t, w); len(list) != 0 {
-		t.Errorf("GET /api/v1/bookings?mine=1 as lisi = %+v, want none", list)
+		t.Errorf("GET /api/v1/bookings?mine=1 as wangwu = %+v, want none", list)
 	}
 }

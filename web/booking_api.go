@@ -101,10 +101,10 @@ func (s *server) createBookingAPI(c echo.Context) error {
 	return c.JSON(http.StatusCreated, s.bookingJSON(r))
 }
 
-// listBookingsAPI handles GET /api/v1/bookings?mine=1: the caller's bookings (as
-// organizer), optionally within from/to, ordered by start.
+// listBookingsAPI handles GET /api/v1/bookings?mine=1: the bookings the caller organises
+// or attends, optionally within from/to, ordered by start.
 func (s *server) listBookingsAPI(c echo.Context) error {
-	f := models.Filter{OrganizerID: user(c).ID, Limit: 1000}
+	f := models.Filter{Participant: user(c).ID, Limit: 1000}
 	var err error
 	if v := c.QueryParam("from"); v != "" {
 		if f.From, err = s.parseQueryTime("from", v); err != nil {

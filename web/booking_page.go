@@ -56,12 +56,12 @@ type bookingSection struct {
 	Items   []bookingView
 }
 
-// myBookings handles GET /bookings: the user's bookings that have not ended (soonest
+// myBookings handles GET /bookings: the bookings the user organises or attends that have not ended (soonest
 // first) and those of the last 30 days (latest first).
 func (s *server) myBookings(c echo.Context) error {
 	ctx, u, l := c.Request().Context(), user(c), langOf(c)
 	now := s.now()
-	rs, err := s.store.Reservations(ctx, models.Filter{OrganizerID: u.ID, From: now.AddDate(0, 0, -recentDays), Limit: 500})
+	rs, err := s.store.Reservations(ctx, models.Filter{Participant: u.ID, From: now.AddDate(0, 0, -recentDays), Limit: 500})
 	if err != nil {
 		return err
 	}

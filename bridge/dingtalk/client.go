@@ -66,13 +66,11 @@ type Config struct {
 
 // Client talks to DingTalk for one app. It is safe for concurrent use.
 type Client struct {
-	cfg     Config
-	oapi    string
-	http    *http.Client
-	cal     *calendar.Client
-	rooms   *rooms.Client
-	oauth   *oauth2.Client
-	runtime *util.RuntimeOptions
+	cfg       Config
+	oapi      string
+	http      *http.Client
+	sdkConfig func() *openapi.Config
+	runtime   *util.RuntimeOptions
 
 	tokenMu     sync.Mutex
 	token       string
@@ -134,23 +132,38 @@ func New(cfg Config) (*Client, error) {
 		return oc
 	}
 	c := &Client{
-		cfg:      cfg,
-		oapi:     strings.TrimRight(cfg.OAPIURL, "/"),
-		http:     hc,
-		runtime:  &util.RuntimeOptions{Autoretry: tea.Bool(false)},
-		unionIDs: make(map[string]string),
-		keys:     make(map[string]time.Time),
+		cfg:       cfg,
+		sdkConfig: sdkConfig,
+		oapi:      strings.TrimRight(cfg.OAPIURL, "/"),
+		http:      hc,
+		runtime:   &util.RuntimeOptions{Autoretry: tea.Bool(false)},
+		unionIDs:  make(map[string]string),
+		keys:      make(map[string]time.Time),
 	}
-	if c.cal, err = calendar.NewClient(sdkConfig()); err != nil {
+	if _, err = calendar.NewClient(sdkConfig()); err != nil {
 		return nil, fmt.Errorf("dingtalk calendar client: %w", err)
 	}
-	if c.rooms, err = rooms.NewClient(sdkConfig()); err != nil {
-		return nil, fmt.Errorf("dingtalk rooms client: %w", err)
-	}
-	if c.oauth, err = oauth2.NewClient(sdkConfig()); err != nil {
-		return nil, fmt.Errorf("dingtalk oauth2 client: %w", err)
-	}
 	return c, nil
+}
+
+// The SDK's clients keep per-request state in their own fields (Execute writes and
+// clears client.Headers), so they are not safe for concurrent use: each call gets its
+// own. Making one only copies the configuration; connections are pooled by the SDK's
+// shared transport.
+
+func (c *Client) calendarSDK() *calendar.Client {
+	cl, _ := calendar.NewClient(c.sdkConfig()) // the configuration was checked by New
+	return cl
+}
+
+func (c *Client) roomsSDK() *rooms.Client {
+	cl, _ := rooms.NewClient(c.sdkConfig())
+	return cl
+}
+
+func (c *Client) oauthSDK() *oauth2.Client {
+	cl, _ := oauth2.NewClient(c.sdkConfig())
+	return cl
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -273,7 +286,7 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 		send: func(ctx context.Context, _ string) error {
 			req := &oauth2.GetAccessTokenRequest{AppKey: tea.String(c.cfg.AppKey), AppSecret: tea.String(c.cfg.AppSecret)}
 			resp, err := within(ctx, func() (*oauth2.GetAccessTokenResponse, error) {
-				return c.oauth.GetAccessTokenWithOptions(req, map[string]*string{}, c.runtime)
+				return c.oauthSDK().GetAccessTokenWithOptions(req, map[string]*string{}, c.runtime)
 			})
 			if err != nil {
 				return err

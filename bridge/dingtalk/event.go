@@ -163,7 +163,7 @@ func (c *Client) createEvent(ctx context.Context, req BookRequest) (string, erro
 		send: func(ctx context.Context, token string) error {
 			h := &calendar.CreateEventHeaders{XAcsDingtalkAccessToken: tea.String(token), XClientToken: clientToken(req.Key, "create")}
 			resp, err := within(ctx, func() (*calendar.CreateEventResponse, error) {
-				return c.cal.CreateEventWithOptions(tea.String(url.PathEscape(req.OrganizerUnionID)), tea.String(primary), body, h, c.runtime)
+				return c.calendarSDK().CreateEventWithOptions(tea.String(url.PathEscape(req.OrganizerUnionID)), tea.String(primary), body, h, c.runtime)
 			})
 			if err != nil {
 				return err
@@ -199,7 +199,7 @@ func (c *Client) addRoom(ctx context.Context, req BookRequest, eventID string, m
 		send: func(ctx context.Context, token string) error {
 			h := &calendar.AddMeetingRoomsHeaders{XAcsDingtalkAccessToken: tea.String(token), XClientToken: clientToken(req.Key, "room")}
 			_, err := within(ctx, func() (*calendar.AddMeetingRoomsResponse, error) {
-				return c.cal.AddMeetingRoomsWithOptions(tea.String(url.PathEscape(req.OrganizerUnionID)), tea.String(primary), tea.String(url.PathEscape(eventID)), body, h, c.runtime)
+				return c.calendarSDK().AddMeetingRoomsWithOptions(tea.String(url.PathEscape(req.OrganizerUnionID)), tea.String(primary), tea.String(url.PathEscape(eventID)), body, h, c.runtime)
 			})
 			return err
 		},
@@ -260,7 +260,7 @@ func (c *Client) removeRoom(ctx context.Context, organizerUnionID, eventID, room
 		send: func(ctx context.Context, token string) error {
 			h := &calendar.RemoveMeetingRoomsHeaders{XAcsDingtalkAccessToken: tea.String(token), XClientToken: xClientToken}
 			_, err := within(ctx, func() (*calendar.RemoveMeetingRoomsResponse, error) {
-				return c.cal.RemoveMeetingRoomsWithOptions(tea.String(url.PathEscape(organizerUnionID)), tea.String(primary), tea.String(url.PathEscape(eventID)), body, h, c.runtime)
+				return c.calendarSDK().RemoveMeetingRoomsWithOptions(tea.String(url.PathEscape(organizerUnionID)), tea.String(primary), tea.String(url.PathEscape(eventID)), body, h, c.runtime)
 			})
 			return err
 		},
@@ -278,7 +278,7 @@ func (c *Client) deleteEvent(ctx context.Context, organizerUnionID, eventID stri
 			h := &calendar.DeleteEventHeaders{XAcsDingtalkAccessToken: tea.String(token), XClientToken: xClientToken}
 			req := &calendar.DeleteEventRequest{PushNotification: tea.Bool(true)}
 			_, err := within(ctx, func() (*calendar.DeleteEventResponse, error) {
-				return c.cal.DeleteEventWithOptions(tea.String(url.PathEscape(organizerUnionID)), tea.String(primary), tea.String(url.PathEscape(eventID)), req, h, c.runtime)
+				return c.calendarSDK().DeleteEventWithOptions(tea.String(url.PathEscape(organizerUnionID)), tea.String(primary), tea.String(url.PathEscape(eventID)), req, h, c.runtime)
 			})
 			return err
 		},
@@ -303,7 +303,7 @@ func (c *Client) GetEvent(ctx context.Context, unionID, eventID string) (Event, 
 		send: func(ctx context.Context, token string) error {
 			h := &calendar.GetEventHeaders{XAcsDingtalkAccessToken: tea.String(token)}
 			resp, err := within(ctx, func() (*calendar.GetEventResponse, error) {
-				return c.cal.GetEventWithOptions(tea.String(url.PathEscape(unionID)), tea.String(primary), tea.String(url.PathEscape(eventID)), &calendar.GetEventRequest{}, h, c.runtime)
+				return c.calendarSDK().GetEventWithOptions(tea.String(url.PathEscape(unionID)), tea.String(primary), tea.String(url.PathEscape(eventID)), &calendar.GetEventRequest{}, h, c.runtime)
 			})
 			if err != nil {
 				return err
@@ -364,7 +364,7 @@ func (c *Client) ListEvents(ctx context.Context, unionID string, q ListQuery) ([
 			send: func(ctx context.Context, token string) error {
 				h := &calendar.ListEventsHeaders{XAcsDingtalkAccessToken: tea.String(token)}
 				resp, err := within(ctx, func() (*calendar.ListEventsResponse, error) {
-					return c.cal.ListEventsWithOptions(tea.String(url.PathEscape(unionID)), tea.String(primary), req, h, c.runtime)
+					return c.calendarSDK().ListEventsWithOptions(tea.String(url.PathEscape(unionID)), tea.String(primary), req, h, c.runtime)
 				})
 				if err != nil {
 					return err

@@ -36,7 +36,7 @@ func (c *Client) Rooms(ctx context.Context, operatorUnionID string) ([]Room, err
 			send: func(ctx context.Context, token string) error {
 				h := &rooms.QueryMeetingRoomListHeaders{XAcsDingtalkAccessToken: tea.String(token)}
 				resp, err := within(ctx, func() (*rooms.QueryMeetingRoomListResponse, error) {
-					return c.rooms.QueryMeetingRoomListWithOptions(req, h, c.runtime)
+					return c.roomsSDK().QueryMeetingRoomListWithOptions(req, h, c.runtime)
 				})
 				if err != nil {
 					return err

@@ -150,7 +150,7 @@ func (c *Client) querySchedules(ctx context.Context, op, operatorUnionID string,
 		send: func(ctx context.Context, token string) error {
 			h := &calendar.GetMeetingRoomsScheduleHeaders{XAcsDingtalkAccessToken: tea.String(token)}
 			resp, err := within(ctx, func() (*calendar.GetMeetingRoomsScheduleResponse, error) {
-				return c.cal.GetMeetingRoomsScheduleWithOptions(tea.String(url.PathEscape(operatorUnionID)), req, h, c.runtime)
+				return c.calendarSDK().GetMeetingRoomsScheduleWithOptions(tea.String(url.PathEscape(operatorUnionID)), req, h, c.runtime)
 			})
 			if err != nil {
 				return err

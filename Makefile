@@ -27,13 +27,13 @@ test: fmt-check
 	scripts/ensure-ical-tools.sh; \
 	echo "go vet ./..."; \
 	$(GO) vet ./...; \
-	echo "go test ./... (MySQL user $${dsn%%:*}, Chromium $$chromium)"; \
+	echo "go test -race ./... (MySQL user $${dsn%%:*}, Chromium $$chromium)"; \
 	ROOMBRIDGE_TEST_MYSQL="$$dsn" \
 	ROOMBRIDGE_TEST_MYSQL_REQUIRED=1 \
 	ROOMBRIDGE_CHROMIUM="$$chromium" \
 	ROOMBRIDGE_BROWSER_REQUIRED=1 \
 	ROOMBRIDGE_FEED_VALIDATORS=1 \
-	$(GO) test ./... -count=1 -timeout $(TEST_TIMEOUT)
+	$(GO) test -race ./... -count=1 -timeout $(TEST_TIMEOUT)
 
 build:
 	$(GO) build -o $(BIN) ./cmd/roombridge

@@ -266,3 +266,27 @@ func TestSyncAndInFlightWrites(t *testing.T) {
 		}
 	})
 }
+
+// A meeting that is over stays as it was when a later answer no longer lists it.
+func TestSyncKeepsPastMeetings(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		src := &memSource{name: models.BackendOA}
+		sy := NewSyncer(SyncerConfig{Store: r.store, Source: src, Routing: r.routing, Now: r.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		past := models.Remote{RemoteID: "-1", RoomID: "duowei", Start: at(9, 9), End: at(9, 10), Title: "昨天的会", Status: models.StatusConfirmed}
+		future := models.Remote{RemoteID: "-2", RoomID: "duowei", Start: at(12, 9), End: at(12, 10), Title: "后天的会", Status: models.StatusConfirmed}
+		src.set(past, future)
+		r.clock.Add(time.Minute)
+		if sum, err := sy.Pass(ctx, false); err != nil || sum.Created != 2 {
+			t.Fatalf("Pass() = %+v, %v", sum, err)
+		}
+		src.set(future) // the OA's day list no longer reaches back to yesterday
+		r.clock.Add(time.Minute)
+		if sum, _ := sy.Pass(ctx, false); sum.Cancelled != 0 {
+			t.Errorf("Pass() without the past meeting cancelled %d, want 0", sum.Cancelled)
+		}
+		if got, _ := r.store.ReservationByRemote(ctx, models.BackendOA, "-1"); got.Status != models.StatusConfirmed {
+			t.Errorf("past meeting = %s, want it kept confirmed", got.Status)
+		}
+	})
+}

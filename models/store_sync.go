@@ -125,7 +125,11 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 		var gone []*Reservation
 		for i := range existing {
 			r := &existing[i]
-			if !seen[r.Remote()] && r.Status.Holds() && !r.Start.Before(o.From) && !fresh(r, o.ReadAt) {
+			// A meeting that is already over is never cancelled for missing from an answer:
+			// backends list history unreliably (a day list may start today), and a past
+			// meeting turning "cancelled" in every calendar helps nobody.
+			over := !o.ReadAt.IsZero() && !r.End.After(o.ReadAt)
+			if !seen[r.Remote()] && r.Status.Holds() && !r.Start.Before(o.From) && !fresh(r, o.ReadAt) && !over {
 				gone = append(gone, r)
 			}
 		}

@@ -25,6 +25,9 @@ type liveRig struct {
 	oaSync *Syncer
 	dtSync *Syncer
 	usage  *Usage
+	dt     *DingTalk
+	// connected receives a value each time a Stream-mode connection is up.
+	connected chan struct{}
 }
 
 func newLiveRig(t *testing.T, s *models.Store, c *modelstest.Clock) *liveRig {
@@ -43,7 +46,7 @@ func newLiveRig(t *testing.T, s *models.Store, c *modelstest.Clock) *liveRig {
 		oaUsers = append(oaUsers, seeyonfake.User{LoginName: u.OALogin, Name: u.Name})
 		dtUsers = append(dtUsers, dingtalkfake.User{UserID: u.DingTalkUserID, UnionID: "union-" + u.ID, Name: u.Name})
 	}
-	lr := &liveRig{rig: r,
+	lr := &liveRig{rig: r, connected: make(chan struct{}, 8),
 		oaFake: seeyonfake.New("rest", "pw", oaRooms, oaUsers, seeyonfake.WithZone(shanghai), seeyonfake.WithNow(c.Now)),
 		dtFake: dingtalkfake.New("key", "secret", dtRooms, dtUsers, dingtalkfake.WithNow(c.Now)),
 	}
@@ -65,12 +68,19 @@ func newLiveRig(t *testing.T, s *models.Store, c *modelstest.Clock) *liveRig {
 			if metered {
 				lr.usage.Record(c.Now())
 			}
+		},
+		OnStreamConnect: func() {
+			select {
+			case lr.connected <- struct{}{}:
+			default:
+			}
 		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	oaB := &OA{Client: oc, SyncLogin: "admin"}
-	dtB := &DingTalk{Client: dc, Store: s, Zone: shanghai, Log: log, Operator: "admin"}
+	dtB := &DingTalk{Client: dc, Store: s, Zone: shanghai, Log: log, Operator: "admin", Now: c.Now}
+	lr.dt = dtB
 	r.disp = NewDispatcher(DispatcherConfig{Store: s, Backends: []Backend{oaB, dtB}, Routing: r.routing, Now: c.Now, Logger: log,
 		Backoff: func(int) time.Duration { return time.Minute }})
 	r.svc = NewService(ServiceConfig{Store: s, Routing: r.routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
@@ -259,6 +269,69 @@ func TestLiveDingTalkQuotaExhausted(t *testing.T) {
 		got := mustGet(t, r.rig, b.ID)
 		if got.Status != models.StatusRejected || !strings.Contains(got.Reason, "额度") {
 			t.Errorf("booking with DingTalk's quota used up = %s %q, want rejected naming the quota", got.Status, got.Reason)
+		}
+	})
+}
+
+// With Stream mode on, a booking made, moved or cancelled directly in DingTalk reaches
+// the reservations table at once, without a sync pass.
+func TestLiveStreamEvents(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx, cancel := context.WithCancel(context.Background())
+		handled := make(chan error, 8)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.dt.Client.Listen(ctx, func(ctx context.Context, ev dingtalk.StreamEvent) error {
+				err := r.dt.HandleEvent(ctx, ev)
+				handled <- err
+				return err
+			})
+		}()
+		defer func() { cancel(); <-done }()
+		// The directory lookup that resolves unionIds runs with sync; do it once so the
+		// organiser's name is known.
+		r.dtSync.Pass(context.Background(), false)
+		wait := func(what string) {
+			t.Helper()
+			select {
+			case err := <-handled:
+				if err != nil {
+					t.Fatalf("%s: HandleEvent() = %v", what, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: no event handled within 10 s", what)
+			}
+		}
+		select {
+		case <-r.connected:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no Stream connection within 10 s")
+		}
+		id, err := r.dtFake.AddNative("union-wangwu", "dt-sk-xiaoyao", "钉钉里直接约", at(20, 9), at(20, 10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wait("create")
+		got, err := r.store.ReservationByRemote(context.Background(), models.BackendDingTalk, id)
+		if err != nil || got.Title != "钉钉里直接约" || got.RoomID != "sk-xiaoyao" || got.OrganizerName != "王五" || got.Status != models.StatusConfirmed {
+			t.Fatalf("after the create event: %+v, %v", got, err)
+		}
+		if err := r.dtFake.MoveNative(id, at(20, 14), at(20, 15)); err != nil {
+			t.Fatal(err)
+		}
+		wait("move")
+		got, _ = r.store.ReservationByRemote(context.Background(), models.BackendDingTalk, id)
+		if !got.Start.Equal(at(20, 14)) || got.Sequence != 1 {
+			t.Errorf("after the move event: %s seq %d, want 14:00 seq 1", got.Start, got.Sequence)
+		}
+		if err := r.dtFake.CancelNative(id); err != nil {
+			t.Fatal(err)
+		}
+		wait("cancel")
+		got, _ = r.store.ReservationByRemote(context.Background(), models.BackendDingTalk, id)
+		if got.Status != models.StatusCancelled || got.Sequence != 2 {
+			t.Errorf("after the cancel event: %s seq %d, want cancelled seq 2", got.Status, got.Sequence)
 		}
 	})
 }

@@ -73,7 +73,7 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 		}
 		inFlight := map[string]bool{}
 		for _, u := range unsent {
-			inFlight[u.RoomID+"|"+u.Start.UTC().Format(time.RFC3339)+"|"+u.End.UTC().Format(time.RFC3339)] = true
+			inFlight[slotKey(u.RoomID, u.Start, u.End)] = true
 		}
 		seen := map[string]bool{}
 		for _, rm := range remotes {
@@ -81,46 +81,11 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 				continue
 			}
 			seen[rm.RemoteID] = true
-			r := byRemote[rm.RemoteID]
-			if r == nil {
-				// Outside the window or in another room: look it up directly.
-				var found Reservation
-				if err := tx.Where("backend = ? AND remote_id = ?", b, rm.RemoteID).Limit(1).Find(&found).Error; err != nil {
-					return err
-				}
-				if found.ID != "" {
-					r = &found
-				}
+			created, updated, deferred, err := applyOne(tx, b, rm, byRemote[rm.RemoteID], inFlight, o.ReadAt, now)
+			if err != nil {
+				return err
 			}
-			if r == nil && inFlight[rm.RoomID+"|"+rm.Start.UTC().Truncate(time.Second).Format(time.RFC3339)+"|"+rm.End.UTC().Truncate(time.Second).Format(time.RFC3339)] {
-				res.Deferred++
-				continue
-			}
-			if r == nil {
-				id := NewID()
-				remote := rm.RemoteID
-				n := Reservation{ID: id, UID: NativeUID(b, remote), RoomID: rm.RoomID, Start: rm.Start, End: rm.End,
-					Title: rm.Title, OrganizerID: rm.OrganizerID, OrganizerName: rm.OrganizerName,
-					Backend: b, RemoteID: &remote, Origin: OriginNative, Status: rm.Status, CreatedAt: now, UpdatedAt: now}
-				n.normalize()
-				if err := tx.Create(&n).Error; err != nil {
-					return err
-				}
-				res.Created++
-				continue
-			}
-			if fresh(r, o.ReadAt) {
-				continue
-			}
-			if syncChanges(r, rm) {
-				r.Sequence++
-				r.UpdatedAt = now
-				r.normalize()
-				if err := tx.Save(r).Error; err != nil {
-					return err
-				}
-				res.Updated++
-			}
+			res.Created, res.Updated, res.Deferred = res.Created+created, res.Updated+updated, res.Deferred+deferred
 		}
 		var gone []*Reservation
 		for i := range existing {
@@ -153,6 +118,86 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 		return nil
 	})
 	return res, storeErr(fmt.Sprintf("apply %s sync", b), err)
+}
+
+func slotKey(room string, start, end time.Time) string {
+	return room + "|" + start.UTC().Truncate(time.Second).Format(time.RFC3339) + "|" + end.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
+// applyOne brings one listing into the table: r is its reservation when already known
+// (nil: looked up by remote id here). It returns 1 in the count that applies.
+func applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[string]bool, readAt, now time.Time) (created, updated, deferred int, err error) {
+	if r == nil {
+		var found Reservation
+		if err := tx.Where("backend = ? AND remote_id = ?", b, rm.RemoteID).Limit(1).Find(&found).Error; err != nil {
+			return 0, 0, 0, err
+		}
+		if found.ID != "" {
+			r = &found
+		}
+	}
+	if r == nil && inFlight[slotKey(rm.RoomID, rm.Start, rm.End)] {
+		return 0, 0, 1, nil
+	}
+	if r == nil {
+		remote := rm.RemoteID
+		n := Reservation{ID: NewID(), UID: NativeUID(b, remote), RoomID: rm.RoomID, Start: rm.Start, End: rm.End,
+			Title: rm.Title, OrganizerID: rm.OrganizerID, OrganizerName: rm.OrganizerName,
+			Backend: b, RemoteID: &remote, Origin: OriginNative, Status: rm.Status, CreatedAt: now, UpdatedAt: now}
+		n.normalize()
+		return 1, 0, 0, tx.Create(&n).Error
+	}
+	if fresh(r, readAt) || !syncChanges(r, rm) {
+		return 0, 0, 0, nil
+	}
+	r.Sequence++
+	r.UpdatedAt = now
+	r.normalize()
+	return 0, 1, 0, tx.Save(r).Error
+}
+
+// ApplyRemote brings one backend booking up to date outside a full pass (on an event
+// from the backend): a new one is imported, a changed one updated. Nothing else is
+// touched. readAt is when the backend was read (see ApplyOptions.ReadAt).
+func (s *Store) ApplyRemote(ctx context.Context, b Backend, rm Remote, readAt time.Time) (ApplyResult, error) {
+	now := s.stamp()
+	res := ApplyResult{Seen: 1}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var unsent int64
+		if err := tx.Model(&Reservation{}).Where("backend = ? AND remote_id IS NULL AND origin = ? AND status = ? AND room_id = ? AND starts_at = ? AND ends_at = ?",
+			b, OriginBridge, StatusPending, rm.RoomID, rm.Start.UTC().Truncate(time.Second), rm.End.UTC().Truncate(time.Second)).Count(&unsent).Error; err != nil {
+			return err
+		}
+		inFlight := map[string]bool{slotKey(rm.RoomID, rm.Start, rm.End): unsent > 0}
+		var err error
+		res.Created, res.Updated, res.Deferred, err = applyOne(tx, b, rm, nil, inFlight, readAt, now)
+		return err
+	})
+	return res, storeErr(fmt.Sprintf("apply %s booking %s", b, rm.RemoteID), err)
+}
+
+// CancelRemote records that backend b no longer holds remoteID: its reservation, if it
+// holds its room and was not changed by the bridge at or after readAt, is cancelled and
+// its SEQUENCE rises. It reports whether anything changed.
+func (s *Store) CancelRemote(ctx context.Context, b Backend, remoteID string, readAt time.Time) (bool, error) {
+	now := s.stamp()
+	changed := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var r Reservation
+		if err := s.forUpdate(tx).Where("backend = ? AND remote_id = ?", b, remoteID).Limit(1).Find(&r).Error; err != nil {
+			return err
+		}
+		if r.ID == "" || !r.Status.Holds() || fresh(&r, readAt) {
+			return nil
+		}
+		r.Status = StatusCancelled
+		r.Sequence++
+		r.UpdatedAt = now
+		r.normalize()
+		changed = true
+		return tx.Save(&r).Error
+	})
+	return changed, storeErr(fmt.Sprintf("cancel %s booking %s", b, remoteID), err)
 }
 
 // fresh reports whether the bridge changed r at or after readAt (compared in whole

@@ -62,6 +62,10 @@ type Config struct {
 	// An attempt is metered when it is a calendar or rooms call that reached DingTalk and
 	// was not throttled, refused for authentication or refused for an exhausted quota.
 	OnCall func(api string, metered bool, err error)
+	// OnStreamDrop, if set, is told why a Stream-mode connection ended before Listen
+	// reconnects; OnStreamConnect, each time a connection is up.
+	OnStreamDrop    func(err error)
+	OnStreamConnect func()
 }
 
 // Client talks to DingTalk for one app. It is safe for concurrent use.

@@ -38,6 +38,7 @@ func (s *Server) AddNative(organizerUnionID, roomID, title string, start, end ti
 		Native:           true,
 	}}
 	s.insert(e)
+	s.pushChange(e, "create")
 	return e.ID, nil
 }
 
@@ -61,6 +62,7 @@ func (s *Server) CancelNative(eventID string) error {
 	}
 	e.Status = StatusCancelled
 	s.touch(e)
+	s.pushChange(e, "delete")
 	return nil
 }
 
@@ -84,6 +86,7 @@ func (s *Server) MoveNative(eventID string, start, end time.Time) error {
 	}
 	e.Start, e.End = start.In(zone(e.TimeZone)), end.In(zone(e.TimeZone))
 	s.touch(e)
+	s.pushChange(e, "update")
 	return nil
 }
 
@@ -98,5 +101,6 @@ func (s *Server) RenameNative(eventID, title string) error {
 	}
 	e.Summary = title
 	s.touch(e)
+	s.pushChange(e, "update")
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/gorilla/websocket"
 	"io"
 	"net/http"
 	"slices"
@@ -121,6 +122,7 @@ type Server struct {
 	release      chan struct{} // closed by ClearFaults to free hung requests
 	calls        map[string]int
 	metered      int
+	stream       stream
 }
 
 // New returns a fake that accepts the given app credentials and knows the given rooms and
@@ -139,6 +141,7 @@ func New(appKey, appSecret string, rooms []Room, users []User, opts ...Option) *
 		creates:      make(map[string]int),
 		release:      make(chan struct{}),
 		calls:        make(map[string]int),
+		stream:       stream{tickets: map[string]bool{}, conns: map[*websocket.Conn]chan []byte{}},
 	}
 	for _, o := range opts {
 		o(s)
@@ -161,6 +164,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST "+cal+"/{eid}/meetingRooms", s.api(apiSpec{name: APIAddMeetingRooms, auth: true, metered: true, write: true}, s.addRooms))
 	m.HandleFunc("POST "+cal+"/{eid}/meetingRooms/batchRemove", s.api(apiSpec{name: APIRemoveMeetingRooms, auth: true, metered: true, write: true}, s.removeRooms))
 	m.HandleFunc("POST /v1.0/calendar/users/{uid}/meetingRooms/schedules/query", s.api(apiSpec{name: APIGetMeetingRoomsSchedule, auth: true, metered: true}, s.roomSchedules))
+	m.HandleFunc("POST /v1.0/gateway/connections/open", s.openStream)
+	m.HandleFunc("GET /_stream/connect", s.serveStream)
 	m.HandleFunc("GET /v1.0/rooms/meetingRoomLists", s.api(apiSpec{name: APIQueryMeetingRoomList, auth: true, metered: true}, s.roomList))
 	s.adminRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -123,22 +123,9 @@ func (d *DingTalk) List(ctx context.Context, rooms []models.Room, from, to time.
 	if err != nil {
 		return nil, fmt.Errorf("read DingTalk room schedules: %w", err)
 	}
-	users, err := d.Store.Users(ctx)
+	byUnion, err := d.usersByUnion(ctx)
 	if err != nil {
 		return nil, err
-	}
-	byUnion := map[string]models.User{}
-	for _, u := range users {
-		if u.DingTalkUnionID == "" && u.DingTalkUserID != "" {
-			// Directory reads are not metered: learn every catalog user's unionId once so
-			// organisers of native bookings get their names.
-			if id, err := d.unionID(ctx, u); err == nil {
-				u.DingTalkUnionID = id
-			}
-		}
-		if u.DingTalkUnionID != "" {
-			byUnion[u.DingTalkUnionID] = u
-		}
 	}
 	lookups := d.TitleLookups
 	if lookups <= 0 {
@@ -176,6 +163,28 @@ func (d *DingTalk) List(ctx context.Context, rooms []models.Room, from, to time.
 		}
 	}
 	return out, nil
+}
+
+// usersByUnion maps unionIds to catalog users, first learning the unionId of every user
+// the catalog gives only a userid for (directory reads are not metered; each is stored,
+// so this happens once per user). Sync and events then name organisers alike.
+func (d *DingTalk) usersByUnion(ctx context.Context) (map[string]models.User, error) {
+	users, err := d.Store.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byUnion := map[string]models.User{}
+	for _, u := range users {
+		if u.DingTalkUnionID == "" && u.DingTalkUserID != "" {
+			if id, err := d.unionID(ctx, u); err == nil {
+				u.DingTalkUnionID = id
+			}
+		}
+		if u.DingTalkUnionID != "" {
+			byUnion[u.DingTalkUnionID] = u
+		}
+	}
+	return byUnion, nil
 }
 
 // CallsPerPass is what one List costs in metered calls (title reads not counted: they
@@ -233,11 +242,9 @@ func (d *DingTalk) HandleEvent(ctx context.Context, ev dingtalk.StreamEvent) err
 		if held.ResponseStatus == "tentative" {
 			rm.Status = models.StatusTentative
 		}
-		if users, err := d.Store.Users(ctx); err == nil {
-			for _, u := range users {
-				if u.DingTalkUnionID != "" && u.DingTalkUnionID == e.OrganizerUnionID {
-					rm.OrganizerID, rm.OrganizerName = u.ID, u.Name
-				}
+		if byUnion, err := d.usersByUnion(ctx); err == nil {
+			if u, ok := byUnion[e.OrganizerUnionID]; ok {
+				rm.OrganizerID, rm.OrganizerName = u.ID, u.Name
 			}
 		}
 		if rm.Title == "" {

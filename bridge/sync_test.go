@@ -290,3 +290,35 @@ func TestSyncKeepsPastMeetings(t *testing.T) {
 		}
 	})
 }
+
+// An event applied while a pass was reading (newer data) is not undone by the pass's
+// older answer.
+func TestSyncDoesNotUndoANewerEvent(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		src := &memSource{name: models.BackendDingTalk}
+		sy := NewSyncer(SyncerConfig{Store: r.store, Source: src, Routing: r.routing, Now: r.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		old := models.Remote{RemoteID: "ev-1", RoomID: "duowei", Start: at(20, 9), End: at(20, 10), Title: "周会", Status: models.StatusConfirmed}
+		src.set(old)
+		r.clock.Add(time.Minute)
+		if _, err := sy.Pass(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		moved := old
+		moved.Start, moved.End = at(20, 15), at(20, 16)
+		src.during = func() { // the move arrives as an event while the next pass reads
+			r.clock.Add(2 * time.Second)
+			if _, err := r.store.ApplyRemote(ctx, models.BackendDingTalk, moved, r.clock.Now()); err != nil {
+				t.Error(err)
+			}
+		}
+		r.clock.Add(time.Minute)
+		if _, err := sy.Pass(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := r.store.ReservationByRemote(ctx, models.BackendDingTalk, "ev-1")
+		if !got.Start.Equal(moved.Start) || got.Sequence != 1 {
+			t.Errorf("after a pass with an older answer: %s seq %d, want the event's %s seq 1", got.Start, got.Sequence, moved.Start)
+		}
+	})
+}

@@ -200,12 +200,20 @@ func (s *Store) CancelRemote(ctx context.Context, b Backend, remoteID string, re
 	return changed, storeErr(fmt.Sprintf("cancel %s booking %s", b, remoteID), err)
 }
 
-// fresh reports whether the bridge changed r at or after readAt (compared in whole
-// seconds, as stored), so a backend answer read at readAt may not know about it. Native
-// reservations change only through sync itself, from backend data, so they are never
-// fresh.
+// fresh reports whether r changed after readAt, so that a backend answer read at readAt
+// may be older than what the row holds. Times are compared in whole seconds, as stored.
+// A bridge-made row counts as fresh from the very second of the read (the bridge changes
+// it without the backend's answer in hand); a native row changes only from backend data
+// (sync passes and events), so only a change in a later second is newer than the read.
 func fresh(r *Reservation, readAt time.Time) bool {
-	return r.Origin == OriginBridge && !readAt.IsZero() && !r.UpdatedAt.Before(readAt.UTC().Truncate(time.Second))
+	if readAt.IsZero() {
+		return false
+	}
+	at := readAt.UTC().Truncate(time.Second)
+	if r.Origin == OriginBridge {
+		return !r.UpdatedAt.Before(at)
+	}
+	return r.UpdatedAt.After(at)
 }
 
 // syncChanges copies what the backend says onto r and reports whether anything changed.

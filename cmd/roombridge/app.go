@@ -31,10 +31,12 @@ type app struct {
 	service    *bridge.Service
 	dispatcher *bridge.Dispatcher
 	syncers    []*bridge.Syncer
-	usage      *bridge.Usage
-	feeds      *bridge.Feeds
-	fakes      *fakes
-	now        func() time.Time
+	// dingtalk is the DingTalk backend when one is configured.
+	dingtalk *bridge.DingTalk
+	usage    *bridge.Usage
+	feeds    *bridge.Feeds
+	fakes    *fakes
+	now      func() time.Time
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {
@@ -144,12 +146,16 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 					a.usage.Record(a.now())
 					a.metrics.Metered(models.BackendDingTalk)
 				}
-			}})
+			},
+			OnStreamConnect: func() { a.log.Info("dingtalk stream connected") },
+			OnStreamDrop:    func(err error) { a.log.Warn("dingtalk stream dropped; reconnecting", "err", err) },
+		})
 		if err != nil {
 			a.close()
 			return nil, &configError{"ROOMBRIDGE_DINGTALK_APP_KEY", err.Error()}
 		}
-		d := &bridge.DingTalk{Client: client, Store: a.store, Zone: cfg.Zone, Log: a.log, Operator: a.operator()}
+		d := &bridge.DingTalk{Client: client, Store: a.store, Zone: cfg.Zone, Log: a.log, Operator: a.operator(), Now: a.now}
+		a.dingtalk = d
 		backends, sources, names = append(backends, d), append(sources, d), append(names, models.BackendDingTalk)
 	}
 

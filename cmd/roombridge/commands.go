@@ -63,6 +63,16 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		s := s
 		g.Go(func() error { return s.Run(gctx) })
 	}
+	if a.dingtalk != nil && cfg.DingTalkStream {
+		g.Go(func() error {
+			err := a.dingtalk.Client.Listen(gctx, a.dingtalk.HandleEvent)
+			if err != nil {
+				// Refused credentials stop only the event path; sync keeps the table right.
+				a.log.Error("dingtalk stream stopped", "err", err)
+			}
+			return nil
+		})
+	}
 	if a.usage != nil {
 		g.Go(func() error {
 			t := time.NewTicker(time.Minute)

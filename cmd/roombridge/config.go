@@ -44,6 +44,9 @@ type config struct {
 	SyncBack, SyncAhead time.Duration
 	DingTalkBudget      int
 	FeedShowTitles      bool
+	// DingTalkStream listens for DingTalk's Stream-mode events (the app must be set to
+	// Stream push in the developer console).
+	DingTalkStream bool
 	// OutboxLease is how long a claimed outbox job is reserved for its worker; after it a
 	// job whose process died runs again.
 	OutboxLease time.Duration
@@ -79,6 +82,7 @@ var settings = []setting{
 	{"ROOMBRIDGE_SYNC_AHEAD", "4320h", "how far ahead sync reads (default 180 days)"},
 	{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", "3000", "metered DingTalk calls sync may spend per month"},
 	{"ROOMBRIDGE_FEED_SHOW_TITLES", "0", "1 shows every title in room and office feeds; 0 shows only the subscriber's own"},
+	{"ROOMBRIDGE_DINGTALK_STREAM", "", "1 applies DingTalk Stream-mode events at once (default: on in demo mode, off otherwise)"},
 	{"ROOMBRIDGE_OUTBOX_LEASE", "2m", "how long a running backend write is reserved; a crashed process's writes resume after it"},
 }
 
@@ -240,6 +244,15 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 		return c, nil, &configError{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", fmt.Sprintf("%q is not a positive number", b)}
 	}
 	c.FeedShowTitles = get("ROOMBRIDGE_FEED_SHOW_TITLES") == "1"
+	switch v := get("ROOMBRIDGE_DINGTALK_STREAM"); v {
+	case "":
+		c.DingTalkStream = c.Demo
+	case "1", "true", "yes":
+		c.DingTalkStream = true
+	case "0", "false", "no":
+	default:
+		return c, nil, &configError{"ROOMBRIDGE_DINGTALK_STREAM", fmt.Sprintf("%q is not 0 or 1", v)}
+	}
 	lease := get("ROOMBRIDGE_OUTBOX_LEASE")
 	if c.OutboxLease, err = time.ParseDuration(lease); err != nil || c.OutboxLease < time.Second {
 		return c, nil, &configError{"ROOMBRIDGE_OUTBOX_LEASE", fmt.Sprintf("%q is not a duration of at least 1s", lease)}

@@ -14,6 +14,7 @@ type Metrics struct {
 	outboxFailed  prometheus.Gauge
 	calls         *prometheus.CounterVec
 	metered       *prometheus.CounterVec
+	events        *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them with reg (nil: not registered).
@@ -34,9 +35,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		metered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roombridge_backend_metered_calls_total", Help: "Calls a backend counts against its monthly quota.",
 		}, []string{"backend"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombridge_backend_events_total",
+			Help: "Events a backend pushed (DingTalk Stream deliveries count toward its monthly event quota), by type and result.",
+		}, []string{"backend", "type", "result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.jobs, m.jobSeconds, m.outboxPending, m.outboxFailed, m.calls, m.metered)
+		reg.MustRegister(m.jobs, m.jobSeconds, m.outboxPending, m.outboxFailed, m.calls, m.metered, m.events)
 	}
 	return m
 }
@@ -50,6 +55,15 @@ func (m *Metrics) BackendCall(b models.Backend) func(endpoint string, err error)
 		}
 		m.calls.WithLabelValues(string(b), endpoint, result).Inc()
 	}
+}
+
+// Event counts one event a backend pushed and whether applying it failed.
+func (m *Metrics) Event(b models.Backend, typ string, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.events.WithLabelValues(string(b), typ, result).Inc()
 }
 
 // Metered counts one call against backend b's monthly quota.

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"roombridge/bridge/dingtalk"
 	"roombridge/migrations"
 	"roombridge/models"
 )
@@ -65,7 +66,14 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	if a.dingtalk != nil && cfg.DingTalkStream {
 		g.Go(func() error {
-			err := a.dingtalk.Client.Listen(gctx, a.dingtalk.HandleEvent)
+			err := a.dingtalk.Client.Listen(gctx, func(ctx context.Context, ev dingtalk.StreamEvent) error {
+				err := a.dingtalk.HandleEvent(ctx, ev)
+				a.metrics.Event(models.BackendDingTalk, ev.Type, err)
+				if err != nil {
+					a.log.Warn("dingtalk event not applied; it will be delivered again", "event", ev.ID, "type", ev.Type, "err", err)
+				}
+				return err
+			})
 			if err != nil {
 				// Refused credentials stop only the event path; sync keeps the table right.
 				a.log.Error("dingtalk stream stopped", "err", err)

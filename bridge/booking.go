@@ -74,9 +74,6 @@ func (s *Service) Route(start time.Time) models.Decision {
 	return s.routing.Route(start, s.now())
 }
 
-// Routing returns the routing policy in force.
-func (s *Service) Routing() models.Routing { return s.routing }
-
 const maxKeyLen = 128
 
 // Book validates req, routes it and stores it as pending with its outbox job. The same

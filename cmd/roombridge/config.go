@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -277,4 +276,3 @@ func (c config) routing() models.Routing {
 	return models.NewRouting(c.Zone, c.Cutover, c.Freeze)
 }
 
-var errUsage = errors.New("usage")

@@ -275,4 +275,3 @@ func (c config) catalog() (models.Catalog, error) {
 func (c config) routing() models.Routing {
 	return models.NewRouting(c.Zone, c.Cutover, c.Freeze)
 }
-

@@ -284,17 +284,7 @@ func (s *Server) createEvent(r *http.Request, body []byte) reply {
 	}
 	s.creates[day]++
 	e := &event{Event: Event{OrganizerUnionID: uid, Summary: *req.Summary, Start: start, End: end, TimeZone: tz}}
-	if req.Description != nil {
-		e.Description = *req.Description
-	}
-	if req.Location != nil {
-		e.Location = req.Location.DisplayName
-	}
-	for _, a := range req.Attendees {
-		if a.ID != uid && !slices.Contains(e.AttendeeUnionIDs, a.ID) {
-			e.AttendeeUnionIDs = append(e.AttendeeUnionIDs, a.ID)
-		}
-	}
+	req.applyDetails(e, uid)
 	s.insert(e)
 	return ok(s.out(e, uid))
 }
@@ -354,20 +344,7 @@ func (s *Server) patchEvent(r *http.Request, body []byte) reply {
 	if req.Summary != nil {
 		e.Summary = *req.Summary
 	}
-	if req.Description != nil {
-		e.Description = *req.Description
-	}
-	if req.Location != nil {
-		e.Location = req.Location.DisplayName
-	}
-	if req.Attendees != nil {
-		e.AttendeeUnionIDs = nil
-		for _, a := range req.Attendees {
-			if a.ID != uid {
-				e.AttendeeUnionIDs = append(e.AttendeeUnionIDs, a.ID)
-			}
-		}
-	}
+	req.applyDetails(e, uid)
 	s.touch(e)
 	return ok(s.out(e, uid))
 }
@@ -676,4 +653,23 @@ func (s *Server) listEvents(r *http.Request, _ []byte) reply {
 		out.SyncToken = s.syncToken(uid, cur.snap)
 	}
 	return ok(out)
+}
+
+// applyDetails copies the description, location and attendees a create or patch body
+// sets onto e (attendees replace the old list; the organiser and repeats are dropped).
+func (req eventRequest) applyDetails(e *event, organizer string) {
+	if req.Description != nil {
+		e.Description = *req.Description
+	}
+	if req.Location != nil {
+		e.Location = req.Location.DisplayName
+	}
+	if req.Attendees != nil {
+		e.AttendeeUnionIDs = nil
+		for _, a := range req.Attendees {
+			if a.ID != organizer && !slices.Contains(e.AttendeeUnionIDs, a.ID) {
+				e.AttendeeUnionIDs = append(e.AttendeeUnionIDs, a.ID)
+			}
+		}
+	}
 }

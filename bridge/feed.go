@@ -74,17 +74,54 @@ func (spec FeedSpec) keep() time.Duration {
 // after their last change. Errors are ErrInvalid: a missing or non-IANA zone, a zero
 // Now, or a row without UID, change time or with its end before its start.
 func BuildFeed(spec FeedSpec, items []FeedItem) ([]byte, error) {
-	if err := checkFeedZone(spec.Zone); err != nil {
+	if err := checkFeedSpec(spec); err != nil {
 		return nil, err
-	}
-	if spec.Now.IsZero() {
-		return nil, fmt.Errorf("%w: feed needs the current time", models.ErrInvalid)
 	}
 	shown, err := feedShown(spec, items)
 	if err != nil {
 		return nil, err
 	}
+	return assembleFeed(spec, shown, func(it FeedItem) ([]byte, error) { return appendEvent(nil, spec, it) })
+}
 
+func checkFeedSpec(spec FeedSpec) error {
+	if err := checkFeedZone(spec.Zone); err != nil {
+		return err
+	}
+	if spec.Now.IsZero() {
+		return fmt.Errorf("%w: feed needs the current time", models.ErrInvalid)
+	}
+	return nil
+}
+
+// assembleFeed writes the calendar of the items shown (already picked and sorted by
+// feedShown), taking each event's folded bytes from event.
+func assembleFeed(spec FeedSpec, shown []FeedItem, event func(FeedItem) ([]byte, error)) ([]byte, error) {
+	head, err := feedHead(spec, shown)
+	if err != nil {
+		return nil, err
+	}
+	evs := make([][]byte, len(shown))
+	size := len(head) + len(feedTail)
+	for i, it := range shown {
+		if evs[i], err = event(it); err != nil {
+			return nil, err
+		}
+		size += len(evs[i])
+	}
+	out := make([]byte, 0, size)
+	out = append(out, head...)
+	for _, ev := range evs {
+		out = append(out, ev...)
+	}
+	return append(out, feedTail...), nil
+}
+
+const feedTail = "END:VCALENDAR\r\n"
+
+// feedHead is the folded calendar up to its first event: properties and the VTIMEZONE
+// valid over the shown events.
+func feedHead(spec FeedSpec, shown []FeedItem) ([]byte, error) {
 	cal := ical.NewCalendar()
 	cal.Props.Set(icalRaw(ical.PropVersion, "2.0"))
 	cal.Props.Set(icalRaw(ical.PropProductID, FeedProductID))
@@ -116,19 +153,15 @@ func BuildFeed(spec FeedSpec, items []FeedItem) ([]byte, error) {
 	// The VTIMEZONE also keeps an empty calendar encodable (go-ical refuses one with no
 	// child) and valid.
 	cal.Children = append(cal.Children, icalTimezone(spec.Zone, lo, hi))
-	for _, it := range shown {
-		ev, err := feedEvent(spec, it)
-		if err != nil {
-			return nil, err
-		}
-		cal.Children = append(cal.Children, ev)
-	}
-
 	var buf bytes.Buffer
 	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
 		return nil, fmt.Errorf("encode feed %q: %w", spec.Name, err)
 	}
-	return foldICal(buf.Bytes()), nil
+	head, ok := bytes.CutSuffix(foldICal(buf.Bytes()), []byte(feedTail))
+	if !ok {
+		return nil, fmt.Errorf("encode feed %q: calendar does not end with END:VCALENDAR", spec.Name)
+	}
+	return head, nil
 }
 
 // FeedLastModified returns the newest moment at which the feed built from spec and items
@@ -249,75 +282,166 @@ func feedNewer(a, b models.Reservation) bool {
 	return a.ID > b.ID
 }
 
-func feedEvent(spec FeedSpec, it FeedItem) (*ical.Component, error) {
+// appendEvent appends the folded VEVENT of it to dst. Properties come in name order, as
+// go-ical writes them, so a feed reads the same whichever way its events were made.
+func appendEvent(dst []byte, spec FeedSpec, it FeedItem) ([]byte, error) {
 	r := it.R
-	ev := ical.NewEvent()
-	p := ev.Props
-	p.Set(icalText(ical.PropUID, feedText(r.UID)))
-	changed := feedChanged(r)
-	p.Set(icalUTC(ical.PropDateTimeStamp, changed))
-	p.Set(icalUTC(ical.PropLastModified, changed))
-	if !r.CreatedAt.IsZero() {
-		p.Set(icalUTC(ical.PropCreated, r.CreatedAt))
-	}
-	p.Set(icalLocal(ical.PropDateTimeStart, r.Start, spec.Zone))
-	p.Set(icalLocal(ical.PropDateTimeEnd, r.End, spec.Zone))
-	p.Set(icalRaw(ical.PropSequence, strconv.Itoa(max(r.Sequence, 0))))
-	switch r.Status {
-	case models.StatusConfirmed:
-		ev.SetStatus(ical.EventConfirmed)
-	case models.StatusCancelled:
-		ev.SetStatus(ical.EventCancelled)
-	default:
-		ev.SetStatus(ical.EventTentative)
-	}
-	p.Set(icalRaw(ical.PropTransparency, "TRANSPARENT"))
-	if loc := feedLocation(it); loc != "" {
-		p.Set(icalText(ical.PropLocation, loc))
-	}
+	w := eventWriter{out: dst}
+	w.line("BEGIN", "", "VEVENT")
 	backend, origin := feedBackendName(r.Backend), feedOriginName(r.Origin)
-	cats := ical.NewProp(ical.PropCategories)
-	cats.SetTextList([]string{backend, origin})
-	p.Set(cats)
-
+	w.text("CATEGORIES", backend, origin)
+	changed := feedChanged(r)
+	if !r.CreatedAt.IsZero() {
+		w.utc("CREATED", r.CreatedAt)
+	}
 	source := "来源：" + backend + "（直接预订）"
 	if r.Origin == models.OriginBridge {
 		source = "来源：" + backend + "（经 roombridge 预订）"
 	}
-	if !it.Details {
-		p.Set(icalText(ical.PropSummary, BusySummary))
-		p.Set(icalText(ical.PropDescription, source))
-		return ev.Component, nil
-	}
-
-	title := feedText(r.Title)
-	if strings.TrimSpace(title) == "" {
-		title = "（无主题）"
-	}
-	p.Set(icalText(ical.PropSummary, title))
-	var desc []string
-	if d := strings.TrimSpace(feedText(r.Description)); d != "" {
-		desc = append(desc, d, "")
-	}
-	organizer := it.OrganizerName
-	if organizer == "" {
-		organizer = r.OrganizerName
-	}
-	if organizer = strings.TrimSpace(feedText(organizer)); organizer != "" {
-		desc = append(desc, "预订人："+organizer)
-	}
-	desc = append(desc, source)
-	p.Set(icalText(ical.PropDescription, strings.Join(desc, "\n")))
-	if spec.URL != nil {
-		if u := spec.URL(r.ID); u != "" {
-			parsed, err := url.Parse(u)
-			if err != nil || !parsed.IsAbs() || strings.ContainsAny(u, "\r\n\" ") {
-				return nil, fmt.Errorf("%w: booking link %q for reservation %s is not an absolute URL", models.ErrInvalid, u, r.ID)
+	summary, description, link := BusySummary, source, ""
+	if it.Details {
+		summary = feedText(r.Title)
+		if strings.TrimSpace(summary) == "" {
+			summary = "（无主题）"
+		}
+		var desc []string
+		if d := strings.TrimSpace(feedText(r.Description)); d != "" {
+			desc = append(desc, d, "")
+		}
+		organizer := it.OrganizerName
+		if organizer == "" {
+			organizer = r.OrganizerName
+		}
+		if organizer = strings.TrimSpace(feedText(organizer)); organizer != "" {
+			desc = append(desc, "预订人："+organizer)
+		}
+		desc = append(desc, source)
+		description = strings.Join(desc, "\n")
+		if spec.URL != nil {
+			if u := spec.URL(r.ID); u != "" {
+				parsed, err := url.Parse(u)
+				if err != nil || !parsed.IsAbs() || strings.ContainsAny(u, "\r\n\" ") {
+					return nil, fmt.Errorf("%w: booking link %q for reservation %s is not an absolute URL", models.ErrInvalid, u, r.ID)
+				}
+				link = u
 			}
-			p.Set(icalRaw(ical.PropURL, u))
 		}
 	}
-	return ev.Component, nil
+	w.text("DESCRIPTION", description)
+	w.local("DTEND", r.End, spec.Zone)
+	w.utc("DTSTAMP", changed)
+	w.local("DTSTART", r.Start, spec.Zone)
+	w.utc("LAST-MODIFIED", changed)
+	if loc := feedLocation(it); loc != "" {
+		w.text("LOCATION", loc)
+	}
+	w.line("SEQUENCE", "", strconv.Itoa(max(r.Sequence, 0)))
+	switch r.Status {
+	case models.StatusConfirmed:
+		w.line("STATUS", "", "CONFIRMED")
+	case models.StatusCancelled:
+		w.line("STATUS", "", "CANCELLED")
+	default:
+		w.line("STATUS", "", "TENTATIVE")
+	}
+	w.text("SUMMARY", summary)
+	w.line("TRANSP", "", "TRANSPARENT")
+	w.text("UID", feedText(r.UID))
+	if link != "" {
+		w.line("URL", "", link)
+	}
+	w.line("END", "", "VEVENT")
+	return w.out, nil
+}
+
+// eventWriter writes content lines folded at 75 octets.
+type eventWriter struct {
+	out, buf []byte
+}
+
+// lineOf writes "name[;params]:value".
+func (w *eventWriter) lineOf(name, params, value string) {
+	l := append(w.buf[:0], name...)
+	if params != "" {
+		l = append(l, ';')
+		l = append(l, params...)
+	}
+	l = append(l, ':')
+	l = append(l, value...)
+	w.buf = l
+	w.out = foldLine(w.out, l)
+}
+
+func (w *eventWriter) line(name, params, value string) { w.lineOf(name, params, value) }
+
+// text writes a TEXT value (a list when more than one), escaped as RFC 5545 §3.3.11 asks.
+func (w *eventWriter) text(name string, values ...string) {
+	var b strings.Builder
+	for i, v := range values {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(icalEscape(v))
+	}
+	w.lineOf(name, "", b.String())
+}
+
+func (w *eventWriter) utc(name string, t time.Time) {
+	w.lineOf(name, "", t.UTC().Format("20060102T150405Z"))
+}
+
+// local writes t as a wall clock with TZID=zone, or in UTC where the wall clock would
+// name an earlier instant (see icalLocal).
+func (w *eventWriter) local(name string, t time.Time, zone *time.Location) {
+	l := t.In(zone)
+	if zone == time.UTC || !icalFirstOccurrence(l) {
+		w.utc(name, t)
+		return
+	}
+	tz := zone.String()
+	if strings.ContainsAny(tz, ";:,") {
+		tz = `"` + tz + `"`
+	}
+	w.lineOf(name, "TZID="+tz, l.Format("20060102T150405"))
+}
+
+// icalEscape escapes a TEXT value: backslash, semicolon and comma get a backslash, a
+// line feed becomes \n.
+func icalEscape(s string) string {
+	if !strings.ContainsAny(s, "\\;,\n") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\', ';', ',':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\n':
+			b.WriteString("\\n")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// foldLine appends one content line to dst folded at 75 octets (RFC 5545 §3.1) without
+// cutting a UTF-8 sequence, then CRLF; a continuation line starts with a space, which
+// counts toward its 75.
+func foldLine(dst, l []byte) []byte {
+	for limit := 75; len(l) > limit; limit = 74 {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(l[cut]) {
+			cut--
+		}
+		dst = append(dst, l[:cut]...)
+		dst = append(dst, "\r\n "...)
+		l = l[cut:]
+	}
+	dst = append(dst, l...)
+	return append(dst, "\r\n"...)
 }
 
 // feedLocation is "office floor room", e.g. "北京首开 1F 多维缩放会议室".

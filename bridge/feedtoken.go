@@ -7,7 +7,6 @@ import (
 	"encoding/base32"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -67,6 +66,8 @@ type Feeds struct {
 	Admins        map[string]bool
 	ShowTitles    bool
 	BookingURL    func(id string) string
+
+	cache feedCache
 }
 
 // FeedURLs are the https (or http) addresses of every feed one token opens, by scope;
@@ -83,7 +84,9 @@ type FeedURLs struct {
 // call http.ServeContent(w, r, Filename, LastModified, bytes.NewReader(Body)).
 // LastModified is zero for a feed that never had an event (ServeContent then sends none).
 type Rendered struct {
-	Body         []byte
+	Body []byte
+	// Gzip is Body compressed with gzip, or nil while that is not ready yet.
+	Gzip         []byte
 	ETag         string
 	LastModified time.Time
 	Filename     string
@@ -207,116 +210,6 @@ func GoogleSubscribe(u string) string {
 		u = "https://" + rest
 	}
 	return "https://calendar.google.com/calendar/render?cid=" + url.QueryEscape(u)
-}
-
-// Render builds the feed that token opens for scope (FeedAll, FeedMe, FeedRoom or
-// FeedOffice) and id (the room or office id; empty otherwise). Errors: ErrNotFound for an
-// unknown or revoked token, an unknown scope, room or office, ErrInvalid for a bad
-// configuration, ErrUnavailable. The error never contains the token.
-func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, error) {
-	tok, err := f.lookup(ctx, token)
-	if err != nil {
-		return Rendered{}, err
-	}
-	now := f.now().UTC().Truncate(time.Second)
-	offices, err := f.Store.Offices(ctx)
-	if err != nil {
-		return Rendered{}, fmt.Errorf("render feed: %w", err)
-	}
-	officeByID, roomByID := map[string]models.Office{}, map[string]models.Room{}
-	for _, o := range offices {
-		officeByID[o.ID] = o
-		for _, r := range o.Rooms {
-			roomByID[r.ID] = r
-		}
-	}
-
-	user := tok.UserID
-	spec := FeedSpec{
-		Zone: f.Zone, Now: now, Refresh: f.Refresh, URL: f.BookingURL,
-		KeepCancelled: feedDuration(f.KeepCancelled, DefaultKeepCancelled),
-		From:          now.Add(-feedDuration(f.Past, DefaultFeedPast)),
-		To:            now.Add(feedDuration(f.Ahead, DefaultFeedAhead)),
-	}
-	filter := models.Filter{From: spec.From.Add(-feedExitLookback), To: spec.To}
-	var filename string
-	switch {
-	case scope == FeedAll && id == "":
-		spec.Name, spec.Description, filename = "roombridge · 全部会议室", "所有职场会议室的预订（OA 与钉钉）", "all.ics"
-	case scope == FeedMe && id == "":
-		spec.Name, spec.Description, filename = "roombridge · 我的预订", "我预订或参加的会议室预订（OA 与钉钉）", "me.ics"
-	case scope == FeedRoom && id != "":
-		room, ok := roomByID[id]
-		if !ok {
-			if room, err = f.Store.Room(ctx, id); err != nil {
-				return Rendered{}, fmt.Errorf("render room feed: %w", err)
-			}
-		}
-		o := officeByID[room.OfficeID]
-		spec.Name = "roombridge · " + strings.TrimSpace(o.Name+" "+room.Name)
-		spec.Description = feedLocation(FeedItem{Room: room, Office: o}) + " 的预订（OA 与钉钉）"
-		filename = "room-" + feedFileName(room.ID) + ".ics"
-		filter.RoomIDs = []string{room.ID}
-		roomByID[room.ID] = room
-	case scope == FeedOffice && id != "":
-		o, ok := officeByID[id]
-		if !ok {
-			return Rendered{}, fmt.Errorf("render office feed: office %s: %w", id, models.ErrNotFound)
-		}
-		spec.Name, spec.Description = "roombridge · "+o.Name, o.Name+"所有会议室的预订（OA 与钉钉）"
-		filename = "office-" + feedFileName(o.ID) + ".ics"
-		for _, r := range o.Rooms {
-			filter.RoomIDs = append(filter.RoomIDs, r.ID)
-		}
-	default:
-		return Rendered{}, fmt.Errorf("render feed: scope %q: %w", scope, models.ErrNotFound)
-	}
-
-	var rows []models.Reservation
-	if scope != FeedOffice || len(filter.RoomIDs) > 0 {
-		if rows, err = f.Store.Reservations(ctx, filter); err != nil {
-			return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
-		}
-	}
-	us, err := f.Store.Users(ctx)
-	if err != nil {
-		return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
-	}
-	users := map[string]string{}
-	for _, u := range us {
-		users[u.ID] = u.Name
-	}
-
-	var all, shown []FeedItem
-	for _, r := range rows {
-		room, ok := roomByID[r.RoomID]
-		if !ok {
-			room = models.Room{ID: r.RoomID, Name: r.RoomID}
-		}
-		mine := r.OrganizerID == user || slices.Contains(r.Attendees, user)
-		it := FeedItem{R: r, Room: room, Office: officeByID[room.OfficeID], OrganizerName: users[r.OrganizerID],
-			Details: mine || f.ShowTitles || f.Admins[user]}
-		if r.OrganizerName != "" {
-			it.OrganizerName = r.OrganizerName
-		}
-		// Every row read counts for Last-Modified: a booking the user just left (removed
-		// from its attendees) leaves the me feed at its UpdatedAt.
-		all = append(all, it)
-		if scope == FeedMe && !mine {
-			continue
-		}
-		shown = append(shown, it)
-	}
-	body, err := BuildFeed(spec, shown)
-	if err != nil {
-		return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
-	}
-	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= feedTouchEvery {
-		if err := f.Store.TouchFeedToken(ctx, tok.ID, now); err != nil {
-			return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
-		}
-	}
-	return Rendered{Body: body, ETag: FeedETag(body), LastModified: FeedLastModified(spec, all), Filename: filename}, nil
 }
 
 // lookup finds the active token. Only the token's hash reaches the database.

@@ -27,11 +27,21 @@ const (
 // Store is roombridge's only persistence: one gorm handle on MySQL/MariaDB or SQLite.
 // Every method owns its transaction and returns the kinds ErrNotFound, ErrConflict,
 // ErrInvalid or ErrUnavailable (wrapped) for storage failures.
+//
+// On SQLite, writes go through one connection (SQLite has one writer) and reads through
+// a pool of read-only connections beside it (WAL lets readers run while the writer
+// commits), so availability and feeds never queue behind bookings. On MySQL both are
+// the same pool.
 type Store struct {
-	db      *gorm.DB
+	db *gorm.DB
+	// rdb serves reads outside transactions; on MySQL it is db.
+	rdb     *gorm.DB
 	dialect string
 	now     func() time.Time
 }
+
+// sqliteReaders is the size of SQLite's read pool.
+const sqliteReaders = 4
 
 // Open connects to dsn, which is "sqlite:PATH" or "mysql:USER:PASS@tcp(HOST:PORT)/DB?...".
 // It does not migrate; see package migrations. now is the clock for timestamps.
@@ -49,8 +59,8 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 		return nil, fmt.Errorf("%w: database %q must start with sqlite: or mysql:", ErrInvalid, dsn)
 	}
 	var (
-		db  *gorm.DB
-		err error
+		db, rdb *gorm.DB
+		err     error
 	)
 	switch kind {
 	case DialectSQLite:
@@ -63,12 +73,25 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 		if strings.Contains(rest, "?") {
 			sep = "&"
 		}
-		db, err = gorm.Open(sqlite.Open(rest+sep+"_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"), cfg)
+		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		db, err = gorm.Open(sqlite.Open(rest+sep+pragmas), cfg)
 		if err == nil {
 			sqlDB, _ := db.DB()
 			// SQLite has one writer; a single connection serialises transactions so the
 			// room lock in Book is real and no writer waits on a busy database.
 			sqlDB.SetMaxOpenConns(1)
+			rdb = db
+			if !strings.HasPrefix(rest, ":memory:") && !strings.Contains(rest, "mode=memory") {
+				// Readers see the last commit (WAL snapshots) and never take the write lock.
+				rdb, err = gorm.Open(sqlite.Open(rest+sep+pragmas+"&_pragma=query_only(1)"), cfg)
+				if err == nil {
+					rDB, _ := rdb.DB()
+					rDB.SetMaxOpenConns(sqliteReaders)
+					rDB.SetMaxIdleConns(sqliteReaders)
+				} else {
+					sqlDB.Close()
+				}
+			}
 		}
 	case DialectMySQL:
 		mc, perr := mysqldriver.ParseDSN(rest)
@@ -89,6 +112,7 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 			sqlDB.SetMaxOpenConns(20)
 			sqlDB.SetMaxIdleConns(10)
 			sqlDB.SetConnMaxLifetime(30 * time.Minute)
+			rdb = db
 		}
 	default:
 		return nil, fmt.Errorf("%w: database %q must start with sqlite: or mysql:", ErrInvalid, dsn)
@@ -96,7 +120,7 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", kind, errors.Join(ErrUnavailable, err))
 	}
-	return &Store{db: db, dialect: kind, now: now}, nil
+	return &Store{db: db, rdb: rdb, dialect: kind, now: now}, nil
 }
 
 // Dialect returns DialectMySQL or DialectSQLite.
@@ -109,7 +133,15 @@ func (s *Store) SQL() *sql.DB {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.SQL().Close() }
+func (s *Store) Close() error {
+	var errs []error
+	if s.rdb != s.db {
+		if d, err := s.rdb.DB(); err == nil {
+			errs = append(errs, d.Close())
+		}
+	}
+	return errors.Join(append(errs, s.SQL().Close())...)
+}
 
 // Ping checks the database answers. Errors are ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {

@@ -38,7 +38,7 @@ func (s *Store) SyncCatalog(ctx context.Context, c Catalog) error {
 				return err
 			}
 		}
-		return nil
+		return s.touch(tx, ScopeCatalog)
 	})
 	return storeErr("sync catalog", err)
 }
@@ -46,7 +46,7 @@ func (s *Store) SyncCatalog(ctx context.Context, c Catalog) error {
 // Offices returns every office with its rooms, in catalog order.
 func (s *Store) Offices(ctx context.Context) ([]Office, error) {
 	var offices []Office
-	if err := s.db.WithContext(ctx).Order("position, id").Find(&offices).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Order("position, id").Find(&offices).Error; err != nil {
 		return nil, storeErr("list offices", err)
 	}
 	rooms, err := s.Rooms(ctx)
@@ -66,7 +66,7 @@ func (s *Store) Offices(ctx context.Context) ([]Office, error) {
 // Rooms returns every room, ordered by office and catalog position.
 func (s *Store) Rooms(ctx context.Context) ([]Room, error) {
 	var rooms []Room
-	err := s.db.WithContext(ctx).Table("rooms").Select("rooms.*").
+	err := s.rdb.WithContext(ctx).Table("rooms").Select("rooms.*").
 		Joins("JOIN offices ON offices.id = rooms.office_id").
 		Order("offices.position, rooms.position, rooms.id").Find(&rooms).Error
 	return rooms, storeErr("list rooms", err)
@@ -75,28 +75,28 @@ func (s *Store) Rooms(ctx context.Context) ([]Room, error) {
 // Room returns one room, or ErrNotFound.
 func (s *Store) Room(ctx context.Context, id string) (Room, error) {
 	var r Room
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error
+	err := s.rdb.WithContext(ctx).Where("id = ?", id).Take(&r).Error
 	return r, storeErr("get room "+id, err)
 }
 
 // Office returns one office (without rooms), or ErrNotFound.
 func (s *Store) Office(ctx context.Context, id string) (Office, error) {
 	var o Office
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&o).Error
+	err := s.rdb.WithContext(ctx).Where("id = ?", id).Take(&o).Error
 	return o, storeErr("get office "+id, err)
 }
 
 // User returns one user, or ErrNotFound.
 func (s *Store) User(ctx context.Context, id string) (User, error) {
 	var u User
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&u).Error
+	err := s.rdb.WithContext(ctx).Where("id = ?", id).Take(&u).Error
 	return u, storeErr("get user "+id, err)
 }
 
 // Users returns every user ordered by id.
 func (s *Store) Users(ctx context.Context) ([]User, error) {
 	var us []User
-	err := s.db.WithContext(ctx).Order("id").Find(&us).Error
+	err := s.rdb.WithContext(ctx).Order("id").Find(&us).Error
 	return us, storeErr("list users", err)
 }
 

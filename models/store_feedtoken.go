@@ -39,7 +39,7 @@ func (s *Store) insertFeedToken(tx *gorm.DB, t FeedToken) (FeedToken, error) {
 // Errors: ErrUnavailable.
 func (s *Store) FeedTokens(ctx context.Context, userID string) ([]FeedToken, error) {
 	out := []FeedToken{}
-	err := s.db.WithContext(ctx).Where("user_id = ? AND revoked_at IS NULL", userID).Order("created_at, id").Find(&out).Error
+	err := s.rdb.WithContext(ctx).Where("user_id = ? AND revoked_at IS NULL", userID).Order("created_at, id").Find(&out).Error
 	return out, storeErr("list feed tokens", err)
 }
 
@@ -47,7 +47,7 @@ func (s *Store) FeedTokens(ctx context.Context, userID string) ([]FeedToken, err
 // unknown or revoked token.
 func (s *Store) FeedTokenByHash(ctx context.Context, hash string) (FeedToken, error) {
 	var t FeedToken
-	err := s.db.WithContext(ctx).Where("token_hash = ? AND revoked_at IS NULL", hash).Take(&t).Error
+	err := s.rdb.WithContext(ctx).Where("token_hash = ? AND revoked_at IS NULL", hash).Take(&t).Error
 	return t, storeErr("find feed token", err)
 }
 

@@ -79,6 +79,7 @@ type JobResult struct {
 func (s *Store) FinishJob(ctx context.Context, res JobResult) error {
 	now := s.stamp()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var touched []string // rooms whose feeds change
 		upd := map[string]any{"state": res.State, "last_error": res.Error, "locked_until": nil, "updated_at": now}
 		if res.State == JobPending {
 			upd["next_attempt_at"] = res.NextAttemptAt.UTC()
@@ -87,6 +88,11 @@ func (s *Store) FinishJob(ctx context.Context, res JobResult) error {
 			return err
 		}
 		if res.Absorb != "" {
+			var absorbed []string
+			if err := tx.Model(&Reservation{}).Where("id = ?", res.Absorb).Pluck("room_id", &absorbed).Error; err != nil {
+				return err
+			}
+			touched = append(touched, absorbed...)
 			if err := tx.Model(&Reservation{}).Where("id = ? AND origin = ?", res.Absorb, OriginNative).
 				Updates(map[string]any{"status": StatusCancelled, "remote_id": nil, "sequence": gorm.Expr("sequence + 1"), "updated_at": now}).Error; err != nil {
 				return err
@@ -97,12 +103,14 @@ func (s *Store) FinishJob(ctx context.Context, res JobResult) error {
 			if err := s.forUpdate(tx).Where("id = ?", res.Job.ReservationID).Take(&r).Error; err != nil {
 				return err
 			}
+			oldRoom := r.RoomID
 			if res.Update(&r) {
 				r.UpdatedAt = now
 				r.normalize()
 				if err := tx.Save(&r).Error; err != nil {
 					return err
 				}
+				touched = append(touched, oldRoom, r.RoomID)
 			}
 		}
 		if res.DropLater {
@@ -115,7 +123,10 @@ func (s *Store) FinishJob(ctx context.Context, res JobResult) error {
 		if err := s.insertJobs(tx, res.Then, now); err != nil {
 			return err
 		}
-		return s.insertAudit(tx, res.Audit, now)
+		if err := s.insertAudit(tx, res.Audit, now); err != nil {
+			return err
+		}
+		return s.touchRooms(tx, touched...)
 	})
 	return storeErr("finish job "+res.Job.ID, err)
 }
@@ -123,7 +134,7 @@ func (s *Store) FinishJob(ctx context.Context, res JobResult) error {
 // Jobs lists the outbox jobs of one reservation in order.
 func (s *Store) Jobs(ctx context.Context, reservationID string) ([]Job, error) {
 	var out []Job
-	err := s.db.WithContext(ctx).Where("reservation_id = ?", reservationID).Order("seq").Find(&out).Error
+	err := s.rdb.WithContext(ctx).Where("reservation_id = ?", reservationID).Order("seq").Find(&out).Error
 	return out, storeErr("list jobs", err)
 }
 
@@ -133,7 +144,7 @@ func (s *Store) JobCounts(ctx context.Context) (map[JobState]int, error) {
 		State JobState
 		N     int
 	}
-	err := s.db.WithContext(ctx).Model(&Job{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error
+	err := s.rdb.WithContext(ctx).Model(&Job{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error
 	out := map[JobState]int{}
 	for _, r := range rows {
 		out[r.State] = r.N
@@ -145,7 +156,7 @@ func (s *Store) JobCounts(ctx context.Context) (map[JobState]int, error) {
 // is pending.
 func (s *Store) NextJobAt(ctx context.Context) (time.Time, error) {
 	var j Job
-	err := s.db.WithContext(ctx).Where("state = ?", JobPending).Order("next_attempt_at").Limit(1).Find(&j).Error
+	err := s.rdb.WithContext(ctx).Where("state = ?", JobPending).Order("next_attempt_at").Limit(1).Find(&j).Error
 	if err != nil {
 		return time.Time{}, storeErr("next job", err)
 	}

@@ -50,7 +50,7 @@ func (s *Store) Book(ctx context.Context, r Reservation, jobs []Job, audit *Audi
 			return err
 		}
 		res, created = r, true
-		return nil
+		return s.touchRooms(tx, r.RoomID)
 	})
 	if err != nil && isDuplicate(err) && r.IdempotencyKey != nil {
 		// A concurrent request with the same key for another room won the race.
@@ -112,7 +112,7 @@ func (s *Store) Update(ctx context.Context, id string, c Change) (Reservation, e
 			return err
 		}
 		out = r
-		return nil
+		return s.touchRooms(tx, oldRoom, r.RoomID)
 	})
 	return out, storeErr("update reservation "+id, err)
 }
@@ -169,7 +169,7 @@ func (s *Store) insertAudit(tx *gorm.DB, a *AuditEntry, now time.Time) error {
 // Reservation returns one reservation, or ErrNotFound.
 func (s *Store) Reservation(ctx context.Context, id string) (Reservation, error) {
 	var r Reservation
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error
+	err := s.rdb.WithContext(ctx).Where("id = ?", id).Take(&r).Error
 	return r, storeErr("get reservation "+id, err)
 }
 
@@ -177,7 +177,7 @@ func (s *Store) Reservation(ctx context.Context, id string) (Reservation, error)
 // ErrNotFound.
 func (s *Store) ReservationByKey(ctx context.Context, organizer, key string) (Reservation, error) {
 	var r Reservation
-	err := s.db.WithContext(ctx).Where("organizer_id = ? AND idempotency_key = ?", organizer, key).Take(&r).Error
+	err := s.rdb.WithContext(ctx).Where("organizer_id = ? AND idempotency_key = ?", organizer, key).Take(&r).Error
 	return r, storeErr("get reservation by idempotency key", err)
 }
 
@@ -185,7 +185,7 @@ func (s *Store) ReservationByKey(ctx context.Context, organizer, key string) (Re
 // ErrNotFound.
 func (s *Store) ReservationByRemote(ctx context.Context, b Backend, remoteID string) (Reservation, error) {
 	var r Reservation
-	err := s.db.WithContext(ctx).Where("backend = ? AND remote_id = ?", b, remoteID).Take(&r).Error
+	err := s.rdb.WithContext(ctx).Where("backend = ? AND remote_id = ?", b, remoteID).Take(&r).Error
 	return r, storeErr("get reservation by remote id", err)
 }
 
@@ -207,7 +207,7 @@ type Filter struct {
 
 // Reservations lists reservations matching f, ordered by start time then id.
 func (s *Store) Reservations(ctx context.Context, f Filter) ([]Reservation, error) {
-	q := s.db.WithContext(ctx).Model(&Reservation{})
+	q := s.rdb.WithContext(ctx).Model(&Reservation{})
 	if len(f.RoomIDs) > 0 {
 		q = q.Where("room_id IN ?", f.RoomIDs)
 	}
@@ -249,11 +249,29 @@ func (s *Store) Reservations(ctx context.Context, f Filter) ([]Reservation, erro
 // Audit returns the audit trail of one reservation, oldest first.
 func (s *Store) Audit(ctx context.Context, reservationID string) ([]AuditEntry, error) {
 	var out []AuditEntry
-	err := s.db.WithContext(ctx).Where("reservation_id = ?", reservationID).Order("seq, at, id").Find(&out).Error
+	err := s.rdb.WithContext(ctx).Where("reservation_id = ?", reservationID).Order("seq, at, id").Find(&out).Error
 	return out, storeErr("list audit", err)
 }
 
 // AddAudit records an audit entry on its own.
 func (s *Store) AddAudit(ctx context.Context, a AuditEntry) error {
 	return storeErr("add audit", s.insertAudit(s.db.WithContext(ctx), &a, s.stamp()))
+}
+
+// NextStart returns the earliest start at or after t of any reservation in rooms (in
+// every room when rooms is empty), whatever its status; ok is false when there is none.
+// Errors: ErrUnavailable.
+func (s *Store) NextStart(ctx context.Context, rooms []string, t time.Time) (start time.Time, ok bool, err error) {
+	q := s.rdb.WithContext(ctx).Model(&Reservation{}).Where("starts_at >= ?", t.UTC())
+	if len(rooms) > 0 {
+		q = q.Where("room_id IN ?", rooms)
+	}
+	var starts []time.Time
+	if err := q.Order("starts_at").Limit(1).Pluck("starts_at", &starts).Error; err != nil {
+		return time.Time{}, false, storeErr("find next reservation start", err)
+	}
+	if len(starts) == 0 {
+		return time.Time{}, false, nil
+	}
+	return starts[0].UTC(), true, nil
 }

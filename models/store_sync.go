@@ -57,6 +57,7 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 		if err := q.Find(&existing).Error; err != nil {
 			return err
 		}
+		touched := map[string]bool{} // rooms whose feeds change
 		byRemote := make(map[string]*Reservation, len(existing))
 		for i := range existing {
 			byRemote[existing[i].Remote()] = &existing[i]
@@ -81,7 +82,7 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 				continue
 			}
 			seen[rm.RemoteID] = true
-			created, updated, deferred, err := applyOne(tx, b, rm, byRemote[rm.RemoteID], inFlight, o.ReadAt, now)
+			created, updated, deferred, err := applyOne(tx, b, rm, byRemote[rm.RemoteID], inFlight, o.ReadAt, now, touched)
 			if err != nil {
 				return err
 			}
@@ -104,7 +105,7 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 		}
 		if len(remotes) == 0 && len(gone) >= guardMin && !o.Force {
 			res.Guarded = len(gone)
-			return nil
+			return s.touchRooms(tx, setKeys(touched)...)
 		}
 		for _, r := range gone {
 			r.Status = StatusCancelled
@@ -113,9 +114,10 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 			if err := tx.Save(r).Error; err != nil {
 				return err
 			}
+			touched[r.RoomID] = true
 			res.Cancelled++
 		}
-		return nil
+		return s.touchRooms(tx, setKeys(touched)...)
 	})
 	return res, storeErr(fmt.Sprintf("apply %s sync", b), err)
 }
@@ -124,9 +126,19 @@ func slotKey(room string, start, end time.Time) string {
 	return room + "|" + start.UTC().Truncate(time.Second).Format(time.RFC3339) + "|" + end.UTC().Truncate(time.Second).Format(time.RFC3339)
 }
 
+// setKeys returns the keys of a set.
+func setKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
 // applyOne brings one listing into the table: r is its reservation when already known
-// (nil: looked up by remote id here). It returns 1 in the count that applies.
-func applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[string]bool, readAt, now time.Time) (created, updated, deferred int, err error) {
+// (nil: looked up by remote id here). It returns 1 in the count that applies and adds the
+// rooms it changed to touched.
+func applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[string]bool, readAt, now time.Time, touched map[string]bool) (created, updated, deferred int, err error) {
 	if r == nil {
 		var found Reservation
 		if err := tx.Where("backend = ? AND remote_id = ?", b, rm.RemoteID).Limit(1).Find(&found).Error; err != nil {
@@ -145,11 +157,14 @@ func applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[st
 			Title: rm.Title, OrganizerID: rm.OrganizerID, OrganizerName: rm.OrganizerName,
 			Backend: b, RemoteID: &remote, Origin: OriginNative, Status: rm.Status, CreatedAt: now, UpdatedAt: now}
 		n.normalize()
+		touched[n.RoomID] = true
 		return 1, 0, 0, tx.Create(&n).Error
 	}
+	oldRoom := r.RoomID
 	if fresh(r, readAt) || !syncChanges(r, rm) {
 		return 0, 0, 0, nil
 	}
+	touched[oldRoom], touched[r.RoomID] = true, true
 	r.Sequence++
 	r.UpdatedAt = now
 	r.normalize()
@@ -169,9 +184,13 @@ func (s *Store) ApplyRemote(ctx context.Context, b Backend, rm Remote, readAt ti
 			return err
 		}
 		inFlight := map[string]bool{slotKey(rm.RoomID, rm.Start, rm.End): unsent > 0}
+		touched := map[string]bool{}
 		var err error
-		res.Created, res.Updated, res.Deferred, err = applyOne(tx, b, rm, nil, inFlight, readAt, now)
-		return err
+		res.Created, res.Updated, res.Deferred, err = applyOne(tx, b, rm, nil, inFlight, readAt, now, touched)
+		if err != nil {
+			return err
+		}
+		return s.touchRooms(tx, setKeys(touched)...)
 	})
 	return res, storeErr(fmt.Sprintf("apply %s booking %s", b, rm.RemoteID), err)
 }
@@ -195,7 +214,10 @@ func (s *Store) CancelRemote(ctx context.Context, b Backend, remoteID string, re
 		r.UpdatedAt = now
 		r.normalize()
 		changed = true
-		return tx.Save(&r).Error
+		if err := tx.Save(&r).Error; err != nil {
+			return err
+		}
+		return s.touchRooms(tx, r.RoomID)
 	})
 	return changed, storeErr(fmt.Sprintf("cancel %s booking %s", b, remoteID), err)
 }
@@ -266,7 +288,7 @@ func (s *Store) RecordSyncRun(ctx context.Context, run SyncRun) error {
 // SyncRuns returns the latest limit passes of backend b (all backends if empty), newest
 // first.
 func (s *Store) SyncRuns(ctx context.Context, b Backend, limit int) ([]SyncRun, error) {
-	q := s.db.WithContext(ctx).Order("started_at DESC, id DESC").Limit(limit)
+	q := s.rdb.WithContext(ctx).Order("started_at DESC, id DESC").Limit(limit)
 	if b != "" {
 		q = q.Where("backend = ?", b)
 	}
@@ -277,7 +299,7 @@ func (s *Store) SyncRuns(ctx context.Context, b Backend, limit int) ([]SyncRun, 
 // State returns a named value of backend b ("" when unset).
 func (s *Store) State(ctx context.Context, b Backend, name string) (string, error) {
 	var st SyncState
-	err := s.db.WithContext(ctx).Where("backend = ? AND name = ?", b, name).Limit(1).Find(&st).Error
+	err := s.rdb.WithContext(ctx).Where("backend = ? AND name = ?", b, name).Limit(1).Find(&st).Error
 	return st.Value, storeErr("get sync state", err)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,9 @@ import (
 // FeedRender is one rendered calendar.
 type FeedRender struct {
 	Body []byte
+	// Gzip is Body compressed with gzip, served to clients that accept it; nil when not
+	// (yet) available.
+	Gzip []byte
 	// ETag is a strong entity tag derived from Body (quoted or not; web quotes a bare one).
 	ETag string
 	// LastModified is the newest change the feed reflects, cancellations and removals
@@ -103,16 +107,57 @@ func (s *server) serveFeed(scope string) echo.HandlerFunc {
 		}
 		h := c.Response().Header()
 		h.Set(echo.HeaderContentType, "text/calendar; charset=utf-8")
-		if etag := quoteETag(f.ETag); etag != "" {
+		h.Set(echo.HeaderVary, echo.HeaderAcceptEncoding)
+		body, etag := f.Body, quoteETag(f.ETag)
+		// The gzip form is its own representation, so it has its own entity tag. Ranges
+		// are served from the identity form.
+		req := c.Request()
+		if f.Gzip != nil && req.Header.Get("Range") == "" && acceptsGzip(req.Header.Values(echo.HeaderAcceptEncoding)) {
+			body = f.Gzip
+			h.Set(echo.HeaderContentEncoding, "gzip")
+			if etag != "" {
+				etag = strings.TrimSuffix(etag, `"`) + `-gz"`
+			}
+		}
+		if etag != "" {
 			h.Set("ETag", etag)
 		}
 		h.Set("Cache-Control", feedCacheControl)
 		if name := safeFilename(f.Filename); name != "" {
 			h.Set(echo.HeaderContentDisposition, `inline; filename="`+name+`"`)
 		}
-		http.ServeContent(c.Response(), c.Request(), f.Filename, f.LastModified, bytes.NewReader(f.Body))
+		http.ServeContent(c.Response(), req, f.Filename, f.LastModified, bytes.NewReader(body))
 		return nil
 	}
+}
+
+// acceptsGzip reports whether Accept-Encoding values allow gzip (named, or "*", with a
+// non-zero quality).
+func acceptsGzip(values []string) bool {
+	ok := false
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			name = strings.ToLower(strings.TrimSpace(name))
+			if name != "gzip" && name != "x-gzip" && name != "*" {
+				continue
+			}
+			zero := false
+			for _, p := range strings.Split(params, ";") {
+				if k, q, found := strings.Cut(strings.TrimSpace(p), "="); found && strings.EqualFold(k, "q") {
+					if f, err := strconv.ParseFloat(strings.TrimSpace(q), 64); err == nil && f == 0 {
+						zero = true
+					}
+				}
+			}
+			if name == "*" {
+				ok = ok || !zero
+				continue
+			}
+			return !zero
+		}
+	}
+	return ok
 }
 
 // pathParam returns path parameter name decoded. echo matches on the raw path when the

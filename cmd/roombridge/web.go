@@ -64,7 +64,7 @@ func (f feedsAdapter) Tokens(ctx context.Context, userID string) ([]models.FeedT
 
 func (f feedsAdapter) Render(ctx context.Context, token, scope, id string) (web.FeedRender, error) {
 	r, err := f.f.Render(ctx, token, scope, id)
-	return web.FeedRender{Body: r.Body, ETag: r.ETag, LastModified: r.LastModified, Filename: r.Filename}, err
+	return web.FeedRender{Body: r.Body, Gzip: r.Gzip, ETag: r.ETag, LastModified: r.LastModified, Filename: r.Filename}, err
 }
 
 // adminAdapter presents the app's sync and status to web.

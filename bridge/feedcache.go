@@ -1,0 +1,515 @@
+package bridge
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"roombridge/models"
+)
+
+// The feed cache. A feed is a pure function of the rows of its scope, the catalog, what
+// the subscriber may see, and where the clock puts the window. The store keeps a change
+// counter per room and one for the catalog (models.Store.FeedStamps), raised in the
+// transaction of every write, so the sum of a scope's counters names the state of its
+// rows; the clock's part is the moment the next row enters or leaves the window or a
+// cancelled row expires, computed when the feed is built. A cached feed is served while
+// its stamp is current and that moment has not come; anything else rebuilds it. Events
+// are rendered once per (reservation content, what the subscriber may see) and reused
+// across feeds and rebuilds.
+
+const (
+	// defaultEventCacheBytes bounds the rendered events kept between builds.
+	defaultEventCacheBytes = 32 << 20
+	// defaultFeedCacheBytes bounds the assembled feeds (and their gzip) kept.
+	defaultFeedCacheBytes = 128 << 20
+	// feedGzipInline: feeds up to this size are compressed while they are built; larger
+	// ones in the background, served uncompressed until that is done.
+	feedGzipInline = 2 << 20
+	// feedCatalogRetries is how often Render re-reads a catalog that changed under it
+	// before it builds without caching.
+	feedCatalogRetries = 3
+)
+
+// feedCache is the cache of one Feeds. Its zero value is ready.
+type feedCache struct {
+	mu      sync.Mutex
+	catalog *feedCatalog
+	feeds   map[feedKey]*feedEntry
+	bytes   int
+	builds  map[feedKey]*feedBuild
+	events  eventCache
+}
+
+// feedKey names one cached feed: scope, room or office id, and the viewer kind ("*" for
+// a subscriber who sees every booking in detail, else "u:" and the user id).
+type feedKey struct{ scope, id, viewer string }
+
+// feedEntry is one assembled feed and what it was built from.
+type feedEntry struct {
+	stamp int64
+	// validUntil is the first moment the clock alone may change the feed.
+	validUntil   time.Time
+	body         []byte
+	gz           atomic.Pointer[[]byte]
+	etag         string
+	lastModified time.Time
+	filename     string
+}
+
+// feedBuild is a build in progress; concurrent requests for the same feed wait for it.
+type feedBuild struct {
+	done  chan struct{}
+	entry *feedEntry
+}
+
+// feedCatalog is a snapshot of the catalog as feeds need it, at a catalog stamp.
+type feedCatalog struct {
+	version    int64
+	officeByID map[string]models.Office
+	roomByID   map[string]models.Room
+	users      map[string]string
+}
+
+// feedPlan is what one request's feed is made of.
+type feedPlan struct {
+	name, description, filename string
+	// rooms filters the rows (nil: every room); scopes are the stamps to read (nil: all).
+	rooms  []string
+	scopes []string
+	empty  bool // an office without rooms
+}
+
+// gzipped returns the gzip of the body, or nil while it is being made.
+func (e *feedEntry) gzipped() []byte {
+	if p := e.gz.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (e *feedEntry) compress() {
+	var buf bytes.Buffer
+	buf.Grow(len(e.body) / 6)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	_, _ = zw.Write(e.body)
+	_ = zw.Close()
+	gz := buf.Bytes()
+	e.gz.Store(&gz)
+}
+
+func (e *feedEntry) size() int { return len(e.body) + len(e.body)/5 }
+
+// Render returns the feed that token opens for scope (FeedAll, FeedMe, FeedRoom or
+// FeedOffice) and id (the room or office id; empty otherwise), from the cache when
+// nothing it shows has changed. Errors: ErrNotFound for an unknown or revoked token, an
+// unknown scope, room or office, ErrInvalid for a bad configuration, ErrUnavailable. The
+// error never contains the token.
+func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, error) {
+	tok, err := f.lookup(ctx, token)
+	if err != nil {
+		return Rendered{}, err
+	}
+	now := f.now().UTC().Truncate(time.Second)
+	user := tok.UserID
+	viewer := "*"
+	if scope == FeedMe || !(f.ShowTitles || f.Admins[user]) {
+		viewer = "u:" + user
+	}
+	key := feedKey{scope, id, viewer}
+
+	cat, err := f.feedCatalog(ctx, false)
+	if err != nil {
+		return Rendered{}, err
+	}
+	var (
+		plan  feedPlan
+		stamp int64
+		cache = true
+	)
+	for attempt := 0; ; attempt++ {
+		if plan, err = f.feedPlan(ctx, cat, scope, id); err != nil {
+			return Rendered{}, err
+		}
+		stamps, err := f.Store.FeedStamps(ctx, plan.scopes)
+		if err != nil {
+			return Rendered{}, fmt.Errorf("render feed %s: %w", plan.filename, err)
+		}
+		stamp = 0
+		for _, v := range stamps {
+			stamp += v
+		}
+		if stamps[models.ScopeCatalog] == cat.version {
+			break
+		}
+		if attempt == feedCatalogRetries {
+			cache = false // the catalog keeps changing: serve a build, keep none
+			break
+		}
+		if cat, err = f.feedCatalog(ctx, true); err != nil {
+			return Rendered{}, err
+		}
+	}
+
+	var e *feedEntry
+	if cache {
+		e, err = f.cachedFeed(ctx, key, stamp, now, func() (*feedEntry, error) { return f.buildFeed(ctx, cat, plan, user, scope, now) })
+	} else {
+		e, err = f.buildFeed(ctx, cat, plan, user, scope, now)
+	}
+	if err != nil {
+		return Rendered{}, err
+	}
+	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= feedTouchEvery {
+		if err := f.Store.TouchFeedToken(ctx, tok.ID, now); err != nil {
+			return Rendered{}, fmt.Errorf("render feed %s: %w", e.filename, err)
+		}
+	}
+	return Rendered{Body: e.body, Gzip: e.gzipped(), ETag: e.etag, LastModified: e.lastModified, Filename: e.filename}, nil
+}
+
+// cachedFeed returns the cached feed for key if it is current at stamp and now, else
+// builds it once (concurrent requests for the same feed wait for that build) and keeps
+// it.
+func (f *Feeds) cachedFeed(ctx context.Context, key feedKey, stamp int64, now time.Time, build func() (*feedEntry, error)) (*feedEntry, error) {
+	c := &f.cache
+	for {
+		c.mu.Lock()
+		if e := c.feeds[key]; e != nil && e.stamp == stamp && now.Before(e.validUntil) {
+			c.mu.Unlock()
+			return e, nil
+		}
+		b := c.builds[key]
+		if b == nil {
+			break // this request builds (c.mu still held)
+		}
+		c.mu.Unlock()
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if b.entry != nil && b.entry.stamp == stamp && now.Before(b.entry.validUntil) {
+			return b.entry, nil
+		}
+		// That build failed or saw another state: look again, maybe build.
+	}
+	b := &feedBuild{done: make(chan struct{})}
+	if c.builds == nil {
+		c.builds = map[feedKey]*feedBuild{}
+	}
+	c.builds[key] = b
+	c.mu.Unlock()
+
+	e, err := build()
+	if e != nil {
+		e.stamp = stamp
+	}
+	c.mu.Lock()
+	delete(c.builds, key)
+	if err == nil {
+		b.entry = e
+		c.store(key, e)
+	}
+	c.mu.Unlock()
+	close(b.done)
+	return e, err
+}
+
+// store keeps e under key, dropping other feeds when the cache is over its budget. It
+// runs with c.mu held.
+func (c *feedCache) store(key feedKey, e *feedEntry) {
+	if c.feeds == nil {
+		c.feeds = map[feedKey]*feedEntry{}
+	}
+	if old := c.feeds[key]; old != nil {
+		c.bytes -= old.size()
+	}
+	if e.size() > defaultFeedCacheBytes {
+		delete(c.feeds, key)
+		return
+	}
+	for k, old := range c.feeds {
+		if c.bytes+e.size() <= defaultFeedCacheBytes {
+			break
+		}
+		if k != key {
+			c.bytes -= old.size()
+			delete(c.feeds, k)
+		}
+	}
+	c.feeds[key] = e
+	c.bytes += e.size()
+}
+
+// feedCatalog returns the catalog snapshot, reading it again when reload is set or there
+// is none. Its stamp is read before its rows, so a snapshot may be newer than its stamp
+// says, never older: a mismatch costs a reload, never a stale feed.
+func (f *Feeds) feedCatalog(ctx context.Context, reload bool) (*feedCatalog, error) {
+	f.cache.mu.Lock()
+	cat := f.cache.catalog
+	f.cache.mu.Unlock()
+	if cat != nil && !reload {
+		return cat, nil
+	}
+	stamps, err := f.Store.FeedStamps(ctx, []string{models.ScopeCatalog})
+	if err != nil {
+		return nil, fmt.Errorf("render feed: %w", err)
+	}
+	offices, err := f.Store.Offices(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("render feed: %w", err)
+	}
+	us, err := f.Store.Users(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("render feed: %w", err)
+	}
+	cat = &feedCatalog{version: stamps[models.ScopeCatalog], officeByID: map[string]models.Office{}, roomByID: map[string]models.Room{}, users: map[string]string{}}
+	for _, o := range offices {
+		cat.officeByID[o.ID] = o
+		for _, r := range o.Rooms {
+			cat.roomByID[r.ID] = r
+		}
+	}
+	for _, u := range us {
+		cat.users[u.ID] = u.Name
+	}
+	f.cache.mu.Lock()
+	if f.cache.catalog == nil || f.cache.catalog.version <= cat.version {
+		f.cache.catalog = cat
+	}
+	f.cache.mu.Unlock()
+	return cat, nil
+}
+
+// feedPlan names the feed and the rows and stamps it is made of.
+func (f *Feeds) feedPlan(ctx context.Context, cat *feedCatalog, scope, id string) (feedPlan, error) {
+	switch {
+	case scope == FeedAll && id == "":
+		return feedPlan{name: "roombridge · 全部会议室", description: "所有职场会议室的预订（OA 与钉钉）", filename: "all.ics"}, nil
+	case scope == FeedMe && id == "":
+		return feedPlan{name: "roombridge · 我的预订", description: "我预订或参加的会议室预订（OA 与钉钉）", filename: "me.ics"}, nil
+	case scope == FeedRoom && id != "":
+		room, ok := cat.roomByID[id]
+		if !ok {
+			// A room that left the catalog keeps its feed (its old bookings).
+			var err error
+			if room, err = f.Store.Room(ctx, id); err != nil {
+				return feedPlan{}, fmt.Errorf("render room feed: %w", err)
+			}
+		}
+		o := cat.officeByID[room.OfficeID]
+		return feedPlan{
+			name:        "roombridge · " + strings.TrimSpace(o.Name+" "+room.Name),
+			description: feedLocation(FeedItem{Room: room, Office: o}) + " 的预订（OA 与钉钉）",
+			filename:    "room-" + feedFileName(room.ID) + ".ics",
+			rooms:       []string{room.ID},
+			scopes:      []string{models.ScopeCatalog, models.RoomScope(room.ID)},
+		}, nil
+	case scope == FeedOffice && id != "":
+		o, ok := cat.officeByID[id]
+		if !ok {
+			return feedPlan{}, fmt.Errorf("render office feed: office %s: %w", id, models.ErrNotFound)
+		}
+		p := feedPlan{name: "roombridge · " + o.Name, description: o.Name + "所有会议室的预订（OA 与钉钉）",
+			filename: "office-" + feedFileName(o.ID) + ".ics", scopes: []string{models.ScopeCatalog}, rooms: []string{}}
+		for _, r := range o.Rooms {
+			p.rooms = append(p.rooms, r.ID)
+			p.scopes = append(p.scopes, models.RoomScope(r.ID))
+		}
+		p.empty = len(p.rooms) == 0
+		return p, nil
+	}
+	return feedPlan{}, fmt.Errorf("render feed: scope %q: %w", scope, models.ErrNotFound)
+}
+
+// buildFeed reads the rows of plan and assembles the feed user sees at now.
+func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, user, scope string, now time.Time) (*feedEntry, error) {
+	past, ahead := feedDuration(f.Past, DefaultFeedPast), feedDuration(f.Ahead, DefaultFeedAhead)
+	spec := FeedSpec{
+		Name: plan.name, Description: plan.description,
+		Zone: f.Zone, Now: now, Refresh: f.Refresh, URL: f.BookingURL,
+		KeepCancelled: feedDuration(f.KeepCancelled, DefaultKeepCancelled),
+		From:          now.Add(-past),
+		To:            now.Add(ahead),
+	}
+	if err := checkFeedSpec(spec); err != nil {
+		return nil, err
+	}
+	var (
+		rows      []models.Reservation
+		next      time.Time
+		hasNext   bool
+		err       error
+		allDetail = f.ShowTitles || f.Admins[user]
+	)
+	if !plan.empty {
+		filter := models.Filter{RoomIDs: plan.rooms, From: spec.From.Add(-feedExitLookback), To: spec.To}
+		if rows, err = f.Store.Reservations(ctx, filter); err != nil {
+			return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
+		}
+		if next, hasNext, err = f.Store.NextStart(ctx, plan.rooms, spec.To); err != nil {
+			return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
+		}
+	}
+	var gone *models.Room // the room of a room feed that left the catalog
+	if len(plan.rooms) == 1 {
+		if _, ok := cat.roomByID[plan.rooms[0]]; !ok {
+			if r, err := f.Store.Room(ctx, plan.rooms[0]); err == nil {
+				gone = &r
+			}
+		}
+	}
+	all := make([]FeedItem, 0, len(rows))
+	shownIn := make([]FeedItem, 0, len(rows))
+	for _, r := range rows {
+		room, ok := cat.roomByID[r.RoomID]
+		switch {
+		case ok:
+		case gone != nil && gone.ID == r.RoomID:
+			room = *gone
+		default:
+			room = models.Room{ID: r.RoomID, Name: r.RoomID}
+		}
+		mine := r.OrganizerID == user || slices.Contains(r.Attendees, user)
+		it := FeedItem{R: r, Room: room, Office: cat.officeByID[room.OfficeID], OrganizerName: cat.users[r.OrganizerID],
+			Details: mine || allDetail}
+		if r.OrganizerName != "" {
+			it.OrganizerName = r.OrganizerName
+		}
+		// Every row read counts for Last-Modified: a booking the user just left (removed
+		// from its attendees) leaves the me feed at its UpdatedAt.
+		all = append(all, it)
+		if scope == FeedMe && !mine {
+			continue
+		}
+		shownIn = append(shownIn, it)
+	}
+	shown, err := feedShown(spec, shownIn)
+	if err != nil {
+		return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
+	}
+	body, err := assembleFeed(spec, shown, func(it FeedItem) ([]byte, error) { return f.cache.events.render(spec, it) })
+	if err != nil {
+		return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
+	}
+	e := &feedEntry{
+		body: body, etag: FeedETag(body), filename: plan.filename,
+		lastModified: FeedLastModified(spec, all),
+		validUntil:   feedValidUntil(spec, all, next, hasNext),
+	}
+	if len(body) <= feedGzipInline {
+		e.compress()
+	} else {
+		go e.compress()
+	}
+	return e, nil
+}
+
+// feedValidUntil is the first moment after spec.Now at which the feed built from items
+// (every row read, as for FeedLastModified) could change with no row changing: a row
+// leaves the window or the rows read, a cancelled row expires, or the next row past the
+// window (starting at next) enters it.
+func feedValidUntil(spec FeedSpec, items []FeedItem, next time.Time, hasNext bool) time.Time {
+	now := spec.Now
+	until := now.Add(spec.To.Sub(spec.Now)) // no later than a whole window ahead
+	consider := func(t time.Time) {
+		if t.After(now) && t.Before(until) {
+			until = t
+		}
+	}
+	past := now.Sub(spec.From)
+	for _, it := range items {
+		r := it.R
+		changed := feedChanged(r)
+		if changed.After(now) {
+			// Stamped in the future (clock skew): Last-Modified moves with the clock.
+			consider(now.Add(time.Second))
+		}
+		if r.Status == models.StatusCancelled && !changed.IsZero() {
+			consider(changed.Add(spec.keep()))
+		}
+		consider(r.End.Add(past))
+		consider(r.End.Add(past + feedExitLookback))
+		consider(r.Start.Add(-spec.To.Sub(now)))
+	}
+	if hasNext {
+		consider(feedMaxTime(next.Add(-spec.To.Sub(now)), now.Add(time.Second)))
+	}
+	return until
+}
+
+// eventCache keeps rendered events between builds: two generations, the older one
+// dropped when the newer fills half the budget, so events no feed used for a while go.
+// Its zero value is ready.
+type eventCache struct {
+	mu        sync.Mutex
+	cur, prev map[eventKey][]byte
+	curBytes  int
+}
+
+// eventKey is everything an event's bytes depend on besides the Feeds' fixed settings
+// (zone, booking links).
+type eventKey struct {
+	id, uid, room, title, description, organizer, rowOrganizer, location string
+	backend, origin, status                                              string
+	start, end, created, changed                                         int64
+	sequence                                                             int
+	details                                                              bool
+}
+
+func newEventKey(it FeedItem) eventKey {
+	r := it.R
+	k := eventKey{id: r.ID, uid: r.UID, room: r.RoomID, title: r.Title, description: r.Description,
+		organizer: it.OrganizerName, rowOrganizer: r.OrganizerName, location: feedLocation(it),
+		backend: string(r.Backend), origin: string(r.Origin), status: string(r.Status),
+		start: r.Start.UnixNano(), end: r.End.UnixNano(), changed: feedChanged(r).Unix(), sequence: r.Sequence, details: it.Details}
+	if !r.CreatedAt.IsZero() {
+		k.created = r.CreatedAt.UnixNano()
+	}
+	if !it.Details {
+		// A busy-only event shows none of these.
+		k.title, k.description, k.organizer, k.rowOrganizer = "", "", "", ""
+	}
+	return k
+}
+
+// render returns the event's bytes, from the cache when it was rendered before.
+func (c *eventCache) render(spec FeedSpec, it FeedItem) ([]byte, error) {
+	k := newEventKey(it)
+	c.mu.Lock()
+	if b, ok := c.cur[k]; ok {
+		c.mu.Unlock()
+		return b, nil
+	}
+	if b, ok := c.prev[k]; ok {
+		c.put(k, b)
+		c.mu.Unlock()
+		return b, nil
+	}
+	c.mu.Unlock()
+	b, err := appendEvent(nil, spec, it)
+	if err != nil {
+		return nil, err
+	}
+	b = b[:len(b):len(b)]
+	c.mu.Lock()
+	c.put(k, b)
+	c.mu.Unlock()
+	return b, nil
+}
+
+// put keeps b under k; it runs with c.mu held.
+func (c *eventCache) put(k eventKey, b []byte) {
+	if c.cur == nil || c.curBytes > defaultEventCacheBytes/2 {
+		c.prev, c.cur, c.curBytes = c.cur, make(map[eventKey][]byte), 0
+	}
+	c.cur[k] = b
+	c.curBytes += len(b) + 200
+}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -151,7 +153,11 @@ func (f *feeds) Render(ctx context.Context, token, scope, id string) (FeedRender
 		return FeedRender{}, fmt.Errorf("scope %q: %w", scope, models.ErrNotFound)
 	}
 	body := calendarBody(name, tok.UserID)
-	return FeedRender{Body: body, ETag: etagOf(body), LastModified: f.changed, Filename: file}, nil
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(body)
+	zw.Close()
+	return FeedRender{Body: body, Gzip: gz.Bytes(), ETag: etagOf(body), LastModified: f.changed, Filename: file}, nil
 }
 
 func calendarBody(name, user string) []byte {
@@ -455,5 +461,64 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	}
 	if checked < 14 {
 		t.Errorf("checked %d API routes, want at least the 14 of bookings, feeds and admin", checked)
+	}
+}
+
+// TestFeedGzip: a client that accepts gzip gets the feed's gzip form with its own ETag,
+// and revalidates it; one that does not, or asks for a range, gets the plain bytes.
+func TestFeedGzip(t *testing.T) {
+	var f *feeds
+	e := newEnv(t, withFeeds(&f))
+	token, _ := f.token(t, "zhangsan")
+	path := "/ical/" + token + "/all.ics"
+	body := calendarBody("all", "zhangsan")
+	plainTag := `"` + etagOf(body) + `"`
+	gzTag := `"` + etagOf(body) + `-gz"`
+
+	tests := []struct {
+		name     string
+		header   []string
+		wantGzip bool
+	}{
+		{"gzip", []string{"Accept-Encoding", "gzip, deflate, br"}, true},
+		{"gzip with quality", []string{"Accept-Encoding", "br;q=1.0, gzip;q=0.8"}, true},
+		{"any", []string{"Accept-Encoding", "*"}, true},
+		{"gzip refused", []string{"Accept-Encoding", "gzip;q=0, *"}, false},
+		{"identity", []string{"Accept-Encoding", "identity"}, false},
+		{"none", []string{"Accept-Encoding", ""}, false},
+		{"range", []string{"Accept-Encoding", "gzip", "Range", "bytes=0-9"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := get(e, http.MethodGet, path, tt.header...)
+			if w.Header().Get("Vary") != "Accept-Encoding" {
+				t.Errorf("GET (%s) Vary = %q, want Accept-Encoding", tt.name, w.Header().Get("Vary"))
+			}
+			gotGzip := w.Header().Get("Content-Encoding") == "gzip"
+			if gotGzip != tt.wantGzip {
+				t.Fatalf("GET (%s) Content-Encoding = %q, want gzip %v", tt.name, w.Header().Get("Content-Encoding"), tt.wantGzip)
+			}
+			if !gotGzip {
+				if w.Header().Get("Etag") != plainTag {
+					t.Errorf("GET (%s) ETag = %q, want %q", tt.name, w.Header().Get("Etag"), plainTag)
+				}
+				return
+			}
+			zr, err := gzip.NewReader(w.Body)
+			if err != nil {
+				t.Fatalf("GET (%s) body is not gzip: %v", tt.name, err)
+			}
+			plain, err := io.ReadAll(zr)
+			if err != nil || !bytes.Equal(plain, body) {
+				t.Errorf("GET (%s) gunzipped = %q, %v; want %q", tt.name, plain, err, body)
+			}
+			if w.Header().Get("Etag") != gzTag {
+				t.Errorf("GET (%s) ETag = %q, want %q", tt.name, w.Header().Get("Etag"), gzTag)
+			}
+			again := get(e, http.MethodGet, path, append(tt.header, "If-None-Match", gzTag)...)
+			if again.Code != http.StatusNotModified || again.Body.Len() != 0 {
+				t.Errorf("GET (%s) If-None-Match the gzip ETag = %d with %d bytes, want 304 and none", tt.name, again.Code, again.Body.Len())
+			}
+		})
 	}
 }

@@ -90,3 +90,86 @@ func TestBudgetWith50Rooms(t *testing.T) {
 		t.Errorf("after one pass: used %d, projected %d, interval %s (was %s)", after.Used, after.Projected, after.Interval, st.Interval)
 	}
 }
+
+// Bookings spend the same DingTalk budget as sync. Once they have used it up, sync
+// still runs one pass a day within the overage, says it is paused and until when, and
+// stops when the overage is spent too, until the month turns.
+func TestBudgetSpentByBookingsKeepsDailyFloor(t *testing.T) {
+	now := time.Date(2026, 11, 10, 8, 0, 0, 0, shanghai)
+	clock := modelstest.NewClock(now)
+	s := modelstest.New(t, models.DialectSQLite, clock.Now)
+	ctx := context.Background()
+	cat := models.Catalog{Users: []models.User{{ID: "admin", Name: "管理员", DingTalkUserID: "admin"}}}
+	var fakeRooms []dingtalkfake.Room
+	office := models.Office{ID: "office", Name: "职场"}
+	for r := 0; r < 5; r++ {
+		id := fmt.Sprintf("room-%d", r)
+		office.Rooms = append(office.Rooms, models.Room{ID: id, Name: id, DingTalkRoomID: "dt-" + id})
+		fakeRooms = append(fakeRooms, dingtalkfake.Room{ID: "dt-" + id, Name: id})
+	}
+	cat.Offices = append(cat.Offices, office)
+	if err := s.SyncCatalog(ctx, cat); err != nil {
+		t.Fatal(err)
+	}
+	fake := dingtalkfake.New("key", "secret", fakeRooms, []dingtalkfake.User{{UserID: "admin", UnionID: "union-admin", Name: "管理员"}}, dingtalkfake.WithNow(clock.Now))
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	usage := NewUsage(s, models.BackendDingTalk, 30, shanghai, log)
+	usage.Overage = 10
+	if err := usage.Load(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	client, err := dingtalk.New(dingtalk.Config{BaseURL: srv.URL, OAPIURL: srv.URL, AppKey: "key", AppSecret: "secret", Now: clock.Now,
+		OnCall: func(api string, metered bool, err error) {
+			if metered {
+				usage.Record(clock.Now())
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &DingTalk{Client: client, Store: s, Zone: shanghai, Log: log, Operator: "admin"}
+	routing := models.NewRouting(shanghai, time.Date(2023, 4, 17, 0, 0, 0, 0, shanghai), time.Date(2023, 4, 16, 23, 0, 0, 0, shanghai))
+	sy := NewSyncer(SyncerConfig{Store: s, Source: src, Routing: routing, Now: clock.Now, Logger: log, Usage: usage})
+	st, _ := sy.UsageStatus(ctx)
+	per := st.PerPass
+	if per != 3 {
+		t.Fatalf("cost of one pass over 5 rooms = %d, want 3", per)
+	}
+	for i := 0; i < 30; i++ { // bookings spend the whole budget
+		usage.Record(clock.Now())
+	}
+	monthEnd := time.Date(2026, 12, 1, 0, 0, 0, 0, shanghai)
+
+	steps := []struct {
+		name      string
+		advance   time.Duration
+		wantRun   bool
+		wantUsed  int
+		wantUntil time.Time
+	}{
+		{"budget spent, no pass yet: the floor pass runs", 0, true, 33, now.Add(24 * time.Hour)},
+		{"an hour later: paused until a day after the last pass", time.Hour, false, 33, now.Add(24 * time.Hour)},
+		{"a day later: the next floor pass runs", 23 * time.Hour, true, 36, now.Add(48 * time.Hour)},
+		{"another day: the last pass the overage allows", 24 * time.Hour, true, 39, monthEnd},
+		{"another day: overage spent, paused until the month turns", 24 * time.Hour, false, 39, monthEnd},
+	}
+	for _, tt := range steps {
+		clock.Add(tt.advance)
+		sum, err := sy.Pass(ctx, false)
+		if err != nil {
+			t.Fatalf("%s: Pass() = %v", tt.name, err)
+		}
+		if ran := !sum.Skipped; ran != tt.wantRun {
+			t.Errorf("%s: Pass() ran = %v (note %q), want %v", tt.name, ran, sum.Note, tt.wantRun)
+		}
+		st, _ := sy.UsageStatus(ctx)
+		if st.Used != tt.wantUsed || st.State != SyncPaused || !st.Until.Equal(tt.wantUntil.UTC()) {
+			t.Errorf("%s: UsageStatus() = used %d, %s until %v; want used %d, paused until %v", tt.name, st.Used, st.State, st.Until, tt.wantUsed, tt.wantUntil.UTC())
+		}
+		if wait := sy.NextInterval(ctx); !clock.Now().Add(wait).Equal(tt.wantUntil) && !(tt.wantUntil.Equal(monthEnd) && !clock.Now().Add(wait).Before(monthEnd)) {
+			t.Errorf("%s: NextInterval() = %s (at %v), want the next pass at %v", tt.name, wait, clock.Now().Add(wait), tt.wantUntil)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"slices"
 	"strings"
@@ -112,34 +113,33 @@ func (e *feedEntry) size() int { return len(e.body) + len(e.body)/5 }
 // unknown scope, room or office, ErrInvalid for a bad configuration, ErrUnavailable. The
 // error never contains the token.
 func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, error) {
-	tok, err := f.lookup(ctx, token)
+	hash, err := feedTokenHash(token)
 	if err != nil {
 		return Rendered{}, err
 	}
 	now := f.now().UTC().Truncate(time.Second)
-	user := tok.UserID
-	viewer := "*"
-	if scope == FeedMe || !(f.ShowTitles || f.Admins[user]) {
-		viewer = "u:" + user
-	}
-	key := feedKey{scope, id, viewer}
-
 	cat, err := f.feedCatalog(ctx, false)
 	if err != nil {
 		return Rendered{}, err
 	}
 	var (
 		plan  feedPlan
+		tok   models.FeedToken
 		stamp int64
 		cache = true
 	)
 	for attempt := 0; ; attempt++ {
+		// An unknown scope, room or office is ErrNotFound like an unknown token.
 		if plan, err = f.feedPlan(ctx, cat, scope, id); err != nil {
 			return Rendered{}, err
 		}
-		stamps, err := f.Store.FeedStamps(ctx, plan.scopes)
+		var stamps map[string]int64
+		tok, stamps, err = f.Store.FeedLookup(ctx, hash, plan.scopes)
 		if err != nil {
-			return Rendered{}, fmt.Errorf("render feed %s: %w", plan.filename, err)
+			return Rendered{}, fmt.Errorf("find feed token: %w", err)
+		}
+		if subtle.ConstantTimeCompare([]byte(tok.TokenHash), []byte(hash)) != 1 || !tok.Active() {
+			return Rendered{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
 		}
 		stamp = 0
 		for _, v := range stamps {
@@ -156,6 +156,12 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 			return Rendered{}, err
 		}
 	}
+	user := tok.UserID
+	viewer := "*"
+	if scope == FeedMe || !(f.ShowTitles || f.Admins[user]) {
+		viewer = "u:" + user
+	}
+	key := feedKey{scope, id, viewer}
 
 	var e *feedEntry
 	if cache {
@@ -351,7 +357,7 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 	)
 	if !plan.empty {
 		filter := models.Filter{RoomIDs: plan.rooms, From: spec.From.Add(-feedExitLookback), To: spec.To}
-		if rows, err = f.Store.Reservations(ctx, filter); err != nil {
+		if rows, err = f.Store.FeedReservations(ctx, filter.RoomIDs, filter.From, filter.To); err != nil {
 			return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
 		}
 		if next, hasNext, err = f.Store.NextStart(ctx, plan.rooms, spec.To); err != nil {

@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base32"
 	"fmt"
 	"net/url"
@@ -212,23 +211,16 @@ func GoogleSubscribe(u string) string {
 	return "https://calendar.google.com/calendar/render?cid=" + url.QueryEscape(u)
 }
 
-// lookup finds the active token. Only the token's hash reaches the database.
-func (f *Feeds) lookup(ctx context.Context, token string) (models.FeedToken, error) {
+// feedTokenHash checks the form of a token and returns its hash: only the hash reaches
+// the database. A malformed token is ErrNotFound like an unknown one.
+func feedTokenHash(token string) (string, error) {
 	if len(token) != feedTokenLen {
-		return models.FeedToken{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
+		return "", fmt.Errorf("find feed token: %w", models.ErrNotFound)
 	}
 	if _, err := feedTokenEncoding.DecodeString(token); err != nil {
-		return models.FeedToken{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
+		return "", fmt.Errorf("find feed token: %w", models.ErrNotFound)
 	}
-	hash := models.FeedTokenHash(token)
-	t, err := f.Store.FeedTokenByHash(ctx, hash)
-	if err != nil {
-		return models.FeedToken{}, fmt.Errorf("find feed token: %w", err)
-	}
-	if subtle.ConstantTimeCompare([]byte(t.TokenHash), []byte(hash)) != 1 || !t.Active() {
-		return models.FeedToken{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
-	}
-	return t, nil
+	return models.FeedTokenHash(token), nil
 }
 
 // feedFileName keeps the characters of id that are safe in a Content-Disposition

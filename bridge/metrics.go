@@ -76,12 +76,17 @@ func UsageCollector(status func() UsageStatus) prometheus.Collector {
 		budget:    prometheus.NewDesc("roombridge_dingtalk_month_budget", "Monthly budget of metered DingTalk calls.", nil, nil),
 		projected: prometheus.NewDesc("roombridge_dingtalk_month_projected", "Projected metered DingTalk calls by the month's end.", nil, nil),
 		interval:  prometheus.NewDesc("roombridge_dingtalk_sync_interval_seconds", "Current time between DingTalk sync passes.", nil, nil),
+		state: prometheus.NewDesc("roombridge_dingtalk_sync_state",
+			"1 for the state DingTalk sync is in: running, throttled (the budget stretches the interval) or paused (the month's budget is spent).", []string{"state"}, nil),
+		until: prometheus.NewDesc("roombridge_dingtalk_sync_until_timestamp_seconds",
+			"When a throttled or paused DingTalk sync runs its next pass (Unix time; 0 when running).", nil, nil),
+		overage: prometheus.NewDesc("roombridge_dingtalk_sync_overage", "Metered calls sync may spend past the budget to keep one pass a day.", nil, nil),
 	}
 }
 
 type usageCollector struct {
-	status                            func() UsageStatus
-	used, budget, projected, interval *prometheus.Desc
+	status                                                   func() UsageStatus
+	used, budget, projected, interval, state, until, overage *prometheus.Desc
 }
 
 func (c *usageCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -89,6 +94,9 @@ func (c *usageCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.budget
 	ch <- c.projected
 	ch <- c.interval
+	ch <- c.state
+	ch <- c.until
+	ch <- c.overage
 }
 
 func (c *usageCollector) Collect(ch chan<- prometheus.Metric) {
@@ -97,4 +105,17 @@ func (c *usageCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.budget, prometheus.GaugeValue, float64(st.Budget))
 	ch <- prometheus.MustNewConstMetric(c.projected, prometheus.GaugeValue, float64(st.Projected))
 	ch <- prometheus.MustNewConstMetric(c.interval, prometheus.GaugeValue, st.Interval.Seconds())
+	for _, state := range []string{SyncRunning, SyncThrottled, SyncPaused} {
+		v := 0.0
+		if st.State == state {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, v, state)
+	}
+	until := 0.0
+	if !st.Until.IsZero() {
+		until = float64(st.Until.Unix())
+	}
+	ch <- prometheus.MustNewConstMetric(c.until, prometheus.GaugeValue, until)
+	ch <- prometheus.MustNewConstMetric(c.overage, prometheus.GaugeValue, float64(st.Overage))
 }

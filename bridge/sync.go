@@ -161,7 +161,7 @@ func (s *Syncer) NextInterval(ctx context.Context) time.Duration {
 	if s.usage != nil {
 		rooms, _ := s.mappedRooms(ctx)
 		per := s.source.CallsPerPass(len(rooms), s.back+s.ahead)
-		wait = s.usage.Interval(ctx, now, per, s.base)
+		wait = s.meteredWait(ctx, now, per)
 	}
 	if f, ok := s.routing.Freeze[s.source.Name()]; ok && now.Before(f) {
 		final := f.Add(-s.finalLead)
@@ -219,9 +219,13 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (Summary, error) {
 	var before int
 	if s.usage != nil {
 		if per := s.source.CallsPerPass(len(rooms), s.back+s.ahead); !s.usage.Allow(ctx, start, per) {
-			sum.Skipped = true
-			sum.Note = fmt.Sprintf("monthly budget of %d metered calls reached", s.usage.Budget)
-			return sum, nil
+			if !s.usage.floorDue(start, s.lastPass(ctx), per) {
+				sum.Skipped = true
+				sum.Note = fmt.Sprintf("monthly budget of %d metered calls reached", s.usage.Budget)
+				return sum, nil
+			}
+			sum.Note = fmt.Sprintf("daily pass past the monthly budget of %d metered calls (overage %d)", s.usage.Budget, s.usage.Overage)
+			s.log.Warn("sync: daily floor pass past the budget", "backend", b, "used", s.usage.Count(), "budget", s.usage.Budget, "overage", s.usage.Overage)
 		}
 		before = s.usage.Count()
 	}
@@ -240,7 +244,7 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (Summary, error) {
 	sum.Seen, sum.Created, sum.Updated, sum.Cancelled, sum.Guarded = applied.Seen, applied.Created, applied.Updated, applied.Cancelled, applied.Guarded
 	if err != nil {
 		sum.Errors = 1
-		sum.Note = err.Error()
+		sum.Note = strings.TrimSpace(sum.Note + " " + err.Error())
 	}
 	if applied.Guarded > 0 {
 		sum.Note = strings.TrimSpace(sum.Note + fmt.Sprintf(" %s returned nothing for rooms holding %d reservations; kept them (an admin can force the pass)", b, applied.Guarded))
@@ -262,13 +266,53 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (Summary, error) {
 	return sum, err
 }
 
+// lastPass is when the backend's last pass that ran started (zero: none yet).
+func (s *Syncer) lastPass(ctx context.Context) time.Time {
+	runs, err := s.store.SyncRuns(ctx, s.source.Name(), 1)
+	if err != nil || len(runs) == 0 {
+		return time.Time{}
+	}
+	return runs[0].StartedAt
+}
+
+// meteredWait is the time to the next pass of a metered backend: the budget's interval,
+// or, once the budget is spent, until the daily floor pass is due while the overage
+// lasts.
+func (s *Syncer) meteredWait(ctx context.Context, now time.Time, per int) time.Duration {
+	wait := s.usage.Interval(ctx, now, per, s.base)
+	if s.usage.Allow(ctx, now, per) || s.usage.Overage <= 0 || s.usage.Count()+per > s.usage.Budget+s.usage.Overage {
+		return wait
+	}
+	floor := s.base
+	if last := s.lastPass(ctx); !last.IsZero() {
+		floor = max(last.Add(syncFloor).Sub(now), s.base)
+	}
+	return min(wait, floor)
+}
+
 // UsageStatus reports the metered backend's month: calls used, what a pass costs, the
-// current interval and the projection. ok is false for an unmetered backend.
+// current interval, the projection, and whether the budget throttles or pauses sync and
+// until when. ok is false for an unmetered backend.
 func (s *Syncer) UsageStatus(ctx context.Context) (st UsageStatus, ok bool) {
 	if s.usage == nil {
 		return UsageStatus{}, false
 	}
+	now := s.now()
 	rooms, _ := s.mappedRooms(ctx)
 	per := s.source.CallsPerPass(len(rooms), s.back+s.ahead)
-	return s.usage.Status(s.now(), per, s.usage.Interval(ctx, s.now(), per, s.base)), true
+	wait := s.meteredWait(ctx, now, per)
+	st = s.usage.Status(now, per, wait)
+	switch {
+	case !s.usage.Allow(ctx, now, per):
+		// The wait already counts from now: to the daily floor or the month's turn.
+		st.State, st.Until = SyncPaused, now.Add(wait).UTC().Truncate(time.Second)
+	case wait > s.base:
+		// Passes are spaced wait apart: the next comes that long after the last.
+		next := now.Add(wait)
+		if last := s.lastPass(ctx); !last.IsZero() {
+			next = feedMaxTime(last.Add(wait), now)
+		}
+		st.State, st.Until = SyncThrottled, next.UTC().Truncate(time.Second)
+	}
+	return st, true
 }

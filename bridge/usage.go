@@ -15,6 +15,9 @@ import (
 type Usage struct {
 	Backend models.Backend
 	Budget  int
+	// Overage is how many calls past Budget sync may spend in a month to keep its floor
+	// of one pass a day once bookings have used the budget up (0: no floor).
+	Overage int
 
 	store *models.Store
 	zone  *time.Location
@@ -114,6 +117,28 @@ func (u *Usage) Interval(ctx context.Context, now time.Time, per int, base time.
 	return max(left/time.Duration(passes), base)
 }
 
+// Sync states of a metered backend, as UsageStatus.State reports them.
+const (
+	// SyncRunning: passes run at the base interval.
+	SyncRunning = "running"
+	// SyncThrottled: the budget stretches the time between passes beyond the base
+	// interval; the next pass is at Until.
+	SyncThrottled = "throttled"
+	// SyncPaused: the month's budget is spent; the next pass is at Until (the daily floor
+	// within the overage, or the month's turn).
+	SyncPaused = "paused"
+)
+
+// syncFloor is the longest a metered backend goes without a pass while the overage lasts.
+const syncFloor = 24 * time.Hour
+
+// floorDue reports whether a pass costing per calls may run past the budget now to keep
+// the daily floor: the last pass (zero: none) is a floor period old and the overage
+// covers it.
+func (u *Usage) floorDue(now, last time.Time, per int) bool {
+	return u.Overage > 0 && (last.IsZero() || !now.Before(last.Add(syncFloor))) && u.Count()+per <= u.Budget+u.Overage
+}
+
 // Status is a snapshot for the admin page and metrics.
 type UsageStatus struct {
 	Backend models.Backend `json:"backend"`
@@ -128,12 +153,19 @@ type UsageStatus struct {
 	Projected int `json:"projected"`
 	// SteadyMonth is what a whole 30-day month costs at the current interval.
 	SteadyMonth int `json:"steady_month"`
+	// Overage is what sync may spend past Budget to keep one pass a day.
+	Overage int `json:"overage"`
+	// State is SyncRunning, SyncThrottled or SyncPaused; Until is when the next pass is
+	// due (zero when running).
+	State string    `json:"state"`
+	Until time.Time `json:"until,omitzero"`
 }
 
 // Status reports usage and its projection for passes costing per calls every interval.
 func (u *Usage) Status(now time.Time, per int, interval time.Duration) UsageStatus {
 	used := u.Count()
-	st := UsageStatus{Backend: u.Backend, Month: now.In(u.zone).Format("2006-01"), Budget: u.Budget, Used: used, PerPass: per, Interval: interval}
+	st := UsageStatus{Backend: u.Backend, Month: now.In(u.zone).Format("2006-01"), Budget: u.Budget, Used: used, PerPass: per, Interval: interval,
+		Overage: u.Overage, State: SyncRunning}
 	if interval > 0 && per > 0 {
 		left := u.monthEnd(now).Sub(now)
 		st.Projected = used + per*int(left/interval)

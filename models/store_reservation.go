@@ -2,7 +2,10 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -274,4 +277,97 @@ func (s *Store) NextStart(ctx context.Context, rooms []string, t time.Time) (sta
 		return time.Time{}, false, nil
 	}
 	return starts[0].UTC(), true, nil
+}
+
+// reservationColumns are the columns scanReservation reads, in its order.
+const reservationColumns = "id, uid, room_id, starts_at, ends_at, title, description, organizer_id, organizer_name, attendees, backend, remote_id, origin, status, reason, sequence, idempotency_key, created_at, updated_at"
+
+func scanReservation(rows *sql.Rows, r *Reservation) error {
+	var remote, key sql.NullString
+	if err := rows.Scan(&r.ID, &r.UID, &r.RoomID, &r.Start, &r.End, &r.Title, &r.Description, &r.OrganizerID, &r.OrganizerName,
+		&r.Attendees, &r.Backend, &remote, &r.Origin, &r.Status, &r.Reason, &r.Sequence, &key, &r.CreatedAt, &r.UpdatedAt); err != nil {
+		return err
+	}
+	if remote.Valid {
+		r.RemoteID = &remote.String
+	}
+	if key.Valid {
+		r.IdempotencyKey = &key.String
+	}
+	r.Start, r.End, r.CreatedAt, r.UpdatedAt = r.Start.UTC(), r.End.UTC(), r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+	return nil
+}
+
+// feedReadSlices is how many slices of the window FeedReservations reads at once.
+const feedReadSlices = 4
+
+// FeedReservations returns the reservations of rooms (every room when rooms is nil)
+// overlapping [from, to), whatever their status, ordered by start time then id: what a
+// feed is built from. It reads without gorm, in slices of the window by start time on
+// several connections at once. Errors: ErrUnavailable.
+func (s *Store) FeedReservations(ctx context.Context, rooms []string, from, to time.Time) ([]Reservation, error) {
+	db, err := s.rdb.DB()
+	if err != nil {
+		return nil, storeErr("list feed reservations", err)
+	}
+	from, to = from.UTC(), to.UTC()
+	// Slice i holds the rows starting in [cut[i], cut[i+1]); the first has no lower
+	// bound (a long booking may start before from and still overlap it).
+	cuts := make([]time.Time, feedReadSlices+1)
+	for i := range cuts {
+		cuts[i] = from.Add(to.Sub(from) * time.Duration(i) / feedReadSlices)
+	}
+	parts := make([][]Reservation, feedReadSlices)
+	errs := make([]error, feedReadSlices)
+	var wg sync.WaitGroup
+	for i := 0; i < feedReadSlices; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			q := "SELECT " + reservationColumns + " FROM reservations WHERE ends_at > ? AND starts_at < ?"
+			args := []any{from, cuts[i+1]}
+			if i > 0 {
+				q += " AND starts_at >= ?"
+				args = append(args, cuts[i])
+			}
+			if rooms != nil {
+				if len(rooms) == 0 {
+					return
+				}
+				q += " AND room_id IN (?" + strings.Repeat(", ?", len(rooms)-1) + ")"
+				for _, r := range rooms {
+					args = append(args, r)
+				}
+			}
+			rows, err := db.QueryContext(ctx, q+" ORDER BY starts_at, id", args...)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer rows.Close()
+			var out []Reservation
+			for rows.Next() {
+				var r Reservation
+				if err := scanReservation(rows, &r); err != nil {
+					errs[i] = err
+					return
+				}
+				out = append(out, r)
+			}
+			parts[i], errs[i] = out, rows.Err()
+		}(i)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, storeErr("list feed reservations", err)
+	}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]Reservation, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out, nil
 }

@@ -2,7 +2,11 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"sort"
+	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -80,4 +84,62 @@ func (s *Store) FeedStamps(ctx context.Context, scopes []string) (map[string]int
 		out[r.Scope] = r.Version
 	}
 	return out, nil
+}
+
+// FeedLookup is what serving a feed needs before anything else, read without gorm: the
+// active token whose hash is hash, and the change counters of scopes (every scope when
+// scopes is nil; see FeedStamps). Errors: ErrNotFound for an unknown or revoked token,
+// ErrUnavailable.
+func (s *Store) FeedLookup(ctx context.Context, hash string, scopes []string) (FeedToken, map[string]int64, error) {
+	db, err := s.rdb.DB()
+	if err != nil {
+		return FeedToken{}, nil, storeErr("find feed token", err)
+	}
+	t := FeedToken{TokenHash: hash}
+	var created, used, revoked sql.NullTime
+	err = db.QueryRowContext(ctx, "SELECT id, user_id, label, created_at, last_used_at, revoked_at FROM feed_tokens WHERE token_hash = ? AND revoked_at IS NULL", hash).
+		Scan(&t.ID, &t.UserID, &t.Label, &created, &used, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return FeedToken{}, nil, fmt.Errorf("find feed token: %w", ErrNotFound)
+	}
+	if err != nil {
+		return FeedToken{}, nil, storeErr("find feed token", err)
+	}
+	t.CreatedAt = created.Time.UTC()
+	if used.Valid {
+		u := used.Time.UTC()
+		t.LastUsedAt = &u
+	}
+	if revoked.Valid {
+		r := revoked.Time.UTC()
+		t.RevokedAt = &r
+	}
+	stamps := map[string]int64{}
+	if scopes != nil && len(scopes) == 0 {
+		return t, stamps, nil
+	}
+	q, args := "SELECT scope, version FROM feed_stamps", []any{}
+	if scopes != nil {
+		q += " WHERE scope IN (?" + strings.Repeat(", ?", len(scopes)-1) + ")"
+		for _, sc := range scopes {
+			args = append(args, sc)
+		}
+	}
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return FeedToken{}, nil, storeErr("read feed stamps", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sc string
+		var v int64
+		if err := rows.Scan(&sc, &v); err != nil {
+			return FeedToken{}, nil, storeErr("read feed stamps", err)
+		}
+		stamps[sc] = v
+	}
+	if err := rows.Err(); err != nil {
+		return FeedToken{}, nil, storeErr("read feed stamps", err)
+	}
+	return t, stamps, nil
 }

@@ -48,6 +48,12 @@ type UsageStatus struct {
 	SteadyMonth int `json:"steady_month"`
 	// Interval is the current time between passes.
 	Interval time.Duration `json:"-"`
+	// Overage is what sync may spend past Budget to keep one pass a day.
+	Overage int `json:"overage"`
+	// State is "running", "throttled" (the budget stretches the interval) or "paused"
+	// (the month's budget is spent); Until is when the next pass runs then.
+	State string    `json:"state"`
+	Until time.Time `json:"until,omitzero"`
 }
 
 // usageJSON is UsageStatus without its methods, for MarshalJSON and UnmarshalJSON.
@@ -157,6 +163,9 @@ type quotaView struct {
 	Interval                                 string
 	// Over: the month's projection passes the budget. NoBudget: nothing to compare with.
 	Over, NoBudget bool
+	// Paused and Throttled say the budget stops or slows sync until Until.
+	Paused, Throttled bool
+	Until, Overage    string
 }
 
 // outboxView is the count of outbox jobs in one state.
@@ -230,6 +239,10 @@ func (s *server) renderAdmin(c echo.Context, status int, pg adminPage) error {
 			Interval: humanDuration(l, u.Interval), NoBudget: u.Budget <= 0,
 		}
 		q.Over = !q.NoBudget && u.Projected > u.Budget
+		q.Paused, q.Throttled, q.Overage = u.State == "paused", u.State == "throttled", grouped(u.Overage)
+		if !u.Until.IsZero() {
+			q.Until = s.instant(u.Until)
+		}
 		pg.Quotas = append(pg.Quotas, q)
 	}
 	pg.Outbox = outboxViews(l, st.Outbox)

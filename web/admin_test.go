@@ -35,6 +35,9 @@ type admin struct {
 	// DingTalk's budget: calls per pass, interval between passes, used this month.
 	budget, perPass, used int
 	interval              time.Duration
+	// state and until are the sync state the budget puts DingTalk in ("" = running).
+	state string
+	until time.Time
 	runs                  []SyncSummary
 	forced                []bool
 }
@@ -97,6 +100,7 @@ func (a *admin) Status(ctx context.Context) (AdminStatus, error) {
 	usage := UsageStatus{
 		Backend: "dingtalk", Month: now.Format("2006-01"), Budget: a.budget, Used: a.used, PerPass: a.perPass, Interval: a.interval,
 		Projected: a.used + a.perPass*int(monthEnd.Sub(now)/a.interval), SteadyMonth: a.perPass * int(30*24*time.Hour/a.interval),
+		Overage: 1000, State: a.state, Until: a.until,
 	}
 	return AdminStatus{Runs: runs, Usage: []UsageStatus{usage}, Outbox: outbox, Cutover: cutover, Freeze: freeze, Demo: true}, nil
 }
@@ -191,6 +195,30 @@ func TestAdminPage(t *testing.T) {
 			})
 		}
 		a.budget = 20000
+	})
+
+	t.Run("sync paused or throttled by the budget", func(t *testing.T) {
+		until := time.Date(2023, 4, 12, 9, 30, 0, 0, shanghai)
+		tests := []struct {
+			state string
+			want  []string
+		}{
+			{"", []string{"正常运行"}},
+			{"throttled", []string{"因额度放慢：下次同步在 2023-04-12 09:30"}},
+			{"paused", []string{"因额度暂停：本月预算已用完，下次同步在 2023-04-12 09:30", "最多超出预算 1,000 次"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.state, func(t *testing.T) {
+				a.state, a.until = tt.state, until
+				body := b.get("/admin").Body.String()
+				for _, want := range tt.want {
+					if !strings.Contains(body, want) {
+						t.Errorf("GET /admin with sync %q lacks %q", tt.state, want)
+					}
+				}
+			})
+		}
+		a.state, a.until = "", time.Time{}
 	})
 
 	t.Run("English", func(t *testing.T) {
@@ -328,7 +356,7 @@ func TestAdminStatusAPI(t *testing.T) {
 			{Backend: "dingtalk", StartedAt: testNow, DurationMS: 2400, MeteredCalls: 30, Guarded: 3, Note: "empty answer"},
 			{Backend: "oa", StartedAt: testNow, DurationMS: 350, Seen: 6, Created: 1},
 		},
-		Usage:   []UsageStatus{{Backend: "dingtalk", Month: "2023-04", Budget: 20000, Used: 1230, PerPass: 30, Projected: 16050, SteadyMonth: 21600, Interval: time.Hour}},
+		Usage:   []UsageStatus{{Backend: "dingtalk", Month: "2023-04", Budget: 20000, Used: 1230, PerPass: 30, Projected: 16050, SteadyMonth: 21600, Interval: time.Hour, Overage: 1000}},
 		Outbox:  map[string]int{"pending": 1},
 		Cutover: cutover, Freeze: freeze, Demo: true,
 	}

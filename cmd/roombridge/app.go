@@ -134,6 +134,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	}
 	if appKey != "" {
 		a.usage = bridge.NewUsage(a.store, models.BackendDingTalk, cfg.DingTalkBudget, cfg.Zone, a.log)
+		a.usage.Overage = cfg.DingTalkOverage
 		if err := a.usage.Load(ctx, a.now()); err != nil {
 			a.close()
 			return nil, err

@@ -749,8 +749,8 @@ func benchOverhead(t *testing.T, cfg benchCfg, rep *report) {
 }
 
 type overheadResult struct {
-	route                      string
-	n                          int
+	route                    string
+	n                        int
 	e2eP50, e2eP99, p50, p99 float64
 }
 

@@ -42,6 +42,7 @@ type config struct {
 	// Sync knobs (issue: one feed of both systems).
 	SyncBack, SyncAhead time.Duration
 	DingTalkBudget      int
+	DingTalkOverage     int
 	FeedShowTitles      bool
 	// DingTalkStream listens for DingTalk's Stream-mode events (the app must be set to
 	// Stream push in the developer console).
@@ -80,6 +81,7 @@ var settings = []setting{
 	{"ROOMBRIDGE_SYNC_BACK", "720h", "how far back sync reads (default 30 days)"},
 	{"ROOMBRIDGE_SYNC_AHEAD", "4320h", "how far ahead sync reads (default 180 days)"},
 	{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", "3000", "metered DingTalk calls sync may spend per month"},
+	{"ROOMBRIDGE_DINGTALK_SYNC_OVERAGE", "1000", "metered DingTalk calls sync may spend past the budget to keep one pass a day (0: none)"},
 	{"ROOMBRIDGE_FEED_SHOW_TITLES", "0", "1 shows every title in room and office feeds; 0 shows only the subscriber's own"},
 	{"ROOMBRIDGE_DINGTALK_STREAM", "", "1 applies DingTalk Stream-mode events at once (default: on in demo mode, off otherwise)"},
 	{"ROOMBRIDGE_OUTBOX_LEASE", "2m", "how long a running backend write is reserved; a crashed process's writes resume after it"},
@@ -241,6 +243,10 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 	b := get("ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET")
 	if _, err := fmt.Sscanf(b, "%d", &c.DingTalkBudget); err != nil || c.DingTalkBudget <= 0 {
 		return c, nil, &configError{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", fmt.Sprintf("%q is not a positive number", b)}
+	}
+	o := get("ROOMBRIDGE_DINGTALK_SYNC_OVERAGE")
+	if _, err := fmt.Sscanf(o, "%d", &c.DingTalkOverage); err != nil || c.DingTalkOverage < 0 {
+		return c, nil, &configError{"ROOMBRIDGE_DINGTALK_SYNC_OVERAGE", fmt.Sprintf("%q is not a number of calls (0 or more)", o)}
 	}
 	c.FeedShowTitles = get("ROOMBRIDGE_FEED_SHOW_TITLES") == "1"
 	switch v := get("ROOMBRIDGE_DINGTALK_STREAM"); v {

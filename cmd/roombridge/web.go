@@ -98,7 +98,8 @@ func (ad adminAdapter) Status(ctx context.Context) (web.AdminStatus, error) {
 	for _, s := range a.syncers {
 		if u, ok := s.UsageStatus(ctx); ok {
 			st.Usage = append(st.Usage, web.UsageStatus{Backend: string(u.Backend), Month: u.Month, Budget: u.Budget, Used: u.Used,
-				PerPass: u.PerPass, Projected: u.Projected, SteadyMonth: u.SteadyMonth, Interval: u.Interval})
+				PerPass: u.PerPass, Projected: u.Projected, SteadyMonth: u.SteadyMonth, Interval: u.Interval,
+				Overage: u.Overage, State: u.State, Until: u.Until})
 		}
 	}
 	counts, err := a.store.JobCounts(ctx)

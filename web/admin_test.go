@@ -36,10 +36,10 @@ type admin struct {
 	budget, perPass, used int
 	interval              time.Duration
 	// state and until are the sync state the budget puts DingTalk in ("" = running).
-	state string
-	until time.Time
-	runs                  []SyncSummary
-	forced                []bool
+	state  string
+	until  time.Time
+	runs   []SyncSummary
+	forced []bool
 }
 
 func newAdmin(store *models.Store, now func() time.Time) *admin {

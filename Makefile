@@ -5,7 +5,8 @@
 #   make run       the server with the embedded defaults (SQLite, demo backends) on :8080
 #   make build     bin/roombridge
 #   make migrate   apply the database migrations to ROOMBRIDGE_DB
-#   make bench     the benchmarks (results go to docs/benchmarks.md by hand)
+#   make bench     the performance report: runs every measurement and writes
+#                  docs/benchmarks.md (about 8 minutes; BENCH_SCALE=quick for a check)
 #   make fmt | vet | fmt-check | clean
 
 SHELL := bash
@@ -44,10 +45,16 @@ run:
 migrate:
 	$(GO) run ./cmd/roombridge migrate
 
-# Benchmarks that use MySQL get the same server as the tests.
+# The performance report: cmd/roombridge/benchreport_test.go measures feeds, cold
+# builds, availability, bookings on MariaDB (the same server as the tests), the bridge's
+# overhead and sync's budget, and writes docs/benchmarks.md. The Go micro-benchmarks
+# (go test -bench) stay available on their own.
+BENCH_REPORT ?= docs/benchmarks.md
+BENCH_SCALE ?=
 bench:
 	@dsn=$$(scripts/ensure-mariadb.sh); \
-	ROOMBRIDGE_TEST_MYSQL="$$dsn" $(GO) test -run '^$$' -bench . -benchmem ./...
+	ROOMBRIDGE_TEST_MYSQL="$$dsn" ROOMBRIDGE_BENCH_REPORT="$(abspath $(BENCH_REPORT))" ROOMBRIDGE_BENCH_SCALE="$(BENCH_SCALE)" \
+	$(GO) test ./cmd/roombridge -run '^TestBenchReport$$' -count=1 -v -timeout 20m
 
 fmt:
 	gofmt -w $(GOFILES)

@@ -23,6 +23,9 @@ func BenchmarkRenderFeed(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			if _, err := f.Render(ctx, token, FeedAll, ""); err != nil { // fills the cache
+				b.Fatal(err)
+			}
 			b.ResetTimer()
 			var size int
 			for i := 0; i < b.N; i++ {

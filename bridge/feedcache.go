@@ -133,19 +133,15 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 		if plan, err = f.feedPlan(ctx, cat, scope, id); err != nil {
 			return Rendered{}, err
 		}
-		var stamps map[string]int64
-		tok, stamps, err = f.Store.FeedLookup(ctx, hash, plan.scopes)
+		var catVersion int64
+		tok, stamp, catVersion, err = f.Store.FeedLookup(ctx, hash, plan.scopes)
 		if err != nil {
 			return Rendered{}, fmt.Errorf("find feed token: %w", err)
 		}
 		if subtle.ConstantTimeCompare([]byte(tok.TokenHash), []byte(hash)) != 1 || !tok.Active() {
 			return Rendered{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
 		}
-		stamp = 0
-		for _, v := range stamps {
-			stamp += v
-		}
-		if stamps[models.ScopeCatalog] == cat.version {
+		if catVersion == cat.version {
 			break
 		}
 		if attempt == feedCatalogRetries {

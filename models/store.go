@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -38,6 +39,8 @@ type Store struct {
 	rdb     *gorm.DB
 	dialect string
 	now     func() time.Time
+	// stmts caches prepared read statements by their SQL (see prepared).
+	stmts sync.Map
 }
 
 // sqliteReaders is the size of SQLite's read pool.
@@ -132,9 +135,34 @@ func (s *Store) SQL() *sql.DB {
 	return d
 }
 
+// prepared returns query prepared on the read pool, preparing it once: the feed path
+// runs the same few statements on every request.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	db, err := s.rdb.DB()
+	if err != nil {
+		return nil, err
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
 // Close closes the database.
 func (s *Store) Close() error {
 	var errs []error
+	s.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	if s.rdb != s.db {
 		if d, err := s.rdb.DB(); err == nil {
 			errs = append(errs, d.Close())

@@ -86,24 +86,39 @@ func (s *Store) FeedStamps(ctx context.Context, scopes []string) (map[string]int
 	return out, nil
 }
 
-// FeedLookup is what serving a feed needs before anything else, read without gorm: the
-// active token whose hash is hash, and the change counters of scopes (every scope when
-// scopes is nil; see FeedStamps). Errors: ErrNotFound for an unknown or revoked token,
-// ErrUnavailable.
-func (s *Store) FeedLookup(ctx context.Context, hash string, scopes []string) (FeedToken, map[string]int64, error) {
-	db, err := s.rdb.DB()
-	if err != nil {
-		return FeedToken{}, nil, storeErr("find feed token", err)
+// FeedLookup is what serving a feed needs before anything else, in one statement: the
+// active token whose hash is hash, the sum of the change counters of scopes (of every
+// scope when scopes is nil; see FeedStamps) and the catalog's counter. Errors:
+// ErrNotFound for an unknown or revoked token, ErrUnavailable.
+func (s *Store) FeedLookup(ctx context.Context, hash string, scopes []string) (t FeedToken, stamp, catalog int64, err error) {
+	sum := "SELECT COALESCE(SUM(version), 0) FROM feed_stamps"
+	args := []any{}
+	if scopes != nil {
+		if len(scopes) == 0 {
+			sum = "SELECT 0"
+		} else {
+			sum += " WHERE scope IN (?" + strings.Repeat(", ?", len(scopes)-1) + ")"
+			for _, sc := range scopes {
+				args = append(args, sc)
+			}
+		}
 	}
-	t := FeedToken{TokenHash: hash}
+	q := "SELECT id, user_id, label, created_at, last_used_at, revoked_at, (" + sum + "), " +
+		"(SELECT COALESCE(MAX(version), 0) FROM feed_stamps WHERE scope = ?) " +
+		"FROM feed_tokens WHERE token_hash = ? AND revoked_at IS NULL"
+	args = append(args, ScopeCatalog, hash)
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return FeedToken{}, 0, 0, storeErr("find feed token", err)
+	}
+	t = FeedToken{TokenHash: hash}
 	var created, used, revoked sql.NullTime
-	err = db.QueryRowContext(ctx, "SELECT id, user_id, label, created_at, last_used_at, revoked_at FROM feed_tokens WHERE token_hash = ? AND revoked_at IS NULL", hash).
-		Scan(&t.ID, &t.UserID, &t.Label, &created, &used, &revoked)
+	err = st.QueryRowContext(ctx, args...).Scan(&t.ID, &t.UserID, &t.Label, &created, &used, &revoked, &stamp, &catalog)
 	if errors.Is(err, sql.ErrNoRows) {
-		return FeedToken{}, nil, fmt.Errorf("find feed token: %w", ErrNotFound)
+		return FeedToken{}, 0, 0, fmt.Errorf("find feed token: %w", ErrNotFound)
 	}
 	if err != nil {
-		return FeedToken{}, nil, storeErr("find feed token", err)
+		return FeedToken{}, 0, 0, storeErr("find feed token", err)
 	}
 	t.CreatedAt = created.Time.UTC()
 	if used.Valid {
@@ -114,32 +129,5 @@ func (s *Store) FeedLookup(ctx context.Context, hash string, scopes []string) (F
 		r := revoked.Time.UTC()
 		t.RevokedAt = &r
 	}
-	stamps := map[string]int64{}
-	if scopes != nil && len(scopes) == 0 {
-		return t, stamps, nil
-	}
-	q, args := "SELECT scope, version FROM feed_stamps", []any{}
-	if scopes != nil {
-		q += " WHERE scope IN (?" + strings.Repeat(", ?", len(scopes)-1) + ")"
-		for _, sc := range scopes {
-			args = append(args, sc)
-		}
-	}
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return FeedToken{}, nil, storeErr("read feed stamps", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var sc string
-		var v int64
-		if err := rows.Scan(&sc, &v); err != nil {
-			return FeedToken{}, nil, storeErr("read feed stamps", err)
-		}
-		stamps[sc] = v
-	}
-	if err := rows.Err(); err != nil {
-		return FeedToken{}, nil, storeErr("read feed stamps", err)
-	}
-	return t, stamps, nil
+	return t, stamp, catalog, nil
 }

@@ -198,6 +198,27 @@ func storeErr(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, errors.Join(ErrUnavailable, err))
 }
 
+// txAttempts is how often a transaction that lost a deadlock is run again.
+const txAttempts = 4
+
+// transaction runs fn in a transaction, again (up to txAttempts in all) when MySQL
+// chose it as a deadlock victim: InnoDB's gap locks make transactions on different rooms
+// collide now and then, and the victim has changed nothing. fn must be safe to run again.
+func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 0; attempt < txAttempts; attempt++ {
+		if err = s.db.WithContext(ctx).Transaction(fn); !isDeadlock(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func isDeadlock(err error) bool {
+	var me *mysqldriver.MySQLError
+	return errors.As(err, &me) && me.Number == 1213
+}
+
 func isDuplicate(err error) bool {
 	var me *mysqldriver.MySQLError
 	if errors.As(err, &me) && me.Number == 1062 {

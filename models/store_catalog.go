@@ -38,6 +38,13 @@ func (s *Store) SyncCatalog(ctx context.Context, c Catalog) error {
 				return err
 			}
 		}
+		scopes := []string{ScopeCatalog}
+		for _, r := range c.Rooms() {
+			scopes = append(scopes, RoomScope(r.ID))
+		}
+		if err := s.ensureStamps(tx, scopes...); err != nil {
+			return err
+		}
 		return s.touch(tx, ScopeCatalog)
 	})
 	return storeErr("sync catalog", err)

@@ -78,7 +78,7 @@ type JobResult struct {
 // FinishJob records a job's outcome and its effect on the reservation atomically.
 func (s *Store) FinishJob(ctx context.Context, res JobResult) error {
 	now := s.stamp()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var touched []string // rooms whose feeds change
 		upd := map[string]any{"state": res.State, "last_error": res.Error, "locked_until": nil, "updated_at": now}
 		if res.State == JobPending {

@@ -20,7 +20,9 @@ import (
 // *ConflictError (ErrConflict) when the slot is taken, ErrNotFound for an unknown room.
 func (s *Store) Book(ctx context.Context, r Reservation, jobs []Job, audit *AuditEntry) (res Reservation, created bool, err error) {
 	now := s.stamp()
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	in := r
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
+		r, res, created = in, Reservation{}, false
 		if err := s.lockRooms(tx, r.RoomID); err != nil {
 			return err
 		}
@@ -46,10 +48,11 @@ func (s *Store) Book(ctx context.Context, r Reservation, jobs []Job, audit *Audi
 		if err := tx.Create(&r).Error; err != nil {
 			return err
 		}
-		if err := s.insertJobs(tx, jobs, now); err != nil {
+		// A new reservation has no jobs or audit entries yet: they start at 0.
+		if err := s.insertJobsFrom(tx, jobs, now, 0); err != nil {
 			return err
 		}
-		if err := s.insertAudit(tx, audit, now); err != nil {
+		if err := s.insertAuditAt(tx, audit, now, 0); err != nil {
 			return err
 		}
 		res, created = r, true
@@ -79,7 +82,7 @@ type Change struct {
 func (s *Store) Update(ctx context.Context, id string, c Change) (Reservation, error) {
 	now := s.stamp()
 	var out Reservation
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var r Reservation
 		if err := s.forUpdate(tx).Where("id = ?", id).Take(&r).Error; err != nil {
 			return err
@@ -127,6 +130,11 @@ func (s *Store) insertJobs(tx *gorm.DB, jobs []Job, now time.Time) error {
 			return err
 		}
 	}
+	return s.insertJobsFrom(tx, jobs, now, next)
+}
+
+// insertJobsFrom inserts jobs numbered from next on.
+func (s *Store) insertJobsFrom(tx *gorm.DB, jobs []Job, now time.Time, next int64) error {
 	for i := range jobs {
 		j := jobs[i]
 		j.Seq = int(next) + i
@@ -151,6 +159,11 @@ func (s *Store) insertJobs(tx *gorm.DB, jobs []Job, now time.Time) error {
 }
 
 func (s *Store) insertAudit(tx *gorm.DB, a *AuditEntry, now time.Time) error {
+	return s.insertAuditAt(tx, a, now, -1)
+}
+
+// insertAuditAt inserts a with sequence number seq (-1: after the reservation's last).
+func (s *Store) insertAuditAt(tx *gorm.DB, a *AuditEntry, now time.Time, seq int) error {
 	if a == nil {
 		return nil
 	}
@@ -161,11 +174,14 @@ func (s *Store) insertAudit(tx *gorm.DB, a *AuditEntry, now time.Time) error {
 	if e.At.IsZero() {
 		e.At = now
 	}
-	var n int64
-	if err := tx.Model(&AuditEntry{}).Where("reservation_id = ?", e.ReservationID).Count(&n).Error; err != nil {
-		return err
+	if seq < 0 {
+		var n int64
+		if err := tx.Model(&AuditEntry{}).Where("reservation_id = ?", e.ReservationID).Count(&n).Error; err != nil {
+			return err
+		}
+		seq = int(n)
 	}
-	e.Seq = int(n)
+	e.Seq = seq
 	return tx.Create(&e).Error
 }
 

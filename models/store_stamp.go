@@ -42,11 +42,32 @@ func (s *Store) touch(tx *gorm.DB, scopes ...string) error {
 	}
 	sort.Strings(uniq)
 	for _, sc := range uniq {
+		// The row usually exists (SyncCatalog makes one per room): a plain update locks
+		// only it. Upserting a missing key takes gap locks on MySQL, which deadlock with
+		// concurrent upserts of neighbouring keys, so that is left to rooms outside the
+		// catalog.
+		res := tx.Model(&feedStamp{}).Where("scope = ?", sc).UpdateColumn("version", gorm.Expr("version + 1"))
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected > 0 {
+			continue
+		}
 		err := tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "scope"}},
 			DoUpdates: clause.Assignments(map[string]any{"version": gorm.Expr("feed_stamps.version + 1")}),
 		}).Create(&feedStamp{Scope: sc, Version: 1}).Error
 		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureStamps makes the counter rows of scopes that do not exist yet, at 0.
+func (s *Store) ensureStamps(tx *gorm.DB, scopes ...string) error {
+	for _, sc := range scopes {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&feedStamp{Scope: sc}).Error; err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -210,6 +211,12 @@ func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) err
 		if err = s.db.WithContext(ctx).Transaction(fn); !isDeadlock(err) {
 			return err
 		}
+		// Victims that retry at once tend to meet again: wait a little, at random.
+		select {
+		case <-time.After(time.Duration(1+mrand.IntN(5*(attempt+1))) * time.Millisecond):
+		case <-ctx.Done():
+			return err
+		}
 	}
 	return err
 }
@@ -269,9 +276,12 @@ func sortStrings(a []string) {
 }
 
 // overlap returns the first reservation holding room in [start, end), other than self.
+// It runs after lockRooms: the room's lock already keeps other bookings of the room out,
+// and a plain read (a snapshot taken after the lock) sees every committed one, without
+// the gap locks a locking read would take across rooms.
 func (s *Store) overlap(tx *gorm.DB, room string, start, end time.Time, self string) (*Reservation, error) {
 	var r Reservation
-	q := s.forUpdate(tx).Where("room_id = ? AND status IN ? AND starts_at < ? AND ends_at > ?", room, HoldingStatuses, end.UTC(), start.UTC())
+	q := tx.Where("room_id = ? AND status IN ? AND starts_at < ? AND ends_at > ?", room, HoldingStatuses, end.UTC(), start.UTC())
 	if self != "" {
 		q = q.Where("id <> ?", self)
 	}

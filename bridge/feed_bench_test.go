@@ -25,7 +25,7 @@ func BenchmarkRenderFeed(b *testing.B) {
 			b.ResetTimer()
 			var size int
 			for i := 0; i < b.N; i++ {
-				r, err := f.Render(ctx, token, FeedAll, "")
+				r, err := f.Render(ctx, token, models.FeedAll, "")
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -15,14 +15,6 @@ import (
 	"roombridge/models"
 )
 
-// Feed scopes accepted by Feeds.Render, named like the URL paths under /ical/{token}/.
-const (
-	FeedAll    = "all"     // every room: /ical/{token}/all.ics
-	FeedMe     = "me"      // the subscriber's own bookings: /ical/{token}/me.ics
-	FeedRoom   = "rooms"   // one room: /ical/{token}/rooms/{room_id}.ics
-	FeedOffice = "offices" // one office: /ical/{token}/offices/{office_id}.ics
-)
-
 const (
 	// feedTouchEvery spaces out the writes of a token's last use: clients poll often.
 	feedTouchEvery = 10 * time.Minute
@@ -77,16 +69,6 @@ type FeedURLs struct {
 	Me      string            `json:"me"`
 	Rooms   map[string]string `json:"rooms"`
 	Offices map[string]string `json:"offices"`
-}
-
-// Rendered is one feed ready to serve: set Content-Type to FeedContentType and ETag, then
-// call http.ServeContent(w, r, Filename, LastModified, bytes.NewReader(Body)).
-// LastModified is zero for a feed that never had an event (ServeContent then sends none).
-type Rendered struct {
-	Body         []byte
-	ETag         string
-	LastModified time.Time
-	Filename     string
 }
 
 func (f *Feeds) now() time.Time {
@@ -209,19 +191,19 @@ func GoogleSubscribe(u string) string {
 	return "https://calendar.google.com/calendar/render?cid=" + url.QueryEscape(u)
 }
 
-// Render builds the feed that token opens for scope (FeedAll, FeedMe, FeedRoom or
-// FeedOffice) and id (the room or office id; empty otherwise). Errors: ErrNotFound for an
+// Render builds the feed that token opens for scope (models.FeedAll, FeedMe, FeedRooms
+// or FeedOffices) and id (the room or office id; empty otherwise). Errors: ErrNotFound for an
 // unknown or revoked token, an unknown scope, room or office, ErrInvalid for a bad
 // configuration, ErrUnavailable. The error never contains the token.
-func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, error) {
+func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope, id string) (models.Feed, error) {
 	tok, err := f.lookup(ctx, token)
 	if err != nil {
-		return Rendered{}, err
+		return models.Feed{}, err
 	}
 	now := f.now().UTC().Truncate(time.Second)
 	offices, err := f.Store.Offices(ctx)
 	if err != nil {
-		return Rendered{}, fmt.Errorf("render feed: %w", err)
+		return models.Feed{}, fmt.Errorf("render feed: %w", err)
 	}
 	officeByID, roomByID := map[string]models.Office{}, map[string]models.Room{}
 	for _, o := range offices {
@@ -241,15 +223,15 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 	filter := models.Filter{From: spec.From.Add(-feedExitLookback), To: spec.To}
 	var filename string
 	switch {
-	case scope == FeedAll && id == "":
+	case scope == models.FeedAll && id == "":
 		spec.Name, spec.Description, filename = "roombridge · 全部会议室", "所有职场会议室的预订（OA 与钉钉）", "all.ics"
-	case scope == FeedMe && id == "":
+	case scope == models.FeedMe && id == "":
 		spec.Name, spec.Description, filename = "roombridge · 我的预订", "我预订或参加的会议室预订（OA 与钉钉）", "me.ics"
-	case scope == FeedRoom && id != "":
+	case scope == models.FeedRooms && id != "":
 		room, ok := roomByID[id]
 		if !ok {
 			if room, err = f.Store.Room(ctx, id); err != nil {
-				return Rendered{}, fmt.Errorf("render room feed: %w", err)
+				return models.Feed{}, fmt.Errorf("render room feed: %w", err)
 			}
 		}
 		o := officeByID[room.OfficeID]
@@ -258,10 +240,10 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 		filename = "room-" + feedFileName(room.ID) + ".ics"
 		filter.RoomIDs = []string{room.ID}
 		roomByID[room.ID] = room
-	case scope == FeedOffice && id != "":
+	case scope == models.FeedOffices && id != "":
 		o, ok := officeByID[id]
 		if !ok {
-			return Rendered{}, fmt.Errorf("render office feed: office %s: %w", id, models.ErrNotFound)
+			return models.Feed{}, fmt.Errorf("render office feed: office %s: %w", id, models.ErrNotFound)
 		}
 		spec.Name, spec.Description = "roombridge · "+o.Name, o.Name+"所有会议室的预订（OA 与钉钉）"
 		filename = "office-" + feedFileName(o.ID) + ".ics"
@@ -269,18 +251,18 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 			filter.RoomIDs = append(filter.RoomIDs, r.ID)
 		}
 	default:
-		return Rendered{}, fmt.Errorf("render feed: scope %q: %w", scope, models.ErrNotFound)
+		return models.Feed{}, fmt.Errorf("render feed: scope %q: %w", scope, models.ErrNotFound)
 	}
 
 	var rows []models.Reservation
-	if scope != FeedOffice || len(filter.RoomIDs) > 0 {
+	if scope != models.FeedOffices || len(filter.RoomIDs) > 0 {
 		if rows, err = f.Store.Reservations(ctx, filter); err != nil {
-			return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+			return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
 		}
 	}
 	us, err := f.Store.Users(ctx)
 	if err != nil {
-		return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+		return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
 	}
 	users := map[string]string{}
 	for _, u := range us {
@@ -302,21 +284,21 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 		// Every row read counts for Last-Modified: a booking the user just left (removed
 		// from its attendees) leaves the me feed at its UpdatedAt.
 		all = append(all, it)
-		if scope == FeedMe && !mine {
+		if scope == models.FeedMe && !mine {
 			continue
 		}
 		shown = append(shown, it)
 	}
 	body, err := BuildFeed(spec, shown)
 	if err != nil {
-		return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+		return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
 	}
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= feedTouchEvery {
 		if err := f.Store.TouchFeedToken(ctx, tok.ID, now); err != nil {
-			return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+			return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
 		}
 	}
-	return Rendered{Body: body, ETag: FeedETag(body), LastModified: FeedLastModified(spec, all), Filename: filename}, nil
+	return models.Feed{Body: body, ETag: FeedETag(body), LastModified: FeedLastModified(spec, all), Filename: filename}, nil
 }
 
 // lookup finds the active token. Only the token's hash reaches the database.

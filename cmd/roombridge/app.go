@@ -35,6 +35,7 @@ type app struct {
 	dingtalk *bridge.DingTalk
 	usage    *bridge.Usage
 	feeds    *bridge.Feeds
+	admin    *bridge.Admin
 	fakes    *fakes
 	now      func() time.Time
 }
@@ -170,6 +171,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		a.syncers = append(a.syncers, bridge.NewSyncer(bridge.SyncerConfig{Store: a.store, Source: src, Routing: routing, Now: a.now, Logger: a.log,
 			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead}))
 	}
+	a.admin = &bridge.Admin{Store: a.store, Syncers: a.syncers, Routing: routing, Demo: cfg.Demo}
 	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, BaseURL: cfg.BaseURL, Admins: cfg.Admins, ShowTitles: cfg.FeedShowTitles}
 
 	if cfg.Demo {
@@ -230,20 +232,6 @@ func (a *app) operator() string {
 		}
 	}
 	return ""
-}
-
-// SyncAll runs one pass of every syncer (POST /api/v1/sync and sync --once).
-func (a *app) SyncAll(ctx context.Context, force bool) ([]bridge.Summary, error) {
-	var out []bridge.Summary
-	var errs []error
-	for _, s := range a.syncers {
-		sum, err := s.Pass(ctx, force)
-		out = append(out, sum)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", s.Backend(), err))
-		}
-	}
-	return out, errors.Join(errs...)
 }
 
 func (a *app) close() {

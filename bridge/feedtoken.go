@@ -139,7 +139,7 @@ func newFeedToken(userID, label string) (string, models.FeedToken, error) {
 	}
 	label = strings.TrimSpace(label)
 	if strings.ContainsAny(label, "\r\n") || !utf8.ValidString(label) {
-		return "", models.FeedToken{}, models.E(models.ErrInvalid, "label_multiline", "label", "名称只能有一行。", "The label must be a single line.")
+		return "", models.FeedToken{}, models.E(models.ErrInvalid, "label_multiline", "label")
 	}
 	var b [feedTokenBytes]byte
 	if _, err := rand.Read(b[:]); err != nil {

@@ -245,7 +245,7 @@ func TestFeedScopes(t *testing.T) {
 		tests := []struct {
 			scope          models.FeedScope
 			id, name, file string
-			want                  map[string]string
+			want           map[string]string
 		}{
 			{models.FeedAll, "", "roombridge · 全部会议室", "all.ics",
 				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": busy, "shanghai": busy}},

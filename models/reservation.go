@@ -40,21 +40,27 @@ const (
 
 // Reservation is one booking of one room, from either system. Times are UTC.
 type Reservation struct {
-	ID             string    `gorm:"primaryKey"`
-	UID            string    `gorm:"column:uid"`
-	RoomID         string    `gorm:"column:room_id"`
-	Start          time.Time `gorm:"column:starts_at"`
-	End            time.Time `gorm:"column:ends_at"`
-	Title          string
-	Description    string
-	OrganizerID    string
-	OrganizerName  string
-	Attendees      StringList `gorm:"type:text"`
-	Backend        Backend
-	RemoteID       *string
-	Origin         Origin
-	Status         Status
-	Reason         string
+	ID            string    `gorm:"primaryKey"`
+	UID           string    `gorm:"column:uid"`
+	RoomID        string    `gorm:"column:room_id"`
+	Start         time.Time `gorm:"column:starts_at"`
+	End           time.Time `gorm:"column:ends_at"`
+	Title         string
+	Description   string
+	OrganizerID   string
+	OrganizerName string
+	Attendees     StringList `gorm:"type:text"`
+	Backend       Backend
+	RemoteID      *string
+	Origin        Origin
+	Status        Status
+	// ReasonCode and ReasonArgs say why the backend rejected the booking or why it was
+	// put back (empty when nothing needs saying); see Reason and SetReason.
+	ReasonCode string `gorm:"column:reason_code"`
+	ReasonArgs Args   `gorm:"column:reason_args;type:text"`
+	// LegacyReason is the free text of rows written before reasons had codes; it is
+	// shown as it is when ReasonCode is empty. Nothing writes it any more.
+	LegacyReason   string `gorm:"column:reason"`
 	Sequence       int
 	IdempotencyKey *string
 	CreatedAt      time.Time
@@ -67,6 +73,15 @@ func (r Reservation) Remote() string {
 		return ""
 	}
 	return *r.RemoteID
+}
+
+// Reason returns why the reservation was rejected or put back (zero Code when there is
+// no coded reason; LegacyReason may still hold an old free text).
+func (r Reservation) Reason() Reason { return Reason{Code: r.ReasonCode, Args: r.ReasonArgs} }
+
+// SetReason records why (a zero Reason clears it) and drops any legacy text.
+func (r *Reservation) SetReason(why Reason) {
+	r.ReasonCode, r.ReasonArgs, r.LegacyReason = why.Code, why.Args, ""
 }
 
 // normalize makes the row storable: times in UTC whole seconds, no nil list.

@@ -198,14 +198,6 @@ func outboxViews(l lang, counts map[string]int) []outboxView {
 	return out
 }
 
-// backendName is a backend's name in l ("oa" → OA（致远）), or the raw name when unknown.
-func backendName(l lang, b models.Backend) string {
-	if b.Valid() {
-		return l.msg(b.Label())
-	}
-	return string(b)
-}
-
 // instant formats t in the zone to the second; a zero time is a dash.
 func (s *server) instant(t time.Time) string {
 	if t.IsZero() {

@@ -16,7 +16,7 @@ func (s *server) visible(ctx context.Context, u models.User, id string) (models.
 		err = models.ErrNotFound
 	}
 	if errors.Is(err, models.ErrNotFound) {
-		return r, models.E(models.ErrNotFound, "booking_not_found", "", "找不到这个预订。", "There is no such booking.").Wrap(err)
+		return r, models.E(models.ErrNotFound, "booking_not_found", "").Wrap(err)
 	}
 	return r, err
 }
@@ -74,9 +74,9 @@ func (s *server) views(ctx context.Context, l lang, u models.User, rs []models.R
 	out := make([]bookingView, 0, len(rs))
 	for _, r := range rs {
 		v := bookingView{
-			ID: r.ID, Title: r.Title, When: s.span(l, r.Start, r.End), System: l.msg(r.Backend.Label()),
+			ID: r.ID, Title: r.Title, When: s.span(l, r.Start, r.End), System: backendName(l, r.Backend),
 			Origin: l.T("origin." + string(r.Origin)), RemoteID: r.Remote(), Status: r.Status,
-			StatusLabel: l.T("status." + string(r.Status)), Reason: r.Reason, Description: r.Description,
+			StatusLabel: l.T("status." + string(r.Status)), Reason: s.reasonText(l, r), Description: r.Description,
 			Room: r.RoomID, CanCancel: s.mayChange(u, r),
 		}
 		// A pending booking is still being sent; the engine refuses to move it until then.

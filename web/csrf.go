@@ -82,13 +82,9 @@ func newCSRFToken() string {
 
 func (s *server) csrfRefused(c echo.Context) error {
 	if isAPI(c.Request()) {
-		return models.E(models.ErrForbidden, "csrf", "",
-			"请求被拒绝：请以 JSON 发送请求体（Content-Type: application/json）。",
-			"Request refused: send the body as JSON (Content-Type: application/json).")
+		return models.E(models.ErrForbidden, "csrf", "", argDetail, "json")
 	}
-	return models.E(models.ErrForbidden, "csrf", "",
-		"页面已过期或请求来源不明。请返回、刷新页面后再提交一次。",
-		"This page has expired or the request came from elsewhere. Go back, reload the page and submit again.")
+	return models.E(models.ErrForbidden, "csrf", "", argDetail, "expired")
 }
 
 func csrfToken(c echo.Context) string {

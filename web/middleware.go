@@ -55,7 +55,7 @@ func (s *server) parseForm(next echo.HandlerFunc) echo.HandlerFunc {
 				if errors.As(err, &tooBig) {
 					return tooBig
 				}
-				return badRequest("", "表单内容无法读取。", "The form could not be read.")
+				return badRequest("", "form")
 			}
 		}
 		return next(c)

@@ -68,7 +68,7 @@ func (b *booker) Book(ctx context.Context, by models.User, req models.BookingReq
 
 func (b *booker) mayChange(by models.User, r models.Reservation) error {
 	if r.OrganizerID != by.ID && !b.admins[by.ID] {
-		return models.E(models.ErrForbidden, "not_organizer", "", "只有预订人或管理员可以修改这个预订。", "Only the organizer or an admin can change this booking.")
+		return models.E(models.ErrForbidden, "not_organizer", "")
 	}
 	return nil
 }

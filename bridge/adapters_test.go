@@ -83,7 +83,7 @@ func newLiveRig(t *testing.T, s *models.Store, c *modelstest.Clock) *liveRig {
 	r.disp = NewDispatcher(DispatcherConfig{Store: s, Backends: []Backend{oaB, dtB}, Routing: r.routing, Now: c.Now, Logger: log,
 		Backoff: func(int) time.Duration { return time.Minute }})
 	r.svc = NewService(ServiceConfig{Store: s, Routing: r.routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
-		Admins: map[string]bool{"admin": true}, Now: c.Now, Logger: log, Dispatcher: r.disp})
+		Access: models.NewAccess("admin"), Now: c.Now, Logger: log, Dispatcher: r.disp})
 	// A short window keeps the OA's day-by-day occupancy reads few.
 	lr.oaSync = NewSyncer(SyncerConfig{Store: s, Source: oaB, Routing: r.routing, Now: c.Now, Logger: log, Back: 24 * time.Hour, Ahead: 14 * 24 * time.Hour})
 	lr.dtSync = NewSyncer(SyncerConfig{Store: s, Source: dtB, Routing: r.routing, Now: c.Now, Logger: log, Usage: lr.usage, Back: 24 * time.Hour, Ahead: 14 * 24 * time.Hour})

@@ -20,7 +20,7 @@ type Service struct {
 	store    *models.Store
 	routing  models.Routing
 	backends map[models.Backend]bool
-	admins   map[string]bool
+	access   models.Access
 	now      func() time.Time
 	log      *slog.Logger
 	kick     func()
@@ -34,9 +34,10 @@ type ServiceConfig struct {
 	// Backends lists the systems that are configured; a booking routed to another one
 	// is refused with ErrUnavailable.
 	Backends []models.Backend
-	Admins   map[string]bool
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Access decides who may change and cancel a reservation.
+	Access models.Access
+	Now    func() time.Time
+	Logger *slog.Logger
 	// Dispatcher is woken after every enqueue (may be nil).
 	Dispatcher *Dispatcher
 }
@@ -47,7 +48,7 @@ func NewService(cfg ServiceConfig) *Service {
 		store:    cfg.Store,
 		routing:  cfg.Routing,
 		backends: map[models.Backend]bool{},
-		admins:   cfg.Admins,
+		access:   cfg.Access,
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		kick:     func() {},
@@ -182,20 +183,13 @@ func (s *Service) explainConflict(err error) error {
 	return models.RoomTaken(ce.With).Wrap(ce)
 }
 
-func (s *Service) mayChange(by models.User, r models.Reservation) error {
-	if r.OrganizerID == by.ID || s.admins[by.ID] {
-		return nil
-	}
-	return models.E(models.ErrForbidden, "not_organizer", "")
-}
-
 // Cancel cancels reservation id on behalf of by (its organizer or an admin) and enqueues
 // the release at its backend. Cancelling twice is harmless. Errors: ErrNotFound,
 // ErrForbidden, ErrFrozen for an OA booking after the OA freeze.
 func (s *Service) Cancel(ctx context.Context, by models.User, id string) (models.Reservation, error) {
 	now := s.now()
 	r, err := s.store.Update(ctx, id, models.Change{Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
-		if err := s.mayChange(by, *r); err != nil {
+		if err := s.access.CheckCancel(by.ID, *r); err != nil {
 			return nil, nil, err
 		}
 		if !r.Status.Holds() {
@@ -282,7 +276,7 @@ func (s *Service) Reschedule(ctx context.Context, by models.User, id string, req
 		return models.Reservation{}, err
 	}
 	r, err := s.store.Update(ctx, id, models.Change{CheckRoom: true, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
-		if err := s.mayChange(by, *r); err != nil {
+		if err := s.access.CheckChange(by.ID, *r); err != nil {
 			return nil, nil, err
 		}
 		switch {

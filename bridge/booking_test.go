@@ -104,7 +104,7 @@ func newRigTB(t testing.TB, s *models.Store, c *modelstest.Clock) *rig {
 	r.disp = NewDispatcher(DispatcherConfig{Store: s, Backends: []Backend{r.oa, r.dt}, Routing: routing, Now: c.Now, Logger: log,
 		Backoff: func(int) time.Duration { return time.Minute }})
 	r.svc = NewService(ServiceConfig{Store: s, Routing: routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
-		Admins: map[string]bool{"admin": true}, Now: c.Now, Logger: log, Dispatcher: r.disp})
+		Access: models.NewAccess("admin"), Now: c.Now, Logger: log, Dispatcher: r.disp})
 	r.zhangsan, _ = s.User(ctx, "zhangsan")
 	r.lisi, _ = s.User(ctx, "lisi")
 	return r

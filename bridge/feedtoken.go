@@ -7,7 +7,6 @@ import (
 	"encoding/base32"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -45,7 +44,7 @@ const (
 // DefaultFeedRefresh.
 //
 // In the all, room and office feeds a subscriber sees the title, description and
-// organizer of the bookings they organise or attend; admins (Admins) see every booking in
+// organizer of the bookings they organise or attend; admins (Access) see every booking in
 // detail, and ShowTitles shows every booking in detail to everyone. All other bookings
 // show as BusySummary. BookingURL, when set, links events shown in detail to their page.
 type Feeds struct {
@@ -56,7 +55,7 @@ type Feeds struct {
 	KeepCancelled time.Duration
 	Past, Ahead   time.Duration
 	Refresh       time.Duration
-	Admins        map[string]bool
+	Access        models.Access
 	ShowTitles    bool
 	BookingURL    func(id string) string
 }
@@ -275,16 +274,15 @@ func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope
 		if !ok {
 			room = models.Room{ID: r.RoomID, Name: r.RoomID}
 		}
-		mine := r.OrganizerID == user || slices.Contains(r.Attendees, user)
 		it := FeedItem{R: r, Room: room, Office: officeByID[room.OfficeID], OrganizerName: users[r.OrganizerID],
-			Details: mine || f.ShowTitles || f.Admins[user]}
+			Details: f.ShowTitles || f.Access.MaySee(user, r)}
 		if r.OrganizerName != "" {
 			it.OrganizerName = r.OrganizerName
 		}
 		// Every row read counts for Last-Modified: a booking the user just left (removed
 		// from its attendees) leaves the me feed at its UpdatedAt.
 		all = append(all, it)
-		if scope == models.FeedMe && !mine {
+		if scope == models.FeedMe && !r.Involves(user) {
 			continue
 		}
 		shown = append(shown, it)

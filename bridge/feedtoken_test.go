@@ -46,7 +46,7 @@ func newFeedRig(t *testing.T, fn func(t *testing.T, r *feedRig)) {
 		}
 		r := &feedRig{s: s, clock: clock, res: map[string]models.Reservation{},
 			f: &bridge.Feeds{Store: s, Zone: zone(t, "Asia/Shanghai"), Now: clock.Now, BaseURL: "https://rooms.example.com/",
-				Admins: map[string]bool{"admin": true}}}
+				Access: models.NewAccess("admin")}}
 		book := func(key, room, title, organizer string, start time.Time, st models.Status, attendees ...string) {
 			id := models.NewID()
 			res := models.Reservation{ID: id, UID: models.BridgeUID(id), RoomID: room, Start: start, End: start.Add(time.Hour),

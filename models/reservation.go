@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"encoding/base32"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 )
@@ -91,6 +92,11 @@ func (r *Reservation) normalize() {
 	}
 	r.Start = r.Start.UTC().Truncate(time.Second)
 	r.End = r.End.UTC().Truncate(time.Second)
+}
+
+// Involves reports whether userID organises or attends r.
+func (r Reservation) Involves(userID string) bool {
+	return userID != "" && (r.OrganizerID == userID || slices.Contains(r.Attendees, userID))
 }
 
 // Overlaps reports whether r and [start, end) share any instant.

@@ -119,7 +119,7 @@ func (s *server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok {
 			return models.E(models.ErrUnauthorized, "unauthorized", "")
 		}
-		if !s.admins[u.ID] {
+		if !s.access.IsAdmin(u.ID) {
 			return models.E(models.ErrForbidden, "admin_only", "")
 		}
 		return next(c)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -100,16 +99,11 @@ func (s *server) busy(ctx context.Context, u models.User, room string, from, to 
 		return nil, err
 	}
 	for i := range rs {
-		if !s.maySee(u, rs[i]) {
+		if !s.access.MaySee(u.ID, rs[i]) {
 			rs[i].Title = ""
 		}
 	}
 	return rs, nil
-}
-
-// maySee tells whether u may see the details of r: its organizer, an attendee, an admin.
-func (s *server) maySee(u models.User, r models.Reservation) bool {
-	return u.ID != "" && (r.OrganizerID == u.ID || slices.Contains(r.Attendees, u.ID) || s.admins[u.ID])
 }
 
 func (s *server) rfc3339(t time.Time) string { return t.In(s.zone).Format(time.RFC3339) }

@@ -112,7 +112,7 @@ func (s *server) createBookingForm(c echo.Context) error {
 
 // editBookingForm handles GET /bookings/{id}/edit: the form pre-filled to reschedule.
 func (s *server) editBookingForm(c echo.Context) error {
-	r, err := s.changeable(c)
+	r, err := s.changeable(c, s.access.CheckChange)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (s *server) editBookingForm(c echo.Context) error {
 
 // rescheduleBookingForm handles POST /bookings/{id}/edit.
 func (s *server) rescheduleBookingForm(c echo.Context) error {
-	r, err := s.changeable(c)
+	r, err := s.changeable(c, s.access.CheckChange)
 	if err != nil {
 		return err
 	}
@@ -141,17 +141,14 @@ func (s *server) rescheduleBookingForm(c echo.Context) error {
 }
 
 // changeable loads the booking of the :id route parameter if the user may see it, and
-// refuses with 403 when they may not change it.
-func (s *server) changeable(c echo.Context) (models.Reservation, error) {
+// refuses with 403 when check (the policy's CheckChange or CheckCancel) refuses them.
+func (s *server) changeable(c echo.Context, check func(userID string, r models.Reservation) error) (models.Reservation, error) {
 	u := user(c)
 	r, err := s.visible(c.Request().Context(), u, c.Param("id"))
 	if err != nil {
 		return r, err
 	}
-	if r.OrganizerID != u.ID && !s.admins[u.ID] {
-		return r, models.E(models.ErrForbidden, "not_organizer", "")
-	}
-	return r, nil
+	return r, check(u.ID, r)
 }
 
 // readBookingForm returns the posted form as typed, and the request it makes once its

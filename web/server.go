@@ -58,9 +58,9 @@ type Config struct {
 	Auth string
 	// AuthHeader names the header carrying the user id (DefaultAuthHeader when empty).
 	AuthHeader string
-	// Admins holds the user ids with the admin role: they see every title and may change
-	// any booking.
-	Admins map[string]bool
+	// Access is the access policy: who sees a booking's details, who may change or
+	// cancel it, who is an admin. Every page, API route and feed asks it.
+	Access models.Access
 	// Demo shows the demo banner on every page.
 	Demo bool
 	// BaseURL is the public URL: feed links start with it, and cookies are marked Secure
@@ -117,7 +117,7 @@ type server struct {
 	log        *slog.Logger
 	auth       string
 	authHeader string
-	admins     map[string]bool
+	access     models.Access
 	demo       bool
 	secure     bool
 	baseURL    string
@@ -142,7 +142,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	s := &server{
 		store: cfg.Store, booker: cfg.Booker, feeds: cfg.Feeds, admin: cfg.Admin, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
-		auth: cfg.Auth, authHeader: cfg.AuthHeader, admins: cfg.Admins, demo: cfg.Demo,
+		auth: cfg.Auth, authHeader: cfg.AuthHeader, access: cfg.Access, demo: cfg.Demo,
 		secure: strings.HasPrefix(cfg.BaseURL, "https://"), baseURL: strings.TrimRight(cfg.BaseURL, "/"), metrics: cfg.Metrics,
 		ready: cfg.Ready, version: cfg.Version, waitMax: cfg.WaitMax,
 	}
@@ -169,9 +169,6 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if s.authHeader == "" {
 		s.authHeader = DefaultAuthHeader
-	}
-	if s.admins == nil {
-		s.admins = map[string]bool{}
 	}
 	if s.version == "" {
 		s.version = "dev"

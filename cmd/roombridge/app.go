@@ -162,7 +162,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 
 	a.dispatcher = bridge.NewDispatcher(bridge.DispatcherConfig{Store: a.store, Backends: backends, Routing: routing, Now: a.now, Logger: a.log, Metrics: a.metrics,
 		Lease: cfg.OutboxLease, JobTimeout: min(45*time.Second, cfg.OutboxLease*3/4)})
-	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Admins: cfg.Admins, Now: a.now, Logger: a.log, Dispatcher: a.dispatcher})
+	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Access: cfg.access(), Now: a.now, Logger: a.log, Dispatcher: a.dispatcher})
 	for _, src := range sources {
 		var usage *bridge.Usage
 		if src.Name() == models.BackendDingTalk {
@@ -172,7 +172,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead}))
 	}
 	a.admin = &bridge.Admin{Store: a.store, Syncers: a.syncers, Routing: routing, Demo: cfg.Demo}
-	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, BaseURL: cfg.BaseURL, Admins: cfg.Admins, ShowTitles: cfg.FeedShowTitles}
+	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, BaseURL: cfg.BaseURL, Access: cfg.access(), ShowTitles: cfg.FeedShowTitles}
 
 	if cfg.Demo {
 		if err := seedDemo(a.fakes, a.catalog, cfg.Zone, a.now(), routing.Cutover()); err != nil {

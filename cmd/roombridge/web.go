@@ -29,7 +29,7 @@ func (a *app) handler() (http.Handler, error) {
 	}
 	return web.New(web.Config{
 		Store: a.store, Booker: a.service, Zone: a.cfg.Zone, Now: a.now, Logger: a.log,
-		Auth: a.cfg.Auth, AuthHeader: a.cfg.AuthHeader, Admins: a.cfg.Admins, Demo: a.cfg.Demo, BaseURL: a.cfg.BaseURL,
+		Auth: a.cfg.Auth, AuthHeader: a.cfg.AuthHeader, Access: a.cfg.access(), Demo: a.cfg.Demo, BaseURL: a.cfg.BaseURL,
 		Metrics:    promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}),
 		Registerer: a.reg,
 		Ready:      a.ready,

@@ -19,8 +19,6 @@ import (
 
 // Feed constants shared with the HTTP layer.
 const (
-	// FeedContentType is the Content-Type of every feed response.
-	FeedContentType = "text/calendar; charset=utf-8"
 	// FeedProductID is the PRODID of every feed.
 	FeedProductID = "-//roombridge//Room Bookings 1.0//ZH"
 	// DefaultFeedRefresh is the refresh hint when FeedSpec.Refresh is zero.

@@ -17,7 +17,7 @@ func BenchmarkRenderFeed(b *testing.B) {
 			s := modelstest.New(b, dialect, c.Now)
 			ctx := context.Background()
 			seedReservations(b, s, 2000)
-			f := &Feeds{Store: s, Zone: shanghai, Now: c.Now, BaseURL: "https://rooms.example.com"}
+			f := &Feeds{Store: s, Zone: shanghai, Now: c.Now}
 			token, _, err := f.CreateToken(ctx, "zhangsan", "bench")
 			if err != nil {
 				b.Fatal(err)

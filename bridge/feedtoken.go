@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -51,23 +50,12 @@ type Feeds struct {
 	Store         *models.Store
 	Zone          *time.Location
 	Now           func() time.Time
-	BaseURL       string
 	KeepCancelled time.Duration
 	Past, Ahead   time.Duration
 	Refresh       time.Duration
 	Access        models.Access
 	ShowTitles    bool
 	BookingURL    func(id string) string
-}
-
-// FeedURLs are the https (or http) addresses of every feed one token opens, by scope;
-// Rooms and Offices are keyed by room and office id. Webcal and GoogleSubscribe turn one
-// into a subscribe link.
-type FeedURLs struct {
-	All     string            `json:"all"`
-	Me      string            `json:"me"`
-	Rooms   map[string]string `json:"rooms"`
-	Offices map[string]string `json:"offices"`
 }
 
 func (f *Feeds) now() time.Time {
@@ -150,44 +138,6 @@ func newFeedToken(userID, label string) (string, models.FeedToken, error) {
 		return "", models.FeedToken{}, err
 	}
 	return token, row, nil
-}
-
-// URLs returns the address of every feed token opens: all, me, and one per room and
-// office of the catalog. Errors: ErrUnavailable.
-func (f *Feeds) URLs(ctx context.Context, token string) (FeedURLs, error) {
-	offices, err := f.Store.Offices(ctx)
-	if err != nil {
-		return FeedURLs{}, fmt.Errorf("list offices for feed links: %w", err)
-	}
-	base := strings.TrimRight(f.BaseURL, "/") + "/ical/" + url.PathEscape(token)
-	u := FeedURLs{All: base + "/all.ics", Me: base + "/me.ics", Rooms: map[string]string{}, Offices: map[string]string{}}
-	for _, o := range offices {
-		u.Offices[o.ID] = base + "/offices/" + url.PathEscape(o.ID) + ".ics"
-		for _, r := range o.Rooms {
-			u.Rooms[r.ID] = base + "/rooms/" + url.PathEscape(r.ID) + ".ics"
-		}
-	}
-	return u, nil
-}
-
-// Webcal turns a feed's http(s) address into its webcal:// form, which opens Apple
-// Calendar and Outlook.
-func Webcal(u string) string {
-	for _, p := range []string{"https://", "http://"} {
-		if strings.HasPrefix(u, p) {
-			return "webcal://" + u[len(p):]
-		}
-	}
-	return u
-}
-
-// GoogleSubscribe returns the link that adds a feed to Google Calendar. Google fetches
-// only https, so a webcal:// address is given back its https scheme.
-func GoogleSubscribe(u string) string {
-	if rest, ok := strings.CutPrefix(u, "webcal://"); ok {
-		u = "https://" + rest
-	}
-	return "https://calendar.google.com/calendar/render?cid=" + url.QueryEscape(u)
 }
 
 // Render builds the feed that token opens for scope (models.FeedAll, FeedMe, FeedRooms

@@ -5,9 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net/url"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +43,7 @@ func newFeedRig(t *testing.T, fn func(t *testing.T, r *feedRig)) {
 			t.Fatalf("SyncCatalog() = %v", err)
 		}
 		r := &feedRig{s: s, clock: clock, res: map[string]models.Reservation{},
-			f: &bridge.Feeds{Store: s, Zone: zone(t, "Asia/Shanghai"), Now: clock.Now, BaseURL: "https://rooms.example.com/",
+			f: &bridge.Feeds{Store: s, Zone: zone(t, "Asia/Shanghai"), Now: clock.Now,
 				Access: models.NewAccess("admin")}}
 		book := func(key, room, title, organizer string, start time.Time, st models.Status, attendees ...string) {
 			id := models.NewID()
@@ -386,48 +384,4 @@ func eventByUID(t *testing.T, body []byte, uid string) parsedEvent {
 	}
 	t.Fatalf("no event %s in the feed", uid)
 	return parsedEvent{}
-}
-
-func TestFeedURLs(t *testing.T) {
-	newFeedRig(t, func(t *testing.T, r *feedRig) {
-		token, _ := r.token(t, "zhangsan")
-		u, err := r.f.URLs(context.Background(), token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := "https://rooms.example.com/ical/" + token
-		if u.All != base+"/all.ics" || u.Me != base+"/me.ics" || u.Rooms["duowei"] != base+"/rooms/duowei.ics" ||
-			u.Offices["bj-shoukai"] != base+"/offices/bj-shoukai.ics" || u.Offices["empty"] != base+"/offices/empty.ics" {
-			t.Errorf("URLs() = %+v, want addresses under %s", u, base)
-		}
-		var rooms []string
-		for id := range u.Rooms {
-			rooms = append(rooms, id)
-		}
-		sort.Strings(rooms)
-		if len(rooms) != 9 {
-			t.Errorf("URLs().Rooms has %d rooms (%v), want the catalog's 9", len(rooms), rooms)
-		}
-		// Every address renders.
-		for scope, addr := range map[models.FeedScope]string{models.FeedAll: u.All, models.FeedRooms: u.Rooms["duowei"]} {
-			id := ""
-			if scope == models.FeedRooms {
-				id = "duowei"
-			}
-			if !strings.HasPrefix(addr, base) {
-				t.Errorf("%s address %s", scope, addr)
-			}
-			r.render(t, token, scope, id)
-		}
-
-		if got, want := bridge.Webcal(u.All), "webcal://rooms.example.com/ical/"+token+"/all.ics"; got != want {
-			t.Errorf("Webcal(%s) = %s, want %s", u.All, got, want)
-		}
-		want := "https://calendar.google.com/calendar/render?cid=" + url.QueryEscape(u.All)
-		for _, in := range []string{u.All, bridge.Webcal(u.All)} {
-			if got := bridge.GoogleSubscribe(in); got != want {
-				t.Errorf("GoogleSubscribe(%s) = %s, want %s", in, got, want)
-			}
-		}
-	})
 }

@@ -40,7 +40,6 @@ type Syncer struct {
 	// finalLead is how long before the OA freeze the final pass runs.
 	finalLead   time.Duration
 	passTimeout time.Duration
-	wake        chan struct{}
 }
 
 // SyncerConfig holds a Syncer's dependencies and knobs (zero = default).
@@ -64,8 +63,7 @@ type SyncerConfig struct {
 // NewSyncer builds a Syncer.
 func NewSyncer(cfg SyncerConfig) *Syncer {
 	s := &Syncer{store: cfg.Store, source: cfg.Source, routing: cfg.Routing, now: cfg.Now, log: cfg.Logger, usage: cfg.Usage,
-		back: cfg.Back, ahead: cfg.Ahead, base: cfg.Interval, finalLead: cfg.FinalLead, passTimeout: cfg.PassTimeout,
-		wake: make(chan struct{}, 1)}
+		back: cfg.Back, ahead: cfg.Ahead, base: cfg.Interval, finalLead: cfg.FinalLead, passTimeout: cfg.PassTimeout}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -92,14 +90,6 @@ func NewSyncer(cfg SyncerConfig) *Syncer {
 
 // Backend names the synced system.
 func (s *Syncer) Backend() models.Backend { return s.source.Name() }
-
-// Kick asks for a pass now. It never blocks.
-func (s *Syncer) Kick() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
 
 // stateFinal marks that the OA's final snapshot before the freeze was taken.
 const stateFinal = "final_snapshot_at"
@@ -129,8 +119,6 @@ func (s *Syncer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
-		case <-s.wake:
-			t.Stop()
 		case <-t.C:
 		}
 	}

@@ -89,6 +89,9 @@ const (
 	FeedOffices FeedScope = "offices" // the rooms of one office (id = office id)
 )
 
+// FeedContentType is the Content-Type of every feed response.
+const FeedContentType = "text/calendar; charset=utf-8"
+
 // Feed is one rendered calendar, ready to serve with http.ServeContent.
 type Feed struct {
 	Body []byte

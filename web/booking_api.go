@@ -221,16 +221,15 @@ func decodeJSON(body io.Reader, v any) error {
 		err = errors.New("trailing data")
 	}
 	var (
-		tooBig *http.MaxBytesError
-		se     *json.SyntaxError
-		te     *json.UnmarshalTypeError
-		msg    string
+		se  *json.SyntaxError
+		te  *json.UnmarshalTypeError
+		msg string
 	)
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &tooBig):
-		return tooBig
+	case tooLarge(err):
+		return err
 	case errors.Is(err, io.EOF):
 		return badRequest("", "body_empty")
 	case errors.As(err, &te) && te.Field == "":

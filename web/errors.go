@@ -46,10 +46,6 @@ func classify(err error) (int, string) {
 			return k.status, k.code
 		}
 	}
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return http.StatusRequestEntityTooLarge, "too_large"
-	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		switch he.Code {
@@ -73,6 +69,12 @@ func classify(err error) (int, string) {
 		}
 	}
 	return http.StatusInternalServerError, "internal"
+}
+
+// tooLarge tells whether err comes from a body over the limit (BodyLimit's 413).
+func tooLarge(err error) bool {
+	var he *echo.HTTPError
+	return errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge
 }
 
 // problem is an error as a person or an API client sees it.

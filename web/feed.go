@@ -81,7 +81,7 @@ func (s *server) serveFeed(scope models.FeedScope) echo.HandlerFunc {
 			return fmt.Errorf("render %s feed: %w", scope, err)
 		}
 		h := c.Response().Header()
-		h.Set(echo.HeaderContentType, "text/calendar; charset=utf-8")
+		h.Set(echo.HeaderContentType, models.FeedContentType)
 		if etag := quoteETag(f.ETag); etag != "" {
 			h.Set("ETag", etag)
 		}

@@ -107,10 +107,9 @@ func feedTokenErr(err error) error {
 // v as it is.
 func decodeOptionalJSON(body io.Reader, v any) error {
 	b, err := io.ReadAll(body)
-	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig):
-		return tooBig
+	case tooLarge(err):
+		return err
 	case err != nil:
 		return badRequest("", "body")
 	case len(bytes.TrimSpace(b)) == 0:

@@ -1,25 +1,15 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 )
 
-// routes registers every URL the service answers, then lets extra add its own.
-func (s *server) routes(extra func(Routes) error) error {
+// routes registers every URL the service answers.
+func (s *server) routes() {
 	e := s.e
-	e.Use(
-		s.measure,
-		s.recoverPanic,
-		s.secureHeaders,
-		s.language,
-		s.limitBody,
-		s.parseForm,
-		s.identify,
-		s.csrf,
-	)
+	e.Use(s.middlewares()...)
 
 	e.GET("/healthz", s.healthz)
 	e.HEAD("/healthz", s.healthz)
@@ -75,12 +65,6 @@ func (s *server) routes(extra func(Routes) error) error {
 		api.GET("/admin/status", s.adminStatusAPI, s.adminOnly)
 	}
 
-	if extra != nil {
-		if err := extra(Routes{Echo: e, API: api, SignedIn: s.signedIn, Admin: s.adminOnly}); err != nil {
-			return fmt.Errorf("add extra routes: %w", err)
-		}
-	}
-	return nil
 }
 
 // redirect answers 303 See Other, the right status after a form post.

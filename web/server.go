@@ -83,27 +83,6 @@ type Config struct {
 	// Admin, when set, turns on the admin page (/admin), POST /api/v1/sync and GET
 	// /api/v1/admin/status. Nil: none of these routes.
 	Admin Admin
-	// Extra, when set, is called once after the built-in routes are registered, to add
-	// more with the same middleware and error handling.
-	Extra func(Routes) error
-}
-
-// Routes is what Config.Extra gets to add routes next to the built-in ones. Handlers
-// return errors as the built-in ones do: the error table turns them into a translated
-// page, or into JSON under /api/. Use CurrentUser and Language inside handlers.
-type Routes struct {
-	// Echo is the router. Global middleware already applies to every route added here:
-	// recovery, metrics, language, body limit (1 MB), identity (an auth header naming
-	// someone outside the catalog is refused with 403), CSRF on form posts. Routes added
-	// directly need no sign-in.
-	Echo *echo.Echo
-	// API is the /api/v1 group; it answers 401 to anonymous callers.
-	API *echo.Group
-	// SignedIn guards a page: anonymous visitors are sent to the demo login, or get 401.
-	SignedIn echo.MiddlewareFunc
-	// Admin refuses signed-in callers who are not admins with 403 (put it after
-	// SignedIn on pages; API routes are signed in already).
-	Admin echo.MiddlewareFunc
 }
 
 // server holds the web layer's dependencies; its methods are the handlers.
@@ -133,8 +112,8 @@ type server struct {
 }
 
 // New builds the HTTP handler: it checks cfg, parses every template and registers all
-// routes (those of Feeds and Admin when they are set), then Config.Extra's. It fails on a
-// bad Config (ErrInvalid), on a template that does not parse, and on an error from Extra.
+// routes (those of Feeds and Admin when they are set). It fails on a bad Config
+// (ErrInvalid) and on a template that does not parse.
 func New(cfg Config) (http.Handler, error) {
 	var err error
 	if cfg.Store == nil || cfg.Booker == nil {
@@ -188,8 +167,6 @@ func New(cfg Config) (http.Handler, error) {
 	s.e = echo.New()
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
-	if err := s.routes(cfg.Extra); err != nil {
-		return nil, err
-	}
+	s.routes()
 	return s.e, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -172,7 +173,8 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead}))
 	}
 	a.admin = &bridge.Admin{Store: a.store, Syncers: a.syncers, Routing: routing, Demo: cfg.Demo}
-	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, BaseURL: cfg.BaseURL, Access: cfg.access(), ShowTitles: cfg.FeedShowTitles}
+	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, Access: cfg.access(), ShowTitles: cfg.FeedShowTitles,
+		BookingURL: func(id string) string { return cfg.BaseURL + "/bookings/" + url.PathEscape(id) }}
 
 	if cfg.Demo {
 		if err := seedDemo(a.fakes, a.catalog, cfg.Zone, a.now(), routing.Cutover()); err != nil {

@@ -33,7 +33,7 @@ func (s *server) routes() {
 	e.GET("/bookings/:id/cancel", s.cancelBookingPage, s.signedIn)
 	e.POST("/bookings/:id/cancel", s.cancelBookingForm, s.signedIn)
 
-	// JSON API v1 (DESIGN §4.4; described in static/openapi.yaml).
+	// JSON API v1, described in static/openapi.yaml (a test checks every route is in it).
 	api := e.Group("/api/v1", s.signedInAPI)
 	api.GET("/rooms", s.listRooms)
 	api.GET("/availability", s.availability)
@@ -44,7 +44,7 @@ func (s *server) routes() {
 	api.PATCH("/bookings/:id", s.patchBookingAPI)
 	api.DELETE("/bookings/:id", s.cancelBookingAPI)
 
-	// iCalendar feeds, the subscribe page and feed tokens (DESIGN §4.5), with Config.Feeds.
+	// iCalendar feeds, the subscribe page and feed tokens, when Config.Feeds is set.
 	if s.feeds != nil {
 		s.feedRoutes(e)
 		e.GET("/subscribe", s.subscribePage, s.signedIn)

@@ -165,7 +165,7 @@ func TestBudgetSpentByBookingsKeepsDailyFloor(t *testing.T) {
 			t.Errorf("%s: Pass() ran = %v (note %q), want %v", tt.name, ran, sum.Note, tt.wantRun)
 		}
 		st, _ := sy.UsageStatus(ctx)
-		if st.Used != tt.wantUsed || st.State != SyncPaused || !st.Until.Equal(tt.wantUntil.UTC()) {
+		if st.Used != tt.wantUsed || st.State != models.SyncPaused || !st.Until.Equal(tt.wantUntil.UTC()) {
 			t.Errorf("%s: UsageStatus() = used %d, %s until %v; want used %d, paused until %v", tt.name, st.Used, st.State, st.Until, tt.wantUsed, tt.wantUntil.UTC())
 		}
 		if wait := sy.NextInterval(ctx); !clock.Now().Add(wait).Equal(tt.wantUntil) && !(tt.wantUntil.Equal(monthEnd) && !clock.Now().Add(wait).Before(monthEnd)) {

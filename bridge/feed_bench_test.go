@@ -18,18 +18,18 @@ func BenchmarkRenderFeed(b *testing.B) {
 			s := modelstest.New(b, dialect, c.Now)
 			ctx := context.Background()
 			seedReservations(b, s, 2000)
-			f := &Feeds{Store: s, Zone: shanghai, Now: c.Now, BaseURL: "https://rooms.example.com", Admins: map[string]bool{}}
+			f := &Feeds{Store: s, Zone: shanghai, Now: c.Now}
 			token, _, err := f.CreateToken(ctx, "zhangsan", "bench")
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := f.Render(ctx, token, FeedAll, ""); err != nil { // fills the cache
+			if _, err := f.Render(ctx, token, models.FeedAll, ""); err != nil { // fills the cache
 				b.Fatal(err)
 			}
 			b.ResetTimer()
 			var size int
 			for i := 0; i < b.N; i++ {
-				r, err := f.Render(ctx, token, FeedAll, "")
+				r, err := f.Render(ctx, token, models.FeedAll, "")
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -54,8 +54,8 @@ func BenchmarkRenderFeedCold(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		f := &Feeds{Store: s, Zone: shanghai, Now: func() time.Time { return c.Now() }, BaseURL: "https://rooms.example.com", Admins: map[string]bool{}}
-		if _, err := f.Render(ctx, token, FeedAll, ""); err != nil {
+		f := &Feeds{Store: s, Zone: shanghai, Now: func() time.Time { return c.Now() }}
+		if _, err := f.Render(ctx, token, models.FeedAll, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,7 +49,10 @@ type feedCache struct {
 
 // feedKey names one cached feed: scope, room or office id, and the viewer kind ("*" for
 // a subscriber who sees every booking in detail, else "u:" and the user id).
-type feedKey struct{ scope, id, viewer string }
+type feedKey struct {
+	scope      models.FeedScope
+	id, viewer string
+}
 
 // feedEntry is one assembled feed and what it was built from.
 type feedEntry struct {
@@ -112,15 +114,15 @@ func (e *feedEntry) size() int { return len(e.body) + len(e.body)/5 }
 // nothing it shows has changed. Errors: ErrNotFound for an unknown or revoked token, an
 // unknown scope, room or office, ErrInvalid for a bad configuration, ErrUnavailable. The
 // error never contains the token.
-func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, error) {
+func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope, id string) (models.Feed, error) {
 	hash, err := feedTokenHash(token)
 	if err != nil {
-		return Rendered{}, err
+		return models.Feed{}, err
 	}
 	now := f.now().UTC().Truncate(time.Second)
 	cat, err := f.feedCatalog(ctx, false)
 	if err != nil {
-		return Rendered{}, err
+		return models.Feed{}, err
 	}
 	var (
 		plan  feedPlan
@@ -131,15 +133,15 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 	for attempt := 0; ; attempt++ {
 		// An unknown scope, room or office is ErrNotFound like an unknown token.
 		if plan, err = f.feedPlan(ctx, cat, scope, id); err != nil {
-			return Rendered{}, err
+			return models.Feed{}, err
 		}
 		var catVersion int64
 		tok, stamp, catVersion, err = f.Store.FeedLookup(ctx, hash, plan.scopes)
 		if err != nil {
-			return Rendered{}, fmt.Errorf("find feed token: %w", err)
+			return models.Feed{}, fmt.Errorf("find feed token: %w", err)
 		}
 		if subtle.ConstantTimeCompare([]byte(tok.TokenHash), []byte(hash)) != 1 || !tok.Active() {
-			return Rendered{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
+			return models.Feed{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
 		}
 		if catVersion == cat.version {
 			break
@@ -149,12 +151,12 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 			break
 		}
 		if cat, err = f.feedCatalog(ctx, true); err != nil {
-			return Rendered{}, err
+			return models.Feed{}, err
 		}
 	}
 	user := tok.UserID
 	viewer := "*"
-	if scope == FeedMe || !(f.ShowTitles || f.Admins[user]) {
+	if scope == models.FeedMe || !(f.ShowTitles || f.Access.IsAdmin(user)) {
 		viewer = "u:" + user
 	}
 	key := feedKey{scope, id, viewer}
@@ -166,14 +168,14 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 		e, err = f.buildFeed(ctx, cat, plan, user, scope, now)
 	}
 	if err != nil {
-		return Rendered{}, err
+		return models.Feed{}, err
 	}
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= feedTouchEvery {
 		if err := f.Store.TouchFeedToken(ctx, tok.ID, now); err != nil {
-			return Rendered{}, fmt.Errorf("render feed %s: %w", e.filename, err)
+			return models.Feed{}, fmt.Errorf("render feed %s: %w", e.filename, err)
 		}
 	}
-	return Rendered{Body: e.body, Gzip: e.gzipped(), ETag: e.etag, LastModified: e.lastModified, Filename: e.filename}, nil
+	return models.Feed{Body: e.body, Gzip: e.gzipped(), ETag: e.etag, LastModified: e.lastModified, Filename: e.filename}, nil
 }
 
 // cachedFeed returns the cached feed for key if it is current at stamp and now, else
@@ -291,13 +293,13 @@ func (f *Feeds) feedCatalog(ctx context.Context, reload bool) (*feedCatalog, err
 }
 
 // feedPlan names the feed and the rows and stamps it is made of.
-func (f *Feeds) feedPlan(ctx context.Context, cat *feedCatalog, scope, id string) (feedPlan, error) {
+func (f *Feeds) feedPlan(ctx context.Context, cat *feedCatalog, scope models.FeedScope, id string) (feedPlan, error) {
 	switch {
-	case scope == FeedAll && id == "":
+	case scope == models.FeedAll && id == "":
 		return feedPlan{name: "roombridge · 全部会议室", description: "所有职场会议室的预订（OA 与钉钉）", filename: "all.ics"}, nil
-	case scope == FeedMe && id == "":
+	case scope == models.FeedMe && id == "":
 		return feedPlan{name: "roombridge · 我的预订", description: "我预订或参加的会议室预订（OA 与钉钉）", filename: "me.ics"}, nil
-	case scope == FeedRoom && id != "":
+	case scope == models.FeedRooms && id != "":
 		room, ok := cat.roomByID[id]
 		if !ok {
 			// A room that left the catalog keeps its feed (its old bookings).
@@ -314,7 +316,7 @@ func (f *Feeds) feedPlan(ctx context.Context, cat *feedCatalog, scope, id string
 			rooms:       []string{room.ID},
 			scopes:      []string{models.ScopeCatalog, models.RoomScope(room.ID)},
 		}, nil
-	case scope == FeedOffice && id != "":
+	case scope == models.FeedOffices && id != "":
 		o, ok := cat.officeByID[id]
 		if !ok {
 			return feedPlan{}, fmt.Errorf("render office feed: office %s: %w", id, models.ErrNotFound)
@@ -332,7 +334,7 @@ func (f *Feeds) feedPlan(ctx context.Context, cat *feedCatalog, scope, id string
 }
 
 // buildFeed reads the rows of plan and assembles the feed user sees at now.
-func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, user, scope string, now time.Time) (*feedEntry, error) {
+func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, user string, scope models.FeedScope, now time.Time) (*feedEntry, error) {
 	past, ahead := feedDuration(f.Past, DefaultFeedPast), feedDuration(f.Ahead, DefaultFeedAhead)
 	spec := FeedSpec{
 		Name: plan.name, Description: plan.description,
@@ -345,11 +347,10 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 		return nil, err
 	}
 	var (
-		rows      []models.Reservation
-		next      time.Time
-		hasNext   bool
-		err       error
-		allDetail = f.ShowTitles || f.Admins[user]
+		rows    []models.Reservation
+		next    time.Time
+		hasNext bool
+		err     error
 	)
 	if !plan.empty {
 		filter := models.Filter{RoomIDs: plan.rooms, From: spec.From.Add(-feedExitLookback), To: spec.To}
@@ -379,16 +380,15 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 		default:
 			room = models.Room{ID: r.RoomID, Name: r.RoomID}
 		}
-		mine := r.OrganizerID == user || slices.Contains(r.Attendees, user)
 		it := FeedItem{R: r, Room: room, Office: cat.officeByID[room.OfficeID], OrganizerName: cat.users[r.OrganizerID],
-			Details: mine || allDetail}
+			Details: f.ShowTitles || f.Access.MaySee(user, r)}
 		if r.OrganizerName != "" {
 			it.OrganizerName = r.OrganizerName
 		}
 		// Every row read counts for Last-Modified: a booking the user just left (removed
 		// from its attendees) leaves the me feed at its UpdatedAt.
 		all = append(all, it)
-		if scope == FeedMe && !mine {
+		if scope == models.FeedMe && !r.Involves(user) {
 			continue
 		}
 		shownIn = append(shownIn, it)

@@ -15,7 +15,9 @@ import (
 
 // feedView is one subscriber's feed: the token and the scope it opens.
 type feedView struct {
-	name, user, scope, id string
+	name, user string
+	scope      models.FeedScope
+	id         string
 }
 
 // TestFeedCacheNeverStale renders every kind of feed through the cached service after
@@ -26,14 +28,14 @@ func TestFeedCacheNeverStale(t *testing.T) {
 	newFeedRig(t, func(t *testing.T, r *feedRig) {
 		ctx := context.Background()
 		views := []feedView{
-			{"all zhangsan", "zhangsan", bridge.FeedAll, ""},
-			{"all admin", "admin", bridge.FeedAll, ""},
-			{"me zhangsan", "zhangsan", bridge.FeedMe, ""},
-			{"me lisi", "lisi", bridge.FeedMe, ""},
-			{"room duowei", "zhangsan", bridge.FeedRoom, "duowei"},
-			{"room sk-tianyuan", "wangwu", bridge.FeedRoom, "sk-tianyuan"},
-			{"office bj-shoukai", "lisi", bridge.FeedOffice, "bj-shoukai"},
-			{"office empty", "lisi", bridge.FeedOffice, "empty"},
+			{"all zhangsan", "zhangsan", models.FeedAll, ""},
+			{"all admin", "admin", models.FeedAll, ""},
+			{"me zhangsan", "zhangsan", models.FeedMe, ""},
+			{"me lisi", "lisi", models.FeedMe, ""},
+			{"room duowei", "zhangsan", models.FeedRooms, "duowei"},
+			{"room sk-tianyuan", "wangwu", models.FeedRooms, "sk-tianyuan"},
+			{"office bj-shoukai", "lisi", models.FeedOffices, "bj-shoukai"},
+			{"office empty", "lisi", models.FeedOffices, "empty"},
 		}
 		tokens := map[string]string{}
 		for _, v := range views {
@@ -42,8 +44,7 @@ func TestFeedCacheNeverStale(t *testing.T) {
 			}
 		}
 		fresh := func() *bridge.Feeds {
-			return &bridge.Feeds{Store: r.s, Zone: r.f.Zone, Now: r.f.Now, BaseURL: r.f.BaseURL, Admins: r.f.Admins,
-				BookingURL: r.f.BookingURL}
+			return &bridge.Feeds{Store: r.s, Zone: r.f.Zone, Now: r.f.Now, Access: r.f.Access, BookingURL: r.f.BookingURL}
 		}
 		r.f.BookingURL = func(id string) string { return "https://rooms.example.com/bookings/" + id }
 		check := func(t *testing.T, after string) {
@@ -210,7 +211,7 @@ func TestFeedCacheNeverStale(t *testing.T) {
 				}
 			}
 		}
-		if _, err := r.f.Render(ctx, tokens["zhangsan"], bridge.FeedAll, ""); !errors.Is(err, models.ErrNotFound) {
+		if _, err := r.f.Render(ctx, tokens["zhangsan"], models.FeedAll, ""); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("Render(revoked token) = %v, want ErrNotFound", err)
 		}
 	})

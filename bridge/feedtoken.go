@@ -5,20 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"roombridge/models"
-)
-
-// Feed scopes accepted by Feeds.Render, named like the URL paths under /ical/{token}/.
-const (
-	FeedAll    = "all"     // every room: /ical/{token}/all.ics
-	FeedMe     = "me"      // the subscriber's own bookings: /ical/{token}/me.ics
-	FeedRoom   = "rooms"   // one room: /ical/{token}/rooms/{room_id}.ics
-	FeedOffice = "offices" // one office: /ical/{token}/offices/{office_id}.ics
 )
 
 const (
@@ -51,44 +42,21 @@ const (
 // DefaultFeedRefresh.
 //
 // In the all, room and office feeds a subscriber sees the title, description and
-// organizer of the bookings they organise or attend; admins (Admins) see every booking in
+// organizer of the bookings they organise or attend; admins (Access) see every booking in
 // detail, and ShowTitles shows every booking in detail to everyone. All other bookings
 // show as BusySummary. BookingURL, when set, links events shown in detail to their page.
 type Feeds struct {
 	Store         *models.Store
 	Zone          *time.Location
 	Now           func() time.Time
-	BaseURL       string
 	KeepCancelled time.Duration
 	Past, Ahead   time.Duration
 	Refresh       time.Duration
-	Admins        map[string]bool
+	Access        models.Access
 	ShowTitles    bool
 	BookingURL    func(id string) string
 
 	cache feedCache
-}
-
-// FeedURLs are the https (or http) addresses of every feed one token opens, by scope;
-// Rooms and Offices are keyed by room and office id. Webcal and GoogleSubscribe turn one
-// into a subscribe link.
-type FeedURLs struct {
-	All     string            `json:"all"`
-	Me      string            `json:"me"`
-	Rooms   map[string]string `json:"rooms"`
-	Offices map[string]string `json:"offices"`
-}
-
-// Rendered is one feed ready to serve: set Content-Type to FeedContentType and ETag, then
-// call http.ServeContent(w, r, Filename, LastModified, bytes.NewReader(Body)).
-// LastModified is zero for a feed that never had an event (ServeContent then sends none).
-type Rendered struct {
-	Body []byte
-	// Gzip is Body compressed with gzip, or nil while that is not ready yet.
-	Gzip         []byte
-	ETag         string
-	LastModified time.Time
-	Filename     string
 }
 
 func (f *Feeds) now() time.Time {
@@ -159,7 +127,7 @@ func newFeedToken(userID, label string) (string, models.FeedToken, error) {
 	}
 	label = strings.TrimSpace(label)
 	if strings.ContainsAny(label, "\r\n") || !utf8.ValidString(label) {
-		return "", models.FeedToken{}, models.E(models.ErrInvalid, "label_multiline", "label", "名称只能有一行。", "The label must be a single line.")
+		return "", models.FeedToken{}, models.E(models.ErrInvalid, "label_multiline", "label")
 	}
 	var b [feedTokenBytes]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -171,44 +139,6 @@ func newFeedToken(userID, label string) (string, models.FeedToken, error) {
 		return "", models.FeedToken{}, err
 	}
 	return token, row, nil
-}
-
-// URLs returns the address of every feed token opens: all, me, and one per room and
-// office of the catalog. Errors: ErrUnavailable.
-func (f *Feeds) URLs(ctx context.Context, token string) (FeedURLs, error) {
-	offices, err := f.Store.Offices(ctx)
-	if err != nil {
-		return FeedURLs{}, fmt.Errorf("list offices for feed links: %w", err)
-	}
-	base := strings.TrimRight(f.BaseURL, "/") + "/ical/" + url.PathEscape(token)
-	u := FeedURLs{All: base + "/all.ics", Me: base + "/me.ics", Rooms: map[string]string{}, Offices: map[string]string{}}
-	for _, o := range offices {
-		u.Offices[o.ID] = base + "/offices/" + url.PathEscape(o.ID) + ".ics"
-		for _, r := range o.Rooms {
-			u.Rooms[r.ID] = base + "/rooms/" + url.PathEscape(r.ID) + ".ics"
-		}
-	}
-	return u, nil
-}
-
-// Webcal turns a feed's http(s) address into its webcal:// form, which opens Apple
-// Calendar and Outlook.
-func Webcal(u string) string {
-	for _, p := range []string{"https://", "http://"} {
-		if strings.HasPrefix(u, p) {
-			return "webcal://" + u[len(p):]
-		}
-	}
-	return u
-}
-
-// GoogleSubscribe returns the link that adds a feed to Google Calendar. Google fetches
-// only https, so a webcal:// address is given back its https scheme.
-func GoogleSubscribe(u string) string {
-	if rest, ok := strings.CutPrefix(u, "webcal://"); ok {
-		u = "https://" + rest
-	}
-	return "https://calendar.google.com/calendar/render?cid=" + url.QueryEscape(u)
 }
 
 // feedTokenHash checks the form of a token and returns its hash: only the hash reaches

@@ -70,7 +70,7 @@ func (m *Metrics) Event(b models.Backend, typ string, err error) {
 func (m *Metrics) Metered(b models.Backend) { m.metered.WithLabelValues(string(b)).Inc() }
 
 // UsageCollector exposes a Usage's month as gauges (used, budget, projected).
-func UsageCollector(status func() UsageStatus) prometheus.Collector {
+func UsageCollector(status func() models.UsageStatus) prometheus.Collector {
 	return &usageCollector{status: status,
 		used:      prometheus.NewDesc("roombridge_dingtalk_month_calls", "Metered DingTalk calls this month.", nil, nil),
 		budget:    prometheus.NewDesc("roombridge_dingtalk_month_budget", "Monthly budget of metered DingTalk calls.", nil, nil),
@@ -85,7 +85,7 @@ func UsageCollector(status func() UsageStatus) prometheus.Collector {
 }
 
 type usageCollector struct {
-	status                                                   func() UsageStatus
+	status                                                   func() models.UsageStatus
 	used, budget, projected, interval, state, until, overage *prometheus.Desc
 }
 
@@ -105,7 +105,7 @@ func (c *usageCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.budget, prometheus.GaugeValue, float64(st.Budget))
 	ch <- prometheus.MustNewConstMetric(c.projected, prometheus.GaugeValue, float64(st.Projected))
 	ch <- prometheus.MustNewConstMetric(c.interval, prometheus.GaugeValue, st.Interval.Seconds())
-	for _, state := range []string{SyncRunning, SyncThrottled, SyncPaused} {
+	for _, state := range []string{models.SyncRunning, models.SyncThrottled, models.SyncPaused} {
 		v := 0.0
 		if st.State == state {
 			v = 1

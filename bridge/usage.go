@@ -117,18 +117,6 @@ func (u *Usage) Interval(ctx context.Context, now time.Time, per int, base time.
 	return max(left/time.Duration(passes), base)
 }
 
-// Sync states of a metered backend, as UsageStatus.State reports them.
-const (
-	// SyncRunning: passes run at the base interval.
-	SyncRunning = "running"
-	// SyncThrottled: the budget stretches the time between passes beyond the base
-	// interval; the next pass is at Until.
-	SyncThrottled = "throttled"
-	// SyncPaused: the month's budget is spent; the next pass is at Until (the daily floor
-	// within the overage, or the month's turn).
-	SyncPaused = "paused"
-)
-
 // syncFloor is the longest a metered backend goes without a pass while the overage lasts.
 const syncFloor = 24 * time.Hour
 
@@ -139,33 +127,11 @@ func (u *Usage) floorDue(now, last time.Time, per int) bool {
 	return u.Overage > 0 && (last.IsZero() || !now.Before(last.Add(syncFloor))) && u.Count()+per <= u.Budget+u.Overage
 }
 
-// Status is a snapshot for the admin page and metrics.
-type UsageStatus struct {
-	Backend models.Backend `json:"backend"`
-	Month   string         `json:"month"`
-	Budget  int            `json:"budget"`
-	Used    int            `json:"used"`
-	// PerPass is what one sync pass costs now; Interval the current time between passes.
-	PerPass  int           `json:"per_pass"`
-	Interval time.Duration `json:"interval_ns"`
-	// Projected is the month's expected total: used so far plus the passes still to come
-	// at the current interval.
-	Projected int `json:"projected"`
-	// SteadyMonth is what a whole 30-day month costs at the current interval.
-	SteadyMonth int `json:"steady_month"`
-	// Overage is what sync may spend past Budget to keep one pass a day.
-	Overage int `json:"overage"`
-	// State is SyncRunning, SyncThrottled or SyncPaused; Until is when the next pass is
-	// due (zero when running).
-	State string    `json:"state"`
-	Until time.Time `json:"until,omitzero"`
-}
-
 // Status reports usage and its projection for passes costing per calls every interval.
-func (u *Usage) Status(now time.Time, per int, interval time.Duration) UsageStatus {
+func (u *Usage) Status(now time.Time, per int, interval time.Duration) models.UsageStatus {
 	used := u.Count()
-	st := UsageStatus{Backend: u.Backend, Month: now.In(u.zone).Format("2006-01"), Budget: u.Budget, Used: used, PerPass: per, Interval: interval,
-		Overage: u.Overage, State: SyncRunning}
+	st := models.UsageStatus{Backend: u.Backend, Month: now.In(u.zone).Format("2006-01"), Budget: u.Budget, Used: used, PerPass: per, Interval: interval,
+		Overage: u.Overage, State: models.SyncRunning}
 	if interval > 0 && per > 0 {
 		left := u.monthEnd(now).Sub(now)
 		st.Projected = used + per*int(left/interval)

@@ -272,11 +272,6 @@ func (s *Store) Audit(ctx context.Context, reservationID string) ([]AuditEntry, 
 	return out, storeErr("list audit", err)
 }
 
-// AddAudit records an audit entry on its own.
-func (s *Store) AddAudit(ctx context.Context, a AuditEntry) error {
-	return storeErr("add audit", s.insertAudit(s.db.WithContext(ctx), &a, s.stamp()))
-}
-
 // NextStart returns the earliest start at or after t of any reservation in rooms (in
 // every room when rooms is empty), whatever its status; ok is false when there is none.
 // Errors: ErrUnavailable.
@@ -296,12 +291,12 @@ func (s *Store) NextStart(ctx context.Context, rooms []string, t time.Time) (sta
 }
 
 // reservationColumns are the columns scanReservation reads, in its order.
-const reservationColumns = "id, uid, room_id, starts_at, ends_at, title, description, organizer_id, organizer_name, attendees, backend, remote_id, origin, status, reason, sequence, idempotency_key, created_at, updated_at"
+const reservationColumns = "id, uid, room_id, starts_at, ends_at, title, description, organizer_id, organizer_name, attendees, backend, remote_id, origin, status, reason_code, reason_args, reason, sequence, idempotency_key, created_at, updated_at"
 
 func scanReservation(rows *sql.Rows, r *Reservation) error {
 	var remote, key sql.NullString
 	if err := rows.Scan(&r.ID, &r.UID, &r.RoomID, &r.Start, &r.End, &r.Title, &r.Description, &r.OrganizerID, &r.OrganizerName,
-		&r.Attendees, &r.Backend, &remote, &r.Origin, &r.Status, &r.Reason, &r.Sequence, &key, &r.CreatedAt, &r.UpdatedAt); err != nil {
+		&r.Attendees, &r.Backend, &remote, &r.Origin, &r.Status, &r.ReasonCode, &r.ReasonArgs, &r.LegacyReason, &r.Sequence, &key, &r.CreatedAt, &r.UpdatedAt); err != nil {
 		return err
 	}
 	if remote.Valid {

@@ -276,15 +276,22 @@ func call(t *testing.T, method, url, user, body string, header ...string) (int, 
 // plainClient asks for no compression unless a request says otherwise.
 var plainClient = &http.Client{Transport: &http.Transport{DisableCompression: true}}
 
+// feedURLs are the links POST /api/v1/feed-tokens answers with.
+type feedURLs struct {
+	All   string            `json:"all"`
+	Me    string            `json:"me"`
+	Rooms map[string]string `json:"rooms"`
+}
+
 // feedToken creates a feed token for user over the API and returns its URLs.
-func feedToken(t *testing.T, base, user string) bridge.FeedURLs {
+func feedToken(t *testing.T, base, user string) feedURLs {
 	t.Helper()
 	code, body, _ := call(t, "POST", base+"/api/v1/feed-tokens", user, `{"label":"bench"}`)
 	if code != http.StatusCreated {
 		t.Fatalf("POST /api/v1/feed-tokens = %d %s", code, body)
 	}
 	var v struct {
-		URLs bridge.FeedURLs `json:"urls"`
+		URLs feedURLs `json:"urls"`
 	}
 	if err := json.Unmarshal(body, &v); err != nil {
 		t.Fatal(err)
@@ -469,7 +476,7 @@ func benchCold(t *testing.T, cfg benchCfg, rep *report) {
 		zone, _ := time.LoadLocation("Asia/Shanghai")
 		res := coldResult{rows: n}
 		for i := 0; i < cfg.coldRuns; i++ {
-			f := &bridge.Feeds{Store: s, Zone: zone, BaseURL: "https://rooms.example.com", Admins: map[string]bool{}}
+			f := &bridge.Feeds{Store: s, Zone: zone}
 			token, _, err := f.CreateToken(context.Background(), "zhangsan", "bench")
 			if err != nil {
 				t.Fatal(err)
@@ -479,7 +486,7 @@ func benchCold(t *testing.T, cfg benchCfg, rep *report) {
 			before := procStatusKB("VmRSS")
 			os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // resets VmHWM
 			t0 := time.Now()
-			r, err := f.Render(context.Background(), token, bridge.FeedAll, "")
+			r, err := f.Render(context.Background(), token, models.FeedAll, "")
 			el := time.Since(t0)
 			if err != nil {
 				t.Fatal(err)
@@ -819,14 +826,14 @@ type report struct {
 	roomEvents, roomBytes, allEvents, allBytes, allGzipBytes int
 	loads                                                    map[string]loads
 
-	cold                 []coldResult
-	availRows            int
-	availP50, availP99   float64
-	mariadb, bookingNote string
-	rawInsert, bookRate  series
+	cold                  []coldResult
+	availRows             int
+	availP50, availP99    float64
+	mariadb, bookingNote  string
+	rawInsert, bookRate   series
 	bookFailed, bookRooms int
-	overhead             []overheadResult
-	sync                 []syncResult
+	overhead              []overheadResult
+	sync                  []syncResult
 }
 
 func loadAvg() string {

@@ -53,7 +53,9 @@ func (s *Server) getOrderDate(u User, p params) reply {
 			list = append(list, b)
 		}
 	}
-	slices.SortFunc(list, func(a, b *Booking) int { return cmp.Or(a.AppliedAt.Compare(b.AppliedAt), strings.Compare(a.AppID, b.AppID)) })
+	slices.SortFunc(list, func(a, b *Booking) int {
+		return cmp.Or(a.AppliedAt.Compare(b.AppliedAt), strings.Compare(a.AppID, b.AppID))
+	})
 	days := map[string]bool{}
 	count := 0
 walk:

@@ -35,7 +35,7 @@ const (
 	layoutMinute = "2006-01-02 15:04"
 	layoutDay    = "2006-01-02"
 
-	msgInvalidToken  = "Invalid token,please authenticate again"
+	msgInvalidToken = "Invalid token,please authenticate again"
 	// The zh_CN texts of meeting.error.errorParams, mr.alert.cannotapp,
 	// meeting.rest.canNotApply and meeting.rest.hasNoCanApply.
 	msgParams        = "传入参数错误"

@@ -129,7 +129,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 			a.close()
 			return nil, &configError{"ROOMBRIDGE_OA_URL", err.Error()}
 		}
-		o := &bridge.OA{Client: client, SyncLogin: a.syncLogin()}
+		o := &bridge.OA{Client: client, SyncLogin: a.syncLogin(), Store: a.store}
 		backends, sources, names = append(backends, o), append(sources, o), append(names, models.BackendOA)
 	}
 	if appKey != "" {

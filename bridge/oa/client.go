@@ -78,7 +78,7 @@ type Client struct {
 	mu        sync.Mutex
 	tokens    map[string]token  // by loginName
 	members   map[string]string // loginName -> member id, from the token's bindingUser
-	occupancy string           // the occupancy endpoint known to work; "" until one has answered
+	occupancy string            // the occupancy endpoint known to work; "" until one has answered
 }
 
 type token struct {

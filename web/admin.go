@@ -86,6 +86,9 @@ type AdminStatus struct {
 	Cutover time.Time      `json:"cutover"`
 	Freeze  time.Time      `json:"freeze"`
 	Demo    bool           `json:"demo"`
+	// UnmappedOrganizers counts native bookings not yet over whose organizer the catalog
+	// cannot map.
+	UnmappedOrganizers int `json:"unmapped_organizers"`
 }
 
 // Admin is the operator side of the engine (wired in cmd).
@@ -109,6 +112,7 @@ type adminPage struct {
 	Backends        []backendRuns
 	Quotas          []quotaView
 	Outbox          []outboxView
+	Unmapped        int
 	// Just holds the passes of the sync just run from this page (Forced tells how) and
 	// SyncError what went wrong in it.
 	Just      []runView
@@ -233,6 +237,7 @@ func (s *server) renderAdmin(c echo.Context, status int, pg adminPage) error {
 		pg.Quotas = append(pg.Quotas, q)
 	}
 	pg.Outbox = outboxViews(l, st.Outbox)
+	pg.Unmapped = st.UnmappedOrganizers
 	return s.render(c, status, "admin.html", pg)
 }
 

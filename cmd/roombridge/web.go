@@ -108,5 +108,8 @@ func (ad adminAdapter) Status(ctx context.Context) (web.AdminStatus, error) {
 	for k, v := range counts {
 		st.Outbox[string(k)] = v
 	}
+	if st.UnmappedOrganizers, err = a.store.UnmappedOrganizers(ctx, a.now()); err != nil {
+		return st, err
+	}
 	return st, nil
 }

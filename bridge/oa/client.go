@@ -360,3 +360,30 @@ func (c *Client) fetchToken(ctx context.Context, loginName string) (tok string, 
 	}
 	return tok, nil
 }
+
+// probeToken is a token Seeyon never issued, sent by CheckTokenRejection.
+const probeToken = "roombridge-probe-invalid-token"
+
+// CheckTokenRejection sends one request with a token Seeyon never issued and returns nil
+// when the answer is one the client refreshes its token on (HTTP 401 or body code 1010).
+// Otherwise the error describes what came back: an OA that answers a dead token some
+// other way would make every call fail after 15 idle minutes.
+func (c *Client) CheckTokenRejection(ctx context.Context) error {
+	const endpoint = "meeting/getMeetingRooms"
+	_, err := c.exchange(ctx, endpoint, probeToken, map[string]any{"pageNo": 1, "pageSize": 1})
+	switch {
+	case errors.Is(err, errTokenRejected):
+		return nil
+	case err == nil:
+		return fmt.Errorf("seeyon %s accepted an invalid token: %w", endpoint, models.ErrInvalid)
+	}
+	return fmt.Errorf("seeyon %s answered an invalid token with neither HTTP 401 nor code 1010: %w", endpoint, err)
+}
+
+// OccupancyEndpoint names the per-day occupancy endpoint that last answered
+// (getMeetingRoomApps or getMeetingUserInfo), "" before any has.
+func (c *Client) OccupancyEndpoint() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.occupancy
+}

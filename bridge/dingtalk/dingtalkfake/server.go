@@ -326,7 +326,7 @@ func (s *Server) authenticate(spec apiSpec, r *http.Request) (reply, bool) {
 		exp, known := s.tokens[r.URL.Query().Get("access_token")]
 		switch {
 		case !known:
-			return oldErr(40014, "不合法的access_token"), false
+			return oldWrapped(40014, "不合法的access_token"), false
 		case !s.now().Before(exp):
 			return oldErr(42001, "access_token超时"), false
 		}

@@ -111,7 +111,9 @@ func TestProbeFailingAssumptions(t *testing.T) {
 		{"expired OA credentials", func(r *probeRig) { r.env["ROOMBRIDGE_OA_REST_PASSWORD"] = "expired" }, `✘ oa\s+credentials: POST /seeyon/rest/token`},
 		{"expired DingTalk credentials", func(r *probeRig) { r.env["ROOMBRIDGE_DINGTALK_APP_SECRET"] = "expired" }, `✘ dingtalk\s+credentials: POST /v1.0/oauth2/accessToken`},
 		{"OA down", func(r *probeRig) { r.oa.SetFault(seeyonfake.Fault{Kind: seeyonfake.FaultDown}) }, `✘ oa\s+credentials: .*no answer`},
-		{"DingTalk permission missing", func(r *probeRig) { r.dt.SetFault(dingtalkfake.Fault{Kind: dingtalkfake.FaultPermissionDenied, API: dingtalkfake.APIGetUser}) },
+		{"DingTalk permission missing", func(r *probeRig) {
+			r.dt.SetFault(dingtalkfake.Fault{Kind: dingtalkfake.FaultPermissionDenied, API: dingtalkfake.APIGetUser})
+		},
 			`✘ dingtalk\s+user zhangsan: .*qyapi_get_member`},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,12 @@
 // loginName, rooms, bookings, per-day occupancy), with business errors inside
 // HTTP 200, bare true/false answers and signed 64-bit ids sent as JSON numbers.
 //
+// It follows A8 V7.1SP1's source where that is known: errorMsg texts are the zh_CN
+// resources, getApplyMeemtingRooms' time condition filters on when a booking was applied
+// for (the legacy build ignores it), getOrderDate stops counting after about 300
+// booking-days, approval status 2 is rejected (Reject), and boolean getters serialise
+// without their "is" prefix (cancelMRApp).
+//
 // Bookings made "in the OA directly" are added with AddNative and friends. Faults
 // the real OA shows (HTTP 500, empty bodies, errorMsg answers, latency, hangs,
 // dead tokens, a dropped connection, and a write whose answer is lost) are set

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -574,5 +575,30 @@ func TestAdminFaults(t *testing.T) {
 	_, body = f.do(t, "GET", "/_fake/calls", nil, "")
 	if !strings.Contains(body, `"getMeetingRooms":1`) || !strings.Contains(body, `"token":1`) {
 		t.Errorf("GET /_fake/calls = %s, want token and getMeetingRooms counted once", body)
+	}
+}
+
+// getOrderDate stops counting after about 300 booking-days, as the older build does: a
+// day applied for later is missing from a busy room's answer.
+func TestOrderDateCap(t *testing.T) {
+	for _, n := range []int{10, 305} {
+		t.Run(fmt.Sprintf("%d earlier bookings", n), func(t *testing.T) {
+			f := newFixture(t)
+			for i := range n {
+				start := time.Date(2022, 1, 1, 9, 0, 0, 0, zone).AddDate(0, 0, i)
+				if _, err := f.fake.AddNative("-2295828016161864200", "zhangsan", start, start.Add(time.Hour), "旧"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.clock.Advance(time.Minute)
+			if _, err := f.fake.AddNative("-2295828016161864200", "zhangsan", time.Date(2023, 4, 20, 9, 0, 0, 0, zone), time.Date(2023, 4, 20, 10, 0, 0, 0, zone), "新"); err != nil {
+				t.Fatal(err)
+			}
+			tok := f.token(t, "zhangsan")
+			_, got := f.meeting(t, tok, "getOrderDate", `{"roomId":"-2295828016161864200"}`)
+			if listed := strings.Contains(got, `"2023-04-20"`); listed != (n < 300) {
+				t.Errorf("getOrderDate after %d bookings lists 2023-04-20: %v, want %v", n, listed, n < 300)
+			}
+		})
 	}
 }

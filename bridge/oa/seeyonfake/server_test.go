@@ -509,6 +509,7 @@ func TestAdminBookings(t *testing.T) {
 		{"POST", "/_fake/bookings", `{"roomId":`, 400},
 		{"DELETE", "/_fake/bookings/-1", ``, 404},
 		{"PATCH", "/_fake/bookings/-1", `{"start":"2023-04-12 09:00","end":"2023-04-12 10:00"}`, 404},
+		{"POST", "/_fake/bookings/-1/reject", ``, 404},
 		{"GET", "/_fake/nothing", ``, 404},
 	}
 	for _, s := range steps {
@@ -519,6 +520,9 @@ func TestAdminBookings(t *testing.T) {
 	id := f.fake.Bookings()[0].AppID
 	if status, _ := f.do(t, "PATCH", "/_fake/bookings/"+id, nil, `{"start":"2023-04-12 11:00","end":"2023-04-12 12:00"}`); status != 204 {
 		t.Errorf("PATCH /_fake/bookings/%s = %d, want 204", id, status)
+	}
+	if status, _ := f.do(t, "POST", "/_fake/bookings/"+id+"/reject", nil, ""); status != 204 {
+		t.Errorf("POST /_fake/bookings/%s/reject = %d, want 204", id, status)
 	}
 	if status, _ := f.do(t, "DELETE", "/_fake/bookings/"+id, nil, ""); status != 204 {
 		t.Errorf("DELETE /_fake/bookings/%s = %d, want 204", id, status)
@@ -531,7 +535,7 @@ func TestAdminBookings(t *testing.T) {
 	want := []seeyonfake.Booking{{
 		AppID: id, RoomID: "-2295828016161864200", LoginName: "lisi", ApplicantName: "李四",
 		Start: time.Date(2023, 4, 12, 11, 0, 0, 0, zone), End: time.Date(2023, 4, 12, 12, 0, 0, 0, zone),
-		Description: "管理员代订", Status: 1, AppliedAt: time.Date(2023, 4, 10, 9, 0, 0, 0, zone),
+		Description: "管理员代订", Status: 2, AppliedAt: time.Date(2023, 4, 10, 9, 0, 0, 0, zone),
 		Native: true, Cancelled: true, CancelReason: "cancelled in the OA",
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {

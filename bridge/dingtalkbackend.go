@@ -149,6 +149,9 @@ func (d *DingTalk) List(ctx context.Context, rooms []models.Room, from, to time.
 				lookups--
 				if ev, err := d.Client.GetEvent(ctx, it.OrganizerUnionID, it.EventID); err == nil {
 					rm.Title = ev.Summary
+					if rm.OrganizerName == "" {
+						rm.OrganizerName = ev.OrganizerName // unmapped: keep DingTalk's name
+					}
 				}
 			}
 			if rm.Title == "" {
@@ -248,6 +251,9 @@ func (d *DingTalk) HandleEvent(ctx context.Context, ev dingtalk.StreamEvent) err
 		}
 		if byUnion, err := d.usersByUnion(ctx); err == nil {
 			rm.OrganizerID, rm.OrganizerName, rm.OrganizerRef = mapDingTalkOrganizer(byUnion, e.OrganizerUnionID)
+		}
+		if rm.OrganizerName == "" {
+			rm.OrganizerName = e.OrganizerName
 		}
 		if rm.Title == "" {
 			rm.Title = "钉钉预订"

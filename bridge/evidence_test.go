@@ -141,7 +141,7 @@ func TestLiveNativeOrganizersMapped(t *testing.T) {
 			{models.BackendOA, oaMine, "lisi", "李四", "oa-member:"},
 			{models.BackendOA, oaStranger, "", "孙七", "oa-member:"},
 			{models.BackendDingTalk, dtMine, "wangwu", "王五", "dingtalk-union:union-wangwu"},
-			{models.BackendDingTalk, dtStranger, "", "", "dingtalk-union:union-sunqi"},
+			{models.BackendDingTalk, dtStranger, "", "孙七", "dingtalk-union:union-sunqi"},
 		} {
 			got, err := r.store.ReservationByRemote(ctx, tt.backend, tt.remote)
 			if err != nil {

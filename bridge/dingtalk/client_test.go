@@ -193,6 +193,7 @@ func TestBookRoom(t *testing.T) {
 		Start:            req.Start,
 		End:              req.End,
 		OrganizerUnionID: "union-alice",
+		OrganizerName:    "Alice",
 		Rooms:            []dingtalk.EventRoom{{RoomID: "room-02", Name: "会议室 02", ResponseStatus: "accepted"}},
 		UpdateTime:       time.Date(2026, 9, 1, 8, 0, 0, 0, cst),
 	}

@@ -30,6 +30,7 @@ type Event struct {
 	Status           string // StatusConfirmed or StatusCancelled
 	Start, End       time.Time
 	OrganizerUnionID string
+	OrganizerName    string // the organiser's display name, as DingTalk shows it
 	Rooms            []EventRoom
 	UpdateTime       time.Time
 }
@@ -457,7 +458,8 @@ type wireEvent struct {
 	Start       wireTime `json:"start"`
 	End         wireTime `json:"end"`
 	Organizer   struct {
-		ID string `json:"id"`
+		ID          string `json:"id"`
+		DisplayName string `json:"displayName"`
 	} `json:"organizer"`
 	MeetingRooms []struct {
 		RoomID         string `json:"roomId"`
@@ -514,6 +516,7 @@ func toEvent(sdkValue any) (Event, error) {
 		Description:      w.Description,
 		Status:           w.Status,
 		OrganizerUnionID: w.Organizer.ID,
+		OrganizerName:    w.Organizer.DisplayName,
 	}
 	if ev.Start, err = w.Start.parse(); err != nil {
 		return Event{}, fmt.Errorf("event %s start: %w", w.ID, err)

@@ -32,7 +32,7 @@ func TestLiveOANextWeekBookedOnce(t *testing.T) {
 				}
 				got := mustGet(t, r.rig, b.ID)
 				if got.Status != models.StatusConfirmed || got.Remote() == "" {
-					t.Fatalf("booking = %s %q remote %q, want confirmed", got.Status, got.Reason, got.Remote())
+					t.Fatalf("booking = %s %q remote %q, want confirmed", got.Status, got.Reason().Code, got.Remote())
 				}
 				if n := liveOA(r.oaFake); n != 1 {
 					t.Errorf("the OA holds %d bookings, want exactly 1 (no orphan)", n)
@@ -88,7 +88,7 @@ func TestLiveOARejectedByApprover(t *testing.T) {
 		r.drain(t)
 		got := mustGet(t, r.rig, b.ID)
 		if got.Status != models.StatusConfirmed {
-			t.Fatalf("booking = %s %q, want confirmed", got.Status, got.Reason)
+			t.Fatalf("booking = %s %q, want confirmed", got.Status, got.Reason().Code)
 		}
 		if err := r.oaFake.Reject(got.Remote()); err != nil {
 			t.Fatal(err)

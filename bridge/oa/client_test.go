@@ -247,8 +247,8 @@ func TestBookConflict(t *testing.T) {
 			if n := len(e.fake.Bookings()); n != 1 {
 				t.Errorf("fake bookings = %d, want 1", n)
 			}
-			if u := models.UserError(err); u == nil || u.Code != "oa_room_taken" {
-				t.Errorf("Book() user error = %v, want code oa_room_taken", u)
+			if u := models.UserError(err); u == nil || u.Code != models.CodeRoomTaken || u.Args[models.ArgBackend] != "oa" {
+				t.Errorf("Book() user error = %v, want code room_taken", u)
 			}
 		})
 	}
@@ -541,9 +541,9 @@ func TestSeeyonMessages(t *testing.T) {
 		wantKind error
 		wantCode string
 	}{
-		{"会议室在您申请的时间范围内有预定了", models.ErrConflict, "oa_room_taken"},
-		{"会议室在您申请的时间范围内有预订了", models.ErrConflict, "oa_room_taken"},
-		{"mr.alert.cannotapp", models.ErrConflict, "oa_room_taken"},
+		{"会议室在您申请的时间范围内有预定了", models.ErrConflict, models.CodeRoomTaken},
+		{"会议室在您申请的时间范围内有预订了", models.ErrConflict, models.CodeRoomTaken},
+		{"mr.alert.cannotapp", models.ErrConflict, models.CodeRoomTaken},
 		{"不能申请这个会议室", models.ErrForbidden, "oa_forbidden"},
 		{"没有可以申请的会议室", models.ErrForbidden, "oa_forbidden"},
 		{"传入参数错误", models.ErrInvalid, "oa_rejected"},

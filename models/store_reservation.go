@@ -291,13 +291,13 @@ func (s *Store) NextStart(ctx context.Context, rooms []string, t time.Time) (sta
 }
 
 // reservationColumns are the columns scanReservation reads, in its order.
-const reservationColumns = "id, uid, room_id, starts_at, ends_at, title, description, organizer_id, organizer_name, attendees, backend, remote_id, origin, status, reason_code, reason_args, reason, sequence, idempotency_key, created_at, updated_at"
+const reservationColumns = "id, uid, room_id, starts_at, ends_at, title, description, organizer_id, organizer_name, organizer_ref, attendees, backend, remote_id, origin, status, reason_code, reason_args, reason, sequence, idempotency_key, created_at, updated_at"
 
 // sqliteReservationColumns reads the same columns as text expressions: the SQLite driver
 // then skips its per-cell column type lookup and its trial-and-error time parsing, which
 // cost more than the rest of a large feed read together.
 const sqliteReservationColumns = "id || '', uid || '', room_id || '', starts_at || '', ends_at || '', title || '', description || '', " +
-	"organizer_id || '', organizer_name || '', attendees || '', backend || '', remote_id || '', origin || '', status || '', " +
+	"organizer_id || '', organizer_name || '', organizer_ref || '', attendees || '', backend || '', remote_id || '', origin || '', status || '', " +
 	"reason_code || '', reason_args || '', reason || '', sequence, idempotency_key || '', created_at || '', updated_at || ''"
 
 // sqliteTimeLayout is how the SQLite driver writes a time.Time.
@@ -306,7 +306,7 @@ const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
 func scanReservationSQLite(rows *sql.Rows, r *Reservation) error {
 	var start, end, created, updated, attendees string
 	var remote, args, key sql.NullString
-	if err := rows.Scan(&r.ID, &r.UID, &r.RoomID, &start, &end, &r.Title, &r.Description, &r.OrganizerID, &r.OrganizerName,
+	if err := rows.Scan(&r.ID, &r.UID, &r.RoomID, &start, &end, &r.Title, &r.Description, &r.OrganizerID, &r.OrganizerName, &r.OrganizerRef,
 		&attendees, &r.Backend, &remote, &r.Origin, &r.Status, &r.ReasonCode, &args, &r.LegacyReason, &r.Sequence, &key, &created, &updated); err != nil {
 		return err
 	}
@@ -352,7 +352,7 @@ func parseSQLiteTime(s string) (time.Time, error) {
 
 func scanReservation(rows *sql.Rows, r *Reservation) error {
 	var remote, key sql.NullString
-	if err := rows.Scan(&r.ID, &r.UID, &r.RoomID, &r.Start, &r.End, &r.Title, &r.Description, &r.OrganizerID, &r.OrganizerName,
+	if err := rows.Scan(&r.ID, &r.UID, &r.RoomID, &r.Start, &r.End, &r.Title, &r.Description, &r.OrganizerID, &r.OrganizerName, &r.OrganizerRef,
 		&r.Attendees, &r.Backend, &remote, &r.Origin, &r.Status, &r.ReasonCode, &r.ReasonArgs, &r.LegacyReason, &r.Sequence, &key, &r.CreatedAt, &r.UpdatedAt); err != nil {
 		return err
 	}

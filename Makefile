@@ -49,11 +49,16 @@ migrate:
 # builds, availability, bookings on MariaDB (the same server as the tests), the bridge's
 # overhead and sync's budget, and writes docs/benchmarks.md. The Go micro-benchmarks
 # (go test -bench) stay available on their own.
+# docs/benchmarks.json keeps this run's headline figures; docs/benchmarks-before.json (the
+# same harness run on the code before the feed cache) gives the report its "before" column.
 BENCH_REPORT ?= docs/benchmarks.md
+BENCH_JSON ?= docs/benchmarks.json
+BENCH_BASELINE ?= docs/benchmarks-before.json
 BENCH_SCALE ?=
 bench:
 	@dsn=$$(scripts/ensure-mariadb.sh); \
 	ROOMBRIDGE_TEST_MYSQL="$$dsn" ROOMBRIDGE_BENCH_REPORT="$(abspath $(BENCH_REPORT))" ROOMBRIDGE_BENCH_SCALE="$(BENCH_SCALE)" \
+	ROOMBRIDGE_BENCH_JSON="$(abspath $(BENCH_JSON))" ROOMBRIDGE_BENCH_BASELINE="$(abspath $(BENCH_BASELINE))" \
 	$(GO) test ./cmd/roombridge -run '^TestBenchReport$$' -count=1 -v -timeout 20m
 
 fmt:

@@ -1,10 +1,12 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -67,7 +69,13 @@ type Feeds struct {
 	Admins        map[string]bool
 	ShowTitles    bool
 	BookingURL    func(id string) string
+	// MaxTokens caps the active feed tokens of one user (DefaultMaxFeedTokens when zero).
+	MaxTokens int
 }
+
+// DefaultMaxFeedTokens is how many active feed tokens one user may hold: one per device
+// and calendar app is a handful; hundreds would only serve someone guessing or scraping.
+const DefaultMaxFeedTokens = 20
 
 // FeedURLs are the https (or http) addresses of every feed one token opens, by scope;
 // Rooms and Offices are keyed by room and office id. Webcal and GoogleSubscribe turn one
@@ -105,11 +113,21 @@ func feedDuration(d, def time.Duration) time.Duration {
 
 // CreateToken issues a new feed token for userID with an optional label and returns the
 // token (shown to the user once; only its hash is stored) and its row. Errors: ErrInvalid
-// for an empty user id or a label that is too long or multi-line, ErrUnavailable.
+// for an empty user id or a label that is too long or multi-line, ErrConflict (code
+// "feed_token_limit") when the user already holds MaxTokens active tokens, ErrUnavailable.
 func (f *Feeds) CreateToken(ctx context.Context, userID, label string) (string, models.FeedToken, error) {
 	token, row, err := newFeedToken(userID, label)
 	if err != nil {
 		return "", models.FeedToken{}, err
+	}
+	held, err := f.Store.FeedTokens(ctx, userID)
+	if err != nil {
+		return "", models.FeedToken{}, fmt.Errorf("create feed token for %s: %w", userID, err)
+	}
+	if max := cmp.Or(f.MaxTokens, DefaultMaxFeedTokens); len(held) >= max {
+		return "", models.FeedToken{}, models.E(models.ErrConflict, "feed_token_limit", "",
+			fmt.Sprintf("你已有 %d 个订阅链接，已达上限。请先撤销不用的链接。", len(held)),
+			fmt.Sprintf("You already have %d feed links, the most allowed. Revoke one you no longer use first.", len(held)))
 	}
 	t, err := f.Store.CreateFeedToken(ctx, row)
 	if err != nil {
@@ -211,8 +229,8 @@ func GoogleSubscribe(u string) string {
 
 // Render builds the feed that token opens for scope (FeedAll, FeedMe, FeedRoom or
 // FeedOffice) and id (the room or office id; empty otherwise). Errors: ErrNotFound for an
-// unknown or revoked token, an unknown scope, room or office, ErrInvalid for a bad
-// configuration, ErrUnavailable. The error never contains the token.
+// unknown or revoked token, an unknown scope, room or office, ErrForbidden for a token
+// whose owner left the catalog, ErrInvalid for a bad configuration, ErrUnavailable. The error never contains the token.
 func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, error) {
 	tok, err := f.lookup(ctx, token)
 	if err != nil {
@@ -334,6 +352,12 @@ func (f *Feeds) lookup(ctx context.Context, token string) (models.FeedToken, err
 	}
 	if subtle.ConstantTimeCompare([]byte(t.TokenHash), []byte(hash)) != 1 || !t.Active() {
 		return models.FeedToken{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
+	}
+	if _, err := f.Store.ActiveUser(ctx, t.UserID); errors.Is(err, models.ErrNotFound) {
+		return models.FeedToken{}, models.E(models.ErrForbidden, "unknown_user", "",
+			"这个订阅链接的主人已不在会议室预订系统的人员名录中。", "The owner of this feed link is no longer in the room booking directory.").Wrap(err)
+	} else if err != nil {
+		return models.FeedToken{}, fmt.Errorf("find feed token owner: %w", err)
 	}
 	return t, nil
 }

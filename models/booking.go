@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -67,6 +68,10 @@ func (b BookingRequest) Validate(now time.Time) error {
 			fmt.Sprintf("说明不能超过 %d 个字。", MaxDescriptionRunes), fmt.Sprintf("The description may have at most %d characters.", MaxDescriptionRunes))
 	case !utf8.ValidString(b.Title) || !utf8.ValidString(b.Description):
 		return E(ErrInvalid, "bad_encoding", "title", "文字编码无效。", "The text is not valid UTF-8.")
+	case HasControl(b.Title, ""):
+		return E(ErrInvalid, "control_characters", "title", "会议主题含有不可见的控制字符。", "The title contains invisible control characters.")
+	case HasControl(b.Description, "\t\n"):
+		return E(ErrInvalid, "control_characters", "description", "说明含有不可见的控制字符（只允许换行和制表符）。", "The description contains invisible control characters (only line breaks and tabs are allowed).")
 	case b.Start.IsZero():
 		return E(ErrInvalid, "start_required", "start", "请填写开始时间。", "Enter a start time.")
 	case b.End.IsZero():
@@ -86,6 +91,15 @@ func (b BookingRequest) Validate(now time.Time) error {
 			fmt.Sprintf("参会人不能超过 %d 位。", MaxAttendees), fmt.Sprintf("At most %d attendees.", MaxAttendees))
 	}
 	return nil
+}
+
+// HasControl reports whether s holds a control character (C0, DEL or C1: NUL, ESC, VT
+// and the like) other than those in allowed. Such characters would reach the OA,
+// DingTalk and every calendar client.
+func HasControl(s, allowed string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && !strings.ContainsRune(allowed, r)
+	})
 }
 
 // ConflictError says which reservation holds a slot. It unwraps to ErrConflict.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -191,7 +192,8 @@ func (s *server) bookingRequest(f bookingForm) (models.BookingRequest, error) {
 	return req, nil
 }
 
-// clock returns day at the time of day v ("09:30" or "09:30:00").
+// clock returns day at the time of day v ("09:30" or "09:30:00"). A time the zone skips
+// (the hour lost when clocks spring forward) is refused rather than moved.
 func clock(day time.Time, v, field string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil // the booking rules ask for it
@@ -200,7 +202,13 @@ func clock(day time.Time, v, field string) (time.Time, error) {
 	var err error
 	for _, layout := range []string{"15:04", "15:04:05"} {
 		if t, err = time.Parse(layout, v); err == nil {
-			return time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), t.Second(), 0, day.Location()), nil
+			at := time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), t.Second(), 0, day.Location())
+			if at.Hour() != t.Hour() || at.Minute() != t.Minute() || at.Day() != day.Day() {
+				return time.Time{}, models.E(models.ErrInvalid, "nonexistent_time", field,
+					fmt.Sprintf("%s %s 这个时间在 %s 时区不存在（夏令时调快时钟时跳过），请换一个时间。", day.Format(time.DateOnly), v, day.Location()),
+					fmt.Sprintf("%s %s does not exist in %s (the clocks skip it when daylight saving time starts); pick another time.", day.Format(time.DateOnly), v, day.Location()))
+			}
+			return at, nil
 		}
 	}
 	return time.Time{}, models.E(models.ErrInvalid, "bad_time", field, "时间格式应为 09:30。", "Write the time as 09:30.")

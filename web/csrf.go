@@ -17,8 +17,9 @@ const (
 	csrfKey    = "roombridge.csrf" // echo context key
 )
 
-// csrf protects every form post: the token in the rb_csrf cookie must come back in the
-// _csrf form field (double submit). A browser saying Sec-Fetch-Site: same-origin is
+// csrf protects every form post: the token must come back in the _csrf form field. For a
+// signed-in session the token is derived from the session (a new one at every sign-in);
+// before sign-in it is the one in the rb_csrf cookie (double submit). A browser saying Sec-Fetch-Site: same-origin is
 // trusted without it; cross-site posts are refused outright. Every page gets the token
 // in its context for its forms.
 func (s *server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
@@ -28,7 +29,9 @@ func (s *server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		token := ""
-		if ck, err := r.Cookie(csrfCookie); err == nil && len(ck.Value) == 43 {
+		if sess, ok := s.currentSession(c); ok {
+			token = s.sessions.csrfFor(sess) // bound to the session: worthless in any other
+		} else if ck, err := r.Cookie(csrfCookie); err == nil && len(ck.Value) == 43 {
 			token = ck.Value
 		} else {
 			token = newCSRFToken()

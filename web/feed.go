@@ -66,11 +66,11 @@ const feedCacheControl = "private, max-age=300"
 // token, so a path reveals nothing.
 func (s *server) feedRoutes(e *echo.Echo) {
 	methods := []string{http.MethodGet, http.MethodHead}
-	e.Match(methods, "/ical/:token/all.ics", s.serveFeed(feedAll))
-	e.Match(methods, "/ical/:token/me.ics", s.serveFeed(feedMe))
-	e.Match(methods, "/ical/:token/rooms/:file", s.serveFeed(feedRooms))
-	e.Match(methods, "/ical/:token/offices/:file", s.serveFeed(feedOffices))
-	e.Match(methods, "/ical/*", s.noFeed)
+	e.Match(methods, "/ical/:token/all.ics", s.serveFeed(feedAll), s.feedLimit)
+	e.Match(methods, "/ical/:token/me.ics", s.serveFeed(feedMe), s.feedLimit)
+	e.Match(methods, "/ical/:token/rooms/:file", s.serveFeed(feedRooms), s.feedLimit)
+	e.Match(methods, "/ical/:token/offices/:file", s.serveFeed(feedOffices), s.feedLimit)
+	e.Match(methods, "/ical/*", s.noFeed, s.feedLimit)
 }
 
 // errNoFeed is what every failed feed lookup becomes: no hint whether the token exists.

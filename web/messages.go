@@ -22,6 +22,15 @@ var messages = map[string]models.Message{
 	"login.title": {ZH: "选择演示用户", EN: "Choose a demo user"},
 	"login.intro": {ZH: "演示模式下可以任选一位名录中的同事登录。", EN: "In demo mode you can sign in as anyone in the directory."},
 
+	"login.inapp_title":   {ZH: "正在通过钉钉登录", EN: "Signing in with DingTalk"},
+	"login.inapp_wait":    {ZH: "正在通过钉钉确认你的身份，请稍候…", EN: "DingTalk is confirming who you are; one moment…"},
+	"login.inapp_failed":  {ZH: "没能在钉钉内自动登录。", EN: "Could not sign you in automatically inside DingTalk."},
+	"login.inapp_browser": {ZH: "改用钉钉扫码 / 账号登录", EN: "Sign in on DingTalk's login page instead"},
+	"nav.sign_out":        {ZH: "退出登录", EN: "Sign out"},
+	"signout.title":       {ZH: "已退出登录", EN: "Signed out"},
+	"signout.text":        {ZH: "你已退出会议室预订。", EN: "You have signed out of room booking."},
+	"signout.again":       {ZH: "重新登录", EN: "Sign in again"},
+
 	"form.title":          {ZH: "预订会议室", EN: "Book a room"},
 	"form.edit_title":     {ZH: "改期", EN: "Reschedule"},
 	"form.edit_intro":     {ZH: "修改后的预订会提交到新时间所属的系统，原来的时段随后释放。", EN: "The changed booking goes to the system that owns the new time; the old slot is released afterwards."},
@@ -204,6 +213,7 @@ var messages = map[string]models.Message{
 	"errpage.h413":   {ZH: "内容过大", EN: "Too large"},
 	"errpage.h422":   {ZH: "请检查输入", EN: "Please check your input"},
 	"errpage.h503":   {ZH: "暂时不可用", EN: "Temporarily unavailable"},
+	"errpage.h429":   {ZH: "请求过于频繁", EN: "Too many requests"},
 
 	"err.bad_request":        {ZH: "请求格式有误。", EN: "The request is malformed."},
 	"err.invalid":            {ZH: "输入有误，请检查后重试。", EN: "Some input is invalid; check it and try again."},
@@ -216,5 +226,6 @@ var messages = map[string]models.Message{
 	"err.method_not_allowed": {ZH: "不支持这种请求方式。", EN: "This request method is not supported here."},
 	"err.too_large":          {ZH: "提交的内容太大（上限 1 MB）。", EN: "The request is too large (the limit is 1 MB)."},
 	"err.internal":           {ZH: "系统出了点问题，已经记录下来，请稍后再试。", EN: "Something went wrong on our side and it has been logged. Please try again later."},
+	"err.too_many_requests":  {ZH: "请求过于频繁，请稍后再试。", EN: "Too many requests; try again shortly."},
 	"err.room_taken":         {ZH: "该会议室在 %s 已被%s中的预订占用（%s）。请换个时间或会议室。", EN: "The room is taken %s by a booking in %s (%s). Pick another time or room."},
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 
 	"github.com/labstack/echo/v4"
@@ -69,7 +70,18 @@ func (s *server) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Response().Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'; form-action 'self'; base-uri 'none'")
+		h.Set("Content-Security-Policy", s.csp)
 		return next(c)
 	}
+}
+
+// contentSecurityPolicy allows scripts only from /static, plus, with DingTalk sign-in, the
+// origin of DingTalk's JSAPI script; the login page is a redirect target, so forms may
+// only post here.
+func contentSecurityPolicy(auth, jsapi string) string {
+	scripts := "'self'"
+	if u, err := url.Parse(jsapi); auth == AuthDingTalk && err == nil && u.Host != "" {
+		scripts += " " + u.Scheme + "://" + u.Host
+	}
+	return "default-src 'self'; script-src " + scripts + "; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"
 }

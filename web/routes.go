@@ -16,6 +16,7 @@ func (s *server) routes(extra func(Routes) error) error {
 		s.secureHeaders,
 		s.language,
 		s.limitBody,
+		s.limit,
 		s.parseForm,
 		s.identify,
 		s.csrf,
@@ -28,9 +29,18 @@ func (s *server) routes(extra func(Routes) error) error {
 	e.GET("/metrics", s.serveMetrics)
 	e.StaticFS("/static/", s.static)
 	e.GET("/lang", s.switchLanguage)
-	if s.auth == AuthDemo {
+	switch s.auth {
+	case AuthDemo:
 		e.GET("/login", s.loginPage)
 		e.POST("/login", s.login)
+	case AuthDingTalk:
+		e.GET("/login", s.dingTalkLogin)
+		e.GET("/auth/dingtalk/callback", s.dingTalkCallback)
+		e.POST("/auth/dingtalk/inapp", s.dingTalkInApp)
+	}
+	if s.auth != AuthHeader {
+		e.POST("/logout", s.logout)
+		e.GET("/signed-out", s.signedOutPage)
 	}
 
 	// Pages.

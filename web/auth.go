@@ -328,13 +328,14 @@ func (s *server) signInError(c echo.Context, err error) error {
 	case models.UserError(err) != nil:
 		return err
 	case errors.Is(err, models.ErrNotFound):
+		// The cause is logged, not wrapped: its kind would decide the status otherwise.
 		s.log.Warn("dingtalk sign-in of someone outside the catalog refused", "client", c.RealIP(), "err", err)
 		return models.E(models.ErrForbidden, "unknown_user", "",
 			"你的钉钉账号不在会议室预订系统的人员名录中，请联系管理员。",
-			"Your DingTalk account is not in the room booking directory. Ask an admin to add it.").Wrap(err)
-	case errors.Is(err, models.ErrInvalid):
+			"Your DingTalk account is not in the room booking directory. Ask an admin to add it.")
+	case errors.Is(err, models.ErrInvalid), errors.Is(err, models.ErrForbidden):
 		s.log.Warn("dingtalk sign-in code refused", "client", c.RealIP(), "err", err)
-		return signInFailed().Wrap(err)
+		return signInFailed()
 	}
 	return err
 }

@@ -75,13 +75,12 @@ func (s *server) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// contentSecurityPolicy allows scripts only from /static, plus, with DingTalk sign-in, the
-// origin of DingTalk's JSAPI script; the login page is a redirect target, so forms may
-// only post here.
+// contentSecurityPolicy allows scripts (and their requests) only from this site, plus,
+// with DingTalk sign-in, the origin of DingTalk's JSAPI script.
 func contentSecurityPolicy(auth, jsapi string) string {
 	scripts := "'self'"
 	if u, err := url.Parse(jsapi); auth == AuthDingTalk && err == nil && u.Host != "" {
 		scripts += " " + u.Scheme + "://" + u.Host
 	}
-	return "default-src 'self'; script-src " + scripts + "; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"
+	return "default-src 'self'; script-src " + scripts + "; connect-src " + scripts + "; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"
 }

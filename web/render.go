@@ -22,7 +22,7 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames lists the page templates; each is parsed together with layout.html.
-var pageNames = []string{"login.html", "form.html", "booking.html", "bookings.html", "cancel.html", "error.html", "subscribe.html", "admin.html"}
+var pageNames = []string{"login.html", "login_inapp.html", "signedout.html", "form.html", "booking.html", "bookings.html", "cancel.html", "error.html", "subscribe.html", "admin.html"}
 
 // pages holds every page template, parsed once at start.
 type pages struct {

@@ -256,3 +256,38 @@ func fakeCode(t *testing.T, in *instance, user string) string {
 	}
 	return got.Code
 }
+
+// Replicas on one database sign sessions with the same generated key: a sign-in on one
+// is valid on the other.
+func TestReplicasShareTheSessionKey(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "shared.db")
+	a := start(t, map[string]string{"ROOMBRIDGE_DB": db})
+	b := start(t, map[string]string{"ROOMBRIDGE_DB": db})
+	c := jarClient(t)
+	_, page := hop(t, c, "GET", a.url+"/login", nil)
+	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("login page has no CSRF token")
+	}
+	resp, _ := hop(t, c, "POST", a.url+"/login", url.Values{"user": {"zhaoliu"}, "_csrf": {m[1]}})
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "rb_session" {
+			session = ck
+		}
+	}
+	if session == nil {
+		t.Fatalf("POST /login = %d without a session cookie", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", b.url+"/bookings", nil)
+	req.AddCookie(session)
+	other, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(other.Body)
+	other.Body.Close()
+	if other.StatusCode != http.StatusOK || !strings.Contains(string(body), "<strong>赵六</strong>") {
+		t.Errorf("GET /bookings on the second replica with the first's session = %d, want 200 as 赵六", other.StatusCode)
+	}
+}

@@ -49,7 +49,10 @@ var DefaultLimits = Limits{
 // are forgotten.
 const maxBuckets = 50_000
 
-// limiter is a set of token buckets keyed by client address.
+// limiter is a set of token buckets keyed by client address. It is not echo's
+// RateLimiter because the feed limit counts only failed lookups (known tokens are free),
+// which a middleware that counts every request cannot express, and because it reads the
+// server's clock, which tests move.
 type limiter struct {
 	rate    Rate
 	now     func() time.Time

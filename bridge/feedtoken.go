@@ -8,21 +8,12 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"net/url"
-	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"roombridge/models"
-)
-
-// Feed scopes accepted by Feeds.Render, named like the URL paths under /ical/{token}/.
-const (
-	FeedAll    = "all"     // every room: /ical/{token}/all.ics
-	FeedMe     = "me"      // the subscriber's own bookings: /ical/{token}/me.ics
-	FeedRoom   = "rooms"   // one room: /ical/{token}/rooms/{room_id}.ics
-	FeedOffice = "offices" // one office: /ical/{token}/offices/{office_id}.ics
 )
 
 const (
@@ -55,18 +46,17 @@ const (
 // DefaultFeedRefresh.
 //
 // In the all, room and office feeds a subscriber sees the title, description and
-// organizer of the bookings they organise or attend; admins (Admins) see every booking in
+// organizer of the bookings they organise or attend; admins (Access) see every booking in
 // detail, and ShowTitles shows every booking in detail to everyone. All other bookings
 // show as BusySummary. BookingURL, when set, links events shown in detail to their page.
 type Feeds struct {
 	Store         *models.Store
 	Zone          *time.Location
 	Now           func() time.Time
-	BaseURL       string
 	KeepCancelled time.Duration
 	Past, Ahead   time.Duration
 	Refresh       time.Duration
-	Admins        map[string]bool
+	Access        models.Access
 	ShowTitles    bool
 	BookingURL    func(id string) string
 	// MaxTokens caps the active feed tokens of one user (DefaultMaxFeedTokens when zero).
@@ -76,26 +66,6 @@ type Feeds struct {
 // DefaultMaxFeedTokens is how many active feed tokens one user may hold: one per device
 // and calendar app is a handful; hundreds would only serve someone guessing or scraping.
 const DefaultMaxFeedTokens = 20
-
-// FeedURLs are the https (or http) addresses of every feed one token opens, by scope;
-// Rooms and Offices are keyed by room and office id. Webcal and GoogleSubscribe turn one
-// into a subscribe link.
-type FeedURLs struct {
-	All     string            `json:"all"`
-	Me      string            `json:"me"`
-	Rooms   map[string]string `json:"rooms"`
-	Offices map[string]string `json:"offices"`
-}
-
-// Rendered is one feed ready to serve: set Content-Type to FeedContentType and ETag, then
-// call http.ServeContent(w, r, Filename, LastModified, bytes.NewReader(Body)).
-// LastModified is zero for a feed that never had an event (ServeContent then sends none).
-type Rendered struct {
-	Body         []byte
-	ETag         string
-	LastModified time.Time
-	Filename     string
-}
 
 func (f *Feeds) now() time.Time {
 	if f.Now == nil {
@@ -125,9 +95,7 @@ func (f *Feeds) CreateToken(ctx context.Context, userID, label string) (string, 
 		return "", models.FeedToken{}, fmt.Errorf("create feed token for %s: %w", userID, err)
 	}
 	if max := cmp.Or(f.MaxTokens, DefaultMaxFeedTokens); len(held) >= max {
-		return "", models.FeedToken{}, models.E(models.ErrConflict, "feed_token_limit", "",
-			fmt.Sprintf("你已有 %d 个订阅链接，已达上限。请先撤销不用的链接。", len(held)),
-			fmt.Sprintf("You already have %d feed links, the most allowed. Revoke one you no longer use first.", len(held)))
+		return "", models.FeedToken{}, models.E(models.ErrConflict, "feed_token_limit", "", models.ArgLimit, strconv.Itoa(len(held)))
 	}
 	t, err := f.Store.CreateFeedToken(ctx, row)
 	if err != nil {
@@ -175,7 +143,7 @@ func newFeedToken(userID, label string) (string, models.FeedToken, error) {
 	}
 	label = strings.TrimSpace(label)
 	if strings.ContainsAny(label, "\r\n") || !utf8.ValidString(label) {
-		return "", models.FeedToken{}, models.E(models.ErrInvalid, "label_multiline", "label", "名称只能有一行。", "The label must be a single line.")
+		return "", models.FeedToken{}, models.E(models.ErrInvalid, "label_multiline", "label")
 	}
 	var b [feedTokenBytes]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -189,57 +157,20 @@ func newFeedToken(userID, label string) (string, models.FeedToken, error) {
 	return token, row, nil
 }
 
-// URLs returns the address of every feed token opens: all, me, and one per room and
-// office of the catalog. Errors: ErrUnavailable.
-func (f *Feeds) URLs(ctx context.Context, token string) (FeedURLs, error) {
-	offices, err := f.Store.Offices(ctx)
-	if err != nil {
-		return FeedURLs{}, fmt.Errorf("list offices for feed links: %w", err)
-	}
-	base := strings.TrimRight(f.BaseURL, "/") + "/ical/" + url.PathEscape(token)
-	u := FeedURLs{All: base + "/all.ics", Me: base + "/me.ics", Rooms: map[string]string{}, Offices: map[string]string{}}
-	for _, o := range offices {
-		u.Offices[o.ID] = base + "/offices/" + url.PathEscape(o.ID) + ".ics"
-		for _, r := range o.Rooms {
-			u.Rooms[r.ID] = base + "/rooms/" + url.PathEscape(r.ID) + ".ics"
-		}
-	}
-	return u, nil
-}
-
-// Webcal turns a feed's http(s) address into its webcal:// form, which opens Apple
-// Calendar and Outlook.
-func Webcal(u string) string {
-	for _, p := range []string{"https://", "http://"} {
-		if strings.HasPrefix(u, p) {
-			return "webcal://" + u[len(p):]
-		}
-	}
-	return u
-}
-
-// GoogleSubscribe returns the link that adds a feed to Google Calendar. Google fetches
-// only https, so a webcal:// address is given back its https scheme.
-func GoogleSubscribe(u string) string {
-	if rest, ok := strings.CutPrefix(u, "webcal://"); ok {
-		u = "https://" + rest
-	}
-	return "https://calendar.google.com/calendar/render?cid=" + url.QueryEscape(u)
-}
-
-// Render builds the feed that token opens for scope (FeedAll, FeedMe, FeedRoom or
-// FeedOffice) and id (the room or office id; empty otherwise). Errors: ErrNotFound for an
+// Render builds the feed that token opens for scope (models.FeedAll, FeedMe, FeedRooms
+// or FeedOffices) and id (the room or office id; empty otherwise). Errors: ErrNotFound for an
 // unknown or revoked token, an unknown scope, room or office, ErrForbidden for a token
-// whose owner left the catalog, ErrInvalid for a bad configuration, ErrUnavailable. The error never contains the token.
-func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, error) {
+// whose owner left the catalog, ErrInvalid for a bad configuration, ErrUnavailable. The
+// error never contains the token.
+func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope, id string) (models.Feed, error) {
 	tok, err := f.lookup(ctx, token)
 	if err != nil {
-		return Rendered{}, err
+		return models.Feed{}, err
 	}
 	now := f.now().UTC().Truncate(time.Second)
 	offices, err := f.Store.Offices(ctx)
 	if err != nil {
-		return Rendered{}, fmt.Errorf("render feed: %w", err)
+		return models.Feed{}, fmt.Errorf("render feed: %w", err)
 	}
 	officeByID, roomByID := map[string]models.Office{}, map[string]models.Room{}
 	for _, o := range offices {
@@ -259,15 +190,15 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 	filter := models.Filter{From: spec.From.Add(-feedExitLookback), To: spec.To}
 	var filename string
 	switch {
-	case scope == FeedAll && id == "":
+	case scope == models.FeedAll && id == "":
 		spec.Name, spec.Description, filename = "roombridge · 全部会议室", "所有职场会议室的预订（OA 与钉钉）", "all.ics"
-	case scope == FeedMe && id == "":
+	case scope == models.FeedMe && id == "":
 		spec.Name, spec.Description, filename = "roombridge · 我的预订", "我预订或参加的会议室预订（OA 与钉钉）", "me.ics"
-	case scope == FeedRoom && id != "":
+	case scope == models.FeedRooms && id != "":
 		room, ok := roomByID[id]
 		if !ok {
 			if room, err = f.Store.Room(ctx, id); err != nil {
-				return Rendered{}, fmt.Errorf("render room feed: %w", err)
+				return models.Feed{}, fmt.Errorf("render room feed: %w", err)
 			}
 		}
 		o := officeByID[room.OfficeID]
@@ -276,10 +207,10 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 		filename = "room-" + feedFileName(room.ID) + ".ics"
 		filter.RoomIDs = []string{room.ID}
 		roomByID[room.ID] = room
-	case scope == FeedOffice && id != "":
+	case scope == models.FeedOffices && id != "":
 		o, ok := officeByID[id]
 		if !ok {
-			return Rendered{}, fmt.Errorf("render office feed: office %s: %w", id, models.ErrNotFound)
+			return models.Feed{}, fmt.Errorf("render office feed: office %s: %w", id, models.ErrNotFound)
 		}
 		spec.Name, spec.Description = "roombridge · "+o.Name, o.Name+"所有会议室的预订（OA 与钉钉）"
 		filename = "office-" + feedFileName(o.ID) + ".ics"
@@ -287,18 +218,18 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 			filter.RoomIDs = append(filter.RoomIDs, r.ID)
 		}
 	default:
-		return Rendered{}, fmt.Errorf("render feed: scope %q: %w", scope, models.ErrNotFound)
+		return models.Feed{}, fmt.Errorf("render feed: scope %q: %w", scope, models.ErrNotFound)
 	}
 
 	var rows []models.Reservation
-	if scope != FeedOffice || len(filter.RoomIDs) > 0 {
+	if scope != models.FeedOffices || len(filter.RoomIDs) > 0 {
 		if rows, err = f.Store.Reservations(ctx, filter); err != nil {
-			return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+			return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
 		}
 	}
 	us, err := f.Store.Users(ctx)
 	if err != nil {
-		return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+		return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
 	}
 	users := map[string]string{}
 	for _, u := range us {
@@ -311,30 +242,29 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 		if !ok {
 			room = models.Room{ID: r.RoomID, Name: r.RoomID}
 		}
-		mine := r.OrganizerID == user || slices.Contains(r.Attendees, user)
 		it := FeedItem{R: r, Room: room, Office: officeByID[room.OfficeID], OrganizerName: users[r.OrganizerID],
-			Details: mine || f.ShowTitles || f.Admins[user]}
+			Details: f.ShowTitles || f.Access.MaySee(user, r)}
 		if r.OrganizerName != "" {
 			it.OrganizerName = r.OrganizerName
 		}
 		// Every row read counts for Last-Modified: a booking the user just left (removed
 		// from its attendees) leaves the me feed at its UpdatedAt.
 		all = append(all, it)
-		if scope == FeedMe && !mine {
+		if scope == models.FeedMe && !r.Involves(user) {
 			continue
 		}
 		shown = append(shown, it)
 	}
 	body, err := BuildFeed(spec, shown)
 	if err != nil {
-		return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+		return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
 	}
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= feedTouchEvery {
 		if err := f.Store.TouchFeedToken(ctx, tok.ID, now); err != nil {
-			return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+			return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
 		}
 	}
-	return Rendered{Body: body, ETag: FeedETag(body), LastModified: FeedLastModified(spec, all), Filename: filename}, nil
+	return models.Feed{Body: body, ETag: FeedETag(body), LastModified: FeedLastModified(spec, all), Filename: filename}, nil
 }
 
 // lookup finds the active token. Only the token's hash reaches the database.
@@ -354,8 +284,7 @@ func (f *Feeds) lookup(ctx context.Context, token string) (models.FeedToken, err
 		return models.FeedToken{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
 	}
 	if _, err := f.Store.ActiveUser(ctx, t.UserID); errors.Is(err, models.ErrNotFound) {
-		return models.FeedToken{}, models.E(models.ErrForbidden, "unknown_user", "",
-			"这个订阅链接的主人已不在会议室预订系统的人员名录中。", "The owner of this feed link is no longer in the room booking directory.").Wrap(err)
+		return models.FeedToken{}, models.E(models.ErrForbidden, "feed_owner_removed", "").Wrap(err)
 	} else if err != nil {
 		return models.FeedToken{}, fmt.Errorf("find feed token owner: %w", err)
 	}

@@ -73,7 +73,7 @@ func (s *server) identify(next echo.HandlerFunc) echo.HandlerFunc {
 				s.log.Warn("identity header from an untrusted peer ignored", "peer", peerAddr(r).String(), "path", logPath(r))
 			case len(vals) > 1 || strings.Contains(vals[0], ","):
 				s.log.Warn("request with the identity header more than once refused", "peer", peerAddr(r).String(), "path", logPath(r))
-				return badRequest("", "请求中的登录身份重复，已拒绝。", "The request carries its signed-in identity more than once and was refused.")
+				return badRequest("", "duplicate_identity")
 			default:
 				id = strings.TrimSpace(vals[0])
 			}
@@ -118,9 +118,7 @@ func (s *server) lookupUser(c echo.Context, id string) (models.User, error) {
 }
 
 func unknownUser(id string) *models.Error {
-	return models.E(models.ErrForbidden, "unknown_user", "",
-		fmt.Sprintf("账号“%s”不在会议室预订系统的人员名录中，请联系管理员。", id),
-		fmt.Sprintf("The account %q is not in the room booking directory. Ask an admin to add it.", id))
+	return models.E(models.ErrForbidden, "unknown_user", "", models.ArgName, id)
 }
 
 // signedIn guards a page: in demo and dingtalk mode an anonymous visitor goes to /login
@@ -137,8 +135,7 @@ func (s *server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return redirect(c, "/login?"+url.Values{"next": {back}}.Encode())
 		}
-		return models.E(models.ErrUnauthorized, "unauthorized", "",
-			"请通过公司统一登录访问会议室预订。", "Open room booking through the company sign-in.")
+		return models.E(models.ErrUnauthorized, "unauthorized", "", argDetail, "sso")
 	}
 }
 
@@ -147,7 +144,7 @@ func (s *server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *server) signedInAPI(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if _, ok := CurrentUser(c); !ok {
-			return models.E(models.ErrUnauthorized, "unauthorized", "", "请先登录。", "Sign in first.")
+			return models.E(models.ErrUnauthorized, "unauthorized", "")
 		}
 		return next(c)
 	}
@@ -158,10 +155,10 @@ func (s *server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		u, ok := CurrentUser(c)
 		if !ok {
-			return models.E(models.ErrUnauthorized, "unauthorized", "", "请先登录。", "Sign in first.")
+			return models.E(models.ErrUnauthorized, "unauthorized", "")
 		}
-		if !s.admins[u.ID] {
-			return models.E(models.ErrForbidden, "admin_only", "", "只有管理员可以访问这里。", "Only admins may open this.")
+		if !s.access.IsAdmin(u.ID) {
+			return models.E(models.ErrForbidden, "admin_only", "")
 		}
 		return next(c)
 	}
@@ -248,7 +245,7 @@ func (s *server) dingTalkLogin(c echo.Context) error {
 		return s.render(c, http.StatusOK, "login_inapp.html", inAppPage{page: s.page(c, "login.inapp_title"),
 			CorpID: s.dingtalk.CorpID, JSAPI: s.dingtalk.JSAPIURL, Next: next})
 	}
-	state := newCSRFToken()
+	state := randomToken()
 	ck := s.cookie(stateCookie, state+"|"+next, int(stateTTL/time.Second))
 	c.SetCookie(ck)
 	q := url.Values{
@@ -275,8 +272,7 @@ func (s *server) publicURL(r *http.Request) string {
 }
 
 func signInFailed() *models.Error {
-	return models.E(models.ErrForbidden, "signin_failed", "",
-		"钉钉登录没有完成或已经过期，请重新登录。", "The DingTalk sign-in did not complete or has expired. Sign in again.")
+	return models.E(models.ErrForbidden, "signin_failed", "")
 }
 
 // dingTalkCallback handles GET /auth/dingtalk/callback?authCode=…&state=…: the state must
@@ -330,9 +326,7 @@ func (s *server) signInError(c echo.Context, err error) error {
 	case errors.Is(err, models.ErrNotFound):
 		// The cause is logged, not wrapped: its kind would decide the status otherwise.
 		s.log.Warn("dingtalk sign-in of someone outside the catalog refused", "client", c.RealIP(), "err", err)
-		return models.E(models.ErrForbidden, "unknown_user", "",
-			"你的钉钉账号不在会议室预订系统的人员名录中，请联系管理员。",
-			"Your DingTalk account is not in the room booking directory. Ask an admin to add it.")
+		return models.E(models.ErrForbidden, "unknown_user", "", argDetail, "dingtalk")
 	case errors.Is(err, models.ErrInvalid), errors.Is(err, models.ErrForbidden):
 		s.log.Warn("dingtalk sign-in code refused", "client", c.RealIP(), "err", err)
 		return signInFailed()

@@ -138,8 +138,7 @@ func newLimiters(l Limits, now func() time.Time) *limiters {
 // limited answers 429 with Retry-After in whole seconds.
 func limited(c echo.Context, wait time.Duration, what string) error {
 	c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-	return models.E(errLimited, "too_many_requests", "",
-		"请求过于频繁，请稍后再试。", "Too many requests; try again shortly.").Wrap(errors.New(what))
+	return models.E(errLimited, "too_many_requests", "").Wrap(errors.New(what))
 }
 
 // isSignIn tells the requests that are sign-in attempts.

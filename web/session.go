@@ -133,10 +133,19 @@ func NewSessionKey() (string, error) {
 	return base64.StdEncoding.EncodeToString(b[:]), nil
 }
 
+// randomToken returns 32 random bytes in URL-safe base64 (43 characters).
+func randomToken() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
 // startSession signs userID in: a new session id (so the CSRF token changes too) in a
 // fresh cookie.
 func (s *server) startSession(c echo.Context, userID string) session {
-	sess := session{UserID: userID, ID: newCSRFToken(), IssuedAt: s.now().Unix()}
+	sess := session{UserID: userID, ID: randomToken(), IssuedAt: s.now().Unix()}
 	c.SetCookie(s.cookie(sessionCookie, s.sessions.encode(sess), int(sessionTTL/time.Second)))
 	c.Set(sessionKey, sess)
 	return sess
@@ -171,5 +180,34 @@ func (s *server) cookie(name, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
 		Name: name, Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// bindCSRF ties the CSRF token to the session: before echo's CSRF check, the request's
+// rb_csrf cookie is replaced by the token derived from the session (and the browser is
+// given it). A token planted in a cookie, or one from another session, is then worthless;
+// each sign-in starts a new session and so a new token. Without a session the plain
+// double-submit cookie applies.
+func (s *server) bindCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		sess, ok := s.currentSession(c)
+		if !ok {
+			return next(c)
+		}
+		want := s.sessions.csrfFor(sess)
+		r := c.Request()
+		if ck, err := r.Cookie(csrfCookie); err == nil && ck.Value == want {
+			return next(c)
+		}
+		kept := r.Cookies()
+		r.Header.Del("Cookie")
+		for _, ck := range kept {
+			if ck.Name != csrfCookie {
+				r.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+			}
+		}
+		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: want})
+		c.SetCookie(s.cookie(csrfCookie, want, int(sessionTTL/time.Second)))
+		return next(c)
 	}
 }

@@ -109,11 +109,11 @@ func (e *feedEntry) compress() {
 
 func (e *feedEntry) size() int { return len(e.body) + len(e.body)/5 }
 
-// Render returns the feed that token opens for scope (FeedAll, FeedMe, FeedRoom or
-// FeedOffice) and id (the room or office id; empty otherwise), from the cache when
+// Render returns the feed that token opens for scope (models.FeedAll, FeedMe, FeedRooms
+// or FeedOffices) and id (the room or office id; empty otherwise), from the cache when
 // nothing it shows has changed. Errors: ErrNotFound for an unknown or revoked token, an
-// unknown scope, room or office, ErrInvalid for a bad configuration, ErrUnavailable. The
-// error never contains the token.
+// unknown scope, room or office, ErrForbidden for a token whose owner left the catalog,
+// ErrInvalid for a bad configuration, ErrUnavailable. The error never contains the token.
 func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope, id string) (models.Feed, error) {
 	hash, err := feedTokenHash(token)
 	if err != nil {
@@ -155,6 +155,11 @@ func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope
 		}
 	}
 	user := tok.UserID
+	// A token whose owner left the catalog opens nothing. Users leave only through the
+	// catalog, whose stamp the lookup above checked, so the snapshot is current.
+	if _, ok := cat.users[user]; !ok {
+		return models.Feed{}, models.E(models.ErrForbidden, "feed_owner_removed", "").Wrap(fmt.Errorf("feed token owner %s: %w", user, models.ErrNotFound))
+	}
 	viewer := "*"
 	if scope == models.FeedMe || !(f.ShowTitles || f.Access.IsAdmin(user)) {
 		viewer = "u:" + user

@@ -1,10 +1,12 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -55,9 +57,15 @@ type Feeds struct {
 	Access        models.Access
 	ShowTitles    bool
 	BookingURL    func(id string) string
+	// MaxTokens caps the active feed tokens of one user (DefaultMaxFeedTokens when zero).
+	MaxTokens int
 
 	cache feedCache
 }
+
+// DefaultMaxFeedTokens is how many active feed tokens one user may hold: one per device
+// and calendar app is a handful; hundreds would only serve someone guessing or scraping.
+const DefaultMaxFeedTokens = 20
 
 func (f *Feeds) now() time.Time {
 	if f.Now == nil {
@@ -75,11 +83,19 @@ func feedDuration(d, def time.Duration) time.Duration {
 
 // CreateToken issues a new feed token for userID with an optional label and returns the
 // token (shown to the user once; only its hash is stored) and its row. Errors: ErrInvalid
-// for an empty user id or a label that is too long or multi-line, ErrUnavailable.
+// for an empty user id or a label that is too long or multi-line, ErrConflict (code
+// "feed_token_limit") when the user already holds MaxTokens active tokens, ErrUnavailable.
 func (f *Feeds) CreateToken(ctx context.Context, userID, label string) (string, models.FeedToken, error) {
 	token, row, err := newFeedToken(userID, label)
 	if err != nil {
 		return "", models.FeedToken{}, err
+	}
+	held, err := f.Store.FeedTokens(ctx, userID)
+	if err != nil {
+		return "", models.FeedToken{}, fmt.Errorf("create feed token for %s: %w", userID, err)
+	}
+	if max := cmp.Or(f.MaxTokens, DefaultMaxFeedTokens); len(held) >= max {
+		return "", models.FeedToken{}, models.E(models.ErrConflict, "feed_token_limit", "", models.ArgLimit, strconv.Itoa(len(held)))
 	}
 	t, err := f.Store.CreateFeedToken(ctx, row)
 	if err != nil {

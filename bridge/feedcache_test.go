@@ -214,6 +214,23 @@ func TestFeedCacheNeverStale(t *testing.T) {
 		if _, err := r.f.Render(ctx, tokens["zhangsan"], models.FeedAll, ""); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("Render(revoked token) = %v, want ErrNotFound", err)
 		}
+
+		// A token whose owner left the catalog opens nothing, though its feeds were cached.
+		cat := models.DemoCatalog()
+		cat.Offices = append(cat.Offices, models.Office{ID: "empty", Name: "空职场"})
+		var kept []models.User
+		for _, u := range cat.Users {
+			if u.ID != "wangwu" {
+				kept = append(kept, u)
+			}
+		}
+		cat.Users = kept
+		if err := r.s.SyncCatalog(ctx, cat); err != nil {
+			t.Fatalf("SyncCatalog(without wangwu) = %v", err)
+		}
+		if _, err := r.f.Render(ctx, tokens["wangwu"], models.FeedRooms, "sk-tianyuan"); !errors.Is(err, models.ErrForbidden) {
+			t.Errorf("Render(token of a removed user) = %v, want ErrForbidden", err)
+		}
 	})
 }
 

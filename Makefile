@@ -6,7 +6,7 @@
 #   make build     bin/roombridge
 #   make migrate   apply the database migrations to ROOMBRIDGE_DB
 #   make bench     the performance report: runs every measurement and writes
-#                  docs/benchmarks.md (about 8 minutes; BENCH_SCALE=quick for a check)
+#                  docs/benchmarks.md (3–4 minutes; BENCH_SCALE=quick for a check)
 #   make fmt | vet | fmt-check | clean
 
 SHELL := bash

@@ -49,6 +49,10 @@ type config struct {
 	// OutboxLease is how long a claimed outbox job is reserved for its worker; after it a
 	// job whose process died runs again.
 	OutboxLease time.Duration
+	// Instance names this replica in the outbox and sync leases.
+	Instance string
+	// SyncLease is how long a sync lease lasts without renewal.
+	SyncLease time.Duration
 }
 
 // setting is one configuration variable: its environment name, default and help.
@@ -82,7 +86,9 @@ var settings = []setting{
 	{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", "3000", "metered DingTalk calls sync may spend per month"},
 	{"ROOMBRIDGE_FEED_SHOW_TITLES", "0", "1 shows every title in room and office feeds; 0 shows only the subscriber's own"},
 	{"ROOMBRIDGE_DINGTALK_STREAM", "", "1 applies DingTalk Stream-mode events at once (default: on in demo mode, off otherwise)"},
-	{"ROOMBRIDGE_OUTBOX_LEASE", "2m", "how long a running backend write is reserved; a crashed process's writes resume after it"},
+	{"ROOMBRIDGE_OUTBOX_LEASE", "15s", "how long a backend write stays reserved without its worker's heartbeat; another replica resumes a dead one's writes after it"},
+	{"ROOMBRIDGE_INSTANCE", "", "this replica's name in outbox and sync leases (default host/listen address); unique among running replicas, stable across restarts"},
+	{"ROOMBRIDGE_SYNC_LEASE", "30s", "how long the sync leader's lease lasts without renewal; a dead leader is replaced within about this"},
 }
 
 // flagName turns ROOMBRIDGE_OA_URL into oa-url.
@@ -256,6 +262,11 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 	if c.OutboxLease, err = time.ParseDuration(lease); err != nil || c.OutboxLease < time.Second {
 		return c, nil, &configError{"ROOMBRIDGE_OUTBOX_LEASE", fmt.Sprintf("%q is not a duration of at least 1s", lease)}
 	}
+	slease := get("ROOMBRIDGE_SYNC_LEASE")
+	if c.SyncLease, err = time.ParseDuration(slease); err != nil || c.SyncLease < time.Second {
+		return c, nil, &configError{"ROOMBRIDGE_SYNC_LEASE", fmt.Sprintf("%q is not a duration of at least 1s", slease)}
+	}
+	c.Instance = get("ROOMBRIDGE_INSTANCE")
 	return c, fs.Args(), nil
 }
 

@@ -2,6 +2,7 @@ package dingtalkfake
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"time"
 )
@@ -63,6 +64,9 @@ type Fault struct {
 	Times  int
 	Delay  time.Duration // FaultLatency
 	Status int           // FaultServerError; default 500
+	// Rate, when between 0 and 1, makes the fault meet each matching call with that
+	// probability (a flaky system); Times then counts only the calls it met.
+	Rate float64
 }
 
 func (f Fault) validate() error {
@@ -106,6 +110,9 @@ func (s *Server) ClearFaults() {
 func (s *Server) takeFault(api string) *Fault {
 	for i, f := range s.faults {
 		if f.API != "" && f.API != api {
+			continue
+		}
+		if f.Rate > 0 && f.Rate < 1 && rand.Float64() >= f.Rate {
 			continue
 		}
 		hit := *f

@@ -107,13 +107,19 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 }
 
 // DefaultBackoff is exponential from 2 s, doubling to at most 5 min, with ±20% jitter.
-func DefaultBackoff(attempt int) time.Duration {
-	d := 2 * time.Second
-	for i := 1; i < attempt && d < 5*time.Minute; i++ {
-		d *= 2
+func DefaultBackoff(attempt int) time.Duration { return BackoffUpTo(5 * time.Minute)(attempt) }
+
+// BackoffUpTo is exponential from 2 s (or most, if smaller), doubling to at most most,
+// with ±20% jitter.
+func BackoffUpTo(most time.Duration) func(attempt int) time.Duration {
+	return func(attempt int) time.Duration {
+		d := min(2*time.Second, most)
+		for i := 1; i < attempt && d < most; i++ {
+			d *= 2
+		}
+		d = min(d, most)
+		return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 	}
-	d = min(d, 5*time.Minute)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
 // Kick wakes the dispatcher to look for due jobs now. It never blocks.

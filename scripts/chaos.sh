@@ -18,4 +18,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dsn=${ROOMBRIDGE_TEST_MYSQL:-$(scripts/ensure-mariadb.sh)}
 ROOMBRIDGE_CHAOS=1 ROOMBRIDGE_TEST_MYSQL="$dsn" \
-	exec go test ./cmd/roombridge -run "${CHAOS_RUN:-^(TestChaos|TestReplicas)$}" -count=1 -v -timeout 15m
+	exec go test ./cmd/roombridge -run "${CHAOS_RUN:-^(TestChaos|TestReplicas|TestDatabaseRestart)$}" -count=1 -v -timeout 15m

@@ -418,16 +418,20 @@ func TestReplicas(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			for round := 0; round < 3; round++ {
-				req, _ := http.NewRequest("POST", urlOf(i)+"/api/v1/sync", nil)
+				req, _ := http.NewRequest("POST", urlOf(i)+"/api/v1/sync", strings.NewReader(`{}`))
 				req.Header.Set("X-Forwarded-User", "admin")
+				req.Header.Set("Content-Type", "application/json")
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				var out struct{ Passes []pass }
-				json.NewDecoder(resp.Body).Decode(&out)
+				b, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
+				if err := json.Unmarshal(b, &out); err != nil || resp.StatusCode != http.StatusOK {
+					t.Errorf("POST /api/v1/sync = %d %s", resp.StatusCode, b)
+				}
 				pmu.Lock()
 				passes = append(passes, out.Passes...)
 				pmu.Unlock()
@@ -453,6 +457,9 @@ func TestReplicas(t *testing.T) {
 	close(next)
 	wg.Wait()
 	fakes.clearFaults(t)
+	if len(passes) < 9*2 {
+		t.Errorf("%d sync passes recorded from 9 requests, want 18", len(passes))
+	}
 	byBackend := map[string][]pass{}
 	for _, p := range passes {
 		byBackend[p.Backend] = append(byBackend[p.Backend], p)

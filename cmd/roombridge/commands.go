@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"roombridge/bridge"
 	"roombridge/bridge/dingtalk"
 	"roombridge/migrations"
 	"roombridge/models"
@@ -144,6 +145,7 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 
 // syncOnce runs one pass of both backends and prints the summaries as JSON.
 func syncOnce(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	cfg.Instance = oneOff() // never the name of a serving replica on this host
 	a, err := build(ctx, cfg, stderr)
 	if err != nil {
 		return err
@@ -161,8 +163,12 @@ func syncOnce(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	return err
 }
 
+// oneOff names a one-off command in the sync leases (host and process id).
+func oneOff() string { return bridge.DefaultOwner("") }
+
 // verify checks the configuration, database, catalog and backends and reports each.
 func verify(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	cfg.Instance = oneOff()
 	a, err := build(ctx, cfg, stderr)
 	if err != nil {
 		return err

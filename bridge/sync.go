@@ -187,7 +187,9 @@ func (s *Syncer) Run(ctx context.Context) error {
 		if leader && (kicked || !s.now().Before(due)) {
 			kicked = false
 			pctx, cancel := context.WithTimeout(ctx, s.passTimeout)
+			keep := s.keep(s.leaderLease()) // a pass may outlast the lease
 			sum, err := s.Pass(pctx, false)
+			keep()
 			cancel()
 			if err != nil && ctx.Err() == nil {
 				s.log.Warn("sync pass", "backend", b, "err", err)
@@ -249,6 +251,19 @@ func (s *Syncer) lockPass(ctx context.Context) (func(), error) {
 		}
 		poll = min(poll*2, time.Second)
 	}
+	keep := s.keep(s.passLease())
+	return func() {
+		keep()
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.store.ReleaseLease(rctx, s.passLease(), s.instance)
+		<-s.passSem
+	}, nil
+}
+
+// keep renews lease name for this process every third of its length until the
+// returned func is called.
+func (s *Syncer) keep(name string) func() {
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -259,8 +274,8 @@ func (s *Syncer) lockPass(ctx context.Context) (func(), error) {
 			case <-quit:
 				return
 			case <-t.C:
-				if _, err := s.store.AcquireLease(context.Background(), s.passLease(), s.instance, s.lease); err != nil {
-					s.log.Warn("renew sync pass lease", "backend", s.source.Name(), "err", err)
+				if _, err := s.store.AcquireLease(context.Background(), name, s.instance, s.lease); err != nil {
+					s.log.Warn("renew sync lease", "lease", name, "err", err)
 				}
 			}
 		}
@@ -268,11 +283,7 @@ func (s *Syncer) lockPass(ctx context.Context) (func(), error) {
 	return func() {
 		close(quit)
 		<-done
-		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.store.ReleaseLease(rctx, s.passLease(), s.instance)
-		<-s.passSem
-	}, nil
+	}
 }
 
 // NextInterval is how long to wait before the next pass: the base interval, stretched

@@ -22,22 +22,6 @@ type Source interface {
 	CallsPerPass(rooms int, window time.Duration) int
 }
 
-// Summary is what one sync pass of one backend did (also the JSON of POST /api/v1/sync).
-type Summary struct {
-	Backend      models.Backend `json:"backend"`
-	StartedAt    time.Time      `json:"started_at"`
-	DurationMS   int64          `json:"duration_ms"`
-	Seen         int            `json:"seen"`
-	Created      int            `json:"created"`
-	Updated      int            `json:"updated"`
-	Cancelled    int            `json:"cancelled"`
-	Errors       int            `json:"errors"`
-	MeteredCalls int            `json:"metered_calls"`
-	Guarded      int            `json:"guarded"`
-	Skipped      bool           `json:"skipped"`
-	Note         string         `json:"note,omitempty"`
-}
-
 // Syncer keeps one backend's bookings in the reservations table: a pass reads the
 // backend over the sync window and applies the difference. For the OA it takes a final
 // pass just before the freeze and then stops calling it, keeping that snapshot as the
@@ -56,7 +40,6 @@ type Syncer struct {
 	// finalLead is how long before the OA freeze the final pass runs.
 	finalLead   time.Duration
 	passTimeout time.Duration
-	wake        chan struct{}
 
 	// instance names this process in the sync leases; lease is their length.
 	instance string
@@ -93,7 +76,7 @@ type SyncerConfig struct {
 func NewSyncer(cfg SyncerConfig) *Syncer {
 	s := &Syncer{store: cfg.Store, source: cfg.Source, routing: cfg.Routing, now: cfg.Now, log: cfg.Logger, usage: cfg.Usage,
 		back: cfg.Back, ahead: cfg.Ahead, base: cfg.Interval, finalLead: cfg.FinalLead, passTimeout: cfg.PassTimeout,
-		wake: make(chan struct{}, 1), instance: cfg.Instance, lease: cfg.Lease, passSem: make(chan struct{}, 1)}
+		instance: cfg.Instance, lease: cfg.Lease, passSem: make(chan struct{}, 1)}
 	if s.instance == "" {
 		s.instance = DefaultOwner("")
 	}
@@ -126,14 +109,6 @@ func NewSyncer(cfg SyncerConfig) *Syncer {
 
 // Backend names the synced system.
 func (s *Syncer) Backend() models.Backend { return s.source.Name() }
-
-// Kick asks for a pass now. It never blocks.
-func (s *Syncer) Kick() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
 
 // stateFinal marks that the OA's final snapshot before the freeze was taken.
 const stateFinal = "final_snapshot_at"
@@ -169,7 +144,6 @@ func (s *Syncer) Run(ctx context.Context) error {
 	tick := max(s.lease/10, 50*time.Millisecond)
 	leader := false
 	var due time.Time // when the leader's next pass is due (zero: now)
-	kicked := false
 	for {
 		held, err := s.store.AcquireLease(ctx, s.leaderLease(), s.instance, s.lease)
 		if err != nil && ctx.Err() == nil {
@@ -184,8 +158,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 				s.log.Info("sync leadership lost", "backend", b, "instance", s.instance)
 			}
 		}
-		if leader && (kicked || !s.now().Before(due)) {
-			kicked = false
+		if leader && !s.now().Before(due) {
 			pctx, cancel := context.WithTimeout(ctx, s.passTimeout)
 			keep := s.keep(s.leaderLease()) // a pass may outlast the lease
 			sum, err := s.Pass(pctx, false)
@@ -208,9 +181,6 @@ func (s *Syncer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
-		case <-s.wake:
-			kicked = true
-			t.Stop()
 		case <-t.C:
 		}
 	}
@@ -334,15 +304,15 @@ func (s *Syncer) mappedRooms(ctx context.Context) ([]models.Room, error) {
 // waits for a running one to end first (see lockPass).
 // force lets an empty answer cancel everything (the guard otherwise refuses). After the
 // OA freeze the pass is skipped (Summary.Skipped) and the last snapshot stays.
-func (s *Syncer) Pass(ctx context.Context, force bool) (Summary, error) {
+func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, error) {
 	unlock, err := s.lockPass(ctx)
 	if err != nil {
-		return Summary{Backend: s.source.Name(), StartedAt: s.now()}, err
+		return models.SyncSummary{Backend: s.source.Name(), StartedAt: s.now()}, err
 	}
 	defer unlock()
 	start := s.now()
 	b := s.source.Name()
-	sum := Summary{Backend: b, StartedAt: start}
+	sum := models.SyncSummary{Backend: b, StartedAt: start}
 	if s.frozen(start) {
 		at, _ := s.store.State(ctx, b, stateFinal)
 		sum.Skipped = true
@@ -424,9 +394,9 @@ func (s *Syncer) Read(ctx context.Context, from, to time.Time) ([]models.Remote,
 
 // UsageStatus reports the metered backend's month: calls used, what a pass costs, the
 // current interval and the projection. ok is false for an unmetered backend.
-func (s *Syncer) UsageStatus(ctx context.Context) (st UsageStatus, ok bool) {
+func (s *Syncer) UsageStatus(ctx context.Context) (st models.UsageStatus, ok bool) {
 	if s.usage == nil {
-		return UsageStatus{}, false
+		return models.UsageStatus{}, false
 	}
 	rooms, _ := s.mappedRooms(ctx)
 	per := s.source.CallsPerPass(len(rooms), s.back+s.ahead)

@@ -160,7 +160,7 @@ func TestStoreBookConcurrent(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				r := res("duowei", start.Add(time.Duration(i)*time.Minute), time.Hour, models.BackendDingTalk, models.OriginBridge)
+				r := res("duowei", start.Add(time.Duration(i%60)*time.Minute), time.Hour, models.BackendDingTalk, models.OriginBridge)
 				_, _, err := s.Book(ctx, r, []models.Job{{ReservationID: r.ID, Kind: models.JobCreate, Backend: r.Backend}}, nil)
 				mu.Lock()
 				defer mu.Unlock()
@@ -230,9 +230,6 @@ func TestStoreOutbox(t *testing.T) {
 		}
 		if none, _ := s.ClaimJobs(ctx, "w1", time.Minute, 10); len(none) != 0 {
 			t.Errorf("ClaimJobs() before the retry time = %d jobs, want 0", len(none))
-		}
-		if at, _ := s.NextJobAt(ctx); !at.Equal(retryAt) {
-			t.Errorf("NextJobAt() = %s, want %s", at, retryAt)
 		}
 		counts, _ := s.JobCounts(ctx)
 		if counts[models.JobDone] != 1 || counts[models.JobPending] != 1 {

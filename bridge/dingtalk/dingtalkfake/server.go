@@ -1,12 +1,19 @@
 // Package dingtalkfake is an in-memory stand-in for the DingTalk open platform: one
 // http.Handler that answers the new API (api.dingtalk.com: access token, calendar events,
-// meeting rooms) and the old API (oapi.dingtalk.com: /gettoken, /topapi/v2/user/get) in
-// their documented wire format, plus admin JSON under /_fake/.
+// meeting rooms, sign-in) and the old API (oapi.dingtalk.com: /gettoken, /topapi/v2/user/get,
+// /topapi/v2/user/getuserinfo) in their documented wire format, the browser login page
+// (login.dingtalk.com/oauth2/auth), a stand-in for the in-app JSAPI, plus admin JSON
+// under /_fake/.
 //
 // Tests, the demo mode and the standalone `fake-dingtalk` command use it. It keeps DingTalk's
 // behaviour that matters to the bridge: tokens that expire, x-client-token idempotency,
 // room conflicts, syncToken deltas, the 90-day limit of the room schedule query, metered
-// calls, and injectable faults (throttling, 5xx, hangs, lost answers, exhausted quota).
+// calls, and injectable faults (throttling, 5xx, hangs, lost answers, exhausted quota, a
+// missing permission, meetingRoomNotAvailable on the schedule query). The old API wraps
+// token, permission and throttling errors in errcode 88 with the real code in sub_code;
+// rooms outside the app's scope (Room.Private) get the per-room schedule error "无权限";
+// WithDuplicateTokenConflicts answers a repeated x-client-token with 409
+// invalidRequest.duplicateClientToken instead of the first answer.
 // Native bookings (AddNative and friends) stand for people using DingTalk directly.
 //
 // API names used by Calls, SetFault and the OnCall hook of package dingtalk are the SDK's
@@ -55,6 +62,9 @@ type Room struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	Capacity int    `json:"capacity"`
+	// Private rooms are outside the app's visible scope: the schedule query reports
+	// the per-room error "无权限" for them.
+	Private bool `json:"private,omitempty"`
 }
 
 // User is an employee the fake knows: the org userId, the unionId the calendar API uses,
@@ -96,6 +106,11 @@ type Option func(*Server)
 // WithNow sets the clock the fake uses for token expiry, idempotency keys and timestamps.
 func WithNow(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
+// WithDuplicateTokenConflicts makes a repeated x-client-token get 409
+// invalidRequest.duplicateClientToken instead of the first answer, which DingTalk's
+// error table allows for a repeated create.
+func WithDuplicateTokenConflicts() Option { return func(s *Server) { s.dupConflicts = true } }
+
 // WithTokenTTL sets the lifetime of issued access tokens (default 7200 s).
 func WithTokenTTL(d time.Duration) Option { return func(s *Server) { s.tokenTTL = d } }
 
@@ -117,12 +132,16 @@ type Server struct {
 	seq          int64    // change counter for syncTokens
 	ids          int64    // id counter
 	clientTokens map[string]idempotent
+	dupConflicts bool
 	creates      map[string]int // organiser + day → events created, for flowLimit
 	faults       []*Fault
 	release      chan struct{} // closed by ClearFaults to free hung requests
 	calls        map[string]int
 	metered      int
 	stream       stream
+	codes        map[string]authCode  // sign-in codes, browser and in-app
+	userTokens   map[string]userToken // personal tokens from userAccessToken
+	inAppUser    string               // who holds the phone for the JSAPI stand-in
 }
 
 // New returns a fake that accepts the given app credentials and knows the given rooms and
@@ -141,6 +160,8 @@ func New(appKey, appSecret string, rooms []Room, users []User, opts ...Option) *
 		creates:      make(map[string]int),
 		release:      make(chan struct{}),
 		calls:        make(map[string]int),
+		codes:        make(map[string]authCode),
+		userTokens:   make(map[string]userToken),
 		stream:       stream{tickets: map[string]bool{}, conns: map[*websocket.Conn]chan []byte{}},
 	}
 	for _, o := range opts {
@@ -167,6 +188,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1.0/gateway/connections/open", s.openStream)
 	m.HandleFunc("GET /_stream/connect", s.serveStream)
 	m.HandleFunc("GET /v1.0/rooms/meetingRoomLists", s.api(apiSpec{name: APIQueryMeetingRoomList, auth: true, metered: true}, s.roomList))
+	s.loginRoutes(m)
 	s.adminRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Code: "notFound", Message: "no such API: " + r.Method + " " + r.URL.Path})
@@ -203,6 +225,8 @@ type errorBody struct {
 type oldBody struct {
 	ErrCode   int    `json:"errcode"`
 	ErrMsg    string `json:"errmsg"`
+	SubCode   string `json:"sub_code,omitempty"`
+	SubMsg    string `json:"sub_msg,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
 	Result    any    `json:"result,omitempty"`
 }
@@ -213,6 +237,13 @@ func apiErr(status int, code, msg string) reply {
 
 func oldErr(code int, msg string) reply {
 	return reply{status: http.StatusOK, body: oldBody{ErrCode: code, ErrMsg: msg}}
+}
+
+// oldWrapped is the old API's errcode 88: the real cause is in sub_code and sub_msg.
+func oldWrapped(subCode int, subMsg string) reply {
+	return reply{status: http.StatusOK, body: oldBody{ErrCode: 88,
+		ErrMsg:  fmt.Sprintf("ding talk error[subcode=%d,submsg=%s]", subCode, subMsg),
+		SubCode: strconv.Itoa(subCode), SubMsg: subMsg}}
 }
 
 func ok(body any) reply { return reply{status: http.StatusOK, body: body} }
@@ -308,7 +339,7 @@ func (s *Server) authenticate(spec apiSpec, r *http.Request) (reply, bool) {
 		exp, known := s.tokens[r.URL.Query().Get("access_token")]
 		switch {
 		case !known:
-			return oldErr(40014, "不合法的access_token"), false
+			return oldWrapped(40014, "不合法的access_token"), false
 		case !s.now().Before(exp):
 			return oldErr(42001, "access_token超时"), false
 		}

@@ -50,7 +50,16 @@ type Error struct {
 	Code  string
 	Field string
 	Msg   Message
-	Err   error
+	// Args are the values the reader's catalog puts into the message of Code, for an
+	// error built with Coded (which carries no sentence of its own).
+	Args []string
+	Err  error
+}
+
+// Coded builds a user-facing error of the given kind that carries only its code and the
+// arguments of its message; the web layer renders the text from its catalog.
+func Coded(kind error, code, field string, args ...string) *Error {
+	return &Error{Kind: kind, Code: code, Field: field, Args: args}
 }
 
 // E builds a user-facing error of the given kind.
@@ -67,6 +76,9 @@ func (e *Error) Wrap(cause error) *Error {
 
 func (e *Error) Error() string {
 	s := e.Code
+	if len(e.Args) > 0 {
+		s += fmt.Sprintf(" %q", e.Args)
+	}
 	if e.Msg.EN != "" {
 		s = fmt.Sprintf("%s: %s", e.Code, e.Msg.EN)
 	}

@@ -57,8 +57,21 @@ type Reservation struct {
 	Reason         string
 	Sequence       int
 	IdempotencyKey *string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// SeriesID links an occurrence of a recurring booking to its Series.
+	SeriesID *string
+	// RecurrenceID is an occurrence's original start in its series (RECURRENCE-ID); it
+	// stays when the occurrence alone is moved.
+	RecurrenceID *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Series returns the id of the series r belongs to, or "".
+func (r Reservation) Series() string {
+	if r.SeriesID == nil {
+		return ""
+	}
+	return *r.SeriesID
 }
 
 // Remote returns the backend id or "".
@@ -76,6 +89,10 @@ func (r *Reservation) normalize() {
 	}
 	r.Start = r.Start.UTC().Truncate(time.Second)
 	r.End = r.End.UTC().Truncate(time.Second)
+	if r.RecurrenceID != nil {
+		t := r.RecurrenceID.UTC().Truncate(time.Second)
+		r.RecurrenceID = &t
+	}
 }
 
 // Overlaps reports whether r and [start, end) share any instant.

@@ -25,6 +25,8 @@ type Service struct {
 	log      *slog.Logger
 	kick     func()
 	changes  *changes
+	// seriesWindow is how far ahead the last occurrence of a series may start.
+	seriesWindow time.Duration
 }
 
 // ServiceConfig holds the Service's dependencies.
@@ -39,6 +41,9 @@ type ServiceConfig struct {
 	Logger   *slog.Logger
 	// Dispatcher is woken after every enqueue (may be nil).
 	Dispatcher *Dispatcher
+	// SeriesWindow is how far ahead the last occurrence of a series may start (default
+	// models.DefaultBookingWindow).
+	SeriesWindow time.Duration
 }
 
 // NewService builds a Service.
@@ -52,6 +57,11 @@ func NewService(cfg ServiceConfig) *Service {
 		log:      cfg.Logger,
 		kick:     func() {},
 		changes:  newChanges(),
+
+		seriesWindow: cfg.SeriesWindow,
+	}
+	if s.seriesWindow <= 0 {
+		s.seriesWindow = models.DefaultBookingWindow
 	}
 	for _, b := range cfg.Backends {
 		s.backends[b] = true
@@ -207,6 +217,13 @@ func (s *Service) mayChange(by models.User, r models.Reservation) error {
 // ErrForbidden, ErrFrozen for an OA booking after the OA freeze.
 func (s *Service) Cancel(ctx context.Context, by models.User, id string) (models.Reservation, error) {
 	now := s.now()
+	// An occurrence of a series is cancelled as "this occurrence" of it.
+	if cur, err := s.store.Reservation(ctx, id); err == nil && cur.Series() != "" && cur.Status.Holds() {
+		if _, err := s.CancelSeries(ctx, by, id, models.ScopeThis); err != nil {
+			return models.Reservation{}, err
+		}
+		return s.store.Reservation(ctx, id)
+	}
 	r, err := s.store.Update(ctx, id, models.Change{Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
 		if err := s.mayChange(by, *r); err != nil {
 			return nil, nil, err

@@ -96,6 +96,19 @@ func (d *DingTalk) Cancel(ctx context.Context, w Write) error {
 	if err != nil {
 		return err
 	}
+	if w.Reservation.Series() != "" {
+		// An occurrence of a series may be one occurrence of a recurring event (then only
+		// that occurrence goes) or an event of its own (after it alone was moved).
+		ev, err := d.Client.GetEvent(ctx, org, w.RemoteID)
+		switch {
+		case errors.Is(err, models.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		case ev.SeriesMasterID != "":
+			return d.Client.DeleteOccurrence(ctx, w.Key, org, w.RemoteID)
+		}
+	}
 	return d.Client.CancelBooking(ctx, w.Key, org, w.RemoteID, w.Room.DingTalkRoomID)
 }
 

@@ -172,3 +172,16 @@ func (l TimeList) Value() (driver.Value, error) {
 	}
 	return ss.Value()
 }
+
+// Scope is which occurrences of a series a change applies to.
+type Scope string
+
+// Edit scopes, as calendar apps offer them.
+const (
+	ScopeThis      Scope = "this"      // this occurrence only
+	ScopeFollowing Scope = "following" // this occurrence and every later one
+	ScopeAll       Scope = "all"       // the whole series
+)
+
+// Valid reports whether s is one of the scopes.
+func (s Scope) Valid() bool { return s == ScopeThis || s == ScopeFollowing || s == ScopeAll }

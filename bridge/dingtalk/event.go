@@ -32,6 +32,8 @@ type Event struct {
 	OrganizerUnionID string
 	Rooms            []EventRoom
 	UpdateTime       time.Time
+	// SeriesMasterID is set on an occurrence of a recurring event.
+	SeriesMasterID string
 }
 
 // EventRoom is a meeting room attached to an event. ResponseStatus is "accepted" (booked),
@@ -66,6 +68,9 @@ type BookRequest struct {
 	AttendeeUnionIDs []string
 	RoomID           string
 	RoomName         string // shown as the event's location
+	// Recurrence makes the event a recurring series whose first occurrence is Start–End
+	// (BookSeries only).
+	Recurrence *Recurrence
 }
 
 // chinaStandardTime is Asia/Shanghai, which has kept UTC+8 without daylight saving since
@@ -154,6 +159,12 @@ func (c *Client) createEvent(ctx context.Context, req BookRequest) (string, erro
 	}
 	for _, a := range req.AttendeeUnionIDs {
 		body.Attendees = append(body.Attendees, &calendar.CreateEventRequestAttendees{Id: tea.String(a)})
+	}
+	if req.Recurrence != nil {
+		body.Recurrence = &calendar.CreateEventRequestRecurrence{}
+		if err := sdkCopy(req.Recurrence, body.Recurrence); err != nil {
+			return "", fmt.Errorf("dingtalk recurrence of booking %s: %w: %w", req.Key, models.ErrInvalid, err)
+		}
 	}
 	var id string
 	err := c.run(ctx, call{
@@ -410,7 +421,8 @@ type wireEvent struct {
 	Organizer   struct {
 		ID string `json:"id"`
 	} `json:"organizer"`
-	MeetingRooms []struct {
+	SeriesMasterID string `json:"seriesMasterId"`
+	MeetingRooms   []struct {
 		RoomID         string `json:"roomId"`
 		DisplayName    string `json:"displayName"`
 		ResponseStatus string `json:"responseStatus"`
@@ -465,6 +477,7 @@ func toEvent(sdkValue any) (Event, error) {
 		Description:      w.Description,
 		Status:           w.Status,
 		OrganizerUnionID: w.Organizer.ID,
+		SeriesMasterID:   w.SeriesMasterID,
 	}
 	if ev.Start, err = w.Start.parse(); err != nil {
 		return Event{}, fmt.Errorf("event %s start: %w", w.ID, err)

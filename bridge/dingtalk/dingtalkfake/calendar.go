@@ -319,6 +319,16 @@ func (s *Server) getEvent(r *http.Request, _ []byte) reply {
 	if !okUser {
 		return rep
 	}
+	if master, at, isInstance := splitInstanceID(r.PathValue("eid")); isInstance {
+		if e, found := s.events[master]; found && e.visibleTo(uid) && e.Status != StatusCancelled {
+			for _, in := range e.instances(time.Time{}, time.Time{}) {
+				if in.OriginStart.Equal(at) {
+					return ok(s.instanceOut(in, uid))
+				}
+			}
+		}
+		return apiErr(http.StatusNotFound, codeInstanceMissing, "instance does not exist")
+	}
 	e, rep, found := s.lookup(r, uid)
 	if !found {
 		return rep

@@ -1,0 +1,279 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"roombridge/models"
+)
+
+// mondays is "every Monday 10:00–11:00 from two weeks before the 2023 cutover to six
+// weeks after it": 04-03 and 04-10 in the OA, 04-17 to 05-22 in DingTalk.
+const mondays = "FREQ=WEEKLY;BYDAY=MO;UNTIL=20230528T155959Z"
+
+// seriesRig is a live rig whose clock stands on 2023-04-01 and whose syncers read the
+// next 90 days.
+func seriesRig(t *testing.T, r *liveRig) (oaSync, dtSync *Syncer) {
+	r.clock.Set(time.Date(2023, 4, 1, 9, 0, 0, 0, shanghai))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	oaSync = NewSyncer(SyncerConfig{Store: r.store, Source: r.oaSync.source, Routing: r.routing, Now: r.clock.Now, Logger: log, Back: time.Hour, Ahead: 60 * 24 * time.Hour})
+	dtSync = NewSyncer(SyncerConfig{Store: r.store, Source: r.dtSync.source, Routing: r.routing, Now: r.clock.Now, Logger: log, Usage: r.usage, Back: time.Hour, Ahead: 60 * 24 * time.Hour})
+	return oaSync, dtSync
+}
+
+func syncBoth(t *testing.T, r *liveRig, oaSync, dtSync *Syncer) {
+	t.Helper()
+	ctx := context.Background()
+	r.clock.Add(time.Minute)
+	if _, err := oaSync.Pass(ctx, false); err != nil {
+		t.Fatalf("OA pass: %v", err)
+	}
+	r.clock.Add(time.Minute)
+	if _, err := dtSync.Pass(ctx, false); err != nil {
+		t.Fatalf("DingTalk pass: %v", err)
+	}
+}
+
+func held(t *testing.T, r *liveRig) (oa, dt int) {
+	t.Helper()
+	all, err := r.store.Reservations(context.Background(), models.Filter{RoomIDs: []string{"duowei"}, Statuses: models.HoldingStatuses})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range all {
+		if x.Backend == models.BackendOA {
+			oa++
+		} else {
+			dt++
+		}
+	}
+	return oa, dt
+}
+
+func TestLiveSeriesAcrossCutover(t *testing.T) {
+	tests := []struct {
+		name         string
+		rrule        string
+		wantOA, want int
+	}{
+		{"every Monday", mondays, 2, 8},
+		{"Monday and Wednesday", "FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20230528T155959Z", 4, 16},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eachLive(t, func(t *testing.T, r *liveRig) {
+				ctx := context.Background()
+				oaSync, dtSync := seriesRig(t, r)
+				got, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), tt.rrule, models.ConflictRefuse, "k1")
+				if err != nil {
+					t.Fatalf("BookSeries() = %v", err)
+				}
+				if len(got.Occurrences) != tt.want || len(got.Skipped) != 0 || got.Series.UID == "" {
+					t.Fatalf("BookSeries() = %d occurrences, %d skipped; want %d, 0", len(got.Occurrences), len(got.Skipped), tt.want)
+				}
+				r.drain(t)
+				occ, _ := r.store.SeriesOccurrences(ctx, got.Series.ID)
+				oa, dt := 0, 0
+				for _, o := range occ {
+					if o.Status != models.StatusConfirmed || o.Remote() == "" {
+						t.Errorf("occurrence %s at %s = %s/%q (%s), want confirmed with a backend id", o.ID, o.Start, o.Status, o.Remote(), o.Reason)
+					}
+					if o.Backend == models.BackendOA {
+						oa++
+						if !o.Start.Before(r.routing.Cutover()) {
+							t.Errorf("OA occurrence at %s, after the cutover", o.Start)
+						}
+					} else {
+						dt++
+					}
+				}
+				if oa != tt.wantOA || dt != tt.want-tt.wantOA {
+					t.Errorf("occurrences OA %d, DingTalk %d; want %d and %d", oa, dt, tt.wantOA, tt.want-tt.wantOA)
+				}
+				// The OA holds individual bookings; DingTalk one recurring event with the room.
+				if n := liveOA(r.oaFake); n != tt.wantOA {
+					t.Errorf("OA fake holds %d bookings, want %d", n, tt.wantOA)
+				}
+				evs := r.dtFake.Events()
+				if len(evs) != 1 || evs[0].Recurrence == nil || len(evs[0].RoomIDs) != 1 || evs[0].RoomIDs[0] != "dt-duowei" {
+					t.Fatalf("DingTalk fake holds %+v, want one recurring event with room dt-duowei", evs)
+				}
+				inst, _ := r.dtFake.Instances(evs[0].ID)
+				if len(inst) != tt.want-tt.wantOA || !inst[0].Equal(at(17, 10)) {
+					t.Errorf("DingTalk expands the event to %v, want %d occurrences from 04-17 10:00", inst, tt.want-tt.wantOA)
+				}
+				ser, _ := r.store.Series(ctx, got.Series.ID)
+				if ser.DingTalkEvent() != evs[0].ID {
+					t.Errorf("series DingTalk event = %q, want %q", ser.DingTalkEvent(), evs[0].ID)
+				}
+				// Sync of both systems matches every occurrence: nothing imported twice.
+				syncBoth(t, r, oaSync, dtSync)
+				if oa, dt := held(t, r); oa != tt.wantOA || dt != tt.want-tt.wantOA {
+					t.Errorf("after sync the room holds OA %d, DingTalk %d; want %d and %d", oa, dt, tt.wantOA, tt.want-tt.wantOA)
+				}
+				// The same key gives the same series.
+				again, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), tt.rrule, models.ConflictRefuse, "k1")
+				if err != nil || again.Series.ID != got.Series.ID {
+					t.Errorf("BookSeries(same key) = %s, %v; want %s", again.Series.ID, err, got.Series.ID)
+				}
+			})
+		})
+	}
+}
+
+func TestLiveSeriesTakenOccurrence(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		oaSync, dtSync := seriesRig(t, r)
+		// One Monday is taken natively in DingTalk.
+		if _, err := r.dtFake.AddNative("union-lisi", "dt-duowei", "李四直接预订", at(24, 10).Add(30*time.Minute), at(24, 11).Add(30*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		syncBoth(t, r, oaSync, dtSync)
+
+		_, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
+		ue := models.UserError(err)
+		var sce *models.SeriesConflictError
+		if ue == nil || ue.Code != "series_taken" || !errors.Is(err, models.ErrConflict) || !errors.As(err, &sce) ||
+			len(ue.Args) != 1 || ue.Args[0] != "2023-04-24 10:00" {
+			t.Fatalf("BookSeries(refuse) = %v, want series_taken naming 2023-04-24 10:00", err)
+		}
+		r.drain(t)
+		if oa, dt := held(t, r); oa != 0 || dt != 1 || liveOA(r.oaFake) != 0 || liveDT(r.dtFake) != 1 {
+			t.Fatalf("after a refused series: room holds OA %d, DingTalk %d; fakes OA %d, DingTalk %d; want only the native booking", oa, dt, liveOA(r.oaFake), liveDT(r.dtFake))
+		}
+
+		got, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictSkip, "")
+		if err != nil || len(got.Occurrences) != 7 || len(got.Skipped) != 1 || !got.Skipped[0].Start.Equal(at(24, 10)) {
+			t.Fatalf("BookSeries(skip) = %d occurrences, skipped %v, %v; want 7 and 04-24 10:00", len(got.Occurrences), got.Skipped, err)
+		}
+		r.drain(t)
+		occ, _ := r.store.SeriesOccurrences(ctx, got.Series.ID)
+		for _, o := range occ {
+			if o.Status != models.StatusConfirmed {
+				t.Errorf("occurrence at %s = %s (%s), want confirmed", o.Start, o.Status, o.Reason)
+			}
+		}
+		var master string
+		for _, e := range r.dtFake.Events() {
+			if e.Recurrence != nil {
+				master = e.ID
+			}
+		}
+		inst, _ := r.dtFake.Instances(master)
+		if len(inst) != 5 {
+			t.Errorf("DingTalk occurrences = %v, want 5 (04-24 left out)", inst)
+		}
+		syncBoth(t, r, oaSync, dtSync)
+		if oa, dt := held(t, r); oa != 2 || dt != 6 {
+			t.Errorf("after sync the room holds OA %d, DingTalk %d; want 2 and 6 (5 of the series, 1 native)", oa, dt)
+		}
+	})
+}
+
+func TestLiveSeriesCancelFollowing(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		oaSync, dtSync := seriesRig(t, r)
+		got, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.drain(t)
+		second := got.Occurrences[1] // 04-10, in the OA
+		if _, err := r.svc.CancelSeries(ctx, r.lisi, second.ID, models.ScopeFollowing); !errors.Is(err, models.ErrForbidden) {
+			t.Errorf("CancelSeries by another user = %v, want ErrForbidden", err)
+		}
+		ser, err := r.svc.CancelSeries(ctx, r.zhangsan, second.ID, models.ScopeFollowing)
+		if err != nil {
+			t.Fatalf("CancelSeries(following) = %v", err)
+		}
+		r.drain(t)
+		if !strings.Contains(ser.RRule, "UNTIL=20230403T020000Z") || ser.Sequence != 1 {
+			t.Errorf("series after the cut = %s seq %d, want it to end on 04-03 10:00 with SEQUENCE 1", ser.RRule, ser.Sequence)
+		}
+		if n, d := liveOA(r.oaFake), liveDT(r.dtFake); n != 1 || d != 0 {
+			t.Errorf("fakes hold OA %d, DingTalk %d; want 1 (04-03) and 0 (the recurring event deleted)", n, d)
+		}
+		if oa, dt := held(t, r); oa != 1 || dt != 0 {
+			t.Errorf("room holds OA %d, DingTalk %d; want 1 and 0", oa, dt)
+		}
+		syncBoth(t, r, oaSync, dtSync)
+		if oa, dt := held(t, r); oa != 1 || dt != 0 {
+			t.Errorf("after sync the room holds OA %d, DingTalk %d; want 1 and 0", oa, dt)
+		}
+	})
+}
+
+func TestLiveSeriesCancelOneAndFollowingInDingTalk(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		oaSync, dtSync := seriesRig(t, r)
+		got, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.drain(t)
+		// Cancelling one DingTalk occurrence deletes that occurrence only.
+		if _, err := r.svc.Cancel(ctx, r.zhangsan, got.Occurrences[3].ID); err != nil { // 04-24
+			t.Fatal(err)
+		}
+		r.drain(t)
+		master := r.dtFake.Events()[0].ID
+		inst, _ := r.dtFake.Instances(master)
+		if len(inst) != 5 {
+			t.Errorf("after cancelling 04-24 DingTalk has %v, want 5 occurrences", inst)
+		}
+		// This and following from 05-08 shortens the recurring event.
+		ser, err := r.svc.CancelSeries(ctx, r.zhangsan, got.Occurrences[5].ID, models.ScopeFollowing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.drain(t)
+		inst, _ = r.dtFake.Instances(master)
+		if len(inst) != 2 || !inst[1].Equal(at(17, 10).AddDate(0, 0, 14)) {
+			t.Errorf("after cancelling from 05-08 DingTalk has %v, want 04-17 and 05-01", inst)
+		}
+		if len(ser.ExDates) != 1 || !strings.Contains(ser.RRule, "UNTIL=20230501T020000Z") {
+			t.Errorf("series = %s, exdates %v; want UNTIL 05-01 10:00 and 04-24 excluded", ser.RRule, ser.ExDates)
+		}
+		syncBoth(t, r, oaSync, dtSync)
+		if oa, dt := held(t, r); oa != 2 || dt != 2 {
+			t.Errorf("after sync the room holds OA %d, DingTalk %d; want 2 and 2", oa, dt)
+		}
+	})
+}
+
+func TestBookSeriesRefusals(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		r.clock.Set(time.Date(2023, 4, 1, 9, 0, 0, 0, shanghai))
+		tests := []struct {
+			name, rrule string
+			start       time.Time
+			conflict    models.OnConflict
+			code        string
+		}{
+			{"unbounded", "FREQ=WEEKLY;BYDAY=MO", at(3, 10), "", "rrule_unbounded"},
+			{"beyond the booking window", "FREQ=WEEKLY;BYDAY=MO;COUNT=40", at(3, 10), "", "series_beyond_window"},
+			{"start not in the rule", "FREQ=WEEKLY;BYDAY=TU;COUNT=3", at(3, 10), "", "rrule_start_mismatch"},
+			{"yearly", "FREQ=YEARLY;COUNT=2", at(3, 10), "", "rrule_unsupported"},
+			{"DingTalk cannot hold it", "FREQ=MONTHLY;BYMONTHDAY=3,17;COUNT=4", at(3, 10), "", "rrule_not_in_dingtalk"},
+			{"bad on_conflict", "FREQ=WEEKLY;COUNT=2", at(3, 10), "maybe", "on_conflict_invalid"},
+		}
+		for _, tt := range tests {
+			_, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", tt.start, time.Hour), tt.rrule, tt.conflict, "")
+			if ue := models.UserError(err); ue == nil || ue.Code != tt.code || !errors.Is(err, models.ErrInvalid) {
+				t.Errorf("%s: BookSeries(%s) = %v, want ErrInvalid %s", tt.name, tt.rrule, err, tt.code)
+			}
+		}
+		if all, _ := r.store.Reservations(ctx, models.Filter{}); len(all) != 0 {
+			t.Errorf("refused series left %d reservations", len(all))
+		}
+	})
+}

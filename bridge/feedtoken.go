@@ -286,6 +286,10 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 	for _, u := range us {
 		users[u.ID] = u.Name
 	}
+	series, err := f.seriesOf(ctx, rows)
+	if err != nil {
+		return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+	}
 
 	var all, shown []FeedItem
 	for _, r := range rows {
@@ -298,6 +302,9 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 			Details: mine || f.ShowTitles || f.Admins[user]}
 		if r.OrganizerName != "" {
 			it.OrganizerName = r.OrganizerName
+		}
+		if ser, ok := series[r.Series()]; ok {
+			it.Series = &ser
 		}
 		// Every row read counts for Last-Modified: a booking the user just left (removed
 		// from its attendees) leaves the me feed at its UpdatedAt.
@@ -317,6 +324,17 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 		}
 	}
 	return Rendered{Body: body, ETag: FeedETag(body), LastModified: FeedLastModified(spec, all), Filename: filename}, nil
+}
+
+// seriesOf loads the series the rows are occurrences of, by id.
+func (f *Feeds) seriesOf(ctx context.Context, rows []models.Reservation) (map[string]models.Series, error) {
+	var ids []string
+	for _, r := range rows {
+		if id := r.Series(); id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return f.Store.SeriesByIDs(ctx, ids)
 }
 
 // lookup finds the active token. Only the token's hash reaches the database.

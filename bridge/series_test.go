@@ -5,9 +5,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"roombridge/models"
 )
@@ -53,6 +56,35 @@ func held(t *testing.T, r *liveRig) (oa, dt int) {
 		}
 	}
 	return oa, dt
+}
+
+// feedOccurrences renders feed scope/id for user through Feeds, checks it with the three
+// validators and returns the occurrences ical.js expands from it.
+func feedOccurrences(t *testing.T, r *liveRig, user, scope, id string) []string {
+	t.Helper()
+	ctx := context.Background()
+	f := &Feeds{Store: r.store, Zone: shanghai, Now: r.clock.Now, BaseURL: "https://rooms.example.com/"}
+	tok, _, err := f.CreateToken(ctx, user, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.Render(ctx, tok, scope, id)
+	if err != nil {
+		t.Fatalf("Render(%s %s) = %v", scope, id, err)
+	}
+	if n := strings.Count(string(got.Body), "RRULE:"); n != 1 {
+		t.Errorf("feed %s has %d RRULEs, want 1:\n%s", scope, n, got.Body)
+	}
+	return ValidateFeed(t, scope+id, got.Body)
+}
+
+func wantOccurrences(uid string, starts []time.Time) []string {
+	var out []string
+	for _, s := range starts {
+		out = append(out, uid+" "+s.UTC().Format(time.RFC3339)+" "+s.Add(time.Hour).UTC().Format(time.RFC3339))
+	}
+	slices.Sort(out)
+	return out
 }
 
 func TestLiveSeriesAcrossCutover(t *testing.T) {
@@ -116,6 +148,18 @@ func TestLiveSeriesAcrossCutover(t *testing.T) {
 				if oa, dt := held(t, r); oa != tt.wantOA || dt != tt.want-tt.wantOA {
 					t.Errorf("after sync the room holds OA %d, DingTalk %d; want %d and %d", oa, dt, tt.wantOA, tt.want-tt.wantOA)
 				}
+				// Every feed holds the series once: one UID whose expansion is exactly the
+				// occurrences, in the room feed without a duplicate from sync.
+				var starts []time.Time
+				for _, o := range occ {
+					starts = append(starts, o.Start)
+				}
+				want := wantOccurrences(got.Series.UID, starts)
+				for _, f := range []struct{ scope, id string }{{FeedMe, ""}, {FeedRoom, "duowei"}, {FeedAll, ""}} {
+					if diff := cmp.Diff(want, feedOccurrences(t, r, "zhangsan", f.scope, f.id)); diff != "" {
+						t.Errorf("%s feed occurrences (-want +got):\n%s", f.scope, diff)
+					}
+				}
 				// The same key gives the same series.
 				again, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), tt.rrule, models.ConflictRefuse, "k1")
 				if err != nil || again.Series.ID != got.Series.ID {
@@ -173,6 +217,13 @@ func TestLiveSeriesTakenOccurrence(t *testing.T) {
 		if oa, dt := held(t, r); oa != 2 || dt != 6 {
 			t.Errorf("after sync the room holds OA %d, DingTalk %d; want 2 and 6 (5 of the series, 1 native)", oa, dt)
 		}
+		var starts []time.Time
+		for _, o := range occ {
+			starts = append(starts, o.Start)
+		}
+		if diff := cmp.Diff(wantOccurrences(got.Series.UID, starts), feedOccurrences(t, r, "zhangsan", FeedMe, "")); diff != "" {
+			t.Errorf("me feed with a skipped Monday (-want +got):\n%s", diff)
+		}
 	})
 }
 
@@ -206,6 +257,10 @@ func TestLiveSeriesCancelFollowing(t *testing.T) {
 		syncBoth(t, r, oaSync, dtSync)
 		if oa, dt := held(t, r); oa != 1 || dt != 0 {
 			t.Errorf("after sync the room holds OA %d, DingTalk %d; want 1 and 0", oa, dt)
+		}
+		// The feed shows the shortened series: only 04-03 is left.
+		if diff := cmp.Diff(wantOccurrences(got.Series.UID, []time.Time{at(3, 10)}), feedOccurrences(t, r, "zhangsan", FeedRoom, "duowei")); diff != "" {
+			t.Errorf("room feed after the cut (-want +got):\n%s", diff)
 		}
 	})
 }

@@ -12,7 +12,7 @@ import (
 // bookRequest is the DingTalk booking of w: organiser, attendees, room and text.
 func (d *DingTalk) bookRequest(ctx context.Context, w Write) (dingtalk.BookRequest, error) {
 	if w.Room.DingTalkRoomID == "" {
-		return dingtalk.BookRequest{}, models.Coded(models.ErrInvalid, "room_not_in_backend", "room_id", w.Room.Name, string(models.BackendDingTalk))
+		return dingtalk.BookRequest{}, models.Coded(models.ErrInvalid, "room_not_in_dingtalk", "room_id", w.Room.Name)
 	}
 	org, err := d.unionID(ctx, w.Organizer)
 	if err != nil {

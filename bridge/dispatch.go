@@ -331,7 +331,7 @@ func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservat
 }
 
 func reasonText(b models.Backend, err error) string {
-	if ue := models.UserError(err); ue != nil {
+	if ue := models.UserError(err); ue != nil && ue.Msg != (models.Message{}) {
 		return ue.Msg.ZH + " / " + ue.Msg.EN
 	}
 	if errors.Is(err, models.ErrConflict) {

@@ -12,14 +12,6 @@ import (
 	"roombridge/models"
 )
 
-// SeriesResult is the outcome of booking a series: the series, its occurrences as
-// reservations (in order) and the occurrences left out because their slot was taken.
-type SeriesResult struct {
-	Series      models.Series
-	Occurrences []models.Reservation
-	Skipped     []models.Taken
-}
-
 // seriesDate is how an occurrence is named in error arguments: its local start.
 func (s *Service) seriesDate(t time.Time) string {
 	return t.In(s.routing.Zone).Format("2006-01-02 15:04")
@@ -35,7 +27,7 @@ func (s *Service) seriesDate(t time.Time) string {
 // rrule_unbounded, rrule_start_mismatch, rrule_not_in_dingtalk, series_too_long,
 // series_beyond_window) and on "on_conflict", and ErrConflict "series_taken" (args: the
 // taken starts) wrapping a *models.SeriesConflictError.
-func (s *Service) BookSeries(ctx context.Context, by models.User, req models.BookingRequest, rrule string, onConflict models.OnConflict, key string) (SeriesResult, error) {
+func (s *Service) BookSeries(ctx context.Context, by models.User, req models.BookingRequest, rrule string, onConflict models.OnConflict, key string) (models.SeriesResult, error) {
 	now := s.now()
 	req = req.Normalize()
 	zone := s.routing.Zone
@@ -43,32 +35,32 @@ func (s *Service) BookSeries(ctx context.Context, by models.User, req models.Boo
 		onConflict = models.ConflictRefuse
 	}
 	if !onConflict.Valid() {
-		return SeriesResult{}, models.Coded(models.ErrInvalid, "on_conflict_invalid", "on_conflict", string(onConflict))
+		return models.SeriesResult{}, models.Coded(models.ErrInvalid, "on_conflict_invalid", "on_conflict", string(onConflict))
 	}
 	if len(key) > maxKeyLen {
-		return SeriesResult{}, models.E(models.ErrInvalid, "bad_idempotency_key", "", "幂等键过长。", "The Idempotency-Key is too long.")
+		return models.SeriesResult{}, models.E(models.ErrInvalid, "bad_idempotency_key", "", "幂等键过长。", "The Idempotency-Key is too long.")
 	}
 	if err := req.Validate(now); err != nil {
-		return SeriesResult{}, err
+		return models.SeriesResult{}, err
 	}
 	rule, err := models.ParseRRule(rrule, zone)
 	if err != nil {
-		return SeriesResult{}, err
+		return models.SeriesResult{}, err
 	}
 	if !rule.Matches(req.Start, zone) {
-		return SeriesResult{}, models.Coded(models.ErrInvalid, "rrule_start_mismatch", "rrule", s.seriesDate(req.Start))
+		return models.SeriesResult{}, models.Coded(models.ErrInvalid, "rrule_start_mismatch", "rrule", s.seriesDate(req.Start))
 	}
 	starts, truncated := rule.Expand(req.Start, zone, models.MaxOccurrences)
 	if truncated {
-		return SeriesResult{}, models.Coded(models.ErrInvalid, "series_too_long", "rrule", strconv.Itoa(models.MaxOccurrences))
+		return models.SeriesResult{}, models.Coded(models.ErrInvalid, "series_too_long", "rrule", strconv.Itoa(models.MaxOccurrences))
 	}
 	if last := starts[len(starts)-1]; last.After(now.Add(s.seriesWindow)) {
-		return SeriesResult{}, models.Coded(models.ErrInvalid, "series_beyond_window", "rrule",
+		return models.SeriesResult{}, models.Coded(models.ErrInvalid, "series_beyond_window", "rrule",
 			strconv.Itoa(int(s.seriesWindow.Hours()/24)), s.seriesDate(last))
 	}
 	room, attendees, err := s.resolve(ctx, req)
 	if err != nil {
-		return SeriesResult{}, err
+		return models.SeriesResult{}, err
 	}
 	id := models.NewID()
 	sid := id
@@ -88,7 +80,7 @@ func (s *Service) BookSeries(ctx context.Context, by models.User, req models.Boo
 		if !checked[backend] {
 			checked[backend] = true
 			if _, err := s.writableOwner(room, st, now); err != nil {
-				return SeriesResult{}, err
+				return models.SeriesResult{}, err
 			}
 		}
 		at := st
@@ -100,10 +92,10 @@ func (s *Service) BookSeries(ctx context.Context, by models.User, req models.Boo
 	}
 	// The DingTalk part must be expressible as DingTalk's recurrence before anything is stored.
 	if part, ok, err := dingTalkPart(ser, s.routing); err != nil {
-		return SeriesResult{}, err
+		return models.SeriesResult{}, err
 	} else if ok {
 		if _, err := dingtalk.RecurrenceOf(part.Rule, part.Start, part.Zone); err != nil {
-			return SeriesResult{}, err
+			return models.SeriesResult{}, err
 		}
 	}
 	got, kept, taken, created, err := s.store.BookSeries(ctx, models.SeriesBooking{
@@ -118,10 +110,10 @@ func (s *Service) BookSeries(ctx context.Context, by models.User, req models.Boo
 		for _, t := range sce.Taken {
 			dates = append(dates, s.seriesDate(t.Start))
 		}
-		return SeriesResult{Skipped: sce.Taken}, models.Coded(models.ErrConflict, "series_taken", "start", strings.Join(dates, ", ")).Wrap(sce)
+		return models.SeriesResult{Skipped: sce.Taken}, models.Coded(models.ErrConflict, "series_taken", "start", strings.Join(dates, ", ")).Wrap(sce)
 	}
 	if err != nil {
-		return SeriesResult{}, err
+		return models.SeriesResult{}, err
 	}
 	if created {
 		s.log.Info("series accepted", "series", got.ID, "room", room.ID, "occurrences", len(kept), "skipped", len(taken), "user", by.ID)
@@ -132,7 +124,7 @@ func (s *Service) BookSeries(ctx context.Context, by models.User, req models.Boo
 			taken = append(taken, models.Taken{Start: t, End: t.Add(got.End.Sub(got.Start))})
 		}
 	}
-	return SeriesResult{Series: got, Occurrences: kept, Skipped: taken}, nil
+	return models.SeriesResult{Series: got, Occurrences: kept, Skipped: taken, Created: created}, nil
 }
 
 // seriesCreateJobs are the writes of a new series: one create per OA occurrence and one

@@ -125,6 +125,16 @@ func OccurrenceUID(seriesID string, at time.Time) string {
 	return "rs-" + seriesID + "-" + at.UTC().Format("20060102T150405Z") + "@roombridge"
 }
 
+// SeriesResult is the outcome of booking a series: the series, its occurrences as
+// reservations (in order) and the occurrences left out because their slot was taken.
+// Created is false when an earlier request with the same idempotency key made it.
+type SeriesResult struct {
+	Series      Series
+	Occurrences []Reservation
+	Skipped     []Taken
+	Created     bool
+}
+
 // Taken is one occurrence of a series whose slot another reservation holds.
 type Taken struct {
 	Start, End time.Time

@@ -99,6 +99,9 @@ func (s *server) explain(err error, l lang) problem {
 			p.Code = ue.Code
 		}
 		p.Field, p.Message, p.Specific = ue.Field, l.msg(ue.Msg), true
+		if ue.Msg == (models.Message{}) {
+			p.Message = l.coded(ue.Code, ue.Args)
+		}
 	} else if errors.As(err, &ce) {
 		p.Code, p.Field, p.Message, p.Specific = "room_taken", "start", s.conflictMessage(l, ce.With), true
 	}

@@ -50,6 +50,21 @@ func (l lang) Tf(key string, args ...any) string { return fmt.Sprintf(l.T(key), 
 
 func (l lang) msg(m models.Message) string { return m.In(string(l)) }
 
+// coded renders an error that carries only a code and arguments (models.Coded) from the
+// catalog key "err.<code>", whose verbs take the arguments in order; an unknown code
+// gets the generic text.
+func (l lang) coded(code string, args []string) string {
+	key := "err." + code
+	if !hasMessage(key) {
+		return l.T("err.invalid")
+	}
+	a := make([]any, len(args))
+	for i, v := range args {
+		a[i] = v
+	}
+	return l.Tf(key, a...)
+}
+
 func hasMessage(key string) bool {
 	_, ok := messages[key]
 	return ok

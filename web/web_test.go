@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -281,4 +282,14 @@ func formToken(t *testing.T, body string) string {
 		t.Fatalf("page has no CSRF field:\n%s", body)
 	}
 	return m[1]
+}
+
+// BookSeries and CancelSeries are exercised end to end with the real engine in
+// cmd/roombridge; handler tests here do not book series.
+func (b *booker) BookSeries(context.Context, models.User, models.BookingRequest, string, models.OnConflict, string) (models.SeriesResult, error) {
+	return models.SeriesResult{}, fmt.Errorf("series: %w", models.ErrUnavailable)
+}
+
+func (b *booker) CancelSeries(context.Context, models.User, string, models.Scope) (models.Series, error) {
+	return models.Series{}, fmt.Errorf("series: %w", models.ErrUnavailable)
 }

@@ -161,7 +161,8 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 
 	a.dispatcher = bridge.NewDispatcher(bridge.DispatcherConfig{Store: a.store, Backends: backends, Routing: routing, Now: a.now, Logger: a.log, Metrics: a.metrics,
 		Lease: cfg.OutboxLease, JobTimeout: min(45*time.Second, cfg.OutboxLease*3/4)})
-	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Admins: cfg.Admins, Now: a.now, Logger: a.log, Dispatcher: a.dispatcher})
+	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Admins: cfg.Admins, Now: a.now, Logger: a.log, Dispatcher: a.dispatcher,
+		SeriesWindow: cfg.BookingWindow})
 	for _, src := range sources {
 		var usage *bridge.Usage
 		if src.Name() == models.BackendDingTalk {

@@ -49,6 +49,8 @@ type config struct {
 	// OutboxLease is how long a claimed outbox job is reserved for its worker; after it a
 	// job whose process died runs again.
 	OutboxLease time.Duration
+	// BookingWindow is how far ahead the last occurrence of a recurring booking may start.
+	BookingWindow time.Duration
 }
 
 // setting is one configuration variable: its environment name, default and help.
@@ -82,6 +84,7 @@ var settings = []setting{
 	{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", "3000", "metered DingTalk calls sync may spend per month"},
 	{"ROOMBRIDGE_FEED_SHOW_TITLES", "0", "1 shows every title in room and office feeds; 0 shows only the subscriber's own"},
 	{"ROOMBRIDGE_DINGTALK_STREAM", "", "1 applies DingTalk Stream-mode events at once (default: on in demo mode, off otherwise)"},
+	{"ROOMBRIDGE_BOOKING_WINDOW", "4320h", "how far ahead the last occurrence of a recurring booking may start (default 180 days)"},
 	{"ROOMBRIDGE_OUTBOX_LEASE", "2m", "how long a running backend write is reserved; a crashed process's writes resume after it"},
 }
 
@@ -232,7 +235,7 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 	for _, d := range []struct {
 		env string
 		dst *time.Duration
-	}{{"ROOMBRIDGE_SYNC_BACK", &c.SyncBack}, {"ROOMBRIDGE_SYNC_AHEAD", &c.SyncAhead}} {
+	}{{"ROOMBRIDGE_SYNC_BACK", &c.SyncBack}, {"ROOMBRIDGE_SYNC_AHEAD", &c.SyncAhead}, {"ROOMBRIDGE_BOOKING_WINDOW", &c.BookingWindow}} {
 		v := get(d.env)
 		if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst < 0 {
 			return c, nil, &configError{d.env, fmt.Sprintf("%q is not a duration such as 720h", v)}

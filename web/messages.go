@@ -95,6 +95,11 @@ var messages = map[string]models.Message{
 	"cancel.confirm":  {ZH: "确认取消", EN: "Yes, cancel it"},
 	"cancel.keep":     {ZH: "不取消", EN: "Keep it"},
 
+	"series.count":           {ZH: "重复预订，共 %d 次", EN: "Repeating booking, %d times"},
+	"series.scope":           {ZH: "取消哪些？", EN: "Cancel which?"},
+	"series.scope_this":      {ZH: "仅这一次", EN: "This occurrence"},
+	"series.scope_following": {ZH: "这一次及以后", EN: "This and following"},
+	"series.scope_all":       {ZH: "整个重复预订", EN: "The whole series"},
 	"bookings.title":         {ZH: "我的预订", EN: "My bookings"},
 	"bookings.upcoming":      {ZH: "即将进行", EN: "Upcoming"},
 	"bookings.recent":        {ZH: "最近 %d 天", EN: "Last %d days"},

@@ -92,6 +92,13 @@ func TestServeSeries(t *testing.T) {
 		t.Errorf("my bookings list the series %d times, want once", n)
 	}
 
+	// The 我的预订 page shows the series as one entry listing its occurrences.
+	page := in.do("GET", in.url+"/bookings", "zhangsan", nil, "Accept", "text/html")
+	if html := string(page.body); page.code != http.StatusOK || strings.Count(html, `<details class="series">`) != 1 ||
+		!strings.Contains(html, "重复预订，共 4 次") || strings.Count(html, `href="/bookings/`+s.Occurrences[2].ID+`"`) != 1 {
+		t.Errorf("GET /bookings = %d, want one series entry with its 4 occurrences:\n%s", page.code, page.body)
+	}
+
 	// Booked again by someone else: every occurrence is taken.
 	taken := in.do("POST", in.url+"/api/v1/bookings", "lisi", strings.NewReader(body(rule, "skip")))
 	if code, msg := in.error(taken); taken.code != http.StatusConflict || code != "series_taken" || !strings.Contains(msg, first.Format("2006-01-02 15:04")) {

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"roombridge/bridge/dingtalk"
+	"roombridge/bridge/dingtalk/dingtalkfake"
 	"roombridge/models"
 )
 
@@ -329,6 +332,90 @@ func TestBookSeriesRefusals(t *testing.T) {
 		}
 		if all, _ := r.store.Reservations(ctx, models.Filter{}); len(all) != 0 {
 			t.Errorf("refused series left %d reservations", len(all))
+		}
+	})
+}
+
+// A recurring event booked directly in DingTalk is busy once per occurrence: the Stream
+// event and the sync pass bring each occurrence in under its own id (never twice), and a
+// series over it is refused naming exactly the occurrences that collide.
+func TestLiveNativeRecurringDingTalkEvent(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		oaSync, dtSync := seriesRig(t, r)
+		var rc dingtalkfake.Recurrence
+		rc.Pattern.Type, rc.Pattern.Interval, rc.Pattern.DaysOfWeek = "weekly", 1, "monday"
+		rc.Range.Type, rc.Range.NumberOfOccurrences = "numbered", 3
+		id, err := r.dtFake.AddNativeRecurring("union-lisi", "dt-duowei", "李四的周会", at(24, 9).Add(30*time.Minute), at(24, 10).Add(30*time.Minute), rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		change, _ := json.Marshal(map[string]any{"calendarEventId": id, "unionIdList": []string{"union-lisi"}, "changeType": "create"})
+		if err := r.dt.HandleEvent(ctx, dingtalk.StreamEvent{Type: "calendar_event_change", Data: change}); err != nil {
+			t.Fatalf("HandleEvent() = %v", err)
+		}
+		if _, dt := held(t, r); dt != 3 {
+			t.Fatalf("after the Stream event the room holds %d DingTalk bookings, want 3 occurrences", dt)
+		}
+		syncBoth(t, r, oaSync, dtSync)
+		all, _ := r.store.Reservations(ctx, models.Filter{RoomIDs: []string{"duowei"}, Statuses: models.HoldingStatuses})
+		if len(all) != 3 || all[0].Title != "李四的周会" || !all[2].Start.Equal(at(24, 9).Add(30*time.Minute).AddDate(0, 0, 14)) {
+			t.Fatalf("after sync the room holds %+v, want the 3 occurrences once each", all)
+		}
+		_, err = r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
+		if ue := models.UserError(err); ue == nil || ue.Code != "series_taken" || len(ue.Args) != 1 ||
+			ue.Args[0] != "2023-04-24 10:00, 2023-05-01 10:00, 2023-05-08 10:00" {
+			t.Fatalf("BookSeries over the native series = %v, want series_taken naming its three Mondays", err)
+		}
+	})
+}
+
+// Moving one occurrence (of the OA part, and of the DingTalk part) keeps it in the series:
+// it becomes a RECURRENCE-ID override in the feed, and DingTalk's recurring event loses
+// that occurrence while the moved one is an event of its own.
+func TestLiveSeriesMoveOneOccurrence(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		oaSync, dtSync := seriesRig(t, r)
+		got, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.drain(t)
+		moved := map[int]time.Time{1: at(10, 14), 4: at(17, 15).AddDate(0, 0, 14)} // 04-10 → 14:00 (OA), 05-01 → 15:00 (DingTalk)
+		for i, to := range moved {
+			if _, err := r.svc.Reschedule(ctx, r.zhangsan, got.Occurrences[i].ID, req("duowei", to, time.Hour)); err != nil {
+				t.Fatalf("Reschedule(occurrence %d) = %v", i, err)
+			}
+		}
+		r.drain(t)
+		var starts []time.Time
+		for i, o := range got.Occurrences {
+			x := mustGet(t, r.rig, o.ID)
+			if x.Status != models.StatusConfirmed || x.Series() != got.Series.ID {
+				t.Errorf("occurrence %d = %s in series %q (%s), want confirmed in the series", i, x.Status, x.Series(), x.Reason)
+			}
+			if to, ok := moved[i]; ok {
+				starts = append(starts, to)
+				continue
+			}
+			starts = append(starts, o.Start)
+		}
+		var master string
+		for _, e := range r.dtFake.Events() {
+			if e.Recurrence != nil {
+				master = e.ID
+			}
+		}
+		if inst, _ := r.dtFake.Instances(master); len(inst) != 5 || liveDT(r.dtFake) != 2 || liveOA(r.oaFake) != 2 {
+			t.Errorf("fakes: DingTalk series %d occurrences, DingTalk events %d, OA bookings %d; want 5, 2, 2", len(inst), liveDT(r.dtFake), liveOA(r.oaFake))
+		}
+		syncBoth(t, r, oaSync, dtSync)
+		if oa, dt := held(t, r); oa != 2 || dt != 6 {
+			t.Errorf("after sync the room holds OA %d, DingTalk %d; want 2 and 6", oa, dt)
+		}
+		if diff := cmp.Diff(wantOccurrences(got.Series.UID, starts), feedOccurrences(t, r, "zhangsan", FeedRoom, "duowei")); diff != "" {
+			t.Errorf("room feed with two moved occurrences (-want +got):\n%s", diff)
 		}
 	})
 }

@@ -34,6 +34,9 @@ type Event struct {
 	UpdateTime       time.Time
 	// SeriesMasterID is set on an occurrence of a recurring event.
 	SeriesMasterID string
+	// Recurrence is set on a recurring event (the series itself); Start and End are then
+	// its first occurrence.
+	Recurrence *Recurrence
 }
 
 // EventRoom is a meeting room attached to an event. ResponseStatus is "accepted" (booked),
@@ -421,7 +424,8 @@ type wireEvent struct {
 	Organizer   struct {
 		ID string `json:"id"`
 	} `json:"organizer"`
-	SeriesMasterID string `json:"seriesMasterId"`
+	SeriesMasterID string      `json:"seriesMasterId"`
+	Recurrence     *Recurrence `json:"recurrence"`
 	MeetingRooms   []struct {
 		RoomID         string `json:"roomId"`
 		DisplayName    string `json:"displayName"`
@@ -478,6 +482,7 @@ func toEvent(sdkValue any) (Event, error) {
 		Status:           w.Status,
 		OrganizerUnionID: w.Organizer.ID,
 		SeriesMasterID:   w.SeriesMasterID,
+		Recurrence:       w.Recurrence,
 	}
 	if ev.Start, err = w.Start.parse(); err != nil {
 		return Event{}, fmt.Errorf("event %s start: %w", w.ID, err)

@@ -175,3 +175,51 @@ func dingTalkPart(ser models.Series, routing models.Routing) (SeriesPart, bool, 
 	}
 	return part, true, nil
 }
+
+// PlanSeries lists the occurrences a series would have (req is its first one, rrule how
+// it repeats): the system each goes to and the reservation, from either system, already
+// holding its slot. It books nothing. Errors: the ErrInvalid user errors of BookSeries
+// about the rule and the window, ErrInvalid/ErrNotFound for the room.
+func (s *Service) PlanSeries(ctx context.Context, req models.BookingRequest, rrule string) ([]models.OccurrencePlan, error) {
+	now := s.now()
+	req = req.Normalize()
+	zone := s.routing.Zone
+	rule, err := models.ParseRRule(rrule, zone)
+	if err != nil {
+		return nil, err
+	}
+	if req.Start.IsZero() || !req.End.After(req.Start) {
+		return nil, models.Coded(models.ErrInvalid, "end_before_start", "end")
+	}
+	if !rule.Matches(req.Start, zone) {
+		return nil, models.Coded(models.ErrInvalid, "rrule_start_mismatch", "rrule", s.seriesDate(req.Start))
+	}
+	starts, truncated := rule.Expand(req.Start, zone, models.MaxOccurrences)
+	if truncated {
+		return nil, models.Coded(models.ErrInvalid, "series_too_long", "rrule", strconv.Itoa(models.MaxOccurrences))
+	}
+	if last := starts[len(starts)-1]; last.After(now.Add(s.seriesWindow)) {
+		return nil, models.Coded(models.ErrInvalid, "series_beyond_window", "rrule", strconv.Itoa(int(s.seriesWindow.Hours()/24)), s.seriesDate(last))
+	}
+	if _, err := s.store.Room(ctx, req.RoomID); err != nil {
+		return nil, err
+	}
+	d := req.End.Sub(req.Start)
+	busy, err := s.store.Reservations(ctx, models.Filter{RoomIDs: []string{req.RoomID}, Statuses: models.HoldingStatuses,
+		From: starts[0], To: starts[len(starts)-1].Add(d)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]models.OccurrencePlan, 0, len(starts))
+	for _, st := range starts {
+		p := models.OccurrencePlan{Start: st, End: st.Add(d), Backend: s.routing.Owner(st)}
+		for i := range busy {
+			if busy[i].Overlaps(p.Start, p.End) {
+				p.Taken = &busy[i]
+				break
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

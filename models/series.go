@@ -195,3 +195,11 @@ const (
 
 // Valid reports whether s is one of the scopes.
 func (s Scope) Valid() bool { return s == ScopeThis || s == ScopeFollowing || s == ScopeAll }
+
+// OccurrencePlan is one occurrence of a series being planned: where it would go and what
+// holds its slot already (nil when free).
+type OccurrencePlan struct {
+	Start, End time.Time
+	Backend    Backend
+	Taken      *Reservation
+}

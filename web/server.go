@@ -37,6 +37,8 @@ type Booker interface {
 	BookSeries(ctx context.Context, by models.User, req models.BookingRequest, rrule string, onConflict models.OnConflict, idempotencyKey string) (models.SeriesResult, error)
 	// CancelSeries cancels the occurrence id of a series, it and the later ones, or the whole series (scope).
 	CancelSeries(ctx context.Context, by models.User, id string, scope models.Scope) (models.Series, error)
+	// PlanSeries lists the occurrences a series would have, the system each goes to and what holds its slot.
+	PlanSeries(ctx context.Context, req models.BookingRequest, rrule string) ([]models.OccurrencePlan, error)
 }
 
 // Authentication modes for Config.Auth.

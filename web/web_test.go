@@ -293,3 +293,7 @@ func (b *booker) BookSeries(context.Context, models.User, models.BookingRequest,
 func (b *booker) CancelSeries(context.Context, models.User, string, models.Scope) (models.Series, error) {
 	return models.Series{}, fmt.Errorf("series: %w", models.ErrUnavailable)
 }
+
+func (b *booker) PlanSeries(context.Context, models.BookingRequest, string) ([]models.OccurrencePlan, error) {
+	return nil, fmt.Errorf("series: %w", models.ErrUnavailable)
+}

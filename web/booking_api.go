@@ -240,6 +240,11 @@ func (s *server) patchBookingAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Changing an occurrence changes that occurrence only (it stays in its series as an
+	// override); changing this-and-following or the whole series is not offered yet.
+	if scope := c.QueryParam("scope"); scope != "" && scope != string(models.ScopeThis) {
+		return models.Coded(models.ErrInvalid, "scope_not_supported", "scope", scope)
+	}
 	var p bookingPatch
 	if err := decodeJSON(c.Request().Body, &p); err != nil {
 		return err

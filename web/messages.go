@@ -251,6 +251,7 @@ var messages = map[string]models.Message{
 	"err.series_taken":          {ZH: "以下时间该会议室已被占用：%s。可以选择跳过这些日期，或换个时间或会议室。", EN: "The room is taken on: %s. Skip those dates, or pick another time or room."},
 	"err.on_conflict_invalid":   {ZH: "on_conflict 只能是 refuse 或 skip（收到 %s）。", EN: "on_conflict must be refuse or skip (got %s)."},
 	"err.scope_invalid":         {ZH: "范围只能是 this、following 或 all（收到 %s）。", EN: "The scope must be this, following or all (got %s)."},
+	"err.scope_not_supported":   {ZH: "暂时只能修改重复预订中的单次会议（scope=this），收到 %s。要改整个系列，请取消后重新预订。", EN: "Only one occurrence of a series can be changed for now (scope=this), got %s. To change the whole series, cancel it and book it again."},
 	"err.not_in_series":         {ZH: "这个预订不是重复预订的一部分。", EN: "This booking is not part of a repeating series."},
 	"err.room_not_in_dingtalk":  {ZH: "会议室“%s”未在钉钉中登记。", EN: "Room %q is not registered in DingTalk."},
 	"err.dingtalk_quota":        {ZH: "钉钉接口额度已用完，暂时无法在钉钉中预订。请联系管理员。", EN: "DingTalk's call quota is used up; the booking cannot be made in DingTalk now. Ask an admin."},

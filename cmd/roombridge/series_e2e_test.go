@@ -130,6 +130,24 @@ func TestServeSeries(t *testing.T) {
 		t.Errorf("me feed has %d events with the series UID (and occurrence UIDs: %v), want exactly 1:\n%s", masters, strings.Contains(string(feed.body), "rs-"+s.SeriesID+"-"), feed.body)
 	}
 
+	// Moving one occurrence keeps it in the series; wider scopes are refused for now.
+	moveTo := first.AddDate(0, 0, 7).Add(time.Hour)
+	mv := in.do("PATCH", in.url+"/api/v1/bookings/"+s.Occurrences[1].ID, "zhangsan",
+		strings.NewReader(fmt.Sprintf(`{"start":%q,"end":%q}`, moveTo.Format(time.RFC3339), moveTo.Add(time.Hour).Format(time.RFC3339))))
+	var moved struct {
+		booking
+		SeriesID string `json:"series_id"`
+	}
+	mv.json(t, &moved)
+	if mv.code != http.StatusOK || moved.SeriesID != s.SeriesID {
+		t.Errorf("PATCH one occurrence = %d %s, want 200 and still in series %s", mv.code, mv.body, s.SeriesID)
+	}
+	in.settle("zhangsan", s.Occurrences[1].ID)
+	wide := in.do("PATCH", in.url+"/api/v1/bookings/"+s.Occurrences[2].ID+"?scope=following", "zhangsan", strings.NewReader(`{"title":"新名字"}`))
+	if code, _ := in.error(wide); wide.code != http.StatusUnprocessableEntity || code != "scope_not_supported" {
+		t.Errorf("PATCH ?scope=following = %d %s, want 422 scope_not_supported", wide.code, wide.body)
+	}
+
 	// Cancelling this and following from the first occurrence cancels the whole series.
 	del := in.do("DELETE", in.url+"/api/v1/bookings/"+s.Occurrences[0].ID+"?scope=following", "zhangsan", nil)
 	if del.code != http.StatusOK {

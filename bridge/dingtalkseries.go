@@ -12,7 +12,7 @@ import (
 // bookRequest is the DingTalk booking of w: organiser, attendees, room and text.
 func (d *DingTalk) bookRequest(ctx context.Context, w Write) (dingtalk.BookRequest, error) {
 	if w.Room.DingTalkRoomID == "" {
-		return dingtalk.BookRequest{}, models.Coded(models.ErrInvalid, "room_not_in_dingtalk", "room_id", w.Room.Name)
+		return dingtalk.BookRequest{}, models.E(models.ErrInvalid, "room_not_in_backend", "room_id", models.ArgRoom, w.Room.Name, models.ArgBackend, string(models.BackendDingTalk))
 	}
 	org, err := d.unionID(ctx, w.Organizer)
 	if err != nil {
@@ -53,7 +53,7 @@ func (d *DingTalk) CreateSeries(ctx context.Context, w Write, part SeriesPart) (
 	req.Start, req.End, req.Zone, req.Recurrence = part.Start, part.End, part.Zone, &rc
 	got, err := d.Client.BookSeries(ctx, req, part.Exclude)
 	if dingtalk.IsQuotaExhausted(err) {
-		return "", nil, models.Coded(models.ErrForbidden, "dingtalk_quota", "").Wrap(err)
+		return "", nil, models.E(models.ErrForbidden, "dingtalk_quota", "").Wrap(err)
 	}
 	if err != nil {
 		return "", nil, err

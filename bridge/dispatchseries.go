@@ -128,7 +128,8 @@ func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBac
 				}
 				r.RemoteID = &id
 				if r.Status == models.StatusPending {
-					r.Status, r.Reason = models.StatusConfirmed, ""
+					r.Status = models.StatusConfirmed
+					r.SetReason(models.Reason{})
 				}
 				return true
 			},
@@ -139,13 +140,14 @@ func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBac
 	if !reject {
 		return d.retry(j, err), "retry"
 	}
-	reason := reasonText(j.Backend, err)
+	reason := reasonOf(j.Backend, err)
 	return models.JobResult{Job: j, State: models.JobDone, Error: err.Error(),
 		SeriesRows: func(r *models.Reservation) bool {
 			if r.Status != models.StatusPending {
 				return false
 			}
-			r.Status, r.Reason = models.StatusRejected, reason
+			r.Status = models.StatusRejected
+			r.SetReason(reason)
 			r.Sequence++
 			return true
 		},

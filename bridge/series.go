@@ -35,7 +35,7 @@ func (s *Service) BookSeries(ctx context.Context, by models.User, req models.Boo
 		onConflict = models.ConflictRefuse
 	}
 	if !onConflict.Valid() {
-		return models.SeriesResult{}, models.Coded(models.ErrInvalid, "on_conflict_invalid", "on_conflict", string(onConflict))
+		return models.SeriesResult{}, models.E(models.ErrInvalid, "on_conflict_invalid", "on_conflict", models.ArgValue, string(onConflict))
 	}
 	if len(key) > maxKeyLen {
 		return models.SeriesResult{}, models.E(models.ErrInvalid, "bad_idempotency_key", "", "幂等键过长。", "The Idempotency-Key is too long.")
@@ -48,15 +48,15 @@ func (s *Service) BookSeries(ctx context.Context, by models.User, req models.Boo
 		return models.SeriesResult{}, err
 	}
 	if !rule.Matches(req.Start, zone) {
-		return models.SeriesResult{}, models.Coded(models.ErrInvalid, "rrule_start_mismatch", "rrule", s.seriesDate(req.Start))
+		return models.SeriesResult{}, models.E(models.ErrInvalid, "rrule_start_mismatch", "rrule", models.ArgAt, models.TimeArg(req.Start))
 	}
 	starts, truncated := rule.Expand(req.Start, zone, models.MaxOccurrences)
 	if truncated {
-		return models.SeriesResult{}, models.Coded(models.ErrInvalid, "series_too_long", "rrule", strconv.Itoa(models.MaxOccurrences))
+		return models.SeriesResult{}, models.E(models.ErrInvalid, "series_too_long", "rrule", models.ArgLimit, strconv.Itoa(models.MaxOccurrences))
 	}
 	if last := starts[len(starts)-1]; last.After(now.Add(s.seriesWindow)) {
-		return models.SeriesResult{}, models.Coded(models.ErrInvalid, "series_beyond_window", "rrule",
-			strconv.Itoa(int(s.seriesWindow.Hours()/24)), s.seriesDate(last))
+		return models.SeriesResult{}, models.E(models.ErrInvalid, "series_beyond_window", "rrule",
+			models.ArgLimit, strconv.Itoa(int(s.seriesWindow.Hours()/24)), models.ArgAt, models.TimeArg(last))
 	}
 	room, attendees, err := s.resolve(ctx, req)
 	if err != nil {
@@ -108,9 +108,9 @@ func (s *Service) BookSeries(ctx context.Context, by models.User, req models.Boo
 	if errors.As(err, &sce) {
 		var dates []string
 		for _, t := range sce.Taken {
-			dates = append(dates, s.seriesDate(t.Start))
+			dates = append(dates, models.TimeArg(t.Start))
 		}
-		return models.SeriesResult{Skipped: sce.Taken}, models.Coded(models.ErrConflict, "series_taken", "start", strings.Join(dates, ", ")).Wrap(sce)
+		return models.SeriesResult{Skipped: sce.Taken}, models.E(models.ErrConflict, "series_taken", "start", models.ArgTimes, strings.Join(dates, ",")).Wrap(sce)
 	}
 	if err != nil {
 		return models.SeriesResult{}, err
@@ -189,17 +189,17 @@ func (s *Service) PlanSeries(ctx context.Context, req models.BookingRequest, rru
 		return nil, err
 	}
 	if req.Start.IsZero() || !req.End.After(req.Start) {
-		return nil, models.Coded(models.ErrInvalid, "end_before_start", "end")
+		return nil, models.E(models.ErrInvalid, "end_before_start", "end")
 	}
 	if !rule.Matches(req.Start, zone) {
-		return nil, models.Coded(models.ErrInvalid, "rrule_start_mismatch", "rrule", s.seriesDate(req.Start))
+		return nil, models.E(models.ErrInvalid, "rrule_start_mismatch", "rrule", models.ArgAt, models.TimeArg(req.Start))
 	}
 	starts, truncated := rule.Expand(req.Start, zone, models.MaxOccurrences)
 	if truncated {
-		return nil, models.Coded(models.ErrInvalid, "series_too_long", "rrule", strconv.Itoa(models.MaxOccurrences))
+		return nil, models.E(models.ErrInvalid, "series_too_long", "rrule", models.ArgLimit, strconv.Itoa(models.MaxOccurrences))
 	}
 	if last := starts[len(starts)-1]; last.After(now.Add(s.seriesWindow)) {
-		return nil, models.Coded(models.ErrInvalid, "series_beyond_window", "rrule", strconv.Itoa(int(s.seriesWindow.Hours()/24)), s.seriesDate(last))
+		return nil, models.E(models.ErrInvalid, "series_beyond_window", "rrule", models.ArgLimit, strconv.Itoa(int(s.seriesWindow.Hours()/24)), models.ArgAt, models.TimeArg(last))
 	}
 	if _, err := s.store.Room(ctx, req.RoomID); err != nil {
 		return nil, err

@@ -63,10 +63,10 @@ func held(t *testing.T, r *liveRig) (oa, dt int) {
 
 // feedOccurrences renders feed scope/id for user through Feeds, checks it with the three
 // validators and returns the occurrences ical.js expands from it.
-func feedOccurrences(t *testing.T, r *liveRig, user, scope, id string) []string {
+func feedOccurrences(t *testing.T, r *liveRig, user string, scope models.FeedScope, id string) []string {
 	t.Helper()
 	ctx := context.Background()
-	f := &Feeds{Store: r.store, Zone: shanghai, Now: r.clock.Now, BaseURL: "https://rooms.example.com/"}
+	f := &Feeds{Store: r.store, Zone: shanghai, Now: r.clock.Now}
 	tok, _, err := f.CreateToken(ctx, user, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func feedOccurrences(t *testing.T, r *liveRig, user, scope, id string) []string 
 	if n := strings.Count(string(got.Body), "RRULE:"); n != 1 {
 		t.Errorf("feed %s has %d RRULEs, want 1:\n%s", scope, n, got.Body)
 	}
-	return ValidateFeed(t, scope+id, got.Body)
+	return ValidateFeed(t, string(scope)+id, got.Body)
 }
 
 func wantOccurrences(uid string, starts []time.Time) []string {
@@ -116,7 +116,7 @@ func TestLiveSeriesAcrossCutover(t *testing.T) {
 				oa, dt := 0, 0
 				for _, o := range occ {
 					if o.Status != models.StatusConfirmed || o.Remote() == "" {
-						t.Errorf("occurrence %s at %s = %s/%q (%s), want confirmed with a backend id", o.ID, o.Start, o.Status, o.Remote(), o.Reason)
+						t.Errorf("occurrence %s at %s = %s/%q (%s), want confirmed with a backend id", o.ID, o.Start, o.Status, o.Remote(), o.Reason())
 					}
 					if o.Backend == models.BackendOA {
 						oa++
@@ -158,7 +158,10 @@ func TestLiveSeriesAcrossCutover(t *testing.T) {
 					starts = append(starts, o.Start)
 				}
 				want := wantOccurrences(got.Series.UID, starts)
-				for _, f := range []struct{ scope, id string }{{FeedMe, ""}, {FeedRoom, "duowei"}, {FeedAll, ""}} {
+				for _, f := range []struct {
+					scope models.FeedScope
+					id    string
+				}{{models.FeedMe, ""}, {models.FeedRooms, "duowei"}, {models.FeedAll, ""}} {
 					if diff := cmp.Diff(want, feedOccurrences(t, r, "zhangsan", f.scope, f.id)); diff != "" {
 						t.Errorf("%s feed occurrences (-want +got):\n%s", f.scope, diff)
 					}
@@ -187,7 +190,7 @@ func TestLiveSeriesTakenOccurrence(t *testing.T) {
 		ue := models.UserError(err)
 		var sce *models.SeriesConflictError
 		if ue == nil || ue.Code != "series_taken" || !errors.Is(err, models.ErrConflict) || !errors.As(err, &sce) ||
-			len(ue.Args) != 1 || ue.Args[0] != "2023-04-24 10:00" {
+			ue.Args[models.ArgTimes] != models.TimeArg(at(24, 10)) {
 			t.Fatalf("BookSeries(refuse) = %v, want series_taken naming 2023-04-24 10:00", err)
 		}
 		r.drain(t)
@@ -203,7 +206,7 @@ func TestLiveSeriesTakenOccurrence(t *testing.T) {
 		occ, _ := r.store.SeriesOccurrences(ctx, got.Series.ID)
 		for _, o := range occ {
 			if o.Status != models.StatusConfirmed {
-				t.Errorf("occurrence at %s = %s (%s), want confirmed", o.Start, o.Status, o.Reason)
+				t.Errorf("occurrence at %s = %s (%s), want confirmed", o.Start, o.Status, o.Reason())
 			}
 		}
 		var master string
@@ -224,7 +227,7 @@ func TestLiveSeriesTakenOccurrence(t *testing.T) {
 		for _, o := range occ {
 			starts = append(starts, o.Start)
 		}
-		if diff := cmp.Diff(wantOccurrences(got.Series.UID, starts), feedOccurrences(t, r, "zhangsan", FeedMe, "")); diff != "" {
+		if diff := cmp.Diff(wantOccurrences(got.Series.UID, starts), feedOccurrences(t, r, "zhangsan", models.FeedMe, "")); diff != "" {
 			t.Errorf("me feed with a skipped Monday (-want +got):\n%s", diff)
 		}
 	})
@@ -262,7 +265,7 @@ func TestLiveSeriesCancelFollowing(t *testing.T) {
 			t.Errorf("after sync the room holds OA %d, DingTalk %d; want 1 and 0", oa, dt)
 		}
 		// The feed shows the shortened series: only 04-03 is left.
-		if diff := cmp.Diff(wantOccurrences(got.Series.UID, []time.Time{at(3, 10)}), feedOccurrences(t, r, "zhangsan", FeedRoom, "duowei")); diff != "" {
+		if diff := cmp.Diff(wantOccurrences(got.Series.UID, []time.Time{at(3, 10)}), feedOccurrences(t, r, "zhangsan", models.FeedRooms, "duowei")); diff != "" {
 			t.Errorf("room feed after the cut (-want +got):\n%s", diff)
 		}
 	})
@@ -363,8 +366,8 @@ func TestLiveNativeRecurringDingTalkEvent(t *testing.T) {
 			t.Fatalf("after sync the room holds %+v, want the 3 occurrences once each", all)
 		}
 		_, err = r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
-		if ue := models.UserError(err); ue == nil || ue.Code != "series_taken" || len(ue.Args) != 1 ||
-			ue.Args[0] != "2023-04-24 10:00, 2023-05-01 10:00, 2023-05-08 10:00" {
+		if ue := models.UserError(err); ue == nil || ue.Code != "series_taken" ||
+			ue.Args[models.ArgTimes] != models.TimeArg(at(24, 10))+","+models.TimeArg(at(24, 10).AddDate(0, 0, 7))+","+models.TimeArg(at(24, 10).AddDate(0, 0, 14)) {
 			t.Fatalf("BookSeries over the native series = %v, want series_taken naming its three Mondays", err)
 		}
 	})
@@ -393,7 +396,7 @@ func TestLiveSeriesMoveOneOccurrence(t *testing.T) {
 		for i, o := range got.Occurrences {
 			x := mustGet(t, r.rig, o.ID)
 			if x.Status != models.StatusConfirmed || x.Series() != got.Series.ID {
-				t.Errorf("occurrence %d = %s in series %q (%s), want confirmed in the series", i, x.Status, x.Series(), x.Reason)
+				t.Errorf("occurrence %d = %s in series %q (%s), want confirmed in the series", i, x.Status, x.Series(), x.Reason())
 			}
 			if to, ok := moved[i]; ok {
 				starts = append(starts, to)
@@ -414,7 +417,7 @@ func TestLiveSeriesMoveOneOccurrence(t *testing.T) {
 		if oa, dt := held(t, r); oa != 2 || dt != 6 {
 			t.Errorf("after sync the room holds OA %d, DingTalk %d; want 2 and 6", oa, dt)
 		}
-		if diff := cmp.Diff(wantOccurrences(got.Series.UID, starts), feedOccurrences(t, r, "zhangsan", FeedRoom, "duowei")); diff != "" {
+		if diff := cmp.Diff(wantOccurrences(got.Series.UID, starts), feedOccurrences(t, r, "zhangsan", models.FeedRooms, "duowei")); diff != "" {
 			t.Errorf("room feed with two moved occurrences (-want +got):\n%s", diff)
 		}
 	})

@@ -17,17 +17,17 @@ import (
 // "not_in_series" for a scope other than ScopeThis on a single booking), ErrFrozen.
 func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, scope models.Scope) (models.Series, error) {
 	if !scope.Valid() {
-		return models.Series{}, models.Coded(models.ErrInvalid, "scope_invalid", "scope", string(scope))
+		return models.Series{}, models.E(models.ErrInvalid, "scope_invalid", "scope", models.ArgValue, string(scope))
 	}
 	r, err := s.store.Reservation(ctx, id)
 	if err != nil {
 		return models.Series{}, err
 	}
-	if err := s.mayChange(by, r); err != nil {
+	if err := s.access.CheckCancel(by.ID, r); err != nil {
 		return models.Series{}, err
 	}
 	if r.Series() == "" || r.RecurrenceID == nil {
-		return models.Series{}, models.Coded(models.ErrInvalid, "not_in_series", "scope")
+		return models.Series{}, models.E(models.ErrInvalid, "not_in_series", "scope")
 	}
 	now := s.now()
 	ser, err := s.store.UpdateSeries(ctx, r.Series(), func(ser *models.Series, rows []models.Reservation) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {

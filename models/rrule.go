@@ -56,8 +56,11 @@ var weekdayCodes = map[string]time.Weekday{
 // WeekdayCode is the RFC 5545 two-letter code of d ("MO").
 func WeekdayCode(d time.Weekday) string { return strings.ToUpper(d.String()[:2]) }
 
-func rruleErr(code string, args ...string) *Error {
-	return Coded(ErrInvalid, code, "rrule", args...)
+func rruleErr(code string, part ...string) *Error {
+	if len(part) == 0 {
+		return E(ErrInvalid, code, "rrule")
+	}
+	return E(ErrInvalid, code, "rrule", ArgPart, part[0])
 }
 
 // ParseRRule reads an RFC 5545 RRULE value (an "RRULE:" prefix is allowed). A floating or

@@ -242,7 +242,7 @@ func TestCreateBookingErrors(t *testing.T) {
 		{"wrong type", "zhangsan", `{"room_id": 7}`, nil, 400, "bad_request", "room_id", ""},
 		{"array instead of an object", "zhangsan", `[]`, nil, 400, "bad_request", "", "JSON 对象"},
 		{"unknown field", "zhangsan", `{"room_id":"duowei","repeat":"weekly"}`, nil, 400, "bad_request", "repeat", "repeat"},
-		{"on_conflict without rrule", "zhangsan", `{"room_id":"duowei","on_conflict":"skip"}`, nil, 400, "bad_request", "on_conflict", "rrule"},
+		{"on_conflict without rrule", "zhangsan", `{"room_id":"duowei","on_conflict":"skip"}`, nil, 400, "bad_request", "on_conflict", "重复预订"},
 		{"unknown room", "zhangsan", body("nope", "周会", "2023-04-17T09:00:00+08:00", "2023-04-17T10:00:00+08:00"), nil, 404, "unknown_room", "room_id", "会议室"},
 		{"taken in the OA", "zhangsan", body("duowei", "周会", "2023-04-14T09:30:00+08:00", "2023-04-14T10:30:00+08:00"), nil, 409, "room_taken", "start", "OA（致远）"},
 		{"taken in DingTalk", "zhangsan", body("duowei", "周会", "2023-04-18T08:30:00+08:00", "2023-04-18T09:30:00+08:00"), nil, 409, "room_taken", "start", "钉钉"},

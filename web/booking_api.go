@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -29,8 +28,10 @@ type bookingJSON struct {
 	Attendees   []string       `json:"attendees"`
 	OrganizerID string         `json:"organizer_id"`
 	Origin      models.Origin  `json:"origin"`
-	// Reason says why the backend refused a rejected booking.
-	Reason string `json:"reason,omitempty"`
+	// Reason says, in the caller's language, why the backend refused a rejected booking
+	// (or why a refused reschedule was put back); ReasonCode is its stable code.
+	Reason     string `json:"reason,omitempty"`
+	ReasonCode string `json:"reason_code,omitempty"`
 	// SeriesID and RecurrenceID are set on an occurrence of a series (its original start).
 	SeriesID     string `json:"series_id,omitempty"`
 	RecurrenceID string `json:"recurrence_id,omitempty"`
@@ -52,15 +53,15 @@ type slotJSON struct {
 	End   string `json:"end"`
 }
 
-func (s *server) seriesJSON(ser models.Series, rows []models.Reservation, skipped []models.Taken) seriesJSON {
+func (s *server) seriesJSON(l lang, ser models.Series, rows []models.Reservation, skipped []models.Taken) seriesJSON {
 	out := seriesJSON{RRule: ser.RRule, Occurrences: []bookingJSON{}, Skipped: []slotJSON{}}
 	for _, r := range rows {
-		out.Occurrences = append(out.Occurrences, s.bookingJSON(r))
+		out.Occurrences = append(out.Occurrences, s.bookingJSON(l, r))
 	}
 	if len(rows) > 0 {
-		out.bookingJSON = s.bookingJSON(rows[0])
+		out.bookingJSON = s.bookingJSON(l, rows[0])
 	} else {
-		out.bookingJSON = s.bookingJSON(models.Reservation{ID: ser.ID, RoomID: ser.RoomID, Start: ser.Start, End: ser.End, Title: ser.Title,
+		out.bookingJSON = s.bookingJSON(l, models.Reservation{ID: ser.ID, RoomID: ser.RoomID, Start: ser.Start, End: ser.End, Title: ser.Title,
 			Description: ser.Description, Attendees: ser.Attendees, OrganizerID: ser.OrganizerID, Origin: models.OriginBridge, Status: models.StatusCancelled})
 		out.RecurrenceID = ""
 	}
@@ -71,7 +72,7 @@ func (s *server) seriesJSON(ser models.Series, rows []models.Reservation, skippe
 	return out
 }
 
-func (s *server) bookingJSON(r models.Reservation) bookingJSON {
+func (s *server) bookingJSON(l lang, r models.Reservation) bookingJSON {
 	att := []string(r.Attendees)
 	if att == nil {
 		att = []string{}
@@ -79,7 +80,8 @@ func (s *server) bookingJSON(r models.Reservation) bookingJSON {
 	b := bookingJSON{
 		ID: r.ID, UID: r.UID, Status: r.Status, Backend: r.Backend, RemoteID: r.RemoteID, RoomID: r.RoomID,
 		Start: s.rfc3339(r.Start), End: s.rfc3339(r.End), Title: r.Title, Description: r.Description,
-		Attendees: att, OrganizerID: r.OrganizerID, Origin: r.Origin, Reason: r.Reason, SeriesID: r.Series(),
+		Attendees: att, OrganizerID: r.OrganizerID, Origin: r.Origin, Reason: s.reasonText(l, r), ReasonCode: r.ReasonCode,
+		SeriesID: r.Series(),
 	}
 	if r.RecurrenceID != nil {
 		b.RecurrenceID = s.rfc3339(*r.RecurrenceID)
@@ -140,15 +142,15 @@ func (s *server) createBookingAPI(c echo.Context) error {
 		if !res.Created {
 			status = http.StatusOK
 		}
-		return c.JSON(status, s.seriesJSON(res.Series, res.Occurrences, res.Skipped))
+		return c.JSON(status, s.seriesJSON(langOf(c), res.Series, res.Occurrences, res.Skipped))
 	}
 	if body.OnConflict != "" {
-		return badRequest("on_conflict", "on_conflict 只用于重复预订（rrule）。", "on_conflict applies to a series (rrule) only.")
+		return badRequest("on_conflict", "on_conflict")
 	}
 	if key != "" {
 		prev, err := s.store.ReservationByKey(ctx, u.ID, key)
 		if err == nil {
-			return c.JSON(http.StatusOK, s.bookingJSON(prev))
+			return c.JSON(http.StatusOK, s.bookingJSON(langOf(c), prev))
 		}
 		if !errors.Is(err, models.ErrNotFound) {
 			return err
@@ -158,7 +160,7 @@ func (s *server) createBookingAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, s.bookingJSON(r))
+	return c.JSON(http.StatusCreated, s.bookingJSON(langOf(c), r))
 }
 
 // listBookingsAPI handles GET /api/v1/bookings?mine=1: the bookings the caller organises
@@ -193,7 +195,7 @@ func (s *server) listBookingsAPI(c echo.Context) error {
 			bySeries[id] = append(bySeries[id], r)
 			continue
 		}
-		out = append(out, s.bookingJSON(r))
+		out = append(out, s.bookingJSON(langOf(c), r))
 	}
 	series, err := s.store.SeriesByIDs(c.Request().Context(), order)
 	if err != nil {
@@ -201,7 +203,7 @@ func (s *server) listBookingsAPI(c echo.Context) error {
 	}
 	for i, v := range out {
 		if id, ok := v.(string); ok {
-			out[i] = s.seriesJSON(series[id], bySeries[id], nil)
+			out[i] = s.seriesJSON(langOf(c), series[id], bySeries[id], nil)
 		}
 	}
 	return c.JSON(http.StatusOK, out)
@@ -223,13 +225,13 @@ func (s *server) getBookingAPI(c echo.Context) error {
 	if v := c.QueryParam("wait"); v != "" && r.Status == models.StatusPending {
 		d, perr := time.ParseDuration(v)
 		if perr != nil || d < 0 {
-			return badRequest("wait", "wait 须为时长，如 10s。", "wait must be a duration such as 10s.")
+			return badRequest("wait", "wait")
 		}
 		if r, err = s.booker.Wait(ctx, r.ID, min(d, maxLongPoll)); err != nil {
 			return err
 		}
 	}
-	return c.JSON(http.StatusOK, s.bookingJSON(r))
+	return c.JSON(http.StatusOK, s.bookingJSON(langOf(c), r))
 }
 
 // patchBookingAPI handles PATCH /api/v1/bookings/{id}: the given fields replace the
@@ -243,7 +245,7 @@ func (s *server) patchBookingAPI(c echo.Context) error {
 	// Changing an occurrence changes that occurrence only (it stays in its series as an
 	// override); changing this-and-following or the whole series is not offered yet.
 	if scope := c.QueryParam("scope"); scope != "" && scope != string(models.ScopeThis) {
-		return models.Coded(models.ErrInvalid, "scope_not_supported", "scope", scope)
+		return models.E(models.ErrInvalid, "scope_not_supported", "scope", models.ArgValue, scope)
 	}
 	var p bookingPatch
 	if err := decodeJSON(c.Request().Body, &p); err != nil {
@@ -279,7 +281,7 @@ func (s *server) patchBookingAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.bookingJSON(r))
+	return c.JSON(http.StatusOK, s.bookingJSON(langOf(c), r))
 }
 
 // cancelBookingAPI handles DELETE /api/v1/bookings/{id}: 200 with the cancelled booking.
@@ -296,12 +298,12 @@ func (s *server) cancelBookingAPI(c echo.Context) error {
 		if r, err = s.store.Reservation(ctx, r.ID); err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, s.bookingJSON(r))
+		return c.JSON(http.StatusOK, s.bookingJSON(langOf(c), r))
 	}
 	if r, err = s.booker.Cancel(ctx, u, r.ID); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.bookingJSON(r))
+	return c.JSON(http.StatusOK, s.bookingJSON(langOf(c), r))
 }
 
 // decodeJSON reads exactly one JSON object into v, refusing unknown fields. Errors are
@@ -314,33 +316,30 @@ func decodeJSON(body io.Reader, v any) error {
 		err = errors.New("trailing data")
 	}
 	var (
-		tooBig *http.MaxBytesError
-		se     *json.SyntaxError
-		te     *json.UnmarshalTypeError
-		msg    string
+		se  *json.SyntaxError
+		te  *json.UnmarshalTypeError
+		msg string
 	)
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &tooBig):
-		return tooBig
+	case tooLarge(err):
+		return err
 	case errors.Is(err, io.EOF):
-		return badRequest("", "请求体为空，应为一个 JSON 对象。", "The request body is empty; send a JSON object.")
+		return badRequest("", "body_empty")
 	case errors.As(err, &te) && te.Field == "":
-		return badRequest("", "请求体应为一个 JSON 对象。", "The request body must be a JSON object.")
+		return badRequest("", "body_object")
 	case errors.As(err, &te):
-		return badRequest(te.Field,
-			fmt.Sprintf("字段 %s 的类型不对（应为 %s）。", te.Field, te.Type),
-			fmt.Sprintf("Field %s has the wrong type (want %s).", te.Field, te.Type))
+		return badRequest(te.Field, "field_type", models.ArgName, te.Field, "want", te.Type.String())
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
 		msg = err.Error()
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return badRequest(f, fmt.Sprintf("不认识的字段 %q。", f), fmt.Sprintf("Unknown field %q.", f))
+		return badRequest(f, "unknown_field", models.ArgName, f)
 	default:
 		msg = err.Error()
 	}
-	return badRequest("", "请求体不是有效的 JSON："+msg, "The request body is not valid JSON: "+msg)
+	return badRequest("", "json").Wrap(errors.New(msg))
 }
 
 // parseBodyTime reads an RFC 3339 time from the JSON body; "" is the zero time (the
@@ -351,9 +350,7 @@ func parseBodyTime(field, v string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
 	if err != nil {
-		return time.Time{}, badRequest(field,
-			fmt.Sprintf("%s 不是有效的 RFC 3339 时间，例如 2023-04-17T09:00:00+08:00。", field),
-			fmt.Sprintf("%s is not an RFC 3339 time such as 2023-04-17T09:00:00+08:00.", field))
+		return time.Time{}, badRequest(field, "time", models.ArgName, field)
 	}
 	return t, nil
 }

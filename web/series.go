@@ -43,7 +43,7 @@ func (s *server) formRRule(f bookingForm, start time.Time) (string, error) {
 		}
 		for _, d := range days {
 			if !slices.Contains(weekdayCodes, d) {
-				return "", models.Coded(models.ErrInvalid, "rrule_syntax", "rrule", d)
+				return "", models.E(models.ErrInvalid, "rrule_syntax", "rrule", models.ArgPart, d)
 			}
 		}
 		parts = append(parts, "FREQ=WEEKLY", "BYDAY="+strings.Join(days, ","))
@@ -52,19 +52,19 @@ func (s *server) formRRule(f bookingForm, start time.Time) (string, error) {
 	case repeatMonthlyLast:
 		parts = append(parts, "FREQ=MONTHLY", "BYDAY=-1"+models.WeekdayCode(start.In(s.zone).Weekday()))
 	default:
-		return "", models.Coded(models.ErrInvalid, "rrule_unsupported", "rrule", f.Repeat)
+		return "", models.E(models.ErrInvalid, "rrule_unsupported", "rrule", models.ArgPart, f.Repeat)
 	}
 	switch {
 	case strings.TrimSpace(f.Count) != "":
 		n, err := strconv.Atoi(strings.TrimSpace(f.Count))
 		if err != nil || n < 1 {
-			return "", models.Coded(models.ErrInvalid, "rrule_syntax", "rrule", "COUNT="+f.Count)
+			return "", models.E(models.ErrInvalid, "rrule_syntax", "rrule", models.ArgPart, "COUNT="+f.Count)
 		}
 		parts = append(parts, "COUNT="+strconv.Itoa(n))
 	case strings.TrimSpace(f.Until) != "":
 		day, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(f.Until), s.zone)
 		if err != nil {
-			return "", models.Coded(models.ErrInvalid, "rrule_syntax", "rrule", "UNTIL="+f.Until)
+			return "", models.E(models.ErrInvalid, "rrule_syntax", "rrule", models.ArgPart, "UNTIL="+f.Until)
 		}
 		parts = append(parts, "UNTIL="+day.AddDate(0, 0, 1).Add(-time.Second).UTC().Format("20060102T150405Z"))
 	}
@@ -90,9 +90,9 @@ func (s *server) plan(ctx context.Context, l lang, req models.BookingRequest, rr
 	}
 	out := make([]planRow, 0, len(plans))
 	for _, p := range plans {
-		row := planRow{When: s.span(l, p.Start, p.End), Start: s.rfc3339(p.Start), System: l.msg(p.Backend.Label()), Backend: p.Backend}
+		row := planRow{When: s.span(l, p.Start, p.End), Start: s.rfc3339(p.Start), System: backendName(l, p.Backend), Backend: p.Backend}
 		if w := p.Taken; w != nil {
-			row.Taken = l.Tf("series.taken_by", l.msg(w.Backend.Label()), l.T("origin."+string(w.Origin)))
+			row.Taken = l.Tf("series.taken_by", backendName(l, w.Backend), l.T("origin."+string(w.Origin)))
 		}
 		out = append(out, row)
 	}

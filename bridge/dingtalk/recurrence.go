@@ -73,7 +73,7 @@ func parseDayName(s string) (time.Weekday, bool) {
 // limited to weekdays, several days of the month, or several ordinal weekdays.
 func RecurrenceOf(rule models.RRule, start time.Time, zone *time.Location) (Recurrence, error) {
 	unfit := func(part string) (Recurrence, error) {
-		return Recurrence{}, models.Coded(models.ErrInvalid, "rrule_not_in_dingtalk", "rrule", part)
+		return Recurrence{}, models.E(models.ErrInvalid, "rrule_not_in_dingtalk", "rrule", models.ArgPart, part)
 	}
 	local := start.In(zone)
 	var rc Recurrence

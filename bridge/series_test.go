@@ -422,3 +422,29 @@ func TestLiveSeriesMoveOneOccurrence(t *testing.T) {
 		}
 	})
 }
+
+// Cancelling the whole series after its OA part is over (and the OA frozen) cancels what
+// is still to come: the DingTalk event goes, the past OA occurrences stay as the record.
+func TestLiveSeriesCancelAllAfterTheFreeze(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		seriesRig(t, r)
+		got, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.drain(t)
+		r.clock.Set(at(17, 9)) // after the freeze, before the first DingTalk occurrence
+		ser, err := r.svc.CancelSeries(ctx, r.zhangsan, got.Occurrences[5].ID, models.ScopeAll)
+		if err != nil {
+			t.Fatalf("CancelSeries(all) after the freeze = %v", err)
+		}
+		r.drain(t)
+		if !strings.Contains(ser.RRule, "UNTIL=20230410T020000Z") || ser.Status != models.SeriesActive {
+			t.Errorf("series = %s (%s), want it to end with the last past occurrence, 04-10", ser.RRule, ser.Status)
+		}
+		if oa, dt := held(t, r); oa != 2 || dt != 0 || liveDT(r.dtFake) != 0 || liveOA(r.oaFake) != 2 {
+			t.Errorf("room holds OA %d, DingTalk %d; fakes OA %d, DingTalk %d; want the 2 past OA occurrences only", oa, dt, liveOA(r.oaFake), liveDT(r.dtFake))
+		}
+	})
+}

@@ -11,7 +11,7 @@ import (
 // CancelSeries cancels occurrences of the series that reservation id belongs to, on
 // behalf of by (its organizer or an admin): the occurrence alone (ScopeThis), it and
 // every later one (ScopeFollowing: the series then ends before it), or the whole series
-// (ScopeAll). OA occurrences are released one by one; the DingTalk recurring event loses
+// (ScopeAll: every occurrence not over yet). OA occurrences are released one by one; the DingTalk recurring event loses
 // the occurrence, is shortened, or is deleted. The series keeps its UID and its SEQUENCE
 // rises. Errors: ErrNotFound, ErrForbidden, ErrInvalid ("scope_invalid", or
 // "not_in_series" for a scope other than ScopeThis on a single booking), ErrFrozen.
@@ -33,7 +33,18 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 	ser, err := s.store.UpdateSeries(ctx, r.Series(), func(ser *models.Series, rows []models.Reservation) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
 		from := *r.RecurrenceID
 		if scope == models.ScopeAll {
+			// The whole series is what is still to come: occurrences already over stay as
+			// the record (the OA may take no changes to them after its freeze anyway).
 			from = ser.Start
+			if starts, err := ser.Occurrences(); err == nil {
+				from = starts[len(starts)-1].Add(time.Second)
+				for _, st := range starts {
+					if st.Add(ser.End.Sub(ser.Start)).After(now) {
+						from = st
+						break
+					}
+				}
+			}
 		}
 		var (
 			changed []models.Reservation
@@ -45,7 +56,7 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 			if scope != models.ScopeThis && row.RecurrenceID != nil {
 				target = !row.RecurrenceID.Before(from)
 			}
-			if !target || !row.Status.Holds() {
+			if !target || !row.Status.Holds() || scope == models.ScopeAll && !row.End.After(now) {
 				continue
 			}
 			if err := s.routing.CheckWritable(row.Backend, now); err != nil {

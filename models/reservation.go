@@ -71,6 +71,10 @@ type Reservation struct {
 	RecurrenceID *time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+
+	// OrganizerRef is the backend's own name for the organizer of a native booking
+	// (OrganizerRef.String), kept whether or not it maps to a catalog user.
+	OrganizerRef string
 }
 
 // Series returns the id of the series r belongs to, or "".

@@ -3,7 +3,6 @@
 -- occurrence, linked by series_id, so availability, conflicts and sync read occurrences
 -- like any other booking. recurrence_id is an occurrence's original start (RECURRENCE-ID):
 -- it stays when the occurrence alone is moved.
--- The version leaves room for migrations written in parallel with this one.
 
 -- +goose Up
 CREATE TABLE series (

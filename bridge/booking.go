@@ -28,6 +28,8 @@ type Service struct {
 	// stopping closes when the server stops; waiting requests then answer at once.
 	stopping chan struct{}
 	stopOnce sync.Once
+	// seriesWindow is how far ahead the last occurrence of a series may start.
+	seriesWindow time.Duration
 }
 
 // ServiceConfig holds the Service's dependencies.
@@ -43,6 +45,9 @@ type ServiceConfig struct {
 	Logger *slog.Logger
 	// Dispatcher is woken after every enqueue (may be nil).
 	Dispatcher *Dispatcher
+	// SeriesWindow is how far ahead the last occurrence of a series may start (default
+	// models.DefaultBookingWindow).
+	SeriesWindow time.Duration
 }
 
 // NewService builds a Service.
@@ -57,6 +62,11 @@ func NewService(cfg ServiceConfig) *Service {
 		kick:     func() {},
 		changes:  newChanges(),
 		stopping: make(chan struct{}),
+
+		seriesWindow: cfg.SeriesWindow,
+	}
+	if s.seriesWindow <= 0 {
+		s.seriesWindow = models.DefaultBookingWindow
 	}
 	for _, b := range cfg.Backends {
 		s.backends[b] = true
@@ -192,9 +202,18 @@ func (s *Service) explainConflict(err error) error {
 // ErrForbidden, ErrFrozen for an OA booking after the OA freeze.
 func (s *Service) Cancel(ctx context.Context, by models.User, id string) (models.Reservation, error) {
 	now := s.now()
-	if cur, err := s.store.Reservation(ctx, id); err == nil && cur.Status.Holds() && s.access.CheckCancel(by.ID, cur) == nil {
-		if err := s.releasable(ctx, cur); err != nil {
-			return models.Reservation{}, err
+	if cur, err := s.store.Reservation(ctx, id); err == nil && cur.Status.Holds() {
+		if s.access.CheckCancel(by.ID, cur) == nil {
+			if err := s.releasable(ctx, cur); err != nil {
+				return models.Reservation{}, err
+			}
+		}
+		// An occurrence of a series is cancelled as "this occurrence" of it.
+		if cur.Series() != "" {
+			if _, err := s.CancelSeries(ctx, by, id, models.ScopeThis); err != nil {
+				return models.Reservation{}, err
+			}
+			return s.store.Reservation(ctx, id)
 		}
 	}
 	r, err := s.store.Update(ctx, id, models.Change{Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {

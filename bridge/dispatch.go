@@ -288,6 +288,9 @@ func (d *Dispatcher) runJob(ctx context.Context, j models.Job) {
 // perform runs the job at its backend and decides what to record.
 func (d *Dispatcher) perform(ctx context.Context, j models.Job) (models.JobResult, string) {
 	now := d.now()
+	if j.Kind.SeriesJob() {
+		return d.performSeries(ctx, j, now)
+	}
 	r, err := d.store.Reservation(ctx, j.ReservationID)
 	if err != nil {
 		return d.retry(j, fmt.Errorf("load reservation: %w", err)), "retry"

@@ -8,6 +8,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -235,6 +236,10 @@ func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope
 	for _, u := range us {
 		users[u.ID] = u.Name
 	}
+	series, err := f.seriesOf(ctx, rows)
+	if err != nil {
+		return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
+	}
 
 	var all, shown []FeedItem
 	for _, r := range rows {
@@ -246,6 +251,9 @@ func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope
 			Details: f.ShowTitles || f.Access.MaySee(user, r)}
 		if r.OrganizerName != "" {
 			it.OrganizerName = r.OrganizerName
+		}
+		if ser, ok := series[r.Series()]; ok {
+			it.Series = &ser
 		}
 		// Every row read counts for Last-Modified: a booking the user just left (removed
 		// from its attendees) leaves the me feed at its UpdatedAt.
@@ -265,6 +273,17 @@ func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope
 		}
 	}
 	return models.Feed{Body: body, ETag: FeedETag(body), LastModified: FeedLastModified(spec, all), Filename: filename}, nil
+}
+
+// seriesOf loads the series the rows are occurrences of, by id.
+func (f *Feeds) seriesOf(ctx context.Context, rows []models.Reservation) (map[string]models.Series, error) {
+	var ids []string
+	for _, r := range rows {
+		if id := r.Series(); id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return f.Store.SeriesByIDs(ctx, ids)
 }
 
 // lookup finds the active token. Only the token's hash reaches the database.

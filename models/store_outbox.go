@@ -83,6 +83,12 @@ type JobResult struct {
 	// imported by sync before the write's answer was recorded: it is cancelled and lets
 	// go of the backend id, so the id can move to this reservation.
 	Absorb string
+	// SeriesRows changes, in the same transaction, every occurrence held by Job.Backend of
+	// the series a series job belongs to (its ReservationID is then the series id); it
+	// returns false to leave an occurrence untouched.
+	SeriesRows func(r *Reservation) bool
+	// SeriesUpdate changes that series itself; false leaves it untouched.
+	SeriesUpdate func(s *Series) bool
 	// Then enqueues follow-up jobs.
 	Then  []Job
 	Audit *AuditEntry
@@ -114,6 +120,34 @@ func (s *Store) FinishJob(ctx context.Context, res JobResult) error {
 				r.UpdatedAt = now
 				r.normalize()
 				if err := tx.Save(&r).Error; err != nil {
+					return err
+				}
+			}
+		}
+		if res.SeriesRows != nil {
+			var rows []Reservation
+			if err := s.forUpdate(tx).Where("series_id = ? AND backend = ?", res.Job.ReservationID, res.Job.Backend).Find(&rows).Error; err != nil {
+				return err
+			}
+			for i := range rows {
+				if res.SeriesRows(&rows[i]) {
+					rows[i].UpdatedAt = now
+					rows[i].normalize()
+					if err := tx.Save(&rows[i]).Error; err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if res.SeriesUpdate != nil {
+			var ser Series
+			if err := s.forUpdate(tx).Where("id = ?", res.Job.ReservationID).Take(&ser).Error; err != nil {
+				return err
+			}
+			if res.SeriesUpdate(&ser) {
+				ser.UpdatedAt = now
+				ser.normalize()
+				if err := tx.Save(&ser).Error; err != nil {
 					return err
 				}
 			}

@@ -46,6 +46,10 @@ type bookingView struct {
 	Description string
 	CanEdit     bool
 	CanCancel   bool
+	// InSeries marks an occurrence of a series; Occurrences, on the one entry that stands
+	// for a series in a list, are all its listed occurrences (this one included).
+	InSeries    bool
+	Occurrences []bookingView
 }
 
 // views turns reservations into views for u; names come from the catalog.
@@ -77,7 +81,7 @@ func (s *server) views(ctx context.Context, l lang, u models.User, rs []models.R
 			ID: r.ID, Title: r.Title, When: s.span(l, r.Start, r.End), System: backendName(l, r.Backend),
 			Origin: l.T("origin." + string(r.Origin)), RemoteID: r.Remote(), Status: r.Status,
 			StatusLabel: l.T("status." + string(r.Status)), Reason: s.reasonText(l, r), Description: r.Description,
-			Room: r.RoomID, CanCancel: s.live(r) && s.access.MayCancel(u.ID, r),
+			Room: r.RoomID, CanCancel: s.live(r) && s.access.MayCancel(u.ID, r), InSeries: r.Series() != "",
 		}
 		// A pending booking is still being sent; the engine refuses to move it until then.
 		v.CanEdit = s.live(r) && s.access.MayChange(u.ID, r) && r.Origin == models.OriginBridge && r.Status != models.StatusPending

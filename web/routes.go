@@ -47,6 +47,7 @@ func (s *server) routes() {
 	api.GET("/rooms", s.listRooms)
 	api.GET("/availability", s.availability)
 	api.GET("/route", s.route)
+	api.GET("/series/plan", s.planSeriesAPI)
 	api.GET("/bookings", s.listBookingsAPI)
 	api.POST("/bookings", s.createBookingAPI)
 	api.GET("/bookings/:id", s.getBookingAPI)

@@ -32,6 +32,14 @@ type Booker interface {
 	Route(start time.Time) models.Decision
 	// Wait returns the reservation once it is no longer pending, or after max, whichever is first.
 	Wait(ctx context.Context, id string, max time.Duration) (models.Reservation, error)
+	// BookSeries books req as the first occurrence of a series repeating by rrule (RFC 5545); onConflict "refuse"
+	// books nothing when an occurrence is taken (ErrConflict code "series_taken", args: the dates), "skip" leaves
+	// the taken ones out (SeriesResult.Skipped). Invalid rules are ErrInvalid user errors on field "rrule".
+	BookSeries(ctx context.Context, by models.User, req models.BookingRequest, rrule string, onConflict models.OnConflict, idempotencyKey string) (models.SeriesResult, error)
+	// CancelSeries cancels the occurrence id of a series, it and the later ones, or the whole series (scope).
+	CancelSeries(ctx context.Context, by models.User, id string, scope models.Scope) (models.Series, error)
+	// PlanSeries lists the occurrences a series would have, the system each goes to and what holds its slot.
+	PlanSeries(ctx context.Context, req models.BookingRequest, rrule string) ([]models.OccurrencePlan, error)
 }
 
 // Authentication modes for Config.Auth.

@@ -165,7 +165,8 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	instance := cfg.instance()
 	a.dispatcher = bridge.NewDispatcher(bridge.DispatcherConfig{Store: a.store, Backends: backends, Routing: routing, Now: a.now, Logger: a.log, Metrics: a.metrics,
 		Owner: instance, Lease: cfg.OutboxLease, Backoff: bridge.BackoffUpTo(cfg.OutboxRetryMax)})
-	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Access: cfg.access(), Now: a.now, Logger: a.log, Dispatcher: a.dispatcher})
+	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Access: cfg.access(), Now: a.now, Logger: a.log, Dispatcher: a.dispatcher,
+		SeriesWindow: cfg.BookingWindow})
 	for _, src := range sources {
 		var usage *bridge.Usage
 		if src.Name() == models.BackendDingTalk {

@@ -66,6 +66,8 @@ type config struct {
 	Instance string
 	// SyncLease is how long a sync lease lasts without renewal.
 	SyncLease time.Duration
+	// BookingWindow is how far ahead the last occurrence of a recurring booking may start.
+	BookingWindow time.Duration
 }
 
 // setting is one configuration variable: its environment name, default and help.
@@ -104,6 +106,7 @@ var settings = []setting{
 	{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", "3000", "metered DingTalk calls sync may spend per month"},
 	{"ROOMBRIDGE_FEED_SHOW_TITLES", "0", "1 shows every title in room and office feeds; 0 shows only the subscriber's own"},
 	{"ROOMBRIDGE_DINGTALK_STREAM", "", "1 applies DingTalk Stream-mode events at once (default: on in demo mode, off otherwise)"},
+	{"ROOMBRIDGE_BOOKING_WINDOW", "4320h", "how far ahead the last occurrence of a recurring booking may start (default 180 days)"},
 	{"ROOMBRIDGE_OUTBOX_LEASE", "15s", "how long a backend write stays reserved without its worker's heartbeat; another replica resumes a dead one's writes after it"},
 	{"ROOMBRIDGE_OUTBOX_RETRY_MAX", "5m", "longest wait between retries of a backend write (they back off exponentially from 2s)"},
 	{"ROOMBRIDGE_INSTANCE", "", "this replica's name in outbox and sync leases (default host/listen address); unique among running replicas, stable across restarts"},
@@ -290,7 +293,7 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 	for _, d := range []struct {
 		env string
 		dst *time.Duration
-	}{{"ROOMBRIDGE_SYNC_BACK", &c.SyncBack}, {"ROOMBRIDGE_SYNC_AHEAD", &c.SyncAhead}} {
+	}{{"ROOMBRIDGE_SYNC_BACK", &c.SyncBack}, {"ROOMBRIDGE_SYNC_AHEAD", &c.SyncAhead}, {"ROOMBRIDGE_BOOKING_WINDOW", &c.BookingWindow}} {
 		v := get(d.env)
 		if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst < 0 {
 			return c, nil, &configError{d.env, fmt.Sprintf("%q is not a duration such as 720h", v)}

@@ -77,44 +77,50 @@ func (s *Store) Update(ctx context.Context, id string, c Change) (Reservation, e
 	now := s.stamp()
 	var out Reservation
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var r Reservation
-		if err := s.forUpdate(tx).Where("id = ?", id).Take(&r).Error; err != nil {
-			return err
-		}
-		oldRoom := r.RoomID
-		jobs, audit, err := c.Apply(&r)
-		if err != nil {
-			return err
-		}
-		if c.CheckRoom {
-			if err := s.lockRooms(tx, oldRoom, r.RoomID); err != nil {
-				return err
-			}
-			if r.Status.Holds() {
-				other, err := s.overlap(tx, r.RoomID, r.Start, r.End, r.ID)
-				if err != nil {
-					return err
-				}
-				if other != nil {
-					return &ConflictError{With: *other}
-				}
-			}
-		}
-		r.UpdatedAt = now
-		r.normalize()
-		if err := tx.Save(&r).Error; err != nil {
-			return err
-		}
-		if err := s.insertJobs(tx, jobs, now); err != nil {
-			return err
-		}
-		if err := s.insertAudit(tx, audit, now); err != nil {
-			return err
-		}
-		out = r
-		return nil
+		var err error
+		out, err = s.applyChange(tx, id, c, now)
+		return err
 	})
 	return out, storeErr("update reservation "+id, err)
+}
+
+// applyChange is Update inside a caller's transaction.
+func (s *Store) applyChange(tx *gorm.DB, id string, c Change, now time.Time) (Reservation, error) {
+	var r Reservation
+	if err := s.forUpdate(tx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return r, err
+	}
+	oldRoom := r.RoomID
+	jobs, audit, err := c.Apply(&r)
+	if err != nil {
+		return r, err
+	}
+	if c.CheckRoom {
+		if err := s.lockRooms(tx, oldRoom, r.RoomID); err != nil {
+			return r, err
+		}
+		if r.Status.Holds() {
+			other, err := s.overlap(tx, r.RoomID, r.Start, r.End, r.ID)
+			if err != nil {
+				return r, err
+			}
+			if other != nil {
+				return r, &ConflictError{With: *other}
+			}
+		}
+	}
+	r.UpdatedAt = now
+	r.normalize()
+	if err := tx.Save(&r).Error; err != nil {
+		return r, err
+	}
+	if err := s.insertJobs(tx, jobs, now); err != nil {
+		return r, err
+	}
+	if err := s.insertAudit(tx, audit, now); err != nil {
+		return r, err
+	}
+	return r, nil
 }
 
 func (s *Store) insertJobs(tx *gorm.DB, jobs []Job, now time.Time) error {

@@ -426,4 +426,3 @@ func (s *Store) RetryJob(ctx context.Context, id, by string) (Job, error) {
 	})
 	return j, storeErr("retry job "+id, err)
 }
-

@@ -57,6 +57,7 @@ type Syncer struct {
 	finalLead   time.Duration
 	passTimeout time.Duration
 	wake        chan struct{}
+	detector    *Detector
 }
 
 // SyncerConfig holds a Syncer's dependencies and knobs (zero = default).
@@ -75,13 +76,15 @@ type SyncerConfig struct {
 	// FinalLead: the OA's final pass runs this long before its freeze (default 10 min).
 	FinalLead   time.Duration
 	PassTimeout time.Duration
+	// Detector, when set, looks for conflicts around what each pass changed.
+	Detector *Detector
 }
 
 // NewSyncer builds a Syncer.
 func NewSyncer(cfg SyncerConfig) *Syncer {
 	s := &Syncer{store: cfg.Store, source: cfg.Source, routing: cfg.Routing, now: cfg.Now, log: cfg.Logger, usage: cfg.Usage,
 		back: cfg.Back, ahead: cfg.Ahead, base: cfg.Interval, finalLead: cfg.FinalLead, passTimeout: cfg.PassTimeout,
-		wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), detector: cfg.Detector}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -241,6 +244,12 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (Summary, error) {
 	if err != nil {
 		sum.Errors = 1
 		sum.Note = err.Error()
+	}
+	if err == nil && s.detector != nil && applied.Created+applied.Updated+applied.Cancelled > 0 {
+		// ApplySync stamps what it changed no earlier than the read, to the second.
+		if _, derr := s.detector.DetectSince(ctx, readAt.Add(-time.Second)); derr != nil {
+			s.log.Warn("detect conflicts after sync", "backend", b, "err", derr)
+		}
 	}
 	if applied.Guarded > 0 {
 		sum.Note = strings.TrimSpace(sum.Note + fmt.Sprintf(" %s returned nothing for rooms holding %d reservations; kept them (an admin can force the pass)", b, applied.Guarded))

@@ -255,11 +255,21 @@ func DetectConflicts(in DetectInput) []Conflict {
 			}
 		}
 	}
+	// A booking the suggestion of an overlap already cancels is not also reported as being
+	// in the wrong system: one conflict, one decision.
+	losing := map[string]bool{}
+	for _, c := range out {
+		for _, sd := range c.Sides {
+			if sd.ReservationID != c.SuggestKeep {
+				losing[sd.ReservationID] = true
+			}
+		}
+	}
 	for _, r := range in.Holding {
 		if !in.Changed[r.ID] || !r.Status.Holds() {
 			continue
 		}
-		if r.Backend == BackendOA && !cutover.IsZero() && in.Routing.Owner(r.Start) != BackendOA {
+		if r.Backend == BackendOA && !cutover.IsZero() && in.Routing.Owner(r.Start) != BackendOA && !losing[r.ID] {
 			out = append(out, Conflict{Cause: "wrong_system:" + r.ID, Kind: KindWrongSystem,
 				OfficeID: in.Offices[r.RoomID], RoomID: r.RoomID, Start: r.Start, End: r.End,
 				Rule: RuleOwnerIsDingTalk, RuleArgs: Args{"cutover": cutover.UTC().Format(time.RFC3339)},
@@ -332,4 +342,50 @@ func OrganizerIndex(users []User) func(id, name string) bool {
 	return func(id, name string) bool {
 		return (id != "" && ids[id]) || (name != "" && names[strings.TrimSpace(name)])
 	}
+}
+
+// Resolution is an admin's answer to a conflict (the body of POST
+// /api/v1/conflicts/{id}/resolve): keep one side (Keep) and cancel the others in their
+// backends; move one side (Reservation) to another room (RoomID); migrate an OA booking
+// dated on or after the cutover (Reservation) into DingTalk; or dismiss with a Note.
+type Resolution struct {
+	Action      string `json:"action"`
+	Keep        string `json:"keep,omitempty"`
+	Reservation string `json:"reservation,omitempty"`
+	RoomID      string `json:"room_id,omitempty"`
+	Note        string `json:"note,omitempty"`
+}
+
+// CutoverItem is one reservation the cutover tooling must move: an OA booking dated
+// on or after the cutover.
+type CutoverItem struct {
+	Reservation Reservation `json:"-"`
+	ID          string      `json:"reservation_id"`
+	UID         string      `json:"uid"`
+	RoomID      string      `json:"room_id"`
+	Title       string      `json:"title"`
+	Organizer   string      `json:"organizer"`
+	Start       time.Time   `json:"start"`
+	End         time.Time   `json:"end"`
+	RemoteID    string      `json:"remote_id"`
+	Status      Status      `json:"status"`
+	// Series groups the occurrences of one OA series crossing the cutover (same title,
+	// organizer and room, some before the cutover): its key, or "" for a one-off.
+	Series string `json:"series,omitempty"`
+	// Migrating is set while the move is queued or in flight.
+	Migrating bool `json:"migrating,omitempty"`
+}
+
+// CutoverReport is what still sits in the wrong system (the dry run of migrate-bookings
+// and /admin/cutover).
+type CutoverReport struct {
+	Cutover time.Time `json:"cutover"`
+	Freeze  time.Time `json:"freeze"`
+	// Frozen: the OA is past its freeze; migration only creates in DingTalk from the last
+	// snapshot.
+	Frozen bool          `json:"frozen"`
+	Items  []CutoverItem `json:"items"`
+	// InFlight counts migrations queued or running (bridge bookings still pending in
+	// DingTalk that were migrated).
+	InFlight int `json:"in_flight"`
 }

@@ -274,19 +274,19 @@ func sortedKeys(m map[string]Change) []string {
 	return ks
 }
 
-// FinishResolution records how carrying out a conflict's resolution went: a failure
-// keeps (or puts) the conflict open with the error code and the backend's answer, so an
-// admin can retry; success only clears the error (detection closes the conflict once
-// its cause is gone).
-func (s *Store) FinishResolution(ctx context.Context, id string, failed bool, code, detail string) error {
-	upd := map[string]any{"updated_at": s.stamp()}
-	if failed {
-		upd["outcome"], upd["error_code"], upd["error_detail"] = OutcomeFailed, code, detail
-		upd["status"], upd["closed_at"] = ConflictOpen, nil
-	} else {
-		upd["error_code"], upd["error_detail"] = "", ""
-	}
+// FinishResolution records how carrying out a conflict's resolution is going: outcome
+// OutcomeFailed keeps (or puts) the conflict open with the error code and the backend's
+// answer, so an admin can retry; OutcomeRunning with a code notes a write that will be
+// retried, and without one clears the error. Detection closes the conflict once its
+// cause is gone.
+func (s *Store) FinishResolution(ctx context.Context, id, outcome, code, detail string) error {
+	upd := map[string]any{"updated_at": s.stamp(), "error_code": code, "error_detail": detail}
 	q := s.db.WithContext(ctx).Model(&Conflict{}).Where("id = ? AND status <> ?", id, ConflictDismissed)
+	if outcome == OutcomeFailed {
+		upd["outcome"], upd["status"], upd["closed_at"] = OutcomeFailed, ConflictOpen, nil
+	} else {
+		q = q.Where("status = ?", ConflictOpen)
+	}
 	return storeErr("finish resolution of conflict "+id, q.Updates(upd).Error)
 }
 

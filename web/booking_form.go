@@ -76,6 +76,7 @@ type formLabels struct {
 	GoesTo   string `json:"goesTo"`
 	Failed   string `json:"failed"`
 	Choose   string `json:"choose"`
+	Conflict string `json:"conflict"`
 }
 
 // newBookingForm handles GET /: an empty form, or one pre-filled from the query
@@ -265,7 +266,7 @@ func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *
 		OA: l.msg(models.BackendOA.Label()), DingTalk: l.msg(models.BackendDingTalk.Label()),
 		Bridge: l.T("origin.bridge"), Native: l.T("origin.native"), Mine: l.T("timeline.mine"),
 		Free: l.T("timeline.free"), Clash: l.T("timeline.clash"), GoesTo: l.T("route.goes_to"),
-		Failed: l.T("timeline.failed"), Choose: l.T("timeline.choose"),
+		Failed: l.T("timeline.failed"), Choose: l.T("timeline.choose"), Conflict: l.T("warn.timeline"),
 	})
 	pg.Labels = string(labels)
 	return s.render(c, status, "form.html", pg)

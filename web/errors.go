@@ -99,6 +99,13 @@ func (s *server) explain(err error, l lang) problem {
 			p.Code = ue.Code
 		}
 		p.Field, p.Message, p.Specific = ue.Field, l.msg(ue.Msg), true
+		if ue.Msg == (models.Message{}) {
+			// A code-only error: its text is in the catalog.
+			p.Message, p.Specific = l.T("err."+code), hasMessage("code."+ue.Code)
+			if p.Specific {
+				p.Message = l.T("code." + ue.Code)
+			}
+		}
 	} else if errors.As(err, &ce) {
 		p.Code, p.Field, p.Message, p.Specific = "room_taken", "start", s.conflictMessage(l, ce.With), true
 	}

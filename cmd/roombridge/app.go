@@ -30,6 +30,7 @@ type app struct {
 	metrics    *bridge.Metrics
 	service    *bridge.Service
 	dispatcher *bridge.Dispatcher
+	detector   *bridge.Detector
 	syncers    []*bridge.Syncer
 	// dingtalk is the DingTalk backend when one is configured.
 	dingtalk *bridge.DingTalk
@@ -159,8 +160,9 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		backends, sources, names = append(backends, d), append(sources, d), append(names, models.BackendDingTalk)
 	}
 
+	a.detector = bridge.NewDetector(a.store, routing, a.log)
 	a.dispatcher = bridge.NewDispatcher(bridge.DispatcherConfig{Store: a.store, Backends: backends, Routing: routing, Now: a.now, Logger: a.log, Metrics: a.metrics,
-		Lease: cfg.OutboxLease, JobTimeout: min(45*time.Second, cfg.OutboxLease*3/4)})
+		Lease: cfg.OutboxLease, JobTimeout: min(45*time.Second, cfg.OutboxLease*3/4), Detector: a.detector})
 	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Admins: cfg.Admins, Now: a.now, Logger: a.log, Dispatcher: a.dispatcher})
 	for _, src := range sources {
 		var usage *bridge.Usage
@@ -168,7 +170,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 			usage = a.usage
 		}
 		a.syncers = append(a.syncers, bridge.NewSyncer(bridge.SyncerConfig{Store: a.store, Source: src, Routing: routing, Now: a.now, Logger: a.log,
-			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead}))
+			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead, Detector: a.detector}))
 	}
 	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, BaseURL: cfg.BaseURL, Admins: cfg.Admins, ShowTitles: cfg.FeedShowTitles}
 

@@ -36,6 +36,7 @@ func (a *app) handler() (http.Handler, error) {
 		Version:    version,
 		Feeds:      feedsAdapter{a.feeds},
 		Admin:      adminAdapter{a},
+		Conflicts:  a.service,
 	})
 }
 

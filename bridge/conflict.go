@@ -1,0 +1,145 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"roombridge/models"
+)
+
+// Detector finds conflicts for the reservations that changed: overlaps in one room
+// (across the systems or inside one), bookings in the system that does not own their
+// date, and organizers the catalog cannot map. It runs after every sync pass, backend
+// event and bridge write, and stores what it finds with Store.ReconcileConflicts.
+type Detector struct {
+	store   *models.Store
+	routing models.Routing
+	log     *slog.Logger
+	// mu serialises detections so two of them never reconcile the same cause at once.
+	mu sync.Mutex
+}
+
+// NewDetector builds a Detector.
+func NewDetector(store *models.Store, routing models.Routing, log *slog.Logger) *Detector {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Detector{store: store, routing: routing, log: log}
+}
+
+// DetectSince looks at every reservation changed at or after since (the zero time:
+// all of them).
+func (d *Detector) DetectSince(ctx context.Context, since time.Time) (models.ReconcileResult, error) {
+	changed, err := d.store.ChangedReservations(ctx, since)
+	if err != nil {
+		return models.ReconcileResult{}, err
+	}
+	return d.detect(ctx, changed)
+}
+
+// DetectIDs looks at the given reservations.
+func (d *Detector) DetectIDs(ctx context.Context, ids ...string) (models.ReconcileResult, error) {
+	changed, err := d.store.ReservationsByID(ctx, ids)
+	if err != nil {
+		return models.ReconcileResult{}, err
+	}
+	return d.detect(ctx, changed)
+}
+
+func (d *Detector) detect(ctx context.Context, changed []models.Reservation) (models.ReconcileResult, error) {
+	if len(changed) == 0 {
+		return models.ReconcileResult{}, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	rooms, err := d.store.Rooms(ctx)
+	if err != nil {
+		return models.ReconcileResult{}, err
+	}
+	offices := make(map[string]string, len(rooms))
+	for _, r := range rooms {
+		offices[r.ID] = r.OfficeID
+	}
+	users, err := d.store.Users(ctx)
+	if err != nil {
+		return models.ReconcileResult{}, err
+	}
+	ids := make(map[string]bool, len(changed))
+	scope := make([]string, 0, len(changed))
+	for _, r := range changed {
+		ids[r.ID] = true
+		scope = append(scope, r.ID)
+	}
+	// The other sides of their open conflicts are looked at again too: when one side of
+	// an overlap goes, what the other side still has wrong (its system) shows up.
+	open, err := d.store.OpenConflictsOf(ctx, scope)
+	if err != nil {
+		return models.ReconcileResult{}, err
+	}
+	var others []string
+	for _, cs := range open {
+		for _, c := range cs {
+			for _, sd := range c.Sides {
+				if !ids[sd.ReservationID] {
+					ids[sd.ReservationID] = true
+					others = append(others, sd.ReservationID)
+				}
+			}
+		}
+	}
+	if len(others) > 0 {
+		more, err := d.store.ReservationsByID(ctx, others)
+		if err != nil {
+			return models.ReconcileResult{}, err
+		}
+		changed = append(changed, more...)
+		scope = append(scope, others...)
+	}
+	holding, err := d.store.HoldingIn(ctx, windows(changed))
+	if err != nil {
+		return models.ReconcileResult{}, err
+	}
+	found := models.DetectConflicts(models.DetectInput{Routing: d.routing, Offices: offices, Changed: ids, Holding: holding,
+		KnownOrganizer: models.OrganizerIndex(users)})
+	res, err := d.store.ReconcileConflicts(ctx, scope, found)
+	if err != nil {
+		return res, fmt.Errorf("detect conflicts: %w", err)
+	}
+	if res != (models.ReconcileResult{}) {
+		d.log.Info("conflicts detected", "looked_at", len(changed), "opened", res.Opened, "updated", res.Updated,
+			"reopened", res.Reopened, "closed", res.Closed)
+	}
+	return res, nil
+}
+
+// windows merges the changed reservations' times into one list of stretches per room,
+// so the holding reservations around them are read with few indexed queries.
+func windows(changed []models.Reservation) []models.RoomWindow {
+	rs := make([]models.Reservation, 0, len(changed))
+	for _, r := range changed {
+		if r.Status.Holds() {
+			rs = append(rs, r)
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].RoomID != rs[j].RoomID {
+			return rs[i].RoomID < rs[j].RoomID
+		}
+		return rs[i].Start.Before(rs[j].Start)
+	})
+	var out []models.RoomWindow
+	for _, r := range rs {
+		if n := len(out); n > 0 && out[n-1].RoomID == r.RoomID && !r.Start.After(out[n-1].To) {
+			if r.End.After(out[n-1].To) {
+				out[n-1].To = r.End
+			}
+			continue
+		}
+		out = append(out, models.RoomWindow{RoomID: r.RoomID, From: r.Start, To: r.End})
+	}
+	return out
+}

@@ -19,7 +19,8 @@ type Detector struct {
 	store   *models.Store
 	routing models.Routing
 	log     *slog.Logger
-	// mu serialises detections so two of them never reconcile the same cause at once.
+	// mu serialises detections (reads included) so two of them never reconcile the same
+	// cause at once, and a detection that returns has seen every earlier one's result.
 	mu sync.Mutex
 }
 
@@ -34,6 +35,8 @@ func NewDetector(store *models.Store, routing models.Routing, log *slog.Logger) 
 // DetectSince looks at every reservation changed at or after since (the zero time:
 // all of them).
 func (d *Detector) DetectSince(ctx context.Context, since time.Time) (models.ReconcileResult, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	changed, err := d.store.ChangedReservations(ctx, since)
 	if err != nil {
 		return models.ReconcileResult{}, err
@@ -43,6 +46,8 @@ func (d *Detector) DetectSince(ctx context.Context, since time.Time) (models.Rec
 
 // DetectIDs looks at the given reservations.
 func (d *Detector) DetectIDs(ctx context.Context, ids ...string) (models.ReconcileResult, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	changed, err := d.store.ReservationsByID(ctx, ids)
 	if err != nil {
 		return models.ReconcileResult{}, err
@@ -54,8 +59,6 @@ func (d *Detector) detect(ctx context.Context, changed []models.Reservation) (mo
 	if len(changed) == 0 {
 		return models.ReconcileResult{}, nil
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	rooms, err := d.store.Rooms(ctx)
 	if err != nil {
 		return models.ReconcileResult{}, err
@@ -103,15 +106,15 @@ func (d *Detector) detect(ctx context.Context, changed []models.Reservation) (mo
 	if err != nil {
 		return models.ReconcileResult{}, err
 	}
-	found := models.DetectConflicts(models.DetectInput{Routing: d.routing, Offices: offices, Changed: ids, Holding: holding,
+	found, superseded := models.DetectConflicts(models.DetectInput{Routing: d.routing, Offices: offices, Changed: ids, Holding: holding,
 		KnownOrganizer: models.OrganizerIndex(users)})
-	res, err := d.store.ReconcileConflicts(ctx, scope, found)
+	res, err := d.store.ReconcileConflicts(ctx, scope, found, superseded)
 	if err != nil {
 		return res, fmt.Errorf("detect conflicts: %w", err)
 	}
 	if res != (models.ReconcileResult{}) {
 		d.log.Info("conflicts detected", "looked_at", len(changed), "opened", res.Opened, "updated", res.Updated,
-			"reopened", res.Reopened, "closed", res.Closed)
+			"reopened", res.Reopened, "closed", res.Closed, "merged", res.Merged)
 	}
 	return res, nil
 }

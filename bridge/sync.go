@@ -245,8 +245,10 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (Summary, error) {
 		sum.Errors = 1
 		sum.Note = err.Error()
 	}
-	if err == nil && s.detector != nil && applied.Created+applied.Updated+applied.Cancelled > 0 {
-		// ApplySync stamps what it changed no earlier than the read, to the second.
+	if err == nil && s.detector != nil {
+		// ApplySync stamps what it changed no earlier than the read, to the second. A pass
+		// that changed nothing still detects: it then also waits for a detection another
+		// pass is running, so conflicts are in place when the pass returns.
 		if _, derr := s.detector.DetectSince(ctx, readAt.Add(-time.Second)); derr != nil {
 			s.log.Warn("detect conflicts after sync", "backend", b, "err", derr)
 		}

@@ -222,9 +222,11 @@ type DetectInput struct {
 }
 
 // DetectConflicts applies the rules to in and returns the conflicts found, one per
-// cause, with their evidence, rule and suggestion. It is pure: the store reconciles the
-// result with what was found before.
-func DetectConflicts(in DetectInput) []Conflict {
+// cause, with their evidence, rule and suggestion, and the causes they supersede (an OA
+// booking after the cutover that an overlap's suggestion cancels is not also "in the
+// wrong system"). It is pure: the store reconciles the result with what was found
+// before.
+func DetectConflicts(in DetectInput) (found []Conflict, superseded []string) {
 	byRoom := map[string][]Reservation{}
 	for _, r := range in.Holding {
 		if r.Status.Holds() {
@@ -269,7 +271,9 @@ func DetectConflicts(in DetectInput) []Conflict {
 		if !in.Changed[r.ID] || !r.Status.Holds() {
 			continue
 		}
-		if r.Backend == BackendOA && !cutover.IsZero() && in.Routing.Owner(r.Start) != BackendOA && !losing[r.ID] {
+		if r.Backend == BackendOA && !cutover.IsZero() && in.Routing.Owner(r.Start) != BackendOA && losing[r.ID] {
+			superseded = append(superseded, "wrong_system:"+r.ID)
+		} else if r.Backend == BackendOA && !cutover.IsZero() && in.Routing.Owner(r.Start) != BackendOA {
 			out = append(out, Conflict{Cause: "wrong_system:" + r.ID, Kind: KindWrongSystem,
 				OfficeID: in.Offices[r.RoomID], RoomID: r.RoomID, Start: r.Start, End: r.End,
 				Rule: RuleOwnerIsDingTalk, RuleArgs: Args{"cutover": cutover.UTC().Format(time.RFC3339)},
@@ -282,7 +286,7 @@ func DetectConflicts(in DetectInput) []Conflict {
 				Sides: Sides{SideOf(r)}, SuggestAction: ActionDismiss})
 		}
 	}
-	return out
+	return out, superseded
 }
 
 // OverlapCause is the cause key of an overlap between reservations a and b.

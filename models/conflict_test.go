@@ -71,7 +71,7 @@ func TestDetectConflicts(t *testing.T) {
 			for _, id := range tt.changed {
 				changed[id] = true
 			}
-			got := models.DetectConflicts(models.DetectInput{Routing: migration(), Offices: map[string]string{"duowei": "bj-shoukai"},
+			got, _ := models.DetectConflicts(models.DetectInput{Routing: migration(), Offices: map[string]string{"duowei": "bj-shoukai"},
 				Changed: changed, Holding: tt.holding, KnownOrganizer: models.OrganizerIndex([]models.User{{ID: "zhangsan", Name: "张三"}})})
 			var keys []string
 			for _, c := range got {
@@ -97,18 +97,19 @@ func TestStoreReconcileConflicts(t *testing.T) {
 		pre := time.Date(2023, 4, 12, 10, 0, 0, 0, shanghai)
 		a, b := held("a", "duowei", models.BackendOA, pre, pre), held("b", "duowei", models.BackendDingTalk, pre, pre)
 		detect := func(rs ...models.Reservation) []models.Conflict {
-			return models.DetectConflicts(models.DetectInput{Routing: migration(), Changed: map[string]bool{"a": true, "b": true}, Holding: rs})
+			found, _ := models.DetectConflicts(models.DetectInput{Routing: migration(), Changed: map[string]bool{"a": true, "b": true}, Holding: rs})
+			return found
 		}
-		r, err := s.ReconcileConflicts(ctx, []string{"a", "b"}, detect(a, b))
+		r, err := s.ReconcileConflicts(ctx, []string{"a", "b"}, detect(a, b), nil)
 		if err != nil || r.Opened != 1 {
 			t.Fatalf("ReconcileConflicts(first) = %+v, %v; want 1 opened", r, err)
 		}
-		r, err = s.ReconcileConflicts(ctx, []string{"a", "b"}, detect(a, b))
+		r, err = s.ReconcileConflicts(ctx, []string{"a", "b"}, detect(a, b), nil)
 		if err != nil || r != (models.ReconcileResult{}) {
 			t.Errorf("ReconcileConflicts(again) = %+v, %v; want no change", r, err)
 		}
 		b.Title = "renamed"
-		r, _ = s.ReconcileConflicts(ctx, []string{"b"}, detect(a, b))
+		r, _ = s.ReconcileConflicts(ctx, []string{"b"}, detect(a, b), nil)
 		if r.Updated != 1 {
 			t.Errorf("ReconcileConflicts(new evidence) = %+v, want 1 updated", r)
 		}
@@ -121,7 +122,7 @@ func TestStoreReconcileConflicts(t *testing.T) {
 			t.Errorf("OpenConflictsOf(a, zzz) = %v, want one for a", byRes)
 		}
 		// The cause goes away: b is cancelled.
-		r, _ = s.ReconcileConflicts(ctx, []string{"b"}, nil)
+		r, _ = s.ReconcileConflicts(ctx, []string{"b"}, nil, nil)
 		if r.Closed != 1 {
 			t.Errorf("ReconcileConflicts(cause gone) = %+v, want 1 closed", r)
 		}
@@ -130,7 +131,7 @@ func TestStoreReconcileConflicts(t *testing.T) {
 			t.Errorf("Conflict() after cause gone = %s/%s, want resolved/gone", got.Status, got.Resolution)
 		}
 		// It comes back: the same conflict opens again.
-		r, _ = s.ReconcileConflicts(ctx, []string{"b"}, detect(a, b))
+		r, _ = s.ReconcileConflicts(ctx, []string{"b"}, detect(a, b), nil)
 		if r.Reopened != 1 || r.Opened != 0 {
 			t.Errorf("ReconcileConflicts(back) = %+v, want 1 reopened", r)
 		}
@@ -138,7 +139,7 @@ func TestStoreReconcileConflicts(t *testing.T) {
 		if _, err := s.ResolveConflict(ctx, open[0].ID, models.Resolving{Action: models.ActionDismiss, By: "admin", Note: "known", Done: true}); err != nil {
 			t.Fatal(err)
 		}
-		s.ReconcileConflicts(ctx, []string{"a"}, detect(a, b))
+		s.ReconcileConflicts(ctx, []string{"a"}, detect(a, b), nil)
 		got, _ = s.Conflict(ctx, open[0].ID)
 		if got.Status != models.ConflictDismissed || got.Note != "known" {
 			t.Errorf("Conflict() after dismiss and re-detection = %s (%q), want dismissed", got.Status, got.Note)

@@ -11,6 +11,9 @@ import (
 // ReconcileResult counts what ReconcileConflicts changed.
 type ReconcileResult struct {
 	Opened, Updated, Reopened, Closed int
+	// Merged counts open conflicts nobody had acted on that were dropped because a
+	// conflict found now covers them.
+	Merged int
 }
 
 // chunk is how many ids go into one IN list.
@@ -20,8 +23,10 @@ const chunk = 500
 // each conflict is kept once per cause (a new cause opens one, a known cause gets fresh
 // evidence and suggestion, a resolved one whose cause came back opens again, a dismissed
 // one stays dismissed), and every open conflict concerning a reservation in scope whose
-// cause was not found again closes itself as resolved.
-func (s *Store) ReconcileConflicts(ctx context.Context, scope []string, found []Conflict) (ReconcileResult, error) {
+// cause was not found again closes itself as resolved. An open conflict of a superseded
+// cause that nobody acted on is dropped (the conflict that covers it is the one to
+// decide).
+func (s *Store) ReconcileConflicts(ctx context.Context, scope []string, found []Conflict, superseded []string) (ReconcileResult, error) {
 	now := s.stamp()
 	var res ReconcileResult
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -75,6 +80,21 @@ func (s *Store) ReconcileConflicts(ctx context.Context, scope []string, found []
 			upd["updated_at"] = now
 			if err := tx.Model(&Conflict{}).Where("id = ?", old.ID).Updates(upd).Error; err != nil {
 				return err
+			}
+		}
+		if len(superseded) > 0 {
+			var drop []Conflict
+			if err := tx.Where("cause IN ? AND status = ? AND resolution = ''", superseded, ConflictOpen).Find(&drop).Error; err != nil {
+				return err
+			}
+			for _, c := range drop {
+				if err := tx.Where("conflict_id = ?", c.ID).Delete(&ConflictMember{}).Error; err != nil {
+					return err
+				}
+				if err := tx.Where("id = ?", c.ID).Delete(&Conflict{}).Error; err != nil {
+					return err
+				}
+				res.Merged++
 			}
 		}
 		for start := 0; start < len(scope); start += chunk {

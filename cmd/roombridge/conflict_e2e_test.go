@@ -1,0 +1,214 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+type conflictReply struct {
+	ID     string `json:"id"`
+	Kind   string `json:"kind"`
+	Status string `json:"status"`
+	Rule   string `json:"rule"`
+	Sides  []struct {
+		ReservationID string `json:"reservation_id"`
+		Backend       string `json:"backend"`
+		RemoteID      string `json:"remote_id"`
+		Status        string `json:"status"`
+		Title         string `json:"title"`
+	} `json:"sides"`
+	Suggestion struct {
+		Action string `json:"action"`
+		Keep   string `json:"keep"`
+	} `json:"suggestion"`
+	Resolution *struct {
+		Action    string `json:"action"`
+		Outcome   string `json:"outcome"`
+		ErrorCode string `json:"error_code"`
+	} `json:"resolution"`
+}
+
+// conflictsWith lists the conflicts (any status) one of whose sides has the remote id.
+func (in *instance) conflictsWith(t *testing.T, remote string) []conflictReply {
+	t.Helper()
+	var all []conflictReply
+	r := in.do("GET", in.url+"/api/v1/conflicts", "admin", nil)
+	if r.code != http.StatusOK {
+		t.Fatalf("GET /api/v1/conflicts = %d %s", r.code, r.body)
+	}
+	r.json(t, &all)
+	var out []conflictReply
+	for _, c := range all {
+		for _, s := range c.Sides {
+			if s.RemoteID == remote {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// waitConflict polls a conflict (bounded) until cond holds.
+func (in *instance) waitConflict(t *testing.T, id string, cond func(conflictReply) bool) conflictReply {
+	t.Helper()
+	var c conflictReply
+	for i := 0; i < 200; i++ {
+		in.do("GET", in.url+"/api/v1/conflicts/"+id, "admin", nil).json(t, &c)
+		if cond(c) {
+			return c
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("conflict %s never reached the state wanted: %+v\n%s", id, c, in.stderr)
+	return c
+}
+
+// nativePair books one room natively in both fakes at overlapping times and returns the
+// OA appId and the DingTalk event id.
+func (in *instance) nativePair(t *testing.T, start time.Time, title string) (oaID, dtID string) {
+	t.Helper()
+	var oa struct {
+		AppID string `json:"appId"`
+	}
+	in.do("POST", in.oaURL+"/_fake/bookings", "", strings.NewReader(fmt.Sprintf(`{"roomId":"3470188923641725004","loginName":"lisi","start":%q,"end":%q,"description":%q}`,
+		start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339), "OA "+title))).json(t, &oa)
+	var dt struct {
+		ID string `json:"id"`
+	}
+	in.do("POST", in.dtURL+"/_fake/events", "", strings.NewReader(fmt.Sprintf(`{"organizerUnionId":"union-wangwu","roomId":"dt-sk-xiaoyao","title":%q,"start":%q,"end":%q}`,
+		"钉钉 "+title, start.Add(30*time.Minute).Format(time.RFC3339), start.Add(90*time.Minute).Format(time.RFC3339)))).json(t, &dt)
+	if oa.AppID == "" || dt.ID == "" {
+		t.Fatalf("native bookings not made: %+v %+v", oa, dt)
+	}
+	return oa.AppID, dt.ID
+}
+
+// TestConflictsAcrossBothSystems: natively overlapping bookings of one room in both
+// fakes become exactly one conflict after a sync pass, whose suggestion keeps the OA side
+// before the cutover and the DingTalk side after it; resolving cancels the loser in its
+// fake, audits, closes the conflict and shows the loser cancelled in the feed; another
+// sync makes no duplicate. Staff get 403 on every conflicts route and admin page.
+func TestConflictsAcrossBothSystems(t *testing.T) {
+	in := start(t, nil)
+	preOA, preDT := in.nativePair(t, in.day(2, 8, 0), "撞车-前")
+	postOA, postDT := in.nativePair(t, in.day(9, 8, 0), "撞车-后")
+	in.sync(t)
+
+	sideOf := func(c conflictReply, backend string) string {
+		for _, s := range c.Sides {
+			if s.Backend == backend {
+				return s.ReservationID
+			}
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		name, oa, dt, keep string
+	}{{"before the cutover", preOA, preDT, "oa"}, {"after the cutover", postOA, postDT, "dingtalk"}} {
+		cs := in.conflictsWith(t, tc.oa)
+		if len(cs) != 1 || cs[0].Kind != "overlap" || cs[0].Status != "open" || len(in.conflictsWith(t, tc.dt)) != 1 {
+			t.Fatalf("%s: conflicts with the OA booking = %+v, want exactly one open overlap shared with the DingTalk one\n%s", tc.name, cs, in.stderr)
+		}
+		if got := cs[0].Suggestion; got.Action != "keep" || got.Keep != sideOf(cs[0], tc.keep) || cs[0].Rule != "owner_wins" {
+			t.Errorf("%s: suggestion = %+v (rule %s), want keep the %s side", tc.name, got, cs[0].Rule, tc.keep)
+		}
+	}
+
+	// Resolve the pre-cutover one as suggested: the DingTalk event goes.
+	c := in.conflictsWith(t, preOA)[0]
+	loser := sideOf(c, "dingtalk")
+	r := in.do("POST", in.url+"/api/v1/conflicts/"+c.ID+"/resolve", "admin", strings.NewReader(fmt.Sprintf(`{"action":"keep","keep":%q}`, c.Suggestion.Keep)))
+	if r.code != http.StatusAccepted {
+		t.Fatalf("POST resolve = %d %s", r.code, r.body)
+	}
+	done := in.waitConflict(t, c.ID, func(c conflictReply) bool { return c.Status != "open" || (c.Resolution != nil && c.Resolution.Outcome == "failed") })
+	if done.Status != "resolved" || done.Resolution == nil || done.Resolution.Action != "keep" || done.Resolution.Outcome != "done" {
+		t.Fatalf("conflict after resolving = %+v, want resolved by keep, done", done)
+	}
+	var events []struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	in.do("GET", in.dtURL+"/_fake/events", "", nil).json(t, &events)
+	for _, e := range events {
+		if e.ID == preDT && e.Status != "cancelled" {
+			t.Errorf("the losing DingTalk event = %+v, want cancelled in the fake", e)
+		}
+	}
+	var oaHeld []struct {
+		AppID     string `json:"appId"`
+		Cancelled bool   `json:"cancelled"`
+	}
+	in.do("GET", in.oaURL+"/_fake/bookings", "", nil).json(t, &oaHeld)
+	for _, b := range oaHeld {
+		if b.AppID == preOA && b.Cancelled {
+			t.Errorf("the kept OA booking was cancelled in the fake")
+		}
+	}
+	var lost booking
+	in.do("GET", in.url+"/api/v1/bookings/"+loser, "admin", nil).json(t, &lost)
+	if lost.Status != "cancelled" {
+		t.Errorf("the losing reservation = %+v, want cancelled", lost)
+	}
+	audit := in.do("GET", in.url+"/admin/audit?reservation="+loser, "admin", nil)
+	if !strings.Contains(string(audit.body), "conflict_keep") || !strings.Contains(string(audit.body), "conflict="+c.ID) {
+		t.Errorf("the audit log of %s lacks the resolution:\n%s", loser, audit.body)
+	}
+	// The feed shows the loser cancelled.
+	var tok struct {
+		URLs struct {
+			Rooms map[string]string `json:"rooms"`
+		} `json:"urls"`
+	}
+	in.do("POST", in.url+"/api/v1/feed-tokens", "admin", strings.NewReader(`{"label":"conflicts"}`)).json(t, &tok)
+	u := tok.URLs.Rooms["sk-xiaoyao"]
+	feed, fr, _ := in.feed(t, in.url+u[strings.Index(u, "/ical/"):])
+	if fr.code != http.StatusOK || feed["dingtalk-"+preDT+"@roombridge"].status != "CANCELLED" || feed["oa-"+preOA+"@roombridge"].status != "CONFIRMED" {
+		t.Errorf("room feed: loser %+v, winner %+v; want CANCELLED and CONFIRMED", feed["dingtalk-"+preDT+"@roombridge"], feed["oa-"+preOA+"@roombridge"])
+	}
+
+	// Another sync pass: no duplicate, the resolved one stays resolved.
+	in.sync(t)
+	if cs := in.conflictsWith(t, preOA); len(cs) != 1 || cs[0].Status != "resolved" {
+		t.Errorf("after a second sync, conflicts with the OA booking = %+v, want the one resolved", cs)
+	}
+	if cs := in.conflictsWith(t, postOA); len(cs) != 1 || cs[0].Status != "open" {
+		t.Errorf("after a second sync, conflicts with the post-cutover OA booking = %+v, want the one still open", cs)
+	}
+
+	// Staff: 403 on every conflicts route and admin page.
+	post := in.conflictsWith(t, postOA)[0]
+	for _, rq := range []struct{ method, path, body string }{
+		{"GET", "/api/v1/conflicts", ""}, {"GET", "/api/v1/conflicts/" + post.ID, ""},
+		{"POST", "/api/v1/conflicts/" + post.ID + "/resolve", `{"action":"dismiss","note":"x"}`},
+		{"GET", "/admin", ""}, {"GET", "/admin/conflicts", ""}, {"GET", "/admin/conflicts/" + post.ID, ""},
+		{"POST", "/admin/conflicts/" + post.ID + "/resolve", ""}, {"GET", "/admin/cutover", ""}, {"POST", "/admin/cutover/migrate", ""},
+		{"GET", "/admin/outbox", ""}, {"POST", "/admin/outbox/x/retry", ""}, {"GET", "/admin/audit", ""}, {"GET", "/admin/rooms", ""},
+		{"POST", "/admin/sync", ""},
+	} {
+		var body *strings.Reader
+		hdr := []string{"Sec-Fetch-Site", "same-origin"}
+		if rq.body != "" {
+			body = strings.NewReader(rq.body)
+		} else if rq.method == "POST" {
+			body = strings.NewReader("action=dismiss&note=x")
+			hdr = append(hdr, "Content-Type", "application/x-www-form-urlencoded")
+		}
+		var r reply
+		if body != nil {
+			r = in.do(rq.method, in.url+rq.path, "zhangsan", body, hdr...)
+		} else {
+			r = in.do(rq.method, in.url+rq.path, "zhangsan", nil, hdr...)
+		}
+		if r.code != http.StatusForbidden {
+			t.Errorf("%s %s as staff = %d, want 403", rq.method, rq.path, r.code)
+		}
+	}
+	if c := in.conflictsWith(t, postOA)[0]; c.Status != "open" {
+		t.Errorf("a staff request changed the conflict: %+v", c)
+	}
+}

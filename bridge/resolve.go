@@ -32,6 +32,10 @@ func (s *Service) Resolve(ctx context.Context, by models.User, id string, act mo
 	if err := s.mayResolve(by); err != nil {
 		return models.Conflict{}, err
 	}
+	return s.resolveConflict(ctx, by, id, act)
+}
+
+func (s *Service) resolveConflict(ctx context.Context, by models.User, id string, act models.Resolution) (models.Conflict, error) {
 	c, err := s.store.Conflict(ctx, id)
 	if err != nil {
 		return c, err
@@ -91,6 +95,12 @@ func (s *Service) Resolve(ctx context.Context, by models.User, id string, act mo
 		if err != nil {
 			return c, err
 		}
+		organizer := side.OrganizerID
+		if organizer == "" {
+			if organizer, err = s.userByName(ctx, side.Organizer); err != nil {
+				return c, err
+			}
+		}
 		r.Arg = side.ReservationID
 		r.Changes[side.ReservationID] = models.Change{CheckRoom: true, Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
 			if !x.Status.Holds() || x.Status == models.StatusPending {
@@ -100,6 +110,9 @@ func (s *Service) Resolve(ctx context.Context, by models.User, id string, act mo
 				return nil, nil, err
 			}
 			prev := take(*x)
+			if x.OrganizerID == "" {
+				x.OrganizerID = organizer
+			}
 			x.RoomID, x.Backend, x.Status, x.Origin = room.ID, backend, models.StatusPending, models.OriginBridge
 			x.RemoteID = nil
 			x.Sequence++
@@ -191,7 +204,18 @@ func (s *Service) migrateChange(ctx context.Context, id, conflict string, now ti
 	if !s.backends[models.BackendDingTalk] {
 		return models.Change{}, &models.Error{Kind: models.ErrUnavailable, Code: "backend_not_configured"}
 	}
+	// DingTalk books in the organizer's calendar: a booking found in the OA names its
+	// organizer only by display name, which must match exactly one catalog user.
+	organizer := x.OrganizerID
+	if organizer == "" {
+		if organizer, err = s.userByName(ctx, x.OrganizerName); err != nil {
+			return models.Change{}, err
+		}
+	}
 	return models.Change{Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+		if x.OrganizerID == "" {
+			x.OrganizerID = organizer
+		}
 		if x.Backend != models.BackendOA || !x.Status.Holds() || x.Status == models.StatusPending || s.routing.Owner(x.Start) == models.BackendOA {
 			return nil, nil, invalid("not_migratable", "reservation")
 		}
@@ -287,12 +311,22 @@ func (s *Service) Migrate(ctx context.Context, by models.User, id string) (model
 	if err := s.mayResolve(by); err != nil {
 		return models.Reservation{}, err
 	}
+	return s.migrate(ctx, by, id)
+}
+
+// MigrateAsOperator is Migrate for the operator's migrate-bookings command, audited as
+// actor (the command runs with the database's credentials, outside any sign-in).
+func (s *Service) MigrateAsOperator(ctx context.Context, actor, id string) (models.Reservation, error) {
+	return s.migrate(ctx, models.User{ID: actor}, id)
+}
+
+func (s *Service) migrate(ctx context.Context, by models.User, id string) (models.Reservation, error) {
 	cs, err := s.store.Conflicts(ctx, models.ConflictFilter{Reservation: id, Kind: models.KindWrongSystem, Status: models.ConflictOpen})
 	if err != nil {
 		return models.Reservation{}, err
 	}
 	if len(cs) > 0 && cs[0].Outcome != models.OutcomeRunning {
-		if _, err := s.Resolve(ctx, by, cs[0].ID, models.Resolution{Action: models.ActionMigrate, Reservation: id}); err != nil {
+		if _, err := s.resolveConflict(ctx, by, cs[0].ID, models.Resolution{Action: models.ActionMigrate, Reservation: id}); err != nil {
 			return models.Reservation{}, err
 		}
 		return s.store.Reservation(ctx, id)
@@ -315,4 +349,26 @@ func (s *Service) Migrate(ctx context.Context, by models.User, id string) (model
 	s.changes.notify()
 	s.kick()
 	return r, nil
+}
+
+// userByName returns the id of the one catalog user called name. Errors: ErrInvalid
+// ("organizer_unmapped") when nobody or more than one person has that name.
+func (s *Service) userByName(ctx context.Context, name string) (string, error) {
+	users, err := s.store.Users(ctx)
+	if err != nil {
+		return "", err
+	}
+	id := ""
+	for _, u := range users {
+		if name != "" && strings.TrimSpace(u.Name) == strings.TrimSpace(name) {
+			if id != "" {
+				return "", invalid("organizer_unmapped", "reservation")
+			}
+			id = u.ID
+		}
+	}
+	if id == "" {
+		return "", invalid("organizer_unmapped", "reservation")
+	}
+	return id, nil
 }

@@ -335,5 +335,6 @@ var messages = map[string]models.Message{
 	"code.not_active":             {ZH: "这个预订已取消、被拒绝或还在提交中。", EN: "This booking is cancelled, rejected or still being sent."},
 	"code.room_not_in_backend":    {ZH: "这个会议室在目标系统中没有登记。", EN: "This room is not registered in the target system."},
 	"code.backend_not_configured": {ZH: "目标系统未接入。", EN: "The target system is not connected."},
+	"code.organizer_unmapped":     {ZH: "预订人在名录中找不到（或重名），无法在钉钉中以其名义预订。请先补全名录。", EN: "The organizer is not in the directory (or the name is ambiguous), so DingTalk cannot book in their name. Fix the directory first."},
 	"code.job_not_failed":         {ZH: "这个写入没有失败，无需重试。", EN: "This write has not given up; nothing to retry."},
 }

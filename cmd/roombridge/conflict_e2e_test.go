@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -125,7 +127,9 @@ func TestConflictsAcrossBothSystems(t *testing.T) {
 	if r.code != http.StatusAccepted {
 		t.Fatalf("POST resolve = %d %s", r.code, r.body)
 	}
-	done := in.waitConflict(t, c.ID, func(c conflictReply) bool { return c.Status != "open" || (c.Resolution != nil && c.Resolution.Outcome == "failed") })
+	done := in.waitConflict(t, c.ID, func(c conflictReply) bool {
+		return c.Status != "open" || (c.Resolution != nil && c.Resolution.Outcome == "failed")
+	})
 	if done.Status != "resolved" || done.Resolution == nil || done.Resolution.Action != "keep" || done.Resolution.Outcome != "done" {
 		t.Fatalf("conflict after resolving = %+v, want resolved by keep, done", done)
 	}
@@ -210,5 +214,134 @@ func TestConflictsAcrossBothSystems(t *testing.T) {
 	}
 	if c := in.conflictsWith(t, postOA)[0]; c.Status != "open" {
 		t.Errorf("a staff request changed the conflict: %+v", c)
+	}
+}
+
+// operatorEnv is the environment of a command run beside the demo instance: the same
+// database and the instance's fakes as real backends, the demo's cutover.
+func (in *instance) operatorEnv(cutover time.Time) map[string]string {
+	return map[string]string{
+		"ROOMBRIDGE_DB": in.db, "ROOMBRIDGE_AUTH": "header", "ROOMBRIDGE_ADMINS": "admin",
+		"ROOMBRIDGE_OA_URL": in.oaURL, "ROOMBRIDGE_OA_REST_USER": fakeOAUser, "ROOMBRIDGE_OA_REST_PASSWORD": fakeOAPassword,
+		"ROOMBRIDGE_DINGTALK_URL": in.dtURL, "ROOMBRIDGE_DINGTALK_OAPI_URL": in.dtURL,
+		"ROOMBRIDGE_DINGTALK_APP_KEY": fakeAppKey, "ROOMBRIDGE_DINGTALK_APP_SECRET": fakeAppSecret,
+		"ROOMBRIDGE_CUTOVER": cutover.Format(time.RFC3339), "ROOMBRIDGE_OA_FREEZE": cutover.Add(-time.Hour).Format(time.RFC3339),
+	}
+}
+
+func (in *instance) migrateBookings(t *testing.T, env map[string]string, args ...string) (migrateResult, string, error) {
+	t.Helper()
+	var out, errb strings.Builder
+	err := run(context.Background(), append([]string{"migrate-bookings", "--json"}, args...), func(k string) string { return env[k] }, &out, &errb)
+	var res migrateResult
+	if jerr := json.Unmarshal([]byte(out.String()), &res); jerr != nil {
+		t.Fatalf("migrate-bookings %v: %v; output %q\n%s", args, jerr, out.String(), errb.String())
+	}
+	return res, errb.String(), err
+}
+
+// TestMigrateBookings: an OA booking dated after the cutover is listed by the dry run;
+// migrate-bookings moves it into DingTalk (same room), cancels it in the OA, and the feed
+// keeps its UID with a higher SEQUENCE; a second run changes nothing.
+func TestMigrateBookings(t *testing.T) {
+	in := start(t, nil)
+	when := in.day(9, 10, 0)
+	var oa struct {
+		AppID string `json:"appId"`
+	}
+	in.do("POST", in.oaURL+"/_fake/bookings", "", strings.NewReader(fmt.Sprintf(`{"roomId":"3470188923641725004","loginName":"lisi","start":%q,"end":%q,"description":"切换后的 OA 会"}`,
+		when.Format(time.RFC3339), when.Add(time.Hour).Format(time.RFC3339)))).json(t, &oa)
+	in.sync(t)
+	if cs := in.conflictsWith(t, oa.AppID); len(cs) != 1 || cs[0].Kind != "wrong_system" || cs[0].Suggestion.Action != "migrate" {
+		t.Errorf("conflicts of the OA booking after the cutover = %+v, want one wrong_system suggesting migrate", cs)
+	}
+	env := in.operatorEnv(in.day(7, 0, 0))
+	uid := "oa-" + oa.AppID + "@roombridge"
+
+	dry, log, err := in.migrateBookings(t, env, "--dry-run")
+	if err != nil {
+		t.Fatalf("migrate-bookings --dry-run = %v\n%s", err, log)
+	}
+	var id string
+	for _, it := range dry.Report.Items {
+		if it.RemoteID == oa.AppID {
+			id = it.ID
+		}
+	}
+	if id == "" || !dry.DryRun || dry.Outcomes != nil {
+		t.Fatalf("dry run = %+v, want the OA booking listed and nothing done", dry)
+	}
+
+	var tok struct {
+		URLs struct {
+			Rooms map[string]string `json:"rooms"`
+		} `json:"urls"`
+	}
+	in.do("POST", in.url+"/api/v1/feed-tokens", "admin", strings.NewReader(`{"label":"migrate"}`)).json(t, &tok)
+	u := tok.URLs.Rooms["sk-xiaoyao"]
+	feedURL := in.url + u[strings.Index(u, "/ical/"):]
+	before, _, _ := in.feed(t, feedURL)
+	if before[uid].status != "CONFIRMED" {
+		t.Fatalf("feed before = %+v, want the OA booking confirmed", before[uid])
+	}
+
+	res, log, err := in.migrateBookings(t, env)
+	if err != nil {
+		t.Fatalf("migrate-bookings = %v\n%+v\n%s", err, res, log)
+	}
+	var dtID string
+	for _, o := range res.Outcomes {
+		if o.ReservationID == id {
+			if o.Outcome != "migrated" {
+				t.Fatalf("outcome of %s = %+v, want migrated", id, o)
+			}
+			dtID = o.RemoteID
+		}
+	}
+	var events []struct {
+		ID      string    `json:"id"`
+		Status  string    `json:"status"`
+		RoomIDs []string  `json:"roomIds"`
+		Start   time.Time `json:"start"`
+	}
+	in.do("GET", in.dtURL+"/_fake/events", "", nil).json(t, &events)
+	found := 0
+	for _, e := range events {
+		if e.ID == dtID && e.Status != "cancelled" && len(e.RoomIDs) == 1 && e.RoomIDs[0] == "dt-sk-xiaoyao" && e.Start.Equal(when) {
+			found++
+		}
+	}
+	if found != 1 {
+		t.Errorf("DingTalk fake events = %+v, want %s booked in dt-sk-xiaoyao at %s", events, dtID, when)
+	}
+	var oaHeld []struct {
+		AppID     string `json:"appId"`
+		Cancelled bool   `json:"cancelled"`
+	}
+	in.do("GET", in.oaURL+"/_fake/bookings", "", nil).json(t, &oaHeld)
+	for _, b := range oaHeld {
+		if b.AppID == oa.AppID && !b.Cancelled {
+			t.Errorf("the OA booking is still held in the OA fake after migration")
+		}
+	}
+	after, _, _ := in.feed(t, feedURL)
+	if after[uid].status != "CONFIRMED" || after[uid].sequence <= before[uid].sequence || !after[uid].start.Equal(when) {
+		t.Errorf("feed after = %+v (before %+v), want the same UID confirmed with a higher SEQUENCE", after[uid], before[uid])
+	}
+	if cs := in.conflictsWith(t, oa.AppID); len(cs) != 1 || cs[0].Status != "resolved" {
+		t.Errorf("the wrong_system conflict after migration = %+v, want resolved", cs)
+	}
+
+	// Again: nothing left, nothing doubled.
+	again, log, err := in.migrateBookings(t, env)
+	if err != nil || len(again.Report.Items) != 0 || len(again.Outcomes) != 0 {
+		t.Errorf("second migrate-bookings = %+v, %v, want nothing to do\n%s", again, err, log)
+	}
+	var events2 []struct {
+		ID string `json:"id"`
+	}
+	in.do("GET", in.dtURL+"/_fake/events", "", nil).json(t, &events2)
+	if len(events2) != len(events) {
+		t.Errorf("DingTalk fake has %d events after the second run, want %d", len(events2), len(events))
 	}
 }

@@ -25,6 +25,8 @@ type instance struct {
 	dtURL  string
 	stderr *bytes.Buffer
 	zone   *time.Location
+	// db is the instance's database (ROOMBRIDGE_DB).
+	db string
 }
 
 var (
@@ -46,7 +48,7 @@ func start(t testing.TB, env map[string]string) *instance {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	in := &instance{t: t, stderr: &bytes.Buffer{}}
+	in := &instance{t: t, stderr: &bytes.Buffer{}, db: base["ROOMBRIDGE_DB"]}
 	in.zone, _ = time.LoadLocation("Asia/Shanghai")
 	done := make(chan error, 1)
 	go func() {

@@ -559,4 +559,3 @@ func (s *server) migrateAllForm(c echo.Context) error {
 	}
 	return redirect(c, fmt.Sprintf("/admin/cutover?started=%d&failed=%d", started, failed))
 }
-

@@ -42,6 +42,10 @@ CREATE TABLE conflict_members (
 );
 CREATE INDEX conflict_members_reservation ON conflict_members (reservation_id);
 
+-- Detection reads the reservations holding a room around each changed one: with the end
+-- and the status in the index, only the overlapping rows are read from the table.
+CREATE INDEX reservations_room_span ON reservations (room_id, starts_at, ends_at, status);
+
 -- The audit log is filtered by who and what on the admin console.
 CREATE INDEX audit_actor ON audit_log (actor, at);
 CREATE INDEX audit_action ON audit_log (action, at);

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -336,15 +337,29 @@ type RoomWindow struct {
 	From, To time.Time
 }
 
+// MaxSpan bounds how long a reservation may last and still be found by HoldingIn: the
+// lower bound on starts_at keeps each lookup a short range of the (room_id, starts_at)
+// index instead of the room's whole history.
+const MaxSpan = 7 * 24 * time.Hour
+
 // HoldingIn returns the reservations holding their room that overlap any of the
-// windows.
+// windows (those lasting longer than MaxSpan are not looked for).
 func (s *Store) HoldingIn(ctx context.Context, windows []RoomWindow) ([]Reservation, error) {
 	seen := map[string]bool{}
 	var out []Reservation
-	for _, w := range windows {
+	// Windows go to the database in batches, one range of the index each, OR-ed.
+	const batch = 100
+	for start := 0; start < len(windows); start += batch {
+		var (
+			conds []string
+			args  []any
+		)
+		for _, w := range windows[start:min(start+batch, len(windows))] {
+			conds = append(conds, "(room_id = ? AND starts_at > ? AND starts_at < ? AND ends_at > ?)")
+			args = append(args, w.RoomID, w.From.Add(-MaxSpan).UTC(), w.To.UTC(), w.From.UTC())
+		}
 		var part []Reservation
-		err := s.db.WithContext(ctx).Where("room_id = ? AND starts_at < ? AND ends_at > ? AND status IN ?",
-			w.RoomID, w.To.UTC(), w.From.UTC(), HoldingStatuses).Find(&part).Error
+		err := s.db.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Where("status IN ?", HoldingStatuses).Find(&part).Error
 		if err != nil {
 			return nil, storeErr("list holding reservations", err)
 		}

@@ -184,8 +184,37 @@ func TestConflictsAcrossBothSystems(t *testing.T) {
 		t.Errorf("after a second sync, conflicts with the post-cutover OA booking = %+v, want the one still open", cs)
 	}
 
-	// Staff: 403 on every conflicts route and admin page.
+	// The organizer of a booking in an open conflict sees a warning on its page, in my
+	// bookings and in the form's timeline.
 	post := in.conflictsWith(t, postOA)[0]
+	dtSide := sideOf(post, "dingtalk")
+	const warning = "这个预订与其他预订冲突"
+	if page := in.do("GET", in.url+"/bookings/"+dtSide, "wangwu", nil); page.code != http.StatusOK || !strings.Contains(string(page.body), warning) {
+		t.Errorf("GET /bookings/%s as its organizer = %d, want the conflict warning\n%s", dtSide, page.code, page.body)
+	}
+	if page := in.do("GET", in.url+"/bookings", "wangwu", nil); !strings.Contains(string(page.body), warning) {
+		t.Errorf("my bookings of wangwu lack the conflict warning:\n%s", page.body)
+	}
+	var busy []struct {
+		Backend  string `json:"backend"`
+		Conflict bool   `json:"conflict"`
+	}
+	d := in.day(9, 0, 0)
+	in.do("GET", in.url+"/api/v1/availability?room=sk-xiaoyao&from="+urlTime(d)+"&to="+urlTime(d.Add(24*time.Hour)), "zhaoliu", nil).json(t, &busy)
+	flagged := 0
+	for _, b := range busy {
+		if b.Conflict {
+			flagged++
+		}
+	}
+	if flagged != 2 {
+		t.Errorf("availability of the conflicting day = %+v, want both bookings flagged", busy)
+	}
+	if page := in.do("GET", in.url+"/bookings/"+sideOf(in.conflictsWith(t, preOA)[0], "oa"), "admin", nil); strings.Contains(string(page.body), warning) {
+		t.Errorf("the kept booking of a resolved conflict still shows the warning")
+	}
+
+	// Staff: 403 on every conflicts route and admin page.
 	for _, rq := range []struct{ method, path, body string }{
 		{"GET", "/api/v1/conflicts", ""}, {"GET", "/api/v1/conflicts/" + post.ID, ""},
 		{"POST", "/api/v1/conflicts/" + post.ID + "/resolve", `{"action":"dismiss","note":"x"}`},

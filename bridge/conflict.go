@@ -22,6 +22,11 @@ type Detector struct {
 	// mu serialises detections (reads included) so two of them never reconcile the same
 	// cause at once, and a detection that returns has seen every earlier one's result.
 	mu sync.Mutex
+
+	// pending is the earliest change Notify was told of and Run has not looked at yet.
+	pendMu  sync.Mutex
+	pending time.Time
+	wake    chan struct{}
 }
 
 // NewDetector builds a Detector.
@@ -29,7 +34,45 @@ func NewDetector(store *models.Store, routing models.Routing, log *slog.Logger) 
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Detector{store: store, routing: routing, log: log}
+	return &Detector{store: store, routing: routing, log: log, wake: make(chan struct{}, 1)}
+}
+
+// Notify asks Run to look at everything changed at or after since, soon. It never
+// blocks: paths that must stay quick (backend events) use it instead of detecting
+// inline.
+func (d *Detector) Notify(since time.Time) {
+	d.pendMu.Lock()
+	if d.pending.IsZero() || since.Before(d.pending) {
+		d.pending = since
+	}
+	d.pendMu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run detects what Notify was told of until ctx ends; a failed detection is logged and
+// tried again at the next notice.
+func (d *Detector) Run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.wake:
+		}
+		d.pendMu.Lock()
+		since := d.pending
+		d.pending = time.Time{}
+		d.pendMu.Unlock()
+		if since.IsZero() {
+			continue
+		}
+		if _, err := d.DetectSince(ctx, since); err != nil && ctx.Err() == nil {
+			d.log.Warn("detect conflicts", "err", err)
+			d.Notify(since)
+		}
+	}
 }
 
 // DetectSince looks at every reservation changed at or after since (the zero time:

@@ -66,7 +66,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		if _, err := a.detector.DetectSince(gctx, time.Time{}); err != nil && gctx.Err() == nil {
 			a.log.Warn("detect conflicts at start", "err", err)
 		}
-		return nil
+		return a.detector.Run(gctx)
 	})
 	for _, s := range a.syncers {
 		s := s
@@ -79,9 +79,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 				err := a.dingtalk.HandleEvent(ctx, ev)
 				a.metrics.Event(models.BackendDingTalk, ev.Type, err)
 				if err == nil {
-					if _, derr := a.detector.DetectSince(ctx, since); derr != nil {
-						a.log.Warn("detect conflicts after event", "event", ev.ID, "err", derr)
-					}
+					a.detector.Notify(since)
 				}
 				if err != nil {
 					a.log.Warn("dingtalk event not applied; it will be delivered again", "event", ev.ID, "type", ev.Type, "err", err)

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -84,7 +83,7 @@ func newLiveRig(t *testing.T, s *models.Store, c *modelstest.Clock) *liveRig {
 	r.disp = NewDispatcher(DispatcherConfig{Store: s, Backends: []Backend{oaB, dtB}, Routing: r.routing, Now: c.Now, Logger: log,
 		Backoff: func(int) time.Duration { return time.Minute }})
 	r.svc = NewService(ServiceConfig{Store: s, Routing: r.routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
-		Admins: map[string]bool{"admin": true}, Now: c.Now, Logger: log, Dispatcher: r.disp})
+		Access: models.NewAccess("admin"), Now: c.Now, Logger: log, Dispatcher: r.disp})
 	// A short window keeps the OA's day-by-day occupancy reads few.
 	lr.oaSync = NewSyncer(SyncerConfig{Store: s, Source: oaB, Routing: r.routing, Now: c.Now, Logger: log, Back: 24 * time.Hour, Ahead: 14 * 24 * time.Hour})
 	lr.dtSync = NewSyncer(SyncerConfig{Store: s, Source: dtB, Routing: r.routing, Now: c.Now, Logger: log, Usage: lr.usage, Back: 24 * time.Hour, Ahead: 14 * 24 * time.Hour})
@@ -123,7 +122,7 @@ func TestLiveBookBothSystems(t *testing.T) {
 		r.drain(t)
 		a, b := mustGet(t, r.rig, tomorrow.ID), mustGet(t, r.rig, later.ID)
 		if a.Backend != models.BackendOA || a.Status != models.StatusConfirmed || b.Backend != models.BackendDingTalk || b.Status != models.StatusConfirmed {
-			t.Fatalf("bookings = %s/%s and %s/%s, want oa/confirmed and dingtalk/confirmed (reasons %q %q)", a.Backend, a.Status, b.Backend, b.Status, a.Reason, b.Reason)
+			t.Fatalf("bookings = %s/%s and %s/%s, want oa/confirmed and dingtalk/confirmed (reasons %v %v)", a.Backend, a.Status, b.Backend, b.Status, a.Reason(), b.Reason())
 		}
 		if liveOA(r.oaFake) != 1 || liveDT(r.dtFake) != 1 {
 			t.Errorf("fakes hold OA %d, DingTalk %d; want 1 and 1", liveOA(r.oaFake), liveDT(r.dtFake))
@@ -247,10 +246,10 @@ func TestLiveLostAnswersBookOnce(t *testing.T) {
 			r.drain(t)
 		}
 		if s := mustGet(t, r.rig, a.ID); s.Status != models.StatusConfirmed {
-			t.Errorf("OA booking = %s %q, want confirmed", s.Status, s.Reason)
+			t.Errorf("OA booking = %s %v, want confirmed", s.Status, s.Reason())
 		}
 		if s := mustGet(t, r.rig, b.ID); s.Status != models.StatusConfirmed {
-			t.Errorf("DingTalk booking = %s %q, want confirmed", s.Status, s.Reason)
+			t.Errorf("DingTalk booking = %s %v, want confirmed", s.Status, s.Reason())
 		}
 		if liveOA(r.oaFake) != 1 || liveDT(r.dtFake) != 1 {
 			t.Errorf("fakes hold OA %d, DingTalk %d; want exactly 1 and 1", liveOA(r.oaFake), liveDT(r.dtFake))
@@ -267,8 +266,8 @@ func TestLiveDingTalkQuotaExhausted(t *testing.T) {
 		b, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(20, 14), time.Hour), "")
 		r.drain(t)
 		got := mustGet(t, r.rig, b.ID)
-		if got.Status != models.StatusRejected || !strings.Contains(got.Reason, "额度") {
-			t.Errorf("booking with DingTalk's quota used up = %s %q, want rejected naming the quota", got.Status, got.Reason)
+		if got.Status != models.StatusRejected || got.ReasonCode != "dingtalk_quota" {
+			t.Errorf("booking with DingTalk's quota used up = %s %v, want rejected with reason dingtalk_quota", got.Status, got.Reason())
 		}
 	})
 }

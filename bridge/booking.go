@@ -20,7 +20,7 @@ type Service struct {
 	store    *models.Store
 	routing  models.Routing
 	backends map[models.Backend]bool
-	admins   map[string]bool
+	access   models.Access
 	now      func() time.Time
 	log      *slog.Logger
 	kick     func()
@@ -34,9 +34,10 @@ type ServiceConfig struct {
 	// Backends lists the systems that are configured; a booking routed to another one
 	// is refused with ErrUnavailable.
 	Backends []models.Backend
-	Admins   map[string]bool
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Access decides who may change and cancel a reservation.
+	Access models.Access
+	Now    func() time.Time
+	Logger *slog.Logger
 	// Dispatcher is woken after every enqueue (may be nil).
 	Dispatcher *Dispatcher
 }
@@ -47,7 +48,7 @@ func NewService(cfg ServiceConfig) *Service {
 		store:    cfg.Store,
 		routing:  cfg.Routing,
 		backends: map[models.Backend]bool{},
-		admins:   cfg.Admins,
+		access:   cfg.Access,
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		kick:     func() {},
@@ -86,7 +87,7 @@ func (s *Service) Book(ctx context.Context, by models.User, req models.BookingRe
 	now := s.now()
 	req = req.Normalize()
 	if len(key) > maxKeyLen {
-		return models.Reservation{}, models.E(models.ErrInvalid, "bad_idempotency_key", "", "幂等键过长。", "The Idempotency-Key is too long.")
+		return models.Reservation{}, models.E(models.ErrInvalid, "bad_idempotency_key", "")
 	}
 	if key != "" {
 		if prev, err := s.store.ReservationByKey(ctx, by.ID, key); err == nil {
@@ -139,7 +140,7 @@ func (s *Service) check(ctx context.Context, req models.BookingRequest, now time
 func (s *Service) resolve(ctx context.Context, req models.BookingRequest) (models.Room, models.StringList, error) {
 	room, err := s.store.Room(ctx, req.RoomID)
 	if errors.Is(err, models.ErrNotFound) {
-		return room, nil, models.E(models.ErrInvalid, "unknown_room", "room_id", "没有这个会议室。", "There is no such room.")
+		return room, nil, models.E(models.ErrInvalid, "unknown_room", "room_id")
 	}
 	if err != nil {
 		return room, nil, err
@@ -148,8 +149,7 @@ func (s *Service) resolve(ctx context.Context, req models.BookingRequest) (model
 	for _, a := range req.Attendees {
 		if _, err := s.store.User(ctx, a); err != nil {
 			if errors.Is(err, models.ErrNotFound) {
-				return room, nil, models.E(models.ErrInvalid, "unknown_attendee", "attendees",
-					fmt.Sprintf("找不到参会人 %q。", a), fmt.Sprintf("Unknown attendee %q.", a))
+				return room, nil, models.E(models.ErrInvalid, "unknown_attendee", "attendees", models.ArgName, a)
 			}
 			return room, nil, err
 		}
@@ -165,13 +165,10 @@ func (s *Service) writableOwner(room models.Room, start, now time.Time) (models.
 		return b, err
 	}
 	if !s.backends[b] {
-		return b, models.E(models.ErrUnavailable, "backend_not_configured", "",
-			fmt.Sprintf("%s 未接入，暂时无法预订这个时段。", b.Label().ZH), fmt.Sprintf("%s is not connected; this slot cannot be booked now.", b.Label().EN))
+		return b, models.E(models.ErrUnavailable, "backend_not_configured", "", models.ArgBackend, string(b))
 	}
 	if room.RemoteID(b) == "" {
-		return b, models.E(models.ErrInvalid, "room_not_in_backend", "room_id",
-			fmt.Sprintf("会议室“%s”在%s中没有登记，无法在这个时段预订。", room.Name, b.Label().ZH),
-			fmt.Sprintf("Room %q is not registered in %s, so it cannot be booked for this date.", room.Name, b.Label().EN))
+		return b, models.E(models.ErrInvalid, "room_not_in_backend", "room_id", models.ArgRoom, room.Name, models.ArgBackend, string(b))
 	}
 	return b, nil
 }
@@ -183,23 +180,7 @@ func (s *Service) explainConflict(err error) error {
 	if !errors.As(err, &ce) {
 		return err
 	}
-	w := ce.With
-	span := w.Start.In(s.routing.Zone).Format("01-02 15:04") + "–" + w.End.In(s.routing.Zone).Format("15:04")
-	how := models.Message{ZH: "通过本系统预订", EN: "booked through roombridge"}
-	if w.Origin == models.OriginNative {
-		how = models.Message{ZH: "直接在该系统中预订", EN: "booked there directly"}
-	}
-	ue := models.E(models.ErrConflict, "room_taken", "start",
-		fmt.Sprintf("该会议室在 %s 已被%s中的预订占用（%s）。请换个时间或会议室。", span, w.Backend.Label().ZH, how.ZH),
-		fmt.Sprintf("The room is taken %s by a booking in %s (%s). Pick another time or room.", span, w.Backend.Label().EN, how.EN))
-	return ue.Wrap(ce)
-}
-
-func (s *Service) mayChange(by models.User, r models.Reservation) error {
-	if r.OrganizerID == by.ID || s.admins[by.ID] {
-		return nil
-	}
-	return models.E(models.ErrForbidden, "not_organizer", "", "只有预订人或管理员可以修改这个预订。", "Only the organizer or an admin can change this booking.")
+	return models.RoomTaken(ce.With).Wrap(ce)
 }
 
 // Cancel cancels reservation id on behalf of by (its organizer or an admin) and enqueues
@@ -208,7 +189,7 @@ func (s *Service) mayChange(by models.User, r models.Reservation) error {
 func (s *Service) Cancel(ctx context.Context, by models.User, id string) (models.Reservation, error) {
 	now := s.now()
 	r, err := s.store.Update(ctx, id, models.Change{Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
-		if err := s.mayChange(by, *r); err != nil {
+		if err := s.access.CheckCancel(by.ID, *r); err != nil {
 			return nil, nil, err
 		}
 		if !r.Status.Holds() {
@@ -305,23 +286,24 @@ func (s *Service) Reschedule(ctx context.Context, by models.User, id string, req
 		return models.Reservation{}, err
 	}
 	r, err := s.store.Update(ctx, id, models.Change{CheckRoom: true, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
-		if err := s.mayChange(by, *r); err != nil {
+		if err := s.access.CheckChange(by.ID, *r); err != nil {
 			return nil, nil, err
 		}
 		switch {
 		case r.Status == models.StatusPending:
-			return nil, nil, models.E(models.ErrConflict, "still_pending", "", "这个预订还在提交中，请稍后再修改。", "This booking is still being sent; change it in a moment.")
+			return nil, nil, models.E(models.ErrConflict, "still_pending", "")
 		case !r.Status.Holds():
-			return nil, nil, models.E(models.ErrConflict, "not_active", "", "已取消或被拒绝的预订不能修改。", "A cancelled or rejected booking cannot be changed.")
+			return nil, nil, models.E(models.ErrConflict, "not_active", "")
 		case r.Origin != models.OriginBridge:
-			return nil, nil, models.E(models.ErrConflict, "native_booking", "", "这个预订是直接在原系统中做的，请在原系统中修改。", "This booking was made directly in its system; change it there.")
+			return nil, nil, models.E(models.ErrConflict, "native_booking", "")
 		}
 		if err := s.routing.CheckWritable(r.Backend, now); err != nil {
 			return nil, nil, err
 		}
 		prev := take(*r)
 		r.RoomID, r.Title, r.Description, r.Start, r.End, r.Attendees = room.ID, req.Title, req.Description, req.Start, req.End, attendees
-		r.Backend, r.Status, r.Reason = backend, models.StatusPending, ""
+		r.Backend, r.Status = backend, models.StatusPending
+		r.SetReason(models.Reason{})
 		r.RemoteID = nil
 		r.Sequence++
 		create := models.Job{ReservationID: r.ID, Kind: models.JobCreate, Backend: backend, Payload: encodePayload(jobPayload{Prev: &prev})}

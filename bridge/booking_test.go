@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -105,7 +104,7 @@ func newRigTB(t testing.TB, s *models.Store, c *modelstest.Clock) *rig {
 	r.disp = NewDispatcher(DispatcherConfig{Store: s, Backends: []Backend{r.oa, r.dt}, Routing: routing, Now: c.Now, Logger: log,
 		Backoff: func(int) time.Duration { return time.Minute }})
 	r.svc = NewService(ServiceConfig{Store: s, Routing: routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
-		Admins: map[string]bool{"admin": true}, Now: c.Now, Logger: log, Dispatcher: r.disp})
+		Access: models.NewAccess("admin"), Now: c.Now, Logger: log, Dispatcher: r.disp})
 	r.zhangsan, _ = s.User(ctx, "zhangsan")
 	r.lisi, _ = s.User(ctx, "lisi")
 	return r
@@ -187,7 +186,7 @@ func TestBookRefusals(t *testing.T) {
 		} else {
 			var ce *models.ConflictError
 			ue := models.UserError(err)
-			if !errors.As(err, &ce) || ue == nil || ue.Code != "room_taken" || !strings.Contains(ue.Msg.ZH, "钉钉") || !strings.Contains(ue.Msg.EN, "DingTalk") {
+			if !errors.As(err, &ce) || ue == nil || ue.Code != models.CodeRoomTaken || ue.Args[models.ArgBackend] != string(models.BackendDingTalk) || ue.Args[models.ArgStart] == "" {
 				t.Errorf("conflict error = %v, want room_taken naming DingTalk", err)
 			}
 		}
@@ -282,8 +281,8 @@ func TestBackendRefusesSlot(t *testing.T) {
 		got, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(20, 10), time.Hour), "")
 		r.drain(t)
 		s, _ := r.store.Reservation(ctx, got.ID)
-		if s.Status != models.StatusRejected || !strings.Contains(s.Reason, "钉钉") {
-			t.Errorf("after the backend refused: %s %q, want rejected with a reason naming 钉钉", s.Status, s.Reason)
+		if s.Status != models.StatusRejected || s.ReasonCode != models.CodeRoomTaken || s.ReasonArgs[models.ArgBackend] != string(models.BackendDingTalk) {
+			t.Errorf("after the backend refused: %s %v, want rejected with reason room_taken in dingtalk", s.Status, s.Reason())
 		}
 		w, _ := r.svc.Wait(ctx, got.ID, time.Millisecond)
 		if w.Status != models.StatusRejected {
@@ -363,8 +362,8 @@ func TestRescheduleRefusedRestores(t *testing.T) {
 		}
 		r.drain(t)
 		s := mustGet(t, r, got.ID)
-		if s.Status != models.StatusConfirmed || !s.Start.Equal(before.Start) || !s.End.Equal(before.End) || s.Reason == "" {
-			t.Errorf("after a refused reschedule: %s %s–%s %q; want confirmed at the old time with a reason", s.Status, s.Start, s.End, s.Reason)
+		if s.Status != models.StatusConfirmed || !s.Start.Equal(before.Start) || !s.End.Equal(before.End) || s.ReasonCode != models.ReasonRescheduleRefused || s.ReasonArgs[models.ArgCause] == "" {
+			t.Errorf("after a refused reschedule: %s %s–%s %v; want confirmed at the old time with reason reschedule_refused", s.Status, s.Start, s.End, s.Reason())
 		}
 		if r.dt.count() != 2 {
 			t.Errorf("DingTalk holds %d bookings, want the old slot re-booked and the native one", r.dt.count())

@@ -37,8 +37,7 @@ func (d *DingTalk) unionID(ctx context.Context, u models.User) (string, error) {
 		return u.DingTalkUnionID, nil
 	}
 	if u.DingTalkUserID == "" {
-		return "", models.E(models.ErrForbidden, "no_dingtalk_account", "",
-			fmt.Sprintf("%s 没有钉钉账号。", u.Name), fmt.Sprintf("%s has no DingTalk account.", u.Name))
+		return "", models.E(models.ErrForbidden, "no_dingtalk_account", "", models.ArgName, u.Name)
 	}
 	id, err := d.Client.UnionID(ctx, u.DingTalkUserID)
 	if err != nil {
@@ -54,7 +53,7 @@ func (d *DingTalk) unionID(ctx context.Context, u models.User) (string, error) {
 // idempotent by the job key).
 func (d *DingTalk) Create(ctx context.Context, w Write) (string, error) {
 	if w.Room.DingTalkRoomID == "" {
-		return "", models.E(models.ErrInvalid, "room_not_in_backend", "room_id", "会议室未在钉钉中登记。", "The room is not registered in DingTalk.")
+		return "", models.E(models.ErrInvalid, "room_not_in_backend", "room_id", models.ArgRoom, w.Room.Name, models.ArgBackend, string(models.BackendDingTalk))
 	}
 	org, err := d.unionID(ctx, w.Organizer)
 	if err != nil {
@@ -83,9 +82,7 @@ func (d *DingTalk) Create(ctx context.Context, w Write) (string, error) {
 		// The organisation's monthly quota (or the organiser's 100 events a day) is used
 		// up: retrying will not help for a long time, so the booking is refused with the
 		// reason instead of waiting silently.
-		return "", models.E(models.ErrForbidden, "dingtalk_quota", "",
-			"钉钉接口额度已用完（本月调用次数或预订人当天创建日程数已达上限），暂时无法在钉钉中预订。请联系管理员。",
-			"DingTalk's call quota is used up (this month's calls, or the organiser's events for today); the booking cannot be made in DingTalk now. Ask an admin.").Wrap(err)
+		return "", models.E(models.ErrForbidden, "dingtalk_quota", "").Wrap(err)
 	}
 	return id, err
 }

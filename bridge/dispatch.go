@@ -272,7 +272,7 @@ func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservat
 				if x.Status == models.StatusPending {
 					x.Status = models.StatusConfirmed
 					if !p.Restore {
-						x.Reason = ""
+						x.SetReason(models.Reason{})
 					}
 				}
 				return true
@@ -283,7 +283,7 @@ func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservat
 		return d.refuse(ctx, j, r, p, err), "rejected"
 	}
 	if !r.Start.After(now) && r.Status == models.StatusPending {
-		return d.refuse(ctx, j, r, p, fmt.Errorf("%s could not be reached before the meeting started: %w", j.Backend, err)), "rejected"
+		return d.refuse(ctx, j, r, p, models.E(models.ErrUnavailable, models.ReasonUnreachable, "", models.ArgBackend, string(j.Backend)).Wrap(err)), "rejected"
 	}
 	return d.retry(j, err), "retry"
 }
@@ -291,14 +291,15 @@ func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservat
 // refuse records that the backend will not take the booking. A refused reschedule puts
 // the reservation back as it was (re-booking the old slot if it was already released).
 func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservation, p jobPayload, cause error) models.JobResult {
-	reason := reasonText(j.Backend, cause)
+	reason := reasonOf(j.Backend, cause)
 	res := models.JobResult{Job: j, State: models.JobDone, Error: cause.Error()}
 	if p.Prev == nil {
 		res.Update = func(x *models.Reservation) bool {
 			if x.Status != models.StatusPending {
 				return false
 			}
-			x.Status, x.Reason = models.StatusRejected, reason
+			x.Status = models.StatusRejected
+			x.SetReason(reason)
 			x.Sequence++
 			return true
 		}
@@ -317,7 +318,7 @@ func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservat
 	res.DropLater = true
 	res.Update = func(x *models.Reservation) bool {
 		prev.restore(x)
-		x.Reason = "改期被拒绝 / reschedule refused: " + reason
+		x.SetReason(rescheduleRefused(reason))
 		x.Sequence++
 		if released {
 			x.Status, x.RemoteID = models.StatusPending, nil
@@ -331,14 +332,28 @@ func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservat
 	return res
 }
 
-func reasonText(b models.Backend, err error) string {
+// reasonOf is why backend b refused a write, as stored with the reservation: the user
+// error's code and arguments when there is one, otherwise room taken or refused.
+func reasonOf(b models.Backend, err error) models.Reason {
 	if ue := models.UserError(err); ue != nil {
-		return ue.Msg.ZH + " / " + ue.Msg.EN
+		return ue.Reason()
 	}
 	if errors.Is(err, models.ErrConflict) {
-		return fmt.Sprintf("%s 中该会议室此时段已被占用 / the room is taken in %s: %v", b.Label().ZH, b.Label().EN, err)
+		return models.Reason{Code: models.CodeRoomTaken, Args: models.Args{models.ArgBackend: string(b)}}
 	}
-	return fmt.Sprintf("%s 拒绝了预订 / %s refused the booking: %v", b.Label().ZH, b.Label().EN, err)
+	return models.Reason{Code: models.ReasonBackendRefused, Args: models.Args{models.ArgBackend: string(b)}}
+}
+
+// rescheduleRefused is the reason of a booking put back after its reschedule was
+// refused for why: the same arguments, with why's code as the cause.
+func rescheduleRefused(why models.Reason) models.Reason {
+	args := models.Args{models.ArgCause: why.Code}
+	for k, v := range why.Args {
+		if k != models.ArgCause {
+			args[k] = v
+		}
+	}
+	return models.Reason{Code: models.ReasonRescheduleRefused, Args: args}
 }
 
 func (d *Dispatcher) cancel(ctx context.Context, j models.Job, r models.Reservation, p jobPayload, now time.Time) (models.JobResult, string) {

@@ -19,8 +19,6 @@ import (
 
 // Feed constants shared with the HTTP layer.
 const (
-	// FeedContentType is the Content-Type of every feed response.
-	FeedContentType = "text/calendar; charset=utf-8"
 	// FeedProductID is the PRODID of every feed.
 	FeedProductID = "-//roombridge//Room Bookings 1.0//ZH"
 	// DefaultFeedRefresh is the refresh hint when FeedSpec.Refresh is zero.
@@ -67,9 +65,9 @@ func (spec FeedSpec) keep() time.Duration {
 	return spec.KeepCancelled
 }
 
-// BuildFeed renders items as an RFC 5545 calendar following shared/reference/ical-feed.md
-// §0–§2: no METHOD, one VTIMEZONE for spec.Zone, events sorted by start then UID, lines
-// folded at 75 octets. The same spec and items always give the same bytes. Rejected
+// BuildFeed renders items as an RFC 5545 subscription calendar: no METHOD (clients would
+// treat it as an invitation), one VTIMEZONE for spec.Zone, events sorted by start then
+// UID, lines folded at 75 octets. The same spec and items always give the same bytes. Rejected
 // bookings never appear; cancelled ones appear with STATUS:CANCELLED until KeepCancelled
 // after their last change. Errors are ErrInvalid: a missing or non-IANA zone, a zero
 // Now, or a row without UID, change time or with its end before its start.

@@ -17,7 +17,7 @@ func BenchmarkRenderFeed(b *testing.B) {
 			s := modelstest.New(b, dialect, c.Now)
 			ctx := context.Background()
 			seedReservations(b, s, 2000)
-			f := &Feeds{Store: s, Zone: shanghai, Now: c.Now, BaseURL: "https://rooms.example.com", Admins: map[string]bool{}}
+			f := &Feeds{Store: s, Zone: shanghai, Now: c.Now}
 			token, _, err := f.CreateToken(ctx, "zhangsan", "bench")
 			if err != nil {
 				b.Fatal(err)
@@ -25,7 +25,7 @@ func BenchmarkRenderFeed(b *testing.B) {
 			b.ResetTimer()
 			var size int
 			for i := 0; i < b.N; i++ {
-				r, err := f.Render(ctx, token, FeedAll, "")
+				r, err := f.Render(ctx, token, models.FeedAll, "")
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -220,7 +220,9 @@ func unfold(body []byte) string {
 	return strings.NewReplacer("\r\n ", "", "\r\n\t", "").Replace(string(body))
 }
 
-// checkFeedBytes checks the rules of shared/reference/ical-feed.md §1 on the raw bytes.
+// checkFeedBytes checks the rules every feed keeps on its raw bytes: CRLF line ends, no
+// BOM, lines folded at 75 octets without splitting a UTF-8 character, the calendar
+// properties once each, no METHOD, UTC stamps.
 func checkFeedBytes(t *testing.T, s feedSample, body []byte) {
 	t.Helper()
 	if !bytes.HasSuffix(body, []byte("\r\n")) || bytes.Count(body, []byte("\n")) != bytes.Count(body, []byte("\r\n")) || bytes.Count(body, []byte("\r")) != bytes.Count(body, []byte("\r\n")) {

@@ -6,21 +6,11 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"fmt"
-	"net/url"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"roombridge/models"
-)
-
-// Feed scopes accepted by Feeds.Render, named like the URL paths under /ical/{token}/.
-const (
-	FeedAll    = "all"     // every room: /ical/{token}/all.ics
-	FeedMe     = "me"      // the subscriber's own bookings: /ical/{token}/me.ics
-	FeedRoom   = "rooms"   // one room: /ical/{token}/rooms/{room_id}.ics
-	FeedOffice = "offices" // one office: /ical/{token}/offices/{office_id}.ics
 )
 
 const (
@@ -53,40 +43,19 @@ const (
 // DefaultFeedRefresh.
 //
 // In the all, room and office feeds a subscriber sees the title, description and
-// organizer of the bookings they organise or attend; admins (Admins) see every booking in
+// organizer of the bookings they organise or attend; admins (Access) see every booking in
 // detail, and ShowTitles shows every booking in detail to everyone. All other bookings
 // show as BusySummary. BookingURL, when set, links events shown in detail to their page.
 type Feeds struct {
 	Store         *models.Store
 	Zone          *time.Location
 	Now           func() time.Time
-	BaseURL       string
 	KeepCancelled time.Duration
 	Past, Ahead   time.Duration
 	Refresh       time.Duration
-	Admins        map[string]bool
+	Access        models.Access
 	ShowTitles    bool
 	BookingURL    func(id string) string
-}
-
-// FeedURLs are the https (or http) addresses of every feed one token opens, by scope;
-// Rooms and Offices are keyed by room and office id. Webcal and GoogleSubscribe turn one
-// into a subscribe link.
-type FeedURLs struct {
-	All     string            `json:"all"`
-	Me      string            `json:"me"`
-	Rooms   map[string]string `json:"rooms"`
-	Offices map[string]string `json:"offices"`
-}
-
-// Rendered is one feed ready to serve: set Content-Type to FeedContentType and ETag, then
-// call http.ServeContent(w, r, Filename, LastModified, bytes.NewReader(Body)).
-// LastModified is zero for a feed that never had an event (ServeContent then sends none).
-type Rendered struct {
-	Body         []byte
-	ETag         string
-	LastModified time.Time
-	Filename     string
 }
 
 func (f *Feeds) now() time.Time {
@@ -157,7 +126,7 @@ func newFeedToken(userID, label string) (string, models.FeedToken, error) {
 	}
 	label = strings.TrimSpace(label)
 	if strings.ContainsAny(label, "\r\n") || !utf8.ValidString(label) {
-		return "", models.FeedToken{}, models.E(models.ErrInvalid, "label_multiline", "label", "名称只能有一行。", "The label must be a single line.")
+		return "", models.FeedToken{}, models.E(models.ErrInvalid, "label_multiline", "label")
 	}
 	var b [feedTokenBytes]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -171,57 +140,19 @@ func newFeedToken(userID, label string) (string, models.FeedToken, error) {
 	return token, row, nil
 }
 
-// URLs returns the address of every feed token opens: all, me, and one per room and
-// office of the catalog. Errors: ErrUnavailable.
-func (f *Feeds) URLs(ctx context.Context, token string) (FeedURLs, error) {
-	offices, err := f.Store.Offices(ctx)
-	if err != nil {
-		return FeedURLs{}, fmt.Errorf("list offices for feed links: %w", err)
-	}
-	base := strings.TrimRight(f.BaseURL, "/") + "/ical/" + url.PathEscape(token)
-	u := FeedURLs{All: base + "/all.ics", Me: base + "/me.ics", Rooms: map[string]string{}, Offices: map[string]string{}}
-	for _, o := range offices {
-		u.Offices[o.ID] = base + "/offices/" + url.PathEscape(o.ID) + ".ics"
-		for _, r := range o.Rooms {
-			u.Rooms[r.ID] = base + "/rooms/" + url.PathEscape(r.ID) + ".ics"
-		}
-	}
-	return u, nil
-}
-
-// Webcal turns a feed's http(s) address into its webcal:// form, which opens Apple
-// Calendar and Outlook.
-func Webcal(u string) string {
-	for _, p := range []string{"https://", "http://"} {
-		if strings.HasPrefix(u, p) {
-			return "webcal://" + u[len(p):]
-		}
-	}
-	return u
-}
-
-// GoogleSubscribe returns the link that adds a feed to Google Calendar. Google fetches
-// only https, so a webcal:// address is given back its https scheme.
-func GoogleSubscribe(u string) string {
-	if rest, ok := strings.CutPrefix(u, "webcal://"); ok {
-		u = "https://" + rest
-	}
-	return "https://calendar.google.com/calendar/render?cid=" + url.QueryEscape(u)
-}
-
-// Render builds the feed that token opens for scope (FeedAll, FeedMe, FeedRoom or
-// FeedOffice) and id (the room or office id; empty otherwise). Errors: ErrNotFound for an
+// Render builds the feed that token opens for scope (models.FeedAll, FeedMe, FeedRooms
+// or FeedOffices) and id (the room or office id; empty otherwise). Errors: ErrNotFound for an
 // unknown or revoked token, an unknown scope, room or office, ErrInvalid for a bad
 // configuration, ErrUnavailable. The error never contains the token.
-func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, error) {
+func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope, id string) (models.Feed, error) {
 	tok, err := f.lookup(ctx, token)
 	if err != nil {
-		return Rendered{}, err
+		return models.Feed{}, err
 	}
 	now := f.now().UTC().Truncate(time.Second)
 	offices, err := f.Store.Offices(ctx)
 	if err != nil {
-		return Rendered{}, fmt.Errorf("render feed: %w", err)
+		return models.Feed{}, fmt.Errorf("render feed: %w", err)
 	}
 	officeByID, roomByID := map[string]models.Office{}, map[string]models.Room{}
 	for _, o := range offices {
@@ -241,15 +172,15 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 	filter := models.Filter{From: spec.From.Add(-feedExitLookback), To: spec.To}
 	var filename string
 	switch {
-	case scope == FeedAll && id == "":
+	case scope == models.FeedAll && id == "":
 		spec.Name, spec.Description, filename = "roombridge · 全部会议室", "所有职场会议室的预订（OA 与钉钉）", "all.ics"
-	case scope == FeedMe && id == "":
+	case scope == models.FeedMe && id == "":
 		spec.Name, spec.Description, filename = "roombridge · 我的预订", "我预订或参加的会议室预订（OA 与钉钉）", "me.ics"
-	case scope == FeedRoom && id != "":
+	case scope == models.FeedRooms && id != "":
 		room, ok := roomByID[id]
 		if !ok {
 			if room, err = f.Store.Room(ctx, id); err != nil {
-				return Rendered{}, fmt.Errorf("render room feed: %w", err)
+				return models.Feed{}, fmt.Errorf("render room feed: %w", err)
 			}
 		}
 		o := officeByID[room.OfficeID]
@@ -258,10 +189,10 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 		filename = "room-" + feedFileName(room.ID) + ".ics"
 		filter.RoomIDs = []string{room.ID}
 		roomByID[room.ID] = room
-	case scope == FeedOffice && id != "":
+	case scope == models.FeedOffices && id != "":
 		o, ok := officeByID[id]
 		if !ok {
-			return Rendered{}, fmt.Errorf("render office feed: office %s: %w", id, models.ErrNotFound)
+			return models.Feed{}, fmt.Errorf("render office feed: office %s: %w", id, models.ErrNotFound)
 		}
 		spec.Name, spec.Description = "roombridge · "+o.Name, o.Name+"所有会议室的预订（OA 与钉钉）"
 		filename = "office-" + feedFileName(o.ID) + ".ics"
@@ -269,18 +200,18 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 			filter.RoomIDs = append(filter.RoomIDs, r.ID)
 		}
 	default:
-		return Rendered{}, fmt.Errorf("render feed: scope %q: %w", scope, models.ErrNotFound)
+		return models.Feed{}, fmt.Errorf("render feed: scope %q: %w", scope, models.ErrNotFound)
 	}
 
 	var rows []models.Reservation
-	if scope != FeedOffice || len(filter.RoomIDs) > 0 {
+	if scope != models.FeedOffices || len(filter.RoomIDs) > 0 {
 		if rows, err = f.Store.Reservations(ctx, filter); err != nil {
-			return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+			return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
 		}
 	}
 	us, err := f.Store.Users(ctx)
 	if err != nil {
-		return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+		return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
 	}
 	users := map[string]string{}
 	for _, u := range us {
@@ -293,30 +224,29 @@ func (f *Feeds) Render(ctx context.Context, token, scope, id string) (Rendered, 
 		if !ok {
 			room = models.Room{ID: r.RoomID, Name: r.RoomID}
 		}
-		mine := r.OrganizerID == user || slices.Contains(r.Attendees, user)
 		it := FeedItem{R: r, Room: room, Office: officeByID[room.OfficeID], OrganizerName: users[r.OrganizerID],
-			Details: mine || f.ShowTitles || f.Admins[user]}
+			Details: f.ShowTitles || f.Access.MaySee(user, r)}
 		if r.OrganizerName != "" {
 			it.OrganizerName = r.OrganizerName
 		}
 		// Every row read counts for Last-Modified: a booking the user just left (removed
 		// from its attendees) leaves the me feed at its UpdatedAt.
 		all = append(all, it)
-		if scope == FeedMe && !mine {
+		if scope == models.FeedMe && !r.Involves(user) {
 			continue
 		}
 		shown = append(shown, it)
 	}
 	body, err := BuildFeed(spec, shown)
 	if err != nil {
-		return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+		return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
 	}
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= feedTouchEvery {
 		if err := f.Store.TouchFeedToken(ctx, tok.ID, now); err != nil {
-			return Rendered{}, fmt.Errorf("render feed %s: %w", filename, err)
+			return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
 		}
 	}
-	return Rendered{Body: body, ETag: FeedETag(body), LastModified: FeedLastModified(spec, all), Filename: filename}, nil
+	return models.Feed{Body: body, ETag: FeedETag(body), LastModified: FeedLastModified(spec, all), Filename: filename}, nil
 }
 
 // lookup finds the active token. Only the token's hash reaches the database.

@@ -5,9 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net/url"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -45,8 +43,8 @@ func newFeedRig(t *testing.T, fn func(t *testing.T, r *feedRig)) {
 			t.Fatalf("SyncCatalog() = %v", err)
 		}
 		r := &feedRig{s: s, clock: clock, res: map[string]models.Reservation{},
-			f: &bridge.Feeds{Store: s, Zone: zone(t, "Asia/Shanghai"), Now: clock.Now, BaseURL: "https://rooms.example.com/",
-				Admins: map[string]bool{"admin": true}}}
+			f: &bridge.Feeds{Store: s, Zone: zone(t, "Asia/Shanghai"), Now: clock.Now,
+				Access: models.NewAccess("admin")}}
 		book := func(key, room, title, organizer string, start time.Time, st models.Status, attendees ...string) {
 			id := models.NewID()
 			res := models.Reservation{ID: id, UID: models.BridgeUID(id), RoomID: room, Start: start, End: start.Add(time.Hour),
@@ -77,7 +75,7 @@ func (r *feedRig) token(t *testing.T, user string) (string, models.FeedToken) {
 	return tok, row
 }
 
-func (r *feedRig) render(t *testing.T, token, scope, id string) bridge.Rendered {
+func (r *feedRig) render(t *testing.T, token string, scope models.FeedScope, id string) models.Feed {
 	t.Helper()
 	got, err := r.f.Render(context.Background(), token, scope, id)
 	if err != nil {
@@ -120,7 +118,7 @@ func TestFeedTokenStoredAsHashOnly(t *testing.T) {
 		if !sawHash {
 			t.Fatal("the database dump does not even hold the token's hash; the check above proves nothing")
 		}
-		if _, err := r.f.Render(context.Background(), token, bridge.FeedAll, ""); err != nil {
+		if _, err := r.f.Render(context.Background(), token, models.FeedAll, ""); err != nil {
 			t.Errorf("Render(new token) = %v", err)
 		}
 	})
@@ -179,7 +177,7 @@ func TestFeedTokenLifecycle(t *testing.T) {
 	newFeedRig(t, func(t *testing.T, r *feedRig) {
 		ctx := context.Background()
 		token, row := r.token(t, "zhangsan")
-		r.render(t, token, bridge.FeedMe, "")
+		r.render(t, token, models.FeedMe, "")
 
 		// Render touched the token.
 		list, err := r.f.Tokens(ctx, "zhangsan")
@@ -194,7 +192,7 @@ func TestFeedTokenLifecycle(t *testing.T) {
 		if _, _, err := r.f.Rotate(ctx, "lisi", row.ID); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("Rotate(lisi, zhangsan's token) = %v, want ErrNotFound", err)
 		}
-		r.render(t, token, bridge.FeedMe, "")
+		r.render(t, token, models.FeedMe, "")
 
 		// Rotation kills the old token and keeps the label.
 		fresh, freshRow, err := r.f.Rotate(ctx, "zhangsan", row.ID)
@@ -204,16 +202,16 @@ func TestFeedTokenLifecycle(t *testing.T) {
 		if fresh == token || freshRow.ID == row.ID || freshRow.Label != row.Label {
 			t.Errorf("Rotate() = %q %+v, want a new token and id with label %q", fresh, freshRow, row.Label)
 		}
-		if _, err := r.f.Render(ctx, token, bridge.FeedMe, ""); !errors.Is(err, models.ErrNotFound) {
+		if _, err := r.f.Render(ctx, token, models.FeedMe, ""); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("Render(rotated-away token) = %v, want ErrNotFound", err)
 		}
-		r.render(t, fresh, bridge.FeedMe, "")
+		r.render(t, fresh, models.FeedMe, "")
 
 		// Revocation.
 		if err := r.f.Revoke(ctx, "zhangsan", freshRow.ID); err != nil {
 			t.Fatalf("Revoke() = %v", err)
 		}
-		_, err = r.f.Render(ctx, fresh, bridge.FeedMe, "")
+		_, err = r.f.Render(ctx, fresh, models.FeedMe, "")
 		if !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("Render(revoked token) = %v, want ErrNotFound", err)
 		}
@@ -225,7 +223,7 @@ func TestFeedTokenLifecycle(t *testing.T) {
 		}
 
 		for _, bad := range []string{"", "short", strings.ToUpper(fresh), fresh + "a", strings.Repeat("a", 32), "../../../../../etc/passwd000000"} {
-			if _, err := r.f.Render(ctx, bad, bridge.FeedAll, ""); !errors.Is(err, models.ErrNotFound) {
+			if _, err := r.f.Render(ctx, bad, models.FeedAll, ""); !errors.Is(err, models.ErrNotFound) {
 				t.Errorf("Render(token %q) = %v, want ErrNotFound", bad, err)
 			}
 		}
@@ -243,23 +241,24 @@ func TestFeedScopes(t *testing.T) {
 		token, _ := r.token(t, "zhangsan")
 		busy := bridge.BusySummary
 		tests := []struct {
-			scope, id, name, file string
-			want                  map[string]string
+			scope          models.FeedScope
+			id, name, file string
+			want           map[string]string
 		}{
-			{bridge.FeedAll, "", "roombridge · 全部会议室", "all.ics",
+			{models.FeedAll, "", "roombridge · 全部会议室", "all.ics",
 				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": busy, "shanghai": busy}},
-			{bridge.FeedMe, "", "roombridge · 我的预订", "me.ics",
+			{models.FeedMe, "", "roombridge · 我的预订", "me.ics",
 				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审"}},
-			{bridge.FeedRoom, "duowei", "roombridge · 北京首开 多维缩放会议室", "room-duowei.ics",
+			{models.FeedRooms, "duowei", "roombridge · 北京首开 多维缩放会议室", "room-duowei.ics",
 				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审"}},
-			{bridge.FeedOffice, "bj-shoukai", "roombridge · 北京首开", "office-bj-shoukai.ics",
+			{models.FeedOffices, "bj-shoukai", "roombridge · 北京首开", "office-bj-shoukai.ics",
 				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": busy}},
-			{bridge.FeedOffice, "shanghai", "roombridge · 上海", "office-shanghai.ics", map[string]string{"shanghai": busy}},
-			{bridge.FeedOffice, "empty", "roombridge · 空职场", "office-empty.ics", map[string]string{}},
-			{bridge.FeedRoom, "sz-lianhuashan", "roombridge · 深圳 莲花山会议室", "room-sz-lianhuashan.ics", map[string]string{}},
+			{models.FeedOffices, "shanghai", "roombridge · 上海", "office-shanghai.ics", map[string]string{"shanghai": busy}},
+			{models.FeedOffices, "empty", "roombridge · 空职场", "office-empty.ics", map[string]string{}},
+			{models.FeedRooms, "sz-lianhuashan", "roombridge · 深圳 莲花山会议室", "room-sz-lianhuashan.ics", map[string]string{}},
 		}
 		for _, tt := range tests {
-			t.Run(tt.scope+"/"+tt.id, func(t *testing.T) {
+			t.Run(string(tt.scope)+"/"+tt.id, func(t *testing.T) {
 				got := r.render(t, token, tt.scope, tt.id)
 				if diff := cmp.Diff(tt.want, r.shown(t, got.Body)); diff != "" {
 					t.Errorf("Render(%s, %s) events (-want +got):\n%s", tt.scope, tt.id, diff)
@@ -275,9 +274,9 @@ func TestFeedScopes(t *testing.T) {
 				}
 			})
 		}
-		for _, bad := range [][2]string{{bridge.FeedRoom, "nope"}, {bridge.FeedOffice, "nope"}, {bridge.FeedRoom, ""},
-			{"calendars", ""}, {bridge.FeedAll, "duowei"}, {bridge.FeedMe, "lisi"}} {
-			if _, err := r.f.Render(context.Background(), token, bad[0], bad[1]); !errors.Is(err, models.ErrNotFound) {
+		for _, bad := range [][2]string{{"rooms", "nope"}, {"offices", "nope"}, {"rooms", ""},
+			{"calendars", ""}, {"all", "duowei"}, {"me", "lisi"}} {
+			if _, err := r.f.Render(context.Background(), token, models.FeedScope(bad[0]), bad[1]); !errors.Is(err, models.ErrNotFound) {
 				t.Errorf("Render(%s, %q) = %v, want ErrNotFound", bad[0], bad[1], err)
 			}
 		}
@@ -302,7 +301,7 @@ func TestFeedVisibility(t *testing.T) {
 		for _, tt := range tests {
 			r.f.ShowTitles = tt.showTitles
 			token, _ := r.token(t, tt.user)
-			got := r.render(t, token, bridge.FeedOffice, "bj-shoukai")
+			got := r.render(t, token, models.FeedOffices, "bj-shoukai")
 			if diff := cmp.Diff(tt.want, r.shown(t, got.Body)); diff != "" {
 				t.Errorf("Render(office) for %s, ShowTitles %v (-want +got):\n%s", tt.user, tt.showTitles, diff)
 			}
@@ -320,9 +319,9 @@ func TestFeedRenderStableAndChanges(t *testing.T) {
 	newFeedRig(t, func(t *testing.T, r *feedRig) {
 		ctx := context.Background()
 		token, _ := r.token(t, "zhangsan")
-		first := r.render(t, token, bridge.FeedRoom, "duowei")
+		first := r.render(t, token, models.FeedRooms, "duowei")
 		r.clock.Add(5 * time.Minute)
-		second := r.render(t, token, bridge.FeedRoom, "duowei")
+		second := r.render(t, token, models.FeedRooms, "duowei")
 		if !bytes.Equal(first.Body, second.Body) || first.ETag != second.ETag || !first.LastModified.Equal(second.LastModified) {
 			t.Fatalf("two renders of unchanged data differ: ETag %s vs %s, Last-Modified %v vs %v", first.ETag, second.ETag, first.LastModified, second.LastModified)
 		}
@@ -338,7 +337,7 @@ func TestFeedRenderStableAndChanges(t *testing.T) {
 		}}); err != nil {
 			t.Fatal(err)
 		}
-		after := r.render(t, token, bridge.FeedRoom, "duowei")
+		after := r.render(t, token, models.FeedRooms, "duowei")
 		if after.ETag == second.ETag || !after.LastModified.Equal(cancelledAt) {
 			t.Errorf("after a cancellation: ETag %s (was %s), Last-Modified %v; want a new ETag and %v", after.ETag, second.ETag, after.LastModified, cancelledAt)
 		}
@@ -348,7 +347,7 @@ func TestFeedRenderStableAndChanges(t *testing.T) {
 		}
 
 		// Leaving a meeting takes it out of the me feed and moves its Last-Modified.
-		me := r.render(t, token, bridge.FeedMe, "")
+		me := r.render(t, token, models.FeedMe, "")
 		r.clock.Add(time.Hour)
 		leftAt := r.clock.Now()
 		if _, err := r.s.Update(ctx, r.res["zhangsan"].ID, models.Change{Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
@@ -358,7 +357,7 @@ func TestFeedRenderStableAndChanges(t *testing.T) {
 		}}); err != nil {
 			t.Fatal(err)
 		}
-		meAfter := r.render(t, token, bridge.FeedMe, "")
+		meAfter := r.render(t, token, models.FeedMe, "")
 		if _, ok := r.shown(t, meAfter.Body)["zhangsan"]; ok || meAfter.ETag == me.ETag || !meAfter.LastModified.Equal(leftAt) {
 			t.Errorf("me feed after handing the meeting over: still shown %v, ETag %s (was %s), Last-Modified %v; want gone, a new ETag, %v",
 				ok, meAfter.ETag, me.ETag, meAfter.LastModified, leftAt)
@@ -366,7 +365,7 @@ func TestFeedRenderStableAndChanges(t *testing.T) {
 
 		// Seven days after the cancellation, it is gone and Last-Modified says when it left.
 		r.clock.Add(7*24*time.Hour + time.Hour)
-		later := r.render(t, token, bridge.FeedRoom, "duowei")
+		later := r.render(t, token, models.FeedRooms, "duowei")
 		if _, ok := r.shown(t, later.Body)["lisi"]; ok {
 			t.Errorf("cancelled event still in the feed seven days after its cancellation")
 		}
@@ -385,48 +384,4 @@ func eventByUID(t *testing.T, body []byte, uid string) parsedEvent {
 	}
 	t.Fatalf("no event %s in the feed", uid)
 	return parsedEvent{}
-}
-
-func TestFeedURLs(t *testing.T) {
-	newFeedRig(t, func(t *testing.T, r *feedRig) {
-		token, _ := r.token(t, "zhangsan")
-		u, err := r.f.URLs(context.Background(), token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := "https://rooms.example.com/ical/" + token
-		if u.All != base+"/all.ics" || u.Me != base+"/me.ics" || u.Rooms["duowei"] != base+"/rooms/duowei.ics" ||
-			u.Offices["bj-shoukai"] != base+"/offices/bj-shoukai.ics" || u.Offices["empty"] != base+"/offices/empty.ics" {
-			t.Errorf("URLs() = %+v, want addresses under %s", u, base)
-		}
-		var rooms []string
-		for id := range u.Rooms {
-			rooms = append(rooms, id)
-		}
-		sort.Strings(rooms)
-		if len(rooms) != 9 {
-			t.Errorf("URLs().Rooms has %d rooms (%v), want the catalog's 9", len(rooms), rooms)
-		}
-		// Every address renders.
-		for scope, addr := range map[string]string{bridge.FeedAll: u.All, bridge.FeedRoom: u.Rooms["duowei"]} {
-			id := ""
-			if scope == bridge.FeedRoom {
-				id = "duowei"
-			}
-			if !strings.HasPrefix(addr, base) {
-				t.Errorf("%s address %s", scope, addr)
-			}
-			r.render(t, token, scope, id)
-		}
-
-		if got, want := bridge.Webcal(u.All), "webcal://rooms.example.com/ical/"+token+"/all.ics"; got != want {
-			t.Errorf("Webcal(%s) = %s, want %s", u.All, got, want)
-		}
-		want := "https://calendar.google.com/calendar/render?cid=" + url.QueryEscape(u.All)
-		for _, in := range []string{u.All, bridge.Webcal(u.All)} {
-			if got := bridge.GoogleSubscribe(in); got != want {
-				t.Errorf("GoogleSubscribe(%s) = %s, want %s", in, got, want)
-			}
-		}
-	})
 }

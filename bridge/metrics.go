@@ -70,7 +70,7 @@ func (m *Metrics) Event(b models.Backend, typ string, err error) {
 func (m *Metrics) Metered(b models.Backend) { m.metered.WithLabelValues(string(b)).Inc() }
 
 // UsageCollector exposes a Usage's month as gauges (used, budget, projected).
-func UsageCollector(status func() UsageStatus) prometheus.Collector {
+func UsageCollector(status func() models.UsageStatus) prometheus.Collector {
 	return &usageCollector{status: status,
 		used:      prometheus.NewDesc("roombridge_dingtalk_month_calls", "Metered DingTalk calls this month.", nil, nil),
 		budget:    prometheus.NewDesc("roombridge_dingtalk_month_budget", "Monthly budget of metered DingTalk calls.", nil, nil),
@@ -80,7 +80,7 @@ func UsageCollector(status func() UsageStatus) prometheus.Collector {
 }
 
 type usageCollector struct {
-	status                            func() UsageStatus
+	status                            func() models.UsageStatus
 	used, budget, projected, interval *prometheus.Desc
 }
 

@@ -25,10 +25,10 @@ func (o *OA) Name() models.Backend { return models.BackendOA }
 // description as a marker, which is how a retry finds an earlier attempt.
 func (o *OA) Create(ctx context.Context, w Write) (string, error) {
 	if w.Organizer.OALogin == "" {
-		return "", models.E(models.ErrForbidden, "no_oa_login", "", "预订人没有 OA 账号。", "The organizer has no OA login.")
+		return "", models.E(models.ErrForbidden, "no_oa_login", "")
 	}
 	if w.Room.OARoomID == "" {
-		return "", models.E(models.ErrInvalid, "room_not_in_backend", "room_id", "会议室未在 OA 中登记。", "The room is not registered in the OA.")
+		return "", models.E(models.ErrInvalid, "room_not_in_backend", "room_id", models.ArgRoom, w.Room.Name, models.ArgBackend, string(models.BackendOA))
 	}
 	return o.Client.Book(ctx, w.Organizer.OALogin, oa.BookRequest{
 		RoomID: w.Room.OARoomID, Start: w.Reservation.Start, End: w.Reservation.End,

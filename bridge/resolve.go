@@ -11,7 +11,7 @@ import (
 )
 
 func (s *Service) mayResolve(by models.User) error {
-	if s.admins[by.ID] {
+	if s.access.IsAdmin(by.ID) {
 		return nil
 	}
 	return &models.Error{Kind: models.ErrForbidden, Code: "admin_only"}

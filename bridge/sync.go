@@ -22,22 +22,6 @@ type Source interface {
 	CallsPerPass(rooms int, window time.Duration) int
 }
 
-// Summary is what one sync pass of one backend did (also the JSON of POST /api/v1/sync).
-type Summary struct {
-	Backend      models.Backend `json:"backend"`
-	StartedAt    time.Time      `json:"started_at"`
-	DurationMS   int64          `json:"duration_ms"`
-	Seen         int            `json:"seen"`
-	Created      int            `json:"created"`
-	Updated      int            `json:"updated"`
-	Cancelled    int            `json:"cancelled"`
-	Errors       int            `json:"errors"`
-	MeteredCalls int            `json:"metered_calls"`
-	Guarded      int            `json:"guarded"`
-	Skipped      bool           `json:"skipped"`
-	Note         string         `json:"note,omitempty"`
-}
-
 // Syncer keeps one backend's bookings in the reservations table: a pass reads the
 // backend over the sync window and applies the difference. For the OA it takes a final
 // pass just before the freeze and then stops calling it, keeping that snapshot as the
@@ -56,7 +40,6 @@ type Syncer struct {
 	// finalLead is how long before the OA freeze the final pass runs.
 	finalLead   time.Duration
 	passTimeout time.Duration
-	wake        chan struct{}
 	detector    *Detector
 }
 
@@ -84,7 +67,7 @@ type SyncerConfig struct {
 func NewSyncer(cfg SyncerConfig) *Syncer {
 	s := &Syncer{store: cfg.Store, source: cfg.Source, routing: cfg.Routing, now: cfg.Now, log: cfg.Logger, usage: cfg.Usage,
 		back: cfg.Back, ahead: cfg.Ahead, base: cfg.Interval, finalLead: cfg.FinalLead, passTimeout: cfg.PassTimeout,
-		wake: make(chan struct{}, 1), detector: cfg.Detector}
+		detector: cfg.Detector}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -111,14 +94,6 @@ func NewSyncer(cfg SyncerConfig) *Syncer {
 
 // Backend names the synced system.
 func (s *Syncer) Backend() models.Backend { return s.source.Name() }
-
-// Kick asks for a pass now. It never blocks.
-func (s *Syncer) Kick() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
 
 // stateFinal marks that the OA's final snapshot before the freeze was taken.
 const stateFinal = "final_snapshot_at"
@@ -148,8 +123,6 @@ func (s *Syncer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
-		case <-s.wake:
-			t.Stop()
 		case <-t.C:
 		}
 	}
@@ -201,10 +174,10 @@ func (s *Syncer) mappedRooms(ctx context.Context) ([]models.Room, error) {
 // Pass runs one sync pass: read the backend over the window and apply the difference.
 // force lets an empty answer cancel everything (the guard otherwise refuses). After the
 // OA freeze the pass is skipped (Summary.Skipped) and the last snapshot stays.
-func (s *Syncer) Pass(ctx context.Context, force bool) (Summary, error) {
+func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, error) {
 	start := s.now()
 	b := s.source.Name()
-	sum := Summary{Backend: b, StartedAt: start}
+	sum := models.SyncSummary{Backend: b, StartedAt: start}
 	if s.frozen(start) {
 		at, _ := s.store.State(ctx, b, stateFinal)
 		sum.Skipped = true
@@ -275,9 +248,9 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (Summary, error) {
 
 // UsageStatus reports the metered backend's month: calls used, what a pass costs, the
 // current interval and the projection. ok is false for an unmetered backend.
-func (s *Syncer) UsageStatus(ctx context.Context) (st UsageStatus, ok bool) {
+func (s *Syncer) UsageStatus(ctx context.Context) (st models.UsageStatus, ok bool) {
 	if s.usage == nil {
-		return UsageStatus{}, false
+		return models.UsageStatus{}, false
 	}
 	rooms, _ := s.mappedRooms(ctx)
 	per := s.source.CallsPerPass(len(rooms), s.back+s.ahead)

@@ -114,26 +114,10 @@ func (u *Usage) Interval(ctx context.Context, now time.Time, per int, base time.
 	return max(left/time.Duration(passes), base)
 }
 
-// Status is a snapshot for the admin page and metrics.
-type UsageStatus struct {
-	Backend models.Backend `json:"backend"`
-	Month   string         `json:"month"`
-	Budget  int            `json:"budget"`
-	Used    int            `json:"used"`
-	// PerPass is what one sync pass costs now; Interval the current time between passes.
-	PerPass  int           `json:"per_pass"`
-	Interval time.Duration `json:"interval_ns"`
-	// Projected is the month's expected total: used so far plus the passes still to come
-	// at the current interval.
-	Projected int `json:"projected"`
-	// SteadyMonth is what a whole 30-day month costs at the current interval.
-	SteadyMonth int `json:"steady_month"`
-}
-
 // Status reports usage and its projection for passes costing per calls every interval.
-func (u *Usage) Status(now time.Time, per int, interval time.Duration) UsageStatus {
+func (u *Usage) Status(now time.Time, per int, interval time.Duration) models.UsageStatus {
 	used := u.Count()
-	st := UsageStatus{Backend: u.Backend, Month: now.In(u.zone).Format("2006-01"), Budget: u.Budget, Used: used, PerPass: per, Interval: interval}
+	st := models.UsageStatus{Backend: u.Backend, Month: now.In(u.zone).Format("2006-01"), Budget: u.Budget, Used: used, PerPass: per, Interval: interval}
 	if interval > 0 && per > 0 {
 		left := u.monthEnd(now).Sub(now)
 		st.Projected = used + per*int(left/interval)

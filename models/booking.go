@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -54,36 +55,33 @@ func (b BookingRequest) Normalize() BookingRequest {
 func (b BookingRequest) Validate(now time.Time) error {
 	switch {
 	case b.RoomID == "":
-		return E(ErrInvalid, "room_required", "room_id", "请选择会议室。", "Choose a room.")
+		return E(ErrInvalid, "room_required", "room_id")
 	case b.Title == "":
-		return E(ErrInvalid, "title_required", "title", "请填写会议主题。", "Enter a title.")
+		return E(ErrInvalid, "title_required", "title")
 	case utf8.RuneCountInString(b.Title) > MaxTitleRunes:
-		return E(ErrInvalid, "title_too_long", "title",
-			fmt.Sprintf("会议主题不能超过 %d 个字。", MaxTitleRunes), fmt.Sprintf("The title may have at most %d characters.", MaxTitleRunes))
+		return E(ErrInvalid, "title_too_long", "title", ArgLimit, strconv.Itoa(MaxTitleRunes))
 	case strings.ContainsAny(b.Title, "\r\n"):
-		return E(ErrInvalid, "title_multiline", "title", "会议主题只能有一行。", "The title must be a single line.")
+		return E(ErrInvalid, "title_multiline", "title")
 	case utf8.RuneCountInString(b.Description) > MaxDescriptionRunes:
-		return E(ErrInvalid, "description_too_long", "description",
-			fmt.Sprintf("说明不能超过 %d 个字。", MaxDescriptionRunes), fmt.Sprintf("The description may have at most %d characters.", MaxDescriptionRunes))
+		return E(ErrInvalid, "description_too_long", "description", ArgLimit, strconv.Itoa(MaxDescriptionRunes))
 	case !utf8.ValidString(b.Title) || !utf8.ValidString(b.Description):
-		return E(ErrInvalid, "bad_encoding", "title", "文字编码无效。", "The text is not valid UTF-8.")
+		return E(ErrInvalid, "bad_encoding", "title")
 	case b.Start.IsZero():
-		return E(ErrInvalid, "start_required", "start", "请填写开始时间。", "Enter a start time.")
+		return E(ErrInvalid, "start_required", "start")
 	case b.End.IsZero():
-		return E(ErrInvalid, "end_required", "end", "请填写结束时间。", "Enter an end time.")
+		return E(ErrInvalid, "end_required", "end")
 	case !b.End.After(b.Start):
-		return E(ErrInvalid, "end_before_start", "end", "结束时间必须晚于开始时间。", "The end must be after the start.")
+		return E(ErrInvalid, "end_before_start", "end")
 	case b.End.Sub(b.Start) < MinDuration:
-		return E(ErrInvalid, "too_short", "end", "会议至少 5 分钟。", "A meeting lasts at least 5 minutes.")
+		return E(ErrInvalid, "too_short", "end")
 	case b.End.Sub(b.Start) > MaxDuration:
-		return E(ErrInvalid, "too_long", "end", "单次预订不能超过 12 小时。", "One booking may last at most 12 hours.")
+		return E(ErrInvalid, "too_long", "end")
 	case b.Start.Before(now.Add(-PastGrace)):
-		return E(ErrInvalid, "start_in_past", "start", "开始时间已经过去。", "The start time is in the past.")
+		return E(ErrInvalid, "start_in_past", "start")
 	case b.Start.After(now.Add(MaxAdvance)):
-		return E(ErrInvalid, "too_far_ahead", "start", "最多只能提前一年预订。", "Bookings can be made at most a year ahead.")
+		return E(ErrInvalid, "too_far_ahead", "start")
 	case len(b.Attendees) > MaxAttendees:
-		return E(ErrInvalid, "too_many_attendees", "attendees",
-			fmt.Sprintf("参会人不能超过 %d 位。", MaxAttendees), fmt.Sprintf("At most %d attendees.", MaxAttendees))
+		return E(ErrInvalid, "too_many_attendees", "attendees", ArgLimit, strconv.Itoa(MaxAttendees))
 	}
 	return nil
 }

@@ -115,21 +115,6 @@ func (l Sides) Value() (driver.Value, error) {
 	return string(b), err
 }
 
-// Args are the arguments of a code, stored as a JSON object in a TEXT column.
-type Args map[string]string
-
-// Scan implements sql.Scanner.
-func (a *Args) Scan(v any) error { return scanJSON(v, (*map[string]string)(a)) }
-
-// Value implements driver.Valuer.
-func (a Args) Value() (driver.Value, error) {
-	if a == nil {
-		return "{}", nil
-	}
-	b, err := json.Marshal(map[string]string(a))
-	return string(b), err
-}
-
 func scanJSON(v any, into any) error {
 	var b []byte
 	switch x := v.(type) {

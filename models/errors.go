@@ -2,7 +2,6 @@ package models
 
 import (
 	"errors"
-	"fmt"
 )
 
 // Error kinds. Callers test for them with errors.Is; the web layer maps each kind to one
@@ -25,37 +24,31 @@ var (
 	ErrUnauthorized = errors.New("unauthorized")
 )
 
-// Message is a text shown to people, in both UI languages.
-type Message struct {
-	ZH string
-	EN string
-}
-
-// In returns the message in lang ("en" for English; anything else gives Chinese).
-func (m Message) In(lang string) string {
-	if lang == "en" && m.EN != "" {
-		return m.EN
-	}
-	if m.ZH == "" {
-		return m.EN
-	}
-	return m.ZH
-}
-
-// Error is an error that is safe to show to a user. Kind is one of the Err* kinds above,
-// Code a stable machine-readable code for the JSON API (e.g. "oa_frozen"), Field the form
-// field it concerns (empty for the whole request), and Err the underlying cause for logs.
+// Error is an error the web layer can explain to a user. Kind is one of the Err* kinds
+// above; Code a stable machine-readable code (the JSON API's error code, and the key of
+// the text web shows for it); Field the form field it concerns (empty for the whole
+// request); Args the named values the text needs (a room, times, a system); Err the
+// underlying cause, for logs. Lower layers never carry sentences: web renders Code and
+// Args in the reader's language from its catalog.
 type Error struct {
 	Kind  error
 	Code  string
 	Field string
-	Msg   Message
+	Args  Args
 	Err   error
 }
 
-// E builds a user-facing error of the given kind.
-func E(kind error, code, field, zh, en string) *Error {
-	return &Error{Kind: kind, Code: code, Field: field, Msg: Message{ZH: zh, EN: en}}
+// E builds a user-facing error of the given kind. args are key, value pairs (an odd
+// trailing key is ignored); use the Arg* keys and TimeArg for times.
+func E(kind error, code, field string, args ...string) *Error {
+	e := &Error{Kind: kind, Code: code, Field: field}
+	if len(args) > 1 {
+		e.Args = make(Args, len(args)/2)
+		for i := 0; i+1 < len(args); i += 2 {
+			e.Args[args[i]] = args[i+1]
+		}
+	}
+	return e
 }
 
 // Wrap returns a copy of e that also carries cause, for logs.
@@ -67,8 +60,8 @@ func (e *Error) Wrap(cause error) *Error {
 
 func (e *Error) Error() string {
 	s := e.Code
-	if e.Msg.EN != "" {
-		s = fmt.Sprintf("%s: %s", e.Code, e.Msg.EN)
+	if len(e.Args) > 0 {
+		s += " " + e.Args.String()
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
@@ -83,6 +76,9 @@ func (e *Error) Unwrap() []error {
 	}
 	return []error{e.Kind, e.Err}
 }
+
+// Reason returns the code and arguments of e, as stored with a reservation.
+func (e *Error) Reason() Reason { return Reason{Code: e.Code, Args: e.Args} }
 
 // UserError returns the first *Error in err's chain, or nil.
 func UserError(err error) *Error {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -40,8 +41,7 @@ func (t FeedToken) Validate() error {
 	case !isLowerHex(t.TokenHash, 64):
 		return fmt.Errorf("%w: feed token hash must be 64 lowercase hex digits", ErrInvalid)
 	case !utf8.ValidString(t.Label) || utf8.RuneCountInString(t.Label) > MaxFeedTokenLabelRunes:
-		return E(ErrInvalid, "label_too_long", "label",
-			fmt.Sprintf("名称不能超过 %d 个字。", MaxFeedTokenLabelRunes), fmt.Sprintf("The label may have at most %d characters.", MaxFeedTokenLabelRunes))
+		return E(ErrInvalid, "label_too_long", "label", ArgLimit, strconv.Itoa(MaxFeedTokenLabelRunes))
 	}
 	return nil
 }

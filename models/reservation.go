@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"encoding/base32"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 )
@@ -40,21 +41,27 @@ const (
 
 // Reservation is one booking of one room, from either system. Times are UTC.
 type Reservation struct {
-	ID             string    `gorm:"primaryKey"`
-	UID            string    `gorm:"column:uid"`
-	RoomID         string    `gorm:"column:room_id"`
-	Start          time.Time `gorm:"column:starts_at"`
-	End            time.Time `gorm:"column:ends_at"`
-	Title          string
-	Description    string
-	OrganizerID    string
-	OrganizerName  string
-	Attendees      StringList `gorm:"type:text"`
-	Backend        Backend
-	RemoteID       *string
-	Origin         Origin
-	Status         Status
-	Reason         string
+	ID            string    `gorm:"primaryKey"`
+	UID           string    `gorm:"column:uid"`
+	RoomID        string    `gorm:"column:room_id"`
+	Start         time.Time `gorm:"column:starts_at"`
+	End           time.Time `gorm:"column:ends_at"`
+	Title         string
+	Description   string
+	OrganizerID   string
+	OrganizerName string
+	Attendees     StringList `gorm:"type:text"`
+	Backend       Backend
+	RemoteID      *string
+	Origin        Origin
+	Status        Status
+	// ReasonCode and ReasonArgs say why the backend rejected the booking or why it was
+	// put back (empty when nothing needs saying); see Reason and SetReason.
+	ReasonCode string `gorm:"column:reason_code"`
+	ReasonArgs Args   `gorm:"column:reason_args;type:text"`
+	// LegacyReason is the free text of rows written before reasons had codes; it is
+	// shown as it is when ReasonCode is empty. Nothing writes it any more.
+	LegacyReason   string `gorm:"column:reason"`
 	Sequence       int
 	IdempotencyKey *string
 	CreatedAt      time.Time
@@ -69,6 +76,15 @@ func (r Reservation) Remote() string {
 	return *r.RemoteID
 }
 
+// Reason returns why the reservation was rejected or put back (zero Code when there is
+// no coded reason; LegacyReason may still hold an old free text).
+func (r Reservation) Reason() Reason { return Reason{Code: r.ReasonCode, Args: r.ReasonArgs} }
+
+// SetReason records why (a zero Reason clears it) and drops any legacy text.
+func (r *Reservation) SetReason(why Reason) {
+	r.ReasonCode, r.ReasonArgs, r.LegacyReason = why.Code, why.Args, ""
+}
+
 // normalize makes the row storable: times in UTC whole seconds, no nil list.
 func (r *Reservation) normalize() {
 	if r.Attendees == nil {
@@ -76,6 +92,11 @@ func (r *Reservation) normalize() {
 	}
 	r.Start = r.Start.UTC().Truncate(time.Second)
 	r.End = r.End.UTC().Truncate(time.Second)
+}
+
+// Involves reports whether userID organises or attends r.
+func (r Reservation) Involves(userID string) bool {
+	return userID != "" && (r.OrganizerID == userID || slices.Contains(r.Attendees, userID))
 }
 
 // Overlaps reports whether r and [start, end) share any instant.

@@ -15,17 +15,6 @@ const (
 	BackendDingTalk Backend = "dingtalk"
 )
 
-// Label is the backend's name as people know it.
-func (b Backend) Label() Message {
-	switch b {
-	case BackendOA:
-		return Message{ZH: "OA（致远）", EN: "OA (Seeyon)"}
-	case BackendDingTalk:
-		return Message{ZH: "钉钉", EN: "DingTalk"}
-	}
-	return Message{ZH: string(b), EN: string(b)}
-}
-
 // Valid reports whether b is a known backend.
 func (b Backend) Valid() bool { return b == BackendOA || b == BackendDingTalk }
 
@@ -100,7 +89,9 @@ func (r Routing) Validate() error {
 // Decision is the outcome of routing one booking.
 type Decision struct {
 	Backend Backend
-	Reason  Message
+	// Cutover is the first instant owned by DingTalk: the booking goes to the OA because
+	// it starts before it, or to DingTalk because it starts on or after it.
+	Cutover time.Time
 	// Frozen is set when the owning backend no longer takes writes at the time asked.
 	Frozen bool
 }
@@ -118,21 +109,7 @@ func (r Routing) Owner(start time.Time) Backend {
 // Route decides where a booking starting at start goes when written at now, and why.
 func (r Routing) Route(start, now time.Time) Decision {
 	b := r.Owner(start)
-	c := r.Cutover().In(r.Zone)
-	d := Decision{Backend: b}
-	day := c.Format("2006-01-02 15:04")
-	switch b {
-	case BackendOA:
-		d.Reason = Message{
-			ZH: fmt.Sprintf("会议开始于 %s 之前，按迁移公告由 OA 管理", day),
-			EN: fmt.Sprintf("The meeting starts before %s, so the OA is its system of record", day),
-		}
-	default:
-		d.Reason = Message{
-			ZH: fmt.Sprintf("会议开始于 %s 或之后，按迁移公告由钉钉管理", day),
-			EN: fmt.Sprintf("The meeting starts on or after %s, so DingTalk is its system of record", day),
-		}
-	}
+	d := Decision{Backend: b, Cutover: r.Cutover()}
 	if f, ok := r.Freeze[b]; ok && !now.Before(f) {
 		d.Frozen = true
 	}
@@ -146,10 +123,5 @@ func (r Routing) CheckWritable(b Backend, now time.Time) error {
 	if !ok || now.Before(f) {
 		return nil
 	}
-	at := f.In(r.Zone).Format("2006-01-02 15:04")
-	return E(ErrFrozen, string(b)+"_frozen", "start",
-		fmt.Sprintf("OA 会议室预订已于 %s 停止服务，无法再预订或修改 OA 管理的时段（%s 之前开始的会议）。请改约 %s 及之后的时间（将进入钉钉），或联系管理员。",
-			at, r.Cutover().In(r.Zone).Format("2006-01-02"), r.Cutover().In(r.Zone).Format("2006-01-02")),
-		fmt.Sprintf("OA room booking went offline at %s: slots owned by the OA (meetings starting before %s) can no longer be booked or changed. Pick a time from %s on (it will go to DingTalk), or ask an admin.",
-			at, r.Cutover().In(r.Zone).Format("2006-01-02"), r.Cutover().In(r.Zone).Format("2006-01-02")))
+	return E(ErrFrozen, string(b)+"_frozen", "start", ArgBackend, string(b), ArgAt, TimeArg(f), ArgDay, TimeArg(r.Cutover()))
 }

@@ -73,8 +73,8 @@ func TestRoutingFreeze(t *testing.T) {
 				t.Fatalf("CheckWritable(%s, %s) = %v, want frozen %v", tt.backend, tt.now, err, tt.frozen)
 			}
 			if tt.frozen {
-				if ue := UserError(err); ue == nil || ue.Code != "oa_frozen" || ue.Msg.ZH == "" || ue.Msg.EN == "" {
-					t.Errorf("CheckWritable error = %#v, want code oa_frozen with both messages", ue)
+				if ue := UserError(err); ue == nil || ue.Code != "oa_frozen" || ue.Args[ArgAt] != TimeArg(freeze) || ue.Args[ArgDay] != TimeArg(cutover) {
+					t.Errorf("CheckWritable error = %#v, want code oa_frozen with the freeze and the cutover", ue)
 				}
 			}
 			d := r.Route(cutover.Add(-2*time.Hour), tt.now)

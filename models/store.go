@@ -173,7 +173,7 @@ func (s *Store) lockRooms(tx *gorm.DB, ids ...string) error {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return E(ErrNotFound, "unknown_room", "room_id", "没有这个会议室。", "There is no such room.")
+			return E(ErrNotFound, "unknown_room", "room_id")
 		}
 	}
 	return nil

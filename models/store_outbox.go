@@ -140,14 +140,3 @@ func (s *Store) JobCounts(ctx context.Context) (map[JobState]int, error) {
 	}
 	return out, storeErr("count jobs", err)
 }
-
-// NextJobAt returns when the earliest pending job becomes due, or the zero time if none
-// is pending.
-func (s *Store) NextJobAt(ctx context.Context) (time.Time, error) {
-	var j Job
-	err := s.db.WithContext(ctx).Where("state = ?", JobPending).Order("next_attempt_at").Limit(1).Find(&j).Error
-	if err != nil {
-		return time.Time{}, storeErr("next job", err)
-	}
-	return j.NextAttemptAt, nil
-}

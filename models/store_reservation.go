@@ -258,8 +258,3 @@ func (s *Store) Audit(ctx context.Context, reservationID string) ([]AuditEntry, 
 	err := s.db.WithContext(ctx).Where("reservation_id = ?", reservationID).Order("seq, at, id").Find(&out).Error
 	return out, storeErr("list audit", err)
 }
-
-// AddAudit records an audit entry on its own.
-func (s *Store) AddAudit(ctx context.Context, a AuditEntry) error {
-	return storeErr("add audit", s.insertAudit(s.db.WithContext(ctx), &a, s.stamp()))
-}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,91 +12,16 @@ import (
 	"roombridge/models"
 )
 
-// SyncSummary is what one sync pass of one backend did (also the JSON of POST
-// /api/v1/sync).
-type SyncSummary struct {
-	Backend      string    `json:"backend"`
-	StartedAt    time.Time `json:"started_at"`
-	DurationMS   int64     `json:"duration_ms"`
-	Seen         int       `json:"seen"`
-	Created      int       `json:"created"`
-	Updated      int       `json:"updated"`
-	Cancelled    int       `json:"cancelled"`
-	Errors       int       `json:"errors"`
-	MeteredCalls int       `json:"metered_calls"`
-	// Guarded counts the cancellations a pass refused because the backend suddenly
-	// returned nothing (a forced pass applies them).
-	Guarded int    `json:"guarded"`
-	Skipped bool   `json:"skipped"`
-	Note    string `json:"note,omitempty"`
-}
-
-// UsageStatus is the monthly budget of a metered backend (DingTalk). Its JSON names
-// the fields in snake case and gives Interval as interval_seconds.
-type UsageStatus struct {
-	Backend string `json:"backend"`
-	Month   string `json:"month"`
-	Budget  int    `json:"budget"`
-	Used    int    `json:"used"`
-	// PerPass is what one sync pass costs now.
-	PerPass int `json:"per_pass"`
-	// Projected is the month's expected total: used so far plus the passes still to come
-	// at the current interval.
-	Projected int `json:"projected"`
-	// SteadyMonth is what a whole 30-day month costs at the current interval.
-	SteadyMonth int `json:"steady_month"`
-	// Interval is the current time between passes.
-	Interval time.Duration `json:"-"`
-}
-
-// usageJSON is UsageStatus without its methods, for MarshalJSON and UnmarshalJSON.
-type usageJSON UsageStatus
-
-// MarshalJSON writes the status with the interval in seconds.
-func (u UsageStatus) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		usageJSON
-		IntervalSeconds float64 `json:"interval_seconds"`
-	}{usageJSON(u), u.Interval.Seconds()})
-}
-
-// UnmarshalJSON reads what MarshalJSON writes.
-func (u *UsageStatus) UnmarshalJSON(b []byte) error {
-	var v struct {
-		usageJSON
-		IntervalSeconds float64 `json:"interval_seconds"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*u = UsageStatus(v.usageJSON)
-	u.Interval = time.Duration(v.IntervalSeconds * float64(time.Second))
-	return nil
-}
-
-// AdminStatus is the state of the engine an admin watches.
-type AdminStatus struct {
-	// Runs are the latest passes, newest first, both backends.
-	Runs []SyncSummary `json:"runs"`
-	// Usage is one entry per metered backend (DingTalk).
-	Usage []UsageStatus `json:"usage"`
-	// Outbox counts jobs by state: pending, done, failed.
-	Outbox  map[string]int `json:"outbox"`
-	Cutover time.Time      `json:"cutover"`
-	Freeze  time.Time      `json:"freeze"`
-	Demo    bool           `json:"demo"`
-}
-
 // Admin is the operator side of the engine (wired in cmd).
 type Admin interface {
 	// Sync runs one pass of both backends; force lets a pass cancel what a backend that
 	// suddenly returns nothing no longer lists. It returns the summaries of the passes
 	// that ran, with an error (ErrUnavailable, for instance) when one failed: both can
 	// come back together.
-	Sync(ctx context.Context, force bool) ([]SyncSummary, error)
+	Sync(ctx context.Context, force bool) ([]models.SyncSummary, error)
 	// Status reports the latest passes, quotas, outbox and migration dates. Errors:
 	// ErrUnavailable.
-	Status(ctx context.Context) (AdminStatus, error)
+	Status(ctx context.Context) (models.AdminStatus, error)
 }
 
 // adminPage is the view model of admin.html.
@@ -196,7 +120,7 @@ func (s *server) adminSyncForm(c echo.Context) error {
 }
 
 // runSync runs Admin.Sync for the signed-in admin and logs it.
-func (s *server) runSync(c echo.Context, force bool) ([]SyncSummary, error) {
+func (s *server) runSync(c echo.Context, force bool) ([]models.SyncSummary, error) {
 	u := user(c)
 	s.log.Info("sync requested", "user", u.ID, "force", force)
 	passes, err := s.admin.Sync(c.Request().Context(), force)
@@ -239,7 +163,7 @@ func (s *server) renderAdmin(c echo.Context, status int, pg adminPage) error {
 	return s.render(c, status, "admin.html", pg)
 }
 
-func (s *server) runViews(l lang, passes []SyncSummary) []runView {
+func (s *server) runViews(l lang, passes []models.SyncSummary) []runView {
 	var out []runView
 	for _, p := range passes {
 		out = append(out, runView{
@@ -275,14 +199,6 @@ func outboxViews(l lang, counts map[string]int) []outboxView {
 		out = append(out, v)
 	}
 	return out
-}
-
-// backendName is a backend's name in l ("oa" → OA（致远）), or the raw name when unknown.
-func backendName(l lang, b string) string {
-	if models.Backend(b).Valid() {
-		return l.msg(models.Backend(b).Label())
-	}
-	return b
 }
 
 // instant formats t in the zone to the second; a zero time is a dash.

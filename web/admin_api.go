@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"roombridge/models"
 )
 
 // syncBody is the optional body of POST /api/v1/sync.
@@ -15,8 +17,8 @@ type syncBody struct {
 // syncJSON answers POST /api/v1/sync. Error, when set, says what failed in a sync that
 // still ran some passes: a backend being down is information, not a server error.
 type syncJSON struct {
-	Passes []SyncSummary `json:"passes"`
-	Error  string        `json:"error,omitempty"`
+	Passes []models.SyncSummary `json:"passes"`
+	Error  string               `json:"error,omitempty"`
 }
 
 // syncAPI handles POST /api/v1/sync (admin), body {"force":true} optional: one pass of
@@ -47,7 +49,7 @@ func (s *server) adminStatusAPI(c echo.Context) error {
 	}
 	st.Runs = s.summariesInZone(st.Runs)
 	if st.Usage == nil {
-		st.Usage = []UsageStatus{}
+		st.Usage = []models.UsageStatus{}
 	}
 	if st.Outbox == nil {
 		st.Outbox = map[string]int{}
@@ -57,8 +59,8 @@ func (s *server) adminStatusAPI(c echo.Context) error {
 }
 
 // summariesInZone copies passes with their times in the zone (never nil).
-func (s *server) summariesInZone(passes []SyncSummary) []SyncSummary {
-	out := make([]SyncSummary, 0, len(passes))
+func (s *server) summariesInZone(passes []models.SyncSummary) []models.SyncSummary {
+	out := make([]models.SyncSummary, 0, len(passes))
 	for _, p := range passes {
 		p.StartedAt = s.inZone(p.StartedAt)
 		out = append(out, p)

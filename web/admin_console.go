@@ -33,7 +33,7 @@ func (s *server) outboxFailed(c echo.Context) error {
 	pg := outboxPage{page: s.page(c, "outboxp.title")}
 	for _, j := range jobs {
 		pg.Jobs = append(pg.Jobs, jobView{ID: j.ID, ReservationID: j.ReservationID, Kind: l.T("jobkind." + string(j.Kind)),
-			Backend: backendName(l, string(j.Backend)), Error: j.LastError, Updated: s.instant(j.UpdatedAt), Attempts: j.Attempts})
+			Backend: backendName(l, j.Backend), Error: j.LastError, Updated: s.instant(j.UpdatedAt), Attempts: j.Attempts})
 	}
 	return s.render(c, http.StatusOK, "outbox.html", pg)
 }

@@ -35,7 +35,7 @@ type admin struct {
 	// DingTalk's budget: calls per pass, interval between passes, used this month.
 	budget, perPass, used int
 	interval              time.Duration
-	runs                  []SyncSummary
+	runs                  []models.SyncSummary
 	forced                []bool
 }
 
@@ -47,18 +47,18 @@ func newAdmin(store *models.Store, now func() time.Time) *admin {
 	}
 }
 
-func (a *admin) Sync(_ context.Context, force bool) ([]SyncSummary, error) {
+func (a *admin) Sync(_ context.Context, force bool) ([]models.SyncSummary, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.forced = append(a.forced, force)
-	var passes []SyncSummary
+	var passes []models.SyncSummary
 	var errs []error
 	for _, b := range []string{"oa", "dingtalk"} {
 		if err := a.down[b]; err != nil {
 			errs = append(errs, fmt.Errorf("sync %s: %w", b, err))
 			continue
 		}
-		p := SyncSummary{Backend: b, StartedAt: a.now(), DurationMS: 350, Seen: a.lists[b]}
+		p := models.SyncSummary{Backend: models.Backend(b), StartedAt: a.now(), DurationMS: 350, Seen: a.lists[b]}
 		if b == "dingtalk" {
 			p.DurationMS, p.MeteredCalls = 2400, a.perPass
 			a.used += a.perPass
@@ -79,12 +79,12 @@ func (a *admin) Sync(_ context.Context, force bool) ([]SyncSummary, error) {
 	return passes, errors.Join(errs...)
 }
 
-func (a *admin) Status(ctx context.Context) (AdminStatus, error) {
+func (a *admin) Status(ctx context.Context) (models.AdminStatus, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	counts, err := a.store.JobCounts(ctx)
 	if err != nil {
-		return AdminStatus{}, err
+		return models.AdminStatus{}, err
 	}
 	outbox := map[string]int{}
 	for st, n := range counts {
@@ -94,11 +94,11 @@ func (a *admin) Status(ctx context.Context) (AdminStatus, error) {
 	slices.Reverse(runs)
 	now := a.now().In(shanghai)
 	monthEnd := time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, shanghai)
-	usage := UsageStatus{
+	usage := models.UsageStatus{
 		Backend: "dingtalk", Month: now.Format("2006-01"), Budget: a.budget, Used: a.used, PerPass: a.perPass, Interval: a.interval,
 		Projected: a.used + a.perPass*int(monthEnd.Sub(now)/a.interval), SteadyMonth: a.perPass * int(30*24*time.Hour/a.interval),
 	}
-	return AdminStatus{Runs: runs, Usage: []UsageStatus{usage}, Outbox: outbox, Cutover: cutover, Freeze: freeze, Demo: true}, nil
+	return models.AdminStatus{Runs: runs, Usage: []models.UsageStatus{usage}, Outbox: outbox, Cutover: cutover, Freeze: freeze, Demo: true}, nil
 }
 
 // withAdmin turns the admin features on with the scripted Admin, returned through a.
@@ -322,13 +322,13 @@ func TestAdminStatusAPI(t *testing.T) {
 			t.Errorf("GET /api/v1/admin/status body lacks %s:\n%s", want, w.Body)
 		}
 	}
-	got := decode[AdminStatus](t, w)
-	want := AdminStatus{
-		Runs: []SyncSummary{
+	got := decode[models.AdminStatus](t, w)
+	want := models.AdminStatus{
+		Runs: []models.SyncSummary{
 			{Backend: "dingtalk", StartedAt: testNow, DurationMS: 2400, MeteredCalls: 30, Guarded: 3, Note: "empty answer"},
 			{Backend: "oa", StartedAt: testNow, DurationMS: 350, Seen: 6, Created: 1},
 		},
-		Usage:   []UsageStatus{{Backend: "dingtalk", Month: "2023-04", Budget: 20000, Used: 1230, PerPass: 30, Projected: 16050, SteadyMonth: 21600, Interval: time.Hour}},
+		Usage:   []models.UsageStatus{{Backend: "dingtalk", Month: "2023-04", Budget: 20000, Used: 1230, PerPass: 30, Projected: 16050, SteadyMonth: 21600, Interval: time.Hour}},
 		Outbox:  map[string]int{"pending": 1},
 		Cutover: cutover, Freeze: freeze, Demo: true,
 	}
@@ -349,12 +349,12 @@ func TestUsageStatusJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := UsageStatus{Backend: "dingtalk", Month: "2023-04", Budget: 3000, Used: 12, PerPass: 4, Projected: 100, SteadyMonth: 120, Interval: tt.interval}
+			in := models.UsageStatus{Backend: "dingtalk", Month: "2023-04", Budget: 3000, Used: 12, PerPass: 4, Projected: 100, SteadyMonth: 120, Interval: tt.interval}
 			b, err := json.Marshal(in)
 			if err != nil || !strings.Contains(string(b), tt.seconds) || !strings.Contains(string(b), `"per_pass":4`) || strings.Contains(string(b), "Interval") {
 				t.Fatalf("json.Marshal(%+v) = %s, %v; want snake_case with %s", in, b, err, tt.seconds)
 			}
-			var out UsageStatus
+			var out models.UsageStatus
 			if err := json.Unmarshal(b, &out); err != nil || out != in {
 				t.Errorf("json.Unmarshal(%s) = %+v, %v; want %+v", b, out, err, in)
 			}

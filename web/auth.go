@@ -76,9 +76,7 @@ func (s *server) lookupUser(c echo.Context, id string) (models.User, error) {
 		id = id[:maxUserID] + "…"
 	}
 	if errors.Is(err, models.ErrNotFound) {
-		return u, models.E(models.ErrForbidden, "unknown_user", "",
-			fmt.Sprintf("账号“%s”不在会议室预订系统的人员名录中，请联系管理员。", id),
-			fmt.Sprintf("The account %q is not in the room booking directory. Ask an admin to add it.", id)).Wrap(err)
+		return u, models.E(models.ErrForbidden, "unknown_user", "", models.ArgName, id).Wrap(err)
 	}
 	if err != nil {
 		return u, fmt.Errorf("identify user %s: %w", id, err)
@@ -100,8 +98,7 @@ func (s *server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return redirect(c, "/login?"+url.Values{"next": {back}}.Encode())
 		}
-		return models.E(models.ErrUnauthorized, "unauthorized", "",
-			"请通过公司统一登录访问会议室预订。", "Open room booking through the company sign-in.")
+		return models.E(models.ErrUnauthorized, "unauthorized", "", argDetail, "sso")
 	}
 }
 
@@ -109,9 +106,7 @@ func (s *server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *server) signedInAPI(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if _, ok := CurrentUser(c); !ok {
-			return models.E(models.ErrUnauthorized, "unauthorized", "",
-				fmt.Sprintf("请先登录（或在 %s 请求头中给出用户）。", s.authHeader),
-				fmt.Sprintf("Sign in first (or name the user in the %s header).", s.authHeader))
+			return models.E(models.ErrUnauthorized, "unauthorized", "", argDetail, "header", models.ArgName, s.authHeader)
 		}
 		return next(c)
 	}
@@ -122,10 +117,10 @@ func (s *server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		u, ok := CurrentUser(c)
 		if !ok {
-			return models.E(models.ErrUnauthorized, "unauthorized", "", "请先登录。", "Sign in first.")
+			return models.E(models.ErrUnauthorized, "unauthorized", "")
 		}
-		if !s.admins[u.ID] {
-			return models.E(models.ErrForbidden, "admin_only", "", "只有管理员可以访问这里。", "Only admins may open this.")
+		if !s.access.IsAdmin(u.ID) {
+			return models.E(models.ErrForbidden, "admin_only", "")
 		}
 		return next(c)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -36,7 +35,7 @@ func (s *server) availability(c echo.Context) error {
 	ctx := c.Request().Context()
 	room := c.QueryParam("room")
 	if room == "" {
-		return badRequest("room", "请给出会议室（room）。", "Give the room (room).")
+		return badRequest("room", "param", models.ArgName, "room")
 	}
 	if err := s.checkRoom(ctx, room); err != nil {
 		return err
@@ -77,9 +76,9 @@ func (s *server) window(fromQ, toQ string) (from, to time.Time, err error) {
 	}
 	switch {
 	case !to.After(from):
-		return from, to, models.E(models.ErrInvalid, "to_before_from", "to", "结束时间（to）必须晚于开始时间（from）。", "to must be after from.")
+		return from, to, models.E(models.ErrInvalid, "to_before_from", "to")
 	case to.Sub(from) > maxWindow:
-		return from, to, models.E(models.ErrInvalid, "window_too_long", "to", "一次最多查询 62 天。", "Ask for at most 62 days at a time.")
+		return from, to, models.E(models.ErrInvalid, "window_too_long", "to")
 	}
 	return from, to, nil
 }
@@ -98,9 +97,7 @@ func (s *server) parseQueryTime(field, v string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, badRequest(field,
-		fmt.Sprintf("%s 不是有效的时间，应为 RFC 3339 格式，例如 2023-04-17T09:00:00+08:00。", field),
-		fmt.Sprintf("%s is not a valid time; use RFC 3339, e.g. 2023-04-17T09:00:00+08:00.", field))
+	return time.Time{}, badRequest(field, "time", models.ArgName, field)
 }
 
 // busy lists the reservations holding room in [from, to) in both systems, with the
@@ -111,16 +108,11 @@ func (s *server) busy(ctx context.Context, u models.User, room string, from, to 
 		return nil, err
 	}
 	for i := range rs {
-		if !s.maySee(u, rs[i]) {
+		if !s.access.MaySee(u.ID, rs[i]) {
 			rs[i].Title = ""
 		}
 	}
 	return rs, nil
-}
-
-// maySee tells whether u may see the details of r: its organizer, an attendee, an admin.
-func (s *server) maySee(u models.User, r models.Reservation) bool {
-	return u.ID != "" && (r.OrganizerID == u.ID || slices.Contains(r.Attendees, u.ID) || s.admins[u.ID])
 }
 
 func (s *server) rfc3339(t time.Time) string { return t.In(s.zone).Format(time.RFC3339) }
@@ -193,7 +185,7 @@ func (s *server) newTimeline(l lang, day time.Time, busy []models.Reservation, s
 		b := bar{Class: string(r.Backend) + " " + string(r.Origin)}
 		b.Left, b.Width = pos(r.Start, r.End)
 		how := l.T("origin." + string(r.Origin))
-		b.Text = fmt.Sprintf("%s–%s %s · %s", r.Start.In(s.zone).Format("15:04"), r.End.In(s.zone).Format("15:04"), l.msg(r.Backend.Label()), how)
+		b.Text = fmt.Sprintf("%s–%s %s · %s", r.Start.In(s.zone).Format("15:04"), r.End.In(s.zone).Format("15:04"), backendName(l, r.Backend), how)
 		if r.Title != "" {
 			b.Text += " · " + r.Title
 		}

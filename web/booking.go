@@ -12,20 +12,20 @@ import (
 // the error is a 404, so ids of other people's bookings reveal nothing.
 func (s *server) visible(ctx context.Context, u models.User, id string) (models.Reservation, error) {
 	r, err := s.store.Reservation(ctx, id)
-	if err == nil && !s.maySee(u, r) {
+	if err == nil && !s.access.MaySee(u.ID, r) {
 		err = models.ErrNotFound
 	}
 	if errors.Is(err, models.ErrNotFound) {
-		return r, models.E(models.ErrNotFound, "booking_not_found", "", "找不到这个预订。", "There is no such booking.").Wrap(err)
+		return r, models.E(models.ErrNotFound, "booking_not_found", "").Wrap(err)
 	}
 	return r, err
 }
 
-// mayChange tells whether u may reschedule or cancel r, a booking that has not ended
-// (the engine decides for real; this only hides buttons that would fail or make no
-// sense).
-func (s *server) mayChange(u models.User, r models.Reservation) bool {
-	return r.Status.Holds() && r.End.After(s.now()) && (r.OrganizerID == u.ID || s.admins[u.ID])
+// live tells whether r still holds its room and has not ended: only then do reschedule
+// and cancel make sense (the engine decides for real; this only hides buttons that would
+// fail).
+func (s *server) live(r models.Reservation) bool {
+	return r.Status.Holds() && r.End.After(s.now())
 }
 
 // bookingView is a reservation as the pages show it, in the viewer's language and zone.
@@ -81,13 +81,13 @@ func (s *server) views(ctx context.Context, l lang, u models.User, rs []models.R
 	out := make([]bookingView, 0, len(rs))
 	for _, r := range rs {
 		v := bookingView{
-			ID: r.ID, Title: r.Title, When: s.span(l, r.Start, r.End), System: l.msg(r.Backend.Label()),
+			ID: r.ID, Title: r.Title, When: s.span(l, r.Start, r.End), System: backendName(l, r.Backend),
 			Origin: l.T("origin." + string(r.Origin)), RemoteID: r.Remote(), Status: r.Status,
-			StatusLabel: l.T("status." + string(r.Status)), Reason: r.Reason, Description: r.Description,
-			Room: r.RoomID, CanCancel: s.mayChange(u, r),
+			StatusLabel: l.T("status." + string(r.Status)), Reason: s.reasonText(l, r), Description: r.Description,
+			Room: r.RoomID, CanCancel: s.live(r) && s.access.MayCancel(u.ID, r),
 		}
 		// A pending booking is still being sent; the engine refuses to move it until then.
-		v.CanEdit = v.CanCancel && r.Origin == models.OriginBridge && r.Status != models.StatusPending
+		v.CanEdit = s.live(r) && s.access.MayChange(u.ID, r) && r.Origin == models.OriginBridge && r.Status != models.StatusPending
 		if p, ok := where[r.RoomID]; ok {
 			v.Room, v.Office = p.Room.Name, p.Office
 		}

@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -29,11 +28,13 @@ type bookingJSON struct {
 	Attendees   []string       `json:"attendees"`
 	OrganizerID string         `json:"organizer_id"`
 	Origin      models.Origin  `json:"origin"`
-	// Reason says why the backend refused a rejected booking.
-	Reason string `json:"reason,omitempty"`
+	// Reason says, in the caller's language, why the backend refused a rejected booking
+	// (or why a refused reschedule was put back); ReasonCode is its stable code.
+	Reason     string `json:"reason,omitempty"`
+	ReasonCode string `json:"reason_code,omitempty"`
 }
 
-func (s *server) bookingJSON(r models.Reservation) bookingJSON {
+func (s *server) bookingJSON(l lang, r models.Reservation) bookingJSON {
 	att := []string(r.Attendees)
 	if att == nil {
 		att = []string{}
@@ -41,7 +42,7 @@ func (s *server) bookingJSON(r models.Reservation) bookingJSON {
 	return bookingJSON{
 		ID: r.ID, UID: r.UID, Status: r.Status, Backend: r.Backend, RemoteID: r.RemoteID, RoomID: r.RoomID,
 		Start: s.rfc3339(r.Start), End: s.rfc3339(r.End), Title: r.Title, Description: r.Description,
-		Attendees: att, OrganizerID: r.OrganizerID, Origin: r.Origin, Reason: r.Reason,
+		Attendees: att, OrganizerID: r.OrganizerID, Origin: r.Origin, Reason: s.reasonText(l, r), ReasonCode: r.ReasonCode,
 	}
 }
 
@@ -88,7 +89,7 @@ func (s *server) createBookingAPI(c echo.Context) error {
 	if key != "" {
 		prev, err := s.store.ReservationByKey(ctx, u.ID, key)
 		if err == nil {
-			return c.JSON(http.StatusOK, s.bookingJSON(prev))
+			return c.JSON(http.StatusOK, s.bookingJSON(langOf(c), prev))
 		}
 		if !errors.Is(err, models.ErrNotFound) {
 			return err
@@ -98,7 +99,7 @@ func (s *server) createBookingAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, s.bookingJSON(r))
+	return c.JSON(http.StatusCreated, s.bookingJSON(langOf(c), r))
 }
 
 // listBookingsAPI handles GET /api/v1/bookings?mine=1: the bookings the caller organises
@@ -122,7 +123,7 @@ func (s *server) listBookingsAPI(c echo.Context) error {
 	}
 	out := make([]bookingJSON, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, s.bookingJSON(r))
+		out = append(out, s.bookingJSON(langOf(c), r))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -143,13 +144,13 @@ func (s *server) getBookingAPI(c echo.Context) error {
 	if v := c.QueryParam("wait"); v != "" && r.Status == models.StatusPending {
 		d, perr := time.ParseDuration(v)
 		if perr != nil || d < 0 {
-			return badRequest("wait", "wait 须为时长，如 10s。", "wait must be a duration such as 10s.")
+			return badRequest("wait", "wait")
 		}
 		if r, err = s.booker.Wait(ctx, r.ID, min(d, maxLongPoll)); err != nil {
 			return err
 		}
 	}
-	return c.JSON(http.StatusOK, s.bookingJSON(r))
+	return c.JSON(http.StatusOK, s.bookingJSON(langOf(c), r))
 }
 
 // patchBookingAPI handles PATCH /api/v1/bookings/{id}: the given fields replace the
@@ -194,7 +195,7 @@ func (s *server) patchBookingAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.bookingJSON(r))
+	return c.JSON(http.StatusOK, s.bookingJSON(langOf(c), r))
 }
 
 // cancelBookingAPI handles DELETE /api/v1/bookings/{id}: 200 with the cancelled booking.
@@ -207,7 +208,7 @@ func (s *server) cancelBookingAPI(c echo.Context) error {
 	if r, err = s.booker.Cancel(ctx, u, r.ID); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.bookingJSON(r))
+	return c.JSON(http.StatusOK, s.bookingJSON(langOf(c), r))
 }
 
 // decodeJSON reads exactly one JSON object into v, refusing unknown fields. Errors are
@@ -220,33 +221,30 @@ func decodeJSON(body io.Reader, v any) error {
 		err = errors.New("trailing data")
 	}
 	var (
-		tooBig *http.MaxBytesError
-		se     *json.SyntaxError
-		te     *json.UnmarshalTypeError
-		msg    string
+		se  *json.SyntaxError
+		te  *json.UnmarshalTypeError
+		msg string
 	)
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &tooBig):
-		return tooBig
+	case tooLarge(err):
+		return err
 	case errors.Is(err, io.EOF):
-		return badRequest("", "请求体为空，应为一个 JSON 对象。", "The request body is empty; send a JSON object.")
+		return badRequest("", "body_empty")
 	case errors.As(err, &te) && te.Field == "":
-		return badRequest("", "请求体应为一个 JSON 对象。", "The request body must be a JSON object.")
+		return badRequest("", "body_object")
 	case errors.As(err, &te):
-		return badRequest(te.Field,
-			fmt.Sprintf("字段 %s 的类型不对（应为 %s）。", te.Field, te.Type),
-			fmt.Sprintf("Field %s has the wrong type (want %s).", te.Field, te.Type))
+		return badRequest(te.Field, "field_type", models.ArgName, te.Field, "want", te.Type.String())
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
 		msg = err.Error()
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return badRequest(f, fmt.Sprintf("不认识的字段 %q。", f), fmt.Sprintf("Unknown field %q.", f))
+		return badRequest(f, "unknown_field", models.ArgName, f)
 	default:
 		msg = err.Error()
 	}
-	return badRequest("", "请求体不是有效的 JSON："+msg, "The request body is not valid JSON: "+msg)
+	return badRequest("", "json").Wrap(errors.New(msg))
 }
 
 // parseBodyTime reads an RFC 3339 time from the JSON body; "" is the zero time (the
@@ -257,9 +255,7 @@ func parseBodyTime(field, v string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
 	if err != nil {
-		return time.Time{}, badRequest(field,
-			fmt.Sprintf("%s 不是有效的 RFC 3339 时间，例如 2023-04-17T09:00:00+08:00。", field),
-			fmt.Sprintf("%s is not an RFC 3339 time such as 2023-04-17T09:00:00+08:00.", field))
+		return time.Time{}, badRequest(field, "time", models.ArgName, field)
 	}
 	return t, nil
 }

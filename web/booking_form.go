@@ -113,7 +113,7 @@ func (s *server) createBookingForm(c echo.Context) error {
 
 // editBookingForm handles GET /bookings/{id}/edit: the form pre-filled to reschedule.
 func (s *server) editBookingForm(c echo.Context) error {
-	r, err := s.changeable(c)
+	r, err := s.changeable(c, s.access.CheckChange)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (s *server) editBookingForm(c echo.Context) error {
 
 // rescheduleBookingForm handles POST /bookings/{id}/edit.
 func (s *server) rescheduleBookingForm(c echo.Context) error {
-	r, err := s.changeable(c)
+	r, err := s.changeable(c, s.access.CheckChange)
 	if err != nil {
 		return err
 	}
@@ -142,17 +142,14 @@ func (s *server) rescheduleBookingForm(c echo.Context) error {
 }
 
 // changeable loads the booking of the :id route parameter if the user may see it, and
-// refuses with 403 when they may not change it.
-func (s *server) changeable(c echo.Context) (models.Reservation, error) {
+// refuses with 403 when check (the policy's CheckChange or CheckCancel) refuses them.
+func (s *server) changeable(c echo.Context, check func(userID string, r models.Reservation) error) (models.Reservation, error) {
 	u := user(c)
 	r, err := s.visible(c.Request().Context(), u, c.Param("id"))
 	if err != nil {
 		return r, err
 	}
-	if r.OrganizerID != u.ID && !s.admins[u.ID] {
-		return r, models.E(models.ErrForbidden, "not_organizer", "", "只有预订人或管理员可以修改这个预订。", "Only the organizer or an admin can change this booking.")
-	}
-	return r, nil
+	return r, check(u.ID, r)
 }
 
 // readBookingForm returns the posted form as typed, and the request it makes once its
@@ -177,11 +174,11 @@ func (s *server) readBookingForm(c echo.Context) (bookingForm, models.BookingReq
 func (s *server) bookingRequest(f bookingForm) (models.BookingRequest, error) {
 	req := models.BookingRequest{RoomID: f.RoomID, Title: f.Title, Description: f.Description, Attendees: f.Attendees}
 	if f.Date == "" {
-		return req, models.E(models.ErrInvalid, "date_required", "date", "请选择日期。", "Choose a date.")
+		return req, models.E(models.ErrInvalid, "date_required", "date")
 	}
 	day, err := time.ParseInLocation(time.DateOnly, f.Date, s.zone)
 	if err != nil {
-		return req, models.E(models.ErrInvalid, "bad_date", "date", "日期格式应为 2023-04-17。", "Write the date as 2023-04-17.")
+		return req, models.E(models.ErrInvalid, "bad_date", "date")
 	}
 	if req.Start, err = clock(day, f.Start, "start"); err != nil {
 		return req, err
@@ -204,7 +201,7 @@ func clock(day time.Time, v, field string) (time.Time, error) {
 			return time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), t.Second(), 0, day.Location()), nil
 		}
 	}
-	return time.Time{}, models.E(models.ErrInvalid, "bad_time", field, "时间格式应为 09:30。", "Write the time as 09:30.")
+	return time.Time{}, models.E(models.ErrInvalid, "bad_time", field)
 }
 
 // formFailed re-renders the form with the message next to its field when err is about
@@ -263,7 +260,7 @@ func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *
 		return err
 	}
 	labels, _ := json.Marshal(formLabels{
-		OA: l.msg(models.BackendOA.Label()), DingTalk: l.msg(models.BackendDingTalk.Label()),
+		OA: backendName(l, models.BackendOA), DingTalk: backendName(l, models.BackendDingTalk),
 		Bridge: l.T("origin.bridge"), Native: l.T("origin.native"), Mine: l.T("timeline.mine"),
 		Free: l.T("timeline.free"), Clash: l.T("timeline.clash"), GoesTo: l.T("route.goes_to"),
 		Failed: l.T("timeline.failed"), Choose: l.T("timeline.choose"), Conflict: l.T("warn.timeline"),

@@ -92,7 +92,7 @@ func (s *server) myBookings(c echo.Context) error {
 // cancelBookingPage handles GET /bookings/{id}/cancel: the confirm step.
 func (s *server) cancelBookingPage(c echo.Context) error {
 	ctx, u := c.Request().Context(), user(c)
-	r, err := s.changeable(c)
+	r, err := s.changeable(c, s.access.CheckCancel)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (s *server) cancelBookingPage(c echo.Context) error {
 
 // cancelBookingForm handles POST /bookings/{id}/cancel, then shows the booking.
 func (s *server) cancelBookingForm(c echo.Context) error {
-	r, err := s.changeable(c)
+	r, err := s.changeable(c, s.access.CheckCancel)
 	if err != nil {
 		return err
 	}

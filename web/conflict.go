@@ -111,7 +111,7 @@ func (s *server) ruleText(l lang, c models.Conflict) string {
 	}
 	switch c.Rule {
 	case models.RuleOwnerWins:
-		return l.Tf(key, backendName(l, c.RuleArgs["owner"]), s.argTime(c.RuleArgs["cutover"]))
+		return l.Tf(key, backendName(l, models.Backend(c.RuleArgs["owner"])), s.argTime(c.RuleArgs["cutover"]))
 	case models.RuleOwnerIsDingTalk:
 		return l.Tf(key, s.argTime(c.RuleArgs["cutover"]))
 	case models.RuleUnmappedOrganizer:
@@ -119,7 +119,7 @@ func (s *server) ruleText(l lang, c models.Conflict) string {
 		if name == "" {
 			name = c.RuleArgs["id"]
 		}
-		return l.Tf(key, backendName(l, c.RuleArgs["backend"]), name)
+		return l.Tf(key, backendName(l, models.Backend(c.RuleArgs["backend"])), name)
 	}
 	return l.T(key)
 }
@@ -137,10 +137,10 @@ func conflictFilter(c echo.Context) (models.ConflictFilter, error) {
 	f := models.ConflictFilter{Status: models.ConflictStatus(c.QueryParam("status")), Kind: models.ConflictKind(c.QueryParam("kind")),
 		OfficeID: c.QueryParam("office"), Reservation: c.QueryParam("reservation")}
 	if f.Status != "" && !f.Status.Valid() {
-		return f, badRequest("status", "status 只能是 open、resolved 或 dismissed。", "status must be open, resolved or dismissed.")
+		return f, badRequest("status", "filter", models.ArgName, "status", "allowed", "open, resolved, dismissed")
 	}
 	if f.Kind != "" && !f.Kind.Valid() {
-		return f, badRequest("kind", "kind 只能是 overlap、wrong_system 或 unmapped。", "kind must be overlap, wrong_system or unmapped.")
+		return f, badRequest("kind", "filter", models.ArgName, "kind", "allowed", "overlap, wrong_system, unmapped")
 	}
 	return f, nil
 }
@@ -271,7 +271,7 @@ func (s *server) conflictsQueue(c echo.Context) error {
 			row.OutcomeLabel = l.T("outcome_c." + x.Outcome)
 		}
 		for _, sd := range x.Sides {
-			row.Sides = append(row.Sides, fmt.Sprintf("%s · %s · %s", backendName(l, string(sd.Backend)), sd.Title, orDash(sd.Organizer)))
+			row.Sides = append(row.Sides, fmt.Sprintf("%s · %s · %s", backendName(l, sd.Backend), sd.Title, orDash(sd.Organizer)))
 		}
 		pg.Items = append(pg.Items, row)
 	}
@@ -313,7 +313,7 @@ func (s *server) suggestionText(l lang, c models.Conflict) string {
 	switch c.SuggestAction {
 	case models.ActionKeep:
 		if sd, ok := c.Side(c.SuggestKeep); ok {
-			return l.Tf("suggest.keep", backendName(l, string(sd.Backend)), sd.Title)
+			return l.Tf("suggest.keep", backendName(l, sd.Backend), sd.Title)
 		}
 	case models.ActionMigrate:
 		return l.T("suggest.migrate")
@@ -410,7 +410,7 @@ func (s *server) renderConflict(c echo.Context, status int, id, formError, note 
 		pg.Retry = &r
 	}
 	for _, sd := range x.Sides {
-		v := sideView{ConflictSide: sd, BackendLabel: backendName(l, string(sd.Backend)), OriginLabel: l.T("origin." + string(sd.Origin)),
+		v := sideView{ConflictSide: sd, BackendLabel: backendName(l, sd.Backend), OriginLabel: l.T("origin." + string(sd.Origin)),
 			StatusLabel: l.T("status." + string(sd.Status)), When: s.span(l, sd.Start, sd.End), Created: s.instant(sd.CreatedAt),
 			Room: rooms[sd.RoomID], Suggested: sd.ReservationID == x.SuggestKeep}
 		v.Migratable = sd.Backend == models.BackendOA && x.Kind == models.KindWrongSystem
@@ -458,7 +458,7 @@ func (s *server) conflictTimeline(l lang, x models.Conflict) timelineView {
 		}
 		tv.Bars = append(tv.Bars, cbar{Left: fmt.Sprintf("%.2f%%", pct(sd.Start)), Width: fmt.Sprintf("%.2f%%", pct(sd.End)-pct(sd.Start)),
 			Top: fmt.Sprintf("%.2frem", 0.3+float64(i)*1.6), Class: cls,
-			Label: backendName(l, string(sd.Backend)) + " · " + sd.Start.In(s.zone).Format("15:04") + "–" + sd.End.In(s.zone).Format("15:04")})
+			Label: backendName(l, sd.Backend) + " · " + sd.Start.In(s.zone).Format("15:04") + "–" + sd.End.In(s.zone).Format("15:04")})
 	}
 	return tv
 }

@@ -1,12 +1,10 @@
 package web
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"roombridge/models"
 )
@@ -17,40 +15,30 @@ const (
 	csrfKey    = "roombridge.csrf" // echo context key
 )
 
-// csrf protects every form post: the token in the rb_csrf cookie must come back in the
-// _csrf form field (double submit). A browser saying Sec-Fetch-Site: same-origin is
-// trusted without it; cross-site posts are refused outright. Every page gets the token
-// in its context for its forms.
-func (s *server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		if csrfExempt(r) {
-			return next(c)
-		}
-		token := ""
-		if ck, err := r.Cookie(csrfCookie); err == nil && len(ck.Value) == 43 {
-			token = ck.Value
-		} else {
-			token = newCSRFToken()
-			c.SetCookie(s.cookie(csrfCookie, token, 7*24*3600))
-		}
-		c.Set(csrfKey, token)
-		c.Response().Header().Add(echo.HeaderVary, echo.HeaderCookie)
-		if safeMethod(r.Method) {
-			return next(c)
-		}
-		switch r.Header.Get(echo.HeaderSecFetchSite) {
-		case "same-origin", "none":
-			return next(c)
-		case "cross-site":
-			return s.csrfRefused(c)
-		}
-		sent := r.PostFormValue(csrfField)
-		if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(token)) != 1 {
-			return s.csrfRefused(c)
-		}
-		return next(c)
-	}
+// csrf protects every form post with echo's CSRF middleware. A browser that says
+// Sec-Fetch-Site: same-origin (or none) is trusted without a token; cross-site posts are
+// refused outright; other posts must send back the token of the rb_csrf cookie in the
+// _csrf form field (double submit). Every page gets the token in its context for its
+// forms.
+func (s *server) csrf() echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		Skipper:        func(c echo.Context) bool { return csrfExempt(c.Request()) },
+		TokenLookup:    "form:" + csrfField,
+		ContextKey:     csrfKey,
+		CookieName:     csrfCookie,
+		CookiePath:     "/",
+		CookieMaxAge:   7 * 24 * 3600,
+		CookieSecure:   s.secure,
+		CookieHTTPOnly: true,
+		CookieSameSite: http.SameSiteLaxMode,
+		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
+			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "same-site" {
+				return false, nil // a sibling site must show the token
+			}
+			return false, csrfRefused(c)
+		},
+		ErrorHandler: func(_ error, c echo.Context) error { return csrfRefused(c) },
+	})
 }
 
 // csrfExempt tells requests a cross-site forgery cannot produce: a JSON body, and
@@ -72,23 +60,11 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
 }
 
-func newCSRFToken() string {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func (s *server) csrfRefused(c echo.Context) error {
+func csrfRefused(c echo.Context) error {
 	if isAPI(c.Request()) {
-		return models.E(models.ErrForbidden, "csrf", "",
-			"请求被拒绝：请以 JSON 发送请求体（Content-Type: application/json）。",
-			"Request refused: send the body as JSON (Content-Type: application/json).")
+		return models.E(models.ErrForbidden, "csrf", "", argDetail, "json")
 	}
-	return models.E(models.ErrForbidden, "csrf", "",
-		"页面已过期或请求来源不明。请返回、刷新页面后再提交一次。",
-		"This page has expired or the request came from elsewhere. Go back, reload the page and submit again.")
+	return models.E(models.ErrForbidden, "csrf", "", argDetail, "expired")
 }
 
 func csrfToken(c echo.Context) string {

@@ -12,7 +12,7 @@
 //
 // web imports roombridge/models and third-party packages only. It must not import
 // roombridge/bridge or roombridge/cmd: the engine reaches it through the Booker, Feeds
-// and Admin interfaces declared here, and more routes plug in through Config.Extra.
+// and Admin interfaces declared here, whose argument and result types are in models.
 //
 // A feed URL carries its token, a credential: logs show feed paths with the token
 // redacted, and metrics label requests by route pattern only.

@@ -15,9 +15,10 @@ import (
 // unparseable time): 400, unlike ErrInvalid (422), which is readable input breaking a rule.
 var errMalformed = errors.New("malformed request")
 
-// badRequest returns an errMalformed user error about field.
-func badRequest(field, zh, en string) error {
-	return models.E(errMalformed, "bad_request", field, zh, en)
+// badRequest returns an errMalformed user error about field, code "bad_request"; detail
+// picks its text, "err.bad_request.<detail>", which args fill in.
+func badRequest(field, detail string, args ...string) *models.Error {
+	return models.E(errMalformed, "bad_request", field, append(args, argDetail, detail)...)
 }
 
 // statusTable is the one table from error kinds to HTTP status, with the code used when
@@ -45,10 +46,6 @@ func classify(err error) (int, string) {
 			return k.status, k.code
 		}
 	}
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return http.StatusRequestEntityTooLarge, "too_large"
-	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		switch he.Code {
@@ -74,6 +71,12 @@ func classify(err error) (int, string) {
 	return http.StatusInternalServerError, "internal"
 }
 
+// tooLarge tells whether err comes from a body over the limit (BodyLimit's 413).
+func tooLarge(err error) bool {
+	var he *echo.HTTPError
+	return errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge
+}
+
 // problem is an error as a person or an API client sees it.
 type problem struct {
 	Status  int
@@ -93,33 +96,22 @@ func (s *server) explain(err error, l lang) problem {
 	if status >= 500 && status != http.StatusServiceUnavailable {
 		return p
 	}
+	ue := models.UserError(err)
 	var ce *models.ConflictError
-	if ue := models.UserError(err); ue != nil {
-		if ue.Code != "" {
-			p.Code = ue.Code
-		}
-		p.Field, p.Message, p.Specific = ue.Field, l.msg(ue.Msg), true
-		if ue.Msg == (models.Message{}) {
-			// A code-only error: its text is in the catalog.
-			p.Message, p.Specific = l.T("err."+code), hasMessage("code."+ue.Code)
-			if p.Specific {
-				p.Message = l.T("code." + ue.Code)
-			}
-		}
-	} else if errors.As(err, &ce) {
-		p.Code, p.Field, p.Message, p.Specific = "room_taken", "start", s.conflictMessage(l, ce.With), true
+	if ue == nil && errors.As(err, &ce) {
+		ue = models.RoomTaken(ce.With)
+	}
+	if ue == nil {
+		return p
+	}
+	if ue.Code != "" {
+		p.Code = ue.Code
+	}
+	p.Field = ue.Field
+	if text, ok := s.say(l, ue.Code, ue.Args); ok {
+		p.Message, p.Specific = text, true
 	}
 	return p
-}
-
-// conflictMessage names the system and the time holding a slot (never its title: the
-// caller may not be allowed to see it).
-func (s *server) conflictMessage(l lang, w models.Reservation) string {
-	how := l.T("origin.bridge")
-	if w.Origin == models.OriginNative {
-		how = l.T("origin.native")
-	}
-	return l.Tf("err.room_taken", s.span(l, w.Start, w.End), l.msg(w.Backend.Label()), how)
 }
 
 // apiError is the JSON body of every API error.

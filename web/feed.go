@@ -7,24 +7,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"roombridge/models"
 )
-
-// FeedRender is one rendered calendar.
-type FeedRender struct {
-	Body []byte
-	// ETag is a strong entity tag derived from Body (quoted or not; web quotes a bare one).
-	ETag string
-	// LastModified is the newest change the feed reflects, cancellations and removals
-	// included; zero when unknown (no Last-Modified is sent then).
-	LastModified time.Time
-	// Filename goes in Content-Disposition (none when empty).
-	Filename string
-}
 
 // Feeds is the iCalendar feed service (implemented in bridge; wired in cmd).
 type Feeds interface {
@@ -43,16 +30,8 @@ type Feeds interface {
 	// Render renders scope "all" | "me" | "rooms" (id = room id) | "offices" (id = office id).
 	// Unknown/revoked token or unknown room/office → models.ErrNotFound. Errors never
 	// contain the token.
-	Render(ctx context.Context, token, scope, id string) (FeedRender, error)
+	Render(ctx context.Context, token string, scope models.FeedScope, id string) (models.Feed, error)
 }
-
-// Feed scopes, named like the paths under /ical/{token}/ (DESIGN §4.5).
-const (
-	feedAll     = "all"
-	feedMe      = "me"
-	feedRooms   = "rooms"
-	feedOffices = "offices"
-)
 
 // feedPrefix starts every feed path; the path element after it is the secret token.
 const feedPrefix = "/ical/"
@@ -66,10 +45,10 @@ const feedCacheControl = "private, max-age=300"
 // token, so a path reveals nothing.
 func (s *server) feedRoutes(e *echo.Echo) {
 	methods := []string{http.MethodGet, http.MethodHead}
-	e.Match(methods, "/ical/:token/all.ics", s.serveFeed(feedAll))
-	e.Match(methods, "/ical/:token/me.ics", s.serveFeed(feedMe))
-	e.Match(methods, "/ical/:token/rooms/:file", s.serveFeed(feedRooms))
-	e.Match(methods, "/ical/:token/offices/:file", s.serveFeed(feedOffices))
+	e.Match(methods, "/ical/:token/all.ics", s.serveFeed(models.FeedAll))
+	e.Match(methods, "/ical/:token/me.ics", s.serveFeed(models.FeedMe))
+	e.Match(methods, "/ical/:token/rooms/:file", s.serveFeed(models.FeedRooms))
+	e.Match(methods, "/ical/:token/offices/:file", s.serveFeed(models.FeedOffices))
 	e.Match(methods, "/ical/*", s.noFeed)
 }
 
@@ -80,10 +59,10 @@ var errNoFeed = fmt.Errorf("feed: %w", models.ErrNotFound)
 // Feeds.Render. http.ServeContent handles HEAD, If-None-Match, If-Modified-Since and
 // Range. There is no content negotiation: calendar fetchers (Google's sends no Accept
 // header) always get text/calendar.
-func (s *server) serveFeed(scope string) echo.HandlerFunc {
+func (s *server) serveFeed(scope models.FeedScope) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := ""
-		if scope == feedRooms || scope == feedOffices {
+		if scope == models.FeedRooms || scope == models.FeedOffices {
 			file, err := pathParam(c, "file")
 			if err != nil {
 				return errNoFeed
@@ -102,7 +81,7 @@ func (s *server) serveFeed(scope string) echo.HandlerFunc {
 			return fmt.Errorf("render %s feed: %w", scope, err)
 		}
 		h := c.Response().Header()
-		h.Set(echo.HeaderContentType, "text/calendar; charset=utf-8")
+		h.Set(echo.HeaderContentType, models.FeedContentType)
 		if etag := quoteETag(f.ETag); etag != "" {
 			h.Set("ETag", etag)
 		}
@@ -184,8 +163,8 @@ func (s *server) feedBase(c echo.Context) string {
 
 // feedURL is the address of one feed of token: scope "all" or "me" with no id, or
 // "rooms"/"offices" with one.
-func feedURL(base, token, scope, id string) string {
-	u := base + feedPrefix + url.PathEscape(token) + "/" + scope
+func feedURL(base, token string, scope models.FeedScope, id string) string {
+	u := base + feedPrefix + url.PathEscape(token) + "/" + string(scope)
 	if id != "" {
 		u += "/" + url.PathEscape(id)
 	}
@@ -195,11 +174,11 @@ func feedURL(base, token, scope, id string) string {
 // feedURLs lists the feeds token opens over the catalog's offices.
 func (s *server) feedURLs(c echo.Context, offices []models.Office, token string) feedURLs {
 	base := s.feedBase(c)
-	u := feedURLs{All: feedURL(base, token, feedAll, ""), Me: feedURL(base, token, feedMe, ""), Rooms: map[string]string{}, Offices: map[string]string{}}
+	u := feedURLs{All: feedURL(base, token, models.FeedAll, ""), Me: feedURL(base, token, models.FeedMe, ""), Rooms: map[string]string{}, Offices: map[string]string{}}
 	for _, o := range offices {
-		u.Offices[o.ID] = feedURL(base, token, feedOffices, o.ID)
+		u.Offices[o.ID] = feedURL(base, token, models.FeedOffices, o.ID)
 		for _, r := range o.Rooms {
-			u.Rooms[r.ID] = feedURL(base, token, feedRooms, r.ID)
+			u.Rooms[r.ID] = feedURL(base, token, models.FeedRooms, r.ID)
 		}
 	}
 	return u

@@ -115,9 +115,9 @@ func (f *feeds) Tokens(_ context.Context, userID string) ([]models.FeedToken, er
 	return out, nil
 }
 
-func (f *feeds) Render(ctx context.Context, token, scope, id string) (FeedRender, error) {
+func (f *feeds) Render(ctx context.Context, token string, scope models.FeedScope, id string) (models.Feed, error) {
 	if f.fail != nil {
-		return FeedRender{}, fmt.Errorf("read reservations: %w", f.fail)
+		return models.Feed{}, fmt.Errorf("read reservations: %w", f.fail)
 	}
 	f.mu.Lock()
 	i := slices.IndexFunc(f.rows, func(r *models.FeedToken) bool { return r.TokenHash == models.FeedTokenHash(token) && r.Active() })
@@ -129,29 +129,29 @@ func (f *feeds) Render(ctx context.Context, token, scope, id string) (FeedRender
 	}
 	f.mu.Unlock()
 	if i < 0 {
-		return FeedRender{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
+		return models.Feed{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
 	}
 	var name, file string
 	switch {
-	case (scope == feedAll || scope == feedMe) && id == "":
-		name, file = scope, scope+".ics"
-	case scope == feedRooms && id != "":
+	case (scope == models.FeedAll || scope == models.FeedMe) && id == "":
+		name, file = string(scope), string(scope)+".ics"
+	case scope == models.FeedRooms && id != "":
 		r, err := f.store.Room(ctx, id)
 		if err != nil {
-			return FeedRender{}, fmt.Errorf("room feed: %w", err)
+			return models.Feed{}, fmt.Errorf("room feed: %w", err)
 		}
 		name, file = r.Name, "room-"+r.ID+".ics"
-	case scope == feedOffices && id != "":
+	case scope == models.FeedOffices && id != "":
 		o, err := f.store.Office(ctx, id)
 		if err != nil {
-			return FeedRender{}, fmt.Errorf("office feed: %w", err)
+			return models.Feed{}, fmt.Errorf("office feed: %w", err)
 		}
 		name, file = o.Name, "office-"+o.ID+".ics"
 	default:
-		return FeedRender{}, fmt.Errorf("scope %q: %w", scope, models.ErrNotFound)
+		return models.Feed{}, fmt.Errorf("scope %q: %w", scope, models.ErrNotFound)
 	}
 	body := calendarBody(name, tok.UserID)
-	return FeedRender{Body: body, ETag: etagOf(body), LastModified: f.changed, Filename: file}, nil
+	return models.Feed{Body: body, ETag: etagOf(body), LastModified: f.changed, Filename: file}, nil
 }
 
 func calendarBody(name, user string) []byte {

@@ -98,7 +98,7 @@ func (s *server) newFeedTokenAnswer(c echo.Context, token string, t models.FeedT
 // feedTokenErr gives an unknown token id (or someone else's) its own message.
 func feedTokenErr(err error) error {
 	if models.UserError(err) == nil && errors.Is(err, models.ErrNotFound) {
-		return models.E(models.ErrNotFound, "feed_token_not_found", "", "找不到这个订阅链接。", "There is no such feed link.").Wrap(err)
+		return models.E(models.ErrNotFound, "feed_token_not_found", "").Wrap(err)
 	}
 	return err
 }
@@ -107,12 +107,11 @@ func feedTokenErr(err error) error {
 // v as it is.
 func decodeOptionalJSON(body io.Reader, v any) error {
 	b, err := io.ReadAll(body)
-	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig):
-		return tooBig
+	case tooLarge(err):
+		return err
 	case err != nil:
-		return badRequest("", "请求体无法读取。", "The request body could not be read.")
+		return badRequest("", "body")
 	case len(bytes.TrimSpace(b)) == 0:
 		return nil
 	}

@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
-	"roombridge/models"
 )
 
 // lang is a UI language: Chinese (zh-CN, the default) or English.
@@ -42,21 +40,16 @@ func (l lang) T(key string) string {
 	if !ok {
 		return key
 	}
-	return l.msg(m)
+	return m.in(l)
 }
 
 // Tf is T with fmt.Sprintf arguments.
 func (l lang) Tf(key string, args ...any) string { return fmt.Sprintf(l.T(key), args...) }
 
-func (l lang) msg(m models.Message) string { return m.In(string(l)) }
-
 func hasMessage(key string) bool {
 	_, ok := messages[key]
 	return ok
 }
-
-// Language returns the request's UI language, "zh" or "en".
-func Language(c echo.Context) string { return string(langOf(c)) }
 
 func langOf(c echo.Context) lang {
 	if l, ok := c.Get(langKey).(lang); ok {
@@ -121,7 +114,7 @@ func fromAcceptLanguage(h string) lang {
 func (s *server) switchLanguage(c echo.Context) error {
 	to := lang(c.QueryParam("to"))
 	if to != langEN && to != langZH {
-		return badRequest("to", "语言只能是 zh 或 en。", "The language must be zh or en.")
+		return badRequest("to", "lang")
 	}
 	c.SetCookie(&http.Cookie{
 		Name: langCookie, Value: string(to), Path: "/", MaxAge: 365 * 24 * 3600,

@@ -87,7 +87,7 @@ func (s *server) page(c echo.Context, titleKey string) page {
 		CSRF: csrfToken(c), Here: "/", Version: s.version,
 	}
 	if u, ok := CurrentUser(c); ok {
-		p.User, p.Admin = &u, s.admins[u.ID]
+		p.User, p.Admin = &u, s.access.IsAdmin(u.ID)
 		p.Subscribe, p.AdminPage = s.feeds != nil, s.admin != nil && p.Admin
 	}
 	if r := c.Request(); r.Method == http.MethodGet {

@@ -64,7 +64,7 @@ func (s *server) checkRoom(ctx context.Context, id string) error {
 	}
 	_, err := s.store.Room(ctx, id)
 	if errors.Is(err, models.ErrNotFound) {
-		return models.E(models.ErrNotFound, "unknown_room", "room_id", "没有这个会议室。", "There is no such room.").Wrap(err)
+		return models.E(models.ErrNotFound, "unknown_room", "room_id").Wrap(err)
 	}
 	return err
 }

@@ -1,25 +1,15 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 )
 
-// routes registers every URL the service answers, then lets extra add its own.
-func (s *server) routes(extra func(Routes) error) error {
+// routes registers every URL the service answers.
+func (s *server) routes() {
 	e := s.e
-	e.Use(
-		s.measure,
-		s.recoverPanic,
-		s.secureHeaders,
-		s.language,
-		s.limitBody,
-		s.parseForm,
-		s.identify,
-		s.csrf,
-	)
+	e.Use(s.middlewares()...)
 
 	e.GET("/healthz", s.healthz)
 	e.HEAD("/healthz", s.healthz)
@@ -43,7 +33,7 @@ func (s *server) routes(extra func(Routes) error) error {
 	e.GET("/bookings/:id/cancel", s.cancelBookingPage, s.signedIn)
 	e.POST("/bookings/:id/cancel", s.cancelBookingForm, s.signedIn)
 
-	// JSON API v1 (DESIGN §4.4; described in static/openapi.yaml).
+	// JSON API v1, described in static/openapi.yaml (a test checks every route is in it).
 	api := e.Group("/api/v1", s.signedInAPI)
 	api.GET("/rooms", s.listRooms)
 	api.GET("/availability", s.availability)
@@ -54,7 +44,7 @@ func (s *server) routes(extra func(Routes) error) error {
 	api.PATCH("/bookings/:id", s.patchBookingAPI)
 	api.DELETE("/bookings/:id", s.cancelBookingAPI)
 
-	// iCalendar feeds, the subscribe page and feed tokens (DESIGN §4.5), with Config.Feeds.
+	// iCalendar feeds, the subscribe page and feed tokens, when Config.Feeds is set.
 	if s.feeds != nil {
 		s.feedRoutes(e)
 		e.GET("/subscribe", s.subscribePage, s.signedIn)
@@ -91,13 +81,6 @@ func (s *server) routes(extra func(Routes) error) error {
 		adm.GET("/audit", s.auditLog)
 		adm.GET("/rooms", s.roomMapping)
 	}
-
-	if extra != nil {
-		if err := extra(Routes{Echo: e, API: api, SignedIn: s.signedIn, Admin: s.adminOnly}); err != nil {
-			return fmt.Errorf("add extra routes: %w", err)
-		}
-	}
-	return nil
 }
 
 // redirect answers 303 See Other, the right status after a form post.

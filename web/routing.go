@@ -23,7 +23,7 @@ type routeInfo struct {
 
 func (s *server) routeInfo(l lang, start time.Time) routeInfo {
 	d := s.booker.Route(start)
-	ri := routeInfo{Backend: d.Backend, Label: l.msg(d.Backend.Label()), Reason: l.msg(d.Reason), Frozen: d.Frozen}
+	ri := routeInfo{Backend: d.Backend, Label: backendName(l, d.Backend), Reason: l.Tf("route."+string(d.Backend), d.Cutover.In(s.zone).Format("2006-01-02 15:04")), Frozen: d.Frozen}
 	if d.Frozen {
 		ri.Note = l.Tf("route.frozen", ri.Label)
 	}
@@ -34,7 +34,7 @@ func (s *server) routeInfo(l lang, start time.Time) routeInfo {
 func (s *server) route(c echo.Context) error {
 	v := c.QueryParam("start")
 	if v == "" {
-		return badRequest("start", "请给出开始时间（start）。", "Give the start time (start).")
+		return badRequest("start", "param", models.ArgName, "start")
 	}
 	start, err := s.parseQueryTime("start", v)
 	if err != nil {

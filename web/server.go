@@ -58,9 +58,9 @@ type Config struct {
 	Auth string
 	// AuthHeader names the header carrying the user id (DefaultAuthHeader when empty).
 	AuthHeader string
-	// Admins holds the user ids with the admin role: they see every title and may change
-	// any booking.
-	Admins map[string]bool
+	// Access is the access policy: who sees a booking's details, who may change or
+	// cancel it, who is an admin. Every page, API route and feed asks it.
+	Access models.Access
 	// Demo shows the demo banner on every page.
 	Demo bool
 	// BaseURL is the public URL: feed links start with it, and cookies are marked Secure
@@ -86,27 +86,6 @@ type Config struct {
 	// Conflicts, with Admin, turns on the conflicts API and the admin console's
 	// conflict, cutover, outbox, audit and room pages. Nil: none of these routes.
 	Conflicts Conflicts
-	// Extra, when set, is called once after the built-in routes are registered, to add
-	// more with the same middleware and error handling.
-	Extra func(Routes) error
-}
-
-// Routes is what Config.Extra gets to add routes next to the built-in ones. Handlers
-// return errors as the built-in ones do: the error table turns them into a translated
-// page, or into JSON under /api/. Use CurrentUser and Language inside handlers.
-type Routes struct {
-	// Echo is the router. Global middleware already applies to every route added here:
-	// recovery, metrics, language, body limit (1 MB), identity (an auth header naming
-	// someone outside the catalog is refused with 403), CSRF on form posts. Routes added
-	// directly need no sign-in.
-	Echo *echo.Echo
-	// API is the /api/v1 group; it answers 401 to anonymous callers.
-	API *echo.Group
-	// SignedIn guards a page: anonymous visitors are sent to the demo login, or get 401.
-	SignedIn echo.MiddlewareFunc
-	// Admin refuses signed-in callers who are not admins with 403 (put it after
-	// SignedIn on pages; API routes are signed in already).
-	Admin echo.MiddlewareFunc
 }
 
 // server holds the web layer's dependencies; its methods are the handlers.
@@ -121,7 +100,7 @@ type server struct {
 	log        *slog.Logger
 	auth       string
 	authHeader string
-	admins     map[string]bool
+	access     models.Access
 	demo       bool
 	secure     bool
 	baseURL    string
@@ -137,8 +116,8 @@ type server struct {
 }
 
 // New builds the HTTP handler: it checks cfg, parses every template and registers all
-// routes (those of Feeds and Admin when they are set), then Config.Extra's. It fails on a
-// bad Config (ErrInvalid), on a template that does not parse, and on an error from Extra.
+// routes (those of Feeds and Admin when they are set). It fails on a bad Config
+// (ErrInvalid) and on a template that does not parse.
 func New(cfg Config) (http.Handler, error) {
 	var err error
 	if cfg.Store == nil || cfg.Booker == nil {
@@ -146,7 +125,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	s := &server{
 		store: cfg.Store, booker: cfg.Booker, feeds: cfg.Feeds, admin: cfg.Admin, conflicts: cfg.Conflicts, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
-		auth: cfg.Auth, authHeader: cfg.AuthHeader, admins: cfg.Admins, demo: cfg.Demo,
+		auth: cfg.Auth, authHeader: cfg.AuthHeader, access: cfg.Access, demo: cfg.Demo,
 		secure: strings.HasPrefix(cfg.BaseURL, "https://"), baseURL: strings.TrimRight(cfg.BaseURL, "/"), metrics: cfg.Metrics,
 		ready: cfg.Ready, version: cfg.Version, waitMax: cfg.WaitMax,
 	}
@@ -174,9 +153,6 @@ func New(cfg Config) (http.Handler, error) {
 	if s.authHeader == "" {
 		s.authHeader = DefaultAuthHeader
 	}
-	if s.admins == nil {
-		s.admins = map[string]bool{}
-	}
 	if s.version == "" {
 		s.version = "dev"
 	}
@@ -195,8 +171,6 @@ func New(cfg Config) (http.Handler, error) {
 	s.e = echo.New()
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
-	if err := s.routes(cfg.Extra); err != nil {
-		return nil, err
-	}
+	s.routes()
 	return s.e, nil
 }

@@ -38,7 +38,7 @@ type booker struct {
 	store   *models.Store
 	routing models.Routing
 	now     func() time.Time
-	admins  map[string]bool
+	access  models.Access
 	// waited counts Wait calls; onWait, if set, runs first (a backend answering fast).
 	waited int
 	onWait func(id string)
@@ -66,20 +66,13 @@ func (b *booker) Book(ctx context.Context, by models.User, req models.BookingReq
 	return got, err
 }
 
-func (b *booker) mayChange(by models.User, r models.Reservation) error {
-	if r.OrganizerID != by.ID && !b.admins[by.ID] {
-		return models.E(models.ErrForbidden, "not_organizer", "", "只有预订人或管理员可以修改这个预订。", "Only the organizer or an admin can change this booking.")
-	}
-	return nil
-}
-
 func (b *booker) Reschedule(ctx context.Context, by models.User, id string, req models.BookingRequest) (models.Reservation, error) {
 	req = req.Normalize()
 	if err := req.Validate(b.now()); err != nil {
 		return models.Reservation{}, err
 	}
 	return b.store.Update(ctx, id, models.Change{CheckRoom: true, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
-		if err := b.mayChange(by, *r); err != nil {
+		if err := b.access.CheckChange(by.ID, *r); err != nil {
 			return nil, nil, err
 		}
 		r.RoomID, r.Title, r.Description, r.Start, r.End, r.Attendees = req.RoomID, req.Title, req.Description, req.Start, req.End, req.Attendees
@@ -90,7 +83,7 @@ func (b *booker) Reschedule(ctx context.Context, by models.User, id string, req 
 
 func (b *booker) Cancel(ctx context.Context, by models.User, id string) (models.Reservation, error) {
 	return b.store.Update(ctx, id, models.Change{Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
-		if err := b.mayChange(by, *r); err != nil {
+		if err := b.access.CheckCancel(by.ID, *r); err != nil {
 			return nil, nil, err
 		}
 		r.Status = models.StatusCancelled
@@ -125,16 +118,16 @@ func newEnv(t *testing.T, opts ...func(*Config)) *env {
 	if err := store.SyncCatalog(context.Background(), models.DemoCatalog()); err != nil {
 		t.Fatalf("SyncCatalog() = %v", err)
 	}
-	admins := map[string]bool{"admin": true}
+	access := models.NewAccess("admin")
 	reg := prometheus.NewRegistry()
 	cfg := Config{
 		Store:      store,
-		Booker:     &booker{store: store, routing: models.NewRouting(shanghai, cutover, freeze), now: now, admins: admins},
+		Booker:     &booker{store: store, routing: models.NewRouting(shanghai, cutover, freeze), now: now, access: access},
 		Zone:       shanghai,
 		Now:        now,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Auth:       AuthDemo,
-		Admins:     admins,
+		Access:     access,
 		Demo:       true,
 		BaseURL:    "http://localhost:8080",
 		Registerer: reg,

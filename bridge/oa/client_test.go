@@ -247,8 +247,8 @@ func TestBookConflict(t *testing.T) {
 			if n := len(e.fake.Bookings()); n != 1 {
 				t.Errorf("fake bookings = %d, want 1", n)
 			}
-			if u := models.UserError(err); u == nil || u.Code != "oa_room_taken" {
-				t.Errorf("Book() user error = %v, want code oa_room_taken", u)
+			if u := models.UserError(err); u == nil || u.Code != models.CodeRoomTaken || u.Args[models.ArgBackend] != "oa" {
+				t.Errorf("Book() user error = %v, want code room_taken", u)
 			}
 		})
 	}

@@ -99,21 +99,14 @@ func userError(e *Error) error {
 	var u *models.Error
 	switch {
 	case errors.Is(e.Kind, models.ErrConflict):
-		u = models.E(models.ErrConflict, "oa_room_taken", "",
-			"该时间段会议室在 OA 中已被占用", "The room is already booked in the OA for this time")
+		u = models.E(models.ErrConflict, models.CodeRoomTaken, "", models.ArgBackend, string(models.BackendOA))
 	case errors.Is(e.Kind, models.ErrForbidden):
-		u = models.E(models.ErrForbidden, "oa_forbidden", "",
-			"OA 不允许该用户进行此操作", "The OA does not allow this user to do that")
+		u = models.E(models.ErrForbidden, "oa_forbidden", "")
 	case errors.Is(e.Kind, models.ErrInvalid):
-		zh, en := "OA 拒绝了该请求", "The OA rejected the request"
-		if e.Msg != "" {
-			zh += "：" + e.Msg
-			en += ": " + e.Msg
-		}
-		u = models.E(models.ErrInvalid, "oa_rejected", "", zh, en)
+		// The OA's own message stays in the cause (for logs): it is in one language only.
+		u = models.E(models.ErrInvalid, "oa_rejected", "")
 	default:
-		u = models.E(models.ErrUnavailable, "oa_unavailable", "",
-			"OA 暂时无法访问，请稍后再试", "The OA is temporarily unavailable; try again later")
+		u = models.E(models.ErrUnavailable, "oa_unavailable", "")
 	}
 	return u.Wrap(e)
 }

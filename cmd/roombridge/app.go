@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -36,6 +37,7 @@ type app struct {
 	dingtalk *bridge.DingTalk
 	usage    *bridge.Usage
 	feeds    *bridge.Feeds
+	admin    *bridge.Admin
 	fakes    *fakes
 	now      func() time.Time
 }
@@ -163,7 +165,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	a.detector = bridge.NewDetector(a.store, routing, a.log)
 	a.dispatcher = bridge.NewDispatcher(bridge.DispatcherConfig{Store: a.store, Backends: backends, Routing: routing, Now: a.now, Logger: a.log, Metrics: a.metrics,
 		Lease: cfg.OutboxLease, JobTimeout: min(45*time.Second, cfg.OutboxLease*3/4), Detector: a.detector})
-	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Admins: cfg.Admins, Now: a.now, Logger: a.log, Dispatcher: a.dispatcher})
+	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Access: cfg.access(), Now: a.now, Logger: a.log, Dispatcher: a.dispatcher})
 	for _, src := range sources {
 		var usage *bridge.Usage
 		if src.Name() == models.BackendDingTalk {
@@ -172,7 +174,9 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		a.syncers = append(a.syncers, bridge.NewSyncer(bridge.SyncerConfig{Store: a.store, Source: src, Routing: routing, Now: a.now, Logger: a.log,
 			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead, Detector: a.detector}))
 	}
-	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, BaseURL: cfg.BaseURL, Admins: cfg.Admins, ShowTitles: cfg.FeedShowTitles}
+	a.admin = &bridge.Admin{Store: a.store, Syncers: a.syncers, Routing: routing, Demo: cfg.Demo}
+	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, Access: cfg.access(), ShowTitles: cfg.FeedShowTitles,
+		BookingURL: func(id string) string { return cfg.BaseURL + "/bookings/" + url.PathEscape(id) }}
 
 	if cfg.Demo {
 		if err := seedDemo(a.fakes, a.catalog, cfg.Zone, a.now(), routing.Cutover()); err != nil {
@@ -232,20 +236,6 @@ func (a *app) operator() string {
 		}
 	}
 	return ""
-}
-
-// SyncAll runs one pass of every syncer (POST /api/v1/sync and sync --once).
-func (a *app) SyncAll(ctx context.Context, force bool) ([]bridge.Summary, error) {
-	var out []bridge.Summary
-	var errs []error
-	for _, s := range a.syncers {
-		sum, err := s.Pass(ctx, force)
-		out = append(out, sum)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", s.Backend(), err))
-		}
-	}
-	return out, errors.Join(errs...)
 }
 
 func (a *app) close() {

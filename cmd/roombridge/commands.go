@@ -153,7 +153,7 @@ func syncOnce(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer a.close()
-	sums, err := a.SyncAll(ctx, false)
+	sums, err := a.admin.Sync(ctx, false)
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if eerr := enc.Encode(sums); eerr != nil {

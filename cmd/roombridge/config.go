@@ -272,6 +272,15 @@ func (c config) catalog() (models.Catalog, error) {
 }
 
 // routing returns the configured routing policy.
+// access is the access policy with the configured admins.
+func (c config) access() models.Access {
+	ids := make([]string, 0, len(c.Admins))
+	for id := range c.Admins {
+		ids = append(ids, id)
+	}
+	return models.NewAccess(ids...)
+}
+
 func (c config) routing() models.Routing {
 	return models.NewRouting(c.Zone, c.Cutover, c.Freeze)
 }

@@ -46,7 +46,7 @@ func migrateBookings(ctx context.Context, cfg config, dryRun, asJSON bool, stdou
 			fmt.Fprintf(stdout, format+"\n", args...)
 		}
 	}
-	if _, err := a.SyncAll(ctx, false); err != nil {
+	if _, err := a.admin.Sync(ctx, false); err != nil {
 		say("warning: sync before the report failed: %v", err)
 	}
 	rep, err := a.service.Cutover(ctx)
@@ -92,7 +92,7 @@ func migrateBookings(ctx context.Context, cfg config, dryRun, asJSON bool, stdou
 			case r.Backend == models.BackendDingTalk && r.Status.Holds():
 				o.Outcome, o.RemoteID = "migrated", r.Remote()
 			default:
-				o.Outcome, o.Error = "failed", fmt.Sprintf("%s %s: %s", r.Backend, r.Status, r.Reason)
+				o.Outcome, o.Error = "failed", fmt.Sprintf("%s %s: %s %s", r.Backend, r.Status, r.ReasonCode, r.ReasonArgs)
 			}
 		}
 		out.Summary[o.Outcome]++

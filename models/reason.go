@@ -1,0 +1,102 @@
+package models
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Argument keys with a meaning web knows how to show. Any other key is shown as is.
+const (
+	ArgBackend = "backend" // a Backend: shown as the system's name
+	ArgOrigin  = "origin"  // an Origin: shown as how the booking was made
+	ArgStart   = "start"   // a TimeArg: shown with ArgEnd as one span in the reader's zone
+	ArgEnd     = "end"     // a TimeArg
+	ArgAt      = "at"      // a TimeArg: shown as a date and time
+	ArgDay     = "day"     // a TimeArg: shown as a date
+	ArgRoom    = "room"    // a room's name
+	ArgName    = "name"    // a person's name or account
+	ArgLimit   = "limit"   // a number
+	ArgCause   = "cause"   // the code of an inner reason, shown with the same arguments
+)
+
+// TimeArg writes t as an argument value (RFC 3339, UTC).
+func TimeArg(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// Args are the named values of an error code or reason. They are stored as a JSON
+// object in a TEXT column.
+type Args map[string]string
+
+// String writes the arguments as key=value in key order, for logs.
+func (a Args) String() string {
+	var b strings.Builder
+	for i, k := range slices.Sorted(maps.Keys(a)) {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%q", k, a[k])
+	}
+	return b.String()
+}
+
+// Scan implements sql.Scanner.
+func (a *Args) Scan(v any) error {
+	var b []byte
+	switch x := v.(type) {
+	case nil:
+		*a = nil
+		return nil
+	case string:
+		b = []byte(x)
+	case []byte:
+		b = x
+	}
+	if len(b) == 0 {
+		*a = nil
+		return nil
+	}
+	return json.Unmarshal(b, (*map[string]string)(a))
+}
+
+// Value implements driver.Valuer.
+func (a Args) Value() (driver.Value, error) {
+	if a == nil {
+		return "{}", nil
+	}
+	b, err := json.Marshal(map[string]string(a))
+	return string(b), err
+}
+
+// Reason says why a reservation was rejected or put back: a code and its arguments,
+// rendered by web in the reader's language. The codes are those of Error.
+type Reason struct {
+	Code string
+	Args Args
+}
+
+// Reason codes that are reasons only (never the code of an Error).
+const (
+	// ReasonRescheduleRefused: a reschedule was refused and the booking put back;
+	// ArgCause holds the refusal's code.
+	ReasonRescheduleRefused = "reschedule_refused"
+	// ReasonBackendRefused: the backend refused the booking without saying why in a way
+	// the bridge understands (ArgBackend).
+	ReasonBackendRefused = "backend_refused"
+	// ReasonUnreachable: the backend could not be reached before the meeting started
+	// (ArgBackend).
+	ReasonUnreachable = "backend_unreachable"
+	// CodeRoomTaken: the room is already booked (ArgBackend; ArgStart, ArgEnd and
+	// ArgOrigin when the holding booking is known). Also an Error code.
+	CodeRoomTaken = "room_taken"
+)
+
+// RoomTaken is the ErrConflict user error for a slot held by w: it names w's system,
+// times and origin, never its title (the caller may not be allowed to see it).
+func RoomTaken(w Reservation) *Error {
+	return E(ErrConflict, CodeRoomTaken, "start", ArgBackend, string(w.Backend), ArgOrigin, string(w.Origin),
+		ArgStart, TimeArg(w.Start), ArgEnd, TimeArg(w.End))
+}

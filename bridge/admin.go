@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"roombridge/models"
 )
@@ -16,6 +17,8 @@ type Admin struct {
 	Routing models.Routing
 	// Demo is reported in the status.
 	Demo bool
+	// Detector, when set, looks for conflicts after Sync, before it returns.
+	Detector *Detector
 }
 
 // Sync runs one pass of every syncer; force lets a pass cancel what a backend that
@@ -24,11 +27,22 @@ type Admin struct {
 func (a *Admin) Sync(ctx context.Context, force bool) ([]models.SyncSummary, error) {
 	out := make([]models.SyncSummary, 0, len(a.Syncers))
 	var errs []error
-	for _, s := range a.Syncers {
+	since := time.Time{}
+	for i, s := range a.Syncers {
+		if i == 0 {
+			since = s.now().Add(-time.Second)
+		}
 		sum, err := s.Pass(ctx, force)
 		out = append(out, sum)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.Backend(), err))
+		}
+	}
+	// Conflicts are in place when the caller gets the summaries (the detection waits
+	// for any the passes' notices started).
+	if a.Detector != nil && !since.IsZero() {
+		if _, err := a.Detector.DetectSince(ctx, since); err != nil {
+			errs = append(errs, fmt.Errorf("detect conflicts: %w", err))
 		}
 	}
 	return out, errors.Join(errs...)

@@ -59,7 +59,7 @@ type SyncerConfig struct {
 	// FinalLead: the OA's final pass runs this long before its freeze (default 10 min).
 	FinalLead   time.Duration
 	PassTimeout time.Duration
-	// Detector, when set, looks for conflicts around what each pass changed.
+	// Detector, when set, is notified of what each pass changed.
 	Detector *Detector
 }
 
@@ -219,12 +219,10 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, erro
 		sum.Note = err.Error()
 	}
 	if err == nil && s.detector != nil {
-		// ApplySync stamps what it changed no earlier than the read, to the second. A pass
-		// that changed nothing still detects: it then also waits for a detection another
-		// pass is running, so conflicts are in place when the pass returns.
-		if _, derr := s.detector.DetectSince(ctx, readAt.Add(-time.Second)); derr != nil {
-			s.log.Warn("detect conflicts after sync", "backend", b, "err", derr)
-		}
+		// ApplySync stamps what it changed no earlier than the read, to the second. The
+		// detection runs on the detector's worker, so the pass holds the database no
+		// longer than it must (Admin.Sync detects inline for a caller that waits).
+		s.detector.Notify(readAt.Add(-time.Second))
 	}
 	if applied.Guarded > 0 {
 		sum.Note = strings.TrimSpace(sum.Note + fmt.Sprintf(" %s returned nothing for rooms holding %d reservations; kept them (an admin can force the pass)", b, applied.Guarded))

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,6 +151,63 @@ func TestStoreReconcileConflicts(t *testing.T) {
 		all, _ := s.Conflicts(ctx, models.ConflictFilter{})
 		if len(all) != 1 {
 			t.Errorf("Conflicts() = %d, want exactly 1 (stored once per cause)", len(all))
+		}
+	})
+}
+
+func TestStoreFailedJobsRetryAndAuditLog(t *testing.T) {
+	c := newClock()
+	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		r := res("duowei", time.Date(2023, 4, 12, 2, 0, 0, 0, time.UTC), time.Hour, models.BackendOA, models.OriginBridge)
+		if _, _, err := s.Book(ctx, r, []models.Job{{ReservationID: r.ID, Kind: models.JobCreate, Backend: models.BackendOA}},
+			&models.AuditEntry{Actor: "zhangsan", Action: "book", ReservationID: r.ID}); err != nil {
+			t.Fatal(err)
+		}
+		jobs, _ := s.ClaimJobs(ctx, time.Minute, 1)
+		if len(jobs) != 1 {
+			t.Fatalf("ClaimJobs() = %d jobs, want 1", len(jobs))
+		}
+		if _, err := s.RetryJob(ctx, jobs[0].ID, "admin"); models.UserError(err) == nil || models.UserError(err).Code != "job_not_failed" {
+			t.Errorf("RetryJob(pending job) = %v, want job_not_failed", err)
+		}
+		if err := s.FinishJob(ctx, models.JobResult{Job: jobs[0], State: models.JobFailed, Error: "oa said no"}); err != nil {
+			t.Fatal(err)
+		}
+		failed, err := s.FailedJobs(ctx, 10)
+		if err != nil || len(failed) != 1 || failed[0].LastError != "oa said no" {
+			t.Fatalf("FailedJobs() = %+v, %v; want the job with its error", failed, err)
+		}
+		if _, err := s.RetryJob(ctx, failed[0].ID, "admin"); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := s.ClaimJobs(ctx, time.Minute, 1); len(again) != 1 || again[0].ID != failed[0].ID {
+			t.Errorf("ClaimJobs() after RetryJob = %+v, want the job due again", again)
+		}
+		if failed, _ := s.FailedJobs(ctx, 10); len(failed) != 0 {
+			t.Errorf("FailedJobs() after RetryJob = %d, want 0", len(failed))
+		}
+		for _, tc := range []struct {
+			name string
+			f    models.AuditFilter
+			want []string
+		}{
+			{"by actor", models.AuditFilter{Actor: "admin"}, []string{"retry_job"}},
+			{"by action", models.AuditFilter{Action: "book"}, []string{"book"}},
+			{"by reservation", models.AuditFilter{Reservation: r.ID}, []string{"retry_job", "book"}},
+			{"nobody", models.AuditFilter{Actor: "lisi"}, nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				es, err := s.AuditLog(ctx, tc.f)
+				var got []string
+				for _, e := range es {
+					got = append(got, e.Action)
+				}
+				if err != nil || strings.Join(got, ",") != strings.Join(tc.want, ",") {
+					t.Errorf("AuditLog(%+v) = %v, %v; want %v", tc.f, got, err, tc.want)
+				}
+			})
 		}
 	})
 }

@@ -19,6 +19,15 @@ type Admin struct {
 	Demo bool
 	// Detector, when set, looks for conflicts after Sync, before it returns.
 	Detector *Detector
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+func (a *Admin) now() time.Time {
+	if a.Now == nil {
+		return time.Now()
+	}
+	return a.Now()
 }
 
 // Sync runs one pass of every syncer; force lets a pass cancel what a backend that
@@ -27,11 +36,8 @@ type Admin struct {
 func (a *Admin) Sync(ctx context.Context, force bool) ([]models.SyncSummary, error) {
 	out := make([]models.SyncSummary, 0, len(a.Syncers))
 	var errs []error
-	since := time.Time{}
-	for i, s := range a.Syncers {
-		if i == 0 {
-			since = s.now().Add(-time.Second)
-		}
+	since := a.now().Add(-time.Second)
+	for _, s := range a.Syncers {
 		sum, err := s.Pass(ctx, force)
 		out = append(out, sum)
 		if err != nil {
@@ -40,7 +46,7 @@ func (a *Admin) Sync(ctx context.Context, force bool) ([]models.SyncSummary, err
 	}
 	// Conflicts are in place when the caller gets the summaries (the detection waits
 	// for any the passes' notices started).
-	if a.Detector != nil && !since.IsZero() {
+	if a.Detector != nil {
 		if _, err := a.Detector.DetectSince(ctx, since); err != nil {
 			errs = append(errs, fmt.Errorf("detect conflicts: %w", err))
 		}
@@ -70,6 +76,9 @@ func (a *Admin) Status(ctx context.Context) (models.AdminStatus, error) {
 	}
 	for k, v := range counts {
 		st.Outbox[string(k)] = v
+	}
+	if st.UnmappedOrganizers, err = a.Store.UnmappedOrganizers(ctx, a.now()); err != nil {
+		return st, err
 	}
 	return st, nil
 }

@@ -60,7 +60,7 @@ func seedDetection(b *testing.B, dialect string, total, changed int) (*Detector,
 		for i := from; i < min(from+chunkSize, total); i++ {
 			room, start := slot(i)
 			rs = append(rs, models.Remote{RemoteID: fmt.Sprint("oa-", i), RoomID: room, Start: start, End: start.Add(time.Hour),
-				Title: "周会", OrganizerName: "张三", Status: models.StatusConfirmed})
+				Title: "周会", OrganizerID: "zhangsan", OrganizerName: "张三", Status: models.StatusConfirmed})
 		}
 		_, wFrom := slot(from)
 		_, wTo := slot(min(from+chunkSize, total) - 1)
@@ -78,7 +78,7 @@ func seedDetection(b *testing.B, dialect string, total, changed int) (*Detector,
 	for k := 0; k < changed; k++ {
 		i := k * step
 		room, start := slot(i)
-		rm := models.Remote{RemoteID: fmt.Sprint("oa-", i), RoomID: room, Start: start, End: start.Add(time.Hour), Title: "周会（改）", OrganizerName: "张三", Status: models.StatusConfirmed}
+		rm := models.Remote{RemoteID: fmt.Sprint("oa-", i), RoomID: room, Start: start, End: start.Add(time.Hour), Title: "周会（改）", OrganizerID: "zhangsan", OrganizerName: "张三", Status: models.StatusConfirmed}
 		b := models.BackendOA
 		if k%100 == 0 {
 			rm.RemoteID, rm.Title, b = fmt.Sprint("dt-", i), "钉钉里约的", models.BackendDingTalk

@@ -18,7 +18,7 @@ func (r *rig) native(t *testing.T, b models.Backend, remote, room string, start 
 	t.Helper()
 	ctx := context.Background()
 	if _, err := r.store.ApplyRemote(ctx, b, models.Remote{RemoteID: remote, RoomID: room, Start: start, End: start.Add(time.Hour),
-		Title: remote, OrganizerName: "张三", Status: models.StatusConfirmed}, time.Time{}); err != nil {
+		Title: remote, OrganizerID: "zhangsan", OrganizerName: "张三", Status: models.StatusConfirmed}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := r.store.ReservationByRemote(ctx, b, remote)

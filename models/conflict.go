@@ -201,8 +201,8 @@ type DetectInput struct {
 	// Holding are the reservations holding a room around the changed ones, from both
 	// systems (changed ones included).
 	Holding []Reservation
-	// KnownOrganizer reports whether a backend's organizer name or id maps to a catalog
-	// user.
+	// KnownOrganizer reports whether a catalog user id (or name) exists; nil trusts
+	// every non-empty organizer id.
 	KnownOrganizer func(id, name string) bool
 }
 
@@ -264,10 +264,14 @@ func DetectConflicts(in DetectInput) (found []Conflict, superseded []string) {
 				Rule: RuleOwnerIsDingTalk, RuleArgs: Args{"cutover": cutover.UTC().Format(time.RFC3339)},
 				Sides: Sides{SideOf(r)}, SuggestAction: ActionMigrate, SuggestKeep: r.ID})
 		}
-		if r.Origin == OriginNative && in.KnownOrganizer != nil && (r.OrganizerID != "" || r.OrganizerName != "") && !in.KnownOrganizer(r.OrganizerID, r.OrganizerName) {
+		// Sync maps a native booking's organizer to a catalog user when it can; one it
+		// could not map keeps only the backend's name and reference (the same rule as the
+		// admin status's count of unmapped organizers).
+		if r.Origin == OriginNative && (r.OrganizerID == "" || (in.KnownOrganizer != nil && !in.KnownOrganizer(r.OrganizerID, ""))) &&
+			(r.OrganizerName != "" || r.OrganizerRef != "") {
 			out = append(out, Conflict{Cause: "unmapped:" + r.ID, Kind: KindUnmapped,
 				OfficeID: in.Offices[r.RoomID], RoomID: r.RoomID, Start: r.Start, End: r.End,
-				Rule: RuleUnmappedOrganizer, RuleArgs: Args{"backend": string(r.Backend), "name": r.OrganizerName, "id": r.OrganizerID},
+				Rule: RuleUnmappedOrganizer, RuleArgs: Args{"backend": string(r.Backend), "name": r.OrganizerName, "ref": r.OrganizerRef},
 				Sides: Sides{SideOf(r)}, SuggestAction: ActionDismiss})
 		}
 	}

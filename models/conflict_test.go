@@ -19,7 +19,7 @@ func migration() models.Routing {
 func held(id, room string, b models.Backend, start time.Time, created time.Time) models.Reservation {
 	remote := "r-" + id
 	return models.Reservation{ID: id, RoomID: room, Backend: b, RemoteID: &remote, Origin: models.OriginNative, Status: models.StatusConfirmed,
-		Start: start, End: start.Add(time.Hour), Title: id, OrganizerName: "张三", CreatedAt: created}
+		Start: start, End: start.Add(time.Hour), Title: id, OrganizerID: "zhangsan", OrganizerName: "张三", CreatedAt: created}
 }
 
 func TestDetectConflicts(t *testing.T) {
@@ -62,9 +62,11 @@ func TestDetectConflicts(t *testing.T) {
 		{"an organizer the catalog cannot map",
 			func() []models.Reservation {
 				a := held("a", "duowei", models.BackendOA, pre, early)
-				a.OrganizerName = "外包人员"
-				return []models.Reservation{a}
-			}(), []string{"a"}, []string{"unmapped:a/unmapped_organizer/dismiss/"}},
+				a.OrganizerID, a.OrganizerName, a.OrganizerRef = "", "外包人员", "oa-member:42"
+				b := held("b", "sk-xiaoyao", models.BackendOA, pre, early)
+				b.OrganizerID = "zhangsan"
+				return []models.Reservation{a, b}
+			}(), []string{"a", "b"}, []string{"unmapped:a/unmapped_organizer/dismiss/"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

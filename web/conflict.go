@@ -117,7 +117,7 @@ func (s *server) ruleText(l lang, c models.Conflict) string {
 	case models.RuleUnmappedOrganizer:
 		name := c.RuleArgs["name"]
 		if name == "" {
-			name = c.RuleArgs["id"]
+			name = c.RuleArgs["ref"]
 		}
 		return l.Tf(key, backendName(l, models.Backend(c.RuleArgs["backend"])), name)
 	}

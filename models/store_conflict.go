@@ -347,13 +347,8 @@ const MaxSpan = 7 * 24 * time.Hour
 func (s *Store) HoldingIn(ctx context.Context, windows []RoomWindow) ([]Reservation, error) {
 	seen := map[string]bool{}
 	var out []Reservation
-	// Windows go to the database in batches, one range of the index each, OR-ed. MariaDB
-	// gives up the index for a long OR (a full scan of the table per batch), so there
-	// each window is its own query.
-	batch := 100
-	if s.dialect == DialectMySQL {
-		batch = 1
-	}
+	// Windows go to the database in batches, one range of the index each, OR-ed.
+	const batch = 100
 	for start := 0; start < len(windows); start += batch {
 		var (
 			conds []string

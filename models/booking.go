@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -66,6 +67,10 @@ func (b BookingRequest) Validate(now time.Time) error {
 		return E(ErrInvalid, "description_too_long", "description", ArgLimit, strconv.Itoa(MaxDescriptionRunes))
 	case !utf8.ValidString(b.Title) || !utf8.ValidString(b.Description):
 		return E(ErrInvalid, "bad_encoding", "title")
+	case HasControl(b.Title, ""):
+		return E(ErrInvalid, "control_characters", "title")
+	case HasControl(b.Description, "\t\n"):
+		return E(ErrInvalid, "control_characters", "description")
 	case b.Start.IsZero():
 		return E(ErrInvalid, "start_required", "start")
 	case b.End.IsZero():
@@ -84,6 +89,15 @@ func (b BookingRequest) Validate(now time.Time) error {
 		return E(ErrInvalid, "too_many_attendees", "attendees", ArgLimit, strconv.Itoa(MaxAttendees))
 	}
 	return nil
+}
+
+// HasControl reports whether s holds a control character (C0, DEL or C1: NUL, ESC, VT
+// and the like) other than those in allowed. Such characters would reach the OA,
+// DingTalk and every calendar client.
+func HasControl(s, allowed string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && !strings.ContainsRune(allowed, r)
+	})
 }
 
 // ConflictError says which reservation holds a slot. It unwraps to ErrConflict.

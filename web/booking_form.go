@@ -189,7 +189,8 @@ func (s *server) bookingRequest(f bookingForm) (models.BookingRequest, error) {
 	return req, nil
 }
 
-// clock returns day at the time of day v ("09:30" or "09:30:00").
+// clock returns day at the time of day v ("09:30" or "09:30:00"). A time the zone skips
+// (the hour lost when clocks spring forward) is refused rather than moved.
 func clock(day time.Time, v, field string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil // the booking rules ask for it
@@ -198,7 +199,12 @@ func clock(day time.Time, v, field string) (time.Time, error) {
 	var err error
 	for _, layout := range []string{"15:04", "15:04:05"} {
 		if t, err = time.Parse(layout, v); err == nil {
-			return time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), t.Second(), 0, day.Location()), nil
+			at := time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), t.Second(), 0, day.Location())
+			if at.Hour() != t.Hour() || at.Minute() != t.Minute() || at.Day() != day.Day() {
+				return time.Time{}, models.E(models.ErrInvalid, "nonexistent_time", field,
+					"date", day.Format(time.DateOnly), "time", v, "zone", day.Location().String())
+			}
+			return at, nil
 		}
 	}
 	return time.Time{}, models.E(models.ErrInvalid, "bad_time", field)

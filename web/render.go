@@ -22,7 +22,7 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames lists the page templates; each is parsed together with layout.html.
-var pageNames = []string{"login.html", "form.html", "booking.html", "bookings.html", "cancel.html", "error.html", "subscribe.html", "admin.html",
+var pageNames = []string{"login.html", "login_inapp.html", "signedout.html", "form.html", "booking.html", "bookings.html", "cancel.html", "error.html", "subscribe.html", "admin.html",
 	"conflicts.html", "conflict.html", "cutover.html", "outbox.html", "audit.html", "rooms.html"}
 
 // pages holds every page template, parsed once at start.
@@ -70,7 +70,9 @@ type page struct {
 	Admin     bool
 	Demo      bool
 	DemoLogin bool
-	CSRF      string
+	// SignOut shows the sign-out button (sessions: demo and dingtalk mode).
+	SignOut bool
+	CSRF    string
 	// Here is the URL to come back to after switching language.
 	Here    string
 	Version string
@@ -83,7 +85,7 @@ type page struct {
 func (s *server) page(c echo.Context, titleKey string) page {
 	l := langOf(c)
 	p := page{
-		Lang: l, Title: l.T(titleKey), Demo: s.demo, DemoLogin: s.auth == AuthDemo,
+		Lang: l, Title: l.T(titleKey), Demo: s.demo, DemoLogin: s.auth == AuthDemo, SignOut: s.auth != AuthHeader,
 		CSRF: csrfToken(c), Here: "/", Version: s.version,
 	}
 	if u, ok := CurrentUser(c); ok {

@@ -18,9 +18,18 @@ func (s *server) routes() {
 	e.GET("/metrics", s.serveMetrics)
 	e.StaticFS("/static/", s.static)
 	e.GET("/lang", s.switchLanguage)
-	if s.auth == AuthDemo {
+	switch s.auth {
+	case AuthDemo:
 		e.GET("/login", s.loginPage)
 		e.POST("/login", s.login)
+	case AuthDingTalk:
+		e.GET("/login", s.dingTalkLogin)
+		e.GET("/auth/dingtalk/callback", s.dingTalkCallback)
+		e.POST("/auth/dingtalk/inapp", s.dingTalkInApp)
+	}
+	if s.auth != AuthHeader {
+		e.POST("/logout", s.logout)
+		e.GET("/signed-out", s.signedOutPage)
 	}
 
 	// Pages.

@@ -36,9 +36,12 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
-	mode := "production"
+	mode := "production, sign-in " + cfg.Auth
 	if cfg.Demo {
-		mode = "demo: in-process OA and DingTalk fakes"
+		mode = "demo: in-process OA and DingTalk fakes, sign-in " + cfg.Auth
+	}
+	for _, w := range cfg.warnings() {
+		a.log.Warn(w)
 	}
 	fmt.Fprintf(stdout, "roombridge listening on http://%s (%s; cutover %s, OA freeze %s)\n", displayAddr(ln.Addr()), mode,
 		cfg.Cutover.In(cfg.Zone).Format("2006-01-02 15:04"), cfg.Freeze.In(cfg.Zone).Format("2006-01-02 15:04"))
@@ -182,6 +185,17 @@ func verify(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s %s%s\n", mark, what, detail)
 	}
 	report(true, "configuration", fmt.Sprintf(" (demo=%v, cutover %s, OA freeze %s)", cfg.Demo, cfg.Cutover.Format(time.RFC3339), cfg.Freeze.Format(time.RFC3339)))
+	proxies := make([]string, 0, len(cfg.TrustedProxies))
+	for _, p := range cfg.TrustedProxies {
+		proxies = append(proxies, p.String())
+	}
+	if len(proxies) == 0 {
+		proxies = append(proxies, "none")
+	}
+	report(true, "sign-in", fmt.Sprintf(" (auth %s, trusted proxies %s, base URL %s, https %v)", cfg.Auth, strings.Join(proxies, ","), cfg.BaseURL, strings.HasPrefix(cfg.BaseURL, "https://")))
+	for _, w := range cfg.warnings() {
+		fmt.Fprintf(stdout, "warn %s\n", w)
+	}
 	report(true, "database", " ("+a.store.Dialect()+", schema current)")
 	rooms := a.catalog.Rooms()
 	for _, r := range rooms {

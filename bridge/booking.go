@@ -25,6 +25,9 @@ type Service struct {
 	log      *slog.Logger
 	kick     func()
 	changes  *changes
+	// stopping closes when the server stops; waiting requests then answer at once.
+	stopping chan struct{}
+	stopOnce sync.Once
 }
 
 // ServiceConfig holds the Service's dependencies.
@@ -53,6 +56,7 @@ func NewService(cfg ServiceConfig) *Service {
 		log:      cfg.Logger,
 		kick:     func() {},
 		changes:  newChanges(),
+		stopping: make(chan struct{}),
 	}
 	for _, b := range cfg.Backends {
 		s.backends[b] = true
@@ -188,6 +192,11 @@ func (s *Service) explainConflict(err error) error {
 // ErrForbidden, ErrFrozen for an OA booking after the OA freeze.
 func (s *Service) Cancel(ctx context.Context, by models.User, id string) (models.Reservation, error) {
 	now := s.now()
+	if cur, err := s.store.Reservation(ctx, id); err == nil && cur.Status.Holds() && s.access.CheckCancel(by.ID, cur) == nil {
+		if err := s.releasable(ctx, cur); err != nil {
+			return models.Reservation{}, err
+		}
+	}
 	r, err := s.store.Update(ctx, id, models.Change{Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
 		if err := s.access.CheckCancel(by.ID, *r); err != nil {
 			return nil, nil, err
@@ -221,6 +230,34 @@ func (s *Service) Cancel(ctx context.Context, by models.User, id string) (models
 }
 
 var errUnchanged = errors.New("unchanged")
+
+// releasable refuses a cancel the backend would refuse for good: DingTalk lets only an
+// event's organiser remove it, so a DingTalk booking whose organiser has no DingTalk
+// identity in the catalog cannot be cancelled through the bridge (the cancel would fail
+// and the next sync would bring the booking back). The error says so; the organiser
+// must cancel it in DingTalk. Errors: ErrForbidden ("dingtalk_organizer_unknown").
+func (s *Service) releasable(ctx context.Context, r models.Reservation) error {
+	if r.Backend != models.BackendDingTalk || r.Remote() == "" {
+		return nil
+	}
+	name := r.OrganizerName
+	if r.OrganizerID != "" {
+		u, err := s.store.User(ctx, r.OrganizerID)
+		if err == nil && (u.DingTalkUnionID != "" || u.DingTalkUserID != "") {
+			return nil
+		}
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		if err == nil && u.Name != "" {
+			name = u.Name
+		}
+	}
+	if name == "" {
+		name = "?"
+	}
+	return models.E(models.ErrForbidden, "dingtalk_organizer_unknown", "", models.ArgName, name)
+}
 
 // snapshot is what a reschedule replaced, kept in the job so a refused reschedule can
 // put the booking back as it was.
@@ -285,7 +322,7 @@ func (s *Service) Reschedule(ctx context.Context, by models.User, id string, req
 	if err != nil {
 		return models.Reservation{}, err
 	}
-	r, err := s.store.Update(ctx, id, models.Change{CheckRoom: true, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+	r, err := s.store.Update(ctx, id, models.Change{CheckRoom: true, Room: room.ID, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
 		if err := s.access.CheckChange(by.ID, *r); err != nil {
 			return nil, nil, err
 		}
@@ -328,8 +365,12 @@ func (s *Service) Reschedule(ctx context.Context, by models.User, id string, req
 	return r, nil
 }
 
-// Wait returns reservation id once it is no longer pending, or when max has passed or
-// ctx ends, whichever comes first (then still pending). Errors: ErrNotFound.
+// StopWaits makes every Wait, running or to come, return at once: the server is stopping.
+func (s *Service) StopWaits() { s.stopOnce.Do(func() { close(s.stopping) }) }
+
+// Wait returns reservation id once it is no longer pending, or when max has passed, ctx
+// ends or the server stops, whichever comes first (then still pending). Errors:
+// ErrNotFound.
 func (s *Service) Wait(ctx context.Context, id string, max time.Duration) (models.Reservation, error) {
 	timer := time.NewTimer(max)
 	defer timer.Stop()
@@ -344,6 +385,8 @@ func (s *Service) Wait(ctx context.Context, id string, max time.Duration) (model
 		case <-timer.C:
 			return r, nil
 		case <-ctx.Done():
+			return r, nil
+		case <-s.stopping:
 			return r, nil
 		}
 	}

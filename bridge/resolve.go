@@ -102,7 +102,7 @@ func (s *Service) resolveConflict(ctx context.Context, by models.User, id string
 			}
 		}
 		r.Arg = side.ReservationID
-		r.Changes[side.ReservationID] = models.Change{CheckRoom: true, Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+		r.Changes[side.ReservationID] = models.Change{CheckRoom: true, Room: room.ID, Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
 			if !x.Status.Holds() || x.Status == models.StatusPending {
 				return nil, nil, &models.Error{Kind: models.ErrConflict, Code: "not_active"}
 			}

@@ -167,7 +167,7 @@ func TestStoreFailedJobsRetryAndAuditLog(t *testing.T) {
 			&models.AuditEntry{Actor: "zhangsan", Action: "book", ReservationID: r.ID}); err != nil {
 			t.Fatal(err)
 		}
-		jobs, _ := s.ClaimJobs(ctx, time.Minute, 1)
+		jobs, _ := s.ClaimJobs(ctx, "test", time.Minute, 1)
 		if len(jobs) != 1 {
 			t.Fatalf("ClaimJobs() = %d jobs, want 1", len(jobs))
 		}
@@ -184,7 +184,7 @@ func TestStoreFailedJobsRetryAndAuditLog(t *testing.T) {
 		if _, err := s.RetryJob(ctx, failed[0].ID, "admin"); err != nil {
 			t.Fatal(err)
 		}
-		if again, _ := s.ClaimJobs(ctx, time.Minute, 1); len(again) != 1 || again[0].ID != failed[0].ID {
+		if again, _ := s.ClaimJobs(ctx, "test", time.Minute, 1); len(again) != 1 || again[0].ID != failed[0].ID {
 			t.Errorf("ClaimJobs() after RetryJob = %+v, want the job due again", again)
 		}
 		if failed, _ := s.FailedJobs(ctx, 10); len(failed) != 0 {

@@ -35,6 +35,7 @@ type Job struct {
 	Attempts      int
 	NextAttemptAt time.Time
 	LockedUntil   *time.Time
+	LockedBy      *string // the instance that holds the lease
 	LastError     string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time

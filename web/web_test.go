@@ -72,7 +72,7 @@ func (b *booker) Reschedule(ctx context.Context, by models.User, id string, req 
 	if err := req.Validate(b.now()); err != nil {
 		return models.Reservation{}, err
 	}
-	return b.store.Update(ctx, id, models.Change{CheckRoom: true, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+	return b.store.Update(ctx, id, models.Change{CheckRoom: true, Room: req.RoomID, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
 		if err := b.access.CheckChange(by.ID, *r); err != nil {
 			return nil, nil, err
 		}

@@ -94,6 +94,7 @@ type formLabels struct {
 	Choose   string `json:"choose"`
 	Plan     string `json:"plan"`
 	PlanFree string `json:"planFree"`
+	Conflict string `json:"conflict"`
 }
 
 // newBookingForm handles GET /: an empty form, or one pre-filled from the query
@@ -306,7 +307,7 @@ func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *
 		OA: backendName(l, models.BackendOA), DingTalk: backendName(l, models.BackendDingTalk),
 		Bridge: l.T("origin.bridge"), Native: l.T("origin.native"), Mine: l.T("timeline.mine"),
 		Free: l.T("timeline.free"), Clash: l.T("timeline.clash"), GoesTo: l.T("route.goes_to"),
-		Failed: l.T("timeline.failed"), Choose: l.T("timeline.choose"),
+		Failed: l.T("timeline.failed"), Choose: l.T("timeline.choose"), Conflict: l.T("warn.timeline"),
 		Plan: l.T("form.plan"), PlanFree: l.T("form.plan_free"),
 	})
 	pg.Labels = string(labels)

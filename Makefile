@@ -7,6 +7,8 @@
 #   make migrate   apply the database migrations to ROOMBRIDGE_DB
 #   make bench     the performance report: runs every measurement and writes
 #                  docs/benchmarks.md (3–4 minutes; BENCH_SCALE=quick for a check)
+#   make chaos     SIGKILLs under a faulty burst, and three replicas on MariaDB (minutes)
+#   make fuzz      every fuzz target for FUZZTIME each (default 1m)
 #   make fmt | vet | fmt-check | clean
 
 SHELL := bash
@@ -20,7 +22,7 @@ TEST_TIMEOUT ?= 20m
 # Go files that gofmt checks: everything but test data and installed Node packages.
 GOFILES = $(shell find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -not -path '*/node_modules/*')
 
-.PHONY: test build run migrate bench fmt fmt-check vet clean
+.PHONY: test build run migrate bench chaos fuzz fmt fmt-check vet clean
 
 test: fmt-check
 	@dsn=$$(scripts/ensure-mariadb.sh); \
@@ -60,6 +62,13 @@ bench:
 	ROOMBRIDGE_TEST_MYSQL="$$dsn" ROOMBRIDGE_BENCH_REPORT="$(abspath $(BENCH_REPORT))" ROOMBRIDGE_BENCH_SCALE="$(BENCH_SCALE)" \
 	ROOMBRIDGE_BENCH_JSON="$(abspath $(BENCH_JSON))" ROOMBRIDGE_BENCH_BASELINE="$(abspath $(BENCH_BASELINE))" \
 	$(GO) test ./cmd/roombridge -run '^TestBenchReport$$' -count=1 -v -timeout 20m
+
+chaos:
+	scripts/chaos.sh
+
+FUZZTIME ?= 1m
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 fmt:
 	gofmt -w $(GOFILES)

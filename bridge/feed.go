@@ -39,6 +39,10 @@ type FeedItem struct {
 	Office        models.Office
 	Details       bool
 	OrganizerName string
+	// Series is the series R is an occurrence of (nil for a single booking). A series is
+	// one event in the feed: its UID with RRULE, EXDATE for every occurrence the feed
+	// does not hold, and a RECURRENCE-ID override for every occurrence that differs.
+	Series *models.Series
 }
 
 // FeedSpec describes one calendar. Zone must be an IANA zone (not time.Local or a
@@ -93,19 +97,32 @@ func checkFeedSpec(spec FeedSpec) error {
 }
 
 // assembleFeed writes the calendar of the items shown (already picked and sorted by
-// feedShown), taking each event's folded bytes from event.
+// feedShown), taking each single booking's folded bytes from event. A series is written
+// where its first shown occurrence sorts: its master event and overrides, encoded with
+// go-ical (feedSeriesEvents).
 func assembleFeed(spec FeedSpec, shown []FeedItem, event func(FeedItem) ([]byte, error)) ([]byte, error) {
-	head, err := feedHead(spec, shown)
+	head, groups, err := feedHead(spec, shown)
 	if err != nil {
 		return nil, err
 	}
-	evs := make([][]byte, len(shown))
+	evs := make([][]byte, 0, len(shown))
 	size := len(head) + len(feedTail)
-	for i, it := range shown {
-		if evs[i], err = event(it); err != nil {
+	done := map[string]bool{}
+	for _, it := range shown {
+		var ev []byte
+		if it.Series != nil {
+			if done[it.Series.ID] {
+				continue
+			}
+			done[it.Series.ID] = true
+			if ev, err = feedSeriesBytes(spec, groups[it.Series.ID]); err != nil {
+				return nil, err
+			}
+		} else if ev, err = event(it); err != nil {
 			return nil, err
 		}
-		size += len(evs[i])
+		evs = append(evs, ev)
+		size += len(ev)
 	}
 	out := make([]byte, 0, size)
 	out = append(out, head...)
@@ -118,8 +135,9 @@ func assembleFeed(spec FeedSpec, shown []FeedItem, event func(FeedItem) ([]byte,
 const feedTail = "END:VCALENDAR\r\n"
 
 // feedHead is the folded calendar up to its first event: properties and the VTIMEZONE
-// valid over the shown events.
-func feedHead(spec FeedSpec, shown []FeedItem) ([]byte, error) {
+// valid over the shown events (a series' whole pattern included). It also returns the
+// shown series, by id.
+func feedHead(spec FeedSpec, shown []FeedItem) ([]byte, map[string]*feedGroup, error) {
 	cal := ical.NewCalendar()
 	cal.Props.Set(icalRaw(ical.PropVersion, "2.0"))
 	cal.Props.Set(icalRaw(ical.PropProductID, FeedProductID))
@@ -148,18 +166,25 @@ func feedHead(spec FeedSpec, shown []FeedItem) ([]byte, error) {
 			lo, hi = feedMinTime(lo, it.R.Start), feedMaxTime(hi, it.R.End)
 		}
 	}
+	groups, err := feedSeriesGroups(spec, shown)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, g := range groups {
+		lo, hi = feedMinTime(lo, g.lo), feedMaxTime(hi, g.hi)
+	}
 	// The VTIMEZONE also keeps an empty calendar encodable (go-ical refuses one with no
 	// child) and valid.
 	cal.Children = append(cal.Children, icalTimezone(spec.Zone, lo, hi))
 	var buf bytes.Buffer
 	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
-		return nil, fmt.Errorf("encode feed %q: %w", spec.Name, err)
+		return nil, nil, fmt.Errorf("encode feed %q: %w", spec.Name, err)
 	}
 	head, ok := bytes.CutSuffix(foldICal(buf.Bytes()), []byte(feedTail))
 	if !ok {
-		return nil, fmt.Errorf("encode feed %q: calendar does not end with END:VCALENDAR", spec.Name)
+		return nil, nil, fmt.Errorf("encode feed %q: calendar does not end with END:VCALENDAR", spec.Name)
 	}
-	return head, nil
+	return head, groups, nil
 }
 
 // FeedLastModified returns the newest moment at which the feed built from spec and items

@@ -374,6 +374,10 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 			}
 		}
 	}
+	series, err := f.seriesOf(ctx, rows)
+	if err != nil {
+		return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
+	}
 	all := make([]FeedItem, 0, len(rows))
 	shownIn := make([]FeedItem, 0, len(rows))
 	for _, r := range rows {
@@ -389,6 +393,9 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 			Details: f.ShowTitles || f.Access.MaySee(user, r)}
 		if r.OrganizerName != "" {
 			it.OrganizerName = r.OrganizerName
+		}
+		if ser, ok := series[r.Series()]; ok {
+			it.Series = &ser
 		}
 		// Every row read counts for Last-Modified: a booking the user just left (removed
 		// from its attendees) leaves the me feed at its UpdatedAt.
@@ -417,6 +424,24 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 		go e.compress()
 	}
 	return e, nil
+}
+
+// seriesOf loads the series the rows are occurrences of, by id. A series row changes
+// only in transactions that raise its room's stamp, so feeds cached by stamp stay true
+// to it.
+func (f *Feeds) seriesOf(ctx context.Context, rows []models.Reservation) (map[string]models.Series, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if id := r.Series(); id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return f.Store.SeriesByIDs(ctx, ids)
 }
 
 // feedValidUntil is the first moment after spec.Now at which the feed built from items

@@ -123,7 +123,7 @@ func TestFeedCacheNeverStale(t *testing.T) {
 					t.Fatalf("Book() = %v", err)
 				}
 				check(t, "a booking with a job")
-				claimed, err := r.s.ClaimJobs(ctx, time.Minute, 10)
+				claimed, err := r.s.ClaimJobs(ctx, "w1", time.Minute, 10)
 				if err != nil || len(claimed) != 1 {
 					t.Fatalf("ClaimJobs() = %d jobs, %v; want 1", len(claimed), err)
 				}
@@ -162,6 +162,82 @@ func TestFeedCacheNeverStale(t *testing.T) {
 			{"a cancellation from the backend", func(t *testing.T) {
 				if _, err := r.s.CancelRemote(ctx, models.BackendDingTalk, "dt-1", time.Time{}); err != nil {
 					t.Fatalf("CancelRemote() = %v", err)
+				}
+			}},
+			{"a series booked", func(t *testing.T) {
+				id := models.NewID()
+				start := cst(t, 17, 16, 0) // Mondays 16:00–17:00 from 17 April
+				ser := models.Series{ID: id, UID: models.SeriesUID(id), RoomID: "duowei", Title: "周例会", OrganizerID: "zhangsan",
+					RRule: "FREQ=WEEKLY;BYDAY=MO;COUNT=4", Start: start, End: start.Add(time.Hour), TimeZone: "Asia/Shanghai", Status: models.SeriesActive}
+				var rows []models.Reservation
+				for i := range 4 {
+					at := start.AddDate(0, 0, 7*i)
+					sid := id
+					rows = append(rows, models.Reservation{ID: models.NewID(), UID: models.OccurrenceUID(id, at), RoomID: "duowei",
+						Start: at, End: at.Add(time.Hour), Title: "周例会", OrganizerID: "zhangsan", Backend: models.BackendDingTalk,
+						Origin: models.OriginBridge, Status: models.StatusPending, SeriesID: &sid, RecurrenceID: &at})
+				}
+				_, kept, _, _, err := r.s.BookSeries(ctx, models.SeriesBooking{Series: ser, Rows: rows, Jobs: func(s models.Series, _ []models.Reservation) []models.Job {
+					return []models.Job{{ReservationID: s.ID, Kind: models.JobSeriesCreate, Backend: models.BackendDingTalk}}
+				}})
+				if err != nil || len(kept) != 4 {
+					t.Fatalf("BookSeries() = %d occurrences, %v; want 4", len(kept), err)
+				}
+				r.res["series"] = models.Reservation{ID: id}
+			}},
+			{"a series confirmed by its job", func(t *testing.T) {
+				claimed, err := r.s.ClaimJobs(ctx, "w1", time.Minute, 10)
+				if err != nil {
+					t.Fatalf("ClaimJobs() = %v", err)
+				}
+				var job *models.Job
+				for i := range claimed {
+					if claimed[i].ReservationID == r.res["series"].ID {
+						job = &claimed[i]
+					}
+				}
+				if job == nil {
+					t.Fatalf("ClaimJobs() = %d jobs, none for the series", len(claimed))
+				}
+				if err := r.s.FinishJob(ctx, models.JobResult{Job: *job, State: models.JobDone,
+					SeriesRows: func(x *models.Reservation) bool { x.Status = models.StatusConfirmed; return true },
+					SeriesUpdate: func(x *models.Series) bool {
+						ev := "dt-series"
+						x.DingTalkEventID = &ev
+						return true
+					}}); err != nil {
+					t.Fatalf("FinishJob(series) = %v", err)
+				}
+			}},
+			{"one occurrence of a series retitled", func(t *testing.T) {
+				if _, err := r.s.UpdateSeries(ctx, r.res["series"].ID, func(x *models.Series, rows []models.Reservation) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
+					rows[1].Title = "周例会（改）"
+					rows[1].Sequence++
+					return rows[1:2], nil, nil, nil
+				}); err != nil {
+					t.Fatalf("UpdateSeries() = %v", err)
+				}
+			}},
+			{"a series cancelled from its third occurrence on", func(t *testing.T) {
+				if _, err := r.s.UpdateSeries(ctx, r.res["series"].ID, func(x *models.Series, rows []models.Reservation) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
+					x.RRule = "FREQ=WEEKLY;BYDAY=MO;COUNT=2"
+					x.Sequence++
+					for i := 2; i < len(rows); i++ {
+						rows[i].Status = models.StatusCancelled
+						rows[i].Sequence++
+					}
+					return rows[2:], nil, nil, nil
+				}); err != nil {
+					t.Fatalf("UpdateSeries() = %v", err)
+				}
+			}},
+			{"a series' own row changed alone", func(t *testing.T) {
+				if _, err := r.s.UpdateSeries(ctx, r.res["series"].ID, func(x *models.Series, _ []models.Reservation) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
+					x.Title = "周例会（新名）"
+					x.Sequence++
+					return nil, nil, nil, nil
+				}); err != nil {
+					t.Fatalf("UpdateSeries() = %v", err)
 				}
 			}},
 			{"a catalog change", func(t *testing.T) {

@@ -221,6 +221,7 @@ func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) err
 	return err
 }
 
+// isDeadlock reports whether MySQL rolled the transaction back to break a deadlock.
 func isDeadlock(err error) bool {
 	var me *mysqldriver.MySQLError
 	return errors.As(err, &me) && me.Number == 1213

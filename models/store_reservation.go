@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -72,29 +73,65 @@ func (s *Store) Book(ctx context.Context, r Reservation, jobs []Job, audit *Audi
 // Apply mutates the reservation and returns the jobs to enqueue and an audit entry; it
 // may return a user error to abort.
 type Change struct {
-	// CheckRoom makes Update lock the reservation's (new) room and refuse an overlap.
+	// CheckRoom makes Update lock the reservation's new room and refuse an overlap there.
 	CheckRoom bool
-	Apply     func(r *Reservation) (jobs []Job, audit *AuditEntry, err error)
+	// Room is the room the change moves the reservation to ("" = it stays); with
+	// CheckRoom it is locked before the reservation, like every other room lock.
+	Room  string
+	Apply func(r *Reservation) (jobs []Job, audit *AuditEntry, err error)
 }
 
 // Update loads reservation id, applies the change and saves it with its jobs, all in one
-// transaction. Errors: ErrNotFound, a *ConflictError, or whatever Apply returned.
+// transaction. Locks are taken in one order everywhere (rooms in id order, then
+// reservation rows), the order Book uses, so a booking and a change in one room never
+// deadlock each other; a deadlock the database reports anyway is retried once. Errors:
+// ErrNotFound, a *ConflictError, or whatever Apply returned.
 func (s *Store) Update(ctx context.Context, id string, c Change) (Reservation, error) {
 	now := s.stamp()
 	var out Reservation
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		var err error
+		out, err = s.applyChange(tx, id, c, now)
+		return err
+	})
+	if errors.Is(err, errMoved) {
+		return s.Update(ctx, id, c)
+	}
+	return out, storeErr("update reservation "+id, err)
+}
+
+var errMoved = errors.New("reservation moved to another room meanwhile")
+
+// applyChange is Update inside a caller's transaction.
+func (s *Store) applyChange(tx *gorm.DB, id string, c Change, now time.Time) (out Reservation, err error) {
+	err = func() error {
+		var peek Reservation
+		if err := tx.Select("id", "room_id").Where("id = ?", id).Take(&peek).Error; err != nil {
+			return err
+		}
+		rooms := []string{peek.RoomID}
+		if c.Room != "" {
+			rooms = append(rooms, c.Room)
+		}
+		if err := s.lockRooms(tx, rooms...); err != nil {
+			return err
+		}
 		var r Reservation
 		if err := s.forUpdate(tx).Where("id = ?", id).Take(&r).Error; err != nil {
 			return err
 		}
-		oldRoom := r.RoomID
+		if r.RoomID != peek.RoomID {
+			// Moved to another room between the peek and the lock: that room's lock is
+			// not held, so start again (the move has committed by now).
+			return errMoved
+		}
 		jobs, audit, err := c.Apply(&r)
 		if err != nil {
 			return err
 		}
 		if c.CheckRoom {
-			if err := s.lockRooms(tx, oldRoom, r.RoomID); err != nil {
-				return err
+			if r.RoomID != peek.RoomID && r.RoomID != c.Room {
+				return fmt.Errorf("%w: change moved reservation %s to room %s without naming it in Change.Room", ErrInvalid, id, r.RoomID)
 			}
 			if r.Status.Holds() {
 				other, err := s.overlap(tx, r.RoomID, r.Start, r.End, r.ID)
@@ -118,9 +155,9 @@ func (s *Store) Update(ctx context.Context, id string, c Change) (Reservation, e
 			return err
 		}
 		out = r
-		return s.touchRooms(tx, oldRoom, r.RoomID)
-	})
-	return out, storeErr("update reservation "+id, err)
+		return s.touchRooms(tx, peek.RoomID, r.RoomID)
+	}()
+	return out, err
 }
 
 func (s *Store) insertJobs(tx *gorm.DB, jobs []Job, now time.Time) error {
@@ -291,24 +328,36 @@ func (s *Store) NextStart(ctx context.Context, rooms []string, t time.Time) (sta
 }
 
 // reservationColumns are the columns scanReservation reads, in its order.
-const reservationColumns = "id, uid, room_id, starts_at, ends_at, title, description, organizer_id, organizer_name, organizer_ref, attendees, backend, remote_id, origin, status, reason_code, reason_args, reason, sequence, idempotency_key, created_at, updated_at"
+const reservationColumns = "id, uid, room_id, starts_at, ends_at, title, description, organizer_id, organizer_name, organizer_ref, attendees, backend, remote_id, origin, status, reason_code, reason_args, reason, sequence, idempotency_key, created_at, updated_at, series_id, recurrence_id"
 
 // sqliteReservationColumns reads the same columns as text expressions: the SQLite driver
 // then skips its per-cell column type lookup and its trial-and-error time parsing, which
 // cost more than the rest of a large feed read together.
 const sqliteReservationColumns = "id || '', uid || '', room_id || '', starts_at || '', ends_at || '', title || '', description || '', " +
 	"organizer_id || '', organizer_name || '', organizer_ref || '', attendees || '', backend || '', remote_id || '', origin || '', status || '', " +
-	"reason_code || '', reason_args || '', reason || '', sequence, idempotency_key || '', created_at || '', updated_at || ''"
+	"reason_code || '', reason_args || '', reason || '', sequence, idempotency_key || '', created_at || '', updated_at || '', " +
+	"series_id || '', recurrence_id || ''"
 
 // sqliteTimeLayout is how the SQLite driver writes a time.Time.
 const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
 
 func scanReservationSQLite(rows *sql.Rows, r *Reservation) error {
 	var start, end, created, updated, attendees string
-	var remote, args, key sql.NullString
+	var remote, args, key, series, recurrence sql.NullString
 	if err := rows.Scan(&r.ID, &r.UID, &r.RoomID, &start, &end, &r.Title, &r.Description, &r.OrganizerID, &r.OrganizerName, &r.OrganizerRef,
-		&attendees, &r.Backend, &remote, &r.Origin, &r.Status, &r.ReasonCode, &args, &r.LegacyReason, &r.Sequence, &key, &created, &updated); err != nil {
+		&attendees, &r.Backend, &remote, &r.Origin, &r.Status, &r.ReasonCode, &args, &r.LegacyReason, &r.Sequence, &key, &created, &updated,
+		&series, &recurrence); err != nil {
 		return err
+	}
+	if series.Valid {
+		r.SeriesID = &series.String
+	}
+	if recurrence.Valid {
+		t, err := parseSQLiteTime(recurrence.String)
+		if err != nil {
+			return err
+		}
+		r.RecurrenceID = &t
 	}
 	var err error
 	for _, f := range []struct {
@@ -351,10 +400,19 @@ func parseSQLiteTime(s string) (time.Time, error) {
 }
 
 func scanReservation(rows *sql.Rows, r *Reservation) error {
-	var remote, key sql.NullString
+	var remote, key, series sql.NullString
+	var recurrence sql.NullTime
 	if err := rows.Scan(&r.ID, &r.UID, &r.RoomID, &r.Start, &r.End, &r.Title, &r.Description, &r.OrganizerID, &r.OrganizerName, &r.OrganizerRef,
-		&r.Attendees, &r.Backend, &remote, &r.Origin, &r.Status, &r.ReasonCode, &r.ReasonArgs, &r.LegacyReason, &r.Sequence, &key, &r.CreatedAt, &r.UpdatedAt); err != nil {
+		&r.Attendees, &r.Backend, &remote, &r.Origin, &r.Status, &r.ReasonCode, &r.ReasonArgs, &r.LegacyReason, &r.Sequence, &key, &r.CreatedAt, &r.UpdatedAt,
+		&series, &recurrence); err != nil {
 		return err
+	}
+	if series.Valid {
+		r.SeriesID = &series.String
+	}
+	if recurrence.Valid {
+		t := recurrence.Time.UTC()
+		r.RecurrenceID = &t
 	}
 	if remote.Valid {
 		r.RemoteID = &remote.String

@@ -46,6 +46,12 @@ type bookingView struct {
 	Description string
 	CanEdit     bool
 	CanCancel   bool
+	// InSeries marks an occurrence of a series; Occurrences, on the one entry that stands
+	// for a series in a list, are all its listed occurrences (this one included).
+	InSeries    bool
+	Occurrences []bookingView
+	// Warnings say the booking is part of an open conflict, one line per kind.
+	Warnings []string
 }
 
 // views turns reservations into views for u; names come from the catalog.
@@ -71,13 +77,18 @@ func (s *server) views(ctx context.Context, l lang, u models.User, rs []models.R
 		}
 		return id
 	}
+	ids := make([]string, 0, len(rs))
+	for _, r := range rs {
+		ids = append(ids, r.ID)
+	}
+	warn := s.warnings(ctx, ids)
 	out := make([]bookingView, 0, len(rs))
 	for _, r := range rs {
 		v := bookingView{
 			ID: r.ID, Title: r.Title, When: s.span(l, r.Start, r.End), System: backendName(l, r.Backend),
 			Origin: l.T("origin." + string(r.Origin)), RemoteID: r.Remote(), Status: r.Status,
 			StatusLabel: l.T("status." + string(r.Status)), Reason: s.reasonText(l, r), Description: r.Description,
-			Room: r.RoomID, CanCancel: s.live(r) && s.access.MayCancel(u.ID, r),
+			Room: r.RoomID, CanCancel: s.live(r) && s.access.MayCancel(u.ID, r), InSeries: r.Series() != "",
 		}
 		// A pending booking is still being sent; the engine refuses to move it until then.
 		v.CanEdit = s.live(r) && s.access.MayChange(u.ID, r) && r.Origin == models.OriginBridge && r.Status != models.StatusPending
@@ -93,6 +104,13 @@ func (s *server) views(ctx context.Context, l lang, u models.User, rs []models.R
 			att = append(att, name(a))
 		}
 		v.Attendees = strings.Join(att, l.T("list.sep"))
+		for _, k := range warn[r.ID] {
+			key := "warn.conflict"
+			if k != string(models.KindOverlap) {
+				key = "warn." + k
+			}
+			v.Warnings = append(v.Warnings, l.T(key))
+		}
 		out = append(out, v)
 	}
 	return out, nil

@@ -83,10 +83,32 @@ func (s *server) myBookings(c echo.Context) error {
 		return err
 	}
 	pg := bookingsPage{page: s.page(c, "bookings.title"), Sections: []bookingSection{
-		{Heading: l.T("bookings.upcoming"), Empty: l.T("bookings.none_upcoming"), Items: up},
-		{Heading: l.Tf("bookings.recent", recentDays), Empty: l.T("bookings.none_recent"), Items: past},
+		{Heading: l.T("bookings.upcoming"), Empty: l.T("bookings.none_upcoming"), Items: bySeries(up, upcoming)},
+		{Heading: l.Tf("bookings.recent", recentDays), Empty: l.T("bookings.none_recent"), Items: bySeries(past, recent)},
 	}}
 	return s.render(c, http.StatusOK, "bookings.html", pg)
+}
+
+// bySeries folds the occurrences of each series into one entry (its first listed
+// occurrence), which carries them all; views[i] is the view of rs[i].
+func bySeries(views []bookingView, rs []models.Reservation) []bookingView {
+	var out []bookingView
+	at := map[string]int{}
+	for i, v := range views {
+		id := rs[i].Series()
+		if id == "" {
+			out = append(out, v)
+			continue
+		}
+		if j, seen := at[id]; seen {
+			out[j].Occurrences = append(out[j].Occurrences, v)
+			continue
+		}
+		at[id] = len(out)
+		v.Occurrences = []bookingView{v}
+		out = append(out, v)
+	}
+	return out
 }
 
 // cancelBookingPage handles GET /bookings/{id}/cancel: the confirm step.
@@ -108,6 +130,12 @@ func (s *server) cancelBookingForm(c echo.Context) error {
 	r, err := s.changeable(c, s.access.CheckCancel)
 	if err != nil {
 		return err
+	}
+	if scope := c.FormValue("scope"); r.Series() != "" && scope != "" {
+		if _, err := s.booker.CancelSeries(c.Request().Context(), user(c), r.ID, models.Scope(scope)); err != nil {
+			return err
+		}
+		return redirect(c, "/bookings/"+r.ID)
 	}
 	if _, err := s.booker.Cancel(c.Request().Context(), user(c), r.ID); err != nil {
 		return err

@@ -22,7 +22,8 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames lists the page templates; each is parsed together with layout.html.
-var pageNames = []string{"login.html", "login_inapp.html", "signedout.html", "form.html", "booking.html", "bookings.html", "cancel.html", "error.html", "subscribe.html", "admin.html"}
+var pageNames = []string{"login.html", "login_inapp.html", "signedout.html", "form.html", "booking.html", "bookings.html", "cancel.html", "error.html", "subscribe.html", "admin.html",
+	"conflicts.html", "conflict.html", "cutover.html", "outbox.html", "audit.html", "rooms.html"}
 
 // pages holds every page template, parsed once at start.
 type pages struct {

@@ -32,6 +32,14 @@ type Booker interface {
 	Route(start time.Time) models.Decision
 	// Wait returns the reservation once it is no longer pending, or after max, whichever is first.
 	Wait(ctx context.Context, id string, max time.Duration) (models.Reservation, error)
+	// BookSeries books req as the first occurrence of a series repeating by rrule (RFC 5545); onConflict "refuse"
+	// books nothing when an occurrence is taken (ErrConflict code "series_taken", args: the dates), "skip" leaves
+	// the taken ones out (SeriesResult.Skipped). Invalid rules are ErrInvalid user errors on field "rrule".
+	BookSeries(ctx context.Context, by models.User, req models.BookingRequest, rrule string, onConflict models.OnConflict, idempotencyKey string) (models.SeriesResult, error)
+	// CancelSeries cancels the occurrence id of a series, it and the later ones, or the whole series (scope).
+	CancelSeries(ctx context.Context, by models.User, id string, scope models.Scope) (models.Series, error)
+	// PlanSeries lists the occurrences a series would have, the system each goes to and what holds its slot.
+	PlanSeries(ctx context.Context, req models.BookingRequest, rrule string) ([]models.OccurrencePlan, error)
 }
 
 // Authentication modes for Config.Auth.
@@ -112,6 +120,9 @@ type Config struct {
 	// Admin, when set, turns on the admin page (/admin), POST /api/v1/sync and GET
 	// /api/v1/admin/status. Nil: none of these routes.
 	Admin Admin
+	// Conflicts, with Admin, turns on the conflicts API and the admin console's
+	// conflict, cutover, outbox, audit and room pages. Nil: none of these routes.
+	Conflicts Conflicts
 }
 
 // server holds the web layer's dependencies; its methods are the handlers.
@@ -120,6 +131,7 @@ type server struct {
 	booker     Booker
 	feeds      Feeds
 	admin      Admin
+	conflicts  Conflicts
 	zone       *time.Location
 	now        func() time.Time
 	log        *slog.Logger
@@ -155,7 +167,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("%w: web needs a Store and a Booker", models.ErrInvalid)
 	}
 	s := &server{
-		store: cfg.Store, booker: cfg.Booker, feeds: cfg.Feeds, admin: cfg.Admin, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
+		store: cfg.Store, booker: cfg.Booker, feeds: cfg.Feeds, admin: cfg.Admin, conflicts: cfg.Conflicts, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
 		auth: cfg.Auth, authHeader: cfg.AuthHeader, access: cfg.Access, demo: cfg.Demo,
 		proxies: cfg.TrustedProxies, sessions: sessionCodec{keys: cfg.SessionKeys}, signin: cfg.SignIn, dingtalk: cfg.DingTalk,
 		secure: strings.HasPrefix(cfg.BaseURL, "https://"), baseURL: strings.TrimRight(cfg.BaseURL, "/"), metrics: cfg.Metrics,

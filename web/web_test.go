@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -72,7 +73,7 @@ func (b *booker) Reschedule(ctx context.Context, by models.User, id string, req 
 	if err := req.Validate(b.now()); err != nil {
 		return models.Reservation{}, err
 	}
-	return b.store.Update(ctx, id, models.Change{CheckRoom: true, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+	return b.store.Update(ctx, id, models.Change{CheckRoom: true, Room: req.RoomID, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
 		if err := b.access.CheckChange(by.ID, *r); err != nil {
 			return nil, nil, err
 		}
@@ -289,4 +290,18 @@ func formToken(t *testing.T, body string) string {
 		t.Fatalf("page has no CSRF field:\n%s", body)
 	}
 	return m[1]
+}
+
+// BookSeries and CancelSeries are exercised end to end with the real engine in
+// cmd/roombridge; handler tests here do not book series.
+func (b *booker) BookSeries(context.Context, models.User, models.BookingRequest, string, models.OnConflict, string) (models.SeriesResult, error) {
+	return models.SeriesResult{}, fmt.Errorf("series: %w", models.ErrUnavailable)
+}
+
+func (b *booker) CancelSeries(context.Context, models.User, string, models.Scope) (models.Series, error) {
+	return models.Series{}, fmt.Errorf("series: %w", models.ErrUnavailable)
+}
+
+func (b *booker) PlanSeries(context.Context, models.BookingRequest, string) ([]models.OccurrencePlan, error) {
+	return nil, fmt.Errorf("series: %w", models.ErrUnavailable)
 }

@@ -61,6 +61,14 @@ type config struct {
 	// OutboxLease is how long a claimed outbox job is reserved for its worker; after it a
 	// job whose process died runs again.
 	OutboxLease time.Duration
+	// OutboxRetryMax is the longest wait between retries of a backend write.
+	OutboxRetryMax time.Duration
+	// Instance names this replica in the outbox and sync leases.
+	Instance string
+	// SyncLease is how long a sync lease lasts without renewal.
+	SyncLease time.Duration
+	// BookingWindow is how far ahead the last occurrence of a recurring booking may start.
+	BookingWindow time.Duration
 }
 
 // setting is one configuration variable: its environment name, default and help.
@@ -100,7 +108,11 @@ var settings = []setting{
 	{"ROOMBRIDGE_DINGTALK_SYNC_OVERAGE", "1000", "metered DingTalk calls sync may spend past the budget to keep one pass a day (0: none)"},
 	{"ROOMBRIDGE_FEED_SHOW_TITLES", "0", "1 shows every title in room and office feeds; 0 shows only the subscriber's own"},
 	{"ROOMBRIDGE_DINGTALK_STREAM", "", "1 applies DingTalk Stream-mode events at once (default: on in demo mode, off otherwise)"},
-	{"ROOMBRIDGE_OUTBOX_LEASE", "2m", "how long a running backend write is reserved; a crashed process's writes resume after it"},
+	{"ROOMBRIDGE_BOOKING_WINDOW", "4320h", "how far ahead the last occurrence of a recurring booking may start (default 180 days)"},
+	{"ROOMBRIDGE_OUTBOX_LEASE", "15s", "how long a backend write stays reserved without its worker's heartbeat; another replica resumes a dead one's writes after it"},
+	{"ROOMBRIDGE_OUTBOX_RETRY_MAX", "5m", "longest wait between retries of a backend write (they back off exponentially from 2s)"},
+	{"ROOMBRIDGE_INSTANCE", "", "this replica's name in outbox and sync leases (default host/listen address); unique among running replicas, stable across restarts"},
+	{"ROOMBRIDGE_SYNC_LEASE", "30s", "how long the sync leader's lease lasts without renewal; a dead leader is replaced within about this"},
 }
 
 // flagName turns ROOMBRIDGE_OA_URL into oa-url.
@@ -283,7 +295,7 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 	for _, d := range []struct {
 		env string
 		dst *time.Duration
-	}{{"ROOMBRIDGE_SYNC_BACK", &c.SyncBack}, {"ROOMBRIDGE_SYNC_AHEAD", &c.SyncAhead}} {
+	}{{"ROOMBRIDGE_SYNC_BACK", &c.SyncBack}, {"ROOMBRIDGE_SYNC_AHEAD", &c.SyncAhead}, {"ROOMBRIDGE_BOOKING_WINDOW", &c.BookingWindow}} {
 		v := get(d.env)
 		if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst < 0 {
 			return c, nil, &configError{d.env, fmt.Sprintf("%q is not a duration such as 720h", v)}
@@ -310,6 +322,15 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 	lease := get("ROOMBRIDGE_OUTBOX_LEASE")
 	if c.OutboxLease, err = time.ParseDuration(lease); err != nil || c.OutboxLease < time.Second {
 		return c, nil, &configError{"ROOMBRIDGE_OUTBOX_LEASE", fmt.Sprintf("%q is not a duration of at least 1s", lease)}
+	}
+	slease := get("ROOMBRIDGE_SYNC_LEASE")
+	if c.SyncLease, err = time.ParseDuration(slease); err != nil || c.SyncLease < time.Second {
+		return c, nil, &configError{"ROOMBRIDGE_SYNC_LEASE", fmt.Sprintf("%q is not a duration of at least 1s", slease)}
+	}
+	c.Instance = get("ROOMBRIDGE_INSTANCE")
+	rmax := get("ROOMBRIDGE_OUTBOX_RETRY_MAX")
+	if c.OutboxRetryMax, err = time.ParseDuration(rmax); err != nil || c.OutboxRetryMax < time.Second {
+		return c, nil, &configError{"ROOMBRIDGE_OUTBOX_RETRY_MAX", fmt.Sprintf("%q is not a duration of at least 1s", rmax)}
 	}
 	return c, fs.Args(), nil
 }

@@ -45,6 +45,7 @@ const (
 	APIPatchEvent              = "PatchEvent"
 	APIDeleteEvent             = "DeleteEvent"
 	APIListEvents              = "ListEvents"
+	APIListInstances           = "ListInstances"
 	APIAddMeetingRooms         = "AddMeetingRooms"
 	APIRemoveMeetingRooms      = "RemoveMeetingRooms"
 	APIGetMeetingRoomsSchedule = "GetMeetingRoomsSchedule"
@@ -89,8 +90,12 @@ type Event struct {
 	AttendeeUnionIDs []string  `json:"attendeeUnionIds,omitempty"`
 	Status           string    `json:"status"`
 	Native           bool      `json:"native"`
-	Created          time.Time `json:"createTime"`
-	Updated          time.Time `json:"updateTime"`
+	// Recurrence makes the event a recurring series; ExDates are the original starts of
+	// its deleted occurrences.
+	Recurrence *Recurrence `json:"recurrence,omitempty"`
+	ExDates    []time.Time `json:"exDates,omitempty"`
+	Created    time.Time   `json:"createTime"`
+	Updated    time.Time   `json:"updateTime"`
 }
 
 // event is the stored form of an Event; seq is the change counter value of its last change,
@@ -182,6 +187,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+cal+"/{eid}", s.api(apiSpec{name: APIGetEvent, auth: true, metered: true}, s.getEvent))
 	m.HandleFunc("PUT "+cal+"/{eid}", s.api(apiSpec{name: APIPatchEvent, auth: true, metered: true, write: true}, s.patchEvent))
 	m.HandleFunc("DELETE "+cal+"/{eid}", s.api(apiSpec{name: APIDeleteEvent, auth: true, metered: true, write: true}, s.deleteEvent))
+	m.HandleFunc("GET "+cal+"/{eid}/instances", s.api(apiSpec{name: APIListInstances, auth: true, metered: true}, s.listInstances))
 	m.HandleFunc("POST "+cal+"/{eid}/meetingRooms", s.api(apiSpec{name: APIAddMeetingRooms, auth: true, metered: true, write: true}, s.addRooms))
 	m.HandleFunc("POST "+cal+"/{eid}/meetingRooms/batchRemove", s.api(apiSpec{name: APIRemoveMeetingRooms, auth: true, metered: true, write: true}, s.removeRooms))
 	m.HandleFunc("POST /v1.0/calendar/users/{uid}/meetingRooms/schedules/query", s.api(apiSpec{name: APIGetMeetingRoomsSchedule, auth: true, metered: true}, s.roomSchedules))

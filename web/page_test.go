@@ -87,7 +87,7 @@ func TestBookingFormSubmit(t *testing.T) {
 			{"no date", form("date", ""), 422, "date", "请选择日期。"},
 			{"bad time", form("start", "9点"), 422, "start", "时间格式应为 09:30。"},
 			{"unknown room", form("room_id", "nope"), 404, "room_id", "没有这个会议室。"},
-			{"taken in the OA", form("date", "2023-04-14", "start", "09:30", "end", "10:30"), 409, "start", "已被OA（致远）中的预订占用"},
+			{"taken in the OA", form("date", "2023-04-14", "start", "09:30", "end", "10:30"), 409, "taken", "已被OA（致远）中的预订占用"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -97,6 +97,9 @@ func TestBookingFormSubmit(t *testing.T) {
 					t.Fatalf("POST /bookings (%s) = %d, want %d", tt.name, w.Code, tt.status)
 				}
 				errorAt := regexp.MustCompile(`<small class="field-error" id="` + tt.field + `-error">([^<]*)</small>`)
+				if tt.field == "taken" { // under the times, with suggestions, not squeezed under one field
+					errorAt = regexp.MustCompile(`<p class="taken">([^<]*)</p>`)
+				}
 				if m := errorAt.FindStringSubmatch(body); m == nil || !strings.Contains(m[1], tt.msg) {
 					t.Errorf("POST /bookings (%s): message at %s = %v, want %q", tt.name, tt.field, m, tt.msg)
 				}

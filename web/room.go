@@ -3,9 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"net/http"
-
-	"github.com/labstack/echo/v4"
 
 	"roombridge/models"
 )
@@ -20,19 +17,9 @@ type roomJSON struct {
 	Capacity int    `json:"capacity"`
 }
 
-// listRooms handles GET /api/v1/rooms: every room, in catalog order.
-func (s *server) listRooms(c echo.Context) error {
-	offices, err := s.store.Offices(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	out := []roomJSON{}
-	for _, o := range offices {
-		for _, r := range o.Rooms {
-			out = append(out, roomJSON{ID: r.ID, OfficeID: o.ID, Office: o.Name, Name: r.Name, Floor: r.Floor, Capacity: r.Capacity})
-		}
-	}
-	return c.JSON(http.StatusOK, out)
+// roomJSON is a room as the API shows it.
+func (s *server) roomJSON(l lang, o models.Office, r models.Room) roomJSON {
+	return roomJSON{ID: r.ID, OfficeID: o.ID, Office: o.Name, Name: r.Name, Floor: r.Floor, Capacity: r.Capacity}
 }
 
 // place is a room with the name of its office.
@@ -67,4 +54,10 @@ func (s *server) checkRoom(ctx context.Context, id string) error {
 		return models.E(models.ErrNotFound, "unknown_room", "room_id").Wrap(err)
 	}
 	return err
+}
+
+// roomName is the room's name in l: its English form in the English UI when the catalog
+// gives one.
+func roomName(l lang, r models.Room) string {
+	return r.Name
 }

@@ -27,6 +27,8 @@ func (s *server) routes() {
 	e.GET("/", s.newBookingForm, s.signedIn)
 	e.POST("/bookings", s.createBookingForm, s.signedIn)
 	e.GET("/bookings", s.myBookings, s.signedIn)
+	e.GET("/find", s.findRooms, s.signedIn)
+	e.GET("/grid", s.gridPage, s.signedIn)
 	e.GET("/bookings/:id", s.bookingPage, s.signedIn)
 	e.GET("/bookings/:id/edit", s.editBookingForm, s.signedIn)
 	e.POST("/bookings/:id/edit", s.rescheduleBookingForm, s.signedIn)

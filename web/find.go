@@ -199,7 +199,7 @@ func (s *server) suggest(ctx context.Context, l lang, room models.Room, start, e
 	now := s.now()
 	const step = 30 * time.Minute
 	for k := 1; len(sg.Times) < suggestionsLimit && k <= 48; k++ {
-		for _, a := range []time.Time{start.Add(-time.Duration(k) * step), start.Add(time.Duration(k) * step)} {
+		for _, a := range []time.Time{start.Add(time.Duration(k) * step), start.Add(-time.Duration(k) * step)} { // later first on a tie
 			b := a.Add(d)
 			if a.Before(lo) || b.After(hi) || a.Before(now) || !free(a, b) || len(sg.Times) >= suggestionsLimit {
 				continue

@@ -254,7 +254,7 @@ var messages = map[string]message{
 	"err.bad_request.form":          {ZH: "表单内容无法读取。", EN: "The form could not be read."},
 	"err.bad_request.body":          {ZH: "请求体无法读取。", EN: "The request body could not be read."},
 	"err.bad_request.param":         {ZH: "请给出参数 {name}。", EN: "Give the {name} parameter."},
-	"err.bad_request.time":          {ZH: "{name} 不是有效的时间，应为 RFC 3339 格式，例如 2023-04-17T09:00:00+08:00。", EN: "{name} is not a valid time; use RFC 3339, e.g. 2023-04-17T09:00:00+08:00."},
+	"err.bad_request.time":          {ZH: "{name} 不是有效的时间，应为 RFC 3339 格式（例如 2023-04-17T09:00:00+08:00），或不带时区的 2023-04-17T09:00（按本系统的时区）。", EN: "{name} is not a valid time; use RFC 3339 (e.g. 2023-04-17T09:00:00+08:00) or 2023-04-17T09:00 without a zone (read in the service's zone)."},
 	"err.bad_request.wait":          {ZH: "wait 须为时长，如 10s。", EN: "wait must be a duration such as 10s."},
 	"err.bad_request.body_empty":    {ZH: "请求体为空，应为一个 JSON 对象。", EN: "The request body is empty; send a JSON object."},
 	"err.bad_request.body_object":   {ZH: "请求体应为一个 JSON 对象。", EN: "The request body must be a JSON object."},

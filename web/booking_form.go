@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -138,11 +139,16 @@ func (s *server) rescheduleBookingForm(c echo.Context) error {
 		return err
 	}
 	f, req, err := s.readBookingForm(c)
+	var moved models.Reservation
 	if err == nil {
-		_, err = s.booker.Reschedule(c.Request().Context(), user(c), r.ID, req)
+		moved, err = s.booker.Reschedule(c.Request().Context(), user(c), r.ID, req)
 	}
 	if err != nil {
 		return s.formFailed(c, f, &r, err)
+	}
+	if moved.Backend != r.Backend {
+		// The outcome says the booking changed system.
+		return redirect(c, "/bookings/"+r.ID+"?moved_from="+url.QueryEscape(string(r.Backend)))
 	}
 	return redirect(c, "/bookings/"+r.ID)
 }

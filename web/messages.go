@@ -108,6 +108,7 @@ var messages = map[string]message{
 	"outcome.reason":         {ZH: "原因：", EN: "Reason:"},
 	"outcome.cancelled":      {ZH: "预订已取消", EN: "Booking cancelled"},
 	"outcome.try_again":      {ZH: "重新预订", EN: "Book again"},
+	"outcome.moved":          {ZH: "已从%s移到%s。", EN: "Moved from %s to %s."},
 
 	"field.title":       {ZH: "主题", EN: "Title"},
 	"field.when":        {ZH: "时间", EN: "When"},
@@ -126,11 +127,13 @@ var messages = map[string]message{
 	"cancel.confirm":  {ZH: "确认取消", EN: "Yes, cancel it"},
 	"cancel.keep":     {ZH: "不取消", EN: "Keep it"},
 
-	"bookings.title":         {ZH: "我的预订", EN: "My bookings"},
-	"bookings.upcoming":      {ZH: "即将进行", EN: "Upcoming"},
-	"bookings.recent":        {ZH: "最近 %d 天", EN: "Last %d days"},
-	"bookings.none_upcoming": {ZH: "没有即将进行的预订。", EN: "No upcoming bookings."},
-	"bookings.none_recent":   {ZH: "最近没有预订。", EN: "No recent bookings."},
+	"bookings.title":          {ZH: "我的预订", EN: "My bookings"},
+	"bookings.upcoming":       {ZH: "即将进行", EN: "Upcoming"},
+	"bookings.past":           {ZH: "已结束（最近 %d 天）", EN: "Past (last %d days)"},
+	"bookings.cancelled":      {ZH: "已取消或未成功", EN: "Cancelled or not booked"},
+	"bookings.none_upcoming":  {ZH: "没有即将进行的预订。", EN: "No upcoming bookings."},
+	"bookings.none_past":      {ZH: "最近没有已结束的会议。", EN: "No past meetings lately."},
+	"bookings.none_cancelled": {ZH: "没有取消或未成功的预订。", EN: "Nothing cancelled or refused."},
 
 	"subscribe.title":              {ZH: "日历订阅", EN: "Calendar feeds"},
 	"subscribe.intro":              {ZH: "把会议室预订（OA 和钉钉两个系统的）订阅到你常用的日历里。订阅链接里含有你的私人密钥，请不要转发；如果泄露了，请更换或撤销它。", EN: "Subscribe to room bookings (from both the OA and DingTalk) in the calendar you use. Each link contains your private key: do not pass it on, and if it leaks, replace or revoke it."},

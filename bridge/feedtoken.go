@@ -229,6 +229,11 @@ func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope
 		if r.OrganizerName != "" {
 			it.OrganizerName = r.OrganizerName
 		}
+		if it.Mine = r.Involves(user); it.Mine {
+			for _, a := range r.Attendees {
+				it.Attendees = append(it.Attendees, FeedPerson{ID: a, Name: users[a]})
+			}
+		}
 		// Every row read counts for Last-Modified: a booking the user just left (removed
 		// from its attendees) leaves the me feed at its UpdatedAt.
 		all = append(all, it)

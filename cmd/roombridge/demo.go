@@ -123,8 +123,8 @@ func seedDemo(f *fakes, cat models.Catalog, zone *time.Location, now time.Time, 
 		t = t.In(zone).AddDate(0, 0, addDays)
 		return time.Date(t.Year(), t.Month(), t.Day(), hour, minute, 0, 0, zone)
 	}
-	duowei, tianyuan, xiaoyao := room("duowei"), room("sk-tianyuan"), room("sk-xiaoyao")
-	if duowei.OARoomID == "" || tianyuan.OARoomID == "" || xiaoyao.DingTalkRoomID == "" {
+	duowei, tianyuan := room("duowei"), room("sk-tianyuan")
+	if duowei.OARoomID == "" || tianyuan.OARoomID == "" {
 		return nil // a custom catalog: nothing to seed
 	}
 	oaBookings := []struct {
@@ -136,7 +136,6 @@ func seedDemo(f *fakes, cat models.Catalog, zone *time.Location, now time.Time, 
 		{duowei, "lisi", day(now, 1, 10, 0), day(now, 1, 12, 0), "钉钉培训（上午场）"},
 		{duowei, "lisi", day(now, 1, 14, 0), day(now, 1, 16, 0), "钉钉培训（下午场）"},
 		{tianyuan, "wangwu", day(now, 1, 9, 0), day(now, 1, 10, 30), "财务月度对账"},
-		{xiaoyao, "zhaoliu", day(now, 1, 16, 0), day(now, 1, 17, 0), "一对一"},
 		{tianyuan, "wangwu", day(now, 2, 9, 30), day(now, 2, 10, 30), "财务月度对账"},
 	}
 	for _, b := range oaBookings {
@@ -153,7 +152,6 @@ func seedDemo(f *fakes, cat models.Catalog, zone *time.Location, now time.Time, 
 		// Booked directly in DingTalk before its cutover, as staff did during the parallel period.
 		{duowei, "zhaoliu", day(now, 1, 11, 0), day(now, 1, 12, 30), "产品评审"}, // double-books the OA's 10:00–12:00
 		{tianyuan, "zhaoliu", day(now, 1, 11, 0), day(now, 1, 12, 0), "招聘面试"},
-		{xiaoyao, "wangwu", day(now, 1, 9, 30), day(now, 1, 11, 0), "需求讨论"},
 		{duowei, "wangwu", day(cutover, 1, 10, 0), day(cutover, 1, 11, 30), "新系统周会"},
 		{duowei, "zhaoliu", day(cutover, 3, 15, 0), day(cutover, 3, 16, 0), "客户演示"},
 		{tianyuan, "lisi", day(cutover, 0, 9, 0), day(cutover, 0, 10, 0), "切换首日站会"},

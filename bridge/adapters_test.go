@@ -45,6 +45,9 @@ func newLiveRig(t *testing.T, s *models.Store, c *modelstest.Clock) *liveRig {
 		oaUsers = append(oaUsers, seeyonfake.User{LoginName: u.OALogin, Name: u.Name})
 		dtUsers = append(dtUsers, dingtalkfake.User{UserID: u.DingTalkUserID, UnionID: "union-" + u.ID, Name: u.Name})
 	}
+	// Someone the catalog does not know, in both systems.
+	oaUsers = append(oaUsers, seeyonfake.User{LoginName: "sunqi", Name: "孙七"})
+	dtUsers = append(dtUsers, dingtalkfake.User{UserID: "sunqi", UnionID: "union-sunqi", Name: "孙七"})
 	lr := &liveRig{rig: r, connected: make(chan struct{}, 8),
 		oaFake: seeyonfake.New("rest", "pw", oaRooms, oaUsers, seeyonfake.WithZone(shanghai), seeyonfake.WithNow(c.Now)),
 		dtFake: dingtalkfake.New("key", "secret", dtRooms, dtUsers, dingtalkfake.WithNow(c.Now)),
@@ -77,7 +80,7 @@ func newLiveRig(t *testing.T, s *models.Store, c *modelstest.Clock) *liveRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oaB := &OA{Client: oc, SyncLogin: "admin"}
+	oaB := &OA{Client: oc, SyncLogin: "admin", Store: s}
 	dtB := &DingTalk{Client: dc, Store: s, Zone: shanghai, Log: log, Operator: "admin", Now: c.Now}
 	lr.dt = dtB
 	r.disp = NewDispatcher(DispatcherConfig{Store: s, Backends: []Backend{oaB, dtB}, Routing: r.routing, Now: c.Now, Logger: log,

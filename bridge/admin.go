@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"roombridge/models"
 )
@@ -16,6 +17,15 @@ type Admin struct {
 	Routing models.Routing
 	// Demo is reported in the status.
 	Demo bool
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+func (a *Admin) now() time.Time {
+	if a.Now == nil {
+		return time.Now()
+	}
+	return a.Now()
 }
 
 // Sync runs one pass of every syncer; force lets a pass cancel what a backend that
@@ -56,6 +66,9 @@ func (a *Admin) Status(ctx context.Context) (models.AdminStatus, error) {
 	}
 	for k, v := range counts {
 		st.Outbox[string(k)] = v
+	}
+	if st.UnmappedOrganizers, err = a.Store.UnmappedOrganizers(ctx, a.now()); err != nil {
+		return st, err
 	}
 	return st, nil
 }

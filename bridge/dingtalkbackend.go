@@ -139,15 +139,16 @@ func (d *DingTalk) List(ctx context.Context, rooms []models.Room, from, to time.
 			if it.Status == "TENTATIVE" {
 				rm.Status = models.StatusTentative
 			}
-			if u, ok := byUnion[it.OrganizerUnionID]; ok {
-				rm.OrganizerID, rm.OrganizerName = u.ID, u.Name
-			}
+			rm.OrganizerID, rm.OrganizerName, rm.OrganizerRef = mapDingTalkOrganizer(byUnion, it.OrganizerUnionID)
 			if known, err := d.Store.ReservationByRemote(ctx, models.BackendDingTalk, it.EventID); err == nil {
 				rm.Title = known.Title
 			} else if lookups > 0 && it.OrganizerUnionID != "" {
 				lookups--
 				if ev, err := d.Client.GetEvent(ctx, it.OrganizerUnionID, it.EventID); err == nil {
 					rm.Title = ev.Summary
+					if rm.OrganizerName == "" {
+						rm.OrganizerName = ev.OrganizerName // unmapped: keep DingTalk's name
+					}
 				}
 			}
 			if rm.Title == "" {
@@ -162,26 +163,32 @@ func (d *DingTalk) List(ctx context.Context, rooms []models.Room, from, to time.
 	return out, nil
 }
 
+// mapDingTalkOrganizer names an event's organizer: the catalog user when the directory
+// maps the unionId, and in any case the unionId as the organizer reference.
+func mapDingTalkOrganizer(dir *models.Directory, unionID string) (id, name, ref string) {
+	r := models.OrganizerRef{DingTalkUnionID: unionID}
+	if u, ok := dir.Map(r); ok {
+		id, name = u.ID, u.Name
+	}
+	return id, name, r.String()
+}
+
 // usersByUnion maps unionIds to catalog users, first learning the unionId of every user
 // the catalog gives only a userid for (directory reads are not metered; each is stored,
 // so this happens once per user). Sync and events then name organisers alike.
-func (d *DingTalk) usersByUnion(ctx context.Context) (map[string]models.User, error) {
+func (d *DingTalk) usersByUnion(ctx context.Context) (*models.Directory, error) {
 	users, err := d.Store.Users(ctx)
 	if err != nil {
 		return nil, err
 	}
-	byUnion := map[string]models.User{}
-	for _, u := range users {
+	for i, u := range users {
 		if u.DingTalkUnionID == "" && u.DingTalkUserID != "" {
 			if id, err := d.unionID(ctx, u); err == nil {
-				u.DingTalkUnionID = id
+				users[i].DingTalkUnionID = id
 			}
 		}
-		if u.DingTalkUnionID != "" {
-			byUnion[u.DingTalkUnionID] = u
-		}
 	}
-	return byUnion, nil
+	return models.NewDirectory(users), nil
 }
 
 // CallsPerPass is what one List costs in metered calls (title reads not counted: they
@@ -240,9 +247,10 @@ func (d *DingTalk) HandleEvent(ctx context.Context, ev dingtalk.StreamEvent) err
 			rm.Status = models.StatusTentative
 		}
 		if byUnion, err := d.usersByUnion(ctx); err == nil {
-			if u, ok := byUnion[e.OrganizerUnionID]; ok {
-				rm.OrganizerID, rm.OrganizerName = u.ID, u.Name
-			}
+			rm.OrganizerID, rm.OrganizerName, rm.OrganizerRef = mapDingTalkOrganizer(byUnion, e.OrganizerUnionID)
+		}
+		if rm.OrganizerName == "" {
+			rm.OrganizerName = e.OrganizerName
 		}
 		if rm.Title == "" {
 			rm.Title = "钉钉预订"

@@ -115,4 +115,7 @@ type AdminStatus struct {
 	Cutover time.Time      `json:"cutover"`
 	Freeze  time.Time      `json:"freeze"`
 	Demo    bool           `json:"demo"`
+	// UnmappedOrganizers counts native bookings not yet over whose organizer the catalog
+	// cannot map.
+	UnmappedOrganizers int `json:"unmapped_organizers"`
 }

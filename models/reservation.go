@@ -66,6 +66,10 @@ type Reservation struct {
 	IdempotencyKey *string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+
+	// OrganizerRef is the backend's own name for the organizer of a native booking
+	// (OrganizerRef.String), kept whether or not it maps to a catalog user.
+	OrganizerRef string
 }
 
 // Remote returns the backend id or "".

@@ -142,7 +142,7 @@ func applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[st
 	if r == nil {
 		remote := rm.RemoteID
 		n := Reservation{ID: NewID(), UID: NativeUID(b, remote), RoomID: rm.RoomID, Start: rm.Start, End: rm.End,
-			Title: rm.Title, OrganizerID: rm.OrganizerID, OrganizerName: rm.OrganizerName,
+			Title: rm.Title, OrganizerID: rm.OrganizerID, OrganizerName: rm.OrganizerName, OrganizerRef: rm.OrganizerRef,
 			Backend: b, RemoteID: &remote, Origin: OriginNative, Status: rm.Status, CreatedAt: now, UpdatedAt: now}
 		n.normalize()
 		return 1, 0, 0, tx.Create(&n).Error
@@ -234,6 +234,15 @@ func syncChanges(r *Reservation, rm Remote) bool {
 	}
 	if r.Origin == OriginNative && rm.OrganizerName != "" && r.OrganizerName != rm.OrganizerName {
 		r.OrganizerName = rm.OrganizerName
+		changed = true
+	}
+	// A native booking belongs to whoever the backend names once the catalog maps them.
+	if r.Origin == OriginNative && rm.OrganizerID != "" && r.OrganizerID != rm.OrganizerID {
+		r.OrganizerID = rm.OrganizerID
+		changed = true
+	}
+	if r.Origin == OriginNative && rm.OrganizerRef != "" && r.OrganizerRef != rm.OrganizerRef {
+		r.OrganizerRef = rm.OrganizerRef
 		changed = true
 	}
 	want := rm.Status

@@ -10,7 +10,9 @@ type Remote struct {
 	Title         string
 	OrganizerID   string // catalog user id when known
 	OrganizerName string
-	Status        Status // StatusConfirmed or StatusTentative
+	// OrganizerRef is how the backend names the organizer (OrganizerRef.String).
+	OrganizerRef string
+	Status       Status // StatusConfirmed or StatusTentative
 }
 
 // SyncRun records one sync pass of one backend.

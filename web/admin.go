@@ -33,6 +33,7 @@ type adminPage struct {
 	Backends        []backendRuns
 	Quotas          []quotaView
 	Outbox          []outboxView
+	Unmapped        int
 	// Just holds the passes of the sync just run from this page (Forced tells how) and
 	// SyncError what went wrong in it.
 	Just      []runView
@@ -157,6 +158,7 @@ func (s *server) renderAdmin(c echo.Context, status int, pg adminPage) error {
 		pg.Quotas = append(pg.Quotas, q)
 	}
 	pg.Outbox = outboxViews(l, st.Outbox)
+	pg.Unmapped = st.UnmappedOrganizers
 	return s.render(c, status, "admin.html", pg)
 }
 

@@ -98,7 +98,12 @@ func (a *admin) Status(ctx context.Context) (models.AdminStatus, error) {
 		Backend: "dingtalk", Month: now.Format("2006-01"), Budget: a.budget, Used: a.used, PerPass: a.perPass, Interval: a.interval,
 		Projected: a.used + a.perPass*int(monthEnd.Sub(now)/a.interval), SteadyMonth: a.perPass * int(30*24*time.Hour/a.interval),
 	}
-	return models.AdminStatus{Runs: runs, Usage: []models.UsageStatus{usage}, Outbox: outbox, Cutover: cutover, Freeze: freeze, Demo: true}, nil
+	unmapped, err := a.store.UnmappedOrganizers(ctx, a.now())
+	if err != nil {
+		return models.AdminStatus{}, err
+	}
+	return models.AdminStatus{Runs: runs, Usage: []models.UsageStatus{usage}, Outbox: outbox, Cutover: cutover, Freeze: freeze, Demo: true,
+		UnmappedOrganizers: unmapped}, nil
 }
 
 // withAdmin turns the admin features on with the scripted Admin, returned through a.
@@ -241,6 +246,25 @@ func TestAdminPage(t *testing.T) {
 			t.Errorf("POST /admin/sync with both backends down = %d, want 503 on the admin page with the error", w.Code)
 		}
 	})
+}
+
+// The admin page counts native bookings whose organizer the catalog cannot map.
+func TestAdminPageUnmappedOrganizers(t *testing.T) {
+	e := newEnv(t, withAdmin(new(*admin)))
+	b := e.browser().login("admin")
+	if body := b.get("/admin").Body.String(); !strings.Contains(body, `<p class="unmapped">0 个尚未结束的直接预订找不到对应的用户</p>`) {
+		t.Errorf("GET /admin without native bookings lacks the zero count")
+	}
+	_, err := e.store.ApplySync(context.Background(), models.BackendOA, []models.Remote{
+		{RemoteID: "-1", RoomID: "duowei", Start: at(12, 9, 0), End: at(12, 10, 0), Title: "外人的会", OrganizerName: "孙七", OrganizerRef: "oa-member:-7", Status: models.StatusConfirmed},
+		{RemoteID: "-2", RoomID: "duowei", Start: at(12, 11, 0), End: at(12, 12, 0), Title: "张三的会", OrganizerID: "zhangsan", OrganizerName: "张三", OrganizerRef: "oa-member:-5", Status: models.StatusConfirmed},
+	}, models.ApplyOptions{From: at(10, 0, 0), To: at(20, 0, 0), Rooms: []string{"duowei"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := b.get("/admin").Body.String(); !strings.Contains(body, `<p class="unmapped alert-state">1 个尚未结束的直接预订找不到对应的用户</p>`) {
+		t.Errorf("GET /admin lacks the count of 1 unmapped organizer:\n%s", body)
+	}
 }
 
 func TestSyncAPI(t *testing.T) {

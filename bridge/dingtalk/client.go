@@ -328,3 +328,48 @@ func clientToken(key, step string) *string {
 	}
 	return tea.String(key + ":" + step)
 }
+
+// probeToken is a token DingTalk never issued, sent by CheckTokenRejection.
+const probeToken = "roombridge-probe-invalid-token"
+
+// RefreshToken drops the cached app token and fetches a new one: it proves the app key and
+// secret, and that the client can renew its token. Errors wrap models.ErrForbidden for
+// rejected credentials and models.ErrUnavailable when DingTalk cannot be reached.
+func (c *Client) RefreshToken(ctx context.Context) error {
+	c.tokenMu.Lock()
+	c.token = ""
+	c.tokenMu.Unlock()
+	_, err := c.accessToken(ctx)
+	return err
+}
+
+// CheckTokenRejection sends one request to each API with a token DingTalk never issued and
+// reports an error unless both answers are ones the client refreshes its token on (new
+// API 400 InvalidAuthentication or 401; old API 40001/40014/42001, also inside errcode
+// 88). operatorUnionID is the user the new-API request names.
+func (c *Client) CheckTokenRejection(ctx context.Context, operatorUnionID string) error {
+	var user struct{}
+	oldErr := classify(c.postOld(ctx, "/topapi/v2/user/get", probeToken, map[string]string{"userid": "roombridge-probe"}, &user))
+	req := &rooms.QueryMeetingRoomListRequest{UnionId: tea.String(operatorUnionID), MaxResults: tea.Int32(1)}
+	h := &rooms.QueryMeetingRoomListHeaders{XAcsDingtalkAccessToken: tea.String(probeToken)}
+	_, err := within(ctx, func() (*rooms.QueryMeetingRoomListResponse, error) {
+		return c.roomsSDK().QueryMeetingRoomListWithOptions(req, h, c.runtime)
+	})
+	newErr := classify(err)
+	var problems []string
+	for _, x := range []struct {
+		api string
+		ae  *apiError
+	}{{"old API /topapi/v2/user/get", oldErr}, {"new API QueryMeetingRoomList", newErr}} {
+		switch {
+		case x.ae == nil:
+			problems = append(problems, x.api+" accepted an invalid token")
+		case !x.ae.auth:
+			problems = append(problems, fmt.Sprintf("%s answered an invalid token with %v, not an authentication error", x.api, x.ae))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("dingtalk token rejection: %s: %w", strings.Join(problems, "; "), models.ErrInvalid)
+	}
+	return nil
+}

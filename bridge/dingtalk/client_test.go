@@ -24,6 +24,7 @@ var cst = time.FixedZone("Asia/Shanghai", 8*3600)
 type env struct {
 	fake   *dingtalkfake.Server
 	client *dingtalk.Client
+	mk     func() (*dingtalk.Client, error)
 
 	mu      sync.Mutex
 	now     time.Time
@@ -47,7 +48,7 @@ func testRooms(n int) []dingtalkfake.Room {
 	return rooms
 }
 
-func newEnv(t *testing.T, rooms []dingtalkfake.Room) *env {
+func newEnv(t *testing.T, rooms []dingtalkfake.Room, opts ...dingtalkfake.Option) *env {
 	t.Helper()
 	e := &env{now: time.Date(2026, 9, 1, 8, 0, 0, 0, cst)}
 	clock := func() time.Time {
@@ -55,30 +56,33 @@ func newEnv(t *testing.T, rooms []dingtalkfake.Room) *env {
 		defer e.mu.Unlock()
 		return e.now
 	}
-	e.fake = dingtalkfake.New("app-key", "app-secret", rooms, testUsers(), dingtalkfake.WithNow(clock))
+	e.fake = dingtalkfake.New("app-key", "app-secret", rooms, testUsers(), append([]dingtalkfake.Option{dingtalkfake.WithNow(clock)}, opts...)...)
 	srv := httptest.NewServer(e.fake)
 	t.Cleanup(srv.Close)
 	t.Cleanup(e.fake.ClearFaults) // runs before srv.Close and frees any hung request
-	c, err := dingtalk.New(dingtalk.Config{
-		BaseURL:   srv.URL,
-		OAPIURL:   srv.URL,
-		AppKey:    "app-key",
-		AppSecret: "app-secret",
-		Now:       clock,
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			e.sleeps = append(e.sleeps, d)
-			return ctx.Err()
-		},
-		OnCall: func(api string, metered bool, err error) {
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			if metered {
-				e.metered++
-			}
-		},
-	})
+	e.mk = func() (*dingtalk.Client, error) {
+		return dingtalk.New(dingtalk.Config{
+			BaseURL:   srv.URL,
+			OAPIURL:   srv.URL,
+			AppKey:    "app-key",
+			AppSecret: "app-secret",
+			Now:       clock,
+			Sleep: func(ctx context.Context, d time.Duration) error {
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				e.sleeps = append(e.sleeps, d)
+				return ctx.Err()
+			},
+			OnCall: func(api string, metered bool, err error) {
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				if metered {
+					e.metered++
+				}
+			},
+		})
+	}
+	c, err := e.mk()
 	if err != nil {
 		t.Fatalf("New() = %v", err)
 	}
@@ -89,6 +93,16 @@ func newEnv(t *testing.T, rooms []dingtalkfake.Room) *env {
 		}
 	})
 	return e
+}
+
+// freshClient is a new Client on the same fake, as after a restart.
+func (e *env) freshClient(t *testing.T) *dingtalk.Client {
+	t.Helper()
+	c, err := e.mk()
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	return c
 }
 
 func (e *env) advance(d time.Duration) {
@@ -179,6 +193,7 @@ func TestBookRoom(t *testing.T) {
 		Start:            req.Start,
 		End:              req.End,
 		OrganizerUnionID: "union-alice",
+		OrganizerName:    "Alice",
 		Rooms:            []dingtalk.EventRoom{{RoomID: "room-02", Name: "会议室 02", ResponseStatus: "accepted"}},
 		UpdateTime:       time.Date(2026, 9, 1, 8, 0, 0, 0, cst),
 	}
@@ -319,6 +334,42 @@ func TestBookRoomTransientFailures(t *testing.T) {
 				if sleeps[i] <= sleeps[i-1] {
 					t.Errorf("backoffs = %v, want each longer than the one before", sleeps)
 				}
+			}
+		})
+	}
+}
+
+// DingTalk may answer a repeated create with 409 invalidRequest.duplicateClientToken
+// instead of the first answer: the booking looks the event up and completes, leaving
+// exactly one event.
+func TestBookRoomDuplicateClientToken(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		fault dingtalkfake.Fault
+		twice bool // BookRoom is called again (an outbox retry)
+	}{
+		{"create answer lost, retried at once", dingtalkfake.Fault{Kind: dingtalkfake.FaultLostAnswer, API: dingtalkfake.APICreateEvent, Times: 1}, false},
+		{"room add answer lost, job retried", dingtalkfake.Fault{Kind: dingtalkfake.FaultServerError, API: dingtalkfake.APIAddMeetingRooms, Times: 5}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, testRooms(2), dingtalkfake.WithDuplicateTokenConflicts())
+			e.fake.SetFault(tt.fault)
+			req := e.booking("bk-dup", "room-01", 14, 15)
+			id, err := e.client.BookRoom(context.Background(), req)
+			if tt.twice {
+				if !errors.Is(err, models.ErrUnavailable) {
+					t.Fatalf("first BookRoom() = %v, want ErrUnavailable", err)
+				}
+				// A new process (no memory of the key) retries the job.
+				e.client = e.freshClient(t)
+				id, err = e.client.BookRoom(context.Background(), req)
+			}
+			if err != nil {
+				t.Fatalf("BookRoom() = %v, want nil", err)
+			}
+			live := e.liveEvents()
+			if len(live) != 1 || live[0].ID != id || !cmp.Equal(live[0].RoomIDs, []string{"room-01"}) {
+				t.Errorf("fake events = %+v, want exactly event %s holding room-01", e.fake.Events(), id)
 			}
 		})
 	}

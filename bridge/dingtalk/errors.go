@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -35,6 +36,8 @@ type apiError struct {
 	message   string
 	requestID string
 	old       bool // an old-API errcode answer
+	// permission is the app permission DingTalk says is missing, for the admin.
+	permission string
 
 	kind      error // a models kind; nil when the caller's context was cancelled
 	cause     error // why no usable answer arrived
@@ -56,6 +59,9 @@ func (e *apiError) Error() string {
 		if e.code != "" {
 			fmt.Fprintf(&b, " %s", e.code)
 		}
+	}
+	if e.permission != "" {
+		fmt.Fprintf(&b, ": the app lacks the permission %s (grant it in the DingTalk developer console)", e.permission)
 	}
 	if e.message != "" {
 		fmt.Fprintf(&b, ": %s", e.message)
@@ -87,6 +93,16 @@ func (e *apiError) Unwrap() []error {
 func IsQuotaExhausted(err error) bool {
 	var ae *apiError
 	return errors.As(err, &ae) && ae.quota
+}
+
+// MissingPermission returns the app permission DingTalk said is missing (errcode 88
+// sub_code 60011, or 403 ...AccessTokenPermissionDenied), or "".
+func MissingPermission(err error) string {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.permission
+	}
+	return ""
 }
 
 // hasCode reports whether err carries the DingTalk code.
@@ -159,6 +175,9 @@ func fromSDK(sdk *tea.SDKError) *apiError {
 		ae.kind = models.ErrNotFound
 	case ae.status == 403 || c == codePermissionDeny || strings.HasPrefix(c, "Forbidden."):
 		ae.kind = models.ErrForbidden
+		if m := scopeRe.FindStringSubmatch(ae.message); m != nil {
+			ae.permission = m[1]
+		}
 	case ae.status == 409:
 		ae.kind = models.ErrConflict
 	default:
@@ -173,6 +192,63 @@ func fromOld(status, errcode int, msg, requestID string) *apiError {
 	if ae.old || errcode != 0 {
 		ae.code = strconv.Itoa(errcode)
 	}
+	classifyOld(ae, status, errcode)
+	return ae
+}
+
+// codeOldWrapped is the old API's errcode 88, whose sub_code carries the real error.
+const codeOldWrapped = 88
+
+// subCodeRe finds the sub code inside errmsg ("ding talk error[subcode=40014,...]") for
+// answers that carry no sub_code field.
+var subCodeRe = regexp.MustCompile(`subcode=(-?\d+)`)
+
+// subCode reads sub_code, a JSON string or number, falling back to the one in errmsg;
+// 0 when there is none.
+func subCode(raw json.RawMessage, errmsg string) int {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		s = strings.TrimSpace(string(raw))
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
+		return n
+	}
+	if m := subCodeRe.FindStringSubmatch(errmsg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 0
+}
+
+// scopeRe finds the permission DingTalk names in a permission error
+// ("requiredScopes:[qyapi_get_member]").
+var scopeRe = regexp.MustCompile(`requiredScopes[^\[]*\[([^\]]+)\]`)
+
+// fromOldWrapped classifies errcode 88 by its sub_code: 40014 (and the other token codes)
+// a dead token, 60011 a missing permission, 90018/90002 throttling, and so on, exactly as
+// if the sub code had come as the errcode.
+func fromOldWrapped(sub int, subMsg, errmsg, requestID string) *apiError {
+	msg := subMsg
+	if msg == "" {
+		msg = errmsg
+	}
+	ae := &apiError{status: 200, message: msg, requestID: requestID, old: true,
+		code: fmt.Sprintf("%d/%d", codeOldWrapped, sub)}
+	if sub == 60011 {
+		ae.kind = models.ErrForbidden
+		if m := scopeRe.FindStringSubmatch(msg); m != nil {
+			ae.permission = m[1]
+		} else {
+			ae.permission = "unknown (see the message)"
+		}
+		return ae
+	}
+	classifyOld(ae, 200, sub)
+	return ae
+}
+
+// classifyOld sets ae's kind and flags from an old-API errcode.
+func classifyOld(ae *apiError, status, errcode int) {
 	switch {
 	case status >= 500:
 		ae.kind, ae.retry = models.ErrUnavailable, true
@@ -188,10 +264,11 @@ func fromOld(status, errcode int, msg, requestID string) *apiError {
 		ae.kind, ae.quota, ae.unmetered = models.ErrUnavailable, true, true
 	case errcode == 33012 || errcode == 60121:
 		ae.kind = models.ErrNotFound
+	case errcode == 60011:
+		ae.kind = models.ErrForbidden
 	default:
 		ae.kind = models.ErrInvalid
 	}
-	return ae
 }
 
 func firstString(m map[string]any, keys ...string) string {

@@ -30,6 +30,7 @@ type Event struct {
 	Status           string // StatusConfirmed or StatusCancelled
 	Start, End       time.Time
 	OrganizerUnionID string
+	OrganizerName    string // the organiser's display name, as DingTalk shows it
 	Rooms            []EventRoom
 	UpdateTime       time.Time
 }
@@ -115,6 +116,12 @@ func (c *Client) BookRoom(ctx context.Context, req BookRequest) (string, error) 
 	}
 	retried := c.seenKey(req.Key)
 	id, err := c.createEvent(ctx, req)
+	if hasCode(err, codeDuplicateToken) {
+		// DingTalk may answer a repeated x-client-token with 409 instead of the first
+		// answer: the create was done, so look the event up.
+		id, err = c.findCreated(ctx, req)
+		retried = true
+	}
 	if err != nil {
 		return "", err
 	}
@@ -131,11 +138,47 @@ func (c *Client) BookRoom(ctx context.Context, req BookRequest) (string, error) 
 		if ev, gerr := c.GetEvent(ctx, req.OrganizerUnionID, id); gerr == nil && ev.holds(req.RoomID) {
 			return id, nil
 		}
+	case hasCode(err, codeDuplicateToken):
+		// A repeated room add answered 409 instead of its first answer: it was done
+		// unless the event says otherwise; either way the event is kept for a retry.
+		if ev, gerr := c.GetEvent(ctx, req.OrganizerUnionID, id); gerr == nil && ev.holds(req.RoomID) {
+			return id, nil
+		}
+		return "", fmt.Errorf("%w: %v (event %s is kept for a retry with key %s)", models.ErrUnavailable, err, id, req.Key)
 	}
 	if derr := c.deleteEvent(ctx, req.OrganizerUnionID, id, clientToken(req.Key, "undo")); derr != nil {
 		return "", fmt.Errorf("%w; event %s is left without the room: %w", err, id, derr)
 	}
 	return "", err
+}
+
+// findCreated finds the event an earlier create with req.Key made: a live event on the
+// organiser's calendar with req's summary and times, preferring one that already holds
+// the room. DingTalk gives no other handle on it. None found is ErrUnavailable (the
+// create may still be settling); after a day the key's x-client-token expires and a
+// retry creates afresh.
+func (c *Client) findCreated(ctx context.Context, req BookRequest) (string, error) {
+	op := fmt.Sprintf("dingtalk find the event created for booking %s", req.Key)
+	events, _, err := c.ListEvents(ctx, req.OrganizerUnionID, ListQuery{TimeMin: req.Start, TimeMax: req.End})
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", op, err)
+	}
+	found := ""
+	for _, ev := range events {
+		if ev.Status == StatusCancelled || ev.Summary != req.Summary || !ev.Start.Equal(req.Start) || !ev.End.Equal(req.End) {
+			continue
+		}
+		if ev.holds(req.RoomID) {
+			return ev.ID, nil
+		}
+		if found == "" {
+			found = ev.ID
+		}
+	}
+	if found == "" {
+		return "", fmt.Errorf("%s: DingTalk answered duplicateClientToken but lists no such event: %w", op, models.ErrUnavailable)
+	}
+	return found, nil
 }
 
 func (c *Client) createEvent(ctx context.Context, req BookRequest) (string, error) {
@@ -329,8 +372,10 @@ func (c *Client) GetEvent(ctx context.Context, unionID, eventID string) (Event, 
 type ListQuery struct {
 	// TimeMin limits a full listing to events starting at or after it; zero means no limit.
 	TimeMin time.Time
-	// SyncToken, from an earlier ListEvents, asks only for events changed since; TimeMin is
-	// then ignored.
+	// TimeMax limits a full listing to events starting before it; zero means no limit.
+	TimeMax time.Time
+	// SyncToken, from an earlier ListEvents, asks only for events changed since; TimeMin
+	// and TimeMax are then ignored.
 	SyncToken string
 }
 
@@ -350,8 +395,13 @@ func (c *Client) ListEvents(ctx context.Context, unionID string, q ListQuery) ([
 		switch {
 		case q.SyncToken != "":
 			req.SyncToken = tea.String(q.SyncToken)
-		case !q.TimeMin.IsZero():
-			req.TimeMin = tea.String(q.TimeMin.Format(time.RFC3339))
+		default:
+			if !q.TimeMin.IsZero() {
+				req.TimeMin = tea.String(q.TimeMin.UTC().Format(time.RFC3339))
+			}
+			if !q.TimeMax.IsZero() {
+				req.TimeMax = tea.String(q.TimeMax.UTC().Format(time.RFC3339))
+			}
 		}
 		if next != "" {
 			req.NextToken = tea.String(next)
@@ -408,7 +458,8 @@ type wireEvent struct {
 	Start       wireTime `json:"start"`
 	End         wireTime `json:"end"`
 	Organizer   struct {
-		ID string `json:"id"`
+		ID          string `json:"id"`
+		DisplayName string `json:"displayName"`
 	} `json:"organizer"`
 	MeetingRooms []struct {
 		RoomID         string `json:"roomId"`
@@ -465,6 +516,7 @@ func toEvent(sdkValue any) (Event, error) {
 		Description:      w.Description,
 		Status:           w.Status,
 		OrganizerUnionID: w.Organizer.ID,
+		OrganizerName:    w.Organizer.DisplayName,
 	}
 	if ev.Start, err = w.Start.parse(); err != nil {
 		return Event{}, fmt.Errorf("event %s start: %w", w.ID, err)

@@ -32,7 +32,7 @@ type ScheduleItem struct {
 
 // RoomError is DingTalk's complaint about one room in a schedule query. It wraps
 // models.ErrNotFound when DingTalk calls the room invalid or unknown, models.ErrForbidden
-// when it mentions permission, and models.ErrUnavailable otherwise.
+// when it mentions permission ("无权限"), and models.ErrUnavailable otherwise.
 type RoomError struct {
 	RoomID  string
 	Message string
@@ -47,7 +47,8 @@ func (e *RoomError) Unwrap() error {
 	switch {
 	case strings.Contains(m, "invalid"), strings.Contains(m, "not exist"), strings.Contains(m, "not found"):
 		return models.ErrNotFound
-	case strings.Contains(m, "permission"), strings.Contains(m, "auth"):
+	case strings.Contains(m, "permission"), strings.Contains(m, "auth"), strings.Contains(m, "权限"):
+		// DingTalk's documented example is "无权限" (no permission).
 		return models.ErrForbidden
 	}
 	return models.ErrUnavailable
@@ -162,6 +163,11 @@ func (c *Client) querySchedules(ctx context.Context, op, operatorUnionID string,
 			return nil
 		},
 	})
+	if hasCode(err, codeRoomBusy) {
+		// Documented for this read-only query too, where it cannot mean that a booking
+		// conflicts: an answer to try again later.
+		return nil, fmt.Errorf("%w: %v", models.ErrUnavailable, err)
+	}
 	return infos, err
 }
 

@@ -128,3 +128,29 @@ func TestRooms(t *testing.T) {
 		t.Errorf("Rooms(unknown operator) = %v, want ErrInvalid", err)
 	}
 }
+
+// A room outside the app's scope gets the per-room error "无权限": forbidden, not a
+// passing outage. A 400 meetingRoomNotAvailable on the read-only query is no booking
+// conflict.
+func TestRoomSchedulesPermissionAndRoomBusy(t *testing.T) {
+	rooms := testRooms(2)
+	rooms[1].Private = true
+	e := newEnv(t, rooms)
+	ctx := context.Background()
+	from := e.at(0, 0)
+
+	got, err := e.client.RoomSchedules(ctx, "union-svc", []string{"room-01", "room-02"}, from, from.Add(24*time.Hour))
+	var re *dingtalk.RoomError
+	if !errors.As(err, &re) || re.RoomID != "room-02" || !errors.Is(err, models.ErrForbidden) || errors.Is(err, models.ErrUnavailable) {
+		t.Fatalf("RoomSchedules(private room) error = %v, want a *RoomError for room-02 wrapping ErrForbidden only", err)
+	}
+	if _, has := got["room-01"]; !has {
+		t.Errorf("RoomSchedules(private room) = %v, want room-01 read", got)
+	}
+
+	e.fake.SetFault(dingtalkfake.Fault{Kind: dingtalkfake.FaultRoomBusy, API: dingtalkfake.APIGetMeetingRoomsSchedule, Times: 1})
+	_, err = e.client.RoomSchedules(ctx, "union-svc", []string{"room-01"}, from, from.Add(time.Hour))
+	if errors.Is(err, models.ErrConflict) || !errors.Is(err, models.ErrUnavailable) {
+		t.Errorf("RoomSchedules(meetingRoomNotAvailable) = %v, want ErrUnavailable, not ErrConflict", err)
+	}
+}

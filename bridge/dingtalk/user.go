@@ -76,6 +76,8 @@ func (c *Client) postOld(ctx context.Context, path, token string, in, out any) e
 	var env struct {
 		ErrCode   int             `json:"errcode"`
 		ErrMsg    string          `json:"errmsg"`
+		SubCode   json.RawMessage `json:"sub_code"`
+		SubMsg    string          `json:"sub_msg"`
 		RequestID string          `json:"request_id"`
 		Result    json.RawMessage `json:"result"`
 	}
@@ -85,6 +87,9 @@ func (c *Client) postOld(ctx context.Context, path, token string, in, out any) e
 	}
 	if jerr != nil {
 		return fmt.Errorf("%w: %v", errBadAnswer, jerr)
+	}
+	if env.ErrCode == codeOldWrapped {
+		return fromOldWrapped(subCode(env.SubCode, env.ErrMsg), env.SubMsg, env.ErrMsg, env.RequestID)
 	}
 	if env.ErrCode != 0 {
 		return fromOld(resp.StatusCode, env.ErrCode, env.ErrMsg, env.RequestID)

@@ -3,8 +3,10 @@ package dingtalk_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
+	"roombridge/bridge/dingtalk"
 	"roombridge/bridge/dingtalk/dingtalkfake"
 	"roombridge/models"
 )
@@ -34,6 +36,12 @@ func TestUnionID(t *testing.T) {
 			fault:      &dingtalkfake.Fault{Kind: dingtalkfake.FaultBusy, API: dingtalkfake.APIGetUser, Times: 1},
 			want:       "union-alice",
 			wantSleeps: 1,
+		},
+		{
+			name:    "permission missing (errcode 88, sub_code 60011)",
+			userID:  "u-alice",
+			fault:   &dingtalkfake.Fault{Kind: dingtalkfake.FaultPermissionDenied, API: dingtalkfake.APIGetUser, Times: 1},
+			wantErr: models.ErrForbidden,
 		},
 		{
 			name:   "token expired once",
@@ -68,5 +76,21 @@ func TestUnionIDIsCached(t *testing.T) {
 	}
 	if calls := e.fake.Calls(dingtalkfake.APIGetUser); calls != 1 {
 		t.Errorf("user lookups = %d, want 1", calls)
+	}
+}
+
+// errcode 88 with sub_code 60011 names the missing permission for the admin.
+func TestUnionIDPermissionNamed(t *testing.T) {
+	e := newEnv(t, testRooms(1))
+	e.fake.SetFault(dingtalkfake.Fault{Kind: dingtalkfake.FaultPermissionDenied, API: dingtalkfake.APIGetUser, Permission: "qyapi_get_member"})
+	_, err := e.client.UnionID(context.Background(), "u-alice")
+	if got := dingtalk.MissingPermission(err); got != "qyapi_get_member" {
+		t.Errorf("MissingPermission(%v) = %q, want qyapi_get_member", err, got)
+	}
+	if !strings.Contains(err.Error(), "qyapi_get_member") {
+		t.Errorf("error %q does not name the permission", err)
+	}
+	if n := e.fake.Calls(dingtalkfake.APIGetUser); n != 1 {
+		t.Errorf("user lookups = %d, want 1 (a missing permission is not retried)", n)
 	}
 }

@@ -54,7 +54,7 @@ type Booking struct {
 	ApplicantID   string
 	ApplicantName string
 	Description   string
-	// Cancellable is Seeyon's isCancelMRApp: whether the OA offers to cancel it.
+	// Cancellable is Seeyon's cancelMRApp: whether the OA offers to cancel it.
 	Cancellable bool
 }
 
@@ -70,7 +70,10 @@ type roomAppVO struct {
 	AppPerName    string   `json:"appPerName"`
 	AppPerID      id       `json:"appPerId"`
 	Description   string   `json:"description"`
-	IsCancelMRApp flag     `json:"isCancelMRApp"`
+	// Jackson names the getter isCancelMRApp() "cancelMRApp"; the other spelling is
+	// read too in case a build serialises the field itself.
+	CancelMRApp   flag `json:"cancelMRApp"`
+	IsCancelMRApp flag `json:"isCancelMRApp"`
 }
 
 // flipInfo is Seeyon's page wrapper.
@@ -137,10 +140,10 @@ func (c *Client) Book(ctx context.Context, loginName string, req BookRequest) (s
 	switch {
 	case err != nil:
 		return "", fmt.Errorf("seeyon find new booking %s in room %s: %w", req.Marker, req.RoomID,
-			unavailable("meeting/getApplyMeemtingRooms", "booked, but the list could not be read: "+err.Error(), nil))
+			unavailable(occupancyOld, "booked, but the room's day could not be read: "+err.Error(), nil))
 	case appID == "":
 		return "", fmt.Errorf("seeyon find new booking %s in room %s: %w", req.Marker, req.RoomID,
-			unavailable("meeting/getApplyMeemtingRooms", "booked, but the booking is not listed yet", nil))
+			unavailable(occupancyOld, "booked, but the booking is not listed yet", nil))
 	}
 	return appID, nil
 }
@@ -173,19 +176,30 @@ func description(req BookRequest) string {
 	return text + " " + req.Marker
 }
 
-// findBooked returns the roomAppId of loginName's booking carrying req.Marker at
-// req's room and times, or "" if there is none.
+// findBooked returns the roomAppId of the booking carrying req.Marker at req's room
+// and times, or "" if there is none. It reads the room's applications on the
+// meeting's days (getMeetingRoomApps, which every version has and which lists
+// appId and description): getApplyMeemtingRooms cannot find it, because its time
+// condition filters on when a booking was applied for, not when it takes place.
+// The marker is unique to one booking job, so whoever the row names as applicant,
+// a row with the marker is this job's booking.
 func (c *Client) findBooked(ctx context.Context, loginName string, req BookRequest) (string, error) {
-	from := dayStart(req.Start, c.zone)
-	to := dayStart(req.End.Add(-time.Nanosecond), c.zone).AddDate(0, 0, 1)
-	rows, err := c.MyBookings(ctx, loginName, from, to)
-	if err != nil {
-		return "", err
-	}
-	for _, b := range rows {
-		if b.RoomID == req.RoomID && b.Start.Equal(req.Start) && b.End.Equal(req.End) &&
-			slices.Contains(strings.Fields(b.Description), req.Marker) {
-			return b.AppID, nil
+	first := dayStart(req.Start, c.zone)
+	last := dayStart(req.End.Add(-time.Nanosecond), c.zone)
+	for day := first; !day.After(last); day = day.AddDate(0, 0, 1) {
+		rows, err := c.occupancyOn(ctx, loginName, req.RoomID, day)
+		if err != nil {
+			return "", err
+		}
+		for _, r := range rows {
+			o, err := c.toOccupancy(req.RoomID, r)
+			if err != nil {
+				return "", err
+			}
+			if o.AppID != "" && o.Start.Equal(req.Start) && o.End.Equal(req.End) &&
+				slices.Contains(strings.Fields(o.Description), req.Marker) {
+				return o.AppID, nil
+			}
 		}
 	}
 	return "", nil
@@ -252,18 +266,16 @@ func (c *Client) findApp(ctx context.Context, loginName, appID string) (Booking,
 }
 
 // MyBookings returns loginName's bookings that overlap [from, to), sorted by start.
+// It pages through all of the user's bookings.
 // Errors wrap models.ErrInvalid for a bad range, models.ErrForbidden if the user
 // has no OA login, and models.ErrUnavailable when the OA is unreachable.
 func (c *Client) MyBookings(ctx context.Context, loginName string, from, to time.Time) ([]Booking, error) {
 	if !to.After(from) {
 		return nil, fmt.Errorf("seeyon getApplyMeemtingRooms: range end %v is not after %v: %w", to, from, models.ErrInvalid)
 	}
-	params := map[string]any{
-		"openFrom":  "meetingRoomList",
-		"condition": "time",
-		"startDate": from.In(c.zone).Format(layoutMinute),
-		"endDate":   to.In(c.zone).Format(layoutMinute),
-	}
+	// Seeyon's time condition filters on when a booking was applied for (and older
+	// builds ignore it), so the whole list is read and filtered by meeting time here.
+	params := map[string]any{"openFrom": "meetingRoomList"}
 	var out []Booking
 	err := c.eachPage(ctx, loginName, params, func(rows []roomAppVO) (bool, error) {
 		for _, r := range rows {
@@ -365,6 +377,6 @@ func (c *Client) booking(r roomAppVO) (Booking, error) {
 		ApplicantID:   string(r.AppPerID),
 		ApplicantName: r.AppPerName,
 		Description:   plainText(r.Description),
-		Cancellable:   bool(r.IsCancelMRApp),
+		Cancellable:   bool(r.CancelMRApp || r.IsCancelMRApp),
 	}, nil
 }

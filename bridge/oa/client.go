@@ -76,8 +76,9 @@ type Client struct {
 	onCall   func(string, error)
 
 	mu        sync.Mutex
-	tokens    map[string]token // by loginName
-	occupancy string           // the occupancy endpoint known to work; "" until one has answered
+	tokens    map[string]token  // by loginName
+	members   map[string]string // loginName -> member id, from the token's bindingUser
+	occupancy string            // the occupancy endpoint known to work; "" until one has answered
 }
 
 type token struct {
@@ -104,6 +105,7 @@ func New(cfg Config) (*Client, error) {
 		now:      cfg.Now,
 		onCall:   cfg.OnCall,
 		tokens:   make(map[string]token),
+		members:  make(map[string]string),
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: defaultTimeout}
@@ -274,6 +276,29 @@ func (c *Client) token(ctx context.Context, loginName string) (string, error) {
 	return id, nil
 }
 
+// MemberID returns the Seeyon member id of loginName, as the bindingUser of its token
+// names it (fetching a token if none has been yet). It returns "" without an error when
+// the OA's token answer carries no bindingUser id. Errors are those of the token call:
+// models.ErrForbidden for a login the OA does not know, ErrUnavailable otherwise.
+func (c *Client) MemberID(ctx context.Context, loginName string) (string, error) {
+	c.mu.Lock()
+	m, ok := c.members[loginName]
+	c.mu.Unlock()
+	if ok {
+		return m, nil
+	}
+	if loginName == "" {
+		return "", fmt.Errorf("seeyon member id: empty loginName: %w", models.ErrInvalid)
+	}
+	if _, err := c.token(ctx, loginName); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	m = c.members[loginName]
+	c.mu.Unlock()
+	return m, nil
+}
+
 // dropToken forgets loginName's token if it is still tok.
 func (c *Client) dropToken(loginName, tok string) {
 	c.mu.Lock()
@@ -284,7 +309,7 @@ func (c *Client) dropToken(loginName, tok string) {
 }
 
 // fetchToken asks Seeyon for a token bound to loginName.
-func (c *Client) fetchToken(ctx context.Context, loginName string) (id string, err error) {
+func (c *Client) fetchToken(ctx context.Context, loginName string) (tok string, err error) {
 	const endpoint = "token"
 	defer func() { c.observe(endpoint, err) }()
 	body := map[string]string{"userName": c.user, "password": c.password, "loginName": loginName}
@@ -308,22 +333,57 @@ func (c *Client) fetchToken(ctx context.Context, loginName string) (id string, e
 		return "", fmt.Errorf("seeyon token for %s: %w", loginName, userError(e))
 	case raw[0] == '{':
 		var answer struct {
-			ID       json.RawMessage `json:"id"`
-			ErrorMsg string          `json:"errorMsg"`
+			ID          json.RawMessage `json:"id"`
+			ErrorMsg    string          `json:"errorMsg"`
+			BindingUser *struct {
+				ID id `json:"id"`
+			} `json:"bindingUser"`
 		}
 		if err := json.Unmarshal(raw, &answer); err != nil {
 			e.Kind, e.detail, e.Err = models.ErrUnavailable, "malformed answer", err
 			return "", fmt.Errorf("seeyon token for %s: %w", loginName, userError(e))
 		}
-		id, _ = scalarText(answer.ID)
+		tok, _ = scalarText(answer.ID)
 		e.Msg = answer.ErrorMsg
+		if answer.BindingUser != nil && answer.BindingUser.ID != "" && tok != "" && tok != "-1" {
+			c.mu.Lock()
+			c.members[loginName] = string(answer.BindingUser.ID)
+			c.mu.Unlock()
+		}
 	default:
 		// Without a JSON Accept header some versions answer with the bare token.
-		id = string(raw)
+		tok = string(raw)
 	}
-	if id == "" || id == "-1" {
+	if tok == "" || tok == "-1" {
 		e.Kind, e.detail = models.ErrForbidden, "no token for this login"
 		return "", fmt.Errorf("seeyon token for %s: %w", loginName, userError(e))
 	}
-	return id, nil
+	return tok, nil
+}
+
+// probeToken is a token Seeyon never issued, sent by CheckTokenRejection.
+const probeToken = "roombridge-probe-invalid-token"
+
+// CheckTokenRejection sends one request with a token Seeyon never issued and returns nil
+// when the answer is one the client refreshes its token on (HTTP 401 or body code 1010).
+// Otherwise the error describes what came back: an OA that answers a dead token some
+// other way would make every call fail after 15 idle minutes.
+func (c *Client) CheckTokenRejection(ctx context.Context) error {
+	const endpoint = "meeting/getMeetingRooms"
+	_, err := c.exchange(ctx, endpoint, probeToken, map[string]any{"pageNo": 1, "pageSize": 1})
+	switch {
+	case errors.Is(err, errTokenRejected):
+		return nil
+	case err == nil:
+		return fmt.Errorf("seeyon %s accepted an invalid token: %w", endpoint, models.ErrInvalid)
+	}
+	return fmt.Errorf("seeyon %s answered an invalid token with neither HTTP 401 nor code 1010: %w", endpoint, err)
+}
+
+// OccupancyEndpoint names the per-day occupancy endpoint that last answered
+// (getMeetingRoomApps or getMeetingUserInfo), "" before any has.
+func (c *Client) OccupancyEndpoint() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.occupancy
 }

@@ -182,7 +182,7 @@ func TestBookStoresWhatWasAsked(t *testing.T) {
 
 	want := []seeyonfake.Booking{{
 		AppID: id, RoomID: roomDuowei, LoginName: "zhangsan", ApplicantName: "张三",
-		Start: r.Start, End: r.End, Description: "周会 [rb:abc123]", Status: 1,
+		Start: r.Start, End: r.End, Description: "周会 [rb:abc123]", Status: 1, AppliedAt: at(-2, 9, 0),
 	}}
 	if diff := cmp.Diff(want, e.fake.Bookings()); diff != "" {
 		t.Errorf("fake bookings after Book (-want +got):\n%s", diff)
@@ -190,7 +190,7 @@ func TestBookStoresWhatWasAsked(t *testing.T) {
 	if !strings.HasPrefix(id, "-") {
 		t.Errorf("Book() = %q, want the fake's negative id", id)
 	}
-	wantCalls := []string{"token", "meeting/getApplyMeemtingRooms", "meeting/checkMeetingRoomConflict", "meeting/execApp", "meeting/getApplyMeemtingRooms"}
+	wantCalls := []string{"token", "meeting/getMeetingRoomApps", "meeting/checkMeetingRoomConflict", "meeting/execApp", "meeting/getMeetingRoomApps"}
 	if diff := cmp.Diff(wantCalls, e.calls); diff != "" {
 		t.Errorf("OnCall log (-want +got):\n%s", diff)
 	}
@@ -262,8 +262,8 @@ func TestBookRefused(t *testing.T) {
 		wantErr error
 		wantMsg string
 	}{
-		{"room the user may not book", roomRestricted, nil, models.ErrForbidden, "您无权申请该会议室"},
-		{"unknown room", "42", nil, models.ErrForbidden, "您无权申请该会议室"},
+		{"room the user may not book", roomRestricted, nil, models.ErrForbidden, "不能申请这个会议室"},
+		{"unknown room", "42", nil, models.ErrForbidden, "不能申请这个会议室"},
 		{"canNotApply key", roomDuowei, &seeyonfake.Fault{Endpoint: "execApp", Kind: seeyonfake.FaultErrorMsg, Msg: "meeting.rest.canNotApply"}, models.ErrForbidden, "meeting.rest.canNotApply"},
 		{"hasNoCanApply key", roomDuowei, &seeyonfake.Fault{Endpoint: "execApp", Kind: seeyonfake.FaultErrorMsg, Msg: "meeting.rest.hasNoCanApply"}, models.ErrForbidden, "meeting.rest.hasNoCanApply"},
 		{"taken between check and write", roomDuowei, &seeyonfake.Fault{Endpoint: "execApp", Kind: seeyonfake.FaultErrorMsg, Msg: "该时间段会议室已被占用"}, models.ErrConflict, "该时间段会议室已被占用"},
@@ -372,7 +372,7 @@ func TestTokenRefresh(t *testing.T) {
 	}{
 		{"OA forgot every token", nil, nil, func(e *env) { e.fake.ExpireTokens() }},
 		{"one 401", nil, nil, func(e *env) {
-			e.fake.SetFault(seeyonfake.Fault{Endpoint: "getApplyMeemtingRooms", Kind: seeyonfake.FaultTokenExpired, Times: 1})
+			e.fake.SetFault(seeyonfake.Fault{Endpoint: "getMeetingRoomApps", Kind: seeyonfake.FaultTokenExpired, Times: 1})
 		}},
 		{"token idle past the OA's TTL", nil, []seeyonfake.Option{seeyonfake.WithTokenTTL(5 * time.Minute)}, func(e *env) { e.clock.Advance(6 * time.Minute) }},
 		{"token idle past the client's limit", nil, nil, func(e *env) { e.clock.Advance(20 * time.Minute) }},
@@ -414,13 +414,13 @@ func TestTokenPerLogin(t *testing.T) {
 
 func TestTokenRejectedTwice(t *testing.T) {
 	e := newEnv(t, nil)
-	e.fake.SetFault(seeyonfake.Fault{Endpoint: "getApplyMeemtingRooms", Kind: seeyonfake.FaultTokenExpired})
+	e.fake.SetFault(seeyonfake.Fault{Endpoint: "getMeetingRoomApps", Kind: seeyonfake.FaultTokenExpired})
 	_, err := e.client.Book(context.Background(), "zhangsan", req(roomDuowei, at(0, 9, 0), at(0, 10, 0), "[rb:x]"))
 	if !errors.Is(err, models.ErrUnavailable) {
 		t.Errorf("Book() with every token rejected = %v, want ErrUnavailable", err)
 	}
-	if n := e.fake.Calls("getApplyMeemtingRooms"); n != 2 {
-		t.Errorf("getApplyMeemtingRooms calls = %d, want 2 (one refresh, no loop)", n)
+	if n := e.fake.Calls("getMeetingRoomApps"); n != 2 {
+		t.Errorf("getMeetingRoomApps calls = %d, want 2 (one refresh, no loop)", n)
 	}
 }
 
@@ -434,7 +434,7 @@ func TestBookUnavailable(t *testing.T) {
 		{"empty body on execApp (OA lock)", seeyonfake.Fault{Endpoint: "execApp", Kind: seeyonfake.FaultEmpty}, 0},
 		{"hang on execApp", seeyonfake.Fault{Endpoint: "execApp", Kind: seeyonfake.FaultHang}, 100 * time.Millisecond},
 		{"connection dropped on the conflict check", seeyonfake.Fault{Endpoint: "checkMeetingRoomConflict", Kind: seeyonfake.FaultDown}, 0},
-		{"malformed list", seeyonfake.Fault{Endpoint: "getApplyMeemtingRooms", Kind: seeyonfake.FaultMalformed}, 0},
+		{"malformed list", seeyonfake.Fault{Endpoint: "getMeetingRoomApps", Kind: seeyonfake.FaultMalformed}, 0},
 		{"HTTP 500 on token", seeyonfake.Fault{Endpoint: "token", Kind: seeyonfake.FaultHTTP500}, 0},
 		{"slow token", seeyonfake.Fault{Endpoint: "token", Kind: seeyonfake.FaultLatency, Delay: time.Hour}, 100 * time.Millisecond},
 		{"everything down", seeyonfake.Fault{Kind: seeyonfake.FaultDown}, 0},
@@ -474,8 +474,8 @@ func TestBookExactlyOnce(t *testing.T) {
 		{"timeout after the write", []seeyonfake.Fault{{Endpoint: "execApp", Kind: seeyonfake.FaultHangAfterWrite, Times: 1}}, 100 * time.Millisecond},
 		{"read-back fails", []seeyonfake.Fault{
 			// The first list call (the look-up before writing) passes; the second fails.
-			{Endpoint: "getApplyMeemtingRooms", Kind: seeyonfake.FaultLatency, Delay: time.Nanosecond, Times: 1},
-			{Endpoint: "getApplyMeemtingRooms", Kind: seeyonfake.FaultHTTP500, Times: 1},
+			{Endpoint: "getMeetingRoomApps", Kind: seeyonfake.FaultLatency, Delay: time.Nanosecond, Times: 1},
+			{Endpoint: "getMeetingRoomApps", Kind: seeyonfake.FaultHTTP500, Times: 1},
 		}, 0},
 	}
 	for _, tt := range tests {
@@ -484,7 +484,9 @@ func TestBookExactlyOnce(t *testing.T) {
 			for _, f := range tt.faults {
 				e.fake.SetFault(f)
 			}
-			r := req(roomDuowei, at(0, 9, 0), at(0, 10, 0), "[rb:once]")
+			// Made today (the clock is at(-2)) for next week: listing the user's
+			// bookings by time would not find it.
+			r := req(roomDuowei, at(7, 9, 0), at(7, 10, 0), "[rb:once]")
 			ctx := context.Background()
 			if tt.timeout > 0 {
 				var cancel context.CancelFunc
@@ -509,6 +511,100 @@ func TestBookExactlyOnce(t *testing.T) {
 				t.Errorf("execApp calls = %d, want 1", n)
 			}
 		})
+	}
+}
+
+// TestBookNextWeek books a week ahead of the clock: the booking is found on the
+// meeting's day and confirmed at once, without a second attempt or a second row.
+func TestBookNextWeek(t *testing.T) {
+	e := newEnv(t, nil)
+	r := req(roomDuowei, at(7, 9, 0), at(7, 10, 0), "[rb:week]")
+	id := e.mustBook(t, "zhangsan", r)
+	got := live(e.fake.Bookings())
+	if len(got) != 1 || got[0].AppID != id {
+		t.Fatalf("fake bookings = %+v, want exactly %s", got, id)
+	}
+	// A retry (an outbox job run again) finds it instead of meeting it as a conflict.
+	again, err := e.client.Book(context.Background(), "zhangsan", r)
+	if err != nil || again != id {
+		t.Fatalf("Book() again = %q, %v, want %q", again, err, id)
+	}
+	if n := e.fake.Calls("execApp"); n != 1 {
+		t.Errorf("execApp calls = %d, want 1", n)
+	}
+}
+
+// TestSeeyonMessages maps Seeyon's zh_CN message texts to outcomes.
+func TestSeeyonMessages(t *testing.T) {
+	tests := []struct {
+		msg      string
+		wantKind error
+		wantCode string
+	}{
+		{"会议室在您申请的时间范围内有预定了", models.ErrConflict, models.CodeRoomTaken},
+		{"会议室在您申请的时间范围内有预订了", models.ErrConflict, models.CodeRoomTaken},
+		{"mr.alert.cannotapp", models.ErrConflict, models.CodeRoomTaken},
+		{"不能申请这个会议室", models.ErrForbidden, "oa_forbidden"},
+		{"没有可以申请的会议室", models.ErrForbidden, "oa_forbidden"},
+		{"传入参数错误", models.ErrInvalid, "oa_rejected"},
+		{"会议室已停用", models.ErrInvalid, "oa_rejected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.msg, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.fake.SetFault(seeyonfake.Fault{Endpoint: "execApp", Kind: seeyonfake.FaultErrorMsg, Msg: tt.msg})
+			_, err := e.client.Book(context.Background(), "zhangsan", req(roomDuowei, at(0, 9, 0), at(0, 10, 0), "[rb:m]"))
+			if !errors.Is(err, tt.wantKind) {
+				t.Fatalf("Book() with execApp %q = %v, want %v", tt.msg, err, tt.wantKind)
+			}
+			if u := models.UserError(err); u == nil || u.Code != tt.wantCode {
+				t.Errorf("Book() user error = %v, want code %s", u, tt.wantCode)
+			}
+		})
+	}
+}
+
+// TestBookConflictCaughtByExecApp: the slot is taken between the conflict check and
+// execApp; execApp's "有预定了" is a conflict, not a rejected request.
+func TestBookConflictCaughtByExecApp(t *testing.T) {
+	var e *env
+	e = newEnv(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/checkMeetingRoomConflict") {
+				if _, err := e.fake.AddNative(roomDuowei, "lisi", at(0, 9, 0), at(0, 10, 0), "抢先"); err != nil {
+					t.Errorf("AddNative() = %v", err)
+				}
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	_, err := e.client.Book(context.Background(), "zhangsan", req(roomDuowei, at(0, 9, 0), at(0, 10, 0), "[rb:race]"))
+	if !errors.Is(err, models.ErrConflict) {
+		t.Fatalf("Book() = %v, want ErrConflict", err)
+	}
+}
+
+// TestOccupancyNewerEndpointOnly: an OA that lacks getMeetingRoomApps is read with
+// getMeetingUserInfo.
+func TestOccupancyNewerEndpointOnly(t *testing.T) {
+	e := newEnv(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/getMeetingRoomApps") {
+				http.NotFound(w, r)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	id := e.mustNative(t, roomDuowei, "lisi", at(0, 9, 0), at(0, 10, 0), "部门例会")
+	for range 2 {
+		got, err := e.client.Occupancy(context.Background(), "zhangsan", roomDuowei, at(0, 0, 0), at(1, 0, 0))
+		if err != nil || len(got) != 1 || got[0].AppID != id {
+			t.Fatalf("Occupancy() = %+v, %v, want %s", got, err, id)
+		}
+	}
+	if n := e.fake.Calls("getMeetingUserInfo"); n != 2 {
+		t.Errorf("getMeetingUserInfo calls = %d, want 2 (remembered after the first 404)", n)
 	}
 }
 
@@ -615,10 +711,10 @@ func TestOccupancy(t *testing.T) {
 		wantNewCalls int      // getMeetingUserInfo
 		wantOldCalls int      // getMeetingRoomApps
 	}{
-		{"three days", nil, at(-1, 0, 0), at(2, 0, 0), []string{"部门例会", "周会 [rb:a]", "A&B <通宵>"}, 3, 0},
-		{"part of a day", nil, at(0, 14, 30), at(0, 23, 0), []string{"周会 [rb:a]", "A&B <通宵>"}, 1, 0},
-		{"day after a midnight-spanning booking", nil, at(1, 0, 0), at(1, 12, 0), []string{"A&B <通宵>"}, 1, 0},
-		{"older OA without getMeetingUserInfo", []seeyonfake.Option{seeyonfake.WithLegacyOccupancy()}, at(-1, 0, 0), at(2, 0, 0), []string{"部门例会", "周会 [rb:a]", "A&B <通宵>"}, 1, 3},
+		{"three days", nil, at(-1, 0, 0), at(2, 0, 0), []string{"部门例会", "周会 [rb:a]", "A&B <通宵>"}, 0, 3},
+		{"part of a day", nil, at(0, 14, 30), at(0, 23, 0), []string{"周会 [rb:a]", "A&B <通宵>"}, 0, 1},
+		{"day after a midnight-spanning booking", nil, at(1, 0, 0), at(1, 12, 0), []string{"A&B <通宵>"}, 0, 1},
+		{"older OA without getMeetingUserInfo", []seeyonfake.Option{seeyonfake.WithLegacyOccupancy()}, at(-1, 0, 0), at(2, 0, 0), []string{"部门例会", "周会 [rb:a]", "A&B <通宵>"}, 0, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -644,6 +740,7 @@ func TestOccupancy(t *testing.T) {
 				}
 			}
 
+			newBefore, oldBefore := e.fake.Calls("getMeetingUserInfo"), e.fake.Calls("getMeetingRoomApps")
 			got, err := e.client.Occupancy(context.Background(), "zhangsan", roomDuowei, tt.from, tt.to)
 			if err != nil {
 				t.Fatalf("Occupancy() = %v", err)
@@ -651,10 +748,10 @@ func TestOccupancy(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Occupancy(%v, %v) (-want +got):\n%s", tt.from, tt.to, diff)
 			}
-			if n := e.fake.Calls("getMeetingUserInfo"); n != tt.wantNewCalls {
+			if n := e.fake.Calls("getMeetingUserInfo") - newBefore; n != tt.wantNewCalls {
 				t.Errorf("getMeetingUserInfo calls = %d, want %d", n, tt.wantNewCalls)
 			}
-			if n := e.fake.Calls("getMeetingRoomApps"); n != tt.wantOldCalls {
+			if n := e.fake.Calls("getMeetingRoomApps") - oldBefore; n != tt.wantOldCalls {
 				t.Errorf("getMeetingRoomApps calls = %d, want %d", n, tt.wantOldCalls)
 			}
 		})

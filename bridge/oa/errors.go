@@ -58,12 +58,15 @@ func (e *Error) Unwrap() []error {
 var errTokenRejected = errors.New("token rejected")
 
 // Seeyon answers business errors with localised text; the i18n keys show up when
-// a bundle is missing. Which Chinese wording a given version uses is not known,
-// so these lists hold the keys plus the common phrasings.
+// a bundle is missing. The zh_CN texts of A8 V7.1SP1 are: meeting.rest.canNotApply
+// "不能申请这个会议室" and meeting.rest.hasNoCanApply "没有可以申请的会议室" (the user
+// may not book the room), meeting.error.errorParams "传入参数错误" (bad parameters)
+// and mr.alert.cannotapp "会议室在您申请的时间范围内有预定了" (the slot is taken; also
+// spelt 预订). The lists also hold the keys and other phrasings seen elsewhere.
 var (
-	forbiddenHints = []string{"canNotApply", "hasNoCanApply", "无权", "没有权限", "没有可申请"}
+	forbiddenHints = []string{"canNotApply", "hasNoCanApply", "不能申请", "没有可以申请", "无权", "没有权限", "没有可申请"}
 	paramHints     = []string{"errorParams", "参数"}
-	conflictHints  = []string{"占用", "冲突", "已被预订", "已被预定", "conflict"}
+	conflictHints  = []string{"cannotapp", "有预定", "有预订", "占用", "冲突", "已被预订", "已被预定", "conflict"}
 )
 
 // isParamMsg reports whether msg is Seeyon's "bad parameters" text.

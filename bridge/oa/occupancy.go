@@ -13,8 +13,8 @@ import (
 )
 
 const (
-	// occupancyNew is the per-day occupancy endpoint of V7.1 and later;
-	// occupancyOld is its name on older versions.
+	// occupancyOld is the per-day occupancy endpoint every version seen has;
+	// occupancyNew is the same on V7.1 and later only.
 	occupancyNew = "meeting/getMeetingUserInfo"
 	occupancyOld = "meeting/getMeetingRoomApps"
 	// maxOccupancyDays bounds one Occupancy call (one request per day).
@@ -29,7 +29,8 @@ type Occupancy struct {
 	End           time.Time
 	Description   string
 	ApplicantName string
-	// Status is Seeyon's approval state: 0 waiting, 1 approved.
+	// Status is Seeyon's approval state: 0 waiting, 1 approved, 2 rejected
+	// (审核未通过, holds nothing).
 	Status int
 }
 
@@ -45,7 +46,7 @@ type occupancyVO struct {
 
 // Occupancy returns the bookings of room roomID that overlap [from, to), asked day
 // by day as loginName, each once and with its full times, sorted by start. It uses
-// getMeetingUserInfo and, on OA versions without it, getMeetingRoomApps.
+// getMeetingRoomApps and, on an OA without it, getMeetingUserInfo.
 //
 // Errors wrap models.ErrInvalid for a bad room id or range (at most 92 days),
 // models.ErrForbidden if the user has no OA login, and models.ErrUnavailable when
@@ -95,8 +96,9 @@ func (c *Client) Occupancy(ctx context.Context, loginName, roomID string, from, 
 	return out, nil
 }
 
-// occupancyOn asks for one day, falling back to the older endpoint when the newer
-// one does not exist, and remembers which one answered.
+// occupancyOn asks for one day: getMeetingRoomApps, which every version seen has,
+// and getMeetingUserInfo (the same rows on newer versions) only if the former is
+// missing. It remembers which one answered.
 func (c *Client) occupancyOn(ctx context.Context, loginName, roomID string, day time.Time) ([]occupancyVO, error) {
 	c.mu.Lock()
 	endpoint := c.occupancy
@@ -104,20 +106,20 @@ func (c *Client) occupancyOn(ctx context.Context, loginName, roomID string, day 
 	body := map[string]string{"roomId": roomID, "qDate": day.Format(layoutDay)}
 
 	var rows []occupancyVO
-	if endpoint == "" || endpoint == occupancyNew {
-		err := c.call(ctx, loginName, occupancyNew, body, &rows)
+	if endpoint == "" || endpoint == occupancyOld {
+		err := c.call(ctx, loginName, occupancyOld, body, &rows)
 		var e *Error
-		if err == nil || endpoint == occupancyNew || !errors.As(err, &e) || e.Status != http.StatusNotFound {
+		if err == nil || endpoint == occupancyOld || !errors.As(err, &e) || e.Status != http.StatusNotFound {
 			if err == nil {
-				c.remember(occupancyNew)
+				c.remember(occupancyOld)
 			}
 			return rows, err
 		}
 	}
-	if err := c.call(ctx, loginName, occupancyOld, body, &rows); err != nil {
+	if err := c.call(ctx, loginName, occupancyNew, body, &rows); err != nil {
 		return nil, err
 	}
-	c.remember(occupancyOld)
+	c.remember(occupancyNew)
 	return rows, nil
 }
 
@@ -130,11 +132,11 @@ func (c *Client) remember(endpoint string) {
 func (c *Client) toOccupancy(roomID string, r occupancyVO) (Occupancy, error) {
 	start, err := r.StartDatetime.in(c.zone)
 	if err != nil {
-		return Occupancy{}, unavailable(occupancyNew, "bad startDatetime", err)
+		return Occupancy{}, unavailable(occupancyOld, "bad startDatetime", err)
 	}
 	end, err := r.EndDatetime.in(c.zone)
 	if err != nil {
-		return Occupancy{}, unavailable(occupancyNew, "bad endDatetime", err)
+		return Occupancy{}, unavailable(occupancyOld, "bad endDatetime", err)
 	}
 	return Occupancy{
 		AppID:         string(r.AppID),
@@ -148,8 +150,9 @@ func (c *Client) toOccupancy(roomID string, r occupancyVO) (Occupancy, error) {
 }
 
 // OrderDates returns the days on which room roomID has bookings awaiting approval or
-// approved (getOrderDate), as midnights in the OA's zone, sorted. Sync uses it to read
-// occupancy only on days that have any.
+// approved (getOrderDate), as midnights in the OA's zone, sorted. It is a hint only:
+// older builds stop counting after about 300 booking-days of the room's whole history,
+// so a busy room's later days are missing; sync does not rely on it.
 //
 // Errors wrap models.ErrInvalid for a bad room id, models.ErrForbidden if the user has no
 // OA login, and models.ErrUnavailable when the OA is unreachable (an OA without this

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"roombridge/models"
 )
 
 // Room is a meeting room as Seeyon lists it.
@@ -64,4 +66,33 @@ func first[T comparable](vs ...T) T {
 		}
 	}
 	return zero
+}
+
+// AppDetail is one booking as getMeetingRoomAppDetail describes it.
+type AppDetail struct {
+	RoomID        string
+	ApplicantID   string // perId: the applicant's member id
+	ApplicantName string
+	Description   string
+}
+
+// AppDetail returns booking appID as loginName reads it. The real OA answers an unknown
+// id with an error text (or a server error), so errors wrap models.ErrInvalid or
+// models.ErrUnavailable; models.ErrForbidden if the user has no OA login.
+func (c *Client) AppDetail(ctx context.Context, loginName, appID string) (AppDetail, error) {
+	const endpoint = "meeting/getMeetingRoomAppDetail"
+	if !validID(appID) {
+		return AppDetail{}, fmt.Errorf("seeyon %s %q: not a Seeyon id: %w", endpoint, appID, models.ErrInvalid)
+	}
+	var answer struct {
+		RoomID      id     `json:"roomId"`
+		PerID       id     `json:"perId"`
+		AppPerName  string `json:"appPerName"`
+		Description string `json:"description"`
+	}
+	if err := c.call(ctx, loginName, endpoint, map[string]string{"appId": appID}, &answer); err != nil {
+		return AppDetail{}, fmt.Errorf("seeyon %s %s: %w", endpoint, appID, err)
+	}
+	return AppDetail{RoomID: string(answer.RoomID), ApplicantID: string(answer.PerID), ApplicantName: answer.AppPerName,
+		Description: plainText(answer.Description)}, nil
 }

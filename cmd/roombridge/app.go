@@ -131,7 +131,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 			a.close()
 			return nil, &configError{"ROOMBRIDGE_OA_URL", err.Error()}
 		}
-		o := &bridge.OA{Client: client, SyncLogin: a.syncLogin()}
+		o := &bridge.OA{Client: client, SyncLogin: a.syncLogin(), Store: a.store}
 		backends, sources, names = append(backends, o), append(sources, o), append(names, models.BackendOA)
 	}
 	if appKey != "" {
@@ -172,7 +172,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		a.syncers = append(a.syncers, bridge.NewSyncer(bridge.SyncerConfig{Store: a.store, Source: src, Routing: routing, Now: a.now, Logger: a.log,
 			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead}))
 	}
-	a.admin = &bridge.Admin{Store: a.store, Syncers: a.syncers, Routing: routing, Demo: cfg.Demo}
+	a.admin = &bridge.Admin{Store: a.store, Syncers: a.syncers, Routing: routing, Demo: cfg.Demo, Now: a.now}
 	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, Access: cfg.access(), ShowTitles: cfg.FeedShowTitles,
 		BookingURL: func(id string) string { return cfg.BaseURL + "/bookings/" + url.PathEscape(id) }}
 

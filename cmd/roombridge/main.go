@@ -1,7 +1,7 @@
 // Command roombridge runs the meeting-room booking bridge between the Seeyon OA and
 // DingTalk: the web form and JSON API, the outbox dispatcher, the sync of both systems
 // and the iCalendar feeds (serve, the default), plus the operator commands migrate,
-// sync --once and verify, and standalone fakes of both backends (fake-oa,
+// sync --once, verify and probe, and standalone fakes of both backends (fake-oa,
 // fake-dingtalk). It is the only package that wires the others together.
 package main
 
@@ -34,6 +34,8 @@ commands:
   migrate        apply database migrations
   sync --once    run one sync pass of both backends and print its summary
   verify         check configuration, database, catalog and backends
+  probe          check the adapters' assumptions against the real OA and DingTalk
+                 [--write ROOM_ID: one booking round trip in each] [--json]
   fake-oa        serve an in-memory Seeyon OA (default --addr :9001)
   fake-dingtalk  serve an in-memory DingTalk (default --addr :9002)
 
@@ -67,6 +69,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		args = kept
 	}
+	var po probeOptions
+	if cmd == "probe" {
+		var err error
+		if po, args, err = parseProbeArgs(args); err != nil {
+			return err
+		}
+	}
 	cfg, rest, err := loadConfig(args, getenv, time.Now())
 	if err != nil {
 		return err
@@ -86,6 +95,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return syncOnce(ctx, cfg, stdout, stderr)
 	case "verify":
 		return verify(ctx, cfg, stdout, stderr)
+	case "probe":
+		return runProbe(ctx, cfg, po, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)

@@ -48,7 +48,7 @@ func (s *Server) idempotently(spec apiSpec, r *http.Request, body []byte, h func
 	}
 	fp := fingerprint(r, body)
 	if prev, seen := s.clientTokens[tok]; seen {
-		if prev.fingerprint != fp {
+		if prev.fingerprint != fp || s.dupConflicts {
 			return apiErr(http.StatusConflict, codeDuplicateToken, "x-client-token was already used for a different request")
 		}
 		return prev.rep
@@ -500,8 +500,12 @@ func (s *Server) roomSchedules(r *http.Request, body []byte) reply {
 	}{}
 	for _, room := range req.RoomIDs {
 		info := scheduleInfo{RoomID: room, ScheduleItems: []scheduleItem{}}
-		if _, known := s.room(room); !known {
+		if rm, known := s.room(room); !known {
 			info.Error = "roomId invalid"
+			out.ScheduleInformation = append(out.ScheduleInformation, info)
+			continue
+		} else if rm.Private {
+			info.Error = "无权限"
 			out.ScheduleInformation = append(out.ScheduleInformation, info)
 			continue
 		}

@@ -52,6 +52,13 @@ const (
 	// FaultLostAnswer performs the call, then answers 500 as if the answer were lost on the
 	// way back.
 	FaultLostAnswer FaultKind = "lost_answer"
+	// FaultPermissionDenied answers 403 Forbidden.AccessDenied.AccessTokenPermissionDenied
+	// (old API: errcode 88, sub_code 60011) naming Fault.Permission (default
+	// qyapi_get_member) as the missing permission.
+	FaultPermissionDenied FaultKind = "permission_denied"
+	// FaultRoomBusy answers 400 meetingRoomNotAvailable "room busy", which DingTalk
+	// documents for the read-only room schedule query too.
+	FaultRoomBusy FaultKind = "room_busy"
 )
 
 // Fault is an injected failure. It applies to the API named API (an API* constant; empty
@@ -63,12 +70,14 @@ type Fault struct {
 	Times  int
 	Delay  time.Duration // FaultLatency
 	Status int           // FaultServerError; default 500
+	// Permission is the permission FaultPermissionDenied names.
+	Permission string
 }
 
 func (f Fault) validate() error {
 	switch f.Kind {
 	case FaultThrottle, FaultBusy, FaultServerError, FaultLatency, FaultHang, FaultTokenExpired,
-		FaultQuotaExhausted, FaultIdempotencyProcessing, FaultLostAnswer:
+		FaultQuotaExhausted, FaultIdempotencyProcessing, FaultLostAnswer, FaultPermissionDenied, FaultRoomBusy:
 	default:
 		return fmt.Errorf("unknown fault kind %q", f.Kind)
 	}
@@ -126,13 +135,16 @@ func (s *Server) faultReply(spec apiSpec, f *Fault) reply {
 		s.expireTokens()
 	}
 	if spec.old {
+		// The old API wraps token, permission and throttling errors in errcode 88.
 		switch f.Kind {
 		case FaultThrottle:
-			return oldErr(90018, "当前企业调用该接口的QPS超过限制")
+			return oldWrapped(90018, "当前企业调用该接口的QPS超过限制")
 		case FaultQuotaExhausted:
 			return oldErr(90020, "当前企业调用接口次数已达上限")
 		case FaultTokenExpired:
-			return oldErr(42001, "access_token超时")
+			return oldWrapped(40014, "不合法的access_token")
+		case FaultPermissionDenied:
+			return oldWrapped(60011, "没有调用该接口的权限，接口权限申请参考：https://open.dingtalk.com/document/orgapp-server/add-api-permission，requiredScopes:["+f.permission()+"]")
 		case FaultServerError:
 			return reply{status: f.status(), body: oldBody{ErrCode: -1, ErrMsg: "系统错误"}}
 		default:
@@ -150,9 +162,21 @@ func (s *Server) faultReply(spec apiSpec, f *Fault) reply {
 		return apiErr(http.StatusForbidden, codeQuota, "当前企业调用接口次数已达上限 (monthly API quota exhausted)")
 	case FaultIdempotencyProcessing:
 		return apiErr(http.StatusBadRequest, codeIdemProcessing, "request with the same x-client-token is being processed")
+	case FaultPermissionDenied:
+		return apiErr(http.StatusForbidden, "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+			"没有调用该接口的权限，requiredScopes:["+f.permission()+"]")
+	case FaultRoomBusy:
+		return apiErr(http.StatusBadRequest, codeRoomBusy, "room busy")
 	default:
 		return apiErr(f.status(), "systemError", "system error")
 	}
+}
+
+func (f *Fault) permission() string {
+	if f.Permission == "" {
+		return "qyapi_get_member"
+	}
+	return f.Permission
 }
 
 func (f *Fault) status() int {

@@ -6,7 +6,12 @@
 // Tests, the demo mode and the standalone `fake-dingtalk` command use it. It keeps DingTalk's
 // behaviour that matters to the bridge: tokens that expire, x-client-token idempotency,
 // room conflicts, syncToken deltas, the 90-day limit of the room schedule query, metered
-// calls, and injectable faults (throttling, 5xx, hangs, lost answers, exhausted quota).
+// calls, and injectable faults (throttling, 5xx, hangs, lost answers, exhausted quota, a
+// missing permission, meetingRoomNotAvailable on the schedule query). The old API wraps
+// token, permission and throttling errors in errcode 88 with the real code in sub_code;
+// rooms outside the app's scope (Room.Private) get the per-room schedule error "无权限";
+// WithDuplicateTokenConflicts answers a repeated x-client-token with 409
+// invalidRequest.duplicateClientToken instead of the first answer.
 // Native bookings (AddNative and friends) stand for people using DingTalk directly.
 //
 // API names used by Calls, SetFault and the OnCall hook of package dingtalk are the SDK's
@@ -55,6 +60,9 @@ type Room struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	Capacity int    `json:"capacity"`
+	// Private rooms are outside the app's visible scope: the schedule query reports
+	// the per-room error "无权限" for them.
+	Private bool `json:"private,omitempty"`
 }
 
 // User is an employee the fake knows: the org userId, the unionId the calendar API uses,
@@ -96,6 +104,11 @@ type Option func(*Server)
 // WithNow sets the clock the fake uses for token expiry, idempotency keys and timestamps.
 func WithNow(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
+// WithDuplicateTokenConflicts makes a repeated x-client-token get 409
+// invalidRequest.duplicateClientToken instead of the first answer, which DingTalk's
+// error table allows for a repeated create.
+func WithDuplicateTokenConflicts() Option { return func(s *Server) { s.dupConflicts = true } }
+
 // WithTokenTTL sets the lifetime of issued access tokens (default 7200 s).
 func WithTokenTTL(d time.Duration) Option { return func(s *Server) { s.tokenTTL = d } }
 
@@ -117,6 +130,7 @@ type Server struct {
 	seq          int64    // change counter for syncTokens
 	ids          int64    // id counter
 	clientTokens map[string]idempotent
+	dupConflicts bool
 	creates      map[string]int // organiser + day → events created, for flowLimit
 	faults       []*Fault
 	release      chan struct{} // closed by ClearFaults to free hung requests
@@ -203,6 +217,8 @@ type errorBody struct {
 type oldBody struct {
 	ErrCode   int    `json:"errcode"`
 	ErrMsg    string `json:"errmsg"`
+	SubCode   string `json:"sub_code,omitempty"`
+	SubMsg    string `json:"sub_msg,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
 	Result    any    `json:"result,omitempty"`
 }
@@ -213,6 +229,13 @@ func apiErr(status int, code, msg string) reply {
 
 func oldErr(code int, msg string) reply {
 	return reply{status: http.StatusOK, body: oldBody{ErrCode: code, ErrMsg: msg}}
+}
+
+// oldWrapped is the old API's errcode 88: the real cause is in sub_code and sub_msg.
+func oldWrapped(subCode int, subMsg string) reply {
+	return reply{status: http.StatusOK, body: oldBody{ErrCode: 88,
+		ErrMsg:  fmt.Sprintf("ding talk error[subcode=%d,submsg=%s]", subCode, subMsg),
+		SubCode: strconv.Itoa(subCode), SubMsg: subMsg}}
 }
 
 func ok(body any) reply { return reply{status: http.StatusOK, body: body} }
@@ -308,7 +331,7 @@ func (s *Server) authenticate(spec apiSpec, r *http.Request) (reply, bool) {
 		exp, known := s.tokens[r.URL.Query().Get("access_token")]
 		switch {
 		case !known:
-			return oldErr(40014, "不合法的access_token"), false
+			return oldWrapped(40014, "不合法的access_token"), false
 		case !s.now().Before(exp):
 			return oldErr(42001, "access_token超时"), false
 		}

@@ -261,8 +261,8 @@ func TestOldAPIUser(t *testing.T) {
 	f := newFixture(t)
 	tok := f.token(t)
 	_, body := f.call(t, "POST", "/topapi/v2/user/get?access_token=bogus", nil, map[string]string{"userid": "u1"})
-	if body["errcode"] != float64(40014) {
-		t.Errorf("user/get with a bogus token = %v, want errcode 40014", body)
+	if body["errcode"] != float64(88) || body["sub_code"] != "40014" {
+		t.Errorf("user/get with a bogus token = %v, want errcode 88 with sub_code 40014", body)
 	}
 	_, body = f.call(t, "POST", "/topapi/v2/user/get?access_token="+tok, nil, map[string]string{"userid": "u1", "language": "zh_CN"})
 	want := map[string]any{"userid": "u1", "unionid": "union-1", "name": "One", "active": true}

@@ -68,6 +68,14 @@ func (s *Server) adminRoutes() *http.ServeMux {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	// The room's approver refuses the booking (approval status 2).
+	mux.HandleFunc("POST /_fake/bookings/{id}/reject", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Reject(r.PathValue("id")); err != nil {
+			writeError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("DELETE /_fake/bookings/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.CancelNative(r.PathValue("id")); err != nil {
 			writeError(w, err)

@@ -91,3 +91,16 @@ func (s *Server) Bookings() []Booking {
 	})
 	return out
 }
+
+// Reject sets booking appID to approval status 2 (审核未通过), as the room's
+// approver does in the OA. Errors wrap models.ErrNotFound for an unknown id.
+func (s *Server) Reject(appID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.bookings[appID]
+	if b == nil {
+		return fmt.Errorf("reject booking %s: %w", appID, models.ErrNotFound)
+	}
+	b.Status = 2
+	return nil
+}

@@ -37,23 +37,41 @@ func (s *Server) meetingHandler(name string) (func(User, params) reply, bool) {
 	return nil, false
 }
 
-// getOrderDate lists the days ("yyyy-MM-dd", sorted) on which the room has a booking
-// awaiting approval or approved.
+// getOrderDate lists the days ("yyyy-MM-dd") on which the room has a booking
+// awaiting approval or approved. Like the older build, it walks the room's
+// bookings in id order, past ones included, and stops after counting about 300
+// booking-days, so on a busy room later days are missing.
 func (s *Server) getOrderDate(u User, p params) reply {
 	if p.str("roomId") == "" {
 		return errorMsg(msgParams)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	days := map[string]bool{}
+	var list []*Booking
 	for _, b := range s.bookings {
-		if b.Cancelled || b.RoomID != p.str("roomId") || (b.Status != 0 && b.Status != 1) {
-			continue
+		if !b.Cancelled && b.RoomID == p.str("roomId") && (b.Status == 0 || b.Status == 1) {
+			list = append(list, b)
 		}
-		for d := b.Start.In(s.zone); d.Before(b.End); d = d.AddDate(0, 0, 1) {
-			days[d.Format("2006-01-02")] = true
+	}
+	slices.SortFunc(list, func(a, b *Booking) int {
+		return cmp.Or(a.AppliedAt.Compare(b.AppliedAt), strings.Compare(a.AppID, b.AppID))
+	})
+	days := map[string]bool{}
+	count := 0
+walk:
+	for _, b := range list {
+		day := dayOf(b.Start, s.zone)
+		last := dayOf(b.End.Add(-time.Nanosecond), s.zone)
+		days[day.Format(layoutDay)] = true
+		for ; day.Before(last); day = day.AddDate(0, 0, 1) {
+			days[day.AddDate(0, 0, 1).Format(layoutDay)] = true
+			if count++; count > orderDateCap {
+				break walk
+			}
 		}
-		days[b.End.Add(-time.Nanosecond).In(s.zone).Format("2006-01-02")] = true
+		if count++; count > orderDateCap {
+			break
+		}
 	}
 	out := make([]string, 0, len(days))
 	for d := range days {
@@ -62,6 +80,9 @@ func (s *Server) getOrderDate(u User, p params) reply {
 	slices.Sort(out)
 	return jsonReply(out)
 }
+
+// orderDateCap is where getOrderDate stops counting.
+const orderDateCap = 300
 
 // flip is Seeyon's FlipInfo page wrapper over rows.
 func flip(p params, rows []any) map[string]any {
@@ -138,13 +159,21 @@ func (s *Server) execApp(u User, p params) reply {
 	return jsonReply(map[string]any{"roomAppState": b.Status})
 }
 
+// getApplyMeemtingRooms lists the caller's bookings. As in MeetingListDao, the
+// condition "time" (condition 2) filters on when the application was made
+// (appDatetime between startDate 00:00 and endDate 23:59:59), not on the meeting's
+// time; the legacy build ignores the dates altogether.
 func (s *Server) getApplyMeemtingRooms(u User, p params) reply {
 	var from, to time.Time
-	byTime := p.str("openFrom") == "meetingRoomList" && p.str("condition") != "roomName"
+	byTime := p.str("openFrom") == "meetingRoomList" && p.str("condition") != "roomName" && !s.legacy
 	byName := p.str("openFrom") == "meetingRoomList" && p.str("condition") == "roomName"
 	if byTime {
-		from, _ = parseLocal(p.str("startDate"), s.zone)
-		to, _ = parseLocal(p.str("endDate"), s.zone)
+		if t, ok := parseLocal(p.str("startDate"), s.zone); ok {
+			from = dayOf(t, s.zone)
+		}
+		if t, ok := parseLocal(p.str("endDate"), s.zone); ok {
+			to = dayOf(t, s.zone).AddDate(0, 0, 1)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -157,9 +186,9 @@ func (s *Server) getApplyMeemtingRooms(u User, p params) reply {
 		switch {
 		case byName && !strings.Contains(room.Name, p.str("roomName")):
 			continue
-		case !from.IsZero() && !b.End.After(from):
+		case !from.IsZero() && b.AppliedAt.Before(from):
 			continue
-		case !to.IsZero() && !b.Start.Before(to):
+		case !to.IsZero() && !b.AppliedAt.Before(to):
 			continue
 		case p.str("openFrom") == "meetingCreate" && b.Status != 1:
 			continue
@@ -186,11 +215,18 @@ func (s *Server) getApplyMeemtingRooms(u User, p params) reply {
 			"appPerName":    b.ApplicantName,
 			"appPerId":      idValue(u.MemberID),
 			"description":   b.Description,
-			"isCancelMRApp": b.End.After(now),
-			"isFinishMRApp": !b.Start.After(now) && b.End.After(now),
+			// Jackson names boolean getters isX() as "x".
+			"cancelMRApp": b.End.After(now),
+			"finishMRApp": !b.Start.After(now) && b.End.After(now),
 		})
 	}
 	return jsonReply(flip(p, rows))
+}
+
+// dayOf returns local midnight of t's day.
+func dayOf(t time.Time, zone *time.Location) time.Time {
+	y, m, d := t.In(zone).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, zone)
 }
 
 func (s *Server) cancelMeetRoomApp(u User, p params) reply {
@@ -312,6 +348,7 @@ func (s *Server) addLocked(room string, u User, start, end time.Time, desc strin
 		End:           end.In(s.zone),
 		Description:   desc,
 		Status:        1,
+		AppliedAt:     s.now(),
 		Native:        native,
 	}
 	s.bookings[id] = b

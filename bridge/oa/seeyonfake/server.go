@@ -4,6 +4,12 @@
 // loginName, rooms, bookings, per-day occupancy), with business errors inside
 // HTTP 200, bare true/false answers and signed 64-bit ids sent as JSON numbers.
 //
+// It follows A8 V7.1SP1's source where that is known: errorMsg texts are the zh_CN
+// resources, getApplyMeemtingRooms' time condition filters on when a booking was applied
+// for (the legacy build ignores it), getOrderDate stops counting after about 300
+// booking-days, approval status 2 is rejected (Reject), and boolean getters serialise
+// without their "is" prefix (cancelMRApp).
+//
 // Bookings made "in the OA directly" are added with AddNative and friends. Faults
 // the real OA shows (HTTP 500, empty bodies, errorMsg answers, latency, hangs,
 // dead tokens, a dropped connection, and a write whose answer is lost) are set
@@ -35,11 +41,13 @@ const (
 	layoutMinute = "2006-01-02 15:04"
 	layoutDay    = "2006-01-02"
 
-	msgInvalidToken  = "Invalid token,please authenticate again"
-	msgParams        = "参数错误"
-	msgTaken         = "该时间段会议室已被占用"
-	msgCanNotApply   = "您无权申请该会议室"
-	msgHasNoCanApply = "您没有可申请的会议室"
+	msgInvalidToken = "Invalid token,please authenticate again"
+	// The zh_CN texts of meeting.error.errorParams, mr.alert.cannotapp,
+	// meeting.rest.canNotApply and meeting.rest.hasNoCanApply.
+	msgParams        = "传入参数错误"
+	msgTaken         = "会议室在您申请的时间范围内有预定了"
+	msgCanNotApply   = "不能申请这个会议室"
+	msgHasNoCanApply = "没有可以申请的会议室"
 	msgBadRange      = "结束时间必须晚于开始时间"
 	msgNoApp         = "该会议室申请不存在或已撤销"
 
@@ -73,8 +81,12 @@ type Booking struct {
 	Start         time.Time `json:"start"`
 	End           time.Time `json:"end"`
 	Description   string    `json:"description"`
-	// Status is the approval state; the fake approves at once (1).
+	// Status is the approval state: 0 waiting, 1 approved, 2 rejected
+	// (审核未通过). The fake approves at once (1); Reject sets 2.
 	Status int `json:"status"`
+	// AppliedAt is when the application was made (appDatetime), which is what
+	// getApplyMeemtingRooms' condition "time" filters on.
+	AppliedAt time.Time `json:"appliedAt"`
 	// Native is true for bookings made with AddNative ("in the OA directly").
 	Native bool `json:"native"`
 	// Cancelled bookings vanish from every Seeyon answer, as in the real OA.

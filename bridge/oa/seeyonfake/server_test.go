@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -203,20 +204,20 @@ func TestMeetingWire(t *testing.T) {
 	}{
 		{"book, conflict, neighbour", []step{
 			{"zhangsan", "execApp", `{"roomId":"-2295828016161864200","startDatetime":"2023-04-12 09:00","endDatetime":"2023-04-12 10:00","description":"d"}`, `{"roomAppState":1}`},
-			{"lisi", "checkMeetingRoomConflict", `{"roomId":"-2295828016161864200","beginDate":"2023-04-12 09:30:00","endDate":"2023-04-12 10:30:00"}`, `{"errorMsg":"该时间段会议室已被占用","success":"true"}`},
+			{"lisi", "checkMeetingRoomConflict", `{"roomId":"-2295828016161864200","beginDate":"2023-04-12 09:30:00","endDate":"2023-04-12 10:30:00"}`, `{"errorMsg":"会议室在您申请的时间范围内有预定了","success":"true"}`},
 			{"lisi", "checkMeetingRoomConflict", `{"roomId":"-2295828016161864200","beginDate":"2023-04-12 10:00:00","endDate":"2023-04-12 11:00:00"}`, `{"success":"true"}`},
-			{"lisi", "execApp", `{"roomId":-2295828016161864200,"startDatetime":"2023-04-12 08:00","endDatetime":"2023-04-12 09:01","description":"d"}`, `{"errorMsg":"该时间段会议室已被占用"}`},
+			{"lisi", "execApp", `{"roomId":-2295828016161864200,"startDatetime":"2023-04-12 08:00","endDatetime":"2023-04-12 09:01","description":"d"}`, `{"errorMsg":"会议室在您申请的时间范围内有预定了"}`},
 			{"lisi", "execApp", `{"roomId":"-2295828016161864200","startDatetime":"2023-04-12 10:00","endDatetime":"2023-04-12 11:00"}`, `{"roomAppState":1}`},
 		}},
 		{"refusals", []step{
-			{"zhangsan", "execApp", `{"roomId":"7","startDatetime":"2023-04-12 09:00","endDatetime":"2023-04-12 10:00"}`, `{"errorMsg":"您无权申请该会议室"}`},
-			{"zhangsan", "execApp", `{"roomId":"404","startDatetime":"2023-04-12 09:00","endDatetime":"2023-04-12 10:00"}`, `{"errorMsg":"您无权申请该会议室"}`},
+			{"zhangsan", "execApp", `{"roomId":"7","startDatetime":"2023-04-12 09:00","endDatetime":"2023-04-12 10:00"}`, `{"errorMsg":"不能申请这个会议室"}`},
+			{"zhangsan", "execApp", `{"roomId":"404","startDatetime":"2023-04-12 09:00","endDatetime":"2023-04-12 10:00"}`, `{"errorMsg":"不能申请这个会议室"}`},
 			{"zhangsan", "execApp", `{"roomId":"-2295828016161864200","startDatetime":"2023-04-12 10:00","endDatetime":"2023-04-12 09:00"}`, `{"errorMsg":"结束时间必须晚于开始时间"}`},
-			{"zhangsan", "execApp", `{"roomId":"-2295828016161864200","startDatetime":"tomorrow"}`, `{"errorMsg":"参数错误"}`},
+			{"zhangsan", "execApp", `{"roomId":"-2295828016161864200","startDatetime":"tomorrow"}`, `{"errorMsg":"传入参数错误"}`},
 			{"zhangsan", "cancelMeetRoomApp", `{"roomAppId":"-1","cancelContent":"x"}`, `false`},
-			{"zhangsan", "cancelMeetRoomApp", `{"roomAppId":"-1"}`, `{"errorMsg":"参数错误"}`},
+			{"zhangsan", "cancelMeetRoomApp", `{"roomAppId":"-1"}`, `{"errorMsg":"传入参数错误"}`},
 			{"zhangsan", "getMeetingRoomAppDetail", `{"appId":"-1"}`, `{"errorMsg":"该会议室申请不存在或已撤销"}`},
-			{"zhangsan", "getMeetingUserInfo", `{"roomId":"-2295828016161864200"}`, `{"errorMsg":"参数错误"}`},
+			{"zhangsan", "getMeetingUserInfo", `{"roomId":"-2295828016161864200"}`, `{"errorMsg":"传入参数错误"}`},
 		}},
 		{"lists", []step{
 			{"zhangsan", "getMeetingRooms", `{"pageNo":1,"pageSize":1}`, `{"data":[{"id":-2295828016161864200,"name":"多维","seatCount":30}],"page":1,"size":1,"total":2}`},
@@ -254,14 +255,16 @@ func TestListAndOccupancyWire(t *testing.T) {
 	}
 	tok := f.token(t, "zhangsan")
 
-	_, got := f.meeting(t, tok, "getApplyMeemtingRooms", `{"pageNo":1,"pageSize":20,"openFrom":"meetingRoomList","startDate":"2023-04-13 00:00","endDate":"2023-04-14 00:00"}`)
-	want := `{"data":[{"appPerId":-5,"appPerName":"张三","appStatus":1,"description":"A\u0026B\n通宵","endDatetime":"2023-04-13 02:00","isCancelMRApp":true,"isFinishMRApp":false,"meetingId":null,"roomAppId":9007199254740993,"roomId":-2295828016161864200,"roomName":"多维","roomSeatCount":30,"startDatetime":"2023-04-12 22:00"}],"page":1,"size":20,"total":1}`
+	// The condition "time" filters on when the booking was applied for (the fake's
+	// clock: 2023-04-10 09:00), not on when the meeting takes place.
+	_, got := f.meeting(t, tok, "getApplyMeemtingRooms", `{"pageNo":1,"pageSize":20,"openFrom":"meetingRoomList","condition":"time","startDate":"2023-04-10 00:00","endDate":"2023-04-10 00:00"}`)
+	want := `{"data":[{"appPerId":-5,"appPerName":"张三","appStatus":1,"cancelMRApp":true,"description":"A\u0026B\n通宵","endDatetime":"2023-04-13 02:00","finishMRApp":false,"meetingId":null,"roomAppId":9007199254740993,"roomId":-2295828016161864200,"roomName":"多维","roomSeatCount":30,"startDatetime":"2023-04-12 22:00"}],"page":1,"size":20,"total":1}`
 	if got != want {
 		t.Errorf("getApplyMeemtingRooms =\n%s\nwant\n%s", got, want)
 	}
-	_, got = f.meeting(t, tok, "getApplyMeemtingRooms", `{"openFrom":"meetingRoomList","startDate":"2023-04-13 02:00","endDate":"2023-04-14 00:00"}`)
+	_, got = f.meeting(t, tok, "getApplyMeemtingRooms", `{"openFrom":"meetingRoomList","condition":"time","startDate":"2023-04-12 00:00","endDate":"2023-04-13 00:00"}`)
 	if !strings.Contains(got, `"total":0`) {
-		t.Errorf("getApplyMeemtingRooms after the booking ended = %s, want none", got)
+		t.Errorf("getApplyMeemtingRooms over the meeting's days = %s, want none (applied on 04-10)", got)
 	}
 
 	for _, ep := range []string{"getMeetingUserInfo", "getMeetingRoomApps"} {
@@ -506,6 +509,7 @@ func TestAdminBookings(t *testing.T) {
 		{"POST", "/_fake/bookings", `{"roomId":`, 400},
 		{"DELETE", "/_fake/bookings/-1", ``, 404},
 		{"PATCH", "/_fake/bookings/-1", `{"start":"2023-04-12 09:00","end":"2023-04-12 10:00"}`, 404},
+		{"POST", "/_fake/bookings/-1/reject", ``, 404},
 		{"GET", "/_fake/nothing", ``, 404},
 	}
 	for _, s := range steps {
@@ -516,6 +520,9 @@ func TestAdminBookings(t *testing.T) {
 	id := f.fake.Bookings()[0].AppID
 	if status, _ := f.do(t, "PATCH", "/_fake/bookings/"+id, nil, `{"start":"2023-04-12 11:00","end":"2023-04-12 12:00"}`); status != 204 {
 		t.Errorf("PATCH /_fake/bookings/%s = %d, want 204", id, status)
+	}
+	if status, _ := f.do(t, "POST", "/_fake/bookings/"+id+"/reject", nil, ""); status != 204 {
+		t.Errorf("POST /_fake/bookings/%s/reject = %d, want 204", id, status)
 	}
 	if status, _ := f.do(t, "DELETE", "/_fake/bookings/"+id, nil, ""); status != 204 {
 		t.Errorf("DELETE /_fake/bookings/%s = %d, want 204", id, status)
@@ -528,7 +535,8 @@ func TestAdminBookings(t *testing.T) {
 	want := []seeyonfake.Booking{{
 		AppID: id, RoomID: "-2295828016161864200", LoginName: "lisi", ApplicantName: "李四",
 		Start: time.Date(2023, 4, 12, 11, 0, 0, 0, zone), End: time.Date(2023, 4, 12, 12, 0, 0, 0, zone),
-		Description: "管理员代订", Status: 1, Native: true, Cancelled: true, CancelReason: "cancelled in the OA",
+		Description: "管理员代订", Status: 2, AppliedAt: time.Date(2023, 4, 10, 9, 0, 0, 0, zone),
+		Native: true, Cancelled: true, CancelReason: "cancelled in the OA",
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("GET /_fake/bookings (-want +got):\n%s", diff)
@@ -571,5 +579,30 @@ func TestAdminFaults(t *testing.T) {
 	_, body = f.do(t, "GET", "/_fake/calls", nil, "")
 	if !strings.Contains(body, `"getMeetingRooms":1`) || !strings.Contains(body, `"token":1`) {
 		t.Errorf("GET /_fake/calls = %s, want token and getMeetingRooms counted once", body)
+	}
+}
+
+// getOrderDate stops counting after about 300 booking-days, as the older build does: a
+// day applied for later is missing from a busy room's answer.
+func TestOrderDateCap(t *testing.T) {
+	for _, n := range []int{10, 305} {
+		t.Run(fmt.Sprintf("%d earlier bookings", n), func(t *testing.T) {
+			f := newFixture(t)
+			for i := range n {
+				start := time.Date(2022, 1, 1, 9, 0, 0, 0, zone).AddDate(0, 0, i)
+				if _, err := f.fake.AddNative("-2295828016161864200", "zhangsan", start, start.Add(time.Hour), "旧"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.clock.Advance(time.Minute)
+			if _, err := f.fake.AddNative("-2295828016161864200", "zhangsan", time.Date(2023, 4, 20, 9, 0, 0, 0, zone), time.Date(2023, 4, 20, 10, 0, 0, 0, zone), "新"); err != nil {
+				t.Fatal(err)
+			}
+			tok := f.token(t, "zhangsan")
+			_, got := f.meeting(t, tok, "getOrderDate", `{"roomId":"-2295828016161864200"}`)
+			if listed := strings.Contains(got, `"2023-04-20"`); listed != (n < 300) {
+				t.Errorf("getOrderDate after %d bookings lists 2023-04-20: %v, want %v", n, listed, n < 300)
+			}
+		})
 	}
 }

@@ -231,3 +231,22 @@ func TestFormShowsEveryError(t *testing.T) {
 		t.Error("the form's times are not 24-hour text fields")
 	}
 }
+
+func TestFaviconAndEnglishTexts(t *testing.T) {
+	e := newEnv(t)
+	if w := e.api("GET", "/favicon.ico", "", ""); w.Code != http.StatusMovedPermanently || w.Header().Get("Location") != "/static/favicon.svg" {
+		t.Errorf("GET /favicon.ico = %d to %q, want 301 to the SVG", w.Code, w.Header().Get("Location"))
+	}
+	if w := e.api("GET", "/static/favicon.svg", "", ""); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "<svg") {
+		t.Errorf("GET /static/favicon.svg = %d", w.Code)
+	}
+	if body := e.browser().login("zhangsan").get("/").Body.String(); !strings.Contains(body, `<link rel="icon" href="/static/favicon.svg?v=test" type="image/svg+xml">`) {
+		t.Error("pages do not name the favicon")
+	}
+	// English texts: no "just run", one spelling of organizer.
+	for key, m := range messages {
+		if strings.Contains(m.EN, "just run") || strings.Contains(m.EN, "organiser") {
+			t.Errorf("%s in English = %q", key, m.EN)
+		}
+	}
+}

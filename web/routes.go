@@ -17,6 +17,10 @@ func (s *server) routes() {
 	e.HEAD("/readyz", s.readyz)
 	e.GET("/metrics", s.serveMetrics)
 	e.StaticFS("/static/", s.static)
+	// Browsers ask for /favicon.ico on their own (feeds' and API clients' too).
+	e.GET("/favicon.ico", func(c echo.Context) error {
+		return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg")
+	})
 	e.GET("/lang", s.switchLanguage)
 	if s.auth == AuthDemo {
 		e.GET("/login", s.loginPage)

@@ -25,7 +25,7 @@ func TestListRooms(t *testing.T) {
 	if len(rooms) != 9 {
 		t.Fatalf("GET /api/v1/rooms = %d rooms, want the demo catalog's 9", len(rooms))
 	}
-	want := roomJSON{ID: "duowei", OfficeID: "bj-shoukai", Office: "北京首开", Name: "多维缩放会议室", Floor: "1F", Capacity: 30}
+	want := roomJSON{ID: "duowei", OfficeID: "bj-shoukai", Office: "北京首开", Name: "多维缩放会议室", NameEn: "Multidimensional Scaling Room", Floor: "1F", Capacity: 30}
 	if diff := cmp.Diff(want, rooms[0]); diff != "" {
 		t.Errorf("GET /api/v1/rooms first room mismatch (-want +got):\n%s", diff)
 	}

@@ -87,7 +87,7 @@ func (s *server) views(ctx context.Context, l lang, u models.User, rs []models.R
 		// A pending booking is still being sent; the engine refuses to move it until then.
 		v.CanEdit = s.live(r) && s.access.MayChange(u.ID, r) && r.Origin == models.OriginBridge && r.Status != models.StatusPending
 		if p, ok := where[r.RoomID]; ok {
-			v.Room, v.Office = p.Room.Name, p.Office
+			v.Room, v.Office = roomName(l, p.Room), officeName(l, p.Office)
 		}
 		// Backend ids mean something to admins only.
 		if s.access.IsAdmin(u.ID) {

@@ -270,11 +270,11 @@ func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *
 		pg.Here = pg.Action
 	}
 	for _, o := range offices {
-		oo := officeOption{ID: o.ID, Name: o.Name}
+		oo := officeOption{ID: o.ID, Name: officeName(l, o)}
 		for _, r := range o.Rooms {
 			sel := r.ID == f.RoomID
 			oo.Selected = oo.Selected || sel
-			oo.Rooms = append(oo.Rooms, roomOption{ID: r.ID, Label: l.Tf("form.room_label", r.Name, r.Floor, r.Capacity), Selected: sel})
+			oo.Rooms = append(oo.Rooms, roomOption{ID: r.ID, Label: l.Tf("form.room_label", roomName(l, r), r.Floor, r.Capacity), Selected: sel})
 		}
 		oo.Selected = oo.Selected || (f.RoomID == "" && o.ID == f.Office)
 		pg.Offices = append(pg.Offices, oo)

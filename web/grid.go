@@ -24,13 +24,15 @@ const (
 // gridPage is the view model of grid.html: one office, one day, a row per room.
 type gridPage struct {
 	page
-	Office  models.Office
-	Offices []officeOption
-	Date    string // 2006-01-02
-	Day     string // "2023-04-17 周一"
-	Prev    string // URL of the day before
-	Next    string
-	Today   string
+	Office models.Office
+	// OfficeName is the office's name in the page's language.
+	OfficeName string
+	Offices    []officeOption
+	Date       string // 2006-01-02
+	Day        string // "2023-04-17 周一"
+	Prev       string // URL of the day before
+	Next       string
+	Today      string
 	// Hours is the number of hour columns; Ticks label them.
 	Hours int
 	Ticks []tick
@@ -91,7 +93,7 @@ func (s *server) gridPage(c echo.Context) error {
 		}
 	}
 	next := day.AddDate(0, 0, 1)
-	pg := gridPage{page: s.page(c, "grid.title"), Office: office, Date: day.Format(time.DateOnly), Now: -1}
+	pg := gridPage{page: s.page(c, "grid.title"), Office: office, OfficeName: officeName(l, office), Date: day.Format(time.DateOnly), Now: -1}
 	pg.Day = day.Format(time.DateOnly) + " " + weekday(l, day)
 	if l == langEN {
 		pg.Day = weekday(l, day) + " " + day.Format(time.DateOnly)
@@ -101,7 +103,7 @@ func (s *server) gridPage(c echo.Context) error {
 	}
 	pg.Prev, pg.Next, pg.Today = link(day.AddDate(0, 0, -1)), link(next), link(startOfDay(now))
 	for _, o := range offices {
-		pg.Offices = append(pg.Offices, officeOption{ID: o.ID, Name: o.Name, Selected: o.ID == office.ID})
+		pg.Offices = append(pg.Offices, officeOption{ID: o.ID, Name: officeName(l, o), Selected: o.ID == office.ID})
 	}
 	ids := make([]string, 0, len(office.Rooms))
 	for _, r := range office.Rooms {

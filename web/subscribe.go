@@ -141,9 +141,9 @@ func (s *server) renderNewToken(c echo.Context, token, id string, rotated bool) 
 		link(l.T("subscribe.feed_me"), u.Me),
 	}}}}
 	for _, o := range offices {
-		g := feedGroup{Heading: o.Name, Feeds: []feedLinkView{link(l.Tf("subscribe.feed_office", o.Name), u.Offices[o.ID])}}
+		g := feedGroup{Heading: officeName(l, o), Feeds: []feedLinkView{link(l.Tf("subscribe.feed_office", officeName(l, o)), u.Offices[o.ID])}}
 		for _, r := range o.Rooms {
-			name := r.Name
+			name := roomName(l, r)
 			if r.Floor != "" {
 				name += " · " + r.Floor
 			}

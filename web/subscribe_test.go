@@ -201,7 +201,7 @@ func TestSubscribePageEnglishAndHTTP(t *testing.T) {
 		t.Fatalf("POST /subscribe (en) shows no links:\n%s", body)
 	}
 	for _, want := range []string{
-		`<html lang="en">`, "Calendar feeds", "These links are shown only this once", "All rooms in 深圳", "Add to Google Calendar",
+		`<html lang="en">`, "Calendar feeds", "These links are shown only this once", "All rooms in Shenzhen", "<span class=\"office-name\">Shenzhen</span>", "Lianhuashan Room · 20F", "Add to Google Calendar",
 		"Subscribe (Apple / Outlook)", "(no label)", "every few hours to once a day", "about every 3 hours", "from every 5 minutes to weekly", "every 30 minutes by default",
 		`href="webcal://localhost:8080/ical/` + token + `/all.ics"`, `value="http://localhost:8080/ical/` + token + `/me.ics"`,
 	} {

@@ -6,6 +6,8 @@
 #   make build     bin/roombridge
 #   make migrate   apply the database migrations to ROOMBRIDGE_DB
 #   make bench     the benchmarks (results go to docs/benchmarks.md by hand)
+#   make chaos     SIGKILLs under a faulty burst, and three replicas on MariaDB (minutes)
+#   make fuzz      every fuzz target for FUZZTIME each (default 1m)
 #   make fmt | vet | fmt-check | clean
 
 SHELL := bash
@@ -19,7 +21,7 @@ TEST_TIMEOUT ?= 20m
 # Go files that gofmt checks: everything but test data and installed Node packages.
 GOFILES = $(shell find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -not -path '*/node_modules/*')
 
-.PHONY: test build run migrate bench fmt fmt-check vet clean
+.PHONY: test build run migrate bench chaos fuzz fmt fmt-check vet clean
 
 test: fmt-check
 	@dsn=$$(scripts/ensure-mariadb.sh); \
@@ -50,6 +52,13 @@ migrate:
 bench:
 	@dsn=$$(scripts/ensure-mariadb.sh); \
 	ROOMBRIDGE_TEST_MYSQL="$$dsn" $(GO) test -run '^$$' -bench . -benchmem ./...
+
+chaos:
+	scripts/chaos.sh
+
+FUZZTIME ?= 1m
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 fmt:
 	gofmt -w $(GOFILES)

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"time"
 
 	"roombridge/models"
 )
@@ -33,4 +34,29 @@ type Write struct {
 	RemoteID string
 	// Reason is shown to the people of a cancelled booking (Cancel only).
 	Reason string
+}
+
+// SeriesPart is the share of a series that one backend holds as one recurring booking:
+// the occurrences of Rule from Start (COUNT counts from Start), less Exclude.
+type SeriesPart struct {
+	Start, End time.Time // its first occurrence
+	Rule       models.RRule
+	Zone       *time.Location
+	// Exclude are original starts to leave out (taken by someone else, or cancelled).
+	Exclude []time.Time
+}
+
+// SeriesBackend is a Backend that holds a series as one recurring booking (DingTalk's
+// recurring events). Errors are classified as for Backend.
+type SeriesBackend interface {
+	Backend
+	// CreateSeries books the room for every occurrence of part as one recurring booking,
+	// idempotently for w.Key, and returns its id and each occurrence's own id by the
+	// occurrence's start (Unix seconds).
+	CreateSeries(ctx context.Context, w Write, part SeriesPart) (remoteID string, occurrences map[int64]string, err error)
+	// EndSeries makes the recurring booking remoteID hold part (its rule now ending
+	// earlier); with no occurrence left in part it releases the booking altogether.
+	EndSeries(ctx context.Context, w Write, remoteID string, part SeriesPart) error
+	// CancelOccurrence releases one occurrence by its own id; one already gone is success.
+	CancelOccurrence(ctx context.Context, w Write, occurrenceID string) error
 }

@@ -25,6 +25,11 @@ type Service struct {
 	log      *slog.Logger
 	kick     func()
 	changes  *changes
+	// stopping closes when the server stops; waiting requests then answer at once.
+	stopping chan struct{}
+	stopOnce sync.Once
+	// seriesWindow is how far ahead the last occurrence of a series may start.
+	seriesWindow time.Duration
 }
 
 // ServiceConfig holds the Service's dependencies.
@@ -40,6 +45,9 @@ type ServiceConfig struct {
 	Logger *slog.Logger
 	// Dispatcher is woken after every enqueue (may be nil).
 	Dispatcher *Dispatcher
+	// SeriesWindow is how far ahead the last occurrence of a series may start (default
+	// models.DefaultBookingWindow).
+	SeriesWindow time.Duration
 }
 
 // NewService builds a Service.
@@ -53,6 +61,12 @@ func NewService(cfg ServiceConfig) *Service {
 		log:      cfg.Logger,
 		kick:     func() {},
 		changes:  newChanges(),
+		stopping: make(chan struct{}),
+
+		seriesWindow: cfg.SeriesWindow,
+	}
+	if s.seriesWindow <= 0 {
+		s.seriesWindow = models.DefaultBookingWindow
 	}
 	for _, b := range cfg.Backends {
 		s.backends[b] = true
@@ -188,6 +202,20 @@ func (s *Service) explainConflict(err error) error {
 // ErrForbidden, ErrFrozen for an OA booking after the OA freeze.
 func (s *Service) Cancel(ctx context.Context, by models.User, id string) (models.Reservation, error) {
 	now := s.now()
+	if cur, err := s.store.Reservation(ctx, id); err == nil && cur.Status.Holds() {
+		if s.access.CheckCancel(by.ID, cur) == nil {
+			if err := s.releasable(ctx, cur); err != nil {
+				return models.Reservation{}, err
+			}
+		}
+		// An occurrence of a series is cancelled as "this occurrence" of it.
+		if cur.Series() != "" {
+			if _, err := s.CancelSeries(ctx, by, id, models.ScopeThis); err != nil {
+				return models.Reservation{}, err
+			}
+			return s.store.Reservation(ctx, id)
+		}
+	}
 	r, err := s.store.Update(ctx, id, models.Change{Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
 		if err := s.access.CheckCancel(by.ID, *r); err != nil {
 			return nil, nil, err
@@ -221,6 +249,34 @@ func (s *Service) Cancel(ctx context.Context, by models.User, id string) (models
 }
 
 var errUnchanged = errors.New("unchanged")
+
+// releasable refuses a cancel the backend would refuse for good: DingTalk lets only an
+// event's organiser remove it, so a DingTalk booking whose organiser has no DingTalk
+// identity in the catalog cannot be cancelled through the bridge (the cancel would fail
+// and the next sync would bring the booking back). The error says so; the organiser
+// must cancel it in DingTalk. Errors: ErrForbidden ("dingtalk_organizer_unknown").
+func (s *Service) releasable(ctx context.Context, r models.Reservation) error {
+	if r.Backend != models.BackendDingTalk || r.Remote() == "" {
+		return nil
+	}
+	name := r.OrganizerName
+	if r.OrganizerID != "" {
+		u, err := s.store.User(ctx, r.OrganizerID)
+		if err == nil && (u.DingTalkUnionID != "" || u.DingTalkUserID != "") {
+			return nil
+		}
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		if err == nil && u.Name != "" {
+			name = u.Name
+		}
+	}
+	if name == "" {
+		name = "?"
+	}
+	return models.E(models.ErrForbidden, "dingtalk_organizer_unknown", "", models.ArgName, name)
+}
 
 // snapshot is what a reschedule replaced, kept in the job so a refused reschedule can
 // put the booking back as it was.
@@ -275,7 +331,7 @@ func (s *Service) Reschedule(ctx context.Context, by models.User, id string, req
 	if err != nil {
 		return models.Reservation{}, err
 	}
-	r, err := s.store.Update(ctx, id, models.Change{CheckRoom: true, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+	r, err := s.store.Update(ctx, id, models.Change{CheckRoom: true, Room: room.ID, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
 		if err := s.access.CheckChange(by.ID, *r); err != nil {
 			return nil, nil, err
 		}
@@ -318,8 +374,12 @@ func (s *Service) Reschedule(ctx context.Context, by models.User, id string, req
 	return r, nil
 }
 
-// Wait returns reservation id once it is no longer pending, or when max has passed or
-// ctx ends, whichever comes first (then still pending). Errors: ErrNotFound.
+// StopWaits makes every Wait, running or to come, return at once: the server is stopping.
+func (s *Service) StopWaits() { s.stopOnce.Do(func() { close(s.stopping) }) }
+
+// Wait returns reservation id once it is no longer pending, or when max has passed, ctx
+// ends or the server stops, whichever comes first (then still pending). Errors:
+// ErrNotFound.
 func (s *Service) Wait(ctx context.Context, id string, max time.Duration) (models.Reservation, error) {
 	timer := time.NewTimer(max)
 	defer timer.Stop()
@@ -334,6 +394,8 @@ func (s *Service) Wait(ctx context.Context, id string, max time.Duration) (model
 		case <-timer.C:
 			return r, nil
 		case <-ctx.Done():
+			return r, nil
+		case <-s.stopping:
 			return r, nil
 		}
 	}

@@ -258,7 +258,7 @@ func TestRestartResumes(t *testing.T) {
 	eachRig(t, func(t *testing.T, r *rig) {
 		ctx := context.Background()
 		got, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(12, 10), time.Hour), "")
-		if jobs, err := r.store.ClaimJobs(ctx, time.Minute, 10); err != nil || len(jobs) != 1 {
+		if jobs, err := r.store.ClaimJobs(ctx, "w1", time.Minute, 10); err != nil || len(jobs) != 1 {
 			t.Fatalf("ClaimJobs() = %d, %v", len(jobs), err) // the "crashed" worker's claim
 		}
 		r.drain(t)

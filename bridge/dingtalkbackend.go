@@ -93,6 +93,19 @@ func (d *DingTalk) Cancel(ctx context.Context, w Write) error {
 	if err != nil {
 		return err
 	}
+	if w.Reservation.Series() != "" {
+		// An occurrence of a series may be one occurrence of a recurring event (then only
+		// that occurrence goes) or an event of its own (after it alone was moved).
+		ev, err := d.Client.GetEvent(ctx, org, w.RemoteID)
+		switch {
+		case errors.Is(err, models.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		case ev.SeriesMasterID != "":
+			return d.Client.DeleteOccurrence(ctx, w.Key, org, w.RemoteID)
+		}
+	}
 	return d.Client.CancelBooking(ctx, w.Key, org, w.RemoteID, w.Room.DingTalkRoomID)
 }
 
@@ -237,6 +250,9 @@ func (d *DingTalk) HandleEvent(ctx context.Context, ev dingtalk.StreamEvent) err
 			byDT[r.DingTalkRoomID] = r
 		}
 	}
+	if e.Recurrence != nil {
+		return d.applyRecurring(ctx, ch.UnionIDs[0], e, byDT, readAt)
+	}
 	for _, held := range e.Rooms {
 		room, ok := byDT[held.RoomID]
 		if !ok || held.ResponseStatus == "declined" {
@@ -261,4 +277,47 @@ func (d *DingTalk) HandleEvent(ctx context.Context, ev dingtalk.StreamEvent) err
 	// The event holds none of the catalog's rooms (any more).
 	_, err = d.Store.CancelRemote(ctx, models.BackendDingTalk, e.ID, readAt)
 	return err
+}
+
+// applyRecurring brings every occurrence of a recurring event into the table, each under
+// the occurrence's own id (as room schedules list them, so a later sync pass matches
+// them). Occurrences deleted from the series are cancelled by the next sync pass.
+func (d *DingTalk) applyRecurring(ctx context.Context, unionID string, e dingtalk.Event, byDT map[string]models.Room, readAt time.Time) error {
+	var room models.Room
+	status := models.StatusConfirmed
+	for _, held := range e.Rooms {
+		if r, ok := byDT[held.RoomID]; ok && held.ResponseStatus != "declined" {
+			room = r
+			if held.ResponseStatus == "tentative" {
+				status = models.StatusTentative
+			}
+			break
+		}
+	}
+	if room.ID == "" {
+		return nil // holds none of the catalog's rooms
+	}
+	inst, err := d.Client.Instances(ctx, unionID, e.ID)
+	if err != nil {
+		return fmt.Errorf("read occurrences of DingTalk event %s: %w", e.ID, err)
+	}
+	var orgID, orgName, orgRef string
+	if dir, err := d.usersByUnion(ctx); err == nil {
+		orgID, orgName, orgRef = mapDingTalkOrganizer(dir, e.OrganizerUnionID)
+	}
+	if orgName == "" {
+		orgName = e.OrganizerName
+	}
+	title := e.Summary
+	if title == "" {
+		title = "钉钉预订"
+	}
+	for _, in := range inst {
+		rm := models.Remote{RemoteID: in.ID, RoomID: room.ID, Start: in.Start, End: in.End, Title: title, Status: status,
+			OrganizerID: orgID, OrganizerName: orgName, OrganizerRef: orgRef}
+		if _, err := d.Store.ApplyRemote(ctx, models.BackendDingTalk, rm, readAt); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"time"
 
@@ -14,9 +15,11 @@ import (
 )
 
 // Dispatcher runs the outbox: it claims due jobs, performs them at their backend and
-// records the outcome on the reservation. A job is leased while it runs, so a job whose
-// process died is picked up again after the lease; backends make retried writes
-// idempotent with the job id, so a booking reaches its backend exactly once.
+// records the outcome on the reservation. A job is leased to this instance (Owner) while
+// it runs and the lease is renewed by a heartbeat, so the lease can be short: a job whose
+// process died is picked up by another replica once its lease runs out, and at once by
+// the same instance when it restarts. Backends make retried writes idempotent with the
+// job id, so a booking reaches its backend exactly once.
 type Dispatcher struct {
 	store    *models.Store
 	backends map[models.Backend]Backend
@@ -25,7 +28,9 @@ type Dispatcher struct {
 	log      *slog.Logger
 	metrics  *Metrics
 
-	// Lease is how long a claimed job is reserved for its worker.
+	// owner names this instance in the jobs it holds.
+	owner string
+	// lease is how long a claimed job is reserved without a heartbeat.
 	lease time.Duration
 	// jobTimeout bounds one backend write.
 	jobTimeout time.Duration
@@ -45,7 +50,12 @@ type DispatcherConfig struct {
 	Now      func() time.Time
 	Logger   *slog.Logger
 	Metrics  *Metrics
-	// Lease (default 2 min) must exceed JobTimeout (default 45 s).
+	// Owner names this instance (default: host name and process id). It must be unique
+	// among running instances and should stay the same across restarts of one instance,
+	// so that a restarted instance takes back its jobs at once (see Run).
+	Owner string
+	// Lease (default 15 s) is how long a claimed job stays reserved without a heartbeat;
+	// the heartbeat renews it every third of that while the job runs.
 	Lease      time.Duration
 	JobTimeout time.Duration
 	// Poll is how often due retries are looked for when nothing wakes the dispatcher
@@ -62,7 +72,7 @@ type DispatcherConfig struct {
 func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	d := &Dispatcher{
 		store: cfg.Store, backends: map[models.Backend]Backend{}, routing: cfg.Routing,
-		now: cfg.Now, log: cfg.Logger, metrics: cfg.Metrics,
+		now: cfg.Now, log: cfg.Logger, metrics: cfg.Metrics, owner: cfg.Owner,
 		lease: cfg.Lease, jobTimeout: cfg.JobTimeout, poll: cfg.Poll, workers: cfg.Workers, backoff: cfg.Backoff,
 		wake: make(chan struct{}, 1),
 	}
@@ -76,7 +86,10 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		d.log = slog.Default()
 	}
 	if d.lease <= 0 {
-		d.lease = 2 * time.Minute
+		d.lease = 15 * time.Second
+	}
+	if d.owner == "" {
+		d.owner = DefaultOwner("")
 	}
 	if d.jobTimeout <= 0 {
 		d.jobTimeout = 45 * time.Second
@@ -94,13 +107,19 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 }
 
 // DefaultBackoff is exponential from 2 s, doubling to at most 5 min, with ±20% jitter.
-func DefaultBackoff(attempt int) time.Duration {
-	d := 2 * time.Second
-	for i := 1; i < attempt && d < 5*time.Minute; i++ {
-		d *= 2
+func DefaultBackoff(attempt int) time.Duration { return BackoffUpTo(5 * time.Minute)(attempt) }
+
+// BackoffUpTo is exponential from 2 s (or most, if smaller), doubling to at most most,
+// with ±20% jitter.
+func BackoffUpTo(most time.Duration) func(attempt int) time.Duration {
+	return func(attempt int) time.Duration {
+		d := min(2*time.Second, most)
+		for i := 1; i < attempt && d < most; i++ {
+			d *= 2
+		}
+		d = min(d, most)
+		return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 	}
-	d = min(d, 5*time.Minute)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
 // Kick wakes the dispatcher to look for due jobs now. It never blocks.
@@ -111,9 +130,29 @@ func (d *Dispatcher) Kick() {
 	}
 }
 
+// DefaultOwner names an instance by its host and tag (the listen address, say), or by
+// its host and process id when tag is empty.
+func DefaultOwner(tag string) string {
+	host, _ := os.Hostname()
+	if tag == "" {
+		tag = fmt.Sprintf("pid%d", os.Getpid())
+	}
+	return host + "/" + tag
+}
+
+// Owner returns the instance name the dispatcher leases jobs under.
+func (d *Dispatcher) Owner() string { return d.owner }
+
 // Run processes jobs until ctx ends: at once when kicked, otherwise every poll interval.
-// A failing pass is logged and retried on the next tick.
+// It first takes back the jobs a previous life of this instance held when it died, so
+// they do not wait for their leases to run out. A failing pass is logged and retried on
+// the next tick.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	if n, err := d.store.ReleaseOwnedJobs(ctx, d.owner); err != nil {
+		d.log.Warn("take back jobs of a previous run", "owner", d.owner, "err", err)
+	} else if n > 0 {
+		d.log.Info("took back jobs a previous run held", "owner", d.owner, "jobs", n)
+	}
 	t := time.NewTicker(d.poll)
 	defer t.Stop()
 	for {
@@ -141,10 +180,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // RunOnce claims the jobs due now and runs them (several at once), returning how many
 // ran.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
-	jobs, err := d.store.ClaimJobs(ctx, d.lease, d.workers*2)
+	jobs, err := d.store.ClaimJobs(ctx, d.owner, d.lease, d.workers*2)
 	if err != nil {
 		return 0, err
 	}
+	hb := d.heartbeat(ctx, jobs)
+	defer hb.stop()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, d.workers)
 	for _, j := range jobs {
@@ -154,6 +195,7 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			d.runJob(ctx, j)
+			hb.done(j.ID)
 		}(j)
 	}
 	wg.Wait()
@@ -164,6 +206,61 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 		}
 	}
 	return len(jobs), nil
+}
+
+// heartbeat renews the leases of running jobs every third of the lease until each is
+// done, so a long backend call keeps its job while a dead worker's lease runs out soon.
+type heartbeat struct {
+	mu      sync.Mutex
+	running map[string]bool
+	quit    chan struct{}
+	wg      sync.WaitGroup
+}
+
+func (d *Dispatcher) heartbeat(ctx context.Context, jobs []models.Job) *heartbeat {
+	h := &heartbeat{running: map[string]bool{}, quit: make(chan struct{})}
+	for _, j := range jobs {
+		h.running[j.ID] = true
+	}
+	if len(jobs) == 0 {
+		return h
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		t := time.NewTicker(max(d.lease/3, 100*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-h.quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			h.mu.Lock()
+			ids := make([]string, 0, len(h.running))
+			for id := range h.running {
+				ids = append(ids, id)
+			}
+			h.mu.Unlock()
+			if _, err := d.store.RenewJobs(ctx, d.owner, ids, d.lease); err != nil && ctx.Err() == nil {
+				d.log.Warn("renew job leases", "jobs", len(ids), "err", err)
+			}
+		}
+	}()
+	return h
+}
+
+func (h *heartbeat) done(id string) {
+	h.mu.Lock()
+	delete(h.running, id)
+	h.mu.Unlock()
+}
+
+func (h *heartbeat) stop() {
+	close(h.quit)
+	h.wg.Wait()
 }
 
 // runJob performs one job and records its result; storage errors leave the job leased,
@@ -191,6 +288,9 @@ func (d *Dispatcher) runJob(ctx context.Context, j models.Job) {
 // perform runs the job at its backend and decides what to record.
 func (d *Dispatcher) perform(ctx context.Context, j models.Job) (models.JobResult, string) {
 	now := d.now()
+	if j.Kind.SeriesJob() {
+		return d.performSeries(ctx, j, now)
+	}
 	r, err := d.store.Reservation(ctx, j.ReservationID)
 	if err != nil {
 		return d.retry(j, fmt.Errorf("load reservation: %w", err)), "retry"
@@ -304,11 +404,15 @@ func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservat
 	}
 	prev := *p.Prev
 	released := false // was the old booking released already (release-first order)?
-	if jobs, err := d.store.Jobs(ctx, r.ID); err == nil {
-		for _, o := range jobs {
-			if o.Kind == models.JobCancel && o.State == models.JobDone && o.Seq < j.Seq && o.RemoteID == prev.RemoteID {
-				released = true
-			}
+	jobs, err := d.store.Jobs(ctx, r.ID)
+	if err != nil {
+		// Without the answer the old slot could be lost (not re-booked) or booked twice:
+		// decide on a later attempt.
+		return d.retry(j, fmt.Errorf("refused (%v), but its earlier jobs could not be read: %w", cause, err))
+	}
+	for _, o := range jobs {
+		if o.Kind == models.JobCancel && o.State == models.JobDone && o.Seq < j.Seq && o.RemoteID == prev.RemoteID {
+			released = true
 		}
 	}
 	res.DropLater = true

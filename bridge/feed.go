@@ -48,6 +48,10 @@ type FeedItem struct {
 	Office        models.Office
 	Details       bool
 	OrganizerName string
+	// Series is the series R is an occurrence of (nil for a single booking). A series is
+	// one event in the feed: its UID with RRULE, EXDATE for every occurrence the feed
+	// does not hold, and a RECURRENCE-ID override for every occurrence that differs.
+	Series *models.Series
 	// Mine marks a booking the subscriber organizes or attends: it is busy time in their
 	// calendar (TRANSP:OPAQUE; everything else is TRANSPARENT), and it carries its
 	// attendees and the link back to its booking page.
@@ -131,10 +135,29 @@ func BuildFeed(spec FeedSpec, items []FeedItem) ([]byte, error) {
 			lo, hi = feedMinTime(lo, it.R.Start), feedMaxTime(hi, it.R.End)
 		}
 	}
+	groups, err := feedSeriesGroups(spec, shown)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		lo, hi = feedMinTime(lo, g.lo), feedMaxTime(hi, g.hi)
+	}
 	// The VTIMEZONE also keeps an empty calendar encodable (go-ical refuses one with no
 	// child) and valid.
 	cal.Children = append(cal.Children, icalTimezone(spec.Zone, lo, hi))
+	done := map[string]bool{}
 	for _, it := range shown {
+		if it.Series != nil {
+			if !done[it.Series.ID] {
+				done[it.Series.ID] = true
+				evs, err := feedSeriesEvents(spec, groups[it.Series.ID])
+				if err != nil {
+					return nil, err
+				}
+				cal.Children = append(cal.Children, evs...)
+			}
+			continue
+		}
 		ev, err := feedEvent(spec, it)
 		if err != nil {
 			return nil, err

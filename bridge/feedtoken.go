@@ -1,11 +1,15 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base32"
+	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -56,7 +60,13 @@ type Feeds struct {
 	Access        models.Access
 	ShowTitles    bool
 	BookingURL    func(id string) string
+	// MaxTokens caps the active feed tokens of one user (DefaultMaxFeedTokens when zero).
+	MaxTokens int
 }
+
+// DefaultMaxFeedTokens is how many active feed tokens one user may hold: one per device
+// and calendar app is a handful; hundreds would only serve someone guessing or scraping.
+const DefaultMaxFeedTokens = 20
 
 func (f *Feeds) now() time.Time {
 	if f.Now == nil {
@@ -74,11 +84,19 @@ func feedDuration(d, def time.Duration) time.Duration {
 
 // CreateToken issues a new feed token for userID with an optional label and returns the
 // token (shown to the user once; only its hash is stored) and its row. Errors: ErrInvalid
-// for an empty user id or a label that is too long or multi-line, ErrUnavailable.
+// for an empty user id or a label that is too long or multi-line, ErrConflict (code
+// "feed_token_limit") when the user already holds MaxTokens active tokens, ErrUnavailable.
 func (f *Feeds) CreateToken(ctx context.Context, userID, label string) (string, models.FeedToken, error) {
 	token, row, err := newFeedToken(userID, label)
 	if err != nil {
 		return "", models.FeedToken{}, err
+	}
+	held, err := f.Store.FeedTokens(ctx, userID)
+	if err != nil {
+		return "", models.FeedToken{}, fmt.Errorf("create feed token for %s: %w", userID, err)
+	}
+	if max := cmp.Or(f.MaxTokens, DefaultMaxFeedTokens); len(held) >= max {
+		return "", models.FeedToken{}, models.E(models.ErrConflict, "feed_token_limit", "", models.ArgLimit, strconv.Itoa(len(held)))
 	}
 	t, err := f.Store.CreateFeedToken(ctx, row)
 	if err != nil {
@@ -142,8 +160,9 @@ func newFeedToken(userID, label string) (string, models.FeedToken, error) {
 
 // Render builds the feed that token opens for scope (models.FeedAll, FeedMe, FeedRooms
 // or FeedOffices) and id (the room or office id; empty otherwise). Errors: ErrNotFound for an
-// unknown or revoked token, an unknown scope, room or office, ErrInvalid for a bad
-// configuration, ErrUnavailable. The error never contains the token.
+// unknown or revoked token, an unknown scope, room or office, ErrForbidden for a token
+// whose owner left the catalog, ErrInvalid for a bad configuration, ErrUnavailable. The
+// error never contains the token.
 func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope, id string) (models.Feed, error) {
 	tok, err := f.lookup(ctx, token)
 	if err != nil {
@@ -217,6 +236,10 @@ func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope
 	for _, u := range us {
 		users[u.ID] = u.Name
 	}
+	series, err := f.seriesOf(ctx, rows)
+	if err != nil {
+		return models.Feed{}, fmt.Errorf("render feed %s: %w", filename, err)
+	}
 
 	var all, shown []FeedItem
 	for _, r := range rows {
@@ -228,6 +251,9 @@ func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope
 			Details: f.ShowTitles || f.Access.MaySee(user, r)}
 		if r.OrganizerName != "" {
 			it.OrganizerName = r.OrganizerName
+		}
+		if ser, ok := series[r.Series()]; ok {
+			it.Series = &ser
 		}
 		if it.Mine = r.Involves(user); it.Mine {
 			for _, a := range r.Attendees {
@@ -254,6 +280,17 @@ func (f *Feeds) Render(ctx context.Context, token string, scope models.FeedScope
 	return models.Feed{Body: body, ETag: FeedETag(body), LastModified: FeedLastModified(spec, all), Filename: filename}, nil
 }
 
+// seriesOf loads the series the rows are occurrences of, by id.
+func (f *Feeds) seriesOf(ctx context.Context, rows []models.Reservation) (map[string]models.Series, error) {
+	var ids []string
+	for _, r := range rows {
+		if id := r.Series(); id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return f.Store.SeriesByIDs(ctx, ids)
+}
+
 // lookup finds the active token. Only the token's hash reaches the database.
 func (f *Feeds) lookup(ctx context.Context, token string) (models.FeedToken, error) {
 	if len(token) != feedTokenLen {
@@ -269,6 +306,11 @@ func (f *Feeds) lookup(ctx context.Context, token string) (models.FeedToken, err
 	}
 	if subtle.ConstantTimeCompare([]byte(t.TokenHash), []byte(hash)) != 1 || !t.Active() {
 		return models.FeedToken{}, fmt.Errorf("find feed token: %w", models.ErrNotFound)
+	}
+	if _, err := f.Store.ActiveUser(ctx, t.UserID); errors.Is(err, models.ErrNotFound) {
+		return models.FeedToken{}, models.E(models.ErrForbidden, "feed_owner_removed", "").Wrap(err)
+	} else if err != nil {
+		return models.FeedToken{}, fmt.Errorf("find feed token owner: %w", err)
 	}
 	return t, nil
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -413,6 +414,50 @@ func TestFeedMine(t *testing.T) {
 		}
 		if len(attendees["wangwu"]) != 0 {
 			t.Errorf("someone else's booking carries attendees: %v", attendees["wangwu"])
+		}
+	})
+}
+
+func TestFeedTokenOfRemovedUser(t *testing.T) {
+	newFeedRig(t, func(t *testing.T, r *feedRig) {
+		ctx := context.Background()
+		token, _ := r.token(t, "lisi")
+		r.render(t, token, models.FeedAll, "")
+		cat := models.DemoCatalog()
+		cat.Users = slices.DeleteFunc(cat.Users, func(u models.User) bool { return u.ID == "lisi" })
+		if err := r.s.SyncCatalog(ctx, cat); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.f.Render(ctx, token, models.FeedAll, ""); !errors.Is(err, models.ErrForbidden) {
+			t.Errorf("Render(token of a user removed from the catalog) = %v, want ErrForbidden", err)
+		}
+	})
+}
+
+func TestFeedTokenCap(t *testing.T) {
+	newFeedRig(t, func(t *testing.T, r *feedRig) {
+		ctx := context.Background()
+		r.f.MaxTokens = 3
+		var last models.FeedToken
+		for i := 0; i < 3; i++ {
+			_, last = r.token(t, "zhangsan")
+		}
+		_, _, err := r.f.CreateToken(ctx, "zhangsan", "")
+		if ue := models.UserError(err); !errors.Is(err, models.ErrConflict) || ue == nil || ue.Code != "feed_token_limit" {
+			t.Fatalf("CreateToken(4th of 3) = %v, want ErrConflict feed_token_limit", err)
+		}
+		if _, _, err := r.f.CreateToken(ctx, "lisi", ""); err != nil {
+			t.Errorf("CreateToken(lisi) = %v; the cap is per user", err)
+		}
+		if _, _, err := r.f.Rotate(ctx, "zhangsan", last.ID); err != nil {
+			t.Errorf("Rotate() at the cap = %v, want a replacement", err)
+		}
+		list, _ := r.f.Tokens(ctx, "zhangsan")
+		if err := r.f.Revoke(ctx, "zhangsan", list[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := r.f.CreateToken(ctx, "zhangsan", ""); err != nil {
+			t.Errorf("CreateToken() after a revocation = %v, want a token", err)
 		}
 	})
 }

@@ -40,6 +40,13 @@ type Syncer struct {
 	// finalLead is how long before the OA freeze the final pass runs.
 	finalLead   time.Duration
 	passTimeout time.Duration
+
+	// instance names this process in the sync leases; lease is their length.
+	instance string
+	lease    time.Duration
+	// passSem keeps this process to one pass of the backend at a time; the pass lease
+	// does the same across processes.
+	passSem chan struct{}
 }
 
 // SyncerConfig holds a Syncer's dependencies and knobs (zero = default).
@@ -58,12 +65,24 @@ type SyncerConfig struct {
 	// FinalLead: the OA's final pass runs this long before its freeze (default 10 min).
 	FinalLead   time.Duration
 	PassTimeout time.Duration
+	// Instance names this process among the replicas sharing the database (default:
+	// host name and process id); Lease is how long a sync lease lasts without renewal
+	// (default 30 s): the background loop of a dead leader is taken over within it.
+	Instance string
+	Lease    time.Duration
 }
 
 // NewSyncer builds a Syncer.
 func NewSyncer(cfg SyncerConfig) *Syncer {
 	s := &Syncer{store: cfg.Store, source: cfg.Source, routing: cfg.Routing, now: cfg.Now, log: cfg.Logger, usage: cfg.Usage,
-		back: cfg.Back, ahead: cfg.Ahead, base: cfg.Interval, finalLead: cfg.FinalLead, passTimeout: cfg.PassTimeout}
+		back: cfg.Back, ahead: cfg.Ahead, base: cfg.Interval, finalLead: cfg.FinalLead, passTimeout: cfg.PassTimeout,
+		instance: cfg.Instance, lease: cfg.Lease, passSem: make(chan struct{}, 1)}
+	if s.instance == "" {
+		s.instance = DefaultOwner("")
+	}
+	if s.lease <= 0 {
+		s.lease = 30 * time.Second
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -100,20 +119,63 @@ func (s *Syncer) frozen(now time.Time) bool {
 	return ok && !now.Before(f)
 }
 
-// Run syncs until ctx ends. Each pass has its own timeout; a failed pass is logged and
-// tried again at the next interval.
+// leaderLease and passLease name the backend's two sync leases: the replica holding the
+// first runs the background passes; whoever holds the second is running a pass.
+func (s *Syncer) leaderLease() string { return "sync-leader/" + string(s.source.Name()) }
+func (s *Syncer) passLease() string   { return "sync-pass/" + string(s.source.Name()) }
+
+// Leader reports whether this process holds the backend's sync leadership now.
+func (s *Syncer) Leader(ctx context.Context) bool {
+	h, err := s.store.LeaseHolder(ctx, s.leaderLease())
+	return err == nil && h == s.instance
+}
+
+// Run syncs until ctx ends. Among the replicas sharing the database only the one that
+// holds the backend's leader lease runs passes; the others keep trying to take the lease,
+// every tenth of its length, so a dead leader is replaced within about one lease. Each
+// pass has its own timeout; a failed pass is logged and tried again at the next interval.
 func (s *Syncer) Run(ctx context.Context) error {
+	b := s.source.Name()
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.store.ReleaseLease(rctx, s.leaderLease(), s.instance)
+	}()
+	tick := max(s.lease/10, 50*time.Millisecond)
+	leader := false
+	var due time.Time // when the leader's next pass is due (zero: now)
 	for {
-		pctx, cancel := context.WithTimeout(ctx, s.passTimeout)
-		sum, err := s.Pass(pctx, false)
-		cancel()
+		held, err := s.store.AcquireLease(ctx, s.leaderLease(), s.instance, s.lease)
 		if err != nil && ctx.Err() == nil {
-			s.log.Warn("sync pass", "backend", s.source.Name(), "err", err)
-		} else if !sum.Skipped {
-			s.log.Info("sync pass", "backend", sum.Backend, "seen", sum.Seen, "created", sum.Created,
-				"updated", sum.Updated, "cancelled", sum.Cancelled, "guarded", sum.Guarded, "metered_calls", sum.MeteredCalls, "ms", sum.DurationMS)
+			s.log.Warn("sync leader lease", "backend", b, "err", err)
 		}
-		wait := s.NextInterval(ctx)
+		if held != leader {
+			leader = held
+			if leader {
+				s.log.Info("sync leader", "backend", b, "instance", s.instance)
+				due = s.lastPassDue(ctx)
+			} else {
+				s.log.Info("sync leadership lost", "backend", b, "instance", s.instance)
+			}
+		}
+		if leader && !s.now().Before(due) {
+			pctx, cancel := context.WithTimeout(ctx, s.passTimeout)
+			keep := s.keep(s.leaderLease()) // a pass may outlast the lease
+			sum, err := s.Pass(pctx, false)
+			keep()
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("sync pass", "backend", b, "err", err)
+			} else if !sum.Skipped {
+				s.log.Info("sync pass", "backend", sum.Backend, "seen", sum.Seen, "created", sum.Created,
+					"updated", sum.Updated, "cancelled", sum.Cancelled, "guarded", sum.Guarded, "metered_calls", sum.MeteredCalls, "ms", sum.DurationMS)
+			}
+			due = s.now().Add(s.NextInterval(ctx))
+		}
+		wait := tick
+		if leader {
+			wait = min(max(due.Sub(s.now()), time.Millisecond), s.lease/3)
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -121,6 +183,76 @@ func (s *Syncer) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
+	}
+}
+
+// lastPassDue is when the next pass is due after the latest recorded pass of the
+// backend (by any replica): a new leader does not repeat a pass its predecessor just ran.
+func (s *Syncer) lastPassDue(ctx context.Context) time.Time {
+	runs, err := s.store.SyncRuns(ctx, s.source.Name(), 1)
+	if err != nil || len(runs) == 0 {
+		return time.Time{}
+	}
+	return runs[0].StartedAt.Add(s.NextInterval(ctx))
+}
+
+// lockPass makes this the only pass of the backend that runs, here and on every replica
+// sharing the database: it waits for a running one to end (until ctx ends) and keeps
+// the pass lease renewed while the pass runs. The returned func ends the pass.
+func (s *Syncer) lockPass(ctx context.Context) (func(), error) {
+	select {
+	case s.passSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for the running %s sync pass: %w", s.source.Name(), ctx.Err())
+	}
+	poll := max(s.lease/100, 20*time.Millisecond)
+	for {
+		ok, err := s.store.AcquireLease(ctx, s.passLease(), s.instance, s.lease)
+		if err == nil && ok {
+			break
+		}
+		t := time.NewTimer(poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			<-s.passSem
+			return nil, fmt.Errorf("wait for the running %s sync pass: %w", s.source.Name(), errors.Join(ctx.Err(), err))
+		case <-t.C:
+		}
+		poll = min(poll*2, time.Second)
+	}
+	keep := s.keep(s.passLease())
+	return func() {
+		keep()
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.store.ReleaseLease(rctx, s.passLease(), s.instance)
+		<-s.passSem
+	}, nil
+}
+
+// keep renews lease name for this process every third of its length until the
+// returned func is called.
+func (s *Syncer) keep(name string) func() {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				if _, err := s.store.AcquireLease(context.Background(), name, s.instance, s.lease); err != nil {
+					s.log.Warn("renew sync lease", "lease", name, "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
 	}
 }
 
@@ -168,9 +300,16 @@ func (s *Syncer) mappedRooms(ctx context.Context) ([]models.Room, error) {
 }
 
 // Pass runs one sync pass: read the backend over the window and apply the difference.
+// Passes of one backend never overlap, in this process or across replicas: a pass
+// waits for a running one to end first (see lockPass).
 // force lets an empty answer cancel everything (the guard otherwise refuses). After the
 // OA freeze the pass is skipped (Summary.Skipped) and the last snapshot stays.
 func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, error) {
+	unlock, err := s.lockPass(ctx)
+	if err != nil {
+		return models.SyncSummary{Backend: s.source.Name(), StartedAt: s.now()}, err
+	}
+	defer unlock()
 	start := s.now()
 	b := s.source.Name()
 	sum := models.SyncSummary{Backend: b, StartedAt: start}
@@ -232,6 +371,25 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, erro
 		err = errors.Join(err, rerr)
 	}
 	return sum, err
+}
+
+// Read reads what the backend holds over [from, to) in the rooms mapped to it, without
+// applying anything (roombridge verify). It returns the ids of the rooms read. After
+// the OA freeze it reads nothing and returns ErrFrozen.
+func (s *Syncer) Read(ctx context.Context, from, to time.Time) ([]models.Remote, []string, error) {
+	if s.frozen(s.now()) {
+		return nil, nil, fmt.Errorf("%s is past its freeze: %w", s.source.Name(), models.ErrFrozen)
+	}
+	rooms, err := s.mappedRooms(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make([]string, 0, len(rooms))
+	for _, r := range rooms {
+		ids = append(ids, r.ID)
+	}
+	remotes, err := s.source.List(ctx, rooms, from, to)
+	return remotes, ids, err
 }
 
 // UsageStatus reports the metered backend's month: calls used, what a pass costs, the

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -80,9 +81,14 @@ func (b BookingRequest) Problems(now time.Time) []*Error {
 		add(E(ErrInvalid, "title_too_long", "title", ArgLimit, strconv.Itoa(MaxTitleRunes)))
 	case strings.ContainsAny(b.Title, "\r\n"):
 		add(E(ErrInvalid, "title_multiline", "title"))
+	case HasControl(b.Title, ""):
+		add(E(ErrInvalid, "control_characters", "title"))
 	}
-	if utf8.RuneCountInString(b.Description) > MaxDescriptionRunes {
+	switch {
+	case utf8.RuneCountInString(b.Description) > MaxDescriptionRunes:
 		add(E(ErrInvalid, "description_too_long", "description", ArgLimit, strconv.Itoa(MaxDescriptionRunes)))
+	case HasControl(b.Description, "\t\n"):
+		add(E(ErrInvalid, "control_characters", "description"))
 	}
 	if !utf8.ValidString(b.Title) || !utf8.ValidString(b.Description) {
 		add(E(ErrInvalid, "bad_encoding", "title"))
@@ -110,6 +116,15 @@ func (b BookingRequest) Problems(now time.Time) []*Error {
 		add(E(ErrInvalid, "too_many_attendees", "attendees", ArgLimit, strconv.Itoa(MaxAttendees)))
 	}
 	return out
+}
+
+// HasControl reports whether s holds a control character (C0, DEL or C1: NUL, ESC, VT
+// and the like) other than those in allowed. Such characters would reach the OA,
+// DingTalk and every calendar client.
+func HasControl(s, allowed string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && !strings.ContainsRune(allowed, r)
+	})
 }
 
 // ConflictError says which reservation holds a slot. It unwraps to ErrConflict.

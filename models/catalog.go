@@ -51,6 +51,9 @@ type User struct {
 	OALogin         string `gorm:"column:oa_login" yaml:"oa_login" json:"-"`
 	DingTalkUnionID string `gorm:"column:dingtalk_union_id" yaml:"dingtalk_union_id" json:"-"`
 	DingTalkUserID  string `gorm:"column:dingtalk_user_id" yaml:"dingtalk_user_id" json:"-"`
+	// Removed marks a user who is no longer in the catalog: kept for the reservations
+	// that name them, refused everywhere else.
+	Removed bool `gorm:"column:removed" yaml:"-" json:"-"`
 }
 
 // Catalog is the static configuration of offices, rooms and users (the YAML file named by

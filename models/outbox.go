@@ -9,7 +9,17 @@ type JobKind string
 const (
 	JobCreate JobKind = "create" // book the reservation at its backend
 	JobCancel JobKind = "cancel" // release RemoteID (or the reservation's booking) at Backend
+
+	// Jobs of a series' DingTalk part: ReservationID is the series id, so they run in order.
+	JobSeriesCreate  JobKind = "series_create"  // create the recurring event with the room
+	JobSeriesCancel  JobKind = "series_cancel"  // end the recurring event before an occurrence (payload), or delete it
+	JobSeriesExclude JobKind = "series_exclude" // delete one occurrence of the recurring event (payload)
 )
+
+// SeriesJob reports whether k acts on a series rather than one reservation.
+func (k JobKind) SeriesJob() bool {
+	return k == JobSeriesCreate || k == JobSeriesCancel || k == JobSeriesExclude
+}
 
 // JobState is where an outbox job stands.
 type JobState string
@@ -35,6 +45,7 @@ type Job struct {
 	Attempts      int
 	NextAttemptAt time.Time
 	LockedUntil   *time.Time
+	LockedBy      *string // the instance that holds the lease
 	LastError     string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time

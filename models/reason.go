@@ -22,6 +22,9 @@ const (
 	ArgName    = "name"    // a person's name or account
 	ArgLimit   = "limit"   // a number
 	ArgCause   = "cause"   // the code of an inner reason, shown with the same arguments
+	ArgTimes   = "times"   // TimeArgs joined by commas: shown as a list of dates and times
+	ArgPart    = "part"    // a piece of input quoted back, such as part of an RRULE
+	ArgValue   = "value"   // a value given for a parameter, quoted back
 )
 
 // TimeArg writes t as an argument value (RFC 3339, UTC).

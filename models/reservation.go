@@ -64,12 +64,25 @@ type Reservation struct {
 	LegacyReason   string `gorm:"column:reason"`
 	Sequence       int
 	IdempotencyKey *string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// SeriesID links an occurrence of a recurring booking to its Series.
+	SeriesID *string
+	// RecurrenceID is an occurrence's original start in its series (RECURRENCE-ID); it
+	// stays when the occurrence alone is moved.
+	RecurrenceID *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 
 	// OrganizerRef is the backend's own name for the organizer of a native booking
 	// (OrganizerRef.String), kept whether or not it maps to a catalog user.
 	OrganizerRef string
+}
+
+// Series returns the id of the series r belongs to, or "".
+func (r Reservation) Series() string {
+	if r.SeriesID == nil {
+		return ""
+	}
+	return *r.SeriesID
 }
 
 // Remote returns the backend id or "".
@@ -96,6 +109,10 @@ func (r *Reservation) normalize() {
 	}
 	r.Start = r.Start.UTC().Truncate(time.Second)
 	r.End = r.End.UTC().Truncate(time.Second)
+	if r.RecurrenceID != nil {
+		t := r.RecurrenceID.UTC().Truncate(time.Second)
+		r.RecurrenceID = &t
+	}
 }
 
 // Involves reports whether userID organises or attends r.

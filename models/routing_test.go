@@ -168,3 +168,38 @@ func TestDemoCatalog(t *testing.T) {
 		t.Errorf("ParseCatalog(unknown field) = %v, want ErrInvalid", err)
 	}
 }
+
+func TestBookingControlCharacters(t *testing.T) {
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	good := BookingRequest{RoomID: "duowei", Title: "周会", Start: now.Add(time.Hour), End: now.Add(2 * time.Hour)}
+	tests := []struct {
+		name, title, description string
+		field                    string // "" when valid
+	}{
+		{"plain", "周会", "议程：\n1. 回顾\t2. 计划", ""},
+		{"NUL in title", "周\x00会", "", "title"},
+		{"ESC in title", "\x1b[31m周会", "", "title"},
+		{"VT in title", "周\v会", "", "title"},
+		{"tab in title", "周\t会", "", "title"},
+		{"DEL in title", "周会\x7f", "", "title"},
+		{"C1 in title", "周\u0085会", "", "title"},
+		{"NUL in description", "周会", "议程\x00", "description"},
+		{"ESC in description", "周会", "\x1b]0;x\x07", "description"},
+		{"lone CR in description", "周会", "a\rb", "description"},
+		{"CRLF in description", "周会", "a\r\nb", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := good
+			b.Title, b.Description = tt.title, tt.description
+			err := b.Normalize().Validate(now)
+			ue := UserError(err)
+			switch {
+			case tt.field == "" && err != nil:
+				t.Errorf("Validate(%q, %q) = %v, want nil", tt.title, tt.description, err)
+			case tt.field != "" && (ue == nil || !errors.Is(err, ErrInvalid) || ue.Field != tt.field || ue.Code != "control_characters"):
+				t.Errorf("Validate(%q, %q) = %v, want ErrInvalid control_characters on %s", tt.title, tt.description, err, tt.field)
+			}
+		})
+	}
+}

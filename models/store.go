@@ -138,6 +138,12 @@ func storeErr(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, errors.Join(ErrUnavailable, err))
 }
 
+// isDeadlock reports whether MySQL rolled the transaction back to break a deadlock.
+func isDeadlock(err error) bool {
+	var me *mysqldriver.MySQLError
+	return errors.As(err, &me) && me.Number == 1213
+}
+
 func isDuplicate(err error) bool {
 	var me *mysqldriver.MySQLError
 	if errors.As(err, &me) && me.Number == 1062 {

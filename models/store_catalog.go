@@ -9,7 +9,8 @@ import (
 
 // SyncCatalog writes the catalog's offices, rooms and users into the database, updating
 // rows that exist and adding new ones. Rooms and users that left the catalog stay (old
-// reservations still point at them) but are no longer listed by Offices.
+// reservations still point at them); such rooms are no longer listed by Offices, and such
+// users are marked Removed: ActiveUser and Users refuse them from then on.
 func (s *Store) SyncCatalog(ctx context.Context, c Catalog) error {
 	if err := c.Validate(); err != nil {
 		return err
@@ -29,8 +30,11 @@ func (s *Store) SyncCatalog(ctx context.Context, c Catalog) error {
 				}
 			}
 		}
+		ids := make([]string, 0, len(c.Users))
 		for _, u := range c.Users {
-			cols := []string{"name", "oa_login", "dingtalk_user_id"}
+			ids = append(ids, u.ID)
+			u.Removed = false
+			cols := []string{"name", "oa_login", "dingtalk_user_id", "removed"}
 			if u.DingTalkUnionID != "" {
 				cols = append(cols, "dingtalk_union_id")
 			}
@@ -38,7 +42,11 @@ func (s *Store) SyncCatalog(ctx context.Context, c Catalog) error {
 				return err
 			}
 		}
-		return nil
+		q := tx.Model(&User{}).Where("removed = ?", false)
+		if len(ids) > 0 {
+			q = q.Where("id NOT IN ?", ids)
+		}
+		return q.Update("removed", true).Error
 	})
 	return storeErr("sync catalog", err)
 }
@@ -86,17 +94,25 @@ func (s *Store) Office(ctx context.Context, id string) (Office, error) {
 	return o, storeErr("get office "+id, err)
 }
 
-// User returns one user, or ErrNotFound.
+// User returns one user, removed ones included, or ErrNotFound.
 func (s *Store) User(ctx context.Context, id string) (User, error) {
 	var u User
 	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&u).Error
 	return u, storeErr("get user "+id, err)
 }
 
-// Users returns every user ordered by id.
+// ActiveUser returns a user who is in the catalog: ErrNotFound for an unknown id and for
+// a user who left the catalog.
+func (s *Store) ActiveUser(ctx context.Context, id string) (User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Where("id = ? AND removed = ?", id, false).Take(&u).Error
+	return u, storeErr("get user "+id, err)
+}
+
+// Users returns every user in the catalog (not the removed ones) ordered by id.
 func (s *Store) Users(ctx context.Context) ([]User, error) {
 	var us []User
-	err := s.db.WithContext(ctx).Order("id").Find(&us).Error
+	err := s.db.WithContext(ctx).Where("removed = ?", false).Order("id").Find(&us).Error
 	return us, storeErr("list users", err)
 }
 

@@ -7,51 +7,64 @@ import (
 	"gorm.io/gorm"
 )
 
-// ClaimJobs leases up to limit due jobs for lease, skipping any job whose reservation
-// still has an older unfinished job (jobs of one reservation run in order) and any job
-// another worker holds. A job whose lease ran out (its worker died) is due again.
-func (s *Store) ClaimJobs(ctx context.Context, lease time.Duration, limit int) ([]Job, error) {
+// ClaimJobs leases up to limit due jobs to owner for lease. Only the first unfinished
+// job of each reservation can be claimed (jobs of one reservation run in order), and
+// that choice is made in SQL, so however many later jobs are due first, the first ones
+// are always found. A job another worker holds is skipped; one whose lease ran out (its
+// worker died) is due again. Each claim is a conditional UPDATE of one row, so workers
+// in several processes never hold the same job, on any of the databases.
+func (s *Store) ClaimJobs(ctx context.Context, owner string, lease time.Duration, limit int) ([]Job, error) {
 	now := s.stamp()
 	var candidates []Job
-	err := s.db.WithContext(ctx).
-		Where("state = ? AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)", JobPending, now, now).
-		Order("next_attempt_at, seq, id").Limit(limit * 4).Find(&candidates).Error
+	err := s.db.WithContext(ctx).Table("outbox_jobs AS j").Select("j.*").
+		Where("j.state = ? AND j.next_attempt_at <= ? AND (j.locked_until IS NULL OR j.locked_until < ?)", JobPending, now, now).
+		Where("NOT EXISTS (SELECT 1 FROM outbox_jobs o WHERE o.reservation_id = j.reservation_id AND o.state = ? AND o.seq < j.seq)", JobPending).
+		Order("j.next_attempt_at, j.seq, j.id").Limit(limit * 4).Find(&candidates).Error
 	if err != nil {
 		return nil, storeErr("find due jobs", err)
 	}
 	var claimed []Job
-	blocked := map[string]bool{}
 	for _, j := range candidates {
 		if len(claimed) >= limit {
 			break
 		}
-		if blocked[j.ReservationID] {
-			continue
-		}
-		blocked[j.ReservationID] = true // later jobs of this reservation wait for this one
-		var older int64
-		if err := s.db.WithContext(ctx).Model(&Job{}).
-			Where("reservation_id = ? AND state = ? AND seq < ?", j.ReservationID, JobPending, j.Seq).
-			Count(&older).Error; err != nil {
-			return nil, storeErr("check job order", err)
-		}
-		if older > 0 {
-			continue
-		}
 		until := now.Add(lease)
 		res := s.db.WithContext(ctx).Model(&Job{}).
 			Where("id = ? AND state = ? AND (locked_until IS NULL OR locked_until < ?)", j.ID, JobPending, now).
-			Updates(map[string]any{"locked_until": until, "attempts": gorm.Expr("attempts + 1"), "updated_at": now})
+			Updates(map[string]any{"locked_until": until, "locked_by": owner, "attempts": gorm.Expr("attempts + 1"), "updated_at": now})
 		if res.Error != nil {
 			return nil, storeErr("claim job", res.Error)
 		}
 		if res.RowsAffected == 1 {
-			j.LockedUntil = &until
+			j.LockedUntil, j.LockedBy = &until, &owner
 			j.Attempts++
 			claimed = append(claimed, j)
 		}
 	}
 	return claimed, nil
+}
+
+// RenewJobs extends the lease of owner's running jobs ids to now+lease (the heartbeat of
+// a worker that is still busy with them). It returns how many were still owner's.
+func (s *Store) RenewJobs(ctx context.Context, owner string, ids []string, lease time.Duration) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	now := s.stamp()
+	res := s.db.WithContext(ctx).Model(&Job{}).Where("id IN ? AND state = ? AND locked_by = ?", ids, JobPending, owner).
+		Updates(map[string]any{"locked_until": now.Add(lease), "updated_at": now})
+	return int(res.RowsAffected), storeErr("renew job leases", res.Error)
+}
+
+// ReleaseOwnedJobs makes every pending job leased to owner due again at once. An
+// instance calls it when it starts: whatever it held then was left by its previous
+// life (a crash), so nothing needs to wait for those leases to run out. Owner ids must
+// therefore be unique among the instances that run at the same time.
+func (s *Store) ReleaseOwnedJobs(ctx context.Context, owner string) (int, error) {
+	now := s.stamp()
+	res := s.db.WithContext(ctx).Model(&Job{}).Where("state = ? AND locked_by = ?", JobPending, owner).
+		Updates(map[string]any{"locked_until": nil, "locked_by": nil, "updated_at": now})
+	return int(res.RowsAffected), storeErr("release owned jobs", res.Error)
 }
 
 // JobResult is the outcome of running one claimed job.
@@ -70,6 +83,12 @@ type JobResult struct {
 	// imported by sync before the write's answer was recorded: it is cancelled and lets
 	// go of the backend id, so the id can move to this reservation.
 	Absorb string
+	// SeriesRows changes, in the same transaction, every occurrence held by Job.Backend of
+	// the series a series job belongs to (its ReservationID is then the series id); it
+	// returns false to leave an occurrence untouched.
+	SeriesRows func(r *Reservation) bool
+	// SeriesUpdate changes that series itself; false leaves it untouched.
+	SeriesUpdate func(s *Series) bool
 	// Then enqueues follow-up jobs.
 	Then  []Job
 	Audit *AuditEntry
@@ -78,8 +97,8 @@ type JobResult struct {
 // FinishJob records a job's outcome and its effect on the reservation atomically.
 func (s *Store) FinishJob(ctx context.Context, res JobResult) error {
 	now := s.stamp()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		upd := map[string]any{"state": res.State, "last_error": res.Error, "locked_until": nil, "updated_at": now}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		upd := map[string]any{"state": res.State, "last_error": res.Error, "locked_until": nil, "locked_by": nil, "updated_at": now}
 		if res.State == JobPending {
 			upd["next_attempt_at"] = res.NextAttemptAt.UTC()
 		}
@@ -101,6 +120,34 @@ func (s *Store) FinishJob(ctx context.Context, res JobResult) error {
 				r.UpdatedAt = now
 				r.normalize()
 				if err := tx.Save(&r).Error; err != nil {
+					return err
+				}
+			}
+		}
+		if res.SeriesRows != nil {
+			var rows []Reservation
+			if err := s.forUpdate(tx).Where("series_id = ? AND backend = ?", res.Job.ReservationID, res.Job.Backend).Find(&rows).Error; err != nil {
+				return err
+			}
+			for i := range rows {
+				if res.SeriesRows(&rows[i]) {
+					rows[i].UpdatedAt = now
+					rows[i].normalize()
+					if err := tx.Save(&rows[i]).Error; err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if res.SeriesUpdate != nil {
+			var ser Series
+			if err := s.forUpdate(tx).Where("id = ?", res.Job.ReservationID).Take(&ser).Error; err != nil {
+				return err
+			}
+			if res.SeriesUpdate(&ser) {
+				ser.UpdatedAt = now
+				ser.normalize()
+				if err := tx.Save(&ser).Error; err != nil {
 					return err
 				}
 			}

@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -17,7 +19,8 @@ import (
 // *ConflictError (ErrConflict) when the slot is taken, ErrNotFound for an unknown room.
 func (s *Store) Book(ctx context.Context, r Reservation, jobs []Job, audit *AuditEntry) (res Reservation, created bool, err error) {
 	now := s.stamp()
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		res, created = Reservation{}, false
 		if err := s.lockRooms(tx, r.RoomID); err != nil {
 			return err
 		}
@@ -66,29 +69,50 @@ func (s *Store) Book(ctx context.Context, r Reservation, jobs []Job, audit *Audi
 // Apply mutates the reservation and returns the jobs to enqueue and an audit entry; it
 // may return a user error to abort.
 type Change struct {
-	// CheckRoom makes Update lock the reservation's (new) room and refuse an overlap.
+	// CheckRoom makes Update lock the reservation's new room and refuse an overlap there.
 	CheckRoom bool
-	Apply     func(r *Reservation) (jobs []Job, audit *AuditEntry, err error)
+	// Room is the room the change moves the reservation to ("" = it stays); with
+	// CheckRoom it is locked before the reservation, like every other room lock.
+	Room  string
+	Apply func(r *Reservation) (jobs []Job, audit *AuditEntry, err error)
 }
 
 // Update loads reservation id, applies the change and saves it with its jobs, all in one
-// transaction. Errors: ErrNotFound, a *ConflictError, or whatever Apply returned.
+// transaction. Locks are taken in one order everywhere (rooms in id order, then
+// reservation rows), the order Book uses, so a booking and a change in one room never
+// deadlock each other; a deadlock the database reports anyway is retried once. Errors:
+// ErrNotFound, a *ConflictError, or whatever Apply returned.
 func (s *Store) Update(ctx context.Context, id string, c Change) (Reservation, error) {
 	now := s.stamp()
 	var out Reservation
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var peek Reservation
+		if err := tx.Select("id", "room_id").Where("id = ?", id).Take(&peek).Error; err != nil {
+			return err
+		}
+		rooms := []string{peek.RoomID}
+		if c.Room != "" {
+			rooms = append(rooms, c.Room)
+		}
+		if err := s.lockRooms(tx, rooms...); err != nil {
+			return err
+		}
 		var r Reservation
 		if err := s.forUpdate(tx).Where("id = ?", id).Take(&r).Error; err != nil {
 			return err
 		}
-		oldRoom := r.RoomID
+		if r.RoomID != peek.RoomID {
+			// Moved to another room between the peek and the lock: that room's lock is
+			// not held, so start again (the move has committed by now).
+			return errMoved
+		}
 		jobs, audit, err := c.Apply(&r)
 		if err != nil {
 			return err
 		}
 		if c.CheckRoom {
-			if err := s.lockRooms(tx, oldRoom, r.RoomID); err != nil {
-				return err
+			if r.RoomID != peek.RoomID && r.RoomID != c.Room {
+				return fmt.Errorf("%w: change moved reservation %s to room %s without naming it in Change.Room", ErrInvalid, id, r.RoomID)
 			}
 			if r.Status.Holds() {
 				other, err := s.overlap(tx, r.RoomID, r.Start, r.End, r.ID)
@@ -114,8 +138,13 @@ func (s *Store) Update(ctx context.Context, id string, c Change) (Reservation, e
 		out = r
 		return nil
 	})
+	if errors.Is(err, errMoved) {
+		return s.Update(ctx, id, c)
+	}
 	return out, storeErr("update reservation "+id, err)
 }
+
+var errMoved = errors.New("reservation moved to another room meanwhile")
 
 func (s *Store) insertJobs(tx *gorm.DB, jobs []Job, now time.Time) error {
 	var next int64

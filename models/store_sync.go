@@ -48,9 +48,12 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 	now := s.stamp()
 	var res ApplyResult
 	res.Seen = len(remotes)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res = ApplyResult{Seen: len(remotes)}
+		// The rows are read locked: a cancel or move committed while the backend was read
+		// is then seen (and kept, see fresh) instead of being overwritten by this pass.
 		var existing []Reservation
-		q := tx.Where("backend = ? AND remote_id IS NOT NULL AND starts_at < ? AND ends_at > ?", b, o.To.UTC(), o.From.UTC())
+		q := s.forUpdate(tx).Where("backend = ? AND remote_id IS NOT NULL AND starts_at < ? AND ends_at > ?", b, o.To.UTC(), o.From.UTC())
 		if len(o.Rooms) > 0 {
 			q = q.Where("room_id IN ?", o.Rooms)
 		}
@@ -81,7 +84,7 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 				continue
 			}
 			seen[rm.RemoteID] = true
-			created, updated, deferred, err := applyOne(tx, b, rm, byRemote[rm.RemoteID], inFlight, o.ReadAt, now)
+			created, updated, deferred, err := s.applyOne(tx, b, rm, byRemote[rm.RemoteID], inFlight, o.ReadAt, now)
 			if err != nil {
 				return err
 			}
@@ -126,10 +129,10 @@ func slotKey(room string, start, end time.Time) string {
 
 // applyOne brings one listing into the table: r is its reservation when already known
 // (nil: looked up by remote id here). It returns 1 in the count that applies.
-func applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[string]bool, readAt, now time.Time) (created, updated, deferred int, err error) {
+func (s *Store) applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[string]bool, readAt, now time.Time) (created, updated, deferred int, err error) {
 	if r == nil {
 		var found Reservation
-		if err := tx.Where("backend = ? AND remote_id = ?", b, rm.RemoteID).Limit(1).Find(&found).Error; err != nil {
+		if err := s.forUpdate(tx).Where("backend = ? AND remote_id = ?", b, rm.RemoteID).Limit(1).Find(&found).Error; err != nil {
 			return 0, 0, 0, err
 		}
 		if found.ID != "" {
@@ -162,7 +165,7 @@ func applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[st
 func (s *Store) ApplyRemote(ctx context.Context, b Backend, rm Remote, readAt time.Time) (ApplyResult, error) {
 	now := s.stamp()
 	res := ApplyResult{Seen: 1}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var unsent int64
 		if err := tx.Model(&Reservation{}).Where("backend = ? AND remote_id IS NULL AND origin = ? AND status = ? AND room_id = ? AND starts_at = ? AND ends_at = ?",
 			b, OriginBridge, StatusPending, rm.RoomID, rm.Start.UTC().Truncate(time.Second), rm.End.UTC().Truncate(time.Second)).Count(&unsent).Error; err != nil {
@@ -170,7 +173,7 @@ func (s *Store) ApplyRemote(ctx context.Context, b Backend, rm Remote, readAt ti
 		}
 		inFlight := map[string]bool{slotKey(rm.RoomID, rm.Start, rm.End): unsent > 0}
 		var err error
-		res.Created, res.Updated, res.Deferred, err = applyOne(tx, b, rm, nil, inFlight, readAt, now)
+		res.Created, res.Updated, res.Deferred, err = s.applyOne(tx, b, rm, nil, inFlight, readAt, now)
 		return err
 	})
 	return res, storeErr(fmt.Sprintf("apply %s booking %s", b, rm.RemoteID), err)
@@ -182,7 +185,7 @@ func (s *Store) ApplyRemote(ctx context.Context, b Backend, rm Remote, readAt ti
 func (s *Store) CancelRemote(ctx context.Context, b Backend, remoteID string, readAt time.Time) (bool, error) {
 	now := s.stamp()
 	changed := false
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var r Reservation
 		if err := s.forUpdate(tx).Where("backend = ? AND remote_id = ?", b, remoteID).Limit(1).Find(&r).Error; err != nil {
 			return err

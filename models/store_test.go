@@ -152,7 +152,7 @@ func TestStoreBookConcurrent(t *testing.T) {
 		ctx := context.Background()
 		seeded(t, s)
 		start := time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC)
-		const n = 16
+		const n = 100
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		wins, conflicts := 0, 0
@@ -160,7 +160,7 @@ func TestStoreBookConcurrent(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				r := res("duowei", start.Add(time.Duration(i)*time.Minute), time.Hour, models.BackendDingTalk, models.OriginBridge)
+				r := res("duowei", start.Add(time.Duration(i%60)*time.Minute), time.Hour, models.BackendDingTalk, models.OriginBridge)
 				_, _, err := s.Book(ctx, r, []models.Job{{ReservationID: r.ID, Kind: models.JobCreate, Backend: r.Backend}}, nil)
 				mu.Lock()
 				defer mu.Unlock()
@@ -194,16 +194,16 @@ func TestStoreOutbox(t *testing.T) {
 		if _, _, err := s.Book(ctx, r, jobs, nil); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.ClaimJobs(ctx, time.Minute, 10)
+		got, err := s.ClaimJobs(ctx, "w1", time.Minute, 10)
 		if err != nil || len(got) != 1 || got[0].Kind != models.JobCreate || got[0].Attempts != 1 {
 			t.Fatalf("ClaimJobs() = %+v, %v; want only the create job, attempt 1", got, err)
 		}
-		if again, _ := s.ClaimJobs(ctx, time.Minute, 10); len(again) != 0 {
+		if again, _ := s.ClaimJobs(ctx, "w1", time.Minute, 10); len(again) != 0 {
 			t.Fatalf("ClaimJobs() while leased = %d jobs, want 0", len(again))
 		}
 		// The worker died: after the lease the job is due again.
 		c.Add(2 * time.Minute)
-		again, _ := s.ClaimJobs(ctx, time.Minute, 10)
+		again, _ := s.ClaimJobs(ctx, "w1", time.Minute, 10)
 		if len(again) != 1 || again[0].ID != got[0].ID || again[0].Attempts != 2 {
 			t.Fatalf("ClaimJobs() after lease = %+v, want the create job again at attempt 2", again)
 		}
@@ -220,7 +220,7 @@ func TestStoreOutbox(t *testing.T) {
 		if stored.Status != models.StatusConfirmed || stored.Remote() != "-42" || stored.Sequence != 1 {
 			t.Errorf("Reservation() = %s %s seq %d, want confirmed -42 seq 1", stored.Status, stored.Remote(), stored.Sequence)
 		}
-		next, _ := s.ClaimJobs(ctx, time.Minute, 10)
+		next, _ := s.ClaimJobs(ctx, "w1", time.Minute, 10)
 		if len(next) != 1 || next[0].Kind != models.JobCancel {
 			t.Fatalf("ClaimJobs() after create = %+v, want the cancel job", next)
 		}
@@ -228,7 +228,7 @@ func TestStoreOutbox(t *testing.T) {
 		if err := s.FinishJob(ctx, models.JobResult{Job: next[0], State: models.JobPending, NextAttemptAt: retryAt, Error: "oa down"}); err != nil {
 			t.Fatal(err)
 		}
-		if none, _ := s.ClaimJobs(ctx, time.Minute, 10); len(none) != 0 {
+		if none, _ := s.ClaimJobs(ctx, "w1", time.Minute, 10); len(none) != 0 {
 			t.Errorf("ClaimJobs() before the retry time = %d jobs, want 0", len(none))
 		}
 		counts, _ := s.JobCounts(ctx)

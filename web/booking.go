@@ -51,6 +51,10 @@ type bookingView struct {
 	// Rebook opens the form pre-filled with this booking (offered after a rejection or
 	// a cancellation).
 	Rebook string
+	// InSeries marks an occurrence of a series; Occurrences, on the one entry that stands
+	// for a series in a list, are all its listed occurrences (this one included).
+	InSeries    bool
+	Occurrences []bookingView
 }
 
 // views turns reservations into views for u; names come from the catalog.
@@ -82,7 +86,7 @@ func (s *server) views(ctx context.Context, l lang, u models.User, rs []models.R
 			ID: r.ID, Title: r.Title, When: s.span(l, r.Start, r.End), System: backendName(l, r.Backend),
 			Origin: l.T("origin." + string(r.Origin)), Status: r.Status,
 			StatusLabel: l.T("status." + string(r.Status)), Reason: s.reasonText(l, r), Description: r.Description,
-			Room: r.RoomID, CanCancel: s.live(r) && s.access.MayCancel(u.ID, r),
+			Room: r.RoomID, CanCancel: s.live(r) && s.access.MayCancel(u.ID, r), InSeries: r.Series() != "",
 		}
 		// A pending booking is still being sent; the engine refuses to move it until then.
 		v.CanEdit = s.live(r) && s.access.MayChange(u.ID, r) && r.Origin == models.OriginBridge && r.Status != models.StatusPending

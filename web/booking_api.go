@@ -32,6 +32,44 @@ type bookingJSON struct {
 	// (or why a refused reschedule was put back); ReasonCode is its stable code.
 	Reason     string `json:"reason,omitempty"`
 	ReasonCode string `json:"reason_code,omitempty"`
+	// SeriesID and RecurrenceID are set on an occurrence of a series (its original start).
+	SeriesID     string `json:"series_id,omitempty"`
+	RecurrenceID string `json:"recurrence_id,omitempty"`
+}
+
+// seriesJSON is a series in the API's answers: its first listed occurrence, the series'
+// UID and rule, and every occurrence; skipped lists the occurrences left out because
+// their slot was taken (only in the answer to booking it).
+type seriesJSON struct {
+	bookingJSON
+	RRule       string        `json:"rrule"`
+	Occurrences []bookingJSON `json:"occurrences"`
+	Skipped     []slotJSON    `json:"skipped"`
+}
+
+// slotJSON is an interval of time.
+type slotJSON struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+func (s *server) seriesJSON(l lang, ser models.Series, rows []models.Reservation, skipped []models.Taken) seriesJSON {
+	out := seriesJSON{RRule: ser.RRule, Occurrences: []bookingJSON{}, Skipped: []slotJSON{}}
+	for _, r := range rows {
+		out.Occurrences = append(out.Occurrences, s.bookingJSON(l, r))
+	}
+	if len(rows) > 0 {
+		out.bookingJSON = s.bookingJSON(l, rows[0])
+	} else {
+		out.bookingJSON = s.bookingJSON(l, models.Reservation{ID: ser.ID, RoomID: ser.RoomID, Start: ser.Start, End: ser.End, Title: ser.Title,
+			Description: ser.Description, Attendees: ser.Attendees, OrganizerID: ser.OrganizerID, Origin: models.OriginBridge, Status: models.StatusCancelled})
+		out.RecurrenceID = ""
+	}
+	out.UID, out.SeriesID = ser.UID, ser.ID
+	for _, t := range skipped {
+		out.Skipped = append(out.Skipped, slotJSON{Start: s.rfc3339(t.Start), End: s.rfc3339(t.End)})
+	}
+	return out
 }
 
 func (s *server) bookingJSON(l lang, r models.Reservation) bookingJSON {
@@ -39,11 +77,16 @@ func (s *server) bookingJSON(l lang, r models.Reservation) bookingJSON {
 	if att == nil {
 		att = []string{}
 	}
-	return bookingJSON{
+	b := bookingJSON{
 		ID: r.ID, UID: r.UID, Status: r.Status, Backend: r.Backend, RemoteID: r.RemoteID, RoomID: r.RoomID,
 		Start: s.rfc3339(r.Start), End: s.rfc3339(r.End), Title: r.Title, Description: r.Description,
 		Attendees: att, OrganizerID: r.OrganizerID, Origin: r.Origin, Reason: s.reasonText(l, r), ReasonCode: r.ReasonCode,
+		SeriesID: r.Series(),
 	}
+	if r.RecurrenceID != nil {
+		b.RecurrenceID = s.rfc3339(*r.RecurrenceID)
+	}
+	return b
 }
 
 // bookingBody is the body of POST /api/v1/bookings.
@@ -54,6 +97,10 @@ type bookingBody struct {
 	End         string   `json:"end"`
 	Attendees   []string `json:"attendees"`
 	Description string   `json:"description"`
+	// RRule (RFC 5545) makes the booking the first occurrence of a series; OnConflict
+	// ("refuse", the default, or "skip") says what a taken occurrence does.
+	RRule      string `json:"rrule"`
+	OnConflict string `json:"on_conflict"`
 }
 
 // bookingPatch is the body of PATCH /api/v1/bookings/{id}: absent fields keep their value.
@@ -86,6 +133,20 @@ func (s *server) createBookingAPI(c echo.Context) error {
 		return err
 	}
 	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
+	if strings.TrimSpace(body.RRule) != "" {
+		res, err := s.booker.BookSeries(ctx, u, req, body.RRule, models.OnConflict(strings.TrimSpace(body.OnConflict)), key)
+		if err != nil {
+			return err
+		}
+		status := http.StatusCreated
+		if !res.Created {
+			status = http.StatusOK
+		}
+		return c.JSON(status, s.seriesJSON(langOf(c), res.Series, res.Occurrences, res.Skipped))
+	}
+	if body.OnConflict != "" {
+		return badRequest("on_conflict", "on_conflict")
+	}
 	if key != "" {
 		prev, err := s.store.ReservationByKey(ctx, u.ID, key)
 		if err == nil {
@@ -121,9 +182,29 @@ func (s *server) listBookingsAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]bookingJSON, 0, len(rs))
+	// A series is one entry, with its occurrences.
+	out := make([]any, 0, len(rs))
+	bySeries := map[string][]models.Reservation{}
+	var order []string
 	for _, r := range rs {
+		if id := r.Series(); id != "" {
+			if _, seen := bySeries[id]; !seen {
+				order = append(order, id)
+				out = append(out, id)
+			}
+			bySeries[id] = append(bySeries[id], r)
+			continue
+		}
 		out = append(out, s.bookingJSON(langOf(c), r))
+	}
+	series, err := s.store.SeriesByIDs(c.Request().Context(), order)
+	if err != nil {
+		return err
+	}
+	for i, v := range out {
+		if id, ok := v.(string); ok {
+			out[i] = s.seriesJSON(langOf(c), series[id], bySeries[id], nil)
+		}
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -160,6 +241,11 @@ func (s *server) patchBookingAPI(c echo.Context) error {
 	r, err := s.visible(ctx, u, c.Param("id"))
 	if err != nil {
 		return err
+	}
+	// Changing an occurrence changes that occurrence only (it stays in its series as an
+	// override); changing this-and-following or the whole series is not offered yet.
+	if scope := c.QueryParam("scope"); scope != "" && scope != string(models.ScopeThis) {
+		return models.E(models.ErrInvalid, "scope_not_supported", "scope", models.ArgValue, scope)
 	}
 	var p bookingPatch
 	if err := decodeJSON(c.Request().Body, &p); err != nil {
@@ -204,6 +290,15 @@ func (s *server) cancelBookingAPI(c echo.Context) error {
 	r, err := s.visible(ctx, u, c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if scope := c.QueryParam("scope"); scope != "" && scope != string(models.ScopeThis) || scope == string(models.ScopeThis) && r.Series() != "" {
+		if _, err := s.booker.CancelSeries(ctx, u, r.ID, models.Scope(scope)); err != nil {
+			return err
+		}
+		if r, err = s.store.Reservation(ctx, r.ID); err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, s.bookingJSON(langOf(c), r))
 	}
 	if r, err = s.booker.Cancel(ctx, u, r.ID); err != nil {
 		return err

@@ -25,10 +25,18 @@ type bookingForm struct {
 	Attendees   []string
 	// Key is the idempotency key of this rendering of the form.
 	Key string
+	// Repeat is "" (once), daily, weekly, monthly_date or monthly_last; Weekdays (MO..SU)
+	// are a weekly series' days; it ends on Until (a date) or after Count times. Skip
+	// books a series without its taken dates instead of refusing it.
+	Repeat   string
+	Weekdays []string
+	Until    string
+	Count    string
+	Skip     bool
 }
 
 // formFields are the fields a user error can be shown next to; others go on top.
-var formFields = []string{"room_id", "date", "start", "end", "title", "attendees", "description"}
+var formFields = []string{"room_id", "date", "start", "end", "title", "attendees", "description", "rrule"}
 
 // formPage is the view model of form.html, for a new booking and for a reschedule.
 type formPage struct {
@@ -43,6 +51,9 @@ type formPage struct {
 	FormError string
 	Route     *routeInfo
 	Timeline  *timeline
+	// Plan lists the occurrences of a repeating booking (nil when it does not repeat).
+	Plan     []planRow
+	Weekdays []weekdayOption
 	// Labels are the texts form.js needs, as JSON.
 	Labels string
 	// Except is the slot of the booking being rescheduled, which form.js does not
@@ -65,6 +76,11 @@ type roomOption struct {
 	Selected  bool
 }
 
+type weekdayOption struct {
+	Code, Label string
+	Checked     bool
+}
+
 type personOption struct {
 	ID, Name string
 	Checked  bool
@@ -83,6 +99,8 @@ type formLabels struct {
 	Failed   string `json:"failed"`
 	Choose   string `json:"choose"`
 	Sending  string `json:"sending"`
+	Plan     string `json:"plan"`
+	PlanFree string `json:"planFree"`
 }
 
 // newBookingForm handles GET /: an empty form, or one pre-filled from the query
@@ -109,7 +127,20 @@ func (s *server) newBookingForm(c echo.Context) error {
 func (s *server) createBookingForm(c echo.Context) error {
 	f, req, err := s.readBookingForm(c)
 	var r models.Reservation
+	var rrule string
 	if err == nil {
+		rrule, err = s.formRRule(f, req.Start)
+	}
+	if err == nil && rrule != "" {
+		onConflict := models.ConflictRefuse
+		if f.Skip {
+			onConflict = models.ConflictSkip
+		}
+		_, err = s.booker.BookSeries(c.Request().Context(), user(c), req, rrule, onConflict, f.Key)
+		if err == nil {
+			return redirect(c, "/bookings")
+		}
+	} else if err == nil {
 		r, err = s.booker.Book(c.Request().Context(), user(c), req, f.Key)
 	}
 	if err != nil {
@@ -173,7 +204,9 @@ func (s *server) readBookingForm(c echo.Context) (bookingForm, models.BookingReq
 		Office: params.Get("office"), RoomID: params.Get("room_id"), Date: strings.TrimSpace(params.Get("date")),
 		Start: strings.TrimSpace(params.Get("start")), End: strings.TrimSpace(params.Get("end")),
 		Title: params.Get("title"), Description: params.Get("description"), Attendees: params["attendees"],
-		Key: params.Get("idempotency_key"),
+		Key:    params.Get("idempotency_key"),
+		Repeat: params.Get("repeat"), Weekdays: params["weekdays"], Until: params.Get("until"), Count: params.Get("count"),
+		Skip: params.Get("on_conflict") == string(models.ConflictSkip),
 	}
 	req, errs := s.bookingRequest(f)
 	if err := s.checkRoom(c.Request().Context(), req.RoomID); err != nil {
@@ -216,7 +249,8 @@ func (s *server) bookingRequest(f bookingForm) (models.BookingRequest, []error) 
 	return req, errs
 }
 
-// clock returns day at the time of day v ("09:30" or "09:30:00").
+// clock returns day at the time of day v ("09:30" or "09:30:00"). A time the zone skips
+// (the hour lost when clocks spring forward) is refused rather than moved.
 func clock(day time.Time, v, field string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil // the booking rules ask for it
@@ -225,7 +259,12 @@ func clock(day time.Time, v, field string) (time.Time, error) {
 	var err error
 	for _, layout := range []string{"15:04", "15:04:05"} {
 		if t, err = time.Parse(layout, v); err == nil {
-			return time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), t.Second(), 0, day.Location()), nil
+			at := time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), t.Second(), 0, day.Location())
+			if at.Hour() != t.Hour() || at.Minute() != t.Minute() || at.Day() != day.Day() {
+				return time.Time{}, models.E(models.ErrInvalid, "nonexistent_time", field,
+					"date", day.Format(time.DateOnly), "time", v, "zone", day.Location().String())
+			}
+			return at, nil
 		}
 	}
 	return time.Time{}, models.E(models.ErrInvalid, "bad_time", field)
@@ -300,11 +339,17 @@ func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *
 	if err := s.preview(c, &pg); err != nil {
 		return err
 	}
+	if editing == nil {
+		for _, code := range weekdayCodes {
+			pg.Weekdays = append(pg.Weekdays, weekdayOption{Code: code, Label: l.T("weekday." + code), Checked: slices.Contains(f.Weekdays, code)})
+		}
+	}
 	labels, _ := json.Marshal(formLabels{
 		OA: backendName(l, models.BackendOA), DingTalk: backendName(l, models.BackendDingTalk),
 		Bridge: l.T("origin.bridge"), Native: l.T("origin.native"), Mine: l.T("timeline.mine"),
 		Free: l.T("timeline.free"), Clash: l.T("timeline.clash"), GoesTo: l.T("route.goes_to"),
 		Failed: l.T("timeline.failed"), Choose: l.T("timeline.choose"), Sending: l.T("form.sending"),
+		Plan: l.T("form.plan"), PlanFree: l.T("form.plan_free"),
 	})
 	pg.Labels = string(labels)
 	return s.render(c, status, "form.html", pg)
@@ -342,6 +387,13 @@ func (s *server) preview(c echo.Context, pg *formPage) error {
 		}
 		if pg.Suggest, err = s.suggest(c.Request().Context(), l, room, start, end, pg.EditID); err != nil {
 			return err
+		}
+	}
+	if pg.EditID == "" && pg.Form.Repeat != "" && !start.IsZero() {
+		rrule, err := s.formRRule(pg.Form, start)
+		if err == nil && rrule != "" {
+			// A rule the engine refuses is reported when the form is submitted.
+			pg.Plan, _ = s.plan(c.Request().Context(), l, models.BookingRequest{RoomID: pg.Form.RoomID, Start: start, End: end}, rrule)
 		}
 	}
 	return nil

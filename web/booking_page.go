@@ -102,9 +102,31 @@ func (s *server) myBookings(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		pg.Sections = append(pg.Sections, bookingSection{ID: sec.id, Heading: sec.heading, Empty: sec.empty, Items: vs, Folded: sec.folded})
+		pg.Sections = append(pg.Sections, bookingSection{ID: sec.id, Heading: sec.heading, Empty: sec.empty, Items: bySeries(vs, sec.rs), Folded: sec.folded})
 	}
 	return s.render(c, http.StatusOK, "bookings.html", pg)
+}
+
+// bySeries folds the occurrences of each series into one entry (its first listed
+// occurrence), which carries them all; views[i] is the view of rs[i].
+func bySeries(views []bookingView, rs []models.Reservation) []bookingView {
+	var out []bookingView
+	at := map[string]int{}
+	for i, v := range views {
+		id := rs[i].Series()
+		if id == "" {
+			out = append(out, v)
+			continue
+		}
+		if j, seen := at[id]; seen {
+			out[j].Occurrences = append(out[j].Occurrences, v)
+			continue
+		}
+		at[id] = len(out)
+		v.Occurrences = []bookingView{v}
+		out = append(out, v)
+	}
+	return out
 }
 
 // cancelBookingPage handles GET /bookings/{id}/cancel: the confirm step.
@@ -126,6 +148,12 @@ func (s *server) cancelBookingForm(c echo.Context) error {
 	r, err := s.changeable(c, s.access.CheckCancel)
 	if err != nil {
 		return err
+	}
+	if scope := c.FormValue("scope"); r.Series() != "" && scope != "" {
+		if _, err := s.booker.CancelSeries(c.Request().Context(), user(c), r.ID, models.Scope(scope)); err != nil {
+			return err
+		}
+		return redirect(c, "/bookings/"+r.ID)
 	}
 	if _, err := s.booker.Cancel(c.Request().Context(), user(c), r.ID); err != nil {
 		return err

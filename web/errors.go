@@ -36,6 +36,7 @@ var statusTable = []struct {
 	{models.ErrConflict, http.StatusConflict, "conflict"},
 	{models.ErrFrozen, http.StatusConflict, "frozen"},
 	{models.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{errLimited, http.StatusTooManyRequests, "too_many_requests"},
 }
 
 // classify returns the status and default code for err: from statusTable, else from an
@@ -182,6 +183,10 @@ func feedErrorText(l lang, status int) string {
 		return l.T("err.method_not_allowed") + "\n"
 	case status == http.StatusServiceUnavailable:
 		return l.T("err.unavailable") + "\n"
+	case status == http.StatusForbidden:
+		return l.T("err.forbidden") + "\n"
+	case status == http.StatusTooManyRequests:
+		return l.T("err.too_many_requests") + "\n"
 	case status >= 500:
 		return l.T("err.internal") + "\n"
 	}

@@ -45,11 +45,11 @@ const feedCacheControl = "private, max-age=300"
 // token, so a path reveals nothing.
 func (s *server) feedRoutes(e *echo.Echo) {
 	methods := []string{http.MethodGet, http.MethodHead}
-	e.Match(methods, "/ical/:token/all.ics", s.serveFeed(models.FeedAll))
-	e.Match(methods, "/ical/:token/me.ics", s.serveFeed(models.FeedMe))
-	e.Match(methods, "/ical/:token/rooms/:file", s.serveFeed(models.FeedRooms))
-	e.Match(methods, "/ical/:token/offices/:file", s.serveFeed(models.FeedOffices))
-	e.Match(methods, "/ical/*", s.noFeed)
+	e.Match(methods, "/ical/:token/all.ics", s.serveFeed(models.FeedAll), s.feedLimit)
+	e.Match(methods, "/ical/:token/me.ics", s.serveFeed(models.FeedMe), s.feedLimit)
+	e.Match(methods, "/ical/:token/rooms/:file", s.serveFeed(models.FeedRooms), s.feedLimit)
+	e.Match(methods, "/ical/:token/offices/:file", s.serveFeed(models.FeedOffices), s.feedLimit)
+	e.Match(methods, "/ical/*", s.noFeed, s.feedLimit)
 }
 
 // errNoFeed is what every failed feed lookup becomes: no hint whether the token exists.

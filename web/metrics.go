@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -50,7 +51,8 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 	return m, nil
 }
 
-// measure records every request. Latency is wall time (time.Now), not the injected
+// measure records every request. Every label is bounded: the method (others become
+// OTHER), the route template (never the raw path; "unmatched" for no route) and the status. Latency is wall time (time.Now), not the injected
 // clock, which tests and demos may hold still.
 func (s *server) measure(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -62,9 +64,19 @@ func (s *server) measure(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		method := c.Request().Method
+		method := metricMethod(c.Request().Method)
 		s.httpMet.requests.WithLabelValues(method, route, strconv.Itoa(c.Response().Status)).Inc()
 		s.httpMet.latency.WithLabelValues(method, route).Observe(time.Since(began).Seconds())
 		return nil
 	}
+}
+
+// metricMethod bounds the method label: a client may send any token as the method, and
+// each new label value would be a new series kept for the life of the process.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -13,13 +14,10 @@ import (
 // maxBody is the largest request body accepted (413 above it).
 const maxBody = 1 << 20
 
-// contentSecurityPolicy: scripts come only from /static; inline style attributes are
-// allowed for the timeline bars.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"
-
 // middlewares is the chain every request goes through, outermost first. Echo's own
 // middleware does the generic work; only what echo lacks is written here (metrics,
-// language, reading a form before the CSRF check, identity).
+// language, per-client limits, reading a form before the CSRF check, identity, binding
+// the CSRF token to the session).
 func (s *server) middlewares() []echo.MiddlewareFunc {
 	return []echo.MiddlewareFunc{
 		middleware.RequestID(),
@@ -36,16 +34,18 @@ func (s *server) middlewares() []echo.MiddlewareFunc {
 		middleware.SecureWithConfig(middleware.SecureConfig{
 			ContentTypeNosniff:    "nosniff",
 			XFrameOptions:         "SAMEORIGIN",
-			ContentSecurityPolicy: contentSecurityPolicy,
+			ContentSecurityPolicy: s.csp,
 			ReferrerPolicy:        "same-origin",
 			HSTSMaxAge:            365 * 24 * 3600,
 			HSTSExcludeSubdomains: true,
 		}),
 		s.language,
 		middleware.BodyLimit(strconv.Itoa(maxBody)),
+		s.limit,
 		middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}),
 		s.parseForm,
 		s.identify,
+		s.bindCSRF,
 		s.csrf(),
 	}
 }
@@ -71,4 +71,15 @@ func (s *server) parseForm(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// contentSecurityPolicy allows scripts (and their requests) only from this site, plus,
+// with DingTalk sign-in, the origin of DingTalk's JSAPI script. Inline style attributes
+// are allowed for the timeline bars.
+func contentSecurityPolicy(auth, jsapi string) string {
+	scripts := "'self'"
+	if u, err := url.Parse(jsapi); auth == AuthDingTalk && err == nil && u.Host != "" {
+		scripts += " " + u.Scheme + "://" + u.Host
+	}
+	return "default-src 'self'; script-src " + scripts + "; connect-src " + scripts + "; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"
 }

@@ -201,7 +201,7 @@ func TestFormCSRF(t *testing.T) {
 			f := form()
 			f.Set(csrfField, tt.token)
 			if tt.header != nil {
-				f.Set(csrfField, b.cookies[csrfCookie])
+				f.Set(csrfField, b.csrf())
 				b.header.Set(tt.header[0], tt.header[1])
 				defer b.header.Del(tt.header[0])
 			}
@@ -223,9 +223,31 @@ func TestFormCSRF(t *testing.T) {
 			t.Errorf("POST /bookings with Sec-Fetch-Site: same-origin = %d, want 303", w.Code)
 		}
 	})
-	t.Run("token in the page matches the cookie", func(t *testing.T) {
-		if got := formToken(t, b.get("/").Body.String()); got != b.cookies[csrfCookie] {
-			t.Errorf("form token = %q, want the cookie's %q", got, b.cookies[csrfCookie])
+	t.Run("token in the page is the session's", func(t *testing.T) {
+		if got := formToken(t, b.get("/").Body.String()); got != b.csrf() {
+			t.Errorf("form token = %q, want the session's %q", got, b.csrf())
+		}
+	})
+	t.Run("token of another session refused", func(t *testing.T) {
+		other := e.browser().login("zhangsan")
+		f := form()
+		f.Set(csrfField, other.csrf())
+		if w := b.post("/bookings", f); w.Code != http.StatusForbidden {
+			t.Errorf("POST /bookings with another session's token = %d, want 403", w.Code)
+		}
+		anon := e.browser()
+		anon.get("/login")
+		f.Set(csrfField, anon.cookies[csrfCookie])
+		b.cookies[csrfCookie] = anon.cookies[csrfCookie] // a planted double-submit pair
+		if w := b.post("/bookings", f); w.Code != http.StatusForbidden {
+			t.Errorf("POST /bookings with a planted cookie token = %d, want 403", w.Code)
+		}
+	})
+	t.Run("a new sign-in changes the token", func(t *testing.T) {
+		before := b.csrf()
+		b.login("zhangsan")
+		if b.csrf() == before {
+			t.Errorf("CSRF token after signing in again = the old one, want a new one")
 		}
 	})
 }
@@ -259,10 +281,10 @@ func TestLanguage(t *testing.T) {
 
 	tests := []struct{ accept, want string }{
 		{"", "请先登录"},
-		{"en", "Sign in first"},
-		{"en-GB,en;q=0.8", "Sign in first"},
+		{"en", "Please sign in first"},
+		{"en-GB,en;q=0.8", "Please sign in first"},
 		{"zh-CN,zh;q=0.9,en;q=0.8", "请先登录"},
-		{"fr, en;q=0.5", "Sign in first"},
+		{"fr, en;q=0.5", "Please sign in first"},
 		{"de", "请先登录"},
 	}
 	for _, tt := range tests {
@@ -367,9 +389,9 @@ func TestSignIn(t *testing.T) {
 		if w := b.post("/login", url.Values{"user": {"mallory"}}); w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "mallory") {
 			t.Errorf("POST /login user=mallory = %d, want 403 naming the account", w.Code)
 		}
-		b.cookies[userCookie] = "gone"
-		if w := b.get("/"); w.Code != http.StatusSeeOther || b.cookies[userCookie] != "" {
-			t.Errorf("GET / with a stale user cookie = %d (cookie %q), want 303 to the login and the cookie dropped", w.Code, b.cookies[userCookie])
+		b.cookies[sessionCookie] = "forged." + b.cookies[sessionCookie]
+		if w := b.get("/"); w.Code != http.StatusSeeOther {
+			t.Errorf("GET / with a tampered session cookie = %d, want 303 to the login", w.Code)
 		}
 	})
 	t.Run("header", func(t *testing.T) {
@@ -485,7 +507,7 @@ func TestBookingsGolden(t *testing.T) {
 	b.get("/lang?to=en&next=/")
 	w := b.get("/bookings")
 	got := w.Body.String()
-	for _, secret := range []string{b.cookies[csrfCookie]} {
+	for _, secret := range []string{b.csrf()} {
 		got = strings.ReplaceAll(got, secret, "CSRF")
 	}
 	got = regexp.MustCompile(`/bookings/[a-z2-7]{20}`).ReplaceAllString(got, "/bookings/ID")

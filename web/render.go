@@ -22,7 +22,7 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames lists the page templates; each is parsed together with layout.html.
-var pageNames = []string{"login.html", "form.html", "booking.html", "bookings.html", "cancel.html", "error.html", "subscribe.html", "admin.html", "find.html", "grid.html"}
+var pageNames = []string{"login.html", "form.html", "booking.html", "bookings.html", "cancel.html", "error.html", "subscribe.html", "admin.html", "login_inapp.html", "signedout.html", "find.html", "grid.html"}
 
 // clockField is a 24-hour time input (the "clock" partial): a text field rather than
 // <input type=time>, whose display follows the browser's locale (AM/PM in English).
@@ -88,7 +88,9 @@ type page struct {
 	Admin     bool
 	Demo      bool
 	DemoLogin bool
-	CSRF      string
+	// SignOut shows the sign-out button (sessions: demo and dingtalk mode).
+	SignOut bool
+	CSRF    string
 	// Here is the URL to come back to after switching language.
 	Here    string
 	Version string
@@ -101,7 +103,7 @@ type page struct {
 func (s *server) page(c echo.Context, titleKey string) page {
 	l := langOf(c)
 	p := page{
-		Lang: l, Title: l.T(titleKey), Demo: s.demo, DemoLogin: s.auth == AuthDemo,
+		Lang: l, Title: l.T(titleKey), Demo: s.demo, DemoLogin: s.auth == AuthDemo, SignOut: s.auth != AuthHeader,
 		CSRF: csrfToken(c), Here: "/", Version: s.version,
 	}
 	if u, ok := CurrentUser(c); ok {

@@ -22,9 +22,18 @@ func (s *server) routes() {
 		return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg")
 	})
 	e.GET("/lang", s.switchLanguage)
-	if s.auth == AuthDemo {
+	switch s.auth {
+	case AuthDemo:
 		e.GET("/login", s.loginPage)
 		e.POST("/login", s.login)
+	case AuthDingTalk:
+		e.GET("/login", s.dingTalkLogin)
+		e.GET("/auth/dingtalk/callback", s.dingTalkCallback)
+		e.POST("/auth/dingtalk/inapp", s.dingTalkInApp)
+	}
+	if s.auth != AuthHeader {
+		e.POST("/logout", s.logout)
+		e.GET("/signed-out", s.signedOutPage)
 	}
 
 	// Pages.
@@ -44,6 +53,7 @@ func (s *server) routes() {
 	api.GET("/rooms", s.listRooms)
 	api.GET("/availability", s.availability)
 	api.GET("/route", s.route)
+	api.GET("/series/plan", s.planSeriesAPI)
 	api.GET("/bookings", s.listBookingsAPI)
 	api.POST("/bookings", s.createBookingAPI)
 	api.GET("/bookings/:id", s.getBookingAPI)

@@ -93,6 +93,14 @@ func (s *server) arg(l lang, key, v string, all models.Args) string {
 		if t := parseArgTime(v); !t.IsZero() {
 			return t.In(s.zone).Format(time.DateOnly)
 		}
+	case models.ArgTimes:
+		var out []string
+		for p := range strings.SplitSeq(v, ",") {
+			if t := parseArgTime(p); !t.IsZero() {
+				out = append(out, t.In(s.zone).Format("2006-01-02 15:04"))
+			}
+		}
+		return strings.Join(out, l.T("list.sep"))
 	case models.ArgCause:
 		inner := maps.Clone(all)
 		delete(inner, models.ArgCause)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -31,16 +32,41 @@ type Booker interface {
 	Route(start time.Time) models.Decision
 	// Wait returns the reservation once it is no longer pending, or after max, whichever is first.
 	Wait(ctx context.Context, id string, max time.Duration) (models.Reservation, error)
+	// BookSeries books req as the first occurrence of a series repeating by rrule (RFC 5545); onConflict "refuse"
+	// books nothing when an occurrence is taken (ErrConflict code "series_taken", args: the dates), "skip" leaves
+	// the taken ones out (SeriesResult.Skipped). Invalid rules are ErrInvalid user errors on field "rrule".
+	BookSeries(ctx context.Context, by models.User, req models.BookingRequest, rrule string, onConflict models.OnConflict, idempotencyKey string) (models.SeriesResult, error)
+	// CancelSeries cancels the occurrence id of a series, it and the later ones, or the whole series (scope).
+	CancelSeries(ctx context.Context, by models.User, id string, scope models.Scope) (models.Series, error)
+	// PlanSeries lists the occurrences a series would have, the system each goes to and what holds its slot.
+	PlanSeries(ctx context.Context, req models.BookingRequest, rrule string) ([]models.OccurrencePlan, error)
 }
 
 // Authentication modes for Config.Auth.
 const (
-	// AuthDemo lets a visitor pick any catalog user on /login (a cookie remembers the
-	// choice). The AuthHeader header is accepted too, so curl works.
+	// AuthDemo lets a visitor pick any catalog user on /login (a signed session cookie
+	// remembers the choice). The AuthHeader header from a trusted proxy is accepted too,
+	// so curl on the same machine works. It always shows the demo banner.
 	AuthDemo = "demo"
-	// AuthHeader trusts the user id in Config.AuthHeader, set by an SSO proxy in front.
+	// AuthHeader trusts the user id in Config.AuthHeader, set by an SSO proxy in front,
+	// from Config.TrustedProxies only.
 	AuthHeader = "header"
+	// AuthDingTalk signs in with DingTalk: its login page in a browser, the JSAPI inside
+	// the DingTalk app; a signed session cookie remembers the user.
+	AuthDingTalk = "dingtalk"
 )
+
+// DingTalkLogin is what AuthDingTalk needs besides Config.SignIn.
+type DingTalkLogin struct {
+	// LoginURL is where browsers sign in (https://login.dingtalk.com; /oauth2/auth is added).
+	LoginURL string
+	// AppKey is the app's client_id.
+	AppKey string
+	// CorpID is the organisation the in-app JSAPI asks a code for.
+	CorpID string
+	// JSAPIURL is the DingTalk JSAPI script (dingtalk.open.js) pages load inside the app.
+	JSAPIURL string
+}
 
 // DefaultAuthHeader is the header read when Config.AuthHeader is empty.
 const DefaultAuthHeader = "X-Forwarded-User"
@@ -54,10 +80,21 @@ type Config struct {
 	// Now is the clock (time.Now when nil).
 	Now    func() time.Time
 	Logger *slog.Logger
-	// Auth is AuthDemo (the default) or AuthHeader.
+	// Auth is AuthDemo (the default), AuthHeader or AuthDingTalk.
 	Auth string
 	// AuthHeader names the header carrying the user id (DefaultAuthHeader when empty).
 	AuthHeader string
+	// TrustedProxies are the peers whose auth header and X-Forwarded-For are believed
+	// (DefaultTrustedProxies when nil; an empty list trusts no one).
+	TrustedProxies []netip.Prefix
+	// SessionKeys sign session cookies: the first signs, all verify (at least 32 bytes
+	// each). Required in demo and dingtalk mode.
+	SessionKeys [][]byte
+	// SignIn and DingTalk are required with AuthDingTalk.
+	SignIn   SignIn
+	DingTalk DingTalkLogin
+	// Limits are the per-client rate limits (DefaultLimits when zero).
+	Limits Limits
 	// Access is the access policy: who sees a booking's details, who may change or
 	// cancel it, who is an admin. Every page, API route and feed asks it.
 	Access models.Access
@@ -96,6 +133,12 @@ type server struct {
 	log        *slog.Logger
 	auth       string
 	authHeader string
+	proxies    []netip.Prefix
+	sessions   sessionCodec
+	signin     SignIn
+	dingtalk   DingTalkLogin
+	limits     *limiters
+	csp        string
 	access     models.Access
 	demo       bool
 	secure     bool
@@ -122,6 +165,7 @@ func New(cfg Config) (http.Handler, error) {
 	s := &server{
 		store: cfg.Store, booker: cfg.Booker, feeds: cfg.Feeds, admin: cfg.Admin, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
 		auth: cfg.Auth, authHeader: cfg.AuthHeader, access: cfg.Access, demo: cfg.Demo,
+		proxies: cfg.TrustedProxies, sessions: sessionCodec{keys: cfg.SessionKeys}, signin: cfg.SignIn, dingtalk: cfg.DingTalk,
 		secure: strings.HasPrefix(cfg.BaseURL, "https://"), baseURL: strings.TrimRight(cfg.BaseURL, "/"), metrics: cfg.Metrics,
 		ready: cfg.Ready, version: cfg.Version, waitMax: cfg.WaitMax,
 	}
@@ -143,9 +187,33 @@ func New(cfg Config) (http.Handler, error) {
 	case "":
 		s.auth = AuthDemo
 	case AuthDemo, AuthHeader:
+	case AuthDingTalk:
+		d := &s.dingtalk
+		d.LoginURL = strings.TrimRight(d.LoginURL, "/")
+		if s.signin == nil || d.LoginURL == "" || d.AppKey == "" || d.CorpID == "" || d.JSAPIURL == "" {
+			return nil, fmt.Errorf("%w: web dingtalk auth needs SignIn, a login URL, the app key, the corpId and the JSAPI URL", models.ErrInvalid)
+		}
 	default:
-		return nil, fmt.Errorf("%w: web auth mode %q (want %q or %q)", models.ErrInvalid, s.auth, AuthDemo, AuthHeader)
+		return nil, fmt.Errorf("%w: web auth mode %q (want %q, %q or %q)", models.ErrInvalid, s.auth, AuthDemo, AuthHeader, AuthDingTalk)
 	}
+	if s.auth == AuthDemo {
+		s.demo = true // demo sign-in is never shown without the banner
+	}
+	if s.auth != AuthHeader {
+		if len(s.sessions.keys) == 0 {
+			return nil, fmt.Errorf("%w: web %s auth needs a session key", models.ErrInvalid, s.auth)
+		}
+		for _, k := range s.sessions.keys {
+			if len(k) < minSessionKey {
+				return nil, fmt.Errorf("%w: a session key has %d bytes, want at least %d", models.ErrInvalid, len(k), minSessionKey)
+			}
+		}
+	}
+	if s.proxies == nil {
+		s.proxies = DefaultTrustedProxies
+	}
+	s.csp = contentSecurityPolicy(s.auth, s.dingtalk.JSAPIURL)
+	s.limits = newLimiters(cfg.Limits, s.now)
 	if s.authHeader == "" {
 		s.authHeader = DefaultAuthHeader
 	}
@@ -167,6 +235,7 @@ func New(cfg Config) (http.Handler, error) {
 	s.e = echo.New()
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.HTTPErrorHandler = s.handleError
+	s.e.IPExtractor = s.clientIP
 	s.routes()
 	return s.e, nil
 }

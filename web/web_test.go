@@ -3,10 +3,12 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -71,7 +73,7 @@ func (b *booker) Reschedule(ctx context.Context, by models.User, id string, req 
 	if err := req.Validate(b.now()); err != nil {
 		return models.Reservation{}, err
 	}
-	return b.store.Update(ctx, id, models.Change{CheckRoom: true, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+	return b.store.Update(ctx, id, models.Change{CheckRoom: true, Room: req.RoomID, Apply: func(r *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
 		if err := b.access.CheckChange(by.ID, *r); err != nil {
 			return nil, nil, err
 		}
@@ -101,6 +103,8 @@ func (b *booker) Wait(ctx context.Context, id string, _ time.Duration) (models.R
 	return b.store.Reservation(ctx, id)
 }
 
+const testSessionKey = "0123456789abcdef0123456789abcdef-test"
+
 // env is one web server on a fresh SQLite store seeded with the demo catalog.
 type env struct {
 	t     *testing.T
@@ -121,18 +125,21 @@ func newEnv(t *testing.T, opts ...func(*Config)) *env {
 	access := models.NewAccess("admin")
 	reg := prometheus.NewRegistry()
 	cfg := Config{
-		Store:      store,
-		Booker:     &booker{store: store, routing: models.NewRouting(shanghai, cutover, freeze), now: now, access: access},
-		Zone:       shanghai,
-		Now:        now,
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Auth:       AuthDemo,
-		Access:     access,
-		Demo:       true,
-		BaseURL:    "http://localhost:8080",
-		Registerer: reg,
-		Metrics:    promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Version:    "test",
+		Store:  store,
+		Booker: &booker{store: store, routing: models.NewRouting(shanghai, cutover, freeze), now: now, access: access},
+		Zone:   shanghai,
+		Now:    now,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Auth:   AuthDemo,
+		// httptest's requests come from 192.0.2.1, standing in for the SSO proxy.
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
+		SessionKeys:    [][]byte{[]byte(testSessionKey)},
+		Access:         access,
+		Demo:           true,
+		BaseURL:        "http://localhost:8080",
+		Registerer:     reg,
+		Metrics:        promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Version:        "test",
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -244,11 +251,20 @@ func (b *browser) get(path string) *httptest.ResponseRecorder {
 // post sends a form; the CSRF token is added unless the form sets _csrf itself.
 func (b *browser) post(path string, form url.Values) *httptest.ResponseRecorder {
 	if _, ok := form[csrfField]; !ok {
-		form.Set(csrfField, b.cookies[csrfCookie])
+		form.Set(csrfField, b.csrf())
 	}
 	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(r)
+}
+
+// csrf is the token the browser's pages carry: bound to the session once signed in.
+func (b *browser) csrf() string {
+	codec := sessionCodec{keys: [][]byte{[]byte(testSessionKey)}}
+	if sess, err := codec.decode(b.cookies[sessionCookie], testNow); err == nil {
+		return codec.csrfFor(sess)
+	}
+	return b.cookies[csrfCookie]
 }
 
 // login signs in through the demo login page, as a visitor would.
@@ -258,8 +274,8 @@ func (b *browser) login(user string) *browser {
 		b.e.t.Fatalf("GET /login = %d, want 200", w.Code)
 	}
 	w := b.post("/login", url.Values{"user": {user}, "next": {"/"}})
-	if w.Code != http.StatusSeeOther || b.cookies[userCookie] != user {
-		b.e.t.Fatalf("POST /login user=%s = %d (cookie %q), want 303 and the cookie", user, w.Code, b.cookies[userCookie])
+	if w.Code != http.StatusSeeOther || b.cookies[sessionCookie] == "" {
+		b.e.t.Fatalf("POST /login user=%s = %d (cookies %v), want 303 and a session cookie", user, w.Code, b.cookies)
 	}
 	return b
 }
@@ -274,4 +290,18 @@ func formToken(t *testing.T, body string) string {
 		t.Fatalf("page has no CSRF field:\n%s", body)
 	}
 	return m[1]
+}
+
+// BookSeries and CancelSeries are exercised end to end with the real engine in
+// cmd/roombridge; handler tests here do not book series.
+func (b *booker) BookSeries(context.Context, models.User, models.BookingRequest, string, models.OnConflict, string) (models.SeriesResult, error) {
+	return models.SeriesResult{}, fmt.Errorf("series: %w", models.ErrUnavailable)
+}
+
+func (b *booker) CancelSeries(context.Context, models.User, string, models.Scope) (models.Series, error) {
+	return models.Series{}, fmt.Errorf("series: %w", models.ErrUnavailable)
+}
+
+func (b *booker) PlanSeries(context.Context, models.BookingRequest, string) ([]models.OccurrencePlan, error) {
+	return nil, fmt.Errorf("series: %w", models.ErrUnavailable)
 }

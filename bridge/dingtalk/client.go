@@ -30,6 +30,8 @@ const (
 	apiGetEvent                = "GetEvent"
 	apiDeleteEvent             = "DeleteEvent"
 	apiListEvents              = "ListEvents"
+	apiListInstances           = "ListInstances"
+	apiPatchEvent              = "PatchEvent"
 	apiAddMeetingRooms         = "AddMeetingRooms"
 	apiRemoveMeetingRooms      = "RemoveMeetingRooms"
 	apiGetMeetingRoomsSchedule = "GetMeetingRoomsSchedule"

@@ -33,6 +33,11 @@ type Event struct {
 	OrganizerName    string // the organiser's display name, as DingTalk shows it
 	Rooms            []EventRoom
 	UpdateTime       time.Time
+	// SeriesMasterID is set on an occurrence of a recurring event.
+	SeriesMasterID string
+	// Recurrence is set on a recurring event (the series itself); Start and End are then
+	// its first occurrence.
+	Recurrence *Recurrence
 }
 
 // EventRoom is a meeting room attached to an event. ResponseStatus is "accepted" (booked),
@@ -67,6 +72,9 @@ type BookRequest struct {
 	AttendeeUnionIDs []string
 	RoomID           string
 	RoomName         string // shown as the event's location
+	// Recurrence makes the event a recurring series whose first occurrence is Start–End
+	// (BookSeries only).
+	Recurrence *Recurrence
 }
 
 // chinaStandardTime is Asia/Shanghai, which has kept UTC+8 without daylight saving since
@@ -197,6 +205,12 @@ func (c *Client) createEvent(ctx context.Context, req BookRequest) (string, erro
 	}
 	for _, a := range req.AttendeeUnionIDs {
 		body.Attendees = append(body.Attendees, &calendar.CreateEventRequestAttendees{Id: tea.String(a)})
+	}
+	if req.Recurrence != nil {
+		body.Recurrence = &calendar.CreateEventRequestRecurrence{}
+		if err := sdkCopy(req.Recurrence, body.Recurrence); err != nil {
+			return "", fmt.Errorf("dingtalk recurrence of booking %s: %w: %w", req.Key, models.ErrInvalid, err)
+		}
 	}
 	var id string
 	err := c.run(ctx, call{
@@ -461,7 +475,9 @@ type wireEvent struct {
 		ID          string `json:"id"`
 		DisplayName string `json:"displayName"`
 	} `json:"organizer"`
-	MeetingRooms []struct {
+	SeriesMasterID string      `json:"seriesMasterId"`
+	Recurrence     *Recurrence `json:"recurrence"`
+	MeetingRooms   []struct {
 		RoomID         string `json:"roomId"`
 		DisplayName    string `json:"displayName"`
 		ResponseStatus string `json:"responseStatus"`
@@ -517,6 +533,8 @@ func toEvent(sdkValue any) (Event, error) {
 		Status:           w.Status,
 		OrganizerUnionID: w.Organizer.ID,
 		OrganizerName:    w.Organizer.DisplayName,
+		SeriesMasterID:   w.SeriesMasterID,
+		Recurrence:       w.Recurrence,
 	}
 	if ev.Start, err = w.Start.parse(); err != nil {
 		return Event{}, fmt.Errorf("event %s start: %w", w.ID, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -161,16 +162,18 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		backends, sources, names = append(backends, d), append(sources, d), append(names, models.BackendDingTalk)
 	}
 
+	instance := cfg.instance()
 	a.dispatcher = bridge.NewDispatcher(bridge.DispatcherConfig{Store: a.store, Backends: backends, Routing: routing, Now: a.now, Logger: a.log, Metrics: a.metrics,
-		Lease: cfg.OutboxLease, JobTimeout: min(45*time.Second, cfg.OutboxLease*3/4)})
-	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Access: cfg.access(), Now: a.now, Logger: a.log, Dispatcher: a.dispatcher})
+		Owner: instance, Lease: cfg.OutboxLease, Backoff: bridge.BackoffUpTo(cfg.OutboxRetryMax)})
+	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Access: cfg.access(), Now: a.now, Logger: a.log, Dispatcher: a.dispatcher,
+		SeriesWindow: cfg.BookingWindow})
 	for _, src := range sources {
 		var usage *bridge.Usage
 		if src.Name() == models.BackendDingTalk {
 			usage = a.usage
 		}
 		a.syncers = append(a.syncers, bridge.NewSyncer(bridge.SyncerConfig{Store: a.store, Source: src, Routing: routing, Now: a.now, Logger: a.log,
-			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead}))
+			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead, Instance: instance, Lease: cfg.SyncLease}))
 	}
 	a.admin = &bridge.Admin{Store: a.store, Syncers: a.syncers, Routing: routing, Demo: cfg.Demo, Now: a.now}
 	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, Access: cfg.access(), ShowTitles: cfg.FeedShowTitles,
@@ -183,6 +186,20 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		}
 	}
 	return a, nil
+}
+
+// instance names this replica in the outbox and sync leases: ROOMBRIDGE_INSTANCE, or
+// the host and listen address (stable across restarts, so a restarted replica takes
+// back its own jobs at once), or the host and process id when the port is chosen at
+// random.
+func (c config) instance() string {
+	if c.Instance != "" {
+		return c.Instance
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err == nil && port != "0" && port != "" {
+		return bridge.DefaultOwner(c.Addr)
+	}
+	return bridge.DefaultOwner("")
 }
 
 // removeSQLite deletes a SQLite database and its WAL files.

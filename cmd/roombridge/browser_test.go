@@ -111,3 +111,83 @@ func TestBrowserBooksThroughTheForm(t *testing.T) {
 		t.Errorf("my bookings page lacks the new booking: %q", mine)
 	}
 }
+
+// TestBrowserBooksASeries fills in a weekly series in the form across the demo cutover:
+// before submitting, the form lists each occurrence with the system it goes to and marks
+// the two the demo's own bookings hold (one in each system); booked with "skip", my
+// bookings show the series once.
+func TestBrowserBooksASeries(t *testing.T) {
+	exe := chromium(t)
+	in := start(t, nil)
+	in.sync(t) // the demo's native bookings are in the table
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.Flag("lang", "zh-CN"),
+		chromedp.Flag("accept-lang", "zh-CN,zh"),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
+		chromedp.WindowSize(412, 915),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelTimeout()
+
+	// Tomorrow 10:00 the OA holds 钉钉培训; a week later (the day after the cutover)
+	// DingTalk holds 新系统周会; the third week is free.
+	day := in.day(1, 0, 0).Format("2006-01-02")
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(in.url+"/login"),
+		chromedp.Click(chromedp.CSS(`button[name="user"][value="zhangsan"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#booking-form`)),
+		chromedp.SetValue(chromedp.CSS(`#office`), "bj-shoukai"),
+		chromedp.SetValue(chromedp.CSS(`#room_id`), "duowei"),
+		chromedp.SetValue(chromedp.CSS(`#date`), day),
+		chromedp.SetValue(chromedp.CSS(`#start`), "10:00"),
+		chromedp.SetValue(chromedp.CSS(`#end`), "11:00"),
+		chromedp.SetValue(chromedp.CSS(`#repeat`), "weekly"),
+		chromedp.SetValue(chromedp.CSS(`#count`), "3"),
+		chromedp.SendKeys(chromedp.CSS(`#title`), "浏览器里的周例会"),
+	)
+	if err != nil {
+		t.Fatalf("fill in the form: %v\nserver log:\n%s", err, in.stderr)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`['office','room_id','date','start','end','repeat','count'].every(id => document.getElementById(id).dispatchEvent(new Event('change', {bubbles: true})))`)); err != nil {
+		t.Fatalf("notify the form: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll('#plan li').length === 3`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		plan, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#repeat-box`)))
+		t.Fatalf("the form never listed 3 occurrences: %v (%q)", err, plan)
+	}
+	items, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#plan li')).map(li => li.className + '|' + li.querySelector('.sys').textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"taken|OA（致远）", "taken|钉钉", "free|钉钉"}
+	if strings.Join(items, " ") != strings.Join(want, " ") {
+		t.Errorf("planned occurrences = %v, want %v", items, want)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#on_conflict`)),
+		chromedp.Click(chromedp.CSS(`#booking-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`details.series`)),
+	); err != nil {
+		page, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+		t.Fatalf("submit: %v\npage: %s\nserver log:\n%s", err, page, in.stderr)
+	}
+	mine, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(mine, "浏览器里的周例会") || !strings.Contains(mine, "重复预订，共 1 次") {
+		t.Errorf("my bookings = %q, want the series once with its one free occurrence", mine)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"roombridge/bridge"
 	"roombridge/bridge/dingtalk"
 	"roombridge/migrations"
 	"roombridge/models"
@@ -36,9 +37,12 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
-	mode := "production"
+	mode := "production, sign-in " + cfg.Auth
 	if cfg.Demo {
-		mode = "demo: in-process OA and DingTalk fakes"
+		mode = "demo: in-process OA and DingTalk fakes, sign-in " + cfg.Auth
+	}
+	for _, w := range cfg.warnings() {
+		a.log.Warn(w)
 	}
 	fmt.Fprintf(stdout, "roombridge listening on http://%s (%s; cutover %s, OA freeze %s)\n", displayAddr(ln.Addr()), mode,
 		cfg.Cutover.In(cfg.Zone).Format("2006-01-02 15:04"), cfg.Freeze.In(cfg.Zone).Format("2006-01-02 15:04"))
@@ -53,11 +57,19 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		}
 		return nil
 	})
+	// Long-polls answer at once when the server stops (the booking as it stands), so a
+	// shutdown does not wait out their 30 s; a request still running after the 5 s grace
+	// is cut off, which is a normal stop, not a failure.
+	srv.RegisterOnShutdown(a.service.StopWaits)
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return srv.Shutdown(sctx)
+		if err := srv.Shutdown(sctx); err != nil {
+			a.log.Warn("shutdown: closing requests still running after the grace period", "err", err)
+			srv.Close()
+		}
+		return nil
 	})
 	g.Go(func() error { return a.dispatcher.Run(gctx) })
 	for _, s := range a.syncers {
@@ -136,6 +148,7 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 
 // syncOnce runs one pass of both backends and prints the summaries as JSON.
 func syncOnce(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	cfg.Instance = oneOff() // never the name of a serving replica on this host
 	a, err := build(ctx, cfg, stderr)
 	if err != nil {
 		return err
@@ -153,8 +166,12 @@ func syncOnce(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	return err
 }
 
+// oneOff names a one-off command in the sync leases (host and process id).
+func oneOff() string { return bridge.DefaultOwner("") }
+
 // verify checks the configuration, database, catalog and backends and reports each.
 func verify(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	cfg.Instance = oneOff()
 	a, err := build(ctx, cfg, stderr)
 	if err != nil {
 		return err
@@ -170,6 +187,17 @@ func verify(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s %s%s\n", mark, what, detail)
 	}
 	report(true, "configuration", fmt.Sprintf(" (demo=%v, cutover %s, OA freeze %s)", cfg.Demo, cfg.Cutover.Format(time.RFC3339), cfg.Freeze.Format(time.RFC3339)))
+	proxies := make([]string, 0, len(cfg.TrustedProxies))
+	for _, p := range cfg.TrustedProxies {
+		proxies = append(proxies, p.String())
+	}
+	if len(proxies) == 0 {
+		proxies = append(proxies, "none")
+	}
+	report(true, "sign-in", fmt.Sprintf(" (auth %s, trusted proxies %s, base URL %s, https %v)", cfg.Auth, strings.Join(proxies, ","), cfg.BaseURL, strings.HasPrefix(cfg.BaseURL, "https://")))
+	for _, w := range cfg.warnings() {
+		fmt.Fprintf(stdout, "warn %s\n", w)
+	}
 	report(true, "database", " ("+a.store.Dialect()+", schema current)")
 	rooms := a.catalog.Rooms()
 	for _, r := range rooms {
@@ -178,23 +206,75 @@ func verify(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		}
 	}
 	report(true, "catalog", fmt.Sprintf(" (%d offices, %d rooms, %d users)", len(a.catalog.Offices), len(rooms), len(a.catalog.Users)))
-	for _, s := range a.syncers {
-		pctx, cancel := context.WithTimeout(ctx, time.Minute)
-		sum, err := s.Pass(pctx, false)
-		cancel()
-		detail := fmt.Sprintf(" (%d bookings seen)", sum.Seen)
-		if sum.Skipped {
-			detail = " (" + sum.Note + ")"
-		}
-		if err != nil {
-			detail = ": " + err.Error()
-		}
-		report(err == nil, "backend "+string(s.Backend()), detail)
-	}
+	problems += verifyBackends(ctx, a, stdout)
 	if problems > 0 {
 		return fmt.Errorf("verify: %d problem(s)", problems)
 	}
 	return nil
+}
+
+// verifyBackends reads every backend over the sync window from now on (without
+// applying anything, except a first sync of the demo's in-process backends) and
+// compares it with the reservations table: one line per backend
+// ("ok" with the count, or "FAIL" when it cannot be read), then one line per
+// discrepancy (missing, extra, different time or room, still pending). It returns the
+// number of problems.
+func verifyBackends(ctx context.Context, a *app, stdout io.Writer) int {
+	problems := 0
+	from := a.now()
+	to := from.Add(a.cfg.SyncAhead)
+	for _, s := range a.syncers {
+		b := s.Backend()
+		if a.cfg.Demo {
+			// The demo backends were born with this process (seeded with a few native
+			// bookings the table cannot know yet): sync them once before comparing.
+			pctx, cancel := context.WithTimeout(ctx, time.Minute)
+			_, _ = s.Pass(pctx, false)
+			cancel()
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Minute)
+		remotes, rooms, err := s.Read(pctx, from, to)
+		cancel()
+		if errors.Is(err, models.ErrFrozen) {
+			fmt.Fprintf(stdout, "ok   backend %s (past its freeze: not read, the last snapshot stands)\n", b)
+			continue
+		}
+		if err != nil {
+			fmt.Fprintf(stdout, "FAIL backend %s: %v\n", b, err)
+			problems++
+			continue
+		}
+		table, err := a.store.Reservations(ctx, models.Filter{Backend: b, RoomIDs: rooms, From: from, To: to})
+		if err != nil {
+			fmt.Fprintf(stdout, "FAIL backend %s: read the reservations table: %v\n", b, err)
+			problems++
+			continue
+		}
+		var inWindow []models.Reservation
+		for _, r := range table {
+			if !r.Start.Before(from) { // meetings under way or over are not compared: backends list history unreliably
+				inWindow = append(inWindow, r)
+			}
+		}
+		var listed []models.Remote
+		for _, r := range remotes {
+			if !r.Start.Before(from) {
+				listed = append(listed, r)
+			}
+		}
+		diffs := models.CompareBackend(b, inWindow, listed)
+		mark := "ok  "
+		if len(diffs) > 0 {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(stdout, "%s backend %s (%d bookings seen, %d in the table, %d discrepancies)\n", mark, b, len(listed), len(inWindow), len(diffs))
+		for _, d := range diffs {
+			fmt.Fprintf(stdout, "FAIL   %s %s: reservation %q remote %q room %s %s–%s %s\n", b, d.Kind, d.ReservationID, d.RemoteID, d.RoomID,
+				d.Start.In(a.cfg.Zone).Format("2006-01-02 15:04"), d.End.In(a.cfg.Zone).Format("15:04"), d.Detail)
+		}
+		problems += len(diffs)
+	}
+	return problems
 }
 
 // runFake serves one in-memory backend on its own, seeded with the catalog.

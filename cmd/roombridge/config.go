@@ -4,11 +4,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"roombridge/models"
+	"roombridge/web"
 )
 
 // config is everything the environment (or flags) can set; see the README's table.
@@ -34,10 +36,19 @@ type config struct {
 	// DingTalkOperator is the catalog user whose DingTalk identity queries room schedules.
 	DingTalkOperator string
 
-	Auth       string
-	AuthHeader string
-	Admins     map[string]bool
-	BaseURL    string
+	Auth           string
+	AuthHeader     string
+	TrustedProxies []netip.Prefix
+	// SessionKeys sign session cookies (nil: the key kept in the database).
+	SessionKeys [][]byte
+	// DingTalkLoginURL, DingTalkCorpID and DingTalkJSAPIURL serve dingtalk sign-in.
+	DingTalkLoginURL string
+	DingTalkCorpID   string
+	DingTalkJSAPIURL string
+	Admins           map[string]bool
+	BaseURL          string
+	// BaseURLSet is false when ROOMBRIDGE_BASE_URL took its default.
+	BaseURLSet bool
 
 	// Sync knobs (issue: one feed of both systems).
 	SyncBack, SyncAhead time.Duration
@@ -49,6 +60,14 @@ type config struct {
 	// OutboxLease is how long a claimed outbox job is reserved for its worker; after it a
 	// job whose process died runs again.
 	OutboxLease time.Duration
+	// OutboxRetryMax is the longest wait between retries of a backend write.
+	OutboxRetryMax time.Duration
+	// Instance names this replica in the outbox and sync leases.
+	Instance string
+	// SyncLease is how long a sync lease lasts without renewal.
+	SyncLease time.Duration
+	// BookingWindow is how far ahead the last occurrence of a recurring booking may start.
+	BookingWindow time.Duration
 }
 
 // setting is one configuration variable: its environment name, default and help.
@@ -73,8 +92,13 @@ var settings = []setting{
 	{"ROOMBRIDGE_DINGTALK_APP_KEY", "", "DingTalk internal app key"},
 	{"ROOMBRIDGE_DINGTALK_APP_SECRET", "", "DingTalk internal app secret"},
 	{"ROOMBRIDGE_DINGTALK_OPERATOR", "", "catalog user id that room schedule queries run as (default: the first admin)"},
-	{"ROOMBRIDGE_AUTH", "demo", "demo, header (trusted SSO proxy) or dingtalk"},
+	{"ROOMBRIDGE_AUTH", "", "demo, header (trusted SSO proxy) or dingtalk (default demo in demo mode; required otherwise)"},
 	{"ROOMBRIDGE_AUTH_HEADER", "X-Forwarded-User", "user id header in header mode"},
+	{"ROOMBRIDGE_TRUSTED_PROXIES", "127.0.0.1/32,::1/128", "CIDRs whose requests may carry the auth header and X-Forwarded-For"},
+	{"ROOMBRIDGE_DINGTALK_LOGIN_URL", "https://login.dingtalk.com", "where dingtalk auth sends the browser (/oauth2/auth)"},
+	{"ROOMBRIDGE_DINGTALK_CORP_ID", "", "the organisation's corpId (dingxxxx), for sign-in inside the DingTalk app; required with dingtalk auth"},
+	{"ROOMBRIDGE_DINGTALK_JSAPI_URL", "https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js", "DingTalk JSAPI script that pages load inside the DingTalk app"},
+	{"ROOMBRIDGE_SESSION_KEY", "", "key(s) signing session cookies, comma-separated, first signs (default: generated once, kept in the database)"},
 	{"ROOMBRIDGE_ADMINS", "", "comma-separated user ids with the admin role"},
 	{"ROOMBRIDGE_BASE_URL", "http://localhost:8080", "public URL used in feed links"},
 	{"ROOMBRIDGE_SYNC_BACK", "720h", "how far back sync reads (default 30 days)"},
@@ -82,7 +106,11 @@ var settings = []setting{
 	{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", "3000", "metered DingTalk calls sync may spend per month"},
 	{"ROOMBRIDGE_FEED_SHOW_TITLES", "0", "1 shows every title in room and office feeds; 0 shows only the subscriber's own"},
 	{"ROOMBRIDGE_DINGTALK_STREAM", "", "1 applies DingTalk Stream-mode events at once (default: on in demo mode, off otherwise)"},
-	{"ROOMBRIDGE_OUTBOX_LEASE", "2m", "how long a running backend write is reserved; a crashed process's writes resume after it"},
+	{"ROOMBRIDGE_BOOKING_WINDOW", "4320h", "how far ahead the last occurrence of a recurring booking may start (default 180 days)"},
+	{"ROOMBRIDGE_OUTBOX_LEASE", "15s", "how long a backend write stays reserved without its worker's heartbeat; another replica resumes a dead one's writes after it"},
+	{"ROOMBRIDGE_OUTBOX_RETRY_MAX", "5m", "longest wait between retries of a backend write (they back off exponentially from 2s)"},
+	{"ROOMBRIDGE_INSTANCE", "", "this replica's name in outbox and sync leases (default host/listen address); unique among running replicas, stable across restarts"},
+	{"ROOMBRIDGE_SYNC_LEASE", "30s", "how long the sync leader's lease lasts without renewal; a dead leader is replaced within about this"},
 }
 
 // flagName turns ROOMBRIDGE_OA_URL into oa-url.
@@ -206,11 +234,43 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 	c.CatalogPath = get("ROOMBRIDGE_CATALOG")
 	c.Auth = get("ROOMBRIDGE_AUTH")
 	switch c.Auth {
-	case "demo", "header":
-	case "dingtalk":
-		return c, nil, &configError{"ROOMBRIDGE_AUTH", "dingtalk login is not available in this version; use header behind a trusted SSO proxy, or demo"}
+	case "":
+		if !c.Demo {
+			return c, nil, &configError{"ROOMBRIDGE_AUTH", "required outside demo mode: header (behind a trusted SSO proxy) or dingtalk"}
+		}
+		c.Auth = "demo"
+	case "demo":
+		if !c.Demo {
+			return c, nil, &configError{"ROOMBRIDGE_AUTH", "demo sign-in lets anyone be anyone; it is refused outside demo mode (use header or dingtalk)"}
+		}
+	case "header", "dingtalk":
 	default:
 		return c, nil, &configError{"ROOMBRIDGE_AUTH", fmt.Sprintf("%q is not demo, header or dingtalk", c.Auth)}
+	}
+	proxies := get("ROOMBRIDGE_TRUSTED_PROXIES")
+	if c.TrustedProxies, err = web.ParseTrustedProxies(proxies); err != nil {
+		return c, nil, &configError{"ROOMBRIDGE_TRUSTED_PROXIES", fmt.Sprintf("%q is not a comma-separated list of CIDRs (or none): %v", proxies, err)}
+	}
+	if v := get("ROOMBRIDGE_SESSION_KEY"); v != "" {
+		if c.SessionKeys, err = web.SessionKeys(v); err != nil {
+			return c, nil, &configError{"ROOMBRIDGE_SESSION_KEY", err.Error()}
+		}
+	}
+	c.DingTalkLoginURL = strings.TrimRight(get("ROOMBRIDGE_DINGTALK_LOGIN_URL"), "/")
+	c.DingTalkCorpID = get("ROOMBRIDGE_DINGTALK_CORP_ID")
+	c.DingTalkJSAPIURL = get("ROOMBRIDGE_DINGTALK_JSAPI_URL")
+	for _, u := range []struct{ env, v string }{{"ROOMBRIDGE_DINGTALK_LOGIN_URL", c.DingTalkLoginURL}, {"ROOMBRIDGE_DINGTALK_JSAPI_URL", c.DingTalkJSAPIURL}} {
+		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return c, nil, &configError{u.env, fmt.Sprintf("%q is not an http(s) URL", u.v)}
+		}
+	}
+	if c.Auth == "dingtalk" {
+		if !c.Demo && c.DingTalkAppKey == "" {
+			return c, nil, &configError{"ROOMBRIDGE_AUTH", "dingtalk sign-in needs the DingTalk app: set ROOMBRIDGE_DINGTALK_APP_KEY and ROOMBRIDGE_DINGTALK_APP_SECRET"}
+		}
+		if !c.Demo && c.DingTalkCorpID == "" {
+			return c, nil, &configError{"ROOMBRIDGE_DINGTALK_CORP_ID", "required with ROOMBRIDGE_AUTH=dingtalk (the corpId, dingxxxx, from the DingTalk developer console)"}
+		}
 	}
 	c.AuthHeader = get("ROOMBRIDGE_AUTH_HEADER")
 	if c.AuthHeader == "" {
@@ -226,13 +286,14 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 		c.Admins["admin"] = true
 	}
 	c.BaseURL = strings.TrimRight(get("ROOMBRIDGE_BASE_URL"), "/")
+	c.BaseURLSet = explicit["ROOMBRIDGE_BASE_URL"]
 	if p, err := url.Parse(c.BaseURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 		return c, nil, &configError{"ROOMBRIDGE_BASE_URL", fmt.Sprintf("%q is not an http(s) URL", c.BaseURL)}
 	}
 	for _, d := range []struct {
 		env string
 		dst *time.Duration
-	}{{"ROOMBRIDGE_SYNC_BACK", &c.SyncBack}, {"ROOMBRIDGE_SYNC_AHEAD", &c.SyncAhead}} {
+	}{{"ROOMBRIDGE_SYNC_BACK", &c.SyncBack}, {"ROOMBRIDGE_SYNC_AHEAD", &c.SyncAhead}, {"ROOMBRIDGE_BOOKING_WINDOW", &c.BookingWindow}} {
 		v := get(d.env)
 		if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst < 0 {
 			return c, nil, &configError{d.env, fmt.Sprintf("%q is not a duration such as 720h", v)}
@@ -255,6 +316,15 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 	lease := get("ROOMBRIDGE_OUTBOX_LEASE")
 	if c.OutboxLease, err = time.ParseDuration(lease); err != nil || c.OutboxLease < time.Second {
 		return c, nil, &configError{"ROOMBRIDGE_OUTBOX_LEASE", fmt.Sprintf("%q is not a duration of at least 1s", lease)}
+	}
+	slease := get("ROOMBRIDGE_SYNC_LEASE")
+	if c.SyncLease, err = time.ParseDuration(slease); err != nil || c.SyncLease < time.Second {
+		return c, nil, &configError{"ROOMBRIDGE_SYNC_LEASE", fmt.Sprintf("%q is not a duration of at least 1s", slease)}
+	}
+	c.Instance = get("ROOMBRIDGE_INSTANCE")
+	rmax := get("ROOMBRIDGE_OUTBOX_RETRY_MAX")
+	if c.OutboxRetryMax, err = time.ParseDuration(rmax); err != nil || c.OutboxRetryMax < time.Second {
+		return c, nil, &configError{"ROOMBRIDGE_OUTBOX_RETRY_MAX", fmt.Sprintf("%q is not a duration of at least 1s", rmax)}
 	}
 	return c, fs.Args(), nil
 }
@@ -283,4 +353,18 @@ func (c config) access() models.Access {
 
 func (c config) routing() models.Routing {
 	return models.NewRouting(c.Zone, c.Cutover, c.Freeze)
+}
+
+// warnings are settings that start but should not stay so in production.
+func (c config) warnings() []string {
+	if c.Demo {
+		return nil
+	}
+	var out []string
+	if !c.BaseURLSet {
+		out = append(out, fmt.Sprintf("ROOMBRIDGE_BASE_URL is not set: feed links point at %s and cookies are not marked Secure; set it to the public https URL", c.BaseURL))
+	} else if !strings.HasPrefix(c.BaseURL, "https://") {
+		out = append(out, "ROOMBRIDGE_BASE_URL is not https: session cookies are not marked Secure")
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,6 +26,8 @@ type instance struct {
 	dtURL  string
 	stderr *bytes.Buffer
 	zone   *time.Location
+	// stop stops the server (once) and returns what run() returned.
+	stop func() error
 }
 
 var (
@@ -69,15 +72,22 @@ func start(t testing.TB, env map[string]string) *instance {
 		cancel()
 		t.Fatalf("roombridge did not start: %v\n%s", <-done, in.stderr)
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run() = %v, want a clean stop", err)
+	var once sync.Once
+	var stopErr error
+	in.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(10 * time.Second):
+				stopErr = errors.New("run() did not stop within 10 s")
 			}
-		case <-time.After(10 * time.Second):
-			t.Error("run() did not stop within 10 s")
+		})
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := in.stop(); err != nil {
+			t.Errorf("run() = %v, want a clean stop", err)
 		}
 	})
 	return in

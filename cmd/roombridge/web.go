@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"roombridge/bridge"
+	"roombridge/bridge/dingtalk/dingtalkfake"
 	"roombridge/models"
 	"roombridge/web"
 )
@@ -27,9 +29,31 @@ func (a *app) handler() (http.Handler, error) {
 			}
 		}
 	}
+	keys := a.cfg.SessionKeys
+	if keys == nil && a.cfg.Auth != "header" {
+		v, err := a.store.Secret(context.Background(), "session_key", web.NewSessionKey)
+		if err != nil {
+			return nil, fmt.Errorf("session key: %w", err)
+		}
+		if keys, err = web.SessionKeys(v); err != nil {
+			return nil, fmt.Errorf("session key in the database: %w", err)
+		}
+	}
+	var signIn web.SignIn
+	login := web.DingTalkLogin{LoginURL: a.cfg.DingTalkLoginURL, AppKey: a.cfg.DingTalkAppKey, CorpID: a.cfg.DingTalkCorpID, JSAPIURL: a.cfg.DingTalkJSAPIURL}
+	if a.cfg.Auth == "dingtalk" {
+		if a.dingtalk == nil {
+			return nil, &configError{"ROOMBRIDGE_AUTH", "dingtalk sign-in needs the DingTalk app (ROOMBRIDGE_DINGTALK_APP_KEY)"}
+		}
+		signIn = dingTalkSignIn{client: a.dingtalk.Client, store: a.store}
+		if a.fakes != nil {
+			login = web.DingTalkLogin{LoginURL: a.fakes.dtURL, AppKey: fakeAppKey, CorpID: dingtalkfake.CorpID, JSAPIURL: a.fakes.dtURL + "/jsapi/dingtalk.open.js"}
+		}
+	}
 	return web.New(web.Config{
 		Store: a.store, Booker: a.service, Zone: a.cfg.Zone, Now: a.now, Logger: a.log,
 		Auth: a.cfg.Auth, AuthHeader: a.cfg.AuthHeader, Access: a.cfg.access(), Demo: a.cfg.Demo, BaseURL: a.cfg.BaseURL,
+		TrustedProxies: a.cfg.TrustedProxies, SessionKeys: keys, SignIn: signIn, DingTalk: login,
 		Metrics:    promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}),
 		Registerer: a.reg,
 		Ready:      a.ready,

@@ -166,6 +166,67 @@
     e.addEventListener('input', refresh);
   });
 
+  // Repeat: the occurrences of the series (GET /api/v1/series/plan), each with the system
+  // it goes to and whether its slot is taken in either system.
+  var repeat = document.getElementById('repeat');
+  var plan = document.getElementById('plan');
+  var weekdays = document.getElementById('weekdays');
+  var until = document.getElementById('until');
+  var count = document.getElementById('count');
+  var planSeq = 0, planTimer = null;
+  function rrule() {
+    var r = repeat.value;
+    if (!r || !validDate(date.value)) { return ''; }
+    var wd = ['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'][new Date(date.value + 'T00:00:00Z').getUTCDay()];
+    var p;
+    if (r === 'daily') {
+      p = ['FREQ=DAILY'];
+    } else if (r === 'weekly') {
+      var days = [];
+      Array.prototype.forEach.call(weekdays.querySelectorAll('input:checked'), function (c) { days.push(c.value); });
+      p = ['FREQ=WEEKLY', 'BYDAY=' + (days.length ? days.join(',') : wd)];
+    } else if (r === 'monthly_date') {
+      p = ['FREQ=MONTHLY', 'BYMONTHDAY=' + parseInt(date.value.slice(8, 10), 10)];
+    } else {
+      p = ['FREQ=MONTHLY', 'BYDAY=-1' + wd];
+    }
+    if (count.value) { p.push('COUNT=' + count.value); } else if (validDate(until.value)) { p.push('UNTIL=' + until.value.replace(/-/g, '')); }
+    return p.join(';');
+  }
+  function showPlan(rows) {
+    plan.textContent = '';
+    var list = el('ol', 'occurrences');
+    rows.forEach(function (o) {
+      var li = el('li', o.taken ? 'taken' : 'free');
+      li.setAttribute('data-start', o.start);
+      li.appendChild(document.createTextNode(o.when + ' · '));
+      li.appendChild(el('strong', 'sys ' + o.backend, o.system));
+      li.appendChild(document.createTextNode(' · '));
+      li.appendChild(o.taken ? el('span', 'taken', o.taken) : document.createTextNode(L.planFree));
+      list.appendChild(li);
+    });
+    plan.appendChild(el('h3', '', L.plan));
+    plan.appendChild(list);
+  }
+  function updatePlan() {
+    var n = ++planSeq;
+    weekdays.hidden = repeat.value !== 'weekly';
+    var rule = rrule();
+    if (!rule || !room.value || !validTime(start.value) || !validTime(end.value)) { plan.textContent = ''; return; }
+    var q = '?room=' + encodeURIComponent(room.value) + '&start=' + date.value + 'T' + start.value.slice(0, 5) +
+      '&end=' + date.value + 'T' + end.value.slice(0, 5) + '&rrule=' + encodeURIComponent(rule);
+    getJSON('/api/v1/series/plan' + q,
+      function (rows) { if (n === planSeq) { showPlan(rows); } },
+      function (b) { if (n === planSeq) { plan.textContent = ''; plan.appendChild(el('p', 'field-error', (b && b.error && b.error.message) || L.failed)); } });
+  }
+  if (repeat) {
+    [repeat, until, count, room, date, start, end].forEach(function (e) {
+      e.addEventListener('change', function () { clearTimeout(planTimer); planTimer = setTimeout(updatePlan, 250); });
+    });
+    weekdays.addEventListener('change', function () { clearTimeout(planTimer); planTimer = setTimeout(updatePlan, 250); });
+    weekdays.hidden = repeat.value !== 'weekly';
+  }
+
   // One click, one booking (the idempotency key covers a second submit anyway); the
   // button says the booking is on its way until the outcome page arrives.
   form.addEventListener('submit', function () {

@@ -149,10 +149,11 @@ type faultJSON struct {
 	Times  int       `json:"times,omitempty"`
 	Delay  string    `json:"delay,omitempty"`
 	Status int       `json:"status,omitempty"`
+	Rate   float64   `json:"rate,omitempty"`
 }
 
 func toFaultJSON(f Fault) faultJSON {
-	j := faultJSON{Kind: f.Kind, API: f.API, Times: f.Times, Status: f.Status}
+	j := faultJSON{Kind: f.Kind, API: f.API, Times: f.Times, Status: f.Status, Rate: f.Rate}
 	if f.Delay > 0 {
 		j.Delay = f.Delay.String()
 	}
@@ -165,7 +166,7 @@ func (s *Server) adminSetFault(w http.ResponseWriter, r *http.Request) {
 		adminResult(w, 0, nil, fmt.Errorf("decode fault: %w", err))
 		return
 	}
-	f := Fault{Kind: j.Kind, API: j.API, Times: j.Times, Status: j.Status}
+	f := Fault{Kind: j.Kind, API: j.API, Times: j.Times, Status: j.Status, Rate: j.Rate}
 	if j.Delay != "" {
 		d, err := time.ParseDuration(j.Delay)
 		if err != nil {

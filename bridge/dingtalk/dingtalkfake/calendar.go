@@ -91,6 +91,7 @@ type eventRequest struct {
 	Attendees []struct {
 		ID string `json:"id"`
 	} `json:"attendees"`
+	Recurrence *Recurrence `json:"recurrence"`
 }
 
 type person struct {
@@ -114,6 +115,11 @@ type eventOut struct {
 	MeetingRooms []roomOut `json:"meetingRooms,omitempty"`
 	CreateTime   string    `json:"createTime"`
 	UpdateTime   string    `json:"updateTime"`
+	// Recurrence is set on a recurring event; its occurrences carry SeriesMasterID and
+	// OriginStart (always UTC) instead.
+	Recurrence     *Recurrence `json:"recurrence,omitempty"`
+	SeriesMasterID string      `json:"seriesMasterId,omitempty"`
+	OriginStart    *dateTime   `json:"originStart,omitempty"`
 }
 
 type location struct {
@@ -169,6 +175,7 @@ func (s *Server) out(e *event, viewer string) eventOut {
 		End:         formatTime(e.End, e.TimeZone),
 		CreateTime:  e.Created.UTC().Format(time.RFC3339),
 		UpdateTime:  e.Updated.UTC().Format(time.RFC3339),
+		Recurrence:  e.Recurrence,
 	}
 	org, _ := s.userByUnion(e.OrganizerUnionID)
 	o.Organizer = person{ID: e.OrganizerUnionID, DisplayName: org.Name, ResponseStatus: "accepted", Self: viewer == e.OrganizerUnionID}
@@ -242,8 +249,21 @@ func (s *Server) busyWith(room string, start, end time.Time, except string) *eve
 		if id == except || e.Status == StatusCancelled || !slices.Contains(e.RoomIDs, room) {
 			continue
 		}
-		if e.Start.Before(end) && start.Before(e.End) {
+		if len(e.instances(start, end)) > 0 {
 			return e
+		}
+	}
+	return nil
+}
+
+// busyForAny returns the live event other than e that holds room during any occurrence
+// of e. It runs with s.mu held.
+func (s *Server) busyForAny(room string, e *event, start, end time.Time) *event {
+	probe := *e
+	probe.Start, probe.End = start, end
+	for _, in := range probe.instances(time.Time{}, time.Time{}) {
+		if other := s.busyWith(room, in.Start, in.End, e.ID); other != nil {
+			return other
 		}
 	}
 	return nil
@@ -283,7 +303,12 @@ func (s *Server) createEvent(r *http.Request, body []byte) reply {
 		return apiErr(http.StatusBadRequest, codeFlowLimit, "current user can not create events exceed 100 per day")
 	}
 	s.creates[day]++
-	e := &event{Event: Event{OrganizerUnionID: uid, Summary: *req.Summary, Start: start, End: end, TimeZone: tz}}
+	if req.Recurrence != nil {
+		if err := req.Recurrence.check(); err != nil {
+			return apiErr(http.StatusBadRequest, codeInvalidParam, err.Error())
+		}
+	}
+	e := &event{Event: Event{OrganizerUnionID: uid, Summary: *req.Summary, Start: start, End: end, TimeZone: tz, Recurrence: req.Recurrence}}
 	req.applyDetails(e, uid)
 	s.insert(e)
 	return ok(s.out(e, uid))
@@ -293,6 +318,16 @@ func (s *Server) getEvent(r *http.Request, _ []byte) reply {
 	uid, rep, okUser := s.calendarUser(r)
 	if !okUser {
 		return rep
+	}
+	if master, at, isInstance := splitInstanceID(r.PathValue("eid")); isInstance {
+		if e, found := s.events[master]; found && e.visibleTo(uid) && e.Status != StatusCancelled {
+			for _, in := range e.instances(time.Time{}, time.Time{}) {
+				if in.OriginStart.Equal(at) {
+					return ok(s.instanceOut(in, uid))
+				}
+			}
+		}
+		return apiErr(http.StatusNotFound, codeInstanceMissing, "instance does not exist")
 	}
 	e, rep, found := s.lookup(r, uid)
 	if !found {
@@ -335,12 +370,27 @@ func (s *Server) patchEvent(r *http.Request, body []byte) reply {
 	if !end.After(start) {
 		return apiErr(http.StatusBadRequest, codeInvalidParam, "end must be after start")
 	}
+	if req.Recurrence != nil {
+		if err := req.Recurrence.check(); err != nil {
+			return apiErr(http.StatusBadRequest, codeInvalidParam, err.Error())
+		}
+		if e.Recurrence == nil {
+			return apiErr(http.StatusBadRequest, codeInvalidParam, "a single event cannot be made recurring by the fake")
+		}
+	}
+	probe := *e
+	if req.Recurrence != nil {
+		probe.Recurrence = req.Recurrence
+	}
 	for _, room := range e.RoomIDs {
-		if s.busyWith(room, start, end, e.ID) != nil {
+		if s.busyForAny(room, &probe, start, end) != nil {
 			return apiErr(http.StatusBadRequest, codeInvalidParam, "Meeting room invalid")
 		}
 	}
 	e.Start, e.End, e.TimeZone = start, end, tz
+	if req.Recurrence != nil {
+		e.Recurrence = req.Recurrence
+	}
 	if req.Summary != nil {
 		e.Summary = *req.Summary
 	}
@@ -353,6 +403,9 @@ func (s *Server) deleteEvent(r *http.Request, _ []byte) reply {
 	uid, rep, okUser := s.calendarUser(r)
 	if !okUser {
 		return rep
+	}
+	if master, at, isInstance := splitInstanceID(r.PathValue("eid")); isInstance {
+		return s.deleteInstance(uid, master, at)
 	}
 	e, found := s.events[r.PathValue("eid")]
 	if !found || !e.visibleTo(uid) || e.Status == StatusCancelled {
@@ -412,7 +465,7 @@ func (s *Server) addRooms(r *http.Request, body []byte) reply {
 		return apiErr(http.StatusBadRequest, codeInvalidParam, "attendees batch size too large. Maximum allowed:5")
 	}
 	for _, room := range add {
-		if s.busyWith(room, e.Start, e.End, e.ID) != nil {
+		if s.busyForAny(room, e, e.Start, e.End) != nil {
 			return apiErr(http.StatusBadRequest, codeRoomBusy, "room busy")
 		}
 	}
@@ -511,12 +564,15 @@ func (s *Server) roomSchedules(r *http.Request, body []byte) reply {
 		}
 		for _, id := range s.order {
 			e := s.events[id]
-			if e.Status == StatusCancelled || !slices.Contains(e.RoomIDs, room) || !e.Start.Before(end) || !start.Before(e.End) {
+			if e.Status == StatusCancelled || !slices.Contains(e.RoomIDs, room) {
 				continue
 			}
-			it := scheduleItem{Status: "BUSY", EventID: e.ID, Start: formatTime(e.Start, e.TimeZone), End: formatTime(e.End, e.TimeZone)}
-			it.Organizer.ID = e.OrganizerUnionID
-			info.ScheduleItems = append(info.ScheduleItems, it)
+			// A recurring event is busy once per occurrence, under the occurrence's id.
+			for _, in := range e.instances(start, end) {
+				it := scheduleItem{Status: "BUSY", EventID: in.ID, Start: formatTime(in.Start, e.TimeZone), End: formatTime(in.End, e.TimeZone)}
+				it.Organizer.ID = e.OrganizerUnionID
+				info.ScheduleItems = append(info.ScheduleItems, it)
+			}
 		}
 		out.ScheduleInformation = append(out.ScheduleInformation, info)
 	}

@@ -2,6 +2,7 @@ package dingtalkfake
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"time"
 )
@@ -72,6 +73,9 @@ type Fault struct {
 	Status int           // FaultServerError; default 500
 	// Permission is the permission FaultPermissionDenied names.
 	Permission string
+	// Rate, when between 0 and 1, makes the fault meet each matching call with that
+	// probability (a flaky system); Times then counts only the calls it met.
+	Rate float64
 }
 
 func (f Fault) validate() error {
@@ -115,6 +119,9 @@ func (s *Server) ClearFaults() {
 func (s *Server) takeFault(api string) *Fault {
 	for i, f := range s.faults {
 		if f.API != "" && f.API != api {
+			continue
+		}
+		if f.Rate > 0 && f.Rate < 1 && rand.Float64() >= f.Rate {
 			continue
 		}
 		hit := *f

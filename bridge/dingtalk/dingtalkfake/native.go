@@ -42,6 +42,33 @@ func (s *Server) AddNative(organizerUnionID, roomID, title string, start, end ti
 	return e.ID, nil
 }
 
+// AddNativeRecurring books roomID for every occurrence of a recurring event whose first
+// occurrence is [start, end), as if organizerUnionID had used DingTalk directly, and returns
+// the event's id. Errors as AddNative; models.ErrInvalid also for a recurrence DingTalk
+// would refuse, and models.ErrConflict if the room is taken on any occurrence.
+func (s *Server) AddNativeRecurring(organizerUnionID, roomID, title string, start, end time.Time, rc Recurrence) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, known := s.userByUnion(organizerUnionID); !known {
+		return "", fmt.Errorf("add native series: organiser %s: %w", organizerUnionID, models.ErrNotFound)
+	}
+	rm, known := s.room(roomID)
+	if !known {
+		return "", fmt.Errorf("add native series: room %s: %w", roomID, models.ErrNotFound)
+	}
+	if err := rc.check(); err != nil || !end.After(start) {
+		return "", fmt.Errorf("add native series: %v: %w", err, models.ErrInvalid)
+	}
+	e := &event{Event: Event{OrganizerUnionID: organizerUnionID, Summary: title, Location: rm.Name,
+		Start: start.In(shanghai()), End: end.In(shanghai()), TimeZone: "Asia/Shanghai", RoomIDs: []string{roomID}, Native: true, Recurrence: &rc}}
+	if other := s.busyForAny(roomID, e, e.Start, e.End); other != nil {
+		return "", fmt.Errorf("add native series: room %s is held by event %s: %w", roomID, other.ID, models.ErrConflict)
+	}
+	s.insert(e)
+	s.pushChange(e, "create")
+	return e.ID, nil
+}
+
 // live returns the event with id unless it is unknown or cancelled. It runs with s.mu held.
 func (s *Server) live(op, id string) (*event, error) {
 	e, found := s.events[id]

@@ -1,7 +1,9 @@
 // Package dingtalkfake is an in-memory stand-in for the DingTalk open platform: one
 // http.Handler that answers the new API (api.dingtalk.com: access token, calendar events,
-// meeting rooms) and the old API (oapi.dingtalk.com: /gettoken, /topapi/v2/user/get) in
-// their documented wire format, plus admin JSON under /_fake/.
+// meeting rooms, sign-in) and the old API (oapi.dingtalk.com: /gettoken, /topapi/v2/user/get,
+// /topapi/v2/user/getuserinfo) in their documented wire format, the browser login page
+// (login.dingtalk.com/oauth2/auth), a stand-in for the in-app JSAPI, plus admin JSON
+// under /_fake/.
 //
 // Tests, the demo mode and the standalone `fake-dingtalk` command use it. It keeps DingTalk's
 // behaviour that matters to the bridge: tokens that expire, x-client-token idempotency,
@@ -43,6 +45,7 @@ const (
 	APIPatchEvent              = "PatchEvent"
 	APIDeleteEvent             = "DeleteEvent"
 	APIListEvents              = "ListEvents"
+	APIListInstances           = "ListInstances"
 	APIAddMeetingRooms         = "AddMeetingRooms"
 	APIRemoveMeetingRooms      = "RemoveMeetingRooms"
 	APIGetMeetingRoomsSchedule = "GetMeetingRoomsSchedule"
@@ -87,8 +90,12 @@ type Event struct {
 	AttendeeUnionIDs []string  `json:"attendeeUnionIds,omitempty"`
 	Status           string    `json:"status"`
 	Native           bool      `json:"native"`
-	Created          time.Time `json:"createTime"`
-	Updated          time.Time `json:"updateTime"`
+	// Recurrence makes the event a recurring series; ExDates are the original starts of
+	// its deleted occurrences.
+	Recurrence *Recurrence `json:"recurrence,omitempty"`
+	ExDates    []time.Time `json:"exDates,omitempty"`
+	Created    time.Time   `json:"createTime"`
+	Updated    time.Time   `json:"updateTime"`
 }
 
 // event is the stored form of an Event; seq is the change counter value of its last change,
@@ -137,6 +144,9 @@ type Server struct {
 	calls        map[string]int
 	metered      int
 	stream       stream
+	codes        map[string]authCode  // sign-in codes, browser and in-app
+	userTokens   map[string]userToken // personal tokens from userAccessToken
+	inAppUser    string               // who holds the phone for the JSAPI stand-in
 }
 
 // New returns a fake that accepts the given app credentials and knows the given rooms and
@@ -155,6 +165,8 @@ func New(appKey, appSecret string, rooms []Room, users []User, opts ...Option) *
 		creates:      make(map[string]int),
 		release:      make(chan struct{}),
 		calls:        make(map[string]int),
+		codes:        make(map[string]authCode),
+		userTokens:   make(map[string]userToken),
 		stream:       stream{tickets: map[string]bool{}, conns: map[*websocket.Conn]chan []byte{}},
 	}
 	for _, o := range opts {
@@ -175,12 +187,14 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+cal+"/{eid}", s.api(apiSpec{name: APIGetEvent, auth: true, metered: true}, s.getEvent))
 	m.HandleFunc("PUT "+cal+"/{eid}", s.api(apiSpec{name: APIPatchEvent, auth: true, metered: true, write: true}, s.patchEvent))
 	m.HandleFunc("DELETE "+cal+"/{eid}", s.api(apiSpec{name: APIDeleteEvent, auth: true, metered: true, write: true}, s.deleteEvent))
+	m.HandleFunc("GET "+cal+"/{eid}/instances", s.api(apiSpec{name: APIListInstances, auth: true, metered: true}, s.listInstances))
 	m.HandleFunc("POST "+cal+"/{eid}/meetingRooms", s.api(apiSpec{name: APIAddMeetingRooms, auth: true, metered: true, write: true}, s.addRooms))
 	m.HandleFunc("POST "+cal+"/{eid}/meetingRooms/batchRemove", s.api(apiSpec{name: APIRemoveMeetingRooms, auth: true, metered: true, write: true}, s.removeRooms))
 	m.HandleFunc("POST /v1.0/calendar/users/{uid}/meetingRooms/schedules/query", s.api(apiSpec{name: APIGetMeetingRoomsSchedule, auth: true, metered: true}, s.roomSchedules))
 	m.HandleFunc("POST /v1.0/gateway/connections/open", s.openStream)
 	m.HandleFunc("GET /_stream/connect", s.serveStream)
 	m.HandleFunc("GET /v1.0/rooms/meetingRoomLists", s.api(apiSpec{name: APIQueryMeetingRoomList, auth: true, metered: true}, s.roomList))
+	s.loginRoutes(m)
 	s.adminRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Code: "notFound", Message: "no such API: " + r.Method + " " + r.URL.Path})

@@ -86,7 +86,7 @@ func (s *Server) adminRoutes() *http.ServeMux {
 	mux.HandleFunc("GET /_fake/faults", func(w http.ResponseWriter, r *http.Request) {
 		out := []faultJSON{}
 		for _, f := range s.Faults() {
-			out = append(out, faultJSON{Endpoint: f.Endpoint, Kind: f.Kind, Times: f.Times, Msg: f.Msg, Delay: durationText(f.Delay)})
+			out = append(out, faultJSON{Endpoint: f.Endpoint, Kind: f.Kind, Times: f.Times, Msg: f.Msg, Delay: durationText(f.Delay), Rate: f.Rate})
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
@@ -95,7 +95,7 @@ func (s *Server) adminRoutes() *http.ServeMux {
 		if !readJSON(w, r, &in) {
 			return
 		}
-		f := Fault{Endpoint: in.Endpoint, Kind: in.Kind, Times: in.Times, Msg: in.Msg}
+		f := Fault{Endpoint: in.Endpoint, Kind: in.Kind, Times: in.Times, Msg: in.Msg, Rate: in.Rate}
 		if in.Delay != "" {
 			d, err := time.ParseDuration(in.Delay)
 			if err != nil {
@@ -138,6 +138,7 @@ type faultJSON struct {
 	Times    int       `json:"times"`
 	Msg      string    `json:"msg,omitempty"`
 	Delay    string    `json:"delay,omitempty"`
+	Rate     float64   `json:"rate,omitempty"`
 }
 
 func durationText(d time.Duration) string {

@@ -2,6 +2,7 @@ package seeyonfake
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"time"
 )
@@ -51,6 +52,9 @@ type Fault struct {
 	Msg string
 	// Delay is the wait of FaultLatency.
 	Delay time.Duration
+	// Rate, when between 0 and 1, makes the fault meet each matching request with that
+	// probability (a flaky system); Times then counts only the requests it met.
+	Rate float64
 }
 
 // check reports whether f is usable.
@@ -101,6 +105,9 @@ func (s *Server) take(endpoint string) (Fault, bool) {
 	s.calls[endpoint]++
 	for i, f := range s.faults {
 		if f.Endpoint != "" && f.Endpoint != endpoint {
+			continue
+		}
+		if f.Rate > 0 && f.Rate < 1 && rand.Float64() >= f.Rate {
 			continue
 		}
 		if f.Times > 0 {

@@ -1,0 +1,205 @@
+package models
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// SeriesStatus is where a series stands as a whole.
+type SeriesStatus string
+
+// Series statuses.
+const (
+	SeriesActive    SeriesStatus = "active"
+	SeriesCancelled SeriesStatus = "cancelled" // every occurrence is cancelled
+)
+
+// OnConflict says what booking a series does with occurrences whose slot is taken.
+type OnConflict string
+
+// The two answers to a taken occurrence.
+const (
+	// ConflictRefuse books nothing when any occurrence is taken.
+	ConflictRefuse OnConflict = "refuse"
+	// ConflictSkip books the free occurrences and leaves the taken ones out.
+	ConflictSkip OnConflict = "skip"
+)
+
+// Valid reports whether o is one of the two answers.
+func (o OnConflict) Valid() bool { return o == ConflictRefuse || o == ConflictSkip }
+
+// Series is a recurring booking: one RRULE over one room, started at Start (DTSTART, the
+// first occurrence, ending at End). Its occurrences are reservations linked by SeriesID;
+// the ones before the cutover live in the OA as individual bookings, the rest in one
+// DingTalk recurring event (DingTalkEventID). ExDates are original starts left out of
+// the series (skipped because taken, or cancelled). In feeds the series is one UID.
+type Series struct {
+	ID              string `gorm:"primaryKey"`
+	UID             string `gorm:"column:uid"`
+	RoomID          string
+	Title           string
+	Description     string
+	OrganizerID     string
+	OrganizerName   string
+	Attendees       StringList `gorm:"type:text"`
+	RRule           string     `gorm:"column:rrule"`
+	Start           time.Time  `gorm:"column:starts_at"`
+	End             time.Time  `gorm:"column:ends_at"`
+	TimeZone        string
+	ExDates         TimeList `gorm:"column:exdates;type:text"`
+	DingTalkEventID *string  `gorm:"column:dingtalk_event_id"`
+	Status          SeriesStatus
+	Sequence        int
+	IdempotencyKey  *string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// TableName maps Series to its table.
+func (Series) TableName() string { return "series" }
+
+// Rule parses the stored RRULE.
+func (s Series) Rule() (RRule, error) {
+	return ParseRRule(s.RRule, s.Zone())
+}
+
+// Zone is the series' time zone (UTC if unknown).
+func (s Series) Zone() *time.Location {
+	if z, err := time.LoadLocation(s.TimeZone); err == nil && s.TimeZone != "" {
+		return z
+	}
+	return time.UTC
+}
+
+// DingTalkEvent returns the id of the DingTalk recurring event, or "".
+func (s Series) DingTalkEvent() string {
+	if s.DingTalkEventID == nil {
+		return ""
+	}
+	return *s.DingTalkEventID
+}
+
+// Occurrences expands the series' rule from Start: every original start, excluded ones
+// included.
+func (s Series) Occurrences() ([]time.Time, error) {
+	r, err := s.Rule()
+	if err != nil {
+		return nil, err
+	}
+	starts, _ := r.Expand(s.Start, s.Zone(), MaxOccurrences)
+	return starts, nil
+}
+
+// Excluded reports whether the original start t is one of the ExDates.
+func (s Series) Excluded(t time.Time) bool {
+	return slices.ContainsFunc(s.ExDates, func(x time.Time) bool { return x.Equal(t) })
+}
+
+// Exclude adds t to the ExDates (once).
+func (s *Series) Exclude(t time.Time) {
+	if !s.Excluded(t) {
+		s.ExDates = append(s.ExDates, t.UTC().Truncate(time.Second))
+		slices.SortFunc(s.ExDates, func(a, b time.Time) int { return a.Compare(b) })
+	}
+}
+
+func (s *Series) normalize() {
+	if s.Attendees == nil {
+		s.Attendees = StringList{}
+	}
+	if s.ExDates == nil {
+		s.ExDates = TimeList{}
+	}
+	s.Start = s.Start.UTC().Truncate(time.Second)
+	s.End = s.End.UTC().Truncate(time.Second)
+}
+
+// SeriesUID is the iCalendar UID of a series made through the bridge.
+func SeriesUID(id string) string { return "rs-" + id + "@roombridge" }
+
+// OccurrenceUID is the UID of one occurrence's row. Feeds never show it: they show the
+// occurrence under its series' UID with a RECURRENCE-ID.
+func OccurrenceUID(seriesID string, at time.Time) string {
+	return "rs-" + seriesID + "-" + at.UTC().Format("20060102T150405Z") + "@roombridge"
+}
+
+// SeriesResult is the outcome of booking a series: the series, its occurrences as
+// reservations (in order) and the occurrences left out because their slot was taken.
+// Created is false when an earlier request with the same idempotency key made it.
+type SeriesResult struct {
+	Series      Series
+	Occurrences []Reservation
+	Skipped     []Taken
+	Created     bool
+}
+
+// Taken is one occurrence of a series whose slot another reservation holds.
+type Taken struct {
+	Start, End time.Time
+	With       Reservation
+}
+
+// SeriesConflictError lists the occurrences of a series whose slots are taken. It
+// unwraps to ErrConflict.
+type SeriesConflictError struct {
+	Taken []Taken
+}
+
+func (e *SeriesConflictError) Error() string {
+	return fmt.Sprintf("%d occurrences of the series are taken, the first at %s", len(e.Taken), e.Taken[0].Start.Format(time.RFC3339))
+}
+
+// Unwrap makes errors.Is(err, ErrConflict) hold.
+func (e *SeriesConflictError) Unwrap() error { return ErrConflict }
+
+// TimeList is a list of instants stored as a JSON array of RFC 3339 UTC strings.
+type TimeList []time.Time
+
+// Scan implements sql.Scanner.
+func (l *TimeList) Scan(v any) error {
+	var ss StringList
+	if err := ss.Scan(v); err != nil {
+		return err
+	}
+	*l = nil
+	for _, s := range ss {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return fmt.Errorf("time list entry %q: %w", s, err)
+		}
+		*l = append(*l, t.UTC())
+	}
+	return nil
+}
+
+// Value implements driver.Valuer.
+func (l TimeList) Value() (driver.Value, error) {
+	ss := StringList{}
+	for _, t := range l {
+		ss = append(ss, t.UTC().Format(time.RFC3339))
+	}
+	return ss.Value()
+}
+
+// Scope is which occurrences of a series a change applies to.
+type Scope string
+
+// Edit scopes, as calendar apps offer them.
+const (
+	ScopeThis      Scope = "this"      // this occurrence only
+	ScopeFollowing Scope = "following" // this occurrence and every later one
+	ScopeAll       Scope = "all"       // the whole series
+)
+
+// Valid reports whether s is one of the scopes.
+func (s Scope) Valid() bool { return s == ScopeThis || s == ScopeFollowing || s == ScopeAll }
+
+// OccurrencePlan is one occurrence of a series being planned: where it would go and what
+// holds its slot already (nil when free).
+type OccurrencePlan struct {
+	Start, End time.Time
+	Backend    Backend
+	Taken      *Reservation
+}

@@ -1,0 +1,59 @@
+package models_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"roombridge/models"
+)
+
+func TestCompareBackend(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC)
+	id := func(s string) *string { return &s }
+	row := func(rid string, remote *string, room string, start time.Time, st models.Status) models.Reservation {
+		return models.Reservation{ID: rid, RoomID: room, Start: start, End: start.Add(time.Hour), Backend: models.BackendDingTalk, RemoteID: remote, Status: st}
+	}
+	listing := func(remote, room string, start time.Time) models.Remote {
+		return models.Remote{RemoteID: remote, RoomID: room, Start: start, End: start.Add(time.Hour)}
+	}
+	type got struct {
+		Kind                    models.DiscrepancyKind
+		ReservationID, RemoteID string
+	}
+	tests := []struct {
+		name    string
+		table   []models.Reservation
+		remotes []models.Remote
+		want    []got
+	}{
+		{"agree", []models.Reservation{row("r1", id("e1"), "duowei", t0, models.StatusConfirmed), row("r2", id("e2"), "duowei", t0.Add(time.Hour), models.StatusCancelled)},
+			[]models.Remote{listing("e1", "duowei", t0)}, nil},
+		{"missing in the backend", []models.Reservation{row("r1", id("e1"), "duowei", t0, models.StatusConfirmed)}, nil,
+			[]got{{models.DiscrepancyMissing, "r1", "e1"}}},
+		{"extra in the backend", nil, []models.Remote{listing("e9", "duowei", t0)},
+			[]got{{models.DiscrepancyExtra, "", "e9"}}},
+		{"cancelled in the table, held by the backend", []models.Reservation{row("r1", id("e1"), "duowei", t0, models.StatusCancelled)},
+			[]models.Remote{listing("e1", "duowei", t0)}, []got{{models.DiscrepancyExtra, "r1", "e1"}}},
+		{"different time", []models.Reservation{row("r1", id("e1"), "duowei", t0, models.StatusConfirmed)},
+			[]models.Remote{listing("e1", "duowei", t0.Add(30*time.Minute))}, []got{{models.DiscrepancyDifferent, "r1", "e1"}}},
+		{"different room", []models.Reservation{row("r1", id("e1"), "duowei", t0, models.StatusConfirmed)},
+			[]models.Remote{listing("e1", "sh-waitan", t0)}, []got{{models.DiscrepancyDifferent, "r1", "e1"}}},
+		{"pending, and booked twice", []models.Reservation{row("r1", nil, "duowei", t0, models.StatusPending), row("r2", id("e2"), "duowei", t0.Add(2*time.Hour), models.StatusConfirmed)},
+			[]models.Remote{listing("e2", "duowei", t0.Add(2*time.Hour)), listing("e3", "duowei", t0.Add(2*time.Hour))},
+			[]got{{models.DiscrepancyPending, "r1", ""}, {models.DiscrepancyExtra, "", "e3"}}},
+		{"other backend's rows are not compared", []models.Reservation{{ID: "r1", Backend: models.BackendOA, RemoteID: id("-1"), Status: models.StatusConfirmed}}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var g []got
+			for _, d := range models.CompareBackend(models.BackendDingTalk, tt.table, tt.remotes) {
+				g = append(g, got{d.Kind, d.ReservationID, d.RemoteID})
+			}
+			if diff := cmp.Diff(tt.want, g); diff != "" {
+				t.Errorf("CompareBackend() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

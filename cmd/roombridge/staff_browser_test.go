@@ -159,3 +159,28 @@ func TestBrowserScreenshots(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserFormShowsSending: while a booking is being submitted the button is disabled,
+// says so, and the form is marked busy.
+func TestBrowserFormShowsSending(t *testing.T) {
+	ctx := browser(t, 412, 915, "zh-CN")
+	in := start(t, nil)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(in.url+"/login"),
+		chromedp.Click(chromedp.CSS(`button[name="user"][value="zhangsan"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#booking-form`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// Hold the submission in the page (the form's own listener runs first), then look.
+	state, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const f = document.getElementById('booking-form');
+		f.addEventListener('submit', e => e.preventDefault());
+		f.requestSubmit();
+		const b = f.querySelector('button[type=submit]');
+		return [String(b.disabled), b.textContent, f.getAttribute('aria-busy') || ''];
+	})()`))
+	if want := []string{"true", "正在提交…", "true"}; err != nil || strings.Join(state, "|") != strings.Join(want, "|") {
+		t.Errorf("while submitting: button disabled, text, form aria-busy = %v (%v), want %v", state, err, want)
+	}
+}

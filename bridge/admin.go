@@ -17,6 +17,8 @@ type Admin struct {
 	Routing models.Routing
 	// Demo is reported in the status.
 	Demo bool
+	// Detector, when set, looks for conflicts after Sync, before it returns.
+	Detector *Detector
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -34,11 +36,19 @@ func (a *Admin) now() time.Time {
 func (a *Admin) Sync(ctx context.Context, force bool) ([]models.SyncSummary, error) {
 	out := make([]models.SyncSummary, 0, len(a.Syncers))
 	var errs []error
+	since := a.now().Add(-time.Second)
 	for _, s := range a.Syncers {
 		sum, err := s.Pass(ctx, force)
 		out = append(out, sum)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.Backend(), err))
+		}
+	}
+	// Conflicts are in place when the caller gets the summaries (the detection waits
+	// for any the passes' notices started).
+	if a.Detector != nil {
+		if _, err := a.Detector.DetectSince(ctx, since); err != nil {
+			errs = append(errs, fmt.Errorf("detect conflicts: %w", err))
 		}
 	}
 	return out, errors.Join(errs...)

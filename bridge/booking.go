@@ -290,6 +290,7 @@ type snapshot struct {
 	Backend     models.Backend    `json:"backend"`
 	RemoteID    string            `json:"remote_id"`
 	Status      models.Status     `json:"status"`
+	Origin      models.Origin     `json:"origin,omitempty"`
 }
 
 type jobPayload struct {
@@ -297,6 +298,12 @@ type jobPayload struct {
 	Prev *snapshot `json:"prev,omitempty"`
 	// Restore marks a create job that re-books the old slot after a refused reschedule.
 	Restore bool `json:"restore,omitempty"`
+	// Conflict is the conflict whose resolution this job carries out: its outcome is
+	// recorded on the conflict.
+	Conflict string `json:"conflict,omitempty"`
+	// Release marks a cancel job that cancels the reservation itself once its backend
+	// released it (the losing side of a conflict); until then it keeps holding.
+	Release bool `json:"release,omitempty"`
 }
 
 func encodePayload(p jobPayload) string {
@@ -306,12 +313,15 @@ func encodePayload(p jobPayload) string {
 
 func take(r models.Reservation) snapshot {
 	return snapshot{RoomID: r.RoomID, Title: r.Title, Description: r.Description, Start: r.Start, End: r.End,
-		Attendees: r.Attendees, Backend: r.Backend, RemoteID: r.Remote(), Status: r.Status}
+		Attendees: r.Attendees, Backend: r.Backend, RemoteID: r.Remote(), Status: r.Status, Origin: r.Origin}
 }
 
 func (p snapshot) restore(r *models.Reservation) {
 	r.RoomID, r.Title, r.Description, r.Start, r.End = p.RoomID, p.Title, p.Description, p.Start, p.End
 	r.Attendees, r.Backend, r.Status = p.Attendees, p.Backend, p.Status
+	if p.Origin != "" {
+		r.Origin = p.Origin
+	}
 	r.RemoteID = nil
 	if p.RemoteID != "" {
 		id := p.RemoteID

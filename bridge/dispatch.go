@@ -38,8 +38,9 @@ type Dispatcher struct {
 	workers    int
 	backoff    func(attempt int) time.Duration
 
-	wake    chan struct{}
-	changes *changes
+	wake     chan struct{}
+	changes  *changes
+	detector *Detector
 }
 
 // DispatcherConfig holds the Dispatcher's dependencies and knobs (zero = default).
@@ -66,6 +67,8 @@ type DispatcherConfig struct {
 	// Backoff gives the delay before retry number attempt (default: exponential from 2 s
 	// to 5 min with jitter).
 	Backoff func(attempt int) time.Duration
+	// Detector, when set, looks for conflicts around every reservation a job changed.
+	Detector *Detector
 }
 
 // NewDispatcher builds a Dispatcher.
@@ -74,7 +77,7 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		store: cfg.Store, backends: map[models.Backend]Backend{}, routing: cfg.Routing,
 		now: cfg.Now, log: cfg.Logger, metrics: cfg.Metrics, owner: cfg.Owner,
 		lease: cfg.Lease, jobTimeout: cfg.JobTimeout, poll: cfg.Poll, workers: cfg.Workers, backoff: cfg.Backoff,
-		wake: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), detector: cfg.Detector,
 	}
 	for _, b := range cfg.Backends {
 		d.backends[b.Name()] = b
@@ -273,6 +276,7 @@ func (d *Dispatcher) runJob(ctx context.Context, j models.Job) {
 		return
 	}
 	d.changes.notify()
+	d.afterJob(ctx, j, res, outcome)
 	if d.metrics != nil {
 		d.metrics.jobs.WithLabelValues(string(j.Backend), string(j.Kind), outcome).Inc()
 		d.metrics.jobSeconds.WithLabelValues(string(j.Backend), string(j.Kind)).Observe(time.Since(start).Seconds())
@@ -305,7 +309,7 @@ func (d *Dispatcher) perform(ctx context.Context, j models.Job) (models.JobResul
 	case models.JobCreate:
 		return d.create(ctx, j, r, p, now)
 	case models.JobCancel:
-		return d.cancel(ctx, j, r, now)
+		return d.cancel(ctx, j, r, p, now)
 	}
 	return models.JobResult{Job: j, State: models.JobFailed, Error: "unknown job kind " + string(j.Kind)}, "failed"
 }
@@ -456,7 +460,7 @@ func rescheduleRefused(why models.Reason) models.Reason {
 	return models.Reason{Code: models.ReasonRescheduleRefused, Args: args}
 }
 
-func (d *Dispatcher) cancel(ctx context.Context, j models.Job, r models.Reservation, now time.Time) (models.JobResult, string) {
+func (d *Dispatcher) cancel(ctx context.Context, j models.Job, r models.Reservation, p jobPayload, now time.Time) (models.JobResult, string) {
 	remote := j.RemoteID
 	if remote == "" && r.Backend == j.Backend {
 		remote = r.Remote()
@@ -472,12 +476,26 @@ func (d *Dispatcher) cancel(ctx context.Context, j models.Job, r models.Reservat
 	if err == nil {
 		w.RemoteID = remote
 		w.Reason = "roombridge: 预订已取消或改期 / booking cancelled or moved"
+		if p.Conflict != "" {
+			w.Reason = conflictReason
+		}
 		cctx, cancel := context.WithTimeout(ctx, d.jobTimeout)
 		err = b.Cancel(cctx, w)
 		cancel()
 		if err == nil {
-			return models.JobResult{Job: j, State: models.JobDone,
-				Audit: &models.AuditEntry{Actor: "system", Action: "released", ReservationID: r.ID, Detail: fmt.Sprintf("%s id %s", j.Backend, remote)}}, "released"
+			res := models.JobResult{Job: j, State: models.JobDone,
+				Audit: &models.AuditEntry{Actor: "system", Action: "released", ReservationID: r.ID, Detail: fmt.Sprintf("%s id %s", j.Backend, remote)}}
+			if p.Release {
+				res.Update = func(x *models.Reservation) bool {
+					if !x.Status.Holds() || x.Backend != j.Backend || x.Remote() != remote {
+						return false
+					}
+					x.Status = models.StatusCancelled
+					x.Sequence++
+					return true
+				}
+			}
+			return res, "released"
 		}
 	}
 	if permanent(err) {
@@ -485,4 +503,43 @@ func (d *Dispatcher) cancel(ctx context.Context, j models.Job, r models.Reservat
 			Audit: &models.AuditEntry{Actor: "system", Action: "release_failed", ReservationID: r.ID, Detail: err.Error()}}, "failed"
 	}
 	return d.retry(j, err), "retry"
+}
+
+// conflictReason is what the backend shows the organizer of a booking cancelled to
+// resolve a double booking (the backends' own UI shows it; it is not roombridge's UI).
+const conflictReason = "roombridge: 会议室重复预订，管理员保留了另一预订 / the room was double-booked; an admin kept the other booking"
+
+// afterJob records the outcome of a job on the conflict it resolves, if any, and looks
+// for conflicts around the reservations it changed.
+func (d *Dispatcher) afterJob(ctx context.Context, j models.Job, res models.JobResult, outcome string) {
+	var p jobPayload
+	_ = json.Unmarshal([]byte(j.Payload), &p)
+	if p.Conflict != "" {
+		var err error
+		switch outcome {
+		case "rejected", "failed":
+			code := "backend_refused"
+			if res.State == models.JobFailed {
+				code = "backend_gave_up"
+			}
+			err = d.store.FinishResolution(ctx, p.Conflict, models.OutcomeFailed, code, res.Error)
+		case "retry":
+			err = d.store.FinishResolution(ctx, p.Conflict, models.OutcomeRunning, "backend_retrying", res.Error)
+		default:
+			err = d.store.FinishResolution(ctx, p.Conflict, models.OutcomeRunning, "", "")
+		}
+		if err != nil {
+			d.log.Warn("record resolution outcome", "conflict", p.Conflict, "job", j.ID, "err", err)
+		}
+	}
+	if d.detector == nil {
+		return
+	}
+	ids := []string{j.ReservationID}
+	if res.Absorb != "" {
+		ids = append(ids, res.Absorb)
+	}
+	if _, err := d.detector.DetectIDs(ctx, ids...); err != nil {
+		d.log.Warn("detect conflicts after job", "job", j.ID, "reservation", j.ReservationID, "err", err)
+	}
 }

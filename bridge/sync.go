@@ -40,6 +40,7 @@ type Syncer struct {
 	// finalLead is how long before the OA freeze the final pass runs.
 	finalLead   time.Duration
 	passTimeout time.Duration
+	detector    *Detector
 
 	// instance names this process in the sync leases; lease is their length.
 	instance string
@@ -65,6 +66,8 @@ type SyncerConfig struct {
 	// FinalLead: the OA's final pass runs this long before its freeze (default 10 min).
 	FinalLead   time.Duration
 	PassTimeout time.Duration
+	// Detector, when set, is notified of what each pass changed.
+	Detector *Detector
 	// Instance names this process among the replicas sharing the database (default:
 	// host name and process id); Lease is how long a sync lease lasts without renewal
 	// (default 30 s): the background loop of a dead leader is taken over within it.
@@ -76,7 +79,7 @@ type SyncerConfig struct {
 func NewSyncer(cfg SyncerConfig) *Syncer {
 	s := &Syncer{store: cfg.Store, source: cfg.Source, routing: cfg.Routing, now: cfg.Now, log: cfg.Logger, usage: cfg.Usage,
 		back: cfg.Back, ahead: cfg.Ahead, base: cfg.Interval, finalLead: cfg.FinalLead, passTimeout: cfg.PassTimeout,
-		instance: cfg.Instance, lease: cfg.Lease, passSem: make(chan struct{}, 1)}
+		instance: cfg.Instance, lease: cfg.Lease, passSem: make(chan struct{}, 1), detector: cfg.Detector}
 	if s.instance == "" {
 		s.instance = DefaultOwner("")
 	}
@@ -352,6 +355,12 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, erro
 	if err != nil {
 		sum.Errors = 1
 		sum.Note = err.Error()
+	}
+	if err == nil && s.detector != nil {
+		// ApplySync stamps what it changed no earlier than the read, to the second. The
+		// detection runs on the detector's worker, so the pass holds the database no
+		// longer than it must (Admin.Sync detects inline for a caller that waits).
+		s.detector.Notify(readAt.Add(-time.Second))
 	}
 	if applied.Guarded > 0 {
 		sum.Note = strings.TrimSpace(sum.Note + fmt.Sprintf(" %s returned nothing for rooms holding %d reservations; kept them (an admin can force the pass)", b, applied.Guarded))

@@ -86,6 +86,21 @@ func (s *Store) Update(ctx context.Context, id string, c Change) (Reservation, e
 	now := s.stamp()
 	var out Reservation
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		out, err = s.applyChange(tx, id, c, now)
+		return err
+	})
+	if errors.Is(err, errMoved) {
+		return s.Update(ctx, id, c)
+	}
+	return out, storeErr("update reservation "+id, err)
+}
+
+var errMoved = errors.New("reservation moved to another room meanwhile")
+
+// applyChange is Update inside a caller's transaction.
+func (s *Store) applyChange(tx *gorm.DB, id string, c Change, now time.Time) (out Reservation, err error) {
+	err = func() error {
 		var peek Reservation
 		if err := tx.Select("id", "room_id").Where("id = ?", id).Take(&peek).Error; err != nil {
 			return err
@@ -137,14 +152,9 @@ func (s *Store) Update(ctx context.Context, id string, c Change) (Reservation, e
 		}
 		out = r
 		return nil
-	})
-	if errors.Is(err, errMoved) {
-		return s.Update(ctx, id, c)
-	}
-	return out, storeErr("update reservation "+id, err)
+	}()
+	return out, err
 }
-
-var errMoved = errors.New("reservation moved to another room meanwhile")
 
 func (s *Store) insertJobs(tx *gorm.DB, jobs []Job, now time.Time) error {
 	var next int64

@@ -40,6 +40,8 @@ type adminPage struct {
 	Ran       bool
 	Forced    bool
 	SyncError string
+	// Console: the conflict pages and the rest of the admin console are on.
+	Console bool
 }
 
 // runsTable is what the "runs" template of admin.html shows.
@@ -137,6 +139,7 @@ func (s *server) renderAdmin(c echo.Context, status int, pg adminPage) error {
 		return err
 	}
 	pg.page = s.page(c, "admin.title")
+	pg.Console = s.conflicts != nil
 	pg.Cutover, pg.Freeze, pg.Zone, pg.DemoMode = s.instant(st.Cutover), s.instant(st.Freeze), s.zone.String(), st.Demo
 	for _, r := range s.runViews(l, st.Runs) {
 		i := slices.IndexFunc(pg.Backends, func(b backendRuns) bool { return b.Name == r.Backend })

@@ -136,7 +136,7 @@ func TestAdminPage(t *testing.T) {
 
 	body := b.get("/admin").Body.String()
 	for _, want := range []string{
-		`<a href="/admin">管理</a>`, "2023-04-17 00:00:00 <span class=\"muted\">(Asia/Shanghai)</span>", "2023-04-16 23:00:00",
+		`<a href="/admin">管理</a>`, "<span class=\"nowrap\">2023-04-17 00:00:00</span> <span class=\"muted\">(Asia/Shanghai)</span>", "2023-04-16 23:00:00",
 		"还没有同步记录", `<span class="badge tentative">演示</span>`,
 		`<li class="state pending alert-state"><span>待发送</span> <strong>1</strong></li>`,
 		`<li class="state failed"><span>已放弃（需要处理）</span> <strong>0</strong></li>`,

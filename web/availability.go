@@ -24,6 +24,9 @@ type busyJSON struct {
 	Origin  models.Origin  `json:"origin"`
 	// Title is empty unless the caller organizes or attends the meeting, or is an admin.
 	Title string `json:"title"`
+	// Conflict is set when the booking is part of an open conflict (two bookings on one
+	// track: an admin is sorting it out).
+	Conflict bool `json:"conflict,omitempty"`
 }
 
 // availability handles GET /api/v1/availability?room=ID&from=T&to=T: what holds the room
@@ -45,9 +48,15 @@ func (s *server) availability(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]string, 0, len(busy))
+	for _, r := range busy {
+		ids = append(ids, r.ID)
+	}
+	warn := s.warnings(ctx, ids)
 	out := make([]busyJSON, 0, len(busy))
 	for _, r := range busy {
-		out = append(out, busyJSON{Start: s.rfc3339(r.Start), End: s.rfc3339(r.End), Backend: r.Backend, Origin: r.Origin, Title: r.Title})
+		out = append(out, busyJSON{Start: s.rfc3339(r.Start), End: s.rfc3339(r.End), Backend: r.Backend, Origin: r.Origin, Title: r.Title,
+			Conflict: len(warn[r.ID]) > 0})
 	}
 	return c.JSON(http.StatusOK, out)
 }

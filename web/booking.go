@@ -55,6 +55,8 @@ type bookingView struct {
 	// for a series in a list, are all its listed occurrences (this one included).
 	InSeries    bool
 	Occurrences []bookingView
+	// Warnings say the booking is part of an open conflict, one line per kind.
+	Warnings []string
 }
 
 // views turns reservations into views for u; names come from the catalog.
@@ -80,6 +82,11 @@ func (s *server) views(ctx context.Context, l lang, u models.User, rs []models.R
 		}
 		return id
 	}
+	ids := make([]string, 0, len(rs))
+	for _, r := range rs {
+		ids = append(ids, r.ID)
+	}
+	warn := s.warnings(ctx, ids)
 	out := make([]bookingView, 0, len(rs))
 	for _, r := range rs {
 		v := bookingView{
@@ -91,7 +98,7 @@ func (s *server) views(ctx context.Context, l lang, u models.User, rs []models.R
 		// A pending booking is still being sent; the engine refuses to move it until then.
 		v.CanEdit = s.live(r) && s.access.MayChange(u.ID, r) && r.Origin == models.OriginBridge && r.Status != models.StatusPending
 		if p, ok := where[r.RoomID]; ok {
-			v.Room, v.Office = roomName(l, p.Room), officeName(l, p.Office)
+			v.Room, v.Office = roomName(l, p.Room), officeTitle(l, p.Office)
 		}
 		// Backend ids mean something to admins only.
 		if s.access.IsAdmin(u.ID) {
@@ -109,6 +116,13 @@ func (s *server) views(ctx context.Context, l lang, u models.User, rs []models.R
 			att = append(att, name(a))
 		}
 		v.Attendees = strings.Join(att, l.T("list.sep"))
+		for _, k := range warn[r.ID] {
+			key := "warn.conflict"
+			if k != string(models.KindOverlap) {
+				key = "warn." + k
+			}
+			v.Warnings = append(v.Warnings, l.T(key))
+		}
 		out = append(out, v)
 	}
 	return out, nil

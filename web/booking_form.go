@@ -101,6 +101,7 @@ type formLabels struct {
 	Sending  string `json:"sending"`
 	Plan     string `json:"plan"`
 	PlanFree string `json:"planFree"`
+	Conflict string `json:"conflict"`
 }
 
 // newBookingForm handles GET /: an empty form, or one pre-filled from the query
@@ -309,7 +310,7 @@ func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *
 		pg.Here = pg.Action
 	}
 	for _, o := range offices {
-		oo := officeOption{ID: o.ID, Name: officeName(l, o)}
+		oo := officeOption{ID: o.ID, Name: officeTitle(l, o)}
 		for _, r := range o.Rooms {
 			sel := r.ID == f.RoomID
 			oo.Selected = oo.Selected || sel
@@ -348,7 +349,7 @@ func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *
 		OA: backendName(l, models.BackendOA), DingTalk: backendName(l, models.BackendDingTalk),
 		Bridge: l.T("origin.bridge"), Native: l.T("origin.native"), Mine: l.T("timeline.mine"),
 		Free: l.T("timeline.free"), Clash: l.T("timeline.clash"), GoesTo: l.T("route.goes_to"),
-		Failed: l.T("timeline.failed"), Choose: l.T("timeline.choose"), Sending: l.T("form.sending"),
+		Failed: l.T("timeline.failed"), Choose: l.T("timeline.choose"), Conflict: l.T("warn.timeline"), Sending: l.T("form.sending"),
 		Plan: l.T("form.plan"), PlanFree: l.T("form.plan_free"),
 	})
 	pg.Labels = string(labels)

@@ -86,7 +86,7 @@ func (s *server) findRooms(c echo.Context) error {
 	}
 	office := q.Get("office")
 	for _, o := range offices {
-		pg.Offices = append(pg.Offices, officeOption{ID: o.ID, Name: officeName(l, o), Selected: o.ID == office})
+		pg.Offices = append(pg.Offices, officeOption{ID: o.ID, Name: officeTitle(l, o), Selected: o.ID == office})
 	}
 	if !pg.Asked {
 		return s.render(c, http.StatusOK, "find.html", pg)
@@ -141,7 +141,7 @@ func (s *server) findHits(l lang, hits []roomHit, from, to time.Time) []findHit 
 		book := url.Values{"room": {h.Room.ID}, "date": {a.Format(time.DateOnly)}, "start": {a.Format("15:04")}, "end": {b.Format("15:04")}}
 		grid := url.Values{"office": {h.Office.ID}, "date": {a.Format(time.DateOnly)}}
 		out = append(out, findHit{
-			ID: h.Room.ID, Name: roomName(l, h.Room), Office: officeName(l, h.Office), Floor: h.Room.Floor, Capacity: h.Room.Capacity,
+			ID: h.Room.ID, Name: roomName(l, h.Room), Office: officeTitle(l, h.Office), Floor: h.Room.Floor, Capacity: h.Room.Capacity,
 			Book: "/?" + book.Encode(), Grid: "/grid?" + grid.Encode() + "#room-" + h.Room.ID,
 		})
 	}

@@ -93,7 +93,7 @@ func (s *server) gridPage(c echo.Context) error {
 		}
 	}
 	next := day.AddDate(0, 0, 1)
-	pg := gridPage{page: s.page(c, "grid.title"), Office: office, OfficeName: officeName(l, office), Date: day.Format(time.DateOnly), Now: -1}
+	pg := gridPage{page: s.page(c, "grid.title"), Office: office, OfficeName: officeTitle(l, office), Date: day.Format(time.DateOnly), Now: -1}
 	pg.Day = day.Format(time.DateOnly) + " " + weekday(l, day)
 	if l == langEN {
 		pg.Day = weekday(l, day) + " " + day.Format(time.DateOnly)
@@ -103,7 +103,7 @@ func (s *server) gridPage(c echo.Context) error {
 	}
 	pg.Prev, pg.Next, pg.Today = link(day.AddDate(0, 0, -1)), link(next), link(startOfDay(now))
 	for _, o := range offices {
-		pg.Offices = append(pg.Offices, officeOption{ID: o.ID, Name: officeName(l, o), Selected: o.ID == office.ID})
+		pg.Offices = append(pg.Offices, officeOption{ID: o.ID, Name: officeTitle(l, o), Selected: o.ID == office.ID})
 	}
 	ids := make([]string, 0, len(office.Rooms))
 	for _, r := range office.Rooms {

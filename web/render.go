@@ -22,7 +22,8 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames lists the page templates; each is parsed together with layout.html.
-var pageNames = []string{"login.html", "form.html", "booking.html", "bookings.html", "cancel.html", "error.html", "subscribe.html", "admin.html", "login_inapp.html", "signedout.html", "find.html", "grid.html"}
+var pageNames = []string{"login.html", "login_inapp.html", "signedout.html", "form.html", "booking.html", "bookings.html", "cancel.html", "error.html", "subscribe.html", "admin.html",
+	"conflicts.html", "conflict.html", "cutover.html", "outbox.html", "audit.html", "rooms.html", "find.html", "grid.html"}
 
 // clockField is a 24-hour time input (the "clock" partial): a text field rather than
 // <input type=time>, whose display follows the browser's locale (AM/PM in English).

@@ -66,8 +66,8 @@ func roomName(l lang, r models.Room) string {
 	return r.Name
 }
 
-// officeName is the office's name in l, like roomName.
-func officeName(l lang, o models.Office) string {
+// officeTitle is the office's name in l, like roomName.
+func officeTitle(l lang, o models.Office) string {
 	if l == langEN && o.NameEn != "" {
 		return o.NameEn
 	}

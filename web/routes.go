@@ -81,6 +81,22 @@ func (s *server) routes() {
 		api.GET("/admin/status", s.adminStatusAPI, s.adminOnly)
 	}
 
+	// Conflicts and the admin console, with Config.Admin and Config.Conflicts.
+	if s.admin != nil && s.conflicts != nil {
+		api.GET("/conflicts", s.listConflictsAPI, s.adminOnly)
+		api.GET("/conflicts/:id", s.getConflictAPI, s.adminOnly)
+		api.POST("/conflicts/:id/resolve", s.resolveConflictAPI, s.adminOnly)
+		adm := e.Group("/admin", s.signedIn, s.adminOnly)
+		adm.GET("/conflicts", s.conflictsQueue)
+		adm.GET("/conflicts/:id", s.conflictDetail)
+		adm.POST("/conflicts/:id/resolve", s.resolveConflictForm)
+		adm.GET("/cutover", s.cutoverReport)
+		adm.POST("/cutover/migrate", s.migrateAllForm)
+		adm.GET("/outbox", s.outboxFailed)
+		adm.POST("/outbox/:id/retry", s.retryJobForm)
+		adm.GET("/audit", s.auditLog)
+		adm.GET("/rooms", s.roomMapping)
+	}
 }
 
 // redirect answers 303 See Other, the right status after a form post.

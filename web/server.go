@@ -120,6 +120,9 @@ type Config struct {
 	// Admin, when set, turns on the admin page (/admin), POST /api/v1/sync and GET
 	// /api/v1/admin/status. Nil: none of these routes.
 	Admin Admin
+	// Conflicts, with Admin, turns on the conflicts API and the admin console's
+	// conflict, cutover, outbox, audit and room pages. Nil: none of these routes.
+	Conflicts Conflicts
 }
 
 // server holds the web layer's dependencies; its methods are the handlers.
@@ -128,6 +131,7 @@ type server struct {
 	booker     Booker
 	feeds      Feeds
 	admin      Admin
+	conflicts  Conflicts
 	zone       *time.Location
 	now        func() time.Time
 	log        *slog.Logger
@@ -163,7 +167,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("%w: web needs a Store and a Booker", models.ErrInvalid)
 	}
 	s := &server{
-		store: cfg.Store, booker: cfg.Booker, feeds: cfg.Feeds, admin: cfg.Admin, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
+		store: cfg.Store, booker: cfg.Booker, feeds: cfg.Feeds, admin: cfg.Admin, conflicts: cfg.Conflicts, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
 		auth: cfg.Auth, authHeader: cfg.AuthHeader, access: cfg.Access, demo: cfg.Demo,
 		proxies: cfg.TrustedProxies, sessions: sessionCodec{keys: cfg.SessionKeys}, signin: cfg.SignIn, dingtalk: cfg.DingTalk,
 		secure: strings.HasPrefix(cfg.BaseURL, "https://"), baseURL: strings.TrimRight(cfg.BaseURL, "/"), metrics: cfg.Metrics,

@@ -141,7 +141,7 @@ func (s *server) renderNewToken(c echo.Context, token, id string, rotated bool) 
 		link(l.T("subscribe.feed_me"), u.Me),
 	}}}}
 	for _, o := range offices {
-		g := feedGroup{Heading: officeName(l, o), Feeds: []feedLinkView{link(l.Tf("subscribe.feed_office", officeName(l, o)), u.Offices[o.ID])}}
+		g := feedGroup{Heading: officeTitle(l, o), Feeds: []feedLinkView{link(l.Tf("subscribe.feed_office", officeTitle(l, o)), u.Offices[o.ID])}}
 		for _, r := range o.Rooms {
 			name := roomName(l, r)
 			if r.Floor != "" {

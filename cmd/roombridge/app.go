@@ -32,6 +32,7 @@ type app struct {
 	metrics    *bridge.Metrics
 	service    *bridge.Service
 	dispatcher *bridge.Dispatcher
+	detector   *bridge.Detector
 	syncers    []*bridge.Syncer
 	// dingtalk is the DingTalk backend when one is configured.
 	dingtalk *bridge.DingTalk
@@ -162,9 +163,10 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		backends, sources, names = append(backends, d), append(sources, d), append(names, models.BackendDingTalk)
 	}
 
+	a.detector = bridge.NewDetector(a.store, routing, a.log)
 	instance := cfg.instance()
 	a.dispatcher = bridge.NewDispatcher(bridge.DispatcherConfig{Store: a.store, Backends: backends, Routing: routing, Now: a.now, Logger: a.log, Metrics: a.metrics,
-		Owner: instance, Lease: cfg.OutboxLease, Backoff: bridge.BackoffUpTo(cfg.OutboxRetryMax)})
+		Owner: instance, Lease: cfg.OutboxLease, Backoff: bridge.BackoffUpTo(cfg.OutboxRetryMax), Detector: a.detector})
 	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Access: cfg.access(), Now: a.now, Logger: a.log, Dispatcher: a.dispatcher,
 		SeriesWindow: cfg.BookingWindow})
 	for _, src := range sources {
@@ -173,9 +175,9 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 			usage = a.usage
 		}
 		a.syncers = append(a.syncers, bridge.NewSyncer(bridge.SyncerConfig{Store: a.store, Source: src, Routing: routing, Now: a.now, Logger: a.log,
-			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead, Instance: instance, Lease: cfg.SyncLease}))
+			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead, Instance: instance, Lease: cfg.SyncLease, Detector: a.detector}))
 	}
-	a.admin = &bridge.Admin{Store: a.store, Syncers: a.syncers, Routing: routing, Demo: cfg.Demo, Now: a.now}
+	a.admin = &bridge.Admin{Store: a.store, Syncers: a.syncers, Routing: routing, Demo: cfg.Demo, Now: a.now, Detector: a.detector}
 	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, Access: cfg.access(), ShowTitles: cfg.FeedShowTitles,
 		BookingURL: func(id string) string { return cfg.BaseURL + "/bookings/" + url.PathEscape(id) }}
 

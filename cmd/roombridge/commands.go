@@ -72,6 +72,14 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return nil
 	})
 	g.Go(func() error { return a.dispatcher.Run(gctx) })
+	g.Go(func() error {
+		// Everything once at start: conflicts of reservations stored before detection
+		// existed, or changed while no process ran.
+		if _, err := a.detector.DetectSince(gctx, time.Time{}); err != nil && gctx.Err() == nil {
+			a.log.Warn("detect conflicts at start", "err", err)
+		}
+		return a.detector.Run(gctx)
+	})
 	for _, s := range a.syncers {
 		s := s
 		g.Go(func() error { return s.Run(gctx) })
@@ -79,8 +87,12 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if a.dingtalk != nil && cfg.DingTalkStream {
 		g.Go(func() error {
 			err := a.dingtalk.Client.Listen(gctx, func(ctx context.Context, ev dingtalk.StreamEvent) error {
+				since := a.now().Add(-time.Second)
 				err := a.dingtalk.HandleEvent(ctx, ev)
 				a.metrics.Event(models.BackendDingTalk, ev.Type, err)
+				if err == nil {
+					a.detector.Notify(since)
+				}
 				if err != nil {
 					a.log.Warn("dingtalk event not applied; it will be delivered again", "event", ev.ID, "type", ev.Type, "err", err)
 				}

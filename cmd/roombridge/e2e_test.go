@@ -26,6 +26,8 @@ type instance struct {
 	dtURL  string
 	stderr *bytes.Buffer
 	zone   *time.Location
+	// db is the instance's database (ROOMBRIDGE_DB).
+	db string
 	// stop stops the server (once) and returns what run() returned.
 	stop func() error
 }
@@ -49,7 +51,7 @@ func start(t testing.TB, env map[string]string) *instance {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	in := &instance{t: t, stderr: &bytes.Buffer{}}
+	in := &instance{t: t, stderr: &bytes.Buffer{}, db: base["ROOMBRIDGE_DB"]}
 	in.zone, _ = time.LoadLocation("Asia/Shanghai")
 	done := make(chan error, 1)
 	go func() {

@@ -34,6 +34,9 @@ commands:
   migrate        apply database migrations
   sync --once    run one sync pass of both backends and print its summary
   verify         check configuration, database, catalog and backends
+  migrate-bookings [--dry-run] [--json]
+                 list (and without --dry-run, move into DingTalk) every OA booking
+                 dated on or after the cutover
   probe          check the adapters' assumptions against the real OA and DingTalk
                  [--write ROOM_ID: one booking round trip in each] [--json]
   fake-oa        serve an in-memory Seeyon OA (default --addr :9001)
@@ -57,7 +60,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "fake-oa", "fake-dingtalk":
 		return runFake(ctx, cmd, args, getenv, stdout, stderr)
 	}
-	once := false
+	once, dryRun, asJSON := false, false, false
+	if cmd == "migrate-bookings" {
+		var kept []string
+		for _, a := range args {
+			switch a {
+			case "--dry-run", "-dry-run":
+				dryRun = true
+			case "--json", "-json":
+				asJSON = true
+			default:
+				kept = append(kept, a)
+			}
+		}
+		args = kept
+	}
 	if cmd == "sync" {
 		var kept []string
 		for _, a := range args {
@@ -95,6 +112,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return syncOnce(ctx, cfg, stdout, stderr)
 	case "verify":
 		return verify(ctx, cfg, stdout, stderr)
+	case "migrate-bookings":
+		return migrateBookings(ctx, cfg, dryRun, asJSON, stdout, stderr)
 	case "probe":
 		return runProbe(ctx, cfg, po, stdout, stderr)
 	}

@@ -60,6 +60,7 @@ func (a *app) handler() (http.Handler, error) {
 		Version:    version,
 		Feeds:      a.feeds,
 		Admin:      a.admin,
+		Conflicts:  a.service,
 	})
 }
 

@@ -115,12 +115,12 @@
     var list = el('ul', 'busy');
     var clash = false;
     busy.forEach(function (b) {
-      var text = b.start.slice(11, 16) + '–' + b.end.slice(11, 16) + ' ' + (L[b.backend] || b.backend) + ' · ' + (L[b.origin] || b.origin) + (b.title ? ' · ' + b.title : '');
-      var bar = el('span', 'bar ' + b.backend + ' ' + b.origin);
+      var text = b.start.slice(11, 16) + '–' + b.end.slice(11, 16) + ' ' + (L[b.backend] || b.backend) + ' · ' + (L[b.origin] || b.origin) + (b.title ? ' · ' + b.title : '') + (b.conflict ? ' · ' + L.conflict : '');
+      var bar = el('span', 'bar ' + b.backend + ' ' + b.origin + (b.conflict ? ' in-conflict' : ''));
       bar.title = text;
       place(bar, b.a, b.b);
       track.appendChild(bar);
-      list.appendChild(el('li', b.backend + ' ' + b.origin, text));
+      list.appendChild(el('li', b.backend + ' ' + b.origin + (b.conflict ? ' in-conflict' : ''), text));
       if (mine && b.a < mine.b && mine.a < b.b) { clash = true; }
     });
     if (!busy.length) { list.appendChild(el('li', 'free', L.free)); }

@@ -68,6 +68,11 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"zhangsan", "/subscribe", "main"},
 		{"zhangsan", "/bookings/nope", "main"}, // the error page
 		{"admin", "/admin", "main"},
+		{"admin", "/admin/conflicts", "main"},
+		{"admin", "/admin/cutover", "main"},
+		{"admin", "/admin/outbox", "main"},
+		{"admin", "/admin/audit", "main"},
+		{"admin", "/admin/rooms", "main"},
 	}
 	for _, lang := range []string{"zh", "en"} {
 		for _, size := range []struct {

@@ -1,7 +1,7 @@
 # roombridge — build, test and run.
 #
 #   make test      all tests, MySQL and browser ones included (provisions MariaDB,
-#                  Chromium and the iCalendar validators when they are missing)
+#                  Chromium, the iCalendar validators and axe-core when they are missing)
 #   make run       the server with the embedded defaults (SQLite, demo backends) on :8080
 #   make build     bin/roombridge
 #   make migrate   apply the database migrations to ROOMBRIDGE_DB
@@ -28,6 +28,7 @@ test: fmt-check
 	@dsn=$$(scripts/ensure-mariadb.sh); \
 	chromium=$$(scripts/ensure-chromium.sh); \
 	scripts/ensure-ical-tools.sh; \
+	axe=$$(scripts/ensure-axe.sh); \
 	echo "go vet ./..."; \
 	$(GO) vet ./...; \
 	echo "go test -race ./... (MySQL user $${dsn%%:*}, Chromium $$chromium)"; \
@@ -36,6 +37,7 @@ test: fmt-check
 	ROOMBRIDGE_CHROMIUM="$$chromium" \
 	ROOMBRIDGE_BROWSER_REQUIRED=1 \
 	ROOMBRIDGE_FEED_VALIDATORS=1 \
+	ROOMBRIDGE_AXE="$$axe" \
 	$(GO) test -race ./... -count=1 -timeout $(TEST_TIMEOUT)
 
 build:

@@ -26,9 +26,18 @@ const (
 	// DefaultKeepCancelled is how long a cancelled booking stays in feeds (as
 	// STATUS:CANCELLED) after its last change when FeedSpec.KeepCancelled is zero.
 	DefaultKeepCancelled = 7 * 24 * time.Hour
-	// BusySummary is the SUMMARY of a booking whose details the subscriber may not see.
-	BusySummary = "已占用 / Busy"
+	// BusySummary starts the SUMMARY of a booking whose details the subscriber may not
+	// see; BusyTitle adds the room, so a feed of many rooms says which one is busy.
+	BusySummary = "已占用"
 )
+
+// BusyTitle is the SUMMARY of someone else's booking of room: "已占用 · 多维缩放会议室".
+func BusyTitle(room string) string {
+	if room = strings.TrimSpace(feedText(room)); room == "" {
+		return BusySummary
+	}
+	return BusySummary + " · " + room
+}
 
 // FeedItem is one reservation as a feed shows it: the row, its room and office, and
 // whether the subscriber may see its title, description and organizer (Details).
@@ -43,6 +52,17 @@ type FeedItem struct {
 	// one event in the feed: its UID with RRULE, EXDATE for every occurrence the feed
 	// does not hold, and a RECURRENCE-ID override for every occurrence that differs.
 	Series *models.Series
+	// Mine marks a booking the subscriber organizes or attends: it is busy time in their
+	// calendar (TRANSP:OPAQUE; everything else is TRANSPARENT), and it carries its
+	// attendees and the link back to its booking page.
+	Mine bool
+	// Attendees are the booking's attendees (shown when Mine).
+	Attendees []FeedPerson
+}
+
+// FeedPerson is an attendee: the catalog user id and name.
+type FeedPerson struct {
+	ID, Name string
 }
 
 // FeedSpec describes one calendar. Zone must be an IANA zone (not time.Local or a
@@ -312,16 +332,16 @@ func appendEvent(dst []byte, spec FeedSpec, it FeedItem) ([]byte, error) {
 	w := eventWriter{out: dst}
 	w.line("BEGIN", "", "VEVENT")
 	backend, origin := feedBackendName(r.Backend), feedOriginName(r.Origin)
-	w.text("CATEGORIES", backend, origin)
 	changed := feedChanged(r)
-	if !r.CreatedAt.IsZero() {
-		w.utc("CREATED", r.CreatedAt)
-	}
 	source := "来源：" + backend + "（直接预订）"
 	if r.Origin == models.OriginBridge {
 		source = "来源：" + backend + "（经 roombridge 预订）"
 	}
-	summary, description, link := BusySummary, source, ""
+	room := it.Room.Name
+	if room == "" {
+		room = r.RoomID
+	}
+	summary, description, link := BusyTitle(room), source, ""
 	if it.Details {
 		summary = feedText(r.Title)
 		if strings.TrimSpace(summary) == "" {
@@ -338,8 +358,6 @@ func appendEvent(dst []byte, spec FeedSpec, it FeedItem) ([]byte, error) {
 		if organizer = strings.TrimSpace(feedText(organizer)); organizer != "" {
 			desc = append(desc, "预订人："+organizer)
 		}
-		desc = append(desc, source)
-		description = strings.Join(desc, "\n")
 		if spec.URL != nil {
 			if u := spec.URL(r.ID); u != "" {
 				parsed, err := url.Parse(u)
@@ -349,6 +367,37 @@ func appendEvent(dst []byte, spec FeedSpec, it FeedItem) ([]byte, error) {
 				link = u
 			}
 		}
+		if it.Mine {
+			var names []string
+			for _, a := range it.Attendees {
+				name := strings.TrimSpace(feedText(a.Name))
+				if name == "" {
+					name = feedText(a.ID)
+				}
+				names = append(names, name)
+				// A catalog user has no e-mail address here: the cal-address is a URN of
+				// the user id. A parameter value may not hold a double quote (RFC 5545
+				// §3.1); one holding ;:, is quoted, as go-ical does.
+				cn := strings.ReplaceAll(name, `"`, "'")
+				if strings.ContainsAny(cn, ";:,") {
+					cn = `"` + cn + `"`
+				}
+				w.line("ATTENDEE", "CN="+cn+";ROLE=REQ-PARTICIPANT", "urn:x-roombridge:user:"+url.PathEscape(a.ID))
+			}
+			if len(names) > 0 {
+				desc = append(desc, "参会人："+strings.Join(names, "、"))
+			}
+			// Many calendar apps do not show URL: the link goes into the text as well.
+			if link != "" {
+				desc = append(desc, "预订页面："+link)
+			}
+		}
+		desc = append(desc, source)
+		description = strings.Join(desc, "\n")
+	}
+	w.text("CATEGORIES", backend, origin)
+	if !r.CreatedAt.IsZero() {
+		w.utc("CREATED", r.CreatedAt)
 	}
 	w.text("DESCRIPTION", description)
 	w.local("DTEND", r.End, spec.Zone)
@@ -368,7 +417,11 @@ func appendEvent(dst []byte, spec FeedSpec, it FeedItem) ([]byte, error) {
 		w.line("STATUS", "", "TENTATIVE")
 	}
 	w.text("SUMMARY", summary)
-	w.line("TRANSP", "", "TRANSPARENT")
+	transp := "TRANSPARENT"
+	if it.Mine && r.Status.Holds() {
+		transp = "OPAQUE"
+	}
+	w.line("TRANSP", "", transp)
 	w.text("UID", feedText(r.UID))
 	if link != "" {
 		w.line("URL", "", link)

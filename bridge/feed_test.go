@@ -18,6 +18,7 @@ import (
 
 	ics "github.com/arran4/golang-ical"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"roombridge/bridge"
 	"roombridge/models"
@@ -73,6 +74,10 @@ func item(r models.Reservation, details bool) bridge.FeedItem {
 type parsedEvent struct {
 	UID, Status, Sequence, Summary, Location, Categories, Description, URL string
 	Start, End, Stamp                                                      time.Time
+	// Attendees are "cal-address CN" of each ATTENDEE.
+	Attendees []string
+	// Transp is TRANSP (not compared by the samples, which count it on the bytes).
+	Transp string
 }
 
 type feedSample struct {
@@ -144,7 +149,7 @@ func feedSamples(t testing.TB) []feedSample {
 	}
 	reviewEv := ev(review, "TENTATIVE", "0", "季度评审", "OA,直接预订", details(review)+"\n"+sourceLine("OA", "直接预订"))
 	reviewEv.Location = "北京首开 3F 天元会议室"
-	parallelEv := ev(parallel, "CONFIRMED", "0", bridge.BusySummary, "钉钉,roombridge", sourceLine("钉钉", "经 roombridge 预订"))
+	parallelEv := ev(parallel, "CONFIRMED", "0", bridge.BusyTitle("天元会议室"), "钉钉,roombridge", sourceLine("钉钉", "经 roombridge 预订"))
 	parallelEv.Location = "北京首开 3F 天元会议室"
 	office := spec()
 	office.Name, office.Description = "roombridge · 北京首开", "北京首开所有会议室的预订"
@@ -156,6 +161,22 @@ func feedSamples(t testing.TB) []feedSample {
 		e := ev(r, "CONFIRMED", "0", r.Title, "钉钉,直接预订", details(r)+"\n"+sourceLine("钉钉", "直接预订"))
 		return e
 	}
+
+	// The subscriber's own booking: busy time, attendees, the link in the text too.
+	own := row("own", cst(t, 18, 10, 0), time.Hour, models.StatusConfirmed, models.BackendDingTalk, models.OriginBridge, "我的评审会")
+	ownItem := item(own, true)
+	ownItem.Mine, ownItem.Attendees = true, []bridge.FeedPerson{{ID: "lisi", Name: "李四"}, {ID: "wang wu", Name: `王五; "组长"`}}
+	ownEv := ev(own, "CONFIRMED", "0", "我的评审会", "钉钉,roombridge",
+		details(own)+"\n参会人：李四、王五; \"组长\"\n预订页面：https://rooms.example.com/bookings/own\n"+sourceLine("钉钉", "经 roombridge 预订"))
+	ownEv.URL = "https://rooms.example.com/bookings/own"
+	ownEv.Attendees = []string{"urn:x-roombridge:user:lisi 李四", `urn:x-roombridge:user:wang%20wu 王五; '组长'`}
+	ownGone := row("own-gone", cst(t, 18, 14, 0), time.Hour, models.StatusCancelled, models.BackendDingTalk, models.OriginBridge, "取消了的我的会")
+	ownGone.UpdatedAt = feedNow().Add(-time.Hour)
+	ownGoneItem := item(ownGone, true)
+	ownGoneItem.Mine = true
+	ownGoneEv := ev(ownGone, "CANCELLED", "0", "取消了的我的会", "钉钉,roombridge",
+		details(ownGone)+"\n预订页面：https://rooms.example.com/bookings/own-gone\n"+sourceLine("钉钉", "经 roombridge 预订"))
+	ownGoneEv.URL, ownGoneEv.Stamp = "https://rooms.example.com/bookings/own-gone", ownGone.UpdatedAt
 
 	return []feedSample{
 		{
@@ -202,9 +223,15 @@ func feedSamples(t testing.TB) []feedSample {
 			items: []bridge.FeedItem{item(secret, false), item(training, true)},
 			want: []parsedEvent{
 				linkedEv,
-				ev(secret, "CONFIRMED", "0", bridge.BusySummary, "OA,roombridge", sourceLine("OA", "经 roombridge 预订")),
+				ev(secret, "CONFIRMED", "0", bridge.BusyTitle("多维缩放会议室"), "OA,roombridge", sourceLine("OA", "经 roombridge 预订")),
 			},
 			absent: []string{"绝密", "收购", "9999", "王五", "bookings/secret"},
+		},
+		{
+			name:  "mine",
+			spec:  linked,
+			items: []bridge.FeedItem{ownItem, ownGoneItem, item(secret, false)},
+			want:  []parsedEvent{ev(secret, "CONFIRMED", "0", bridge.BusyTitle("多维缩放会议室"), "OA,roombridge", sourceLine("OA", "经 roombridge 预订")), ownEv, ownGoneEv},
 		},
 		{
 			name:       "berlin-dst",
@@ -214,6 +241,18 @@ func feedSamples(t testing.TB) []feedSample {
 			utcAllowed: []string{twice.UID},
 		},
 	}
+}
+
+// opaque counts the events that are busy time for the subscriber: their own bookings
+// that hold a room.
+func (s feedSample) opaque() int {
+	n := 0
+	for _, it := range s.items {
+		if it.Mine && it.R.Status.Holds() {
+			n++
+		}
+	}
+	return n
 }
 
 func unfold(body []byte) string {
@@ -249,7 +288,7 @@ func checkFeedBytes(t *testing.T, s feedSample, body []byte) {
 		{"VERSION:2.0", 1}, {"PRODID:" + bridge.FeedProductID, 1}, {"BEGIN:VTIMEZONE", 1}, {"TZID:" + zone, 1},
 		{"NAME:" + s.spec.Name, 1}, {"X-WR-CALNAME:" + s.spec.Name, 1}, {"X-WR-TIMEZONE:" + zone, 1},
 		{"REFRESH-INTERVAL;VALUE=DURATION:PT1H", 1}, {"X-PUBLISHED-TTL:PT1H", 1},
-		{"BEGIN:VEVENT", len(s.want)}, {"TRANSP:TRANSPARENT", len(s.want)},
+		{"BEGIN:VEVENT", len(s.want)}, {"TRANSP:TRANSPARENT", len(s.want) - s.opaque()}, {"TRANSP:OPAQUE", s.opaque()},
 	} {
 		if got := countLines(lines, func(l string) bool { return l == c.line }); got != c.want {
 			t.Errorf("%d lines are %q, want %d", got, c.line, c.want)
@@ -345,7 +384,12 @@ func parseFeed(t *testing.T, body []byte) []parsedEvent {
 			}
 			return v.UTC()
 		}
+		var attendees []string
+		for _, a := range e.Attendees() {
+			attendees = append(attendees, a.Value+" "+strings.Join(a.ICalParameters["CN"], ","))
+		}
 		out = append(out, parsedEvent{
+			Attendees: attendees, Transp: prop(ics.ComponentPropertyTransp),
 			UID: e.Id(), Status: prop(ics.ComponentPropertyStatus), Sequence: prop(ics.ComponentPropertySequence),
 			Summary: prop(ics.ComponentPropertySummary), Location: prop(ics.ComponentPropertyLocation),
 			Categories: prop(ics.ComponentPropertyCategories), Description: prop(ics.ComponentPropertyDescription),
@@ -365,7 +409,7 @@ func TestBuildFeed(t *testing.T) {
 				t.Fatalf("BuildFeed() = %v", err)
 			}
 			checkFeedBytes(t, s, body)
-			if diff := cmp.Diff(s.want, parseFeed(t, body)); diff != "" {
+			if diff := cmp.Diff(s.want, parseFeed(t, body), cmpopts.IgnoreFields(parsedEvent{}, "Transp")); diff != "" {
 				t.Errorf("BuildFeed() events as golang-ical reads them (-want +got):\n%s", diff)
 			}
 

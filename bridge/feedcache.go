@@ -397,10 +397,15 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 		if ser, ok := series[r.Series()]; ok {
 			it.Series = &ser
 		}
+		if it.Mine = r.Involves(user); it.Mine {
+			for _, a := range r.Attendees {
+				it.Attendees = append(it.Attendees, FeedPerson{ID: a, Name: cat.users[a]})
+			}
+		}
 		// Every row read counts for Last-Modified: a booking the user just left (removed
 		// from its attendees) leaves the me feed at its UpdatedAt.
 		all = append(all, it)
-		if scope == models.FeedMe && !r.Involves(user) {
+		if scope == models.FeedMe && !it.Mine {
 			continue
 		}
 		shownIn = append(shownIn, it)
@@ -489,11 +494,12 @@ type eventCache struct {
 // eventKey is everything an event's bytes depend on besides the Feeds' fixed settings
 // (zone, booking links).
 type eventKey struct {
-	id, uid, room, title, description, organizer, rowOrganizer, location string
-	backend, origin, status                                              string
-	start, end, created, changed                                         int64
-	sequence                                                             int
-	details                                                              bool
+	id, uid, room, roomName, title, description, organizer, rowOrganizer, location string
+	backend, origin, status                                                        string
+	attendees                                                                      string // ids and names, when mine
+	start, end, created, changed                                                   int64
+	sequence                                                                       int
+	details, mine                                                                  bool
 }
 
 func newEventKey(it FeedItem) eventKey {
@@ -501,13 +507,24 @@ func newEventKey(it FeedItem) eventKey {
 	k := eventKey{id: r.ID, uid: r.UID, room: r.RoomID, title: r.Title, description: r.Description,
 		organizer: it.OrganizerName, rowOrganizer: r.OrganizerName, location: feedLocation(it),
 		backend: string(r.Backend), origin: string(r.Origin), status: string(r.Status),
-		start: r.Start.UnixNano(), end: r.End.UnixNano(), changed: feedChanged(r).Unix(), sequence: r.Sequence, details: it.Details}
+		start: r.Start.UnixNano(), end: r.End.UnixNano(), changed: feedChanged(r).Unix(), sequence: r.Sequence, details: it.Details,
+		roomName: it.Room.Name, mine: it.Mine}
+	if it.Mine {
+		var b strings.Builder
+		for _, a := range it.Attendees {
+			b.WriteString(a.ID)
+			b.WriteByte(0)
+			b.WriteString(a.Name)
+			b.WriteByte(0)
+		}
+		k.attendees = b.String()
+	}
 	if !r.CreatedAt.IsZero() {
 		k.created = r.CreatedAt.UnixNano()
 	}
 	if !it.Details {
 		// A busy-only event shows none of these.
-		k.title, k.description, k.organizer, k.rowOrganizer = "", "", "", ""
+		k.title, k.description, k.organizer, k.rowOrganizer, k.attendees = "", "", "", "", ""
 	}
 	return k
 }

@@ -178,7 +178,11 @@ func feedEvent(spec FeedSpec, it FeedItem) (*ical.Component, error) {
 	default:
 		ev.SetStatus(ical.EventTentative)
 	}
-	p.Set(icalRaw(ical.PropTransparency, "TRANSPARENT"))
+	transp := "TRANSPARENT"
+	if it.Mine && r.Status.Holds() {
+		transp = "OPAQUE"
+	}
+	p.Set(icalRaw(ical.PropTransparency, transp))
 	if loc := feedLocation(it); loc != "" {
 		p.Set(icalText(ical.PropLocation, loc))
 	}
@@ -192,7 +196,11 @@ func feedEvent(spec FeedSpec, it FeedItem) (*ical.Component, error) {
 		source = "来源：" + backend + "（经 roombridge 预订）"
 	}
 	if !it.Details {
-		p.Set(icalText(ical.PropSummary, BusySummary))
+		room := it.Room.Name
+		if room == "" {
+			room = r.RoomID
+		}
+		p.Set(icalText(ical.PropSummary, BusyTitle(room)))
 		p.Set(icalText(ical.PropDescription, source))
 		return ev.Component, nil
 	}
@@ -213,16 +221,41 @@ func feedEvent(spec FeedSpec, it FeedItem) (*ical.Component, error) {
 	if organizer = strings.TrimSpace(feedText(organizer)); organizer != "" {
 		desc = append(desc, "预订人："+organizer)
 	}
-	desc = append(desc, source)
-	p.Set(icalText(ical.PropDescription, strings.Join(desc, "\n")))
+	var link string
 	if spec.URL != nil {
-		if u := spec.URL(r.ID); u != "" {
-			parsed, err := url.Parse(u)
-			if err != nil || !parsed.IsAbs() || strings.ContainsAny(u, "\r\n\" ") {
-				return nil, fmt.Errorf("%w: booking link %q for reservation %s is not an absolute URL", models.ErrInvalid, u, r.ID)
+		if link = spec.URL(r.ID); link != "" {
+			parsed, err := url.Parse(link)
+			if err != nil || !parsed.IsAbs() || strings.ContainsAny(link, "\r\n\" ") {
+				return nil, fmt.Errorf("%w: booking link %q for reservation %s is not an absolute URL", models.ErrInvalid, link, r.ID)
 			}
-			p.Set(icalRaw(ical.PropURL, u))
+			p.Set(icalRaw(ical.PropURL, link))
 		}
 	}
+	if it.Mine {
+		var names []string
+		for _, a := range it.Attendees {
+			name := strings.TrimSpace(feedText(a.Name))
+			if name == "" {
+				name = feedText(a.ID)
+			}
+			names = append(names, name)
+			// A catalog user has no e-mail address here: the cal-address is a URN of the user id.
+			att := ical.NewProp(ical.PropAttendee)
+			att.Value = "urn:x-roombridge:user:" + url.PathEscape(a.ID)
+			// A parameter value may not hold a double quote (RFC 5545 §3.1).
+			att.Params.Set(ical.ParamCommonName, strings.ReplaceAll(name, `"`, "'"))
+			att.Params.Set(ical.ParamRole, "REQ-PARTICIPANT")
+			p.Add(att)
+		}
+		if len(names) > 0 {
+			desc = append(desc, "参会人："+strings.Join(names, "、"))
+		}
+		// Many calendar apps do not show URL: the link goes into the text as well.
+		if link != "" {
+			desc = append(desc, "预订页面："+link)
+		}
+	}
+	desc = append(desc, source)
+	p.Set(icalText(ical.PropDescription, strings.Join(desc, "\n")))
 	return ev.Component, nil
 }

@@ -240,21 +240,22 @@ func TestFeedTokenLifecycle(t *testing.T) {
 func TestFeedScopes(t *testing.T) {
 	newFeedRig(t, func(t *testing.T, r *feedRig) {
 		token, _ := r.token(t, "zhangsan")
-		busy := bridge.BusySummary
+		busy := map[string]string{"zhangsan": bridge.BusyTitle("多维缩放会议室"), "lisi": bridge.BusyTitle("多维缩放会议室"),
+			"wangwu": bridge.BusyTitle("天元会议室"), "shanghai": bridge.BusyTitle("外滩会议室")}
 		tests := []struct {
 			scope          models.FeedScope
 			id, name, file string
 			want           map[string]string
 		}{
 			{models.FeedAll, "", "roombridge · 全部会议室", "all.ics",
-				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": busy, "shanghai": busy}},
+				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": busy["wangwu"], "shanghai": busy["shanghai"]}},
 			{models.FeedMe, "", "roombridge · 我的预订", "me.ics",
 				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审"}},
 			{models.FeedRooms, "duowei", "roombridge · 北京首开 多维缩放会议室", "room-duowei.ics",
 				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审"}},
 			{models.FeedOffices, "bj-shoukai", "roombridge · 北京首开", "office-bj-shoukai.ics",
-				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": busy}},
-			{models.FeedOffices, "shanghai", "roombridge · 上海", "office-shanghai.ics", map[string]string{"shanghai": busy}},
+				map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": busy["wangwu"]}},
+			{models.FeedOffices, "shanghai", "roombridge · 上海", "office-shanghai.ics", map[string]string{"shanghai": busy["shanghai"]}},
 			{models.FeedOffices, "empty", "roombridge · 空职场", "office-empty.ics", map[string]string{}},
 			{models.FeedRooms, "sz-lianhuashan", "roombridge · 深圳 莲花山会议室", "room-sz-lianhuashan.ics", map[string]string{}},
 		}
@@ -286,16 +287,17 @@ func TestFeedScopes(t *testing.T) {
 
 func TestFeedVisibility(t *testing.T) {
 	newFeedRig(t, func(t *testing.T, r *feedRig) {
-		busy := bridge.BusySummary
+		busy := map[string]string{"zhangsan": bridge.BusyTitle("多维缩放会议室"), "lisi": bridge.BusyTitle("多维缩放会议室"),
+			"wangwu": bridge.BusyTitle("天元会议室"), "shanghai": bridge.BusyTitle("外滩会议室")}
 		tests := []struct {
 			user       string
 			showTitles bool
 			want       map[string]string
 		}{
-			{"zhangsan", false, map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": busy}},
-			{"lisi", false, map[string]string{"zhangsan": busy, "lisi": "李四的评审", "wangwu": busy}},
-			{"wangwu", false, map[string]string{"zhangsan": busy, "lisi": busy, "wangwu": "王五的机密会"}},
-			{"zhaoliu", false, map[string]string{"zhangsan": busy, "lisi": busy, "wangwu": busy}},
+			{"zhangsan", false, map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": busy["wangwu"]}},
+			{"lisi", false, map[string]string{"zhangsan": busy["zhangsan"], "lisi": "李四的评审", "wangwu": busy["wangwu"]}},
+			{"wangwu", false, map[string]string{"zhangsan": busy["zhangsan"], "lisi": busy["lisi"], "wangwu": "王五的机密会"}},
+			{"zhaoliu", false, map[string]string{"zhangsan": busy["zhangsan"], "lisi": busy["lisi"], "wangwu": busy["wangwu"]}},
 			{"admin", false, map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": "王五的机密会"}},
 			{"zhaoliu", true, map[string]string{"zhangsan": "张三的周会", "lisi": "李四的评审", "wangwu": "王五的机密会"}},
 		}
@@ -308,7 +310,7 @@ func TestFeedVisibility(t *testing.T) {
 			}
 			text := unfold(got.Body)
 			for key, summary := range tt.want {
-				if summary == busy && (strings.Contains(text, r.res[key].Title) || strings.Contains(text, r.res[key].Description)) {
+				if strings.HasPrefix(summary, bridge.BusySummary) && (strings.Contains(text, r.res[key].Title) || strings.Contains(text, r.res[key].Description)) {
 					t.Errorf("%s sees %s as busy, but its title or description leaks into the feed", tt.user, key)
 				}
 			}
@@ -385,6 +387,35 @@ func eventByUID(t *testing.T, body []byte, uid string) parsedEvent {
 	}
 	t.Fatalf("no event %s in the feed", uid)
 	return parsedEvent{}
+}
+
+// TestFeedMine: the subscriber's own meetings (organized or attended) are busy time in
+// their calendar, with attendees and the booking link; everyone else's are free time.
+func TestFeedMine(t *testing.T) {
+	newFeedRig(t, func(t *testing.T, r *feedRig) {
+		token, _ := r.token(t, "zhangsan")
+		got := r.render(t, token, models.FeedAll, "")
+		byUID := map[string]string{}
+		for k, res := range r.res {
+			byUID[res.UID] = k
+		}
+		transp := map[string]string{}
+		attendees := map[string][]string{}
+		for _, e := range parseFeed(t, got.Body) {
+			transp[byUID[e.UID]] = e.Transp
+			attendees[byUID[e.UID]] = e.Attendees
+		}
+		want := map[string]string{"zhangsan": "OPAQUE", "lisi": "OPAQUE", "wangwu": "TRANSPARENT", "shanghai": "TRANSPARENT"}
+		if diff := cmp.Diff(want, transp); diff != "" {
+			t.Errorf("TRANSP per booking for zhangsan (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"urn:x-roombridge:user:zhangsan 张三"}, attendees["lisi"]); diff != "" {
+			t.Errorf("attendees of lisi's meeting that zhangsan attends (-want +got):\n%s", diff)
+		}
+		if len(attendees["wangwu"]) != 0 {
+			t.Errorf("someone else's booking carries attendees: %v", attendees["wangwu"])
+		}
+	})
 }
 
 func TestFeedTokenOfRemovedUser(t *testing.T) {

@@ -54,41 +54,68 @@ func (b BookingRequest) Normalize() BookingRequest {
 // Validate checks the request on its own (the room's existence and availability are the
 // store's business). It returns an ErrInvalid user error naming the first bad field.
 func (b BookingRequest) Validate(now time.Time) error {
-	switch {
-	case b.RoomID == "":
-		return E(ErrInvalid, "room_required", "room_id")
-	case b.Title == "":
-		return E(ErrInvalid, "title_required", "title")
-	case utf8.RuneCountInString(b.Title) > MaxTitleRunes:
-		return E(ErrInvalid, "title_too_long", "title", ArgLimit, strconv.Itoa(MaxTitleRunes))
-	case strings.ContainsAny(b.Title, "\r\n"):
-		return E(ErrInvalid, "title_multiline", "title")
-	case utf8.RuneCountInString(b.Description) > MaxDescriptionRunes:
-		return E(ErrInvalid, "description_too_long", "description", ArgLimit, strconv.Itoa(MaxDescriptionRunes))
-	case !utf8.ValidString(b.Title) || !utf8.ValidString(b.Description):
-		return E(ErrInvalid, "bad_encoding", "title")
-	case HasControl(b.Title, ""):
-		return E(ErrInvalid, "control_characters", "title")
-	case HasControl(b.Description, "\t\n"):
-		return E(ErrInvalid, "control_characters", "description")
-	case b.Start.IsZero():
-		return E(ErrInvalid, "start_required", "start")
-	case b.End.IsZero():
-		return E(ErrInvalid, "end_required", "end")
-	case !b.End.After(b.Start):
-		return E(ErrInvalid, "end_before_start", "end")
-	case b.End.Sub(b.Start) < MinDuration:
-		return E(ErrInvalid, "too_short", "end")
-	case b.End.Sub(b.Start) > MaxDuration:
-		return E(ErrInvalid, "too_long", "end")
-	case b.Start.Before(now.Add(-PastGrace)):
-		return E(ErrInvalid, "start_in_past", "start")
-	case b.Start.After(now.Add(MaxAdvance)):
-		return E(ErrInvalid, "too_far_ahead", "start")
-	case len(b.Attendees) > MaxAttendees:
-		return E(ErrInvalid, "too_many_attendees", "attendees", ArgLimit, strconv.Itoa(MaxAttendees))
+	if ps := b.Problems(now); len(ps) > 0 {
+		return ps[0]
 	}
 	return nil
+}
+
+// Problems lists every rule the request breaks, at most one per field, in the order of the
+// form (room, title, description, start, end, attendees): what a form shows all at once.
+func (b BookingRequest) Problems(now time.Time) []*Error {
+	var out []*Error
+	seen := map[string]bool{}
+	add := func(e *Error) {
+		if e != nil && !seen[e.Field] {
+			seen[e.Field] = true
+			out = append(out, e)
+		}
+	}
+	if b.RoomID == "" {
+		add(E(ErrInvalid, "room_required", "room_id"))
+	}
+	switch {
+	case b.Title == "":
+		add(E(ErrInvalid, "title_required", "title"))
+	case utf8.RuneCountInString(b.Title) > MaxTitleRunes:
+		add(E(ErrInvalid, "title_too_long", "title", ArgLimit, strconv.Itoa(MaxTitleRunes)))
+	case strings.ContainsAny(b.Title, "\r\n"):
+		add(E(ErrInvalid, "title_multiline", "title"))
+	case HasControl(b.Title, ""):
+		add(E(ErrInvalid, "control_characters", "title"))
+	}
+	switch {
+	case utf8.RuneCountInString(b.Description) > MaxDescriptionRunes:
+		add(E(ErrInvalid, "description_too_long", "description", ArgLimit, strconv.Itoa(MaxDescriptionRunes)))
+	case HasControl(b.Description, "\t\n"):
+		add(E(ErrInvalid, "control_characters", "description"))
+	}
+	if !utf8.ValidString(b.Title) || !utf8.ValidString(b.Description) {
+		add(E(ErrInvalid, "bad_encoding", "title"))
+	}
+	switch {
+	case b.Start.IsZero():
+		add(E(ErrInvalid, "start_required", "start"))
+	case b.Start.Before(now.Add(-PastGrace)):
+		add(E(ErrInvalid, "start_in_past", "start"))
+	case b.Start.After(now.Add(MaxAdvance)):
+		add(E(ErrInvalid, "too_far_ahead", "start"))
+	}
+	switch {
+	case b.End.IsZero():
+		add(E(ErrInvalid, "end_required", "end"))
+	case b.Start.IsZero():
+	case !b.End.After(b.Start):
+		add(E(ErrInvalid, "end_before_start", "end"))
+	case b.End.Sub(b.Start) < MinDuration:
+		add(E(ErrInvalid, "too_short", "end"))
+	case b.End.Sub(b.Start) > MaxDuration:
+		add(E(ErrInvalid, "too_long", "end"))
+	}
+	if len(b.Attendees) > MaxAttendees {
+		add(E(ErrInvalid, "too_many_attendees", "attendees", ArgLimit, strconv.Itoa(MaxAttendees)))
+	}
+	return out
 }
 
 // HasControl reports whether s holds a control character (C0, DEL or C1: NUL, ESC, VT

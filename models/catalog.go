@@ -11,8 +11,10 @@ import (
 
 // Office is a workplace (职场) with its rooms, e.g. 北京首开.
 type Office struct {
-	ID       string `gorm:"primaryKey" yaml:"id" json:"id"`
-	Name     string `yaml:"name" json:"name"`
+	ID   string `gorm:"primaryKey" yaml:"id" json:"id"`
+	Name string `yaml:"name" json:"name"`
+	// NameEn is the English form of Name (empty: none), shown by the English UI.
+	NameEn   string `gorm:"column:name_en" yaml:"name_en" json:"name_en,omitempty"`
 	Position int    `yaml:"-" json:"-"`
 	Rooms    []Room `gorm:"-" yaml:"rooms" json:"-"`
 }
@@ -22,6 +24,7 @@ type Room struct {
 	ID             string `gorm:"primaryKey" yaml:"id" json:"id"`
 	OfficeID       string `yaml:"-" json:"office_id"`
 	Name           string `yaml:"name" json:"name"`
+	NameEn         string `gorm:"column:name_en" yaml:"name_en" json:"name_en,omitempty"`
 	Floor          string `yaml:"floor" json:"floor"`
 	Capacity       int    `yaml:"capacity" json:"capacity"`
 	OARoomID       string `gorm:"column:oa_room_id" yaml:"oa_room_id" json:"-"`

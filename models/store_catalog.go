@@ -17,14 +17,14 @@ func (s *Store) SyncCatalog(ctx context.Context, c Catalog) error {
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, o := range c.Offices {
-			row := Office{ID: o.ID, Name: o.Name, Position: o.Position}
+			row := Office{ID: o.ID, Name: o.Name, NameEn: o.NameEn, Position: o.Position}
 			if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
 				return err
 			}
 			for _, r := range o.Rooms {
 				r.OfficeID = o.ID
 				if err := tx.Clauses(clause.OnConflict{
-					DoUpdates: clause.AssignmentColumns([]string{"office_id", "name", "floor", "capacity", "oa_room_id", "dingtalk_room_id", "position"}),
+					DoUpdates: clause.AssignmentColumns([]string{"office_id", "name", "name_en", "floor", "capacity", "oa_room_id", "dingtalk_room_id", "position"}),
 				}).Create(&r).Error; err != nil {
 					return err
 				}

@@ -83,12 +83,17 @@ func (s *server) window(fromQ, toQ string) (from, to time.Time, err error) {
 	return from, to, nil
 }
 
-// parseQueryTime reads a time from a query parameter: RFC 3339, or a local date-time
-// ("2023-04-17T09:00") or date read in the zone, which is what the booking form's script
-// sends.
+// parseQueryTime reads a time from a query parameter (see parseTime).
 func (s *server) parseQueryTime(field, v string) (time.Time, error) {
 	// An unencoded "+08:00" in a query string arrives as " 08:00".
-	v = strings.ReplaceAll(strings.TrimSpace(v), " ", "+")
+	return s.parseTime(field, strings.ReplaceAll(strings.TrimSpace(v), " ", "+"))
+}
+
+// parseTime reads a time the way every API route does, query and body alike: RFC 3339,
+// or a date-time without a zone ("2023-04-17T09:00", "2023-04-17T09:00:00") or a date,
+// read in the configured zone.
+func (s *server) parseTime(field, v string) (time.Time, error) {
+	v = strings.TrimSpace(v)
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}

@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
+	"time"
 
 	"roombridge/models"
 )
@@ -46,6 +48,9 @@ type bookingView struct {
 	Description string
 	CanEdit     bool
 	CanCancel   bool
+	// Rebook opens the form pre-filled with this booking (offered after a rejection or
+	// a cancellation).
+	Rebook string
 	// InSeries marks an occurrence of a series; Occurrences, on the one entry that stands
 	// for a series in a list, are all its listed occurrences (this one included).
 	InSeries    bool
@@ -86,14 +91,21 @@ func (s *server) views(ctx context.Context, l lang, u models.User, rs []models.R
 	for _, r := range rs {
 		v := bookingView{
 			ID: r.ID, Title: r.Title, When: s.span(l, r.Start, r.End), System: backendName(l, r.Backend),
-			Origin: l.T("origin." + string(r.Origin)), RemoteID: r.Remote(), Status: r.Status,
+			Origin: l.T("origin." + string(r.Origin)), Status: r.Status,
 			StatusLabel: l.T("status." + string(r.Status)), Reason: s.reasonText(l, r), Description: r.Description,
 			Room: r.RoomID, CanCancel: s.live(r) && s.access.MayCancel(u.ID, r), InSeries: r.Series() != "",
 		}
 		// A pending booking is still being sent; the engine refuses to move it until then.
 		v.CanEdit = s.live(r) && s.access.MayChange(u.ID, r) && r.Origin == models.OriginBridge && r.Status != models.StatusPending
 		if p, ok := where[r.RoomID]; ok {
-			v.Room, v.Office = p.Room.Name, p.Office
+			v.Room, v.Office = roomName(l, p.Room), officeTitle(l, p.Office)
+		}
+		// Backend ids mean something to admins only.
+		if s.access.IsAdmin(u.ID) {
+			v.RemoteID = r.Remote()
+		}
+		if !r.Status.Holds() && r.Origin == models.OriginBridge && s.access.MayChange(u.ID, r) {
+			v.Rebook = s.rebookURL(r)
 		}
 		v.Organizer = r.OrganizerName
 		if v.Organizer == "" {
@@ -114,6 +126,20 @@ func (s *server) views(ctx context.Context, l lang, u models.User, rs []models.R
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// rebookURL is the booking form pre-filled with r: room, day, times, title, attendees and
+// description.
+func (s *server) rebookURL(r models.Reservation) string {
+	a, b := r.Start.In(s.zone), r.End.In(s.zone)
+	q := url.Values{"room": {r.RoomID}, "date": {a.Format(time.DateOnly)}, "start": {a.Format("15:04")}, "end": {b.Format("15:04")}, "title": {r.Title}}
+	if r.Description != "" {
+		q.Set("description", r.Description)
+	}
+	for _, p := range r.Attendees {
+		q.Add("attendees", p)
+	}
+	return "/?" + q.Encode()
 }
 
 func (s *server) view(ctx context.Context, l lang, u models.User, r models.Reservation) (bookingView, error) {

@@ -123,10 +123,10 @@ func (s *server) createBookingAPI(c echo.Context) error {
 	}
 	req := models.BookingRequest{RoomID: body.RoomID, Title: body.Title, Description: body.Description, Attendees: body.Attendees}
 	var err error
-	if req.Start, err = parseBodyTime("start", body.Start); err != nil {
+	if req.Start, err = s.parseBodyTime("start", body.Start); err != nil {
 		return err
 	}
-	if req.End, err = parseBodyTime("end", body.End); err != nil {
+	if req.End, err = s.parseBodyTime("end", body.End); err != nil {
 		return err
 	}
 	if err := s.checkRoom(ctx, strings.TrimSpace(req.RoomID)); err != nil {
@@ -265,12 +265,12 @@ func (s *server) patchBookingAPI(c echo.Context) error {
 		req.Attendees = *p.Attendees
 	}
 	if p.Start != nil {
-		if req.Start, err = parseBodyTime("start", *p.Start); err != nil {
+		if req.Start, err = s.parseBodyTime("start", *p.Start); err != nil {
 			return err
 		}
 	}
 	if p.End != nil {
-		if req.End, err = parseBodyTime("end", *p.End); err != nil {
+		if req.End, err = s.parseBodyTime("end", *p.End); err != nil {
 			return err
 		}
 	}
@@ -342,15 +342,11 @@ func decodeJSON(body io.Reader, v any) error {
 	return badRequest("", "json").Wrap(errors.New(msg))
 }
 
-// parseBodyTime reads an RFC 3339 time from the JSON body; "" is the zero time (the
-// booking rules then ask for it).
-func parseBodyTime(field, v string) (time.Time, error) {
+// parseBodyTime reads a time from the JSON body as every API route reads one (see
+// parseTime); "" is the zero time (the booking rules then ask for it).
+func (s *server) parseBodyTime(field, v string) (time.Time, error) {
 	if strings.TrimSpace(v) == "" {
 		return time.Time{}, nil
 	}
-	t, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
-	if err != nil {
-		return time.Time{}, badRequest(field, "time", models.ArgName, field)
-	}
-	return t, nil
+	return s.parseTime(field, v)
 }

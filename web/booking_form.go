@@ -2,7 +2,9 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -57,6 +59,10 @@ type formPage struct {
 	// Except is the slot of the booking being rescheduled, which form.js does not
 	// count as a clash.
 	ExceptStart, ExceptEnd string
+	// Taken says the room is taken at the chosen time; Suggest offers other times in the
+	// room and other rooms of its office.
+	Taken   string
+	Suggest *suggestion
 }
 
 type officeOption struct {
@@ -92,6 +98,7 @@ type formLabels struct {
 	GoesTo   string `json:"goesTo"`
 	Failed   string `json:"failed"`
 	Choose   string `json:"choose"`
+	Sending  string `json:"sending"`
 	Plan     string `json:"plan"`
 	PlanFree string `json:"planFree"`
 	Conflict string `json:"conflict"`
@@ -107,12 +114,13 @@ func (s *server) newBookingForm(c echo.Context) error {
 		RoomID: c.QueryParam("room"), Date: start.Format(time.DateOnly),
 		Start: start.Format("15:04"), End: start.Add(time.Hour).Format("15:04"), Key: models.NewID(),
 	}
-	for param, v := range map[string]*string{"date": &f.Date, "start": &f.Start, "end": &f.End} {
+	for param, v := range map[string]*string{"date": &f.Date, "start": &f.Start, "end": &f.End, "title": &f.Title, "description": &f.Description, "office": &f.Office} {
 		if q := c.QueryParam(param); q != "" {
 			*v = q
 		}
 	}
-	return s.renderForm(c, http.StatusOK, f, nil, nil)
+	f.Attendees = c.QueryParams()["attendees"]
+	return s.renderForm(c, http.StatusOK, f, nil)
 }
 
 // createBookingForm handles POST /bookings: book, then show the outcome (303); a user
@@ -153,7 +161,7 @@ func (s *server) editBookingForm(c echo.Context) error {
 		RoomID: r.RoomID, Date: a.Format(time.DateOnly), Start: a.Format("15:04"), End: b.Format("15:04"),
 		Title: r.Title, Description: r.Description, Attendees: r.Attendees,
 	}
-	return s.renderForm(c, http.StatusOK, f, &r, nil)
+	return s.renderForm(c, http.StatusOK, f, &r)
 }
 
 // rescheduleBookingForm handles POST /bookings/{id}/edit.
@@ -163,11 +171,16 @@ func (s *server) rescheduleBookingForm(c echo.Context) error {
 		return err
 	}
 	f, req, err := s.readBookingForm(c)
+	var moved models.Reservation
 	if err == nil {
-		_, err = s.booker.Reschedule(c.Request().Context(), user(c), r.ID, req)
+		moved, err = s.booker.Reschedule(c.Request().Context(), user(c), r.ID, req)
 	}
 	if err != nil {
 		return s.formFailed(c, f, &r, err)
+	}
+	if moved.Backend != r.Backend {
+		// The outcome says the booking changed system.
+		return redirect(c, "/bookings/"+r.ID+"?moved_from="+url.QueryEscape(string(r.Backend)))
 	}
 	return redirect(c, "/bookings/"+r.ID)
 }
@@ -184,7 +197,8 @@ func (s *server) changeable(c echo.Context, check func(userID string, r models.R
 }
 
 // readBookingForm returns the posted form as typed, and the request it makes once its
-// date, times and room are checked (user errors otherwise).
+// date, times and room are checked. Its error lists every problem found (errors.Join of
+// user errors, one per field), so the form shows them all at once.
 func (s *server) readBookingForm(c echo.Context) (bookingForm, models.BookingRequest, error) {
 	params, _ := c.FormParams()
 	f := bookingForm{
@@ -195,31 +209,45 @@ func (s *server) readBookingForm(c echo.Context) (bookingForm, models.BookingReq
 		Repeat: params.Get("repeat"), Weekdays: params["weekdays"], Until: params.Get("until"), Count: params.Get("count"),
 		Skip: params.Get("on_conflict") == string(models.ConflictSkip),
 	}
-	req, err := s.bookingRequest(f)
-	if err == nil {
-		err = s.checkRoom(c.Request().Context(), req.RoomID)
+	req, errs := s.bookingRequest(f)
+	if err := s.checkRoom(c.Request().Context(), req.RoomID); err != nil {
+		errs = append(errs, err)
 	}
-	return f, req, err
+	bad := map[string]bool{}
+	for _, e := range errs {
+		var ue *models.Error
+		if errors.As(e, &ue) {
+			bad[ue.Field] = true
+		}
+	}
+	for _, p := range req.Normalize().Problems(s.now()) {
+		if !bad[p.Field] && !(p.Field == "start" && bad["date"]) {
+			bad[p.Field] = true
+			errs = append(errs, p)
+		}
+	}
+	return f, req, errors.Join(errs...)
 }
 
 // bookingRequest reads the form's date and clock times in the zone. Errors are ErrInvalid
 // user errors on the date, start or end field.
-func (s *server) bookingRequest(f bookingForm) (models.BookingRequest, error) {
+func (s *server) bookingRequest(f bookingForm) (models.BookingRequest, []error) {
 	req := models.BookingRequest{RoomID: f.RoomID, Title: f.Title, Description: f.Description, Attendees: f.Attendees}
 	if f.Date == "" {
-		return req, models.E(models.ErrInvalid, "date_required", "date")
+		return req, []error{models.E(models.ErrInvalid, "date_required", "date")}
 	}
 	day, err := time.ParseInLocation(time.DateOnly, f.Date, s.zone)
 	if err != nil {
-		return req, models.E(models.ErrInvalid, "bad_date", "date")
+		return req, []error{models.E(models.ErrInvalid, "bad_date", "date")}
 	}
+	var errs []error
 	if req.Start, err = clock(day, f.Start, "start"); err != nil {
-		return req, err
+		errs = append(errs, err)
 	}
 	if req.End, err = clock(day, f.End, "end"); err != nil {
-		return req, err
+		errs = append(errs, err)
 	}
-	return req, nil
+	return req, errs
 }
 
 // clock returns day at the time of day v ("09:30" or "09:30:00"). A time the zone skips
@@ -243,20 +271,28 @@ func clock(day time.Time, v, field string) (time.Time, error) {
 	return time.Time{}, models.E(models.ErrInvalid, "bad_time", field)
 }
 
-// formFailed re-renders the form with the message next to its field when err is about
-// the user's input; other errors go to the error page.
+// formFailed re-renders the form with each message next to its field when err is about
+// the user's input (one user error, or several joined); other errors go to the error page.
 func (s *server) formFailed(c echo.Context, f bookingForm, editing *models.Reservation, err error) error {
-	p := s.explain(err, langOf(c))
-	if !p.Specific {
-		return err
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
 	}
-	return s.renderForm(c, p.Status, f, editing, &p)
+	var ps []problem
+	for _, e := range list {
+		p := s.explain(e, langOf(c))
+		if !p.Specific {
+			return e
+		}
+		ps = append(ps, p)
+	}
+	return s.renderForm(c, ps[0].Status, f, editing, ps...)
 }
 
-// renderForm renders form.html with f, the error p (nil: none) and the live panel
+// renderForm renders form.html with f, the errors ps (none: a fresh form) and the live panel
 // (route and timeline) computed for what f holds. editing is the booking being
 // rescheduled (nil for a new one).
-func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *models.Reservation, p *problem) error {
+func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *models.Reservation, ps ...problem) error {
 	ctx, u, l := c.Request().Context(), user(c), langOf(c)
 	offices, err := s.store.Offices(ctx)
 	if err != nil {
@@ -274,11 +310,11 @@ func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *
 		pg.Here = pg.Action
 	}
 	for _, o := range offices {
-		oo := officeOption{ID: o.ID, Name: o.Name}
+		oo := officeOption{ID: o.ID, Name: officeTitle(l, o)}
 		for _, r := range o.Rooms {
 			sel := r.ID == f.RoomID
 			oo.Selected = oo.Selected || sel
-			oo.Rooms = append(oo.Rooms, roomOption{ID: r.ID, Label: l.Tf("form.room_label", r.Name, r.Floor, r.Capacity), Selected: sel})
+			oo.Rooms = append(oo.Rooms, roomOption{ID: r.ID, Label: l.Tf("form.room_label", roomName(l, r), r.Floor, r.Capacity), Selected: sel})
 		}
 		oo.Selected = oo.Selected || (f.RoomID == "" && o.ID == f.Office)
 		pg.Offices = append(pg.Offices, oo)
@@ -288,10 +324,16 @@ func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *
 			pg.People = append(pg.People, personOption{ID: p.ID, Name: p.Name, Checked: slices.Contains(f.Attendees, p.ID)})
 		}
 	}
-	if p != nil {
-		if slices.Contains(formFields, p.Field) {
-			pg.Errors[p.Field] = p.Message
-		} else {
+	for _, p := range ps {
+		switch {
+		case p.Code == "room_taken":
+			// The room is taken: say so under the times, with other times and rooms.
+			pg.Taken = p.Message
+		case slices.Contains(formFields, p.Field):
+			if _, dup := pg.Errors[p.Field]; !dup {
+				pg.Errors[p.Field] = p.Message
+			}
+		default:
 			pg.FormError = p.Message
 		}
 	}
@@ -307,7 +349,7 @@ func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *
 		OA: backendName(l, models.BackendOA), DingTalk: backendName(l, models.BackendDingTalk),
 		Bridge: l.T("origin.bridge"), Native: l.T("origin.native"), Mine: l.T("timeline.mine"),
 		Free: l.T("timeline.free"), Clash: l.T("timeline.clash"), GoesTo: l.T("route.goes_to"),
-		Failed: l.T("timeline.failed"), Choose: l.T("timeline.choose"), Conflict: l.T("warn.timeline"),
+		Failed: l.T("timeline.failed"), Choose: l.T("timeline.choose"), Conflict: l.T("warn.timeline"), Sending: l.T("form.sending"),
 		Plan: l.T("form.plan"), PlanFree: l.T("form.plan_free"),
 	})
 	pg.Labels = string(labels)
@@ -339,6 +381,15 @@ func (s *server) preview(c echo.Context, pg *formPage) error {
 		busy = slices.DeleteFunc(busy, func(r models.Reservation) bool { return r.ID == pg.EditID })
 	}
 	pg.Timeline = s.newTimeline(l, day, busy, start, end)
+	if pg.Taken != "" || (pg.Timeline.Mine != nil && pg.Timeline.Mine.Clash) {
+		room, err := s.store.Room(c.Request().Context(), pg.Form.RoomID)
+		if err != nil {
+			return err
+		}
+		if pg.Suggest, err = s.suggest(c.Request().Context(), l, room, start, end, pg.EditID); err != nil {
+			return err
+		}
+	}
 	if pg.EditID == "" && pg.Form.Repeat != "" && !start.IsZero() {
 		rrule, err := s.formRRule(pg.Form, start)
 		if err == nil && rrule != "" {

@@ -18,6 +18,8 @@ type bookingPage struct {
 	B bookingView
 	// Poll is the API URL booking.js polls while the booking is pending.
 	Poll string
+	// MovedFrom names the system a reschedule just moved the booking away from.
+	MovedFrom string
 }
 
 // bookingPage handles GET /bookings/{id}: where the booking stands. A pending booking
@@ -38,26 +40,34 @@ func (s *server) bookingPage(c echo.Context) error {
 		return err
 	}
 	pg := bookingPage{page: s.page(c, "booking.title"), B: v}
+	if from := models.Backend(c.QueryParam("moved_from")); from != r.Backend && (from == models.BackendOA || from == models.BackendDingTalk) && r.Status.Holds() {
+		pg.MovedFrom = langOf(c).Tf("outcome.moved", backendName(langOf(c), from), v.System)
+	}
 	if r.Status == models.StatusPending {
 		pg.Poll = "/api/v1/bookings/" + r.ID
 	}
 	return s.render(c, http.StatusOK, "booking.html", pg)
 }
 
-// bookingsPage is the view model of bookings.html: upcoming, then recent bookings.
+// bookingsPage is the view model of bookings.html: upcoming, past, then cancelled and
+// rejected bookings.
 type bookingsPage struct {
 	page
 	Sections []bookingSection
 }
 
 type bookingSection struct {
+	ID      string
 	Heading string
 	Empty   string
 	Items   []bookingView
+	// Folded sections start closed.
+	Folded bool
 }
 
-// myBookings handles GET /bookings: the bookings the user organises or attends that have not ended (soonest
-// first) and those of the last 30 days (latest first).
+// myBookings handles GET /bookings: the bookings the user organises or attends, in three
+// lists: upcoming (holding its room, not ended; soonest first), past (held, ended in the
+// last 30 days; latest first), and cancelled or rejected (latest first).
 func (s *server) myBookings(c echo.Context) error {
 	ctx, u, l := c.Request().Context(), user(c), langOf(c)
 	now := s.now()
@@ -65,27 +75,35 @@ func (s *server) myBookings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var upcoming, recent []models.Reservation
+	var upcoming, past, gone []models.Reservation
 	for _, r := range rs {
-		if r.End.After(now) {
+		switch {
+		case !r.Status.Holds():
+			gone = append(gone, r)
+		case r.End.After(now):
 			upcoming = append(upcoming, r)
-		} else {
-			recent = append(recent, r)
+		default:
+			past = append(past, r)
 		}
 	}
-	slices.Reverse(recent)
-	up, err := s.views(ctx, l, u, upcoming)
-	if err != nil {
-		return err
+	slices.Reverse(past)
+	slices.Reverse(gone)
+	pg := bookingsPage{page: s.page(c, "bookings.title")}
+	for _, sec := range []struct {
+		id, heading, empty string
+		rs                 []models.Reservation
+		folded             bool
+	}{
+		{"upcoming", l.T("bookings.upcoming"), l.T("bookings.none_upcoming"), upcoming, false},
+		{"past", l.Tf("bookings.past", recentDays), l.T("bookings.none_past"), past, false},
+		{"cancelled", l.T("bookings.cancelled"), l.T("bookings.none_cancelled"), gone, len(gone) > 0},
+	} {
+		vs, err := s.views(ctx, l, u, sec.rs)
+		if err != nil {
+			return err
+		}
+		pg.Sections = append(pg.Sections, bookingSection{ID: sec.id, Heading: sec.heading, Empty: sec.empty, Items: bySeries(vs, sec.rs), Folded: sec.folded})
 	}
-	past, err := s.views(ctx, l, u, recent)
-	if err != nil {
-		return err
-	}
-	pg := bookingsPage{page: s.page(c, "bookings.title"), Sections: []bookingSection{
-		{Heading: l.T("bookings.upcoming"), Empty: l.T("bookings.none_upcoming"), Items: bySeries(up, upcoming)},
-		{Heading: l.Tf("bookings.recent", recentDays), Empty: l.T("bookings.none_recent"), Items: bySeries(past, recent)},
-	}}
 	return s.render(c, http.StatusOK, "bookings.html", pg)
 }
 

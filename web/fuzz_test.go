@@ -18,6 +18,7 @@ func FuzzDecodeBookingJSON(f *testing.F) {
 	f.Add([]byte(`{"nope":true}`))
 	f.Add([]byte(`{} {}`))
 	f.Add([]byte(``))
+	s := &server{zone: fuzzZone}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var body bookingBody
 		err := decodeJSON(bytes.NewReader(b), &body)
@@ -26,7 +27,7 @@ func FuzzDecodeBookingJSON(f *testing.F) {
 		}
 		if err == nil {
 			for _, f := range []struct{ name, v string }{{"start", body.Start}, {"end", body.End}} {
-				if _, err := parseBodyTime(f.name, f.v); err != nil && models.UserError(err) == nil {
+				if _, err := s.parseBodyTime(f.name, f.v); err != nil && models.UserError(err) == nil {
 					t.Errorf("parseBodyTime(%q) = %v, not a user error", f.v, err)
 				}
 			}
@@ -43,10 +44,12 @@ func FuzzBookingForm(f *testing.F) {
 	f.Add("", "", "")
 	s := &server{zone: fuzzZone}
 	f.Fuzz(func(t *testing.T, date, start, end string) {
-		req, err := s.bookingRequest(bookingForm{RoomID: "duowei", Date: date, Start: start, End: end})
-		if err != nil {
-			if ue := models.UserError(err); ue == nil || ue.Field == "" {
-				t.Errorf("bookingRequest(%q, %q, %q) = %v, want a user error on a field", date, start, end, err)
+		req, errs := s.bookingRequest(bookingForm{RoomID: "duowei", Date: date, Start: start, End: end})
+		if len(errs) > 0 {
+			for _, err := range errs {
+				if ue := models.UserError(err); ue == nil || ue.Field == "" {
+					t.Errorf("bookingRequest(%q, %q, %q) = %v, want user errors on fields", date, start, end, err)
+				}
 			}
 			return
 		}
@@ -65,12 +68,12 @@ func FuzzParseTimes(f *testing.F) {
 	}
 	s := &server{zone: fuzzZone}
 	f.Fuzz(func(t *testing.T, v string) {
-		if got, err := parseBodyTime("start", v); err != nil {
+		if got, err := s.parseBodyTime("start", v); err != nil {
 			if models.UserError(err) == nil {
 				t.Errorf("parseBodyTime(%q) = %v, not a user error", v, err)
 			}
 		} else if !got.IsZero() {
-			again, err := parseBodyTime("start", got.Format(time.RFC3339Nano))
+			again, err := s.parseBodyTime("start", got.Format(time.RFC3339Nano))
 			if err != nil || !again.Equal(got) {
 				t.Errorf("parseBodyTime(%q) = %v, which does not read back (%v, %v)", v, got, again, err)
 			}

@@ -23,7 +23,26 @@ var staticFS embed.FS
 
 // pageNames lists the page templates; each is parsed together with layout.html.
 var pageNames = []string{"login.html", "login_inapp.html", "signedout.html", "form.html", "booking.html", "bookings.html", "cancel.html", "error.html", "subscribe.html", "admin.html",
-	"conflicts.html", "conflict.html", "cutover.html", "outbox.html", "audit.html", "rooms.html"}
+	"conflicts.html", "conflict.html", "cutover.html", "outbox.html", "audit.html", "rooms.html", "find.html", "grid.html"}
+
+// clockField is a 24-hour time input (the "clock" partial): a text field rather than
+// <input type=time>, whose display follows the browser's locale (AM/PM in English).
+type clockField struct{ Name, ID, Value, Error string }
+
+// templateFuncs are the functions every template may call.
+var templateFuncs = template.FuncMap{
+	"clockInput": func(name, id, value, errText string) clockField {
+		return clockField{Name: name, ID: id, Value: value, Error: errText}
+	},
+	// clockTimes are the half hours the clock inputs suggest.
+	"clockTimes": func() []string {
+		var out []string
+		for m := 7 * 60; m <= 22*60; m += 30 {
+			out = append(out, fmt.Sprintf("%02d:%02d", m/60, m%60))
+		}
+		return out
+	},
+}
 
 // pages holds every page template, parsed once at start.
 type pages struct {
@@ -35,7 +54,7 @@ type pages struct {
 func parsePages(fsys fs.FS) (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
-		t, err := template.New(name).ParseFS(fsys, "templates/layout.html", "templates/"+name)
+		t, err := template.New(name).Funcs(templateFuncs).ParseFS(fsys, "templates/layout.html", "templates/partials.html", "templates/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", name, err)
 		}

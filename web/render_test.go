@@ -22,7 +22,11 @@ func TestParsePages(t *testing.T) {
 	if _, err := parsePages(templateFS); err != nil {
 		t.Fatalf("parsePages(embedded templates) = %v, want nil", err)
 	}
-	good := fstest.MapFS{"templates/layout.html": {Data: layout}}
+	partials, err := fs.ReadFile(templateFS, "templates/partials.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := fstest.MapFS{"templates/layout.html": {Data: layout}, "templates/partials.html": {Data: partials}}
 	for _, name := range pageNames {
 		good["templates/"+name] = &fstest.MapFile{Data: []byte(`{{define "content"}}ok{{end}}`)}
 	}

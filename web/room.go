@@ -3,9 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"net/http"
-
-	"github.com/labstack/echo/v4"
 
 	"roombridge/models"
 )
@@ -16,29 +13,20 @@ type roomJSON struct {
 	OfficeID string `json:"office_id"`
 	Office   string `json:"office"`
 	Name     string `json:"name"`
+	NameEn   string `json:"name_en,omitempty"`
 	Floor    string `json:"floor"`
 	Capacity int    `json:"capacity"`
 }
 
-// listRooms handles GET /api/v1/rooms: every room, in catalog order.
-func (s *server) listRooms(c echo.Context) error {
-	offices, err := s.store.Offices(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	out := []roomJSON{}
-	for _, o := range offices {
-		for _, r := range o.Rooms {
-			out = append(out, roomJSON{ID: r.ID, OfficeID: o.ID, Office: o.Name, Name: r.Name, Floor: r.Floor, Capacity: r.Capacity})
-		}
-	}
-	return c.JSON(http.StatusOK, out)
+// roomJSON is a room as the API shows it.
+func (s *server) roomJSON(l lang, o models.Office, r models.Room) roomJSON {
+	return roomJSON{ID: r.ID, OfficeID: o.ID, Office: o.Name, Name: r.Name, NameEn: r.NameEn, Floor: r.Floor, Capacity: r.Capacity}
 }
 
 // place is a room with the name of its office.
 type place struct {
 	Room   models.Room
-	Office string
+	Office models.Office
 }
 
 // places indexes every room by id, with its office's name.
@@ -50,7 +38,7 @@ func (s *server) places(ctx context.Context) (map[string]place, error) {
 	out := map[string]place{}
 	for _, o := range offices {
 		for _, r := range o.Rooms {
-			out[r.ID] = place{Room: r, Office: o.Name}
+			out[r.ID] = place{Room: r, Office: o}
 		}
 	}
 	return out, nil
@@ -67,4 +55,21 @@ func (s *server) checkRoom(ctx context.Context, id string) error {
 		return models.E(models.ErrNotFound, "unknown_room", "room_id").Wrap(err)
 	}
 	return err
+}
+
+// roomName is the room's name in l: its English form in the English UI when the catalog
+// gives one.
+func roomName(l lang, r models.Room) string {
+	if l == langEN && r.NameEn != "" {
+		return r.NameEn
+	}
+	return r.Name
+}
+
+// officeTitle is the office's name in l, like roomName.
+func officeTitle(l lang, o models.Office) string {
+	if l == langEN && o.NameEn != "" {
+		return o.NameEn
+	}
+	return o.Name
 }

@@ -17,6 +17,10 @@ func (s *server) routes() {
 	e.HEAD("/readyz", s.readyz)
 	e.GET("/metrics", s.serveMetrics)
 	e.StaticFS("/static/", s.static)
+	// Browsers ask for /favicon.ico on their own (feeds' and API clients' too).
+	e.GET("/favicon.ico", func(c echo.Context) error {
+		return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg")
+	})
 	e.GET("/lang", s.switchLanguage)
 	switch s.auth {
 	case AuthDemo:
@@ -36,6 +40,8 @@ func (s *server) routes() {
 	e.GET("/", s.newBookingForm, s.signedIn)
 	e.POST("/bookings", s.createBookingForm, s.signedIn)
 	e.GET("/bookings", s.myBookings, s.signedIn)
+	e.GET("/find", s.findRooms, s.signedIn)
+	e.GET("/grid", s.gridPage, s.signedIn)
 	e.GET("/bookings/:id", s.bookingPage, s.signedIn)
 	e.GET("/bookings/:id/edit", s.editBookingForm, s.signedIn)
 	e.POST("/bookings/:id/edit", s.rescheduleBookingForm, s.signedIn)

@@ -86,7 +86,7 @@ func sampleArgs(cause string) models.Args {
 
 // techTerms are the technical words a Chinese text may keep: names of systems, formats
 // and request parts that read the same in both languages.
-var techTerms = regexp.MustCompile(`OA|JSON|RFC 3339|Content-Type: application/json|Idempotency-Key|UTF-8|wait|10s|zh|en|to|from|2023-04-17T09:00:00\+08:00|2023-04-17|09:30`)
+var techTerms = regexp.MustCompile(`OA|JSON|RFC 3339|Content-Type: application/json|Idempotency-Key|UTF-8|wait|10s|zh|en|to|from|2023-04-17T09:00:00\+08:00|2023-04-17T09:00|2023-04-17|09:30`)
 
 var hasHan = regexp.MustCompile(`\p{Han}`)
 

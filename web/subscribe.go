@@ -3,6 +3,8 @@ package web
 import (
 	"html/template"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,13 +55,42 @@ type feedLinkView struct {
 	Google string
 }
 
-// subscribePage handles GET /subscribe.
+// newLinksCookie carries a token just made from the POST that made it to the page that
+// shows its links (post/redirect/get: reloading that page makes no second token). It
+// lives a few minutes, only under /subscribe, and is cleared when read, so the links
+// show once.
+const newLinksCookie = "rb_new_feed"
+
+// subscribePage handles GET /subscribe: the list, and the links of a token just made
+// (once).
 func (s *server) subscribePage(c echo.Context) error {
 	pg := subscribePage{}
 	if c.QueryParam("done") == "revoked" {
 		pg.Notice = langOf(c).T("subscribe.revoked")
 	}
+	if ck, err := c.Cookie(newLinksCookie); err == nil {
+		c.SetCookie(&http.Cookie{Name: newLinksCookie, Path: "/subscribe", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+		kind, rest, _ := strings.Cut(ck.Value, ".")
+		id, token, ok := strings.Cut(rest, ".")
+		if ok && (kind == "new" || kind == "rotated") {
+			// Only a token of this user that is still active shows.
+			ts, err := s.feeds.Tokens(c.Request().Context(), user(c).ID)
+			if err != nil {
+				return err
+			}
+			if slices.ContainsFunc(ts, func(t models.FeedToken) bool { return t.ID == id }) {
+				return s.renderNewToken(c, token, id, kind == "rotated")
+			}
+		}
+	}
 	return s.renderSubscribe(c, http.StatusOK, pg, "")
+}
+
+// showNewLinks answers a POST that made a token: 303 to /subscribe, which shows its links.
+func (s *server) showNewLinks(c echo.Context, kind, id, token string) error {
+	c.SetCookie(&http.Cookie{Name: newLinksCookie, Value: kind + "." + id + "." + token, Path: "/subscribe", MaxAge: 300,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	return redirect(c, "/subscribe#new-links")
 }
 
 // createFeedTokenForm handles POST /subscribe: a new token, whose links the answer
@@ -73,7 +104,7 @@ func (s *server) createFeedTokenForm(c echo.Context) error {
 		}
 		return err
 	}
-	return s.renderNewToken(c, token, t, false)
+	return s.showNewLinks(c, "new", t.ID, token)
 }
 
 // rotateFeedTokenForm handles POST /subscribe/{id}/rotate: the old links stop working
@@ -83,7 +114,7 @@ func (s *server) rotateFeedTokenForm(c echo.Context) error {
 	if err != nil {
 		return feedTokenErr(err)
 	}
-	return s.renderNewToken(c, token, t, true)
+	return s.showNewLinks(c, "rotated", t.ID, token)
 }
 
 // revokeFeedTokenForm handles POST /subscribe/{id}/revoke, then goes back to the list.
@@ -95,7 +126,7 @@ func (s *server) revokeFeedTokenForm(c echo.Context) error {
 	return redirect(c, "/subscribe?done=revoked")
 }
 
-func (s *server) renderNewToken(c echo.Context, token string, t models.FeedToken, rotated bool) error {
+func (s *server) renderNewToken(c echo.Context, token, id string, rotated bool) error {
 	l := langOf(c)
 	offices, err := s.store.Offices(c.Request().Context())
 	if err != nil {
@@ -110,9 +141,9 @@ func (s *server) renderNewToken(c echo.Context, token string, t models.FeedToken
 		link(l.T("subscribe.feed_me"), u.Me),
 	}}}}
 	for _, o := range offices {
-		g := feedGroup{Heading: o.Name, Feeds: []feedLinkView{link(l.Tf("subscribe.feed_office", o.Name), u.Offices[o.ID])}}
+		g := feedGroup{Heading: officeTitle(l, o), Feeds: []feedLinkView{link(l.Tf("subscribe.feed_office", officeTitle(l, o)), u.Offices[o.ID])}}
 		for _, r := range o.Rooms {
-			name := r.Name
+			name := roomName(l, r)
 			if r.Floor != "" {
 				name += " · " + r.Floor
 			}
@@ -120,7 +151,7 @@ func (s *server) renderNewToken(c echo.Context, token string, t models.FeedToken
 		}
 		nv.Groups = append(nv.Groups, g)
 	}
-	return s.renderSubscribe(c, http.StatusOK, subscribePage{New: nv}, t.ID)
+	return s.renderSubscribe(c, http.StatusOK, subscribePage{New: nv}, id)
 }
 
 // renderSubscribe completes pg with the user's tokens (fresh marks the one just made)

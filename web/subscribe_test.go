@@ -37,10 +37,21 @@ func TestSubscribePage(t *testing.T) {
 	}
 
 	w = b.post("/subscribe", url.Values{"label": {"手机"}})
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/subscribe#new-links" {
+		t.Fatalf("POST /subscribe = %d to %q, want 303 to /subscribe#new-links", w.Code, w.Header().Get("Location"))
+	}
+	w = b.get("/subscribe")
 	body = w.Body.String()
 	token := tokenIn(body)
 	if w.Code != http.StatusOK || token == "" {
-		t.Fatalf("POST /subscribe = %d, want 200 and the new links:\n%s", w.Code, body)
+		t.Fatalf("GET /subscribe after creating = %d, want 200 and the new links:\n%s", w.Code, body)
+	}
+	// Reloading shows no links again and makes no second token.
+	if again := b.get("/subscribe").Body.String(); tokenIn(again) != "" {
+		t.Errorf("reloading /subscribe shows the links again")
+	}
+	if ts, _ := f.Tokens(context.Background(), "zhangsan"); len(ts) != 1 {
+		t.Errorf("tokens after create and two loads = %d, want 1", len(ts))
 	}
 	t.Run("links shown once", func(t *testing.T) {
 		base := "https://rooms.example.com/ical/" + token
@@ -58,7 +69,7 @@ func TestSubscribePage(t *testing.T) {
 			}
 		}
 		for _, want := range []string{
-			"只显示这一次", "全部会议室", "我的预订", "<h3>北京首开</h3>", "北京首开 · 全部会议室", "多维缩放会议室 · 1F",
+			"只显示这一次", "全部会议室", "我的预订", `<details class="office-feeds"><summary><h3><span class="office-name">北京首开</span> <span class="count">4</span></h3></summary>`, "北京首开 · 全部会议室", "多维缩放会议室 · 1F",
 			"Google 日历：由 Google 的服务器每隔几小时到一天拉取一次", "大约每 3 小时", "从每 5 分钟到每周一次", "默认每 30 分钟",
 			`<script src="/static/subscribe.js?v=test" defer></script>`, `<span class="title">手机</span>`,
 		} {
@@ -121,7 +132,10 @@ func TestSubscribePage(t *testing.T) {
 
 	var rotated string
 	t.Run("rotate gives a new token", func(t *testing.T) {
-		w := b.post("/subscribe/"+id+"/rotate", url.Values{})
+		if w := b.post("/subscribe/"+id+"/rotate", url.Values{}); w.Code != http.StatusSeeOther {
+			t.Fatalf("POST /subscribe/%s/rotate = %d, want 303", id, w.Code)
+		}
+		w := b.get("/subscribe")
 		body := w.Body.String()
 		rotated = tokenIn(body)
 		if w.Code != http.StatusOK || rotated == "" || rotated == token || !strings.Contains(body, "已更换") {
@@ -180,13 +194,14 @@ func TestSubscribePageEnglishAndHTTP(t *testing.T) {
 	e := newEnv(t, withFeeds(&f)) // BaseURL http://localhost:8080
 	b := e.browser().login("zhangsan")
 	b.get("/lang?to=en&next=/")
-	body := b.post("/subscribe", url.Values{}).Body.String()
+	b.post("/subscribe", url.Values{})
+	body := b.get("/subscribe").Body.String()
 	token := tokenIn(body)
 	if token == "" {
 		t.Fatalf("POST /subscribe (en) shows no links:\n%s", body)
 	}
 	for _, want := range []string{
-		`<html lang="en">`, "Calendar feeds", "These links are shown only this once", "All rooms in 深圳", "Add to Google Calendar",
+		`<html lang="en">`, "Calendar feeds", "These links are shown only this once", "All rooms in Shenzhen", "<span class=\"office-name\">Shenzhen</span>", "Lianhuashan Room · 20F", "Add to Google Calendar",
 		"Subscribe (Apple / Outlook)", "(no label)", "every few hours to once a day", "about every 3 hours", "from every 5 minutes to weekly", "every 30 minutes by default",
 		`href="webcal://localhost:8080/ical/` + token + `/all.ics"`, `value="http://localhost:8080/ical/` + token + `/me.ics"`,
 	} {

@@ -106,7 +106,10 @@ func (f *fakes) close() {
 }
 
 // seedDemo books a few meetings directly in both fake systems, as staff who use the OA
-// and DingTalk directly would, so the form shows busy times from both from the start.
+// and DingTalk directly would, so the form and the day grid show busy times from both
+// from the start. Tomorrow (the day the demo is about) has rooms of 北京首开 busy in both
+// systems side by side, and one cross-system double booking: 多维缩放会议室 at 11:00 is
+// held in the OA and, booked directly by someone else, in DingTalk too.
 func seedDemo(f *fakes, cat models.Catalog, zone *time.Location, now time.Time, cutover time.Time) error {
 	room := func(id string) models.Room {
 		for _, r := range cat.Rooms() {
@@ -132,6 +135,7 @@ func seedDemo(f *fakes, cat models.Catalog, zone *time.Location, now time.Time, 
 	}{
 		{duowei, "lisi", day(now, 1, 10, 0), day(now, 1, 12, 0), "钉钉培训（上午场）"},
 		{duowei, "lisi", day(now, 1, 14, 0), day(now, 1, 16, 0), "钉钉培训（下午场）"},
+		{tianyuan, "wangwu", day(now, 1, 9, 0), day(now, 1, 10, 30), "财务月度对账"},
 		{tianyuan, "wangwu", day(now, 2, 9, 30), day(now, 2, 10, 30), "财务月度对账"},
 	}
 	for _, b := range oaBookings {
@@ -145,6 +149,9 @@ func seedDemo(f *fakes, cat models.Catalog, zone *time.Location, now time.Time, 
 		start, end time.Time
 		title      string
 	}{
+		// Booked directly in DingTalk before its cutover, as staff did during the parallel period.
+		{duowei, "zhaoliu", day(now, 1, 11, 0), day(now, 1, 12, 30), "产品评审"}, // double-books the OA's 10:00–12:00
+		{tianyuan, "zhaoliu", day(now, 1, 11, 0), day(now, 1, 12, 0), "招聘面试"},
 		{duowei, "wangwu", day(cutover, 1, 10, 0), day(cutover, 1, 11, 30), "新系统周会"},
 		{duowei, "zhaoliu", day(cutover, 3, 15, 0), day(cutover, 3, 16, 0), "客户演示"},
 		{tianyuan, "lisi", day(cutover, 0, 9, 0), day(cutover, 0, 10, 0), "切换首日站会"},

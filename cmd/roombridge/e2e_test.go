@@ -449,3 +449,83 @@ func TestServeConcurrentSameSlot(t *testing.T) {
 		t.Errorf("%d concurrent POSTs for one slot: %d won, %d refused; want 1 and %d", n, won, lost, n-1)
 	}
 }
+
+// TestServeRoomFinder books natively in each fake (as staff using the OA and DingTalk
+// directly), lets sync read both, and asks the finder: exactly the rooms free in both
+// systems come back, best fit first.
+func TestServeRoomFinder(t *testing.T) {
+	in := start(t, nil)
+	from, to := in.day(3, 14, 0), in.day(3, 15, 0)
+	native := []struct{ url, body string }{
+		{in.oaURL + "/_fake/bookings", fmt.Sprintf(`{"roomId":"8127730061934455129","loginName":"lisi","start":%q,"end":%q,"description":"OA 里直接订的"}`,
+			in.day(3, 13, 30).Format(time.RFC3339), in.day(3, 14, 30).Format(time.RFC3339))}, // lxx-gugong
+		{in.dtURL + "/_fake/events", fmt.Sprintf(`{"organizerUnionId":"union-wangwu","roomId":"dt-sh-lujiazui","title":"钉钉里直接订的","start":%q,"end":%q}`,
+			in.day(3, 14, 45).Format(time.RFC3339), in.day(3, 16, 0).Format(time.RFC3339))},
+	}
+	for _, n := range native {
+		if r := in.do("POST", n.url, "", strings.NewReader(n.body)); r.code != http.StatusCreated {
+			t.Fatalf("POST %s = %d %s", n.url, r.code, r.body)
+		}
+	}
+	if r := in.do("POST", in.url+"/api/v1/sync", "admin", strings.NewReader(`{}`)); r.code != http.StatusOK {
+		t.Fatalf("POST /api/v1/sync = %d %s", r.code, r.body)
+	}
+	q := url.Values{"free_from": {from.Format(time.RFC3339)}, "free_to": {to.Format(time.RFC3339)}, "capacity": {"8"}}
+	var rooms []struct{ ID string }
+	in.do("GET", in.url+"/api/v1/rooms?"+q.Encode(), "zhangsan", nil).json(t, &rooms)
+	var got []string
+	for _, r := range rooms {
+		got = append(got, r.ID)
+	}
+	want := []string{"sk-tianyuan", "sz-shenzhenwan", "lxx-changcheng", "sh-waitan", "duowei"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("GET /api/v1/rooms?%s = %v, want %v (gugong is held in the OA, lujiazui in DingTalk)", q.Encode(), got, want)
+	}
+}
+
+// TestDemoDayShowsBothSystems: on the demo day (tomorrow) 多维缩放会议室 is busy in both
+// systems, double-booked across them, and 天元会议室 holds bookings of both side by side.
+func TestDemoDayShowsBothSystems(t *testing.T) {
+	in := start(t, nil)
+	from, to := in.day(1, 0, 0), in.day(2, 0, 0)
+	busy := func(room string) []struct {
+		Start, End time.Time
+		Backend    string
+	} {
+		var out []struct {
+			Start, End time.Time
+			Backend    string
+		}
+		q := url.Values{"room": {room}, "from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}}
+		in.do("GET", in.url+"/api/v1/availability?"+q.Encode(), "zhangsan", nil).json(t, &out)
+		return out
+	}
+	// The OA's bookings are synced at start; DingTalk's arrive by Stream or the first pass.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d, tian := busy("duowei"), busy("sk-tianyuan")
+		systems := map[string]bool{}
+		double := false
+		for i, a := range d {
+			systems[a.Backend] = true
+			for _, b := range d[i+1:] {
+				if a.Backend != b.Backend && a.Start.Before(b.End) && b.Start.Before(a.End) {
+					double = true
+				}
+			}
+		}
+		tianSystems := map[string]bool{}
+		for _, b := range tian {
+			tianSystems[b.Backend] = true
+		}
+		if double && len(systems) == 2 && len(tianSystems) == 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo day: duowei %+v (want both systems and a cross-system double booking), tianyuan %+v (want both systems)", d, tian)
+		}
+		if r := in.do("POST", in.url+"/api/v1/sync", "admin", strings.NewReader(`{}`)); r.code != http.StatusOK {
+			t.Fatalf("POST /api/v1/sync = %d %s", r.code, r.body)
+		}
+	}
+}

@@ -138,6 +138,9 @@
 
   var seq = 0, timer = null;
   function refresh() {
+    // Suggestions were for the time that was refused; they go once it changes.
+    var sg = document.getElementById('suggest');
+    if (sg) { sg.hidden = true; }
     clearTimeout(timer);
     timer = setTimeout(update, 200);
   }
@@ -224,11 +227,23 @@
     weekdays.hidden = repeat.value !== 'weekly';
   }
 
-  // One click, one booking: the idempotency key covers a second submit anyway.
+  // One click, one booking (the idempotency key covers a second submit anyway); the
+  // button says the booking is on its way until the outcome page arrives.
   form.addEventListener('submit', function () {
-    Array.prototype.forEach.call(form.querySelectorAll('button[type=submit]'), function (b) { b.disabled = true; });
+    form.setAttribute('aria-busy', 'true');
+    Array.prototype.forEach.call(form.querySelectorAll('button[type=submit]'), function (b) {
+      b.disabled = true;
+      b.setAttribute('data-label', b.textContent);
+      b.textContent = L.sending;
+      b.classList.add('busy');
+    });
   });
   window.addEventListener('pageshow', function () {
-    Array.prototype.forEach.call(form.querySelectorAll('button[type=submit]'), function (b) { b.disabled = false; });
+    form.removeAttribute('aria-busy');
+    Array.prototype.forEach.call(form.querySelectorAll('button[type=submit]'), function (b) {
+      b.disabled = false;
+      b.classList.remove('busy');
+      if (b.getAttribute('data-label')) { b.textContent = b.getAttribute('data-label'); }
+    });
   });
 }());

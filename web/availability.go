@@ -94,15 +94,19 @@ func (s *server) parseQueryTime(field, v string) (time.Time, error) {
 // read in the configured zone.
 func (s *server) parseTime(field, v string) (time.Time, error) {
 	v = strings.TrimSpace(v)
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
+	t, err := time.Parse(time.RFC3339, v)
 	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", time.DateOnly} {
-		if t, err := time.ParseInLocation(layout, v, s.zone); err == nil {
-			return t, nil
+		if err == nil {
+			break
 		}
+		t, err = time.ParseInLocation(layout, v, s.zone)
 	}
-	return time.Time{}, badRequest(field, "time", models.ArgName, field)
+	// Years before 1970 are no booking's, and in them zones fall back to local mean time,
+	// whose offsets in seconds RFC 3339 cannot write back.
+	if err != nil || t.Year() < 1970 || t.Year() > 9999 {
+		return time.Time{}, badRequest(field, "time", models.ArgName, field)
+	}
+	return t, nil
 }
 
 // busy lists the reservations holding room in [from, to) in both systems, with the

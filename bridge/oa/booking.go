@@ -366,6 +366,9 @@ func (c *Client) booking(r roomAppVO) (Booking, error) {
 	if err != nil {
 		return Booking{}, unavailable("meeting/getApplyMeemtingRooms", "bad endDatetime", err)
 	}
+	if start.IsZero() || end.IsZero() {
+		return Booking{}, unavailable("meeting/getApplyMeemtingRooms", "missing startDatetime or endDatetime", nil)
+	}
 	return Booking{
 		AppID:         string(r.RoomAppID),
 		RoomID:        string(r.RoomID),

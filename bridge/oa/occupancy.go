@@ -138,6 +138,9 @@ func (c *Client) toOccupancy(roomID string, r occupancyVO) (Occupancy, error) {
 	if err != nil {
 		return Occupancy{}, unavailable(occupancyOld, "bad endDatetime", err)
 	}
+	if start.IsZero() || end.IsZero() {
+		return Occupancy{}, unavailable(occupancyOld, "missing startDatetime or endDatetime", nil)
+	}
 	return Occupancy{
 		AppID:         string(r.AppID),
 		RoomID:        roomID,

@@ -11,6 +11,7 @@ targets=(
 	"./web FuzzBookingForm"
 	"./web FuzzParseTimes"
 	"./models FuzzParseCatalog"
+	"./models FuzzParseRRule"
 	"./bridge/oa FuzzOccupancyAnswer"
 	"./bridge/oa FuzzBookingPageAnswer"
 	"./bridge/oa FuzzWireScalars"

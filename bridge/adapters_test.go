@@ -31,6 +31,13 @@ type liveRig struct {
 
 func newLiveRig(t *testing.T, s *models.Store, c *modelstest.Clock) *liveRig {
 	t.Helper()
+	return newLiveRigWith(t, s, c, false)
+}
+
+// newLiveRigWith is newLiveRig with DingTalk work notifications on or off (the booking
+// form's wait: notifyWait; links under notifyBase).
+func newLiveRigWith(t *testing.T, s *models.Store, c *modelstest.Clock, notify bool) *liveRig {
+	t.Helper()
 	r := newRig(t, s, c)
 	cat := models.DemoCatalog()
 	var oaRooms []seeyonfake.Room
@@ -83,8 +90,13 @@ func newLiveRig(t *testing.T, s *models.Store, c *modelstest.Clock) *liveRig {
 	oaB := &OA{Client: oc, SyncLogin: "admin", Store: s}
 	dtB := &DingTalk{Client: dc, Store: s, Zone: shanghai, Log: log, Operator: "admin", Now: c.Now}
 	lr.dt = dtB
+	var nc *NotifyConfig
+	if notify {
+		nc = &NotifyConfig{Notifier: DingTalkNotifier{Client: dc, AgentID: 4242, Location: shanghai}, BaseURL: notifyBase, After: notifyWait}
+		s.SetNotifyConflicts(true)
+	}
 	r.disp = NewDispatcher(DispatcherConfig{Store: s, Backends: []Backend{oaB, dtB}, Routing: r.routing, Now: c.Now, Logger: log,
-		Backoff: func(int) time.Duration { return time.Minute }})
+		Backoff: func(int) time.Duration { return time.Minute }, Notify: nc})
 	r.svc = NewService(ServiceConfig{Store: s, Routing: r.routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
 		Access: models.NewAccess("admin"), Now: c.Now, Logger: log, Dispatcher: r.disp})
 	// A short window keeps the OA's day-by-day occupancy reads few.

@@ -41,6 +41,7 @@ type Dispatcher struct {
 	wake     chan struct{}
 	changes  *changes
 	detector *Detector
+	notify   *NotifyConfig
 }
 
 // DispatcherConfig holds the Dispatcher's dependencies and knobs (zero = default).
@@ -69,6 +70,8 @@ type DispatcherConfig struct {
 	Backoff func(attempt int) time.Duration
 	// Detector, when set, looks for conflicts around every reservation a job changed.
 	Detector *Detector
+	// Notify, when set, turns on notifications (see NotifyConfig); nil means off.
+	Notify *NotifyConfig
 }
 
 // NewDispatcher builds a Dispatcher.
@@ -77,7 +80,7 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		store: cfg.Store, backends: map[models.Backend]Backend{}, routing: cfg.Routing,
 		now: cfg.Now, log: cfg.Logger, metrics: cfg.Metrics, owner: cfg.Owner,
 		lease: cfg.Lease, jobTimeout: cfg.JobTimeout, poll: cfg.Poll, workers: cfg.Workers, backoff: cfg.Backoff,
-		wake: make(chan struct{}, 1), detector: cfg.Detector,
+		wake: make(chan struct{}, 1), detector: cfg.Detector, notify: cfg.Notify,
 	}
 	for _, b := range cfg.Backends {
 		d.backends[b.Name()] = b
@@ -295,6 +298,9 @@ func (d *Dispatcher) perform(ctx context.Context, j models.Job) (models.JobResul
 	if j.Kind.SeriesJob() {
 		return d.performSeries(ctx, j, now)
 	}
+	if j.Kind == models.JobNotify {
+		return d.sendNotice(ctx, j)
+	}
 	r, err := d.store.Reservation(ctx, j.ReservationID)
 	if err != nil {
 		return d.retry(j, fmt.Errorf("load reservation: %w", err)), "retry"
@@ -366,7 +372,14 @@ func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservat
 			if dup, err := d.store.ReservationByRemote(ctx, j.Backend, remote); err == nil && dup.ID != r.ID && dup.Origin == models.OriginNative {
 				absorb = dup.ID // sync imported this very booking before its answer was recorded
 			}
-			return models.JobResult{Job: j, State: models.JobDone, Absorb: absorb, Update: func(x *models.Reservation) bool {
+			var then []models.Job
+			switch {
+			case p.Prev != nil && p.Prev.Backend != j.Backend:
+				then = d.notifyJobs(r, models.NoticeMigrated, j.ID)
+			case !p.Restore && r.Status == models.StatusPending && d.lateOutcome(j.CreatedAt, now):
+				then = d.notifyJobs(r, models.NoticeConfirmed, j.ID)
+			}
+			return models.JobResult{Job: j, State: models.JobDone, Absorb: absorb, Then: then, Update: func(x *models.Reservation) bool {
 				x.RemoteID = &remote
 				x.Backend = j.Backend
 				if x.Status == models.StatusPending {
@@ -393,6 +406,9 @@ func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservat
 func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservation, p jobPayload, cause error) models.JobResult {
 	reason := reasonOf(j.Backend, cause)
 	res := models.JobResult{Job: j, State: models.JobDone, Error: cause.Error()}
+	if !p.Restore && (p.Prev != nil || r.Status == models.StatusPending) && d.lateOutcome(j.CreatedAt, d.now()) {
+		res.Then = d.notifyJobs(r, models.NoticeRejected, j.ID)
+	}
 	if p.Prev == nil {
 		res.Update = func(x *models.Reservation) bool {
 			if x.Status != models.StatusPending {
@@ -430,7 +446,7 @@ func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservat
 		return true
 	}
 	if released {
-		res.Then = []models.Job{{ReservationID: r.ID, Kind: models.JobCreate, Backend: prev.Backend, Payload: encodePayload(jobPayload{Restore: true})}}
+		res.Then = append(res.Then, models.Job{ReservationID: r.ID, Kind: models.JobCreate, Backend: prev.Backend, Payload: encodePayload(jobPayload{Restore: true})})
 	}
 	res.Audit = &models.AuditEntry{Actor: "system", Action: "reschedule_refused", ReservationID: r.ID, Detail: cause.Error()}
 	return res
@@ -486,6 +502,7 @@ func (d *Dispatcher) cancel(ctx context.Context, j models.Job, r models.Reservat
 			res := models.JobResult{Job: j, State: models.JobDone,
 				Audit: &models.AuditEntry{Actor: "system", Action: "released", ReservationID: r.ID, Detail: fmt.Sprintf("%s id %s", j.Backend, remote)}}
 			if p.Release {
+				res.Then = d.notifyJobs(r, models.NoticeCancelled, j.ID)
 				res.Update = func(x *models.Reservation) bool {
 					if !x.Status.Holds() || x.Backend != j.Backend || x.Remote() != remote {
 						return false

@@ -1,6 +1,11 @@
 package models
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+)
 
 // JobKind is what an outbox job does at its backend.
 type JobKind string
@@ -14,7 +19,36 @@ const (
 	JobSeriesCreate  JobKind = "series_create"  // create the recurring event with the room
 	JobSeriesCancel  JobKind = "series_cancel"  // end the recurring event before an occurrence (payload), or delete it
 	JobSeriesExclude JobKind = "series_exclude" // delete one occurrence of the recurring event (payload)
+
+	// JobNotify tells a reservation's organizer that its outcome changed (a DingTalk work
+	// notification). See NotifyJob.
+	JobNotify JobKind = "notify"
 )
+
+// Notice codes: which change of a reservation a JobNotify job reports (its payload's
+// "change"). The message text is rendered from them where it is sent.
+const (
+	NoticeConfirmed = "confirmed" // pending → confirmed after the form stopped waiting
+	NoticeRejected  = "rejected"  // pending → rejected (or a reschedule refused) after the form stopped waiting
+	NoticeConflict  = "conflict"  // the reservation is a side of a newly opened conflict
+	NoticeCancelled = "cancelled" // released by an admin resolving a conflict
+	NoticeMigrated  = "migrated"  // moved from the OA to DingTalk
+)
+
+// NotifyJob is the outbox job that reports change of reservation resID once. Its id is
+// derived from the reservation, the change and key (what makes this occurrence of the
+// change unique: the job or conflict that caused it), and storing a job whose id exists
+// does nothing, so a retried step or a second detection of the same change never queues
+// a second message. Notify jobs use their own queue ("n:" + reservation id) with Seq 0,
+// so they neither wait for nor hold up the reservation's backend writes.
+func NotifyJob(resID, change, key string) Job {
+	sum := sha256.Sum256([]byte(resID + "|" + change + "|" + key))
+	return Job{ID: "n" + hex.EncodeToString(sum[:])[:31], ReservationID: NotifyQueue(resID), Kind: JobNotify,
+		Backend: BackendDingTalk, Payload: fmt.Sprintf(`{"change":%q,"reservation":%q}`, change, resID)}
+}
+
+// NotifyQueue is the outbox queue (Job.ReservationID) of resID's notifications.
+func NotifyQueue(resID string) string { return "n:" + resID }
 
 // SeriesJob reports whether k acts on a series rather than one reservation.
 func (k JobKind) SeriesJob() bool {

@@ -42,10 +42,18 @@ type Store struct {
 	now     func() time.Time
 	// stmts caches prepared read statements by their SQL (see prepared).
 	stmts sync.Map
+	// notifyConflicts queues a JobNotify for the roombridge-made sides of a conflict
+	// when it opens or reopens (see SetNotifyConflicts).
+	notifyConflicts bool
 }
 
 // sqliteReaders is the size of SQLite's read pool.
 const sqliteReaders = 4
+
+// SetNotifyConflicts turns on (or off) queuing a notification (models.NoticeConflict)
+// for each side booked through roombridge when ReconcileConflicts opens or reopens a
+// conflict. Call it before the store is shared.
+func (s *Store) SetNotifyConflicts(on bool) { s.notifyConflicts = on }
 
 // Open connects to dsn, which is "sqlite:PATH" or "mysql:USER:PASS@tcp(HOST:PORT)/DB?...".
 // It does not migrate; see package migrations. now is the clock for timestamps.

@@ -64,6 +64,9 @@ func (s *Store) ReconcileConflicts(ctx context.Context, scope []string, found []
 						return err
 					}
 				}
+				if err := s.queueConflictNotices(tx, *f, f.ID, now); err != nil {
+					return err
+				}
 				res.Opened++
 				continue
 			}
@@ -72,6 +75,9 @@ func (s *Store) ReconcileConflicts(ctx context.Context, scope []string, found []
 			if old.Status == ConflictResolved {
 				upd["status"], upd["closed_at"] = ConflictOpen, nil
 				upd["resolution"], upd["resolution_arg"], upd["outcome"], upd["resolved_by"] = "", "", "", ""
+				if err := s.queueConflictNotices(tx, *f, old.ID+"@"+now.Format(time.RFC3339Nano), now); err != nil {
+					return err
+				}
 				res.Reopened++
 			} else if sameEvidence(old, *f) {
 				continue
@@ -460,4 +466,22 @@ func (s *Store) RetryJob(ctx context.Context, id, by string) (Job, error) {
 			Detail: fmt.Sprintf("job=%s kind=%s backend=%s", j.ID, j.Kind, j.Backend)}, now)
 	})
 	return j, storeErr("retry job "+id, err)
+}
+
+// queueConflictNotices queues, when conflict notifications are on, one notification per
+// side of c booked through roombridge; key names this opening of the conflict, so
+// detecting the same open conflict again queues nothing.
+func (s *Store) queueConflictNotices(tx *gorm.DB, c Conflict, key string, now time.Time) error {
+	if !s.notifyConflicts {
+		return nil
+	}
+	for _, side := range c.Sides {
+		if side.Origin != OriginBridge || side.ReservationID == "" {
+			continue
+		}
+		if err := insertNotify(tx, NotifyJob(side.ReservationID, NoticeConflict, key), now); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Book inserts a new reservation (status pending) together with its outbox jobs and an
@@ -162,10 +163,14 @@ func (s *Store) applyChange(tx *gorm.DB, id string, c Change, now time.Time) (ou
 
 func (s *Store) insertJobs(tx *gorm.DB, jobs []Job, now time.Time) error {
 	var next int64
-	if len(jobs) > 0 {
-		if err := tx.Model(&Job{}).Where("reservation_id = ?", jobs[0].ReservationID).Count(&next).Error; err != nil {
+	for _, j := range jobs {
+		if j.Kind == JobNotify {
+			continue
+		}
+		if err := tx.Model(&Job{}).Where("reservation_id = ?", j.ReservationID).Count(&next).Error; err != nil {
 			return err
 		}
+		break
 	}
 	return s.insertJobsFrom(tx, jobs, now, next)
 }
@@ -174,6 +179,12 @@ func (s *Store) insertJobs(tx *gorm.DB, jobs []Job, now time.Time) error {
 func (s *Store) insertJobsFrom(tx *gorm.DB, jobs []Job, now time.Time, next int64) error {
 	for i := range jobs {
 		j := jobs[i]
+		if j.Kind == JobNotify {
+			if err := insertNotify(tx, j, now); err != nil {
+				return err
+			}
+			continue
+		}
 		j.Seq = int(next) + i
 		if j.ID == "" {
 			j.ID = NewID()
@@ -500,4 +511,11 @@ func (s *Store) FeedReservations(ctx context.Context, rooms []string, from, to t
 		out = append(out, p...)
 	}
 	return out, nil
+}
+
+// insertNotify stores a JobNotify job unless one with its id exists already (see
+// NotifyJob): the same change is reported once however often it is recorded.
+func insertNotify(tx *gorm.DB, j Job, now time.Time) error {
+	j.Seq, j.State, j.NextAttemptAt, j.CreatedAt, j.UpdatedAt = 0, JobPending, now, now, now
+	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&j).Error
 }

@@ -94,6 +94,9 @@ func (c *Client) postOld(ctx context.Context, path, token string, in, out any) e
 	if env.ErrCode != 0 {
 		return fromOld(resp.StatusCode, env.ErrCode, env.ErrMsg, env.RequestID)
 	}
+	if len(env.Result) == 0 {
+		env.Result = raw // calls that answer at the top level (task_id)
+	}
 	if err := json.Unmarshal(env.Result, out); err != nil {
 		return fmt.Errorf("%w: result: %v", errBadAnswer, err)
 	}

@@ -166,8 +166,14 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 
 	a.detector = bridge.NewDetector(a.store, routing, a.log)
 	instance := cfg.instance()
+	var notify *bridge.NotifyConfig
+	if cfg.Notify && a.dingtalk != nil {
+		notify = &bridge.NotifyConfig{Notifier: bridge.DingTalkNotifier{Client: a.dingtalk.Client, AgentID: cfg.DingTalkAgentID, Location: cfg.Zone},
+			BaseURL: cfg.BaseURL, After: formWait}
+		a.store.SetNotifyConflicts(true)
+	}
 	a.dispatcher = bridge.NewDispatcher(bridge.DispatcherConfig{Store: a.store, Backends: backends, Routing: routing, Now: a.now, Logger: a.log, Metrics: a.metrics,
-		Owner: instance, Lease: cfg.OutboxLease, Backoff: bridge.BackoffUpTo(cfg.OutboxRetryMax), Detector: a.detector})
+		Owner: instance, Lease: cfg.OutboxLease, Backoff: bridge.BackoffUpTo(cfg.OutboxRetryMax), Detector: a.detector, Notify: notify})
 	a.service = bridge.NewService(bridge.ServiceConfig{Store: a.store, Routing: routing, Backends: names, Access: cfg.access(), Now: a.now, Logger: a.log, Dispatcher: a.dispatcher,
 		SeriesWindow: cfg.BookingWindow})
 	for _, src := range sources {

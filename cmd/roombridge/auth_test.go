@@ -316,3 +316,33 @@ func TestReplicasShareTheSessionKey(t *testing.T) {
 		t.Errorf("GET /bookings on the second replica with the first's session = %d, want 200 as 赵六", other.StatusCode)
 	}
 }
+
+func TestNotifyConfiguration(t *testing.T) {
+	tests := []struct {
+		name    string
+		getenv  func(string) string
+		wantErr string // the variable named, "" for none
+		notify  bool
+	}{
+		{"production default: off", production("ROOMBRIDGE_AUTH", "header"), "", false},
+		{"production on without an AgentId", production("ROOMBRIDGE_AUTH", "header", "ROOMBRIDGE_NOTIFY", "1"), "ROOMBRIDGE_DINGTALK_AGENT_ID", false},
+		{"production on", production("ROOMBRIDGE_AUTH", "header", "ROOMBRIDGE_NOTIFY", "1", "ROOMBRIDGE_DINGTALK_AGENT_ID", "123"), "", true},
+		{"bad AgentId", production("ROOMBRIDGE_AUTH", "header", "ROOMBRIDGE_DINGTALK_AGENT_ID", "x"), "ROOMBRIDGE_DINGTALK_AGENT_ID", false},
+		{"bad switch", production("ROOMBRIDGE_AUTH", "header", "ROOMBRIDGE_NOTIFY", "maybe"), "ROOMBRIDGE_NOTIFY", false},
+		{"demo default: on", func(string) string { return "" }, "", true},
+		{"demo off", func(k string) string { return map[string]string{"ROOMBRIDGE_NOTIFY": "0"}[k] }, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, err := loadConfig(nil, tt.getenv, time.Now())
+			switch {
+			case tt.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr+":")):
+				t.Errorf("loadConfig() = %v, want an error naming %s", err, tt.wantErr)
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("loadConfig() = %v, want nil", err)
+			case tt.wantErr == "" && cfg.Notify != tt.notify:
+				t.Errorf("loadConfig().Notify = %v, want %v", cfg.Notify, tt.notify)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,6 +59,10 @@ type config struct {
 	// DingTalkStream listens for DingTalk's Stream-mode events (the app must be set to
 	// Stream push in the developer console).
 	DingTalkStream bool
+	// Notify sends DingTalk work notifications of late booking outcomes (see bridge.NotifyConfig)
+	// as app DingTalkAgentID.
+	Notify          bool
+	DingTalkAgentID int64
 	// OutboxLease is how long a claimed outbox job is reserved for its worker; after it a
 	// job whose process died runs again.
 	OutboxLease time.Duration
@@ -108,12 +113,17 @@ var settings = []setting{
 	{"ROOMBRIDGE_DINGTALK_SYNC_OVERAGE", "1000", "metered DingTalk calls sync may spend past the budget to keep one pass a day (0: none)"},
 	{"ROOMBRIDGE_FEED_SHOW_TITLES", "0", "1 shows every title in room and office feeds; 0 shows only the subscriber's own"},
 	{"ROOMBRIDGE_DINGTALK_STREAM", "", "1 applies DingTalk Stream-mode events at once (default: on in demo mode, off otherwise)"},
+	{"ROOMBRIDGE_NOTIFY", "", "1 sends organizers a DingTalk work notification when a booking's outcome changes after the form stopped waiting (default: on in demo mode, off otherwise)"},
+	{"ROOMBRIDGE_DINGTALK_AGENT_ID", "", "the DingTalk app's AgentId that work notifications are sent as; required when ROOMBRIDGE_NOTIFY is on outside demo mode"},
 	{"ROOMBRIDGE_BOOKING_WINDOW", "4320h", "how far ahead the last occurrence of a recurring booking may start (default 180 days)"},
 	{"ROOMBRIDGE_OUTBOX_LEASE", "15s", "how long a backend write stays reserved without its worker's heartbeat; another replica resumes a dead one's writes after it"},
 	{"ROOMBRIDGE_OUTBOX_RETRY_MAX", "5m", "longest wait between retries of a backend write (they back off exponentially from 2s)"},
 	{"ROOMBRIDGE_INSTANCE", "", "this replica's name in outbox and sync leases (default host/listen address); unique among running replicas, stable across restarts"},
 	{"ROOMBRIDGE_SYNC_LEASE", "30s", "how long the sync leader's lease lasts without renewal; a dead leader is replaced within about this"},
 }
+
+// demoAgentID is the AgentId demo mode sends work notifications as (the fake accepts any).
+const demoAgentID = 1
 
 // flagName turns ROOMBRIDGE_OA_URL into oa-url.
 func flagName(env string) string {
@@ -318,6 +328,30 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 	case "0", "false", "no":
 	default:
 		return c, nil, &configError{"ROOMBRIDGE_DINGTALK_STREAM", fmt.Sprintf("%q is not 0 or 1", v)}
+	}
+	switch v := get("ROOMBRIDGE_NOTIFY"); v {
+	case "":
+		c.Notify = c.Demo
+	case "1", "true", "yes":
+		c.Notify = true
+	case "0", "false", "no":
+	default:
+		return c, nil, &configError{"ROOMBRIDGE_NOTIFY", fmt.Sprintf("%q is not 0 or 1", v)}
+	}
+	if v := get("ROOMBRIDGE_DINGTALK_AGENT_ID"); v != "" {
+		if c.DingTalkAgentID, err = strconv.ParseInt(v, 10, 64); err != nil || c.DingTalkAgentID <= 0 {
+			return c, nil, &configError{"ROOMBRIDGE_DINGTALK_AGENT_ID", fmt.Sprintf("%q is not a positive number", v)}
+		}
+	} else if c.Demo {
+		c.DingTalkAgentID = demoAgentID
+	}
+	if c.Notify && !c.Demo {
+		if c.DingTalkAppKey == "" {
+			return c, nil, &configError{"ROOMBRIDGE_NOTIFY", "notifications are sent through DingTalk: set ROOMBRIDGE_DINGTALK_APP_KEY and ROOMBRIDGE_DINGTALK_APP_SECRET"}
+		}
+		if c.DingTalkAgentID == 0 {
+			return c, nil, &configError{"ROOMBRIDGE_DINGTALK_AGENT_ID", "ROOMBRIDGE_NOTIFY is on, so the app's AgentId is needed"}
+		}
 	}
 	lease := get("ROOMBRIDGE_OUTBOX_LEASE")
 	if c.OutboxLease, err = time.ParseDuration(lease); err != nil || c.OutboxLease < time.Second {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -51,7 +52,7 @@ func (a *app) handler() (http.Handler, error) {
 		}
 	}
 	return web.New(web.Config{
-		Store: a.store, Booker: a.service, Zone: a.cfg.Zone, Now: a.now, Logger: a.log,
+		Store: a.store, Booker: a.service, Zone: a.cfg.Zone, Now: a.now, Logger: a.log, WaitMax: formWait,
 		Auth: a.cfg.Auth, AuthHeader: a.cfg.AuthHeader, Access: a.cfg.access(), Demo: a.cfg.Demo, BaseURL: a.cfg.BaseURL,
 		TrustedProxies: a.cfg.TrustedProxies, SessionKeys: keys, SignIn: signIn, DingTalk: login,
 		Metrics:    promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}),
@@ -67,3 +68,8 @@ func (a *app) handler() (http.Handler, error) {
 // ready reports whether the database answers (backends being down is normal: the outbox
 // waits for them).
 func (a *app) ready(ctx context.Context) error { return a.store.Ping(ctx) }
+
+// formWait is how long the booking form waits for a new booking's outcome. Outcomes
+// reached within it are shown by the form; later ones are sent to the organizer as a
+// DingTalk work notification when ROOMBRIDGE_NOTIFY is on.
+const formWait = 3 * time.Second

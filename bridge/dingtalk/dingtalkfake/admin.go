@@ -20,6 +20,7 @@ import (
 //	GET    /_fake/faults        the active faults
 //	POST   /_fake/faults        {"kind","api","times","delay":"2s","status"} injects a fault
 //	DELETE /_fake/faults        clears every fault
+//	GET    /_fake/messages      the work notifications sent (asyncsend_v2), oldest first
 //	DELETE /_fake/tokens        expires every access token
 //	GET    /_fake/calls         {"metered":n,"calls":{"CreateEvent":n,…}}
 func (s *Server) adminRoutes(m *http.ServeMux) {
@@ -48,6 +49,9 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("DELETE /_fake/tokens", func(w http.ResponseWriter, r *http.Request) {
 		s.ExpireTokens()
 		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("GET /_fake/messages", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Messages())
 	})
 	m.HandleFunc("GET /_fake/calls", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()

@@ -142,6 +142,7 @@ type Server struct {
 	faults       []*Fault
 	release      chan struct{} // closed by ClearFaults to free hung requests
 	calls        map[string]int
+	messages     []Message // work notifications, in the order they came
 	metered      int
 	stream       stream
 	codes        map[string]authCode  // sign-in codes, browser and in-app
@@ -182,6 +183,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1.0/oauth2/accessToken", s.api(apiSpec{name: APIGetAccessToken}, s.getAccessToken))
 	m.HandleFunc("GET /gettoken", s.api(apiSpec{name: APIGetToken, old: true}, s.getTokenOld))
 	m.HandleFunc("POST /topapi/v2/user/get", s.api(apiSpec{name: APIGetUser, old: true, auth: true}, s.getUser))
+	m.HandleFunc("POST /"+APISendMessage, s.api(apiSpec{name: APISendMessage, old: true, auth: true}, s.sendMessage))
 	m.HandleFunc("POST "+cal, s.api(apiSpec{name: APICreateEvent, auth: true, metered: true, write: true}, s.createEvent))
 	m.HandleFunc("GET "+cal, s.api(apiSpec{name: APIListEvents, auth: true, metered: true}, s.listEvents))
 	m.HandleFunc("GET "+cal+"/{eid}", s.api(apiSpec{name: APIGetEvent, auth: true, metered: true}, s.getEvent))
@@ -235,6 +237,7 @@ type oldBody struct {
 	SubMsg    string `json:"sub_msg,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
 	Result    any    `json:"result,omitempty"`
+	TaskID    int64  `json:"task_id,omitempty"`
 }
 
 func apiErr(status int, code, msg string) reply {

@@ -146,9 +146,6 @@ func DefaultOwner(tag string) string {
 	return host + "/" + tag
 }
 
-// Owner returns the instance name the dispatcher leases jobs under.
-func (d *Dispatcher) Owner() string { return d.owner }
-
 // Run processes jobs until ctx ends: at once when kicked, otherwise every poll interval.
 // It first takes back the jobs a previous life of this instance held when it died, so
 // they do not wait for their leases to run out. A failing pass is logged and retried on

@@ -12,11 +12,6 @@ import (
 	"roombridge/models"
 )
 
-// seriesDate is how an occurrence is named in error arguments: its local start.
-func (s *Service) seriesDate(t time.Time) string {
-	return t.In(s.routing.Zone).Format("2006-01-02 15:04")
-}
-
 // BookSeries books a recurring meeting: req is its first occurrence and rrule (RFC 5545,
 // see models.ParseRRule) how it repeats. Every occurrence is checked against the
 // reservations of both systems; with on_conflict "refuse" a taken occurrence books

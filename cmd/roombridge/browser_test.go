@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,28 +30,8 @@ func chromium(t *testing.T) string {
 // TestBrowserBooksThroughTheForm signs in, books tomorrow's slot through the real form
 // in headless Chromium, and sees the confirmed outcome and the booking in "my bookings".
 func TestBrowserBooksThroughTheForm(t *testing.T) {
-	exe := chromium(t)
 	in := start(t, nil)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox,
-		chromedp.Flag("lang", "zh-CN"), // a Chinese-speaking member of staff
-		chromedp.Flag("accept-lang", "zh-CN,zh"),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
-		chromedp.WindowSize(412, 915), // a phone
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := browserContext(t, "")
 
 	day := in.day(1, 0, 0).Format("2006-01-02")
 	err := chromedp.Do(ctx,
@@ -117,29 +95,9 @@ func TestBrowserBooksThroughTheForm(t *testing.T) {
 // the two the demo's own bookings hold (one in each system); booked with "skip", my
 // bookings show the series once.
 func TestBrowserBooksASeries(t *testing.T) {
-	exe := chromium(t)
 	in := start(t, nil)
 	in.sync(t) // the demo's native bookings are in the table
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox,
-		chromedp.Flag("lang", "zh-CN"),
-		chromedp.Flag("accept-lang", "zh-CN,zh"),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
-		chromedp.WindowSize(412, 915),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := browserContext(t, "")
 
 	// Tomorrow 10:00 the OA holds 钉钉培训; a week later (the day after the cutover)
 	// DingTalk holds 新系统周会; the third week is free.

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -15,7 +12,6 @@ import (
 // the conflict resolved; the pages never scroll sideways and /admin keeps the cutover
 // dates on one line.
 func TestBrowserResolvesConflict(t *testing.T) {
-	exe := chromium(t)
 	in := start(t, nil)
 	oaID, dtID := in.nativePair(t, in.day(2, 8, 0), "手机上处理")
 	in.sync(t)
@@ -25,26 +21,7 @@ func TestBrowserResolvesConflict(t *testing.T) {
 	}
 	c := cs[0]
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox,
-		chromedp.Flag("lang", "zh-CN"),
-		chromedp.Flag("accept-lang", "zh-CN,zh"),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
-		chromedp.WindowSize(412, 915),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := browserContext(t, "")
 
 	noSideways := func(page string) {
 		t.Helper()

@@ -3,21 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"roombridge/models/modelstest"
 )
 
 // production is the environment of a real deployment (the backends' URLs point nowhere:
@@ -265,24 +260,7 @@ func fakeCode(t *testing.T, in *instance, user string) string {
 // Replicas on one MySQL database sign sessions with the same generated key: a sign-in on
 // one is valid on the other.
 func TestReplicasShareTheSessionKey(t *testing.T) {
-	server := modelstest.MySQLServer()
-	admin, err := sql.Open("mysql", server+"?timeout=3s")
-	if err == nil {
-		err = admin.Ping()
-	}
-	if err != nil {
-		if os.Getenv("ROOMBRIDGE_TEST_MYSQL_REQUIRED") == "1" {
-			t.Fatalf("MySQL at %s is required: %v", server, err)
-		}
-		t.Skipf("no MySQL at %s: %v", server, err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("rbkey_%d", time.Now().UnixNano()%1e9)
-	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE " + name) })
-	db := "mysql:" + strings.TrimSuffix(server, "/") + "/" + name + "?parseTime=true"
+	db := emptyMySQL(t, "rbkey")
 	if err := run(context.Background(), []string{"migrate"}, func(k string) string { return map[string]string{"ROOMBRIDGE_DB": db}[k] }, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}

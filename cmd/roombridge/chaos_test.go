@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
@@ -24,7 +23,6 @@ import (
 	"time"
 
 	"roombridge/models"
-	"roombridge/models/modelstest"
 )
 
 // The chaos runs (make chaos) start the fakes and servers as their own processes on
@@ -328,20 +326,7 @@ func TestChaos(t *testing.T) {
 // mysqlChaosDB creates a database on the test MySQL server and returns its DSN.
 func mysqlChaosDB(t *testing.T) string {
 	t.Helper()
-	server := modelstest.MySQLServer()
-	admin, err := sql.Open("mysql", server+"?timeout=3s")
-	if err == nil {
-		err = admin.Ping()
-	}
-	if err != nil {
-		t.Skipf("no MySQL at %s: %v", server, err)
-	}
-	name := fmt.Sprintf("rbchaos_%d", time.Now().UnixNano()%1e9)
-	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE " + name); admin.Close() })
-	return "mysql:" + server + name + "?parseTime=true"
+	return emptyMySQL(t, "rbchaos")
 }
 
 // leaseHolder reads who holds a lease now.

@@ -16,28 +16,11 @@ import (
 // On MySQL, serve refuses a database that is not migrated, naming the fix; migrate then
 // brings it up to date and a second migrate does nothing.
 func TestMySQLSchemaMustBeMigrated(t *testing.T) {
-	server := modelstest.MySQLServer()
-	admin, err := sql.Open("mysql", server+"?timeout=3s")
-	if err == nil {
-		err = admin.Ping()
-	}
-	if err != nil {
-		if os.Getenv("ROOMBRIDGE_TEST_MYSQL_REQUIRED") == "1" {
-			t.Fatalf("MySQL at %s is required: %v", server, err)
-		}
-		t.Skipf("no MySQL at %s: %v", server, err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("rbcmd_%d", time.Now().UnixNano()%1e9)
-	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Exec("DROP DATABASE " + name)
-	dsn := "mysql:" + strings.TrimSuffix(server, "/") + "/" + name + "?parseTime=true"
+	dsn := emptyMySQL(t, "rbcmd")
 	env := map[string]string{"ROOMBRIDGE_DB": dsn, "ROOMBRIDGE_ADDR": "127.0.0.1:0"}
 	getenv := func(k string) string { return env[k] }
 
-	err = run(context.Background(), []string{"serve"}, getenv, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"serve"}, getenv, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "roombridge migrate") {
 		t.Fatalf("serve on an empty MySQL database = %v, want a refusal that says to run roombridge migrate", err)
 	}
@@ -54,4 +37,28 @@ func TestMySQLSchemaMustBeMigrated(t *testing.T) {
 	if err := run(ctx, []string{"serve"}, getenv, io.Discard, io.Discard); err != nil {
 		t.Errorf("serve on the migrated database = %v, want it to run until stopped", err)
 	}
+}
+
+// emptyMySQL creates an empty database on the test MySQL server, dropped at cleanup, and
+// returns its ROOMBRIDGE_DB value. Without a server the test is skipped, or fails when
+// ROOMBRIDGE_TEST_MYSQL_REQUIRED is 1.
+func emptyMySQL(t *testing.T, prefix string) string {
+	t.Helper()
+	server := modelstest.MySQLServer()
+	admin, err := sql.Open("mysql", server+"?timeout=3s")
+	if err == nil {
+		err = admin.Ping()
+	}
+	if err != nil {
+		if os.Getenv("ROOMBRIDGE_TEST_MYSQL_REQUIRED") == "1" {
+			t.Fatalf("MySQL at %s is required: %v", server, err)
+		}
+		t.Skipf("no MySQL at %s: %v", server, err)
+	}
+	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano()%1e9)
+	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP DATABASE " + name); admin.Close() })
+	return "mysql:" + strings.TrimSuffix(server, "/") + "/" + name + "?parseTime=true"
 }

@@ -115,6 +115,7 @@ func (l Sides) Value() (driver.Value, error) {
 	return string(b), err
 }
 
+// scanJSON reads a JSON TEXT column into into; NULL or an empty value leaves it as it is.
 func scanJSON(v any, into any) error {
 	var b []byte
 	switch x := v.(type) {

@@ -48,21 +48,8 @@ func (a Args) String() string {
 
 // Scan implements sql.Scanner.
 func (a *Args) Scan(v any) error {
-	var b []byte
-	switch x := v.(type) {
-	case nil:
-		*a = nil
-		return nil
-	case string:
-		b = []byte(x)
-	case []byte:
-		b = x
-	}
-	if len(b) == 0 {
-		*a = nil
-		return nil
-	}
-	return json.Unmarshal(b, (*map[string]string)(a))
+	*a = nil
+	return scanJSON(v, (*map[string]string)(a))
 }
 
 // Value implements driver.Valuer.

@@ -130,21 +130,8 @@ type StringList []string
 
 // Scan implements sql.Scanner.
 func (l *StringList) Scan(v any) error {
-	var b []byte
-	switch x := v.(type) {
-	case nil:
-		*l = nil
-		return nil
-	case string:
-		b = []byte(x)
-	case []byte:
-		b = x
-	}
-	if len(b) == 0 {
-		*l = nil
-		return nil
-	}
-	return json.Unmarshal(b, (*[]string)(l))
+	*l = nil
+	return scanJSON(v, (*[]string)(l))
 }
 
 // Value implements driver.Valuer.

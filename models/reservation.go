@@ -75,7 +75,14 @@ type Reservation struct {
 	// OrganizerRef is the backend's own name for the organizer of a native booking
 	// (OrganizerRef.String), kept whether or not it maps to a catalog user.
 	OrganizerRef string
+	// LongSpan marks a booking longer than ShortSpan; normalize sets it on every write.
+	// Reads by time look for the others in a bounded range of start times.
+	LongSpan bool `gorm:"column:long_span"`
 }
+
+// ShortSpan is the longest a booking may last and still be found by its start time alone:
+// one that overlaps a window starts no earlier than ShortSpan before it.
+const ShortSpan = 24 * time.Hour
 
 // Series returns the id of the series r belongs to, or "".
 func (r Reservation) Series() string {
@@ -102,13 +109,15 @@ func (r *Reservation) SetReason(why Reason) {
 	r.ReasonCode, r.ReasonArgs, r.LegacyReason = why.Code, why.Args, ""
 }
 
-// normalize makes the row storable: times in UTC whole seconds, no nil list.
+// normalize makes the row storable: times in UTC whole seconds, no nil list, LongSpan
+// set.
 func (r *Reservation) normalize() {
 	if r.Attendees == nil {
 		r.Attendees = StringList{}
 	}
 	r.Start = r.Start.UTC().Truncate(time.Second)
 	r.End = r.End.UTC().Truncate(time.Second)
+	r.LongSpan = r.End.Sub(r.Start) > ShortSpan
 	if r.RecurrenceID != nil {
 		t := r.RecurrenceID.UTC().Truncate(time.Second)
 		r.RecurrenceID = &t

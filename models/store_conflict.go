@@ -215,7 +215,7 @@ func (s *Store) OpenConflictsOf(ctx context.Context, ids []string) (map[string][
 	out := map[string][]Conflict{}
 	for start := 0; start < len(ids); start += chunk {
 		var members []ConflictMember
-		if err := s.db.WithContext(ctx).Where("reservation_id IN ?", ids[start:min(start+chunk, len(ids))]).Find(&members).Error; err != nil {
+		if err := s.rdb.WithContext(ctx).Where("reservation_id IN ?", ids[start:min(start+chunk, len(ids))]).Find(&members).Error; err != nil {
 			return nil, storeErr("list conflict members", err)
 		}
 		if len(members) == 0 {
@@ -226,7 +226,7 @@ func (s *Store) OpenConflictsOf(ctx context.Context, ids []string) (map[string][
 			cids = append(cids, m.ConflictID)
 		}
 		var cs []Conflict
-		if err := s.db.WithContext(ctx).Where("id IN ? AND status = ?", cids, ConflictOpen).Find(&cs).Error; err != nil {
+		if err := s.rdb.WithContext(ctx).Where("id IN ? AND status = ?", cids, ConflictOpen).Find(&cs).Error; err != nil {
 			return nil, storeErr("list open conflicts", err)
 		}
 		byID := map[string]Conflict{}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -272,8 +273,39 @@ type Filter struct {
 	Limit        int
 }
 
-// Reservations lists reservations matching f, ordered by start time then id.
+// Reservations lists reservations matching f, ordered by start time then id. With a
+// window, bookings up to ShortSpan long are read by a bounded range of start times and
+// longer ones through their own index, so the cost follows the rows found, not the table.
 func (s *Store) Reservations(ctx context.Context, f Filter) ([]Reservation, error) {
+	if f.From.IsZero() {
+		var out []Reservation
+		err := s.reservationQuery(ctx, f).Order("starts_at, id").Find(&out).Error
+		return out, storeErr("list reservations", err)
+	}
+	var short, long []Reservation
+	err := s.reservationQuery(ctx, f).Where("long_span = ? AND starts_at >= ?", false, f.From.Add(-ShortSpan).UTC()).
+		Order("starts_at, id").Find(&short).Error
+	if err == nil {
+		err = s.reservationQuery(ctx, f).Where("long_span = ?", true).Order("starts_at, id").Find(&long).Error
+	}
+	if err != nil || len(long) == 0 {
+		return short, storeErr("list reservations", err)
+	}
+	out := append(short, long...)
+	slices.SortFunc(out, func(a, b Reservation) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+// reservationQuery is the query of f on the read pool, without order.
+func (s *Store) reservationQuery(ctx context.Context, f Filter) *gorm.DB {
 	q := s.rdb.WithContext(ctx).Model(&Reservation{})
 	if len(f.RoomIDs) > 0 {
 		q = q.Where("room_id IN ?", f.RoomIDs)
@@ -308,9 +340,7 @@ func (s *Store) Reservations(ctx context.Context, f Filter) ([]Reservation, erro
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}
-	var out []Reservation
-	err := q.Order("starts_at, id").Find(&out).Error
-	return out, storeErr("list reservations", err)
+	return q
 }
 
 // Audit returns the audit trail of one reservation, oldest first.

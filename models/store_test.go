@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"roombridge/models"
 	"roombridge/models/modelstest"
 )
@@ -291,6 +293,68 @@ func TestStoreParticipantFilter(t *testing.T) {
 		}
 		if len(ids) != 2 || ids[0] != own || ids[1] != attends {
 			t.Errorf("Reservations(Participant zhang_san) = %v, want [%s %s]", ids, own, attends)
+		}
+	})
+}
+
+// TestStoreReservationsWindow lists the bookings overlapping a window, whatever their
+// length: those up to models.ShortSpan are read by start time, longer ones and rows of
+// unknown length (written without long_span) apart.
+func TestStoreReservationsWindow(t *testing.T) {
+	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		day := time.Date(2030, 3, 10, 0, 0, 0, 0, time.UTC)
+		native := func(id string, start time.Time, d time.Duration) {
+			t.Helper()
+			if _, err := s.ApplyRemote(ctx, models.BackendDingTalk, models.Remote{RemoteID: id, RoomID: "duowei", Start: start, End: start.Add(d),
+				Title: id, Status: models.StatusConfirmed}, time.Time{}); err != nil {
+				t.Fatalf("ApplyRemote(%s) = %v", id, err)
+			}
+		}
+		native("week", day.Add(-5*24*time.Hour), 7*24*time.Hour) // long, from days before
+		native("day", day.Add(-23*time.Hour), 24*time.Hour)      // exactly ShortSpan, ends at 01:00
+		native("night", day.Add(-2*time.Hour), 3*time.Hour)      // short, from the evening before
+		native("morning", day.Add(9*time.Hour), time.Hour)       // short, inside
+		native("before", day.Add(-26*time.Hour), 26*time.Hour)   // long, ends as the window opens
+		native("other", day.Add(-48*time.Hour), 72*time.Hour)    // long, in another room below
+		native("after", day.Add(24*time.Hour), time.Hour)        // starts as the window closes
+		if _, err := s.SQL().Exec(`UPDATE reservations SET room_id = 'sk-tianyuan' WHERE remote_id = 'other'`); err != nil {
+			t.Fatal(err)
+		}
+		// A row written by another tool: its length is not known (long_span keeps its default).
+		if _, err := s.SQL().Exec(`INSERT INTO reservations (id, uid, room_id, starts_at, ends_at, title, description, attendees, backend, origin, status, reason, created_at, updated_at)
+			VALUES ('raw1', 'raw1@x', 'duowei', ?, ?, 'raw', '', '[]', 'oa', 'native', 'confirmed', '', ?, ?)`,
+			day.Add(-3*24*time.Hour), day.Add(time.Hour), day, day); err != nil {
+			t.Fatal(err)
+		}
+		titles := func(rs []models.Reservation) []string {
+			var out []string
+			for _, r := range rs {
+				out = append(out, r.Title)
+			}
+			return out
+		}
+		tests := []struct {
+			name string
+			f    models.Filter
+			want []string
+		}{
+			{"day", models.Filter{RoomIDs: []string{"duowei"}, From: day, To: day.Add(24 * time.Hour)}, []string{"week", "raw", "day", "night", "morning"}},
+			{"day, first two", models.Filter{RoomIDs: []string{"duowei"}, From: day, To: day.Add(24 * time.Hour), Limit: 2}, []string{"week", "raw"}},
+			{"every room", models.Filter{From: day, To: day.Add(24 * time.Hour)}, []string{"week", "raw", "other", "day", "night", "morning"}},
+			{"an hour", models.Filter{RoomIDs: []string{"duowei"}, From: day.Add(90 * time.Minute), To: day.Add(150 * time.Minute)}, []string{"week"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := s.Reservations(ctx, tt.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tt.want, titles(got)); diff != "" {
+					t.Errorf("Reservations(%s) titles (-want +got):\n%s", tt.name, diff)
+				}
+			})
 		}
 	})
 }

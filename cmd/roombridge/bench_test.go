@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"roombridge/bridge"
+	"roombridge/models"
 )
 
 // BenchmarkAPIBook measures POST /api/v1/bookings end to end on the demo server
@@ -47,4 +53,58 @@ func BenchmarkAPIAvailability(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkColdFeed measures what the report's cold builds measure: the all-rooms feed
+// rendered by a new Feeds (empty caches) over a SQLite file of n reservations, all inside
+// the feed window.
+func BenchmarkColdFeed(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			s, err := models.Open("sqlite:"+sqliteDB(b, b.TempDir(), n), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			zone, _ := time.LoadLocation("Asia/Shanghai")
+			ctx := context.Background()
+			token, _, err := (&bridge.Feeds{Store: s, Zone: zone}).CreateToken(ctx, "zhangsan", "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				f := &bridge.Feeds{Store: s, Zone: zone}
+				r, err := f.Render(ctx, token, models.FeedAll, "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(len(r.Body)), "bytes/feed")
+			}
+		})
+	}
+}
+
+// BenchmarkAvailabilityLarge measures GET /api/v1/availability for one room and one day,
+// serially, over a SQLite table of 100,000 reservations, as the report does.
+func BenchmarkAvailabilityLarge(b *testing.B) {
+	base := benchServer(b, map[string]string{"ROOMBRIDGE_DB": "sqlite:" + sqliteDB(b, b.TempDir(), 100000)})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	day := time.Now().Truncate(24 * time.Hour)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d := day.Add(time.Duration(i%150) * 24 * time.Hour)
+		u := base + "/api/v1/availability?room=duowei&from=" + url.QueryEscape(d.Format(time.RFC3339)) + "&to=" + url.QueryEscape(d.Add(24*time.Hour).Format(time.RFC3339))
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Header.Set("X-Forwarded-User", "zhangsan")
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("GET availability = %d", resp.StatusCode)
+		}
+	}
 }

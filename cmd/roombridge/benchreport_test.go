@@ -289,7 +289,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // ---- servers ------------------------------------------------------------------------
 
 // benchServer runs `roombridge serve` in this process with env until the test ends.
-func benchServer(t *testing.T, env map[string]string) string {
+func benchServer(t testing.TB, env map[string]string) string {
 	t.Helper()
 	base := map[string]string{"ROOMBRIDGE_ADDR": "127.0.0.1:0"}
 	for k, v := range env {
@@ -419,8 +419,9 @@ func feedToken(t *testing.T, base, user string) feedURLs {
 
 // seed inserts n confirmed reservations straight into the table, round-robin over the
 // demo catalog's rooms, back to back every step from first, in one transaction. A
-// quarter are zhangsan's (shown in detail to him), the rest lisi's.
-func seed(t *testing.T, s *models.Store, n int, first time.Time, step time.Duration) {
+// quarter are zhangsan's (shown in detail to him), the rest lisi's. Each lasts 3/4 step,
+// at most a day (long_span 0, as the store writes it).
+func seed(t testing.TB, s *models.Store, n int, first time.Time, step time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.SyncCatalog(ctx, models.DemoCatalog()); err != nil {
@@ -433,8 +434,8 @@ func seed(t *testing.T, s *models.Store, n int, first time.Time, step time.Durat
 		t.Fatal(err)
 	}
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO reservations (id, uid, room_id, starts_at, ends_at, title, description, organizer_id, organizer_name,
-		attendees, backend, remote_id, origin, status, reason, sequence, idempotency_key, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, NULL, 'bridge', 'confirmed', '', 0, NULL, ?, ?)`)
+		attendees, backend, remote_id, origin, status, reason, sequence, idempotency_key, created_at, updated_at, long_span)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, NULL, 'bridge', 'confirmed', '', 0, NULL, ?, ?, 0)`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +463,7 @@ func seed(t *testing.T, s *models.Store, n int, first time.Time, step time.Durat
 
 // sqliteDB makes a migrated SQLite database file holding n reservations spread over
 // the feed window around now.
-func sqliteDB(t *testing.T, dir string, n int) string {
+func sqliteDB(t testing.TB, dir string, n int) string {
 	t.Helper()
 	path := filepath.Join(dir, fmt.Sprintf("bench-%d.db", n))
 	s, err := models.Open("sqlite:"+path, nil)

@@ -4,10 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -368,66 +369,218 @@ func (s *Store) NextStart(ctx context.Context, rooms []string, t time.Time) (sta
 	return starts[0].UTC(), true, nil
 }
 
-// reservationColumns are the columns scanReservation reads, in its order.
-const reservationColumns = "id, uid, room_id, starts_at, ends_at, title, description, organizer_id, organizer_name, organizer_ref, attendees, backend, remote_id, origin, status, reason_code, reason_args, reason, sequence, idempotency_key, created_at, updated_at, series_id, recurrence_id"
+// feedColumns are the columns a feed shows, in the order scanFeedRow and
+// scanFeedRowSQLite read them.
+const feedColumns = "id, uid, room_id, starts_at, ends_at, title, description, organizer_id, organizer_name, attendees, backend, origin, status, sequence, created_at, updated_at, series_id, recurrence_id"
 
-// sqliteReservationColumns reads the same columns as text expressions: the SQLite driver
-// then skips its per-cell column type lookup and its trial-and-error time parsing, which
-// cost more than the rest of a large feed read together.
-const sqliteReservationColumns = "id || '', uid || '', room_id || '', starts_at || '', ends_at || '', title || '', description || '', " +
-	"organizer_id || '', organizer_name || '', organizer_ref || '', attendees || '', backend || '', remote_id || '', origin || '', status || '', " +
-	"reason_code || '', reason_args || '', reason || '', sequence, idempotency_key || '', created_at || '', updated_at || '', " +
-	"series_id || '', recurrence_id || ''"
+// EachFeedReservation calls fn with every reservation of rooms (every room when rooms is
+// nil) overlapping [from, to), whatever its status, in order of start time (rows with
+// the same start in any order): what a feed is built from, read as it streams, without
+// gorm. Only the columns a feed shows are read: RemoteID, IdempotencyKey, OrganizerRef
+// and the reason stay empty. Bookings longer than ShortSpan are read first, apart, and
+// handed over at their place. fn may keep the reservation. Errors: ErrUnavailable, or
+// what fn returned.
+func (s *Store) EachFeedReservation(ctx context.Context, rooms []string, from, to time.Time, fn func(Reservation) error) error {
+	if rooms != nil && len(rooms) == 0 {
+		return nil
+	}
+	from, to = from.UTC(), to.UTC()
+	where, args := " FROM reservations WHERE starts_at < ? AND ends_at > ?", []any{to, from}
+	if rooms != nil {
+		where += " AND room_id IN (?" + strings.Repeat(", ?", len(rooms)-1) + ")"
+		for _, r := range rooms {
+			args = append(args, r)
+		}
+	}
+	// fn's own errors come back as they are.
+	var fnErr error
+	call := func(r Reservation) error {
+		fnErr = fn(r)
+		return fnErr
+	}
+	var long []Reservation
+	err := s.eachFeedRow(ctx, where+" AND long_span <> 0", args, func(r Reservation) error {
+		long = append(long, r)
+		return nil
+	})
+	slices.SortStableFunc(long, func(a, b Reservation) int { return a.Start.Compare(b.Start) })
+	if err == nil {
+		// The unary plus keeps SQLite on the start time's index, in order, instead of
+		// long_span's and a sort.
+		err = s.eachFeedRow(ctx, where+" AND +long_span = 0 AND starts_at >= ?", append(args, from.Add(-ShortSpan)), func(r Reservation) error {
+			for len(long) > 0 && !long[0].Start.After(r.Start) {
+				if err := call(long[0]); err != nil {
+					return err
+				}
+				long = long[1:]
+			}
+			return call(r)
+		})
+	}
+	for ; err == nil && len(long) > 0; long = long[1:] {
+		err = call(long[0])
+	}
+	if fnErr != nil {
+		return fnErr
+	}
+	return storeErr("list feed reservations", err)
+}
 
-// sqliteTimeLayout is how the SQLite driver writes a time.Time.
-const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
+// eachFeedRow runs "SELECT <feed columns>"+where ordered by start and calls fn per row.
+func (s *Store) eachFeedRow(ctx context.Context, where string, args []any, fn func(Reservation) error) error {
+	cols, scan := feedColumns, scanFeedRow
+	if s.dialect == DialectSQLite {
+		// One JSON text per row instead of 18 cells: the driver's cost per cell (type
+		// lookup, copy, boxing) was most of a feed's build, and every string of the row
+		// becomes a slice of that one text.
+		cols, scan = "json_array("+feedColumns+")", scanFeedRowSQLite
+	}
+	st, err := s.prepared(ctx, "SELECT "+cols+where+" ORDER BY starts_at")
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Reservation
+		if err := scan(rows, &r); err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
 
-func scanReservationSQLite(rows *sql.Rows, r *Reservation) error {
-	var start, end, created, updated, attendees string
-	var remote, args, key, series, recurrence sql.NullString
-	if err := rows.Scan(&r.ID, &r.UID, &r.RoomID, &start, &end, &r.Title, &r.Description, &r.OrganizerID, &r.OrganizerName, &r.OrganizerRef,
-		&attendees, &r.Backend, &remote, &r.Origin, &r.Status, &r.ReasonCode, &args, &r.LegacyReason, &r.Sequence, &key, &created, &updated,
-		&series, &recurrence); err != nil {
+func scanFeedRow(rows *sql.Rows, r *Reservation) error {
+	var series sql.NullString
+	var recurrence sql.NullTime
+	if err := rows.Scan(&r.ID, &r.UID, &r.RoomID, &r.Start, &r.End, &r.Title, &r.Description, &r.OrganizerID, &r.OrganizerName,
+		&r.Attendees, &r.Backend, &r.Origin, &r.Status, &r.Sequence, &r.CreatedAt, &r.UpdatedAt, &series, &recurrence); err != nil {
 		return err
 	}
 	if series.Valid {
 		r.SeriesID = &series.String
 	}
 	if recurrence.Valid {
-		t, err := parseSQLiteTime(recurrence.String)
+		t := recurrence.Time.UTC()
+		r.RecurrenceID = &t
+	}
+	r.Start, r.End, r.CreatedAt, r.UpdatedAt = r.Start.UTC(), r.End.UTC(), r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+	return nil
+}
+
+func scanFeedRowSQLite(rows *sql.Rows, r *Reservation) error {
+	var text string
+	if err := rows.Scan(&text); err != nil {
+		return err
+	}
+	var v [18]jsonValue
+	if err := splitJSONArray(text, v[:]); err != nil {
+		return fmt.Errorf("read feed row: %w", err)
+	}
+	r.ID, r.UID, r.RoomID = v[0].s, v[1].s, v[2].s
+	r.Title, r.Description, r.OrganizerID, r.OrganizerName = v[5].s, v[6].s, v[7].s, v[8].s
+	r.Backend, r.Origin, r.Status = Backend(v[10].s), Origin(v[11].s), Status(v[12].s)
+	seq, err := strconv.Atoi(v[13].s)
+	if err != nil {
+		return fmt.Errorf("read feed row %s: sequence %q", r.ID, v[13].s)
+	}
+	r.Sequence = seq
+	for i, dst := range [...]*time.Time{&r.Start, &r.End, &r.CreatedAt, &r.UpdatedAt} {
+		if *dst, err = parseSQLiteTime(v[[...]int{3, 4, 14, 15}[i]].s); err != nil {
+			return err
+		}
+	}
+	if a := v[9].s; a != "" && a != "[]" {
+		if err := r.Attendees.Scan(a); err != nil {
+			return err
+		}
+	}
+	if !v[16].null {
+		r.SeriesID = &v[16].s
+	}
+	if !v[17].null {
+		t, err := parseSQLiteTime(v[17].s)
 		if err != nil {
 			return err
 		}
 		r.RecurrenceID = &t
 	}
-	var err error
-	for _, f := range []struct {
-		s   string
-		dst *time.Time
-	}{{start, &r.Start}, {end, &r.End}, {created, &r.CreatedAt}, {updated, &r.UpdatedAt}} {
-		if *f.dst, err = parseSQLiteTime(f.s); err != nil {
-			return err
+	return nil
+}
+
+// jsonValue is one element of a JSON array of strings, numbers and nulls.
+type jsonValue struct {
+	s    string
+	null bool
+}
+
+// splitJSONArray reads the array SQLite's json_array wrote into out, which it must fill
+// exactly. A string without escapes is a slice of text.
+func splitJSONArray(text string, out []jsonValue) error {
+	if len(text) < 2 || text[0] != '[' || text[len(text)-1] != ']' {
+		return fmt.Errorf("not a JSON array: %.40q", text)
+	}
+	i, n := 1, 0
+	for ; i < len(text)-1; n++ {
+		if n == len(out) {
+			return fmt.Errorf("more than %d values in %.40q", len(out), text)
+		}
+		if n > 0 {
+			if text[i] != ',' {
+				return fmt.Errorf("bad JSON array %.40q", text)
+			}
+			i++
+		}
+		switch {
+		case text[i] == '"':
+			j, escaped := i+1, false
+			for ; j < len(text) && text[j] != '"'; j++ {
+				if text[j] == '\\' {
+					escaped = true
+					j++
+				}
+			}
+			if j >= len(text) {
+				return fmt.Errorf("unterminated string in %.40q", text)
+			}
+			out[n] = jsonValue{s: text[i+1 : j]}
+			if escaped {
+				if err := json.Unmarshal([]byte(text[i:j+1]), &out[n].s); err != nil {
+					return err
+				}
+			}
+			i = j + 1
+		default:
+			j := i
+			for j < len(text)-1 && text[j] != ',' {
+				j++
+			}
+			out[n] = jsonValue{s: text[i:j], null: text[i:j] == "null"}
+			i = j
 		}
 	}
-	if err := r.Attendees.Scan(attendees); err != nil {
-		return err
-	}
-	if args.Valid {
-		if err := r.ReasonArgs.Scan(args.String); err != nil {
-			return err
-		}
-	}
-	if remote.Valid {
-		r.RemoteID = &remote.String
-	}
-	if key.Valid {
-		r.IdempotencyKey = &key.String
+	if n != len(out) {
+		return fmt.Errorf("%d values in %.40q, want %d", n, text, len(out))
 	}
 	return nil
 }
 
-// parseSQLiteTime reads a time the SQLite driver wrote, in UTC.
+// sqliteTimeLayout is how the SQLite driver writes a time.Time.
+const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
+
+// parseSQLiteTime reads a time the SQLite driver wrote, in UTC: "2006-01-02 15:04:05"
+// with an optional fraction and "+00:00" (what the store writes) is read without
+// time.Parse.
 func parseSQLiteTime(s string) (time.Time, error) {
+	if t, ok := parseUTCTime(s); ok {
+		return t, nil
+	}
 	t, err := time.Parse(sqliteTimeLayout, s)
 	if err != nil {
 		// Rows written by other tools: the forms SQLite's date functions use.
@@ -440,107 +593,40 @@ func parseSQLiteTime(s string) (time.Time, error) {
 	return t.UTC(), err
 }
 
-func scanReservation(rows *sql.Rows, r *Reservation) error {
-	var remote, key, series sql.NullString
-	var recurrence sql.NullTime
-	if err := rows.Scan(&r.ID, &r.UID, &r.RoomID, &r.Start, &r.End, &r.Title, &r.Description, &r.OrganizerID, &r.OrganizerName, &r.OrganizerRef,
-		&r.Attendees, &r.Backend, &remote, &r.Origin, &r.Status, &r.ReasonCode, &r.ReasonArgs, &r.LegacyReason, &r.Sequence, &key, &r.CreatedAt, &r.UpdatedAt,
-		&series, &recurrence); err != nil {
-		return err
+// parseUTCTime reads "2006-01-02 15:04:05[.fraction]+00:00".
+func parseUTCTime(s string) (time.Time, bool) {
+	if len(s) < 25 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' || !strings.HasSuffix(s, "+00:00") {
+		return time.Time{}, false
 	}
-	if series.Valid {
-		r.SeriesID = &series.String
-	}
-	if recurrence.Valid {
-		t := recurrence.Time.UTC()
-		r.RecurrenceID = &t
-	}
-	if remote.Valid {
-		r.RemoteID = &remote.String
-	}
-	if key.Valid {
-		r.IdempotencyKey = &key.String
-	}
-	r.Start, r.End, r.CreatedAt, r.UpdatedAt = r.Start.UTC(), r.End.UTC(), r.CreatedAt.UTC(), r.UpdatedAt.UTC()
-	return nil
-}
-
-// feedReadSlices is how many slices of the window FeedReservations reads at once.
-const feedReadSlices = 4
-
-// FeedReservations returns the reservations of rooms (every room when rooms is nil)
-// overlapping [from, to), whatever their status, ordered by start time then id: what a
-// feed is built from. It reads without gorm, in slices of the window by start time on
-// several connections at once. Errors: ErrUnavailable.
-func (s *Store) FeedReservations(ctx context.Context, rooms []string, from, to time.Time) ([]Reservation, error) {
-	db, err := s.rdb.DB()
-	if err != nil {
-		return nil, storeErr("list feed reservations", err)
-	}
-	from, to = from.UTC(), to.UTC()
-	// Slice i holds the rows starting in [cut[i], cut[i+1]); the first has no lower
-	// bound (a long booking may start before from and still overlap it).
-	cuts := make([]time.Time, feedReadSlices+1)
-	for i := range cuts {
-		cuts[i] = from.Add(to.Sub(from) * time.Duration(i) / feedReadSlices)
-	}
-	parts := make([][]Reservation, feedReadSlices)
-	errs := make([]error, feedReadSlices)
-	var wg sync.WaitGroup
-	for i := 0; i < feedReadSlices; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			cols, scan := reservationColumns, scanReservation
-			if s.dialect == DialectSQLite {
-				cols, scan = sqliteReservationColumns, scanReservationSQLite
+	num := func(a, b int) int {
+		v := 0
+		for _, c := range []byte(s[a:b]) {
+			if c < '0' || c > '9' {
+				return -1
 			}
-			q := "SELECT " + cols + " FROM reservations WHERE ends_at > ? AND starts_at < ?"
-			args := []any{from, cuts[i+1]}
-			if i > 0 {
-				q += " AND starts_at >= ?"
-				args = append(args, cuts[i])
-			}
-			if rooms != nil {
-				if len(rooms) == 0 {
-					return
-				}
-				q += " AND room_id IN (?" + strings.Repeat(", ?", len(rooms)-1) + ")"
-				for _, r := range rooms {
-					args = append(args, r)
-				}
-			}
-			rows, err := db.QueryContext(ctx, q+" ORDER BY starts_at, id", args...)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer rows.Close()
-			var out []Reservation
-			for rows.Next() {
-				var r Reservation
-				if err := scan(rows, &r); err != nil {
-					errs[i] = err
-					return
-				}
-				out = append(out, r)
-			}
-			parts[i], errs[i] = out, rows.Err()
-		}(i)
+			v = v*10 + int(c-'0')
+		}
+		return v
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, storeErr("list feed reservations", err)
+	y, mo, d, h, mi, sec := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19)
+	ns := 0
+	if frac := s[19 : len(s)-6]; frac != "" {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return time.Time{}, false
+		}
+		ns = num(20, 19+len(frac))
+		for k := len(frac) - 1; k < 9; k++ {
+			ns *= 10
+		}
 	}
-	n := 0
-	for _, p := range parts {
-		n += len(p)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || ns < 0 {
+		return time.Time{}, false
 	}
-	out := make([]Reservation, 0, n)
-	for _, p := range parts {
-		out = append(out, p...)
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC)
+	if t.Day() != d {
+		return time.Time{}, false // 31 April and the like
 	}
-	return out, nil
+	return t, true
 }
 
 // insertNotify stores a JobNotify job unless one with its id exists already (see

@@ -14,9 +14,9 @@ import (
 	"roombridge/models/modelstest"
 )
 
-// FeedReservations reads the same rows as Reservations over a window, in the same
-// order, however the window is sliced.
-func TestStoreFeedReservations(t *testing.T) {
+// EachFeedReservation reads the same rows as Reservations over a window, in the same
+// order, with the columns a feed shows; long bookings come at their place.
+func TestStoreEachFeedReservation(t *testing.T) {
 	c := newClock()
 	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
 		seeded(t, s)
@@ -34,6 +34,19 @@ func TestStoreFeedReservations(t *testing.T) {
 				t.Fatalf("Book() = %v", err)
 			}
 		}
+		// Two days from before the window (sync takes any length), one with a series id.
+		if _, err := s.ApplyRemote(ctx, models.BackendDingTalk, models.Remote{RemoteID: "long", RoomID: "duowei", Start: start.Add(-24 * time.Hour),
+			End: start.Add(2 * 24 * time.Hour), Title: "长会", Status: models.StatusConfirmed}, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SQL().Exec("UPDATE reservations SET series_id = 'ser1', recurrence_id = starts_at WHERE title = ?", "长会"); err != nil {
+			t.Fatal(err)
+		}
+		feedFields := func(r models.Reservation) models.Reservation {
+			r.RemoteID, r.IdempotencyKey, r.OrganizerRef, r.LongSpan = nil, nil, "", false
+			r.SetReason(models.Reason{})
+			return r
+		}
 		from, to := start.Add(24*time.Hour), start.Add(15*24*time.Hour)
 		for _, roomSet := range [][]string{nil, {"duowei"}, {"duowei", "sh-waitan"}, {}} {
 			want, err := s.Reservations(ctx, models.Filter{RoomIDs: roomSet, From: from, To: to})
@@ -43,12 +56,18 @@ func TestStoreFeedReservations(t *testing.T) {
 			if roomSet != nil && len(roomSet) == 0 {
 				want = nil
 			}
-			got, err := s.FeedReservations(ctx, roomSet, from, to)
-			if err != nil {
-				t.Fatalf("FeedReservations(%v) = %v", roomSet, err)
+			for i := range want {
+				want[i] = feedFields(want[i])
+			}
+			var got []models.Reservation
+			if err := s.EachFeedReservation(ctx, roomSet, from, to, func(r models.Reservation) error {
+				got = append(got, r)
+				return nil
+			}); err != nil {
+				t.Fatalf("EachFeedReservation(%v) = %v", roomSet, err)
 			}
 			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" || (roomSet == nil && len(got) < 40) {
-				t.Errorf("FeedReservations(%v) = %d rows, Reservations %d (-want +got):\n%s", roomSet, len(got), len(want), diff)
+				t.Errorf("EachFeedReservation(%v) = %d rows, Reservations %d (-want +got):\n%s", roomSet, len(got), len(want), diff)
 			}
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -103,7 +104,13 @@ func BuildFeed(spec FeedSpec, items []FeedItem) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return assembleFeed(spec, shown, func(it FeedItem) ([]byte, error) { return appendEvent(nil, spec, it) })
+	b := newFeedBuilder(spec, false)
+	for _, it := range shown {
+		if err := b.write(it); err != nil {
+			return nil, err
+		}
+	}
+	return b.finish(nil)
 }
 
 func checkFeedSpec(spec FeedSpec) error {
@@ -116,38 +123,205 @@ func checkFeedSpec(spec FeedSpec) error {
 	return nil
 }
 
-// assembleFeed writes the calendar of the items shown (already picked and sorted by
-// feedShown), taking each single booking's folded bytes from event. A series is written
-// where its first shown occurrence sorts: its master event and overrides, encoded with
-// go-ical (feedSeriesEvents).
-func assembleFeed(spec FeedSpec, shown []FeedItem, event func(FeedItem) ([]byte, error)) ([]byte, error) {
-	head, groups, err := feedHead(spec, shown)
+// feedHeadRoom is the room a feedBuilder keeps before the events for the calendar's
+// head, so that a feed written in order needs no second copy.
+const feedHeadRoom = 4 << 10
+
+// feedBuilder writes a feed from the items it shows, in the order they come: events go
+// straight into the body, behind room for the head, which depends on every event (the
+// VTIMEZONE covers them all) and is written last. When the items came in order (start,
+// then UID) and no series is shown, the body is that buffer; otherwise the events are
+// put in order in one more copy. A series is written where its first shown occurrence
+// sorts: its master event and overrides, encoded with go-ical (feedSeriesBytes).
+type feedBuilder struct {
+	spec FeedSpec
+	// lookup: an item with a series id and no Series is an occurrence whose series
+	// finish is given; else only items with a Series are occurrences.
+	lookup bool
+	buf    []byte
+	w      eventWriter // its out is buf while an event is written
+	recs   []feedRecord
+	sorted bool
+	// group holds the items sharing the last start, written once a later one comes.
+	group       []FeedItem
+	occurrences []FeedItem
+	lo, hi      time.Time
+	shown       bool
+	// expect is how many events the feed should hold (an estimate; 0: unknown); sized
+	// tells that the buffer was sized for them.
+	expect int
+	sized  bool
+}
+
+// feedRecord is one event (buf[off:end]) or one series (series != "") and where it sorts.
+type feedRecord struct {
+	start    time.Time
+	uid      string
+	off, end int
+	series   string
+}
+
+func newFeedBuilder(spec FeedSpec, lookup bool) *feedBuilder {
+	return &feedBuilder{spec: spec, lookup: lookup, buf: make([]byte, feedHeadRoom, feedHeadRoom+64<<10), sorted: true}
+}
+
+// add takes the next item shown, in order of start (a disorder costs a copy at the end).
+func (b *feedBuilder) add(it FeedItem) error {
+	if err := feedCheck(it.R); err != nil {
+		return err
+	}
+	if len(b.group) > 0 && !it.R.Start.Equal(b.group[0].R.Start) {
+		if err := b.flush(); err != nil {
+			return err
+		}
+	}
+	b.group = append(b.group, it)
+	return nil
+}
+
+// flush writes the items of the group in UID order.
+func (b *feedBuilder) flush() error {
+	slices.SortFunc(b.group, func(x, y FeedItem) int { return strings.Compare(x.R.UID, y.R.UID) })
+	for _, it := range b.group {
+		if err := b.write(it); err != nil {
+			return err
+		}
+	}
+	b.group = b.group[:0]
+	return nil
+}
+
+// write writes one item shown (an occurrence waits for finish).
+func (b *feedBuilder) write(it FeedItem) error {
+	if !b.shown {
+		b.lo, b.hi, b.shown = it.R.Start, it.R.End, true
+	}
+	b.lo, b.hi = feedMinTime(b.lo, it.R.Start), feedMaxTime(b.hi, it.R.End)
+	if it.Series != nil || b.lookup && it.R.SeriesID != nil {
+		b.occurrences = append(b.occurrences, it)
+		return nil
+	}
+	return b.event(it)
+}
+
+// grow makes room for more events: once enough are written to know their size, for as
+// many as expected; else twice the room (append grows large slices by a quarter, which
+// copies the body several times over).
+func (b *feedBuilder) grow() {
+	n, size := len(b.recs), 2*cap(b.buf)
+	switch {
+	case b.sized:
+		size = cap(b.buf) + cap(b.buf)/4
+	case b.expect > n && n >= 32:
+		size = len(b.buf) + (b.expect-n)*(len(b.buf)-feedHeadRoom)/n*9/8 + 16<<10
+		b.sized = true
+	}
+	buf := make([]byte, len(b.buf), size)
+	copy(buf, b.buf)
+	b.buf = buf
+}
+
+func (b *feedBuilder) event(it FeedItem) error {
+	if cap(b.buf)-len(b.buf) < 8<<10 {
+		b.grow()
+	}
+	off := len(b.buf)
+	b.w.out = b.buf
+	err := b.w.event(b.spec, &it)
+	b.buf, b.w.out = b.w.out, nil
+	if err != nil {
+		return err
+	}
+	if b.recs == nil && b.expect > 0 {
+		b.recs = make([]feedRecord, 0, b.expect)
+	}
+	rec := feedRecord{start: it.R.Start, uid: it.R.UID, off: off, end: len(b.buf)}
+	if n := len(b.recs); n > 0 && feedRecordLess(rec, b.recs[n-1]) {
+		b.sorted = false
+	}
+	b.recs = append(b.recs, rec)
+	return nil
+}
+
+func feedRecordLess(a, b feedRecord) bool {
+	if !a.start.Equal(b.start) {
+		return a.start.Before(b.start)
+	}
+	return a.uid < b.uid
+}
+
+// finish writes the series (series gives those of occurrences that came without one;
+// an occurrence of none of them is a single booking) and returns the body.
+func (b *feedBuilder) finish(series map[string]models.Series) ([]byte, error) {
+	if err := b.flush(); err != nil {
+		return nil, err
+	}
+	var occ []FeedItem
+	for _, it := range b.occurrences {
+		if it.Series == nil {
+			ser, ok := series[it.R.Series()]
+			if !ok {
+				if err := b.event(it); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			it.Series = &ser
+		}
+		occ = append(occ, it)
+	}
+	groups, err := feedSeriesGroups(b.spec, occ)
 	if err != nil {
 		return nil, err
 	}
-	evs := make([][]byte, 0, len(shown))
-	size := len(head) + len(feedTail)
-	done := map[string]bool{}
-	for _, it := range shown {
-		var ev []byte
-		if it.Series != nil {
-			if done[it.Series.ID] {
-				continue
-			}
-			done[it.Series.ID] = true
-			if ev, err = feedSeriesBytes(spec, groups[it.Series.ID]); err != nil {
-				return nil, err
-			}
-		} else if ev, err = event(it); err != nil {
+	lo, hi := b.spec.Now, b.spec.Now
+	if b.shown {
+		lo, hi = b.lo, b.hi
+	}
+	for _, it := range occ {
+		rec := feedRecord{start: it.R.Start, uid: it.R.UID, series: it.Series.ID}
+		if g := groups[rec.series]; g.first.series == "" || feedRecordLess(rec, g.first) {
+			g.first = rec
+		}
+	}
+	blocks := map[string][]byte{}
+	size := len(feedTail)
+	for id, g := range groups {
+		lo, hi = feedMinTime(lo, g.lo), feedMaxTime(hi, g.hi)
+		if blocks[id], err = feedSeriesBytes(b.spec, g); err != nil {
 			return nil, err
 		}
-		evs = append(evs, ev)
-		size += len(ev)
+		b.recs = append(b.recs, g.first)
+		b.sorted = false
+		size += len(blocks[id])
 	}
+	head, err := feedHead(b.spec, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	if b.sorted && len(head) <= feedHeadRoom {
+		at := feedHeadRoom - len(head)
+		copy(b.buf[at:], head)
+		return append(b.buf[at:], feedTail...), nil
+	}
+	slices.SortStableFunc(b.recs, func(x, y feedRecord) int {
+		if feedRecordLess(x, y) {
+			return -1
+		}
+		if feedRecordLess(y, x) {
+			return 1
+		}
+		return 0
+	})
+	size += len(head) + len(b.buf) - feedHeadRoom
 	out := make([]byte, 0, size)
 	out = append(out, head...)
-	for _, ev := range evs {
-		out = append(out, ev...)
+	for _, rec := range b.recs {
+		if rec.series != "" {
+			out = append(out, blocks[rec.series]...)
+		} else {
+			out = append(out, b.buf[rec.off:rec.end]...)
+		}
 	}
 	return append(out, feedTail...), nil
 }
@@ -155,9 +329,8 @@ func assembleFeed(spec FeedSpec, shown []FeedItem, event func(FeedItem) ([]byte,
 const feedTail = "END:VCALENDAR\r\n"
 
 // feedHead is the folded calendar up to its first event: properties and the VTIMEZONE
-// valid over the shown events (a series' whole pattern included). It also returns the
-// shown series, by id.
-func feedHead(spec FeedSpec, shown []FeedItem) ([]byte, map[string]*feedGroup, error) {
+// valid over [lo, hi] (the shown events, a series' whole pattern included).
+func feedHead(spec FeedSpec, lo, hi time.Time) ([]byte, error) {
 	cal := ical.NewCalendar()
 	cal.Props.Set(icalRaw(ical.PropVersion, "2.0"))
 	cal.Props.Set(icalRaw(ical.PropProductID, FeedProductID))
@@ -178,33 +351,18 @@ func feedHead(spec FeedSpec, shown []FeedItem) ([]byte, map[string]*feedGroup, e
 	ri.Params.Set(ical.ParamValue, "DURATION")
 	cal.Props.Set(ri)
 	cal.Props.Set(icalRaw("X-PUBLISHED-TTL", icalDuration(refresh)))
-
-	lo, hi := spec.Now, spec.Now
-	if len(shown) > 0 {
-		lo, hi = shown[0].R.Start, shown[0].R.End
-		for _, it := range shown {
-			lo, hi = feedMinTime(lo, it.R.Start), feedMaxTime(hi, it.R.End)
-		}
-	}
-	groups, err := feedSeriesGroups(spec, shown)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, g := range groups {
-		lo, hi = feedMinTime(lo, g.lo), feedMaxTime(hi, g.hi)
-	}
 	// The VTIMEZONE also keeps an empty calendar encodable (go-ical refuses one with no
 	// child) and valid.
 	cal.Children = append(cal.Children, icalTimezone(spec.Zone, lo, hi))
 	var buf bytes.Buffer
 	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
-		return nil, nil, fmt.Errorf("encode feed %q: %w", spec.Name, err)
+		return nil, fmt.Errorf("encode feed %q: %w", spec.Name, err)
 	}
 	head, ok := bytes.CutSuffix(foldICal(buf.Bytes()), []byte(feedTail))
 	if !ok {
-		return nil, nil, fmt.Errorf("encode feed %q: calendar does not end with END:VCALENDAR", spec.Name)
+		return nil, fmt.Errorf("encode feed %q: calendar does not end with END:VCALENDAR", spec.Name)
 	}
-	return head, groups, nil
+	return head, nil
 }
 
 // FeedLastModified returns the newest moment at which the feed built from spec and items
@@ -216,27 +374,32 @@ func feedHead(spec FeedSpec, shown []FeedItem) ([]byte, map[string]*feedGroup, e
 // is empty.
 func FeedLastModified(spec FeedSpec, items []FeedItem) time.Time {
 	var last time.Time
+	for i := range items {
+		last = feedModified(spec, &items[i].R, last)
+	}
+	return last.UTC().Truncate(time.Second)
+}
+
+// feedModified is FeedLastModified's step: last moved forward by row r.
+func feedModified(spec FeedSpec, r *models.Reservation, last time.Time) time.Time {
 	consider := func(t time.Time) {
 		if !t.IsZero() && !t.After(spec.Now) && t.After(last) {
 			last = t
 		}
 	}
-	for _, it := range items {
-		r := it.R
-		changed := feedChanged(r)
-		// A change stamped after now (clock skew between hosts) has happened all the same.
-		consider(feedMinTime(changed, spec.Now))
-		if r.Status == models.StatusCancelled && !changed.IsZero() {
-			consider(changed.Add(spec.keep()))
-		}
-		if !spec.To.IsZero() {
-			consider(r.Start.Add(-spec.To.Sub(spec.Now)))
-		}
-		if !spec.From.IsZero() {
-			consider(r.End.Add(spec.Now.Sub(spec.From)))
-		}
+	changed := feedChanged(*r)
+	// A change stamped after now (clock skew between hosts) has happened all the same.
+	consider(feedMinTime(changed, spec.Now))
+	if r.Status == models.StatusCancelled && !changed.IsZero() {
+		consider(changed.Add(spec.keep()))
 	}
-	return last.UTC().Truncate(time.Second)
+	if !spec.To.IsZero() {
+		consider(r.Start.Add(-spec.To.Sub(spec.Now)))
+	}
+	if !spec.From.IsZero() {
+		consider(r.End.Add(spec.Now.Sub(spec.From)))
+	}
+	return last
 }
 
 // FeedETag returns a strong HTTP ETag for a feed body: the quoted hex of the first 16
@@ -274,26 +437,11 @@ func feedShown(spec FeedSpec, items []FeedItem) ([]FeedItem, error) {
 	byUID := map[string]FeedItem{}
 	for _, it := range items {
 		r := it.R
-		switch {
-		case r.Status.Holds():
-		case r.Status == models.StatusCancelled:
-			if !spec.Now.Before(feedChanged(r).Add(spec.keep())) {
-				continue
-			}
-		default:
+		if !feedShows(spec, r) {
 			continue
 		}
-		if !spec.To.IsZero() && !r.Start.Before(spec.To) || !spec.From.IsZero() && !r.End.After(spec.From) {
-			continue
-		}
-		if r.UID == "" {
-			return nil, fmt.Errorf("%w: reservation %s has no UID", models.ErrInvalid, r.ID)
-		}
-		if feedChanged(r).IsZero() {
-			return nil, fmt.Errorf("%w: reservation %s has no change time", models.ErrInvalid, r.ID)
-		}
-		if r.End.Before(r.Start) {
-			return nil, fmt.Errorf("%w: reservation %s ends before it starts", models.ErrInvalid, r.ID)
+		if err := feedCheck(r); err != nil {
+			return nil, err
 		}
 		if prev, ok := byUID[r.UID]; ok && !feedNewer(r, prev.R) {
 			continue
@@ -314,6 +462,34 @@ func feedShown(spec FeedSpec, items []FeedItem) ([]FeedItem, error) {
 	return out, nil
 }
 
+// feedShows reports whether the feed shows r: it holds its room, or was cancelled less
+// than KeepCancelled ago, and it overlaps the window.
+func feedShows(spec FeedSpec, r models.Reservation) bool {
+	switch {
+	case r.Status.Holds():
+	case r.Status == models.StatusCancelled:
+		if !spec.Now.Before(feedChanged(r).Add(spec.keep())) {
+			return false
+		}
+	default:
+		return false
+	}
+	return (spec.To.IsZero() || r.Start.Before(spec.To)) && (spec.From.IsZero() || r.End.After(spec.From))
+}
+
+// feedCheck refuses a row a feed cannot show (ErrInvalid).
+func feedCheck(r models.Reservation) error {
+	switch {
+	case r.UID == "":
+		return fmt.Errorf("%w: reservation %s has no UID", models.ErrInvalid, r.ID)
+	case feedChanged(r).IsZero():
+		return fmt.Errorf("%w: reservation %s has no change time", models.ErrInvalid, r.ID)
+	case r.End.Before(r.Start):
+		return fmt.Errorf("%w: reservation %s ends before it starts", models.ErrInvalid, r.ID)
+	}
+	return nil
+}
+
 // feedNewer reports whether a should win over b when two rows share a UID.
 func feedNewer(a, b models.Reservation) bool {
 	if a.Sequence != b.Sequence {
@@ -327,143 +503,241 @@ func feedNewer(a, b models.Reservation) bool {
 
 // appendEvent appends the folded VEVENT of it to dst. Properties come in name order, as
 // go-ical writes them, so a feed reads the same whichever way its events were made.
+// Values are escaped and folded as they are written, from their parts, without
+// building a string for any of them.
 func appendEvent(dst []byte, spec FeedSpec, it FeedItem) ([]byte, error) {
-	r := it.R
 	w := eventWriter{out: dst}
-	w.line("BEGIN", "", "VEVENT")
+	err := w.event(spec, &it)
+	return w.out, err
+}
+
+// event writes the VEVENT of it (see appendEvent).
+func (w *eventWriter) event(spec FeedSpec, it *FeedItem) error {
+	r := &it.R
+	w.line("BEGIN", "VEVENT")
 	backend, origin := feedBackendName(r.Backend), feedOriginName(r.Origin)
-	changed := feedChanged(r)
-	source := "来源：" + backend + "（直接预订）"
+	changed := feedChanged(*r)
+	how := "（直接预订）"
 	if r.Origin == models.OriginBridge {
-		source = "来源：" + backend + "（经 roombridge 预订）"
+		how = "（经 roombridge 预订）"
 	}
-	room := it.Room.Name
-	if room == "" {
-		room = r.RoomID
-	}
-	summary, description, link := BusyTitle(room), source, ""
+	var link, organizer, desc string
 	if it.Details {
-		summary = feedText(r.Title)
-		if strings.TrimSpace(summary) == "" {
-			summary = "（无主题）"
-		}
-		var desc []string
-		if d := strings.TrimSpace(feedText(r.Description)); d != "" {
-			desc = append(desc, d, "")
-		}
-		organizer := it.OrganizerName
-		if organizer == "" {
-			organizer = r.OrganizerName
-		}
-		if organizer = strings.TrimSpace(feedText(organizer)); organizer != "" {
-			desc = append(desc, "预订人："+organizer)
-		}
 		if spec.URL != nil {
 			if u := spec.URL(r.ID); u != "" {
 				parsed, err := url.Parse(u)
 				if err != nil || !parsed.IsAbs() || strings.ContainsAny(u, "\r\n\" ") {
-					return nil, fmt.Errorf("%w: booking link %q for reservation %s is not an absolute URL", models.ErrInvalid, u, r.ID)
+					return fmt.Errorf("%w: booking link %q for reservation %s is not an absolute URL", models.ErrInvalid, u, r.ID)
 				}
 				link = u
 			}
 		}
+		desc = strings.TrimSpace(feedText(r.Description))
+		organizer = it.OrganizerName
+		if organizer == "" {
+			organizer = r.OrganizerName
+		}
+		organizer = strings.TrimSpace(feedText(organizer))
 		if it.Mine {
-			var names []string
 			for _, a := range it.Attendees {
-				name := strings.TrimSpace(feedText(a.Name))
-				if name == "" {
-					name = feedText(a.ID)
-				}
-				names = append(names, name)
 				// A catalog user has no e-mail address here: the cal-address is a URN of
 				// the user id. A parameter value may not hold a double quote (RFC 5545
 				// §3.1); one holding ;:, is quoted, as go-ical does.
-				cn := strings.ReplaceAll(name, `"`, "'")
+				cn := strings.ReplaceAll(attendeeName(a), `"`, "'")
+				w.begin("ATTENDEE")
+				w.raw(";CN=")
 				if strings.ContainsAny(cn, ";:,") {
-					cn = `"` + cn + `"`
+					w.raw(`"`)
+					w.raw(cn)
+					w.raw(`"`)
+				} else {
+					w.raw(cn)
 				}
-				w.line("ATTENDEE", "CN="+cn+";ROLE=REQ-PARTICIPANT", "urn:x-roombridge:user:"+url.PathEscape(a.ID))
-			}
-			if len(names) > 0 {
-				desc = append(desc, "参会人："+strings.Join(names, "、"))
-			}
-			// Many calendar apps do not show URL: the link goes into the text as well.
-			if link != "" {
-				desc = append(desc, "预订页面："+link)
+				w.raw(";ROLE=REQ-PARTICIPANT:urn:x-roombridge:user:")
+				w.raw(url.PathEscape(a.ID))
+				w.end()
 			}
 		}
-		desc = append(desc, source)
-		description = strings.Join(desc, "\n")
 	}
-	w.text("CATEGORIES", backend, origin)
+	w.begin("CATEGORIES")
+	w.raw(":")
+	w.text(backend)
+	w.raw(",")
+	w.text(origin)
+	w.end()
 	if !r.CreatedAt.IsZero() {
 		w.utc("CREATED", r.CreatedAt)
 	}
-	w.text("DESCRIPTION", description)
+	w.begin("DESCRIPTION")
+	w.raw(":")
+	if it.Details {
+		// The parts, one per line: the description and an empty line, the organizer,
+		// for the subscriber's own bookings the attendees and the booking page (many
+		// calendar apps do not show URL), and the source.
+		if desc != "" {
+			w.text(desc)
+			w.raw(`\n\n`)
+		}
+		if organizer != "" {
+			w.text("预订人：")
+			w.text(organizer)
+			w.raw(`\n`)
+		}
+		if it.Mine {
+			for i, a := range it.Attendees {
+				if i == 0 {
+					w.text("参会人：")
+				} else {
+					w.text("、")
+				}
+				w.text(attendeeName(a))
+			}
+			if len(it.Attendees) > 0 {
+				w.raw(`\n`)
+			}
+			if link != "" {
+				w.text("预订页面：")
+				w.text(link)
+				w.raw(`\n`)
+			}
+		}
+	}
+	w.text("来源：")
+	w.text(backend)
+	w.text(how)
+	w.end()
 	w.local("DTEND", r.End, spec.Zone)
 	w.utc("DTSTAMP", changed)
 	w.local("DTSTART", r.Start, spec.Zone)
 	w.utc("LAST-MODIFIED", changed)
-	if loc := feedLocation(it); loc != "" {
-		w.text("LOCATION", loc)
+	if office, floor, room := feedLocationParts(*it); office != "" || floor != "" || room != "" {
+		w.begin("LOCATION")
+		w.raw(":")
+		sep := false
+		for _, part := range [3]string{office, floor, room} {
+			if part != "" {
+				if sep {
+					w.raw(" ")
+				}
+				w.text(part)
+				sep = true
+			}
+		}
+		w.end()
 	}
-	w.line("SEQUENCE", "", strconv.Itoa(max(r.Sequence, 0)))
+	w.begin("SEQUENCE")
+	w.raw(":")
+	w.out = strconv.AppendInt(w.out, int64(max(r.Sequence, 0)), 10)
+	w.end()
 	switch r.Status {
 	case models.StatusConfirmed:
-		w.line("STATUS", "", "CONFIRMED")
+		w.line("STATUS", "CONFIRMED")
 	case models.StatusCancelled:
-		w.line("STATUS", "", "CANCELLED")
+		w.line("STATUS", "CANCELLED")
 	default:
-		w.line("STATUS", "", "TENTATIVE")
+		w.line("STATUS", "TENTATIVE")
 	}
-	w.text("SUMMARY", summary)
-	transp := "TRANSPARENT"
-	if it.Mine && r.Status.Holds() {
-		transp = "OPAQUE"
-	}
-	w.line("TRANSP", "", transp)
-	w.text("UID", feedText(r.UID))
-	if link != "" {
-		w.line("URL", "", link)
-	}
-	w.line("END", "", "VEVENT")
-	return w.out, nil
-}
-
-// eventWriter writes content lines folded at 75 octets.
-type eventWriter struct {
-	out, buf []byte
-}
-
-// lineOf writes "name[;params]:value".
-func (w *eventWriter) lineOf(name, params, value string) {
-	l := append(w.buf[:0], name...)
-	if params != "" {
-		l = append(l, ';')
-		l = append(l, params...)
-	}
-	l = append(l, ':')
-	l = append(l, value...)
-	w.buf = l
-	w.out = foldLine(w.out, l)
-}
-
-func (w *eventWriter) line(name, params, value string) { w.lineOf(name, params, value) }
-
-// text writes a TEXT value (a list when more than one), escaped as RFC 5545 §3.3.11 asks.
-func (w *eventWriter) text(name string, values ...string) {
-	var b strings.Builder
-	for i, v := range values {
-		if i > 0 {
-			b.WriteByte(',')
+	w.begin("SUMMARY")
+	w.raw(":")
+	if it.Details {
+		if summary := feedText(r.Title); strings.TrimSpace(summary) != "" {
+			w.text(summary)
+		} else {
+			w.text("（无主题）")
 		}
-		b.WriteString(icalEscape(v))
+	} else {
+		room := it.Room.Name
+		if room == "" {
+			room = r.RoomID
+		}
+		w.text(BusySummary)
+		if room = strings.TrimSpace(feedText(room)); room != "" {
+			w.text(" · ")
+			w.text(room)
+		}
 	}
-	w.lineOf(name, "", b.String())
+	w.end()
+	if it.Mine && r.Status.Holds() {
+		w.line("TRANSP", "OPAQUE")
+	} else {
+		w.line("TRANSP", "TRANSPARENT")
+	}
+	w.begin("UID")
+	w.raw(":")
+	w.text(feedText(r.UID))
+	w.end()
+	if link != "" {
+		w.line("URL", link)
+	}
+	w.line("END", "VEVENT")
+	return nil
+}
+
+// attendeeName is how an attendee is named: the catalog name, else the id.
+func attendeeName(a FeedPerson) string {
+	if name := strings.TrimSpace(feedText(a.Name)); name != "" {
+		return name
+	}
+	return feedText(a.ID)
+}
+
+// eventWriter writes content lines straight into out, each folded at 75 octets once it
+// is complete.
+type eventWriter struct {
+	out []byte
+	// start is where the line being written begins; tmp holds a long line while it is
+	// folded.
+	start int
+	tmp   []byte
+}
+
+// begin starts a line with its name; the caller writes parameters, ":" and the value.
+func (w *eventWriter) begin(name string) {
+	w.start = len(w.out)
+	w.out = append(w.out, name...)
+}
+
+func (w *eventWriter) raw(s string) { w.out = append(w.out, s...) }
+
+// text writes s as TEXT, escaped as RFC 5545 §3.3.11 asks: backslash, semicolon and
+// comma get a backslash, a line feed becomes \n.
+func (w *eventWriter) text(s string) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\', ';', ',':
+			w.out = append(w.out, '\\', c)
+		case '\n':
+			w.out = append(w.out, '\\', 'n')
+		default:
+			w.out = append(w.out, c)
+		}
+	}
+}
+
+// end folds the line and ends it with CRLF.
+func (w *eventWriter) end() {
+	if len(w.out)-w.start <= 75 {
+		w.out = append(w.out, "\r\n"...)
+		return
+	}
+	w.tmp = append(w.tmp[:0], w.out[w.start:]...)
+	w.out = foldLine(w.out[:w.start], w.tmp)
+}
+
+// line writes "name:value".
+func (w *eventWriter) line(name, value string) {
+	w.begin(name)
+	w.raw(":")
+	w.raw(value)
+	w.end()
 }
 
 func (w *eventWriter) utc(name string, t time.Time) {
-	w.lineOf(name, "", t.UTC().Format("20060102T150405Z"))
+	w.begin(name)
+	w.raw(":")
+	w.out = appendICalTime(w.out, t.UTC())
+	w.out = append(w.out, 'Z')
+	w.end()
 }
 
 // local writes t as a wall clock with TZID=zone, or in UTC where the wall clock would
@@ -474,33 +748,28 @@ func (w *eventWriter) local(name string, t time.Time, zone *time.Location) {
 		w.utc(name, t)
 		return
 	}
-	tz := zone.String()
-	if strings.ContainsAny(tz, ";:,") {
-		tz = `"` + tz + `"`
+	w.begin(name)
+	w.raw(";TZID=")
+	if tz := zone.String(); strings.ContainsAny(tz, ";:,") {
+		w.raw(`"` + tz + `"`)
+	} else {
+		w.raw(tz)
 	}
-	w.lineOf(name, "TZID="+tz, l.Format("20060102T150405"))
+	w.raw(":")
+	w.out = appendICalTime(w.out, l)
+	w.end()
 }
 
-// icalEscape escapes a TEXT value: backslash, semicolon and comma get a backslash, a
-// line feed becomes \n.
-func icalEscape(s string) string {
-	if !strings.ContainsAny(s, "\\;,\n") {
-		return s
+// appendICalTime appends t's wall clock as 20060102T150405.
+func appendICalTime(dst []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(dst, "20060102T150405")
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\', ';', ',':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '\n':
-			b.WriteString("\\n")
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
+	return append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10),
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), byte('0'+mi/10), byte('0'+mi%10), byte('0'+s/10), byte('0'+s%10))
 }
 
 // foldLine appends one content line to dst folded at 75 octets (RFC 5545 §3.1) without
@@ -522,17 +791,23 @@ func foldLine(dst, l []byte) []byte {
 
 // feedLocation is "office floor room", e.g. "北京首开 1F 多维缩放会议室".
 func feedLocation(it FeedItem) string {
-	room := it.Room.Name
-	if room == "" {
-		room = it.R.RoomID
-	}
 	var parts []string
-	for _, s := range []string{it.Office.Name, it.Room.Floor, room} {
-		if s = strings.TrimSpace(feedText(s)); s != "" {
+	office, floor, room := feedLocationParts(it)
+	for _, s := range []string{office, floor, room} {
+		if s != "" {
 			parts = append(parts, s)
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// feedLocationParts are the parts of feedLocation, each trimmed (empty ones left out).
+func feedLocationParts(it FeedItem) (office, floor, room string) {
+	room = it.Room.Name
+	if room == "" {
+		room = it.R.RoomID
+	}
+	return strings.TrimSpace(feedText(it.Office.Name)), strings.TrimSpace(feedText(it.Room.Floor)), strings.TrimSpace(feedText(room))
 }
 
 func feedBackendName(b models.Backend) string {

@@ -20,17 +20,16 @@ import (
 // transaction of every write, so the sum of a scope's counters names the state of its
 // rows; the clock's part is the moment the next row enters or leaves the window or a
 // cancelled row expires, computed when the feed is built. A cached feed is served while
-// its stamp is current and that moment has not come; anything else rebuilds it. Events
-// are rendered once per (reservation content, what the subscriber may see) and reused
-// across feeds and rebuilds.
+// its stamp is current and that moment has not come; anything else rebuilds it. A build
+// streams the rows from the store and writes each event straight into the body: no
+// row is kept once written, so a build holds little more than the body itself.
 
 const (
-	// defaultEventCacheBytes bounds the rendered events kept between builds.
-	defaultEventCacheBytes = 32 << 20
 	// defaultFeedCacheBytes bounds the assembled feeds (and their gzip) kept.
 	defaultFeedCacheBytes = 128 << 20
 	// feedGzipInline: feeds up to this size are compressed while they are built; larger
-	// ones in the background, served uncompressed until that is done.
+	// ones in the background once served from the cache (a feed asked for once is not
+	// worth it), served uncompressed until that is done.
 	feedGzipInline = 2 << 20
 	// feedCatalogRetries is how often Render re-reads a catalog that changed under it
 	// before it builds without caching.
@@ -44,7 +43,6 @@ type feedCache struct {
 	feeds   map[feedKey]*feedEntry
 	bytes   int
 	builds  map[feedKey]*feedBuild
-	events  eventCache
 }
 
 // feedKey names one cached feed: scope, room or office id, and the viewer kind ("*" for
@@ -61,6 +59,7 @@ type feedEntry struct {
 	validUntil   time.Time
 	body         []byte
 	gz           atomic.Pointer[[]byte]
+	gzStarted    atomic.Bool
 	etag         string
 	lastModified time.Time
 	filename     string
@@ -192,6 +191,9 @@ func (f *Feeds) cachedFeed(ctx context.Context, key feedKey, stamp int64, now ti
 		c.mu.Lock()
 		if e := c.feeds[key]; e != nil && e.stamp == stamp && now.Before(e.validUntil) {
 			c.mu.Unlock()
+			if e.gzipped() == nil && e.gzStarted.CompareAndSwap(false, true) {
+				go e.compress()
+			}
 			return e, nil
 		}
 		b := c.builds[key]
@@ -338,7 +340,8 @@ func (f *Feeds) feedPlan(ctx context.Context, cat *feedCatalog, scope models.Fee
 	return feedPlan{}, fmt.Errorf("render feed: scope %q: %w", scope, models.ErrNotFound)
 }
 
-// buildFeed reads the rows of plan and assembles the feed user sees at now.
+// buildFeed reads the rows of plan as they stream from the store and writes the feed
+// user sees at now, each event straight into the body.
 func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, user string, scope models.FeedScope, now time.Time) (*feedEntry, error) {
 	past, ahead := feedDuration(f.Past, DefaultFeedPast), feedDuration(f.Ahead, DefaultFeedAhead)
 	spec := FeedSpec{
@@ -351,21 +354,6 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 	if err := checkFeedSpec(spec); err != nil {
 		return nil, err
 	}
-	var (
-		rows    []models.Reservation
-		next    time.Time
-		hasNext bool
-		err     error
-	)
-	if !plan.empty {
-		filter := models.Filter{RoomIDs: plan.rooms, From: spec.From.Add(-feedExitLookback), To: spec.To}
-		if rows, err = f.Store.FeedReservations(ctx, filter.RoomIDs, filter.From, filter.To); err != nil {
-			return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
-		}
-		if next, hasNext, err = f.Store.NextStart(ctx, plan.rooms, spec.To); err != nil {
-			return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
-		}
-	}
 	var gone *models.Room // the room of a room feed that left the catalog
 	if len(plan.rooms) == 1 {
 		if _, ok := cat.roomByID[plan.rooms[0]]; !ok {
@@ -374,191 +362,136 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 			}
 		}
 	}
-	series, err := f.seriesOf(ctx, rows)
-	if err != nil {
-		return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
-	}
-	all := make([]FeedItem, 0, len(rows))
-	shownIn := make([]FeedItem, 0, len(rows))
-	for _, r := range rows {
-		room, ok := cat.roomByID[r.RoomID]
-		switch {
-		case ok:
-		case gone != nil && gone.ID == r.RoomID:
-			room = *gone
-		default:
-			room = models.Room{ID: r.RoomID, Name: r.RoomID}
+	var (
+		b          = newFeedBuilder(spec, true)
+		clock      = newFeedClock(spec)
+		seriesIDs  []string
+		seenSeries = map[string]bool{}
+		next       time.Time
+		hasNext    bool
+	)
+	if !plan.empty {
+		// The body is sized once for the rows counted (a large feed is most of a
+		// build's memory; growing it by halves would hold it twice).
+		n, err := f.Store.CountFeedReservations(ctx, plan.rooms, spec.From.Add(-feedExitLookback), spec.To)
+		if err != nil {
+			return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
 		}
-		it := FeedItem{R: r, Room: room, Office: cat.officeByID[room.OfficeID], OrganizerName: cat.users[r.OrganizerID],
-			Details: f.ShowTitles || f.Access.MaySee(user, r)}
-		if r.OrganizerName != "" {
-			it.OrganizerName = r.OrganizerName
-		}
-		if ser, ok := series[r.Series()]; ok {
-			it.Series = &ser
-		}
-		if it.Mine = r.Involves(user); it.Mine {
-			for _, a := range r.Attendees {
-				it.Attendees = append(it.Attendees, FeedPerson{ID: a, Name: cat.users[a]})
+		b.expect = n
+		// Rows come in order of start; UIDs are unique in the table, so each is shown once.
+		err = f.Store.EachFeedReservation(ctx, plan.rooms, spec.From.Add(-feedExitLookback), spec.To, func(r models.Reservation) error {
+			// Every row read counts for Last-Modified: a booking the user just left
+			// (removed from its attendees) leaves the me feed at its UpdatedAt.
+			clock.add(&r)
+			if !feedShows(spec, r) {
+				return nil
 			}
+			it := f.feedItem(cat, gone, user, r)
+			if scope == models.FeedMe && !it.Mine {
+				return nil
+			}
+			if id := r.Series(); id != "" && !seenSeries[id] {
+				seenSeries[id] = true
+				seriesIDs = append(seriesIDs, id)
+			}
+			return b.add(it)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
 		}
-		// Every row read counts for Last-Modified: a booking the user just left (removed
-		// from its attendees) leaves the me feed at its UpdatedAt.
-		all = append(all, it)
-		if scope == models.FeedMe && !it.Mine {
-			continue
+		if next, hasNext, err = f.Store.NextStart(ctx, plan.rooms, spec.To); err != nil {
+			return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
 		}
-		shownIn = append(shownIn, it)
 	}
-	shown, err := feedShown(spec, shownIn)
-	if err != nil {
-		return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
+	// A series row changes only in transactions that raise its room's stamp, so feeds
+	// cached by stamp stay true to it.
+	var series map[string]models.Series
+	if len(seriesIDs) > 0 {
+		var err error
+		if series, err = f.Store.SeriesByIDs(ctx, seriesIDs); err != nil {
+			return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
+		}
 	}
-	body, err := assembleFeed(spec, shown, func(it FeedItem) ([]byte, error) { return f.cache.events.render(spec, it) })
+	body, err := b.finish(series)
 	if err != nil {
 		return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
 	}
 	e := &feedEntry{
 		body: body, etag: FeedETag(body), filename: plan.filename,
-		lastModified: FeedLastModified(spec, all),
-		validUntil:   feedValidUntil(spec, all, next, hasNext),
+		lastModified: clock.last.UTC().Truncate(time.Second),
+		validUntil:   clock.validUntil(next, hasNext),
 	}
 	if len(body) <= feedGzipInline {
 		e.compress()
-	} else {
-		go e.compress()
 	}
 	return e, nil
 }
 
-// seriesOf loads the series the rows are occurrences of, by id. A series row changes
-// only in transactions that raise its room's stamp, so feeds cached by stamp stay true
-// to it.
-func (f *Feeds) seriesOf(ctx context.Context, rows []models.Reservation) (map[string]models.Series, error) {
-	var ids []string
-	seen := map[string]bool{}
-	for _, r := range rows {
-		if id := r.Series(); id != "" && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
+// feedItem is row r as user sees it.
+func (f *Feeds) feedItem(cat *feedCatalog, gone *models.Room, user string, r models.Reservation) FeedItem {
+	room, ok := cat.roomByID[r.RoomID]
+	switch {
+	case ok:
+	case gone != nil && gone.ID == r.RoomID:
+		room = *gone
+	default:
+		room = models.Room{ID: r.RoomID, Name: r.RoomID}
+	}
+	it := FeedItem{R: r, Room: room, Office: cat.officeByID[room.OfficeID], OrganizerName: cat.users[r.OrganizerID],
+		Details: f.ShowTitles || f.Access.MaySee(user, r)}
+	if r.OrganizerName != "" {
+		it.OrganizerName = r.OrganizerName
+	}
+	if it.Mine = r.Involves(user); it.Mine {
+		for _, a := range r.Attendees {
+			it.Attendees = append(it.Attendees, FeedPerson{ID: a, Name: cat.users[a]})
 		}
 	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	return f.Store.SeriesByIDs(ctx, ids)
+	return it
 }
 
-// feedValidUntil is the first moment after spec.Now at which the feed built from items
-// (every row read, as for FeedLastModified) could change with no row changing: a row
-// leaves the window or the rows read, a cancelled row expires, or the next row past the
-// window (starting at next) enters it.
-func feedValidUntil(spec FeedSpec, items []FeedItem, next time.Time, hasNext bool) time.Time {
-	now := spec.Now
-	until := now.Add(spec.To.Sub(spec.Now)) // no later than a whole window ahead
-	consider := func(t time.Time) {
-		if t.After(now) && t.Before(until) {
-			until = t
-		}
+// feedClock folds every row read into the feed's Last-Modified (see FeedLastModified)
+// and the first moment after spec.Now at which the feed could change with no row
+// changing: a row leaves the window or the rows read, a cancelled row expires, or the
+// next row past the window enters it.
+type feedClock struct {
+	spec        FeedSpec
+	last, until time.Time
+}
+
+func newFeedClock(spec FeedSpec) *feedClock {
+	// No later than a whole window ahead.
+	return &feedClock{spec: spec, until: spec.Now.Add(spec.To.Sub(spec.Now))}
+}
+
+func (c *feedClock) consider(t time.Time) {
+	if t.After(c.spec.Now) && t.Before(c.until) {
+		c.until = t
+	}
+}
+
+func (c *feedClock) add(r *models.Reservation) {
+	spec, now := c.spec, c.spec.Now
+	c.last = feedModified(spec, r, c.last)
+	changed := feedChanged(*r)
+	if changed.After(now) {
+		// Stamped in the future (clock skew): Last-Modified moves with the clock.
+		c.consider(now.Add(time.Second))
+	}
+	if r.Status == models.StatusCancelled && !changed.IsZero() {
+		c.consider(changed.Add(spec.keep()))
 	}
 	past := now.Sub(spec.From)
-	for _, it := range items {
-		r := it.R
-		changed := feedChanged(r)
-		if changed.After(now) {
-			// Stamped in the future (clock skew): Last-Modified moves with the clock.
-			consider(now.Add(time.Second))
-		}
-		if r.Status == models.StatusCancelled && !changed.IsZero() {
-			consider(changed.Add(spec.keep()))
-		}
-		consider(r.End.Add(past))
-		consider(r.End.Add(past + feedExitLookback))
-		consider(r.Start.Add(-spec.To.Sub(now)))
-	}
+	c.consider(r.End.Add(past))
+	c.consider(r.End.Add(past + feedExitLookback))
+	c.consider(r.Start.Add(-spec.To.Sub(now)))
+}
+
+// validUntil is the moment the feed expires, the next row past the window (starting at
+// next) counted.
+func (c *feedClock) validUntil(next time.Time, hasNext bool) time.Time {
 	if hasNext {
-		consider(feedMaxTime(next.Add(-spec.To.Sub(now)), now.Add(time.Second)))
+		c.consider(feedMaxTime(next.Add(-c.spec.To.Sub(c.spec.Now)), c.spec.Now.Add(time.Second)))
 	}
-	return until
-}
-
-// eventCache keeps rendered events between builds: two generations, the older one
-// dropped when the newer fills half the budget, so events no feed used for a while go.
-// Its zero value is ready.
-type eventCache struct {
-	mu        sync.Mutex
-	cur, prev map[eventKey][]byte
-	curBytes  int
-}
-
-// eventKey is everything an event's bytes depend on besides the Feeds' fixed settings
-// (zone, booking links).
-type eventKey struct {
-	id, uid, room, roomName, title, description, organizer, rowOrganizer, location string
-	backend, origin, status                                                        string
-	attendees                                                                      string // ids and names, when mine
-	start, end, created, changed                                                   int64
-	sequence                                                                       int
-	details, mine                                                                  bool
-}
-
-func newEventKey(it FeedItem) eventKey {
-	r := it.R
-	k := eventKey{id: r.ID, uid: r.UID, room: r.RoomID, title: r.Title, description: r.Description,
-		organizer: it.OrganizerName, rowOrganizer: r.OrganizerName, location: feedLocation(it),
-		backend: string(r.Backend), origin: string(r.Origin), status: string(r.Status),
-		start: r.Start.UnixNano(), end: r.End.UnixNano(), changed: feedChanged(r).Unix(), sequence: r.Sequence, details: it.Details,
-		roomName: it.Room.Name, mine: it.Mine}
-	if it.Mine {
-		var b strings.Builder
-		for _, a := range it.Attendees {
-			b.WriteString(a.ID)
-			b.WriteByte(0)
-			b.WriteString(a.Name)
-			b.WriteByte(0)
-		}
-		k.attendees = b.String()
-	}
-	if !r.CreatedAt.IsZero() {
-		k.created = r.CreatedAt.UnixNano()
-	}
-	if !it.Details {
-		// A busy-only event shows none of these.
-		k.title, k.description, k.organizer, k.rowOrganizer, k.attendees = "", "", "", "", ""
-	}
-	return k
-}
-
-// render returns the event's bytes, from the cache when it was rendered before.
-func (c *eventCache) render(spec FeedSpec, it FeedItem) ([]byte, error) {
-	k := newEventKey(it)
-	c.mu.Lock()
-	if b, ok := c.cur[k]; ok {
-		c.mu.Unlock()
-		return b, nil
-	}
-	if b, ok := c.prev[k]; ok {
-		c.put(k, b)
-		c.mu.Unlock()
-		return b, nil
-	}
-	c.mu.Unlock()
-	b, err := appendEvent(nil, spec, it)
-	if err != nil {
-		return nil, err
-	}
-	b = b[:len(b):len(b)]
-	c.mu.Lock()
-	c.put(k, b)
-	c.mu.Unlock()
-	return b, nil
-}
-
-// put keeps b under k; it runs with c.mu held.
-func (c *eventCache) put(k eventKey, b []byte) {
-	if c.cur == nil || c.curBytes > defaultEventCacheBytes/2 {
-		c.prev, c.cur, c.curBytes = c.cur, make(map[eventKey][]byte), 0
-	}
-	c.cur[k] = b
-	c.curBytes += len(b) + 200
+	return c.until
 }

@@ -22,6 +22,8 @@ type feedGroup struct {
 	any    FeedItem           // one of its rows, for room, office and visibility
 	starts []time.Time
 	lo, hi time.Time
+	// first is where the series sorts among the events: its first shown occurrence.
+	first feedRecord
 }
 
 // feedSeriesGroups gathers the shown occurrences of each series.

@@ -95,7 +95,7 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 			rdb = db
 			if !strings.HasPrefix(rest, ":memory:") && !strings.Contains(rest, "mode=memory") {
 				// Readers see the last commit (WAL snapshots) and never take the write lock.
-				rdb, err = gorm.Open(sqlite.Open(rest+sep+pragmas+"&_pragma=query_only(1)&_pragma=mmap_size(268435456)&_pragma=cache_size(-16000)"), cfg)
+				rdb, err = gorm.Open(sqlite.Open(rest+sep+pragmas+"&_pragma=query_only(1)&_pragma=cache_size(-4000)"), cfg)
 				if err == nil {
 					rDB, _ := rdb.DB()
 					rDB.SetMaxOpenConns(sqliteReaders)

@@ -426,6 +426,29 @@ func (s *Store) EachFeedReservation(ctx context.Context, rooms []string, from, t
 	return storeErr("list feed reservations", err)
 }
 
+// CountFeedReservations estimates how many rows EachFeedReservation reads with the same
+// arguments, from the start time's index alone (rows starting up to ShortSpan before
+// from count, ends are not looked at). Errors: ErrUnavailable.
+func (s *Store) CountFeedReservations(ctx context.Context, rooms []string, from, to time.Time) (int, error) {
+	if rooms != nil && len(rooms) == 0 {
+		return 0, nil
+	}
+	q, args := "SELECT COUNT(*) FROM reservations WHERE starts_at >= ? AND starts_at < ?", []any{from.UTC().Add(-ShortSpan), to.UTC()}
+	if rooms != nil {
+		q += " AND room_id IN (?" + strings.Repeat(", ?", len(rooms)-1) + ")"
+		for _, r := range rooms {
+			args = append(args, r)
+		}
+	}
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return 0, storeErr("count feed reservations", err)
+	}
+	var n int
+	err = st.QueryRowContext(ctx, args...).Scan(&n)
+	return n, storeErr("count feed reservations", err)
+}
+
 // eachFeedRow runs "SELECT <feed columns>"+where ordered by start and calls fn per row.
 func (s *Store) eachFeedRow(ctx context.Context, where string, args []any, fn func(Reservation) error) error {
 	cols, scan := feedColumns, scanFeedRow
@@ -444,8 +467,9 @@ func (s *Store) eachFeedRow(ctx context.Context, where string, args []any, fn fu
 		return err
 	}
 	defer rows.Close()
+	var r Reservation // one for every row: fn gets a copy
 	for rows.Next() {
-		var r Reservation
+		r = Reservation{}
 		if err := scan(rows, &r); err != nil {
 			return err
 		}
@@ -502,7 +526,8 @@ func scanFeedRowSQLite(rows *sql.Rows, r *Reservation) error {
 		}
 	}
 	if !v[16].null {
-		r.SeriesID = &v[16].s
+		id := v[16].s
+		r.SeriesID = &id
 	}
 	if !v[17].null {
 		t, err := parseSQLiteTime(v[17].s)
@@ -551,9 +576,11 @@ func splitJSONArray(text string, out []jsonValue) error {
 			}
 			out[n] = jsonValue{s: text[i+1 : j]}
 			if escaped {
-				if err := json.Unmarshal([]byte(text[i:j+1]), &out[n].s); err != nil {
+				var v string
+				if err := json.Unmarshal([]byte(text[i:j+1]), &v); err != nil {
 					return err
 				}
+				out[n].s = v
 			}
 			i = j + 1
 		default:

@@ -6,6 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -73,14 +76,23 @@ func BenchmarkColdFeed(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
+			var growth float64
 			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				runtime.GC()
+				debug.FreeOSMemory()
+				before := procStatusKB("VmRSS")
+				os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // resets VmHWM
+				b.StartTimer()
 				f := &bridge.Feeds{Store: s, Zone: zone}
 				r, err := f.Render(ctx, token, models.FeedAll, "")
 				if err != nil {
 					b.Fatal(err)
 				}
+				growth = max(growth, float64(procStatusKB("VmHWM")-before)/1024)
 				b.ReportMetric(float64(len(r.Body)), "bytes/feed")
 			}
+			b.ReportMetric(growth, "peak-RSS-growth-MB")
 		})
 	}
 }

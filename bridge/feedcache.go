@@ -379,14 +379,16 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 		}
 		b.expect = n
 		// Rows come in order of start; UIDs are unique in the table, so each is shown once.
-		err = f.Store.EachFeedReservation(ctx, plan.rooms, spec.From.Add(-feedExitLookback), spec.To, func(r models.Reservation) error {
+		err = pipeRows(func(each func(models.Reservation) error) error {
+			return f.Store.EachFeedReservation(ctx, plan.rooms, spec.From.Add(-feedExitLookback), spec.To, each)
+		}, func(r *models.Reservation) error {
 			// Every row read counts for Last-Modified: a booking the user just left
 			// (removed from its attendees) leaves the me feed at its UpdatedAt.
-			clock.add(&r)
-			if !feedShows(spec, r) {
+			clock.add(r)
+			if !feedShows(spec, *r) {
 				return nil
 			}
-			it := f.feedItem(cat, gone, user, r)
+			it := f.feedItem(cat, gone, user, *r)
 			if scope == models.FeedMe && !it.Mine {
 				return nil
 			}
@@ -425,6 +427,62 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 		e.compress()
 	}
 	return e, nil
+}
+
+// pipeBatch is how many rows pipeRows hands over at once.
+const pipeBatch = 256
+
+// pipeRows runs read, which calls its argument with every row, and use on every row, in
+// order, on two goroutines: reading rows (mostly the SQLite driver) and writing events
+// take about as long each, so a build on two cores takes about half as long. A few
+// batches go round between the two, so the rows in flight stay few. The first error
+// either returns stops both.
+func pipeRows(read func(each func(models.Reservation) error) error, use func(*models.Reservation) error) error {
+	const batches = 4
+	full, free := make(chan []models.Reservation, batches), make(chan []models.Reservation, batches)
+	for range batches {
+		free <- make([]models.Reservation, 0, pipeBatch)
+	}
+	used := make(chan error, 1)
+	go func() {
+		var err error
+		for batch := range full {
+			for i := 0; i < len(batch) && err == nil; i++ {
+				err = use(&batch[i])
+			}
+			if err != nil {
+				used <- err
+				for range full { // let read stop
+				}
+				return
+			}
+			free <- batch[:0]
+		}
+		used <- nil
+	}()
+	batch := <-free
+	err := read(func(r models.Reservation) error {
+		batch = append(batch, r)
+		if len(batch) < pipeBatch {
+			return nil
+		}
+		full <- batch
+		select {
+		case batch = <-free:
+			return nil
+		case err := <-used:
+			used <- err
+			return err
+		}
+	})
+	if err == nil && len(batch) > 0 {
+		full <- batch
+	}
+	close(full)
+	if uerr := <-used; uerr != nil {
+		return uerr
+	}
+	return err
 }
 
 // feedItem is row r as user sees it.

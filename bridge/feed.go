@@ -144,6 +144,7 @@ type feedBuilder struct {
 	sorted bool
 	// group holds the items sharing the last start, written once a later one comes.
 	group       []FeedItem
+	order       []int
 	occurrences []FeedItem
 	lo, hi      time.Time
 	shown       bool
@@ -181,9 +182,14 @@ func (b *feedBuilder) add(it FeedItem) error {
 
 // flush writes the items of the group in UID order.
 func (b *feedBuilder) flush() error {
-	slices.SortFunc(b.group, func(x, y FeedItem) int { return strings.Compare(x.R.UID, y.R.UID) })
-	for _, it := range b.group {
-		if err := b.write(it); err != nil {
+	// Items are large: their indexes are sorted.
+	b.order = b.order[:0]
+	for i := range b.group {
+		b.order = append(b.order, i)
+	}
+	slices.SortFunc(b.order, func(x, y int) int { return strings.Compare(b.group[x].R.UID, b.group[y].R.UID) })
+	for _, i := range b.order {
+		if err := b.write(b.group[i]); err != nil {
 			return err
 		}
 	}
@@ -702,17 +708,26 @@ func (w *eventWriter) raw(s string) { w.out = append(w.out, s...) }
 // text writes s as TEXT, escaped as RFC 5545 §3.3.11 asks: backslash, semicolon and
 // comma get a backslash, a line feed becomes \n.
 func (w *eventWriter) text(s string) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\', ';', ',':
-			w.out = append(w.out, '\\', c)
-		case '\n':
-			w.out = append(w.out, '\\', 'n')
-		default:
-			w.out = append(w.out, c)
+	for {
+		i := 0
+		for i < len(s) && !icalSpecial[s[i]] {
+			i++
 		}
+		w.out = append(w.out, s[:i]...)
+		if i == len(s) {
+			return
+		}
+		if c := s[i]; c == '\n' {
+			w.out = append(w.out, '\\', 'n')
+		} else {
+			w.out = append(w.out, '\\', c)
+		}
+		s = s[i+1:]
 	}
 }
+
+// icalSpecial marks the bytes a TEXT value escapes.
+var icalSpecial = [256]bool{'\\': true, ';': true, ',': true, '\n': true}
 
 // end folds the line and ends it with CRLF.
 func (w *eventWriter) end() {
@@ -830,6 +845,14 @@ func feedOriginName(o models.Origin) string {
 // feedText makes s storable as an iCalendar TEXT value: valid UTF-8 without U+FFFD,
 // CRLF and lone CR turned into LF, and no other control characters than tab and LF.
 func feedText(s string) string {
+	if feedTextClean(s) {
+		return s
+	}
+	return feedTextCleaned(s)
+}
+
+// feedTextCleaned is feedText's work on a string that needs it.
+func feedTextCleaned(s string) string {
 	s = strings.ToValidUTF8(s, "")
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	return strings.Map(func(r rune) rune {
@@ -843,6 +866,26 @@ func feedText(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// feedTextClean reports whether feedText would leave s as it is.
+func feedTextClean(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError {
+			return false
+		}
+		i += n
+	}
+	return true
 }
 
 func icalRaw(name, value string) *ical.Prop {

@@ -63,3 +63,14 @@ func TestAppendEventMatchesGoICal(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedTextClean checks the fast path of feedText: a string is taken as it is exactly
+// when cleaning would not change it.
+func TestFeedTextClean(t *testing.T) {
+	for _, s := range []string{"", "周会 weekly", "a\tb\nc", "a\r\nb", "a\rb", "nul\x00", "del\x7f", "bell\x07", "bad \xff utf-8",
+		"cut \xe5\x91", "replacement \uFFFD", "emoji 😀", "；，\\"} {
+		if got, want := feedTextClean(s), feedTextCleaned(s) == s; got != want {
+			t.Errorf("feedTextClean(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

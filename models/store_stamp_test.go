@@ -3,7 +3,9 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,6 +190,68 @@ func TestStoreFeedLookupSeesOtherStores(t *testing.T) {
 				t.Errorf("after %s: FeedLookup() = %+v, before %+v", st.name, after, before)
 			}
 			before = after
+		}
+	})
+}
+
+// Under concurrent lookups, a lookup that starts after a commit by another store has
+// returned sees that commit, however the lookups share their checks.
+func TestStoreFeedLookupConcurrent(t *testing.T) {
+	c := newClock()
+	modelstest.EachShared(t, c.Now, func(t *testing.T, s, other *models.Store) {
+		seeded(t, s)
+		ctx := context.Background()
+		tok := models.FeedToken{ID: models.NewID(), UserID: "zhangsan", TokenHash: models.FeedTokenHash("t")}
+		if _, err := s.CreateFeedToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		room := []string{models.RoomScope("duowei")}
+		const bookings, readers = 20, 8
+		var (
+			wg    sync.WaitGroup
+			stop  = make(chan struct{})
+			stale = make(chan string, readers)
+		)
+		_, base, _, err := s.FeedLookup(ctx, tok.TokenHash, room)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var done atomic.Int64 // bookings that have returned
+		for range readers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					n := done.Load() // bookings that had returned before this lookup began
+					_, stamp, _, err := s.FeedLookup(ctx, tok.TokenHash, room)
+					if err != nil {
+						stale <- err.Error()
+						return
+					}
+					if stamp < base+n {
+						stale <- fmt.Sprintf("stamp %d after %d bookings returned, want at least %d", stamp, n, base+n)
+						return
+					}
+				}
+			}()
+		}
+		start := time.Date(2023, 4, 11, 8, 0, 0, 0, time.UTC)
+		for i := range bookings {
+			if _, _, err := other.Book(ctx, res("duowei", start.Add(time.Duration(i)*time.Hour), time.Hour, models.BackendOA, models.OriginBridge), nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			done.Add(1)
+		}
+		close(stop)
+		wg.Wait()
+		close(stale)
+		for msg := range stale {
+			t.Errorf("FeedLookup() under concurrency: %s", msg)
 		}
 	})
 }

@@ -104,7 +104,8 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 					// One more connection for feedLookups, which keeps it.
 					rDB.SetMaxOpenConns(sqliteReaders + 1)
 					rDB.SetMaxIdleConns(sqliteReaders + 1)
-					lookups = &feedLookups{db: rDB}
+					path, _, _ := strings.Cut(strings.TrimPrefix(rest, "file:"), "?")
+					lookups = &feedLookups{db: rDB, path: path}
 				} else {
 					sqlDB.Close()
 				}

@@ -13,11 +13,22 @@ import (
 // this process's writer or a connection of another process (a CLI command) on the same
 // file. Each lookup first asks it; an unchanged answer means every cached row is still
 // what the database holds. Lookups that arrive while it is being asked wait for the next
-// asking, which starts after they arrived, and share it, so a busy server asks far less
-// often than it serves and no answer predates its request. MySQL has no such counter and
-// several replicas write it: there every lookup is the query.
+// asking, which starts after they arrived, and share it, so no answer predates its
+// request. Cheaper still, where the WAL index can be mapped, a lookup first compares its
+// header with the one read just before the last asking: unchanged, nothing was
+// committed since, and that asking's answer stands without a statement. MySQL has no
+// such counter and several replicas write it: there every lookup is the query.
 type feedLookups struct {
-	db *sql.DB // the read pool; conn is one of its connections
+	db   *sql.DB // the read pool; conn is one of its connections
+	path string  // the database file
+
+	// wmu guards the mapped WAL index, which lives as long as conn: conn keeps SQLite
+	// from truncating it.
+	wmu    sync.RWMutex
+	wal    *walIndex
+	hdr    walHeader // read just before the asking that gave hdrGen
+	hdrGen uint64
+	hdrOK  bool
 
 	mu      sync.Mutex
 	conn    *sql.Conn // asks data_version; nil before the first asking and after an error
@@ -48,6 +59,9 @@ type feedLookupEntry struct {
 // generation returns a number that changes whenever anything was committed since the
 // last call that returned it, asking data_version after the call began.
 func (l *feedLookups) generation(ctx context.Context) (uint64, error) {
+	if gen, ok := l.unchanged(); ok {
+		return gen, nil
+	}
 	l.mu.Lock()
 	a := l.next
 	if a == nil {
@@ -69,9 +83,28 @@ func (l *feedLookups) generation(ctx context.Context) (uint64, error) {
 	}
 }
 
+// unchanged returns the generation of the last asking if the WAL index shows no commit
+// since just before it.
+func (l *feedLookups) unchanged() (uint64, bool) {
+	l.wmu.RLock()
+	defer l.wmu.RUnlock()
+	if l.wal == nil || !l.hdrOK {
+		return 0, false
+	}
+	h, ok := l.wal.header()
+	return l.hdrGen, ok && h == l.hdr
+}
+
 // ask runs a, then hands the asking that gathered in the meantime to a goroutine of its
 // own, so no request serves others' askings after its own.
 func (l *feedLookups) ask(a *versionAsk) {
+	l.wmu.RLock()
+	var h walHeader
+	hok := false
+	if l.wal != nil {
+		h, hok = l.wal.header()
+	}
+	l.wmu.RUnlock()
 	v, fresh, err := l.dataVersion()
 	l.mu.Lock()
 	if err != nil {
@@ -83,6 +116,9 @@ func (l *feedLookups) ask(a *versionAsk) {
 		}
 		a.gen = l.gen
 	}
+	l.wmu.Lock()
+	l.hdr, l.hdrGen, l.hdrOK = h, a.gen, hok && err == nil
+	l.wmu.Unlock()
 	close(a.done)
 	n := l.next
 	if n == nil {
@@ -111,10 +147,30 @@ func (l *feedLookups) dataVersion() (v int64, fresh bool, err error) {
 		fresh = true
 	}
 	if err = l.conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
-		l.conn.Close()
-		l.conn = nil
+		l.dropConn()
+		return 0, false, err
 	}
-	return v, fresh, err
+	if fresh {
+		// conn has read the database, so it holds the WAL index open: map it now. Without
+		// it every lookup asks.
+		w, _ := openWALIndex(l.path)
+		l.wmu.Lock()
+		l.wal = w
+		l.wmu.Unlock()
+	}
+	return v, fresh, nil
+}
+
+// dropConn unmaps the WAL index and closes conn.
+func (l *feedLookups) dropConn() {
+	l.wmu.Lock()
+	if l.wal != nil {
+		l.wal.close()
+		l.wal, l.hdrOK = nil, false
+	}
+	l.wmu.Unlock()
+	l.conn.Close()
+	l.conn = nil
 }
 
 // get returns the answer kept under key if it was read at gen.
@@ -152,8 +208,7 @@ func (l *feedLookups) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.conn != nil && !l.asking {
-		l.conn.Close()
-		l.conn = nil
+		l.dropConn()
 	}
 }
 

@@ -30,6 +30,8 @@ type feedLookups struct {
 	hdrGen uint64
 	hdrOK  bool
 
+	// mu guards what follows, except conn, which only the running asking (or close,
+	// when none runs) touches.
 	mu      sync.Mutex
 	conn    *sql.Conn // asks data_version; nil before the first asking and after an error
 	asking  bool      // an asking is running
@@ -57,7 +59,8 @@ type feedLookupEntry struct {
 }
 
 // generation returns a number that changes whenever anything was committed since the
-// last call that returned it, asking data_version after the call began.
+// last call that returned it, read from the WAL index or asked of data_version after
+// the call began.
 func (l *feedLookups) generation(ctx context.Context) (uint64, error) {
 	if gen, ok := l.unchanged(); ok {
 		return gen, nil

@@ -59,9 +59,20 @@ func TestFeedLookupsReadTheWALIndex(t *testing.T) {
 	}
 }
 
-// A commit by another process on the same SQLite file shows in the next lookup: the
+// A commit by another process on the same SQLite file shows in the next lookup, with
+// the WAL index mapped and with data_version alone (where it cannot be mapped): the
 // test runs itself again as the writer (TestFeedLookupWriterProcess).
 func TestFeedLookupSeesAnotherProcess(t *testing.T) {
+	for _, mapped := range []bool{true, false} {
+		name := "WAL index mapped"
+		if !mapped {
+			name = "data_version alone"
+		}
+		t.Run(name, func(t *testing.T) { seeAnotherProcess(t, mapped) })
+	}
+}
+
+func seeAnotherProcess(t *testing.T, mapped bool) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "test.db")
 	s, err := Open("sqlite:"+path, nil)
@@ -69,6 +80,9 @@ func TestFeedLookupSeesAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if !mapped {
+		s.lookups.path = filepath.Join(t.TempDir(), "elsewhere.db") // no index to map there
+	}
 	if _, err := migrations.Up(ctx, s.SQL(), DialectSQLite); err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +120,11 @@ func TestFeedLookupSeesAnotherProcess(t *testing.T) {
 		case step == "revoke" && !errors.Is(err, ErrNotFound):
 			t.Errorf("FeedLookup() after another process revoked the token = %v, want ErrNotFound", err)
 		}
+	}
+	s.lookups.wmu.RLock()
+	defer s.lookups.wmu.RUnlock()
+	if got := s.lookups.wal != nil; got != mapped && runtime.GOOS == "linux" {
+		t.Errorf("WAL index mapped = %v, want %v", got, mapped)
 	}
 }
 

@@ -135,6 +135,7 @@ type Server struct {
 	events       map[string]*event
 	order        []string // event ids in creation order
 	seq          int64    // change counter for syncTokens
+	syncEpoch    int64    // syncTokens of earlier epochs have expired
 	ids          int64    // id counter
 	clientTokens map[string]idempotent
 	dupConflicts bool

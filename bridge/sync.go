@@ -174,7 +174,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 		if leader && !s.now().Before(due) {
 			pctx, cancel := context.WithTimeout(ctx, s.passTimeout)
 			keep := s.keep(s.leaderLease()) // a pass may outlast the lease
-			sum, err := s.planned(pctx)
+			sum, err := s.PlannedPass(pctx)
 			keep()
 			cancel()
 			if err != nil && ctx.Err() == nil {

@@ -48,10 +48,10 @@ func (s *Syncer) plannedWait(ctx context.Context, now time.Time) time.Duration {
 	return max(sc.DeltaEvery, time.Second)
 }
 
-// planned runs the background pass the plan calls for: a reconciliation (a full Pass)
+// PlannedPass runs the background pass the plan calls for: a reconciliation (a full Pass)
 // when one is due or the budget has run out (Pass then keeps the daily floor), else a
 // delta read. Without a plan every pass is a full one.
-func (s *Syncer) planned(ctx context.Context) (models.SyncSummary, error) {
+func (s *Syncer) PlannedPass(ctx context.Context) (models.SyncSummary, error) {
 	if s.plan == nil {
 		return s.Pass(ctx, false)
 	}
@@ -114,7 +114,13 @@ func (s *Syncer) DeltaPass(ctx context.Context) (models.SyncSummary, error) {
 		applied, err = s.store.ApplyChanges(ctx, b, in, d.Gone, readAt)
 	}
 	if err == nil {
-		err = s.store.SetSyncTokens(ctx, b, d.Tokens)
+		changed := map[string]string{}
+		for cal, tok := range d.Tokens {
+			if tokens[cal] != tok {
+				changed[cal] = tok
+			}
+		}
+		err = s.store.SetSyncTokens(ctx, b, changed)
 	}
 	sum.Note = fmt.Sprintf("changes of %d calendars", len(d.Tokens))
 	if d.Full > 0 {

@@ -71,15 +71,15 @@ func (p SyncPlan) Schedule(left time.Duration, calls, deltaPer, reconPer int) Sc
 	case spare < reconPer:
 		// The delta reads at their target leave no room for one reconciliation: space
 		// them out so one fits, and let the daily floor reconcile past the budget.
-		avail := calls - reconPer
 		sc.DeltaEvery, sc.ReconcileEvery = left, left
-		if avail >= deltaPer && deltaPer > 0 {
-			sc.DeltaEvery = max(target, left*time.Duration(deltaPer)/time.Duration(avail))
+		if n := (calls - reconPer) / max(deltaPer, 1); n > 0 {
+			sc.DeltaEvery = max(target, left/time.Duration(n))
 		}
 	case p.Reconcile > 0:
 		sc.ReconcileEvery = p.Reconcile
 	case reconPer > 0:
-		sc.ReconcileEvery = max(reconcileMin, left*time.Duration(reconPer)/time.Duration(spare))
+		// n reconciliations, the first now, fit in what the delta reads leave.
+		sc.ReconcileEvery = max(reconcileMin, left/time.Duration(spare/reconPer))
 	}
 	sc.Calls = deltaPer*passes(sc.DeltaEvery) + reconPer*passes(sc.ReconcileEvery)
 	return sc

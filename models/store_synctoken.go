@@ -25,6 +25,9 @@ func (s *Store) SyncTokens(ctx context.Context, b Backend) (map[string]string, e
 // SetSyncTokens stores the cursors of backend b by calendar owner; an empty token deletes
 // the calendar's cursor (its next read is a full one).
 func (s *Store) SetSyncTokens(ctx context.Context, b Backend, tokens map[string]string) error {
+	if len(tokens) == 0 {
+		return nil
+	}
 	now := s.stamp()
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		for cal, tok := range tokens {
@@ -53,6 +56,9 @@ const applyChunk = 500
 // CancelRemote. Nothing else is touched, so unlike ApplySync an incomplete answer cancels
 // nothing. readAt is when the backend was read (see ApplyOptions.ReadAt).
 func (s *Store) ApplyChanges(ctx context.Context, b Backend, remotes []Remote, gone []string, readAt time.Time) (ApplyResult, error) {
+	if len(remotes) == 0 && len(gone) == 0 {
+		return ApplyResult{}, nil
+	}
 	now := s.stamp()
 	var res ApplyResult
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
@@ -107,7 +113,7 @@ func (s *Store) ApplyChanges(ctx context.Context, b Backend, remotes []Remote, g
 			res.Updated += updated
 		}
 		if len(added) > 0 {
-			if err := tx.CreateInBatches(added, 200).Error; err != nil {
+			if err := tx.CreateInBatches(added, 50).Error; err != nil {
 				return err
 			}
 		}

@@ -25,16 +25,25 @@ func (s *Syncer) lastFull(ctx context.Context) time.Time {
 	return t
 }
 
-// schedule plans the rest of the month from the budget left (a tenth kept back for
-// bookings, as Usage.Interval does) and returns it with what a delta read and a
-// reconciliation cost.
+// schedule plans the rest of the month: the plan for the whole month (a tenth of the
+// budget kept back for bookings, as Usage.Interval does) fixes the reconciliation
+// interval, the reconciliations still due this month are set aside, and the delta reads
+// share what is left of the budget (so bookings that spend more than their tenth space
+// them out). It returns the schedule with what a delta read and a reconciliation cost.
 func (s *Syncer) schedule(ctx context.Context, now time.Time) (sc Schedule, deltaPer, reconPer int) {
 	rooms, _ := s.mappedRooms(ctx)
 	reconPer = s.source.CallsPerPass(len(rooms), s.back+s.ahead)
 	deltaPer = s.source.(DeltaSource).DeltaCalendars()
-	left := s.usage.monthEnd(now).Sub(now)
-	calls := s.usage.Budget - s.usage.Budget/10 - s.usage.Count()
-	return s.plan.Schedule(left, calls, deltaPer, reconPer), deltaPer, reconPer
+	end := s.usage.monthEnd(now)
+	usable := s.usage.Budget - s.usage.Budget/10
+	sc = s.plan.Schedule(end.Sub(end.AddDate(0, -1, 0)), usable, deltaPer, reconPer)
+	next := now
+	if last := s.lastFull(ctx); !last.IsZero() && last.Add(sc.ReconcileEvery).After(now) {
+		next = last.Add(sc.ReconcileEvery)
+	}
+	recons := times(end.Sub(next), sc.ReconcileEvery)
+	sc.DeltaEvery = deltaInterval(end.Sub(now), usable-s.usage.Count()-recons*reconPer, deltaPer, sc.Target)
+	return sc, deltaPer, reconPer
 }
 
 // plannedWait is the time to the next pass of an incremental sync: the plan's delta

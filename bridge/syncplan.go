@@ -28,17 +28,21 @@ type SyncPlan struct {
 	Reconcile time.Duration
 }
 
-// reconcileMin is the shortest interval the plan reconciles at on its own.
-const reconcileMin = 24 * time.Hour
+// reconcileMin and reconcileMax bound the reconciliation interval the plan sizes to the
+// budget: at most daily, at least weekly.
+const (
+	reconcileMin = 24 * time.Hour
+	reconcileMax = 7 * 24 * time.Hour
+)
 
-// Schedule is what a plan does over the rest of a month.
+// Schedule is what a plan does over a month.
 type Schedule struct {
 	// DeltaEvery is the time between delta reads; Target what it would be with budget to
 	// spare (Freshness, or StreamCheck with Stream on).
 	DeltaEvery, Target time.Duration
 	// ReconcileEvery is the time between reconciliations.
 	ReconcileEvery time.Duration
-	// Calls is what the schedule spends over the time it was made for.
+	// Calls is what the schedule spends over the month.
 	Calls int
 }
 
@@ -52,35 +56,44 @@ func (p SyncPlan) withDefaults() SyncPlan {
 	return p
 }
 
-// Schedule plans the time left in a month with calls metered calls to spend: delta
-// reads costing deltaPer calls each, reconciliations costing reconPer.
-func (p SyncPlan) Schedule(left time.Duration, calls, deltaPer, reconPer int) Schedule {
+// times is how many passes every apart, the first at once, fall within d.
+func times(d, every time.Duration) int {
+	if every <= 0 || d <= 0 {
+		return 0
+	}
+	return int((d + every - 1) / every)
+}
+
+// Schedule plans a month of length month with calls metered calls to spend on delta
+// reads costing deltaPer calls each and reconciliations costing reconPer: delta reads at
+// the target, and reconciliations as often as what they leave pays for (daily at most,
+// weekly at least). When even weekly reconciliations leave too little for delta reads at
+// the target, the delta reads are spaced out to fit.
+func (p SyncPlan) Schedule(month time.Duration, calls, deltaPer, reconPer int) Schedule {
 	p = p.withDefaults()
 	target := p.Freshness
 	if p.Stream {
 		target = p.StreamCheck
 	}
-	sc := Schedule{DeltaEvery: target, Target: target, ReconcileEvery: reconcileMin}
-	if left <= 0 {
-		return sc
-	}
-	passes := func(every time.Duration) int { return int((left + every - 1) / every) }
-	deltaCalls := deltaPer * passes(target)
-	spare := calls - deltaCalls
-	switch {
-	case spare < reconPer:
-		// The delta reads at their target leave no room for one reconciliation: space
-		// them out so one fits, and let the daily floor reconcile past the budget.
-		sc.DeltaEvery, sc.ReconcileEvery = left, left
-		if n := (calls - reconPer) / max(deltaPer, 1); n > 0 {
-			sc.DeltaEvery = max(target, left/time.Duration(n))
-		}
+	sc := Schedule{DeltaEvery: target, Target: target, ReconcileEvery: reconcileMax}
+	deltaCalls := deltaPer * times(month, target)
+	switch spare := calls - deltaCalls; {
 	case p.Reconcile > 0:
 		sc.ReconcileEvery = p.Reconcile
-	case reconPer > 0:
-		// n reconciliations, the first now, fit in what the delta reads leave.
-		sc.ReconcileEvery = max(reconcileMin, left/time.Duration(spare/reconPer))
+	case reconPer > 0 && spare >= reconPer*times(month, reconcileMax):
+		sc.ReconcileEvery = min(reconcileMax, max(reconcileMin, month/time.Duration(spare/reconPer)))
 	}
-	sc.Calls = deltaPer*passes(sc.DeltaEvery) + reconPer*passes(sc.ReconcileEvery)
+	sc.DeltaEvery = deltaInterval(month, calls-reconPer*times(month, sc.ReconcileEvery), deltaPer, target)
+	sc.Calls = deltaPer*times(month, sc.DeltaEvery) + reconPer*times(month, sc.ReconcileEvery)
 	return sc
+}
+
+// deltaInterval is the time between delta reads costing deltaPer calls so that calls
+// last for the time left, never shorter than target (left when not even one fits).
+func deltaInterval(left time.Duration, calls, deltaPer int, target time.Duration) time.Duration {
+	n := calls / max(deltaPer, 1)
+	if n <= 0 {
+		return max(left, target)
+	}
+	return max(target, left/time.Duration(n))
 }

@@ -95,5 +95,5 @@ func deltaInterval(left time.Duration, calls, deltaPer int, target time.Duration
 	if n <= 0 {
 		return max(left, target)
 	}
-	return max(target, left/time.Duration(n))
+	return max(target, (left+time.Duration(n)-1)/time.Duration(n))
 }

@@ -464,10 +464,16 @@ func (s *Syncer) UsageStatus(ctx context.Context) (st models.UsageStatus, ok boo
 	per := s.source.CallsPerPass(len(rooms), s.back+s.ahead)
 	wait, base := s.meteredWait(ctx, now, per), s.base
 	if s.plan != nil {
-		sc, deltaPer, _ := s.schedule(ctx, now)
+		sc, deltaPer, reconPer, recons := s.schedule(ctx, now)
 		per, wait, base = deltaPer, s.plannedWait(ctx, now), sc.Target
+		st = s.usage.Status(now, per, wait)
+		// The delta reads and the reconciliations still due; a steady month as planned.
+		st.Projected = st.Used + deltaPer*times(s.usage.monthEnd(now).Sub(now), wait) + recons*reconPer
+		month := 30 * 24 * time.Hour
+		st.SteadyMonth = deltaPer*times(month, wait) + reconPer*times(month, sc.ReconcileEvery)
+	} else {
+		st = s.usage.Status(now, per, wait)
 	}
-	st = s.usage.Status(now, per, wait)
 	switch {
 	case !s.usage.Allow(ctx, now, per):
 		// The wait already counts from now: to the daily floor or the month's turn.

@@ -29,8 +29,9 @@ func (s *Syncer) lastFull(ctx context.Context) time.Time {
 // budget kept back for bookings, as Usage.Interval does) fixes the reconciliation
 // interval, the reconciliations still due this month are set aside, and the delta reads
 // share what is left of the budget (so bookings that spend more than their tenth space
-// them out). It returns the schedule with what a delta read and a reconciliation cost.
-func (s *Syncer) schedule(ctx context.Context, now time.Time) (sc Schedule, deltaPer, reconPer int) {
+// them out). It returns the schedule with what a delta read and a reconciliation cost,
+// and how many reconciliations are still due this month.
+func (s *Syncer) schedule(ctx context.Context, now time.Time) (sc Schedule, deltaPer, reconPer, recons int) {
 	rooms, _ := s.mappedRooms(ctx)
 	reconPer = s.source.CallsPerPass(len(rooms), s.back+s.ahead)
 	deltaPer = s.source.(DeltaSource).DeltaCalendars()
@@ -41,16 +42,16 @@ func (s *Syncer) schedule(ctx context.Context, now time.Time) (sc Schedule, delt
 	if last := s.lastFull(ctx); !last.IsZero() && last.Add(sc.ReconcileEvery).After(now) {
 		next = last.Add(sc.ReconcileEvery)
 	}
-	recons := times(end.Sub(next), sc.ReconcileEvery)
+	recons = times(end.Sub(next), sc.ReconcileEvery)
 	sc.DeltaEvery = deltaInterval(end.Sub(now), usable-s.usage.Count()-recons*reconPer, deltaPer, sc.Target)
-	return sc, deltaPer, reconPer
+	return sc, deltaPer, reconPer, recons
 }
 
 // plannedWait is the time to the next pass of an incremental sync: the plan's delta
 // interval, or, once the budget cannot pay for a delta read, as for a full pass (the
 // daily floor while the overage lasts, else the month's turn).
 func (s *Syncer) plannedWait(ctx context.Context, now time.Time) time.Duration {
-	sc, deltaPer, reconPer := s.schedule(ctx, now)
+	sc, deltaPer, reconPer, _ := s.schedule(ctx, now)
 	if !s.usage.Allow(ctx, now, deltaPer) {
 		return s.meteredWait(ctx, now, reconPer)
 	}
@@ -65,7 +66,7 @@ func (s *Syncer) PlannedPass(ctx context.Context) (models.SyncSummary, error) {
 		return s.Pass(ctx, false)
 	}
 	now := s.now()
-	sc, deltaPer, _ := s.schedule(ctx, now)
+	sc, deltaPer, _, _ := s.schedule(ctx, now)
 	last := s.lastFull(ctx)
 	if last.IsZero() || !now.Before(last.Add(sc.ReconcileEvery)) || !s.usage.Allow(ctx, now, deltaPer) {
 		return s.Pass(ctx, false)

@@ -91,6 +91,9 @@ func TestPlannedPasses(t *testing.T) {
 			if st.State != tt.wantState || (tt.wantWait > 0 && wait != tt.wantWait) || (tt.wantWait == 0 && wait <= 15*time.Minute) {
 				t.Errorf("UsageStatus() = %s, NextInterval() = %s; want %s and a wait of %s (0: longer than 15 min)", st.State, wait, tt.wantState, tt.wantWait)
 			}
+			if tt.budget > 0 && (st.Projected > tt.budget*9/10 || st.Projected < st.Used+int(24*time.Hour/wait)) {
+				t.Errorf("UsageStatus().Projected = %d (used %d), want the reads still to come, within 90%% of %d", st.Projected, st.Used, tt.budget)
+			}
 		})
 	}
 }

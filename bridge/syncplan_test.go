@@ -51,7 +51,7 @@ func TestPlannedPasses(t *testing.T) {
 		wantCalls int
 		wantFull  bool
 	}{
-		{0, 31, true}, // 30 schedule reads and the title of the booking found
+		{0, 31, true},                // 30 schedule reads and the title of the booking found
 		{15 * time.Minute, 1, false}, // the followed calendar read in full
 		{15 * time.Minute, 1, false}, // its changes
 		{24 * time.Hour, 30, true},

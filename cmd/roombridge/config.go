@@ -61,7 +61,7 @@ type config struct {
 	// pass reads all room schedules).
 	DingTalkCalendars []string
 	DingTalkPlan      *bridge.SyncPlan
-	FeedShowTitles      bool
+	FeedShowTitles    bool
 	// DingTalkStream listens for DingTalk's Stream-mode events (the app must be set to
 	// Stream push in the developer console).
 	DingTalkStream bool

@@ -386,12 +386,7 @@ func (s *Store) EachFeedReservation(ctx context.Context, rooms []string, from, t
 	}
 	from, to = from.UTC(), to.UTC()
 	where, args := " FROM reservations WHERE starts_at < ? AND ends_at > ?", []any{to, from}
-	if rooms != nil {
-		where += " AND room_id IN (?" + strings.Repeat(", ?", len(rooms)-1) + ")"
-		for _, r := range rooms {
-			args = append(args, r)
-		}
-	}
+	where, args = inRooms(where, args, rooms)
 	// fn's own errors come back as they are.
 	var fnErr error
 	call := func(r Reservation) error {
@@ -434,12 +429,7 @@ func (s *Store) CountFeedReservations(ctx context.Context, rooms []string, from,
 		return 0, nil
 	}
 	q, args := "SELECT COUNT(*) FROM reservations WHERE starts_at >= ? AND starts_at < ?", []any{from.UTC().Add(-ShortSpan), to.UTC()}
-	if rooms != nil {
-		q += " AND room_id IN (?" + strings.Repeat(", ?", len(rooms)-1) + ")"
-		for _, r := range rooms {
-			args = append(args, r)
-		}
-	}
+	q, args = inRooms(q, args, rooms)
 	st, err := s.prepared(ctx, q)
 	if err != nil {
 		return 0, storeErr("count feed reservations", err)
@@ -447,6 +437,19 @@ func (s *Store) CountFeedReservations(ctx context.Context, rooms []string, from,
 	var n int
 	err = st.QueryRowContext(ctx, args...).Scan(&n)
 	return n, storeErr("count feed reservations", err)
+}
+
+// inRooms adds "AND room_id IN (rooms)" to a query and its arguments (nothing when rooms
+// is nil: every room).
+func inRooms(q string, args []any, rooms []string) (string, []any) {
+	if rooms == nil {
+		return q, args
+	}
+	q += " AND room_id IN (?" + strings.Repeat(", ?", len(rooms)-1) + ")"
+	for _, r := range rooms {
+		args = append(args, r)
+	}
+	return q, args
 }
 
 // eachFeedRow runs "SELECT <feed columns>"+where ordered by start and calls fn per row.

@@ -148,10 +148,11 @@ type feedBuilder struct {
 	occurrences []FeedItem
 	lo, hi      time.Time
 	shown       bool
-	// expect is how many events the feed should hold (an estimate; 0: unknown); sized
-	// tells that the buffer was sized for them.
-	expect int
-	sized  bool
+	// expect is how many rows the feed is built from (an estimate; 0: unknown), seen
+	// how many came so far (shown or not); sized tells that the buffer was sized from
+	// them.
+	expect, seen int
+	sized        bool
 }
 
 // feedRecord is one event (buf[off:end]) or one series (series != "") and where it sorts.
@@ -218,8 +219,9 @@ func (b *feedBuilder) grow() {
 	switch {
 	case b.sized:
 		size = cap(b.buf) + cap(b.buf)/4
-	case b.expect > n && n >= 32:
-		size = len(b.buf) + (b.expect-n)*(len(b.buf)-feedHeadRoom)/n*9/8 + 16<<10
+	case b.expect > b.seen && b.seen > 0 && n >= 32:
+		// The rows still to come, shown in the proportion seen so far.
+		size = len(b.buf) + (b.expect-b.seen)*n/b.seen*((len(b.buf)-feedHeadRoom)/n)*9/8 + 16<<10
 		b.sized = true
 	}
 	buf := make([]byte, len(b.buf), size)
@@ -239,7 +241,7 @@ func (b *feedBuilder) event(it FeedItem) error {
 		return err
 	}
 	if b.recs == nil && b.expect > 0 {
-		b.recs = make([]feedRecord, 0, b.expect)
+		b.recs = make([]feedRecord, 0, min(b.expect, 1024))
 	}
 	rec := feedRecord{start: it.R.Start, uid: it.R.UID, off: off, end: len(b.buf)}
 	if n := len(b.recs); n > 0 && feedRecordLess(rec, b.recs[n-1]) {
@@ -308,7 +310,12 @@ func (b *feedBuilder) finish(series map[string]models.Series) ([]byte, error) {
 	if b.sorted && len(head) <= feedHeadRoom {
 		at := feedHeadRoom - len(head)
 		copy(b.buf[at:], head)
-		return append(b.buf[at:], feedTail...), nil
+		body := append(b.buf[at:], feedTail...)
+		if cap(body)-len(body) <= len(body)/8+4<<10 {
+			return body, nil
+		}
+		// Sized for more than came: the cache keeps only what the feed needs.
+		return append(make([]byte, 0, len(body)), body...), nil
 	}
 	slices.SortStableFunc(b.recs, func(x, y feedRecord) int {
 		if feedRecordLess(x, y) {

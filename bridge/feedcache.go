@@ -401,6 +401,7 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 			// Every row read counts for Last-Modified: a booking the user just left
 			// (removed from its attendees) leaves the me feed at its UpdatedAt.
 			clock.add(r)
+			b.seen++
 			if !feedShows(spec, *r) {
 				return nil
 			}

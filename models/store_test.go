@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -355,6 +356,50 @@ func TestStoreReservationsWindow(t *testing.T) {
 					t.Errorf("Reservations(%s) titles (-want +got):\n%s", tt.name, diff)
 				}
 			})
+		}
+	})
+}
+
+// TestStoreHoldingIn finds the bookings holding a room around a window, a short one from
+// the evening before and a three-day one alike, and leaves out cancelled ones and other
+// rooms.
+func TestStoreHoldingIn(t *testing.T) {
+	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		day := time.Date(2030, 3, 10, 0, 0, 0, 0, time.UTC)
+		for _, b := range []struct {
+			id, room  string
+			start     time.Time
+			d         time.Duration
+			cancelled bool
+		}{
+			{"night", "duowei", day.Add(-2 * time.Hour), 3 * time.Hour, false},
+			{"three days", "duowei", day.Add(-48 * time.Hour), 72 * time.Hour, false},
+			{"gone", "duowei", day.Add(9 * time.Hour), time.Hour, true},
+			{"elsewhere", "sk-tianyuan", day.Add(9 * time.Hour), time.Hour, false},
+			{"earlier", "duowei", day.Add(-5 * time.Hour), time.Hour, false},
+		} {
+			status := models.StatusConfirmed
+			if b.cancelled {
+				status = models.StatusCancelled
+			}
+			if _, err := s.ApplyRemote(ctx, models.BackendDingTalk, models.Remote{RemoteID: b.id, RoomID: b.room, Start: b.start, End: b.start.Add(b.d),
+				Title: b.id, Status: status}, time.Time{}); err != nil {
+				t.Fatalf("ApplyRemote(%s) = %v", b.id, err)
+			}
+		}
+		got, err := s.HoldingIn(ctx, []models.RoomWindow{{RoomID: "duowei", From: day, To: day.Add(24 * time.Hour)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var titles []string
+		for _, r := range got {
+			titles = append(titles, r.Title)
+		}
+		slices.Sort(titles)
+		if diff := cmp.Diff([]string{"night", "three days"}, titles); diff != "" {
+			t.Errorf("HoldingIn(duowei, 10 March) titles (-want +got):\n%s", diff)
 		}
 	})
 }

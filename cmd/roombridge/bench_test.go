@@ -108,8 +108,10 @@ func BenchmarkAvailabilityLarge(b *testing.B) {
 	base := benchServer(b, map[string]string{"ROOMBRIDGE_DB": "sqlite:" + sqliteDB(b, b.TempDir(), 100000)})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 	day := time.Now().Truncate(24 * time.Hour)
+	lats := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
 		d := day.Add(time.Duration(i%150) * 24 * time.Hour)
 		u := base + "/api/v1/availability?room=duowei&from=" + url.QueryEscape(d.Format(time.RFC3339)) + "&to=" + url.QueryEscape(d.Add(24*time.Hour).Format(time.RFC3339))
 		req, _ := http.NewRequest("GET", u, nil)
@@ -123,5 +125,8 @@ func BenchmarkAvailabilityLarge(b *testing.B) {
 		if resp.StatusCode != http.StatusOK {
 			b.Fatalf("GET availability = %d", resp.StatusCode)
 		}
+		lats = append(lats, time.Since(t0))
 	}
+	b.ReportMetric(ms(percentile(lats, 0.5)), "p50-ms")
+	b.ReportMetric(ms(percentile(lats, 0.99)), "p99-ms")
 }

@@ -347,46 +347,36 @@ type RoomWindow struct {
 	From, To time.Time
 }
 
-// MaxSpan bounds how long a reservation may last and still be found by HoldingIn when
-// its length is not known (long_span set by another tool than the store): the lower
-// bound on starts_at keeps each lookup a short range of the (room_id, starts_at) index
-// instead of the room's whole history.
+// MaxSpan bounds how long a reservation may last and still be found by HoldingIn: the
+// lower bound on starts_at keeps each lookup a short range of the (room_id, starts_at)
+// index instead of the room's whole history.
 const MaxSpan = 7 * 24 * time.Hour
 
 // HoldingIn returns the reservations holding their room that overlap any of the
-// windows (those lasting longer than MaxSpan and not written by the store are not
-// looked for). Bookings up to ShortSpan long are looked for a ShortSpan before each
-// window, the others a MaxSpan before.
+// windows (those lasting longer than MaxSpan are not looked for).
 func (s *Store) HoldingIn(ctx context.Context, windows []RoomWindow) ([]Reservation, error) {
 	seen := map[string]bool{}
 	var out []Reservation
-	// Windows go to the database in batches, one range of the index each, OR-ed: once
-	// for the bookings up to ShortSpan long, once for the others.
+	// Windows go to the database in batches, one range of the index each, OR-ed.
 	const batch = 100
 	for start := 0; start < len(windows); start += batch {
-		for _, long := range []bool{false, true} {
-			back := ShortSpan
-			if long {
-				back = MaxSpan
-			}
-			var (
-				conds []string
-				args  = []any{long}
-			)
-			for _, w := range windows[start:min(start+batch, len(windows))] {
-				conds = append(conds, "(room_id = ? AND starts_at > ? AND starts_at < ? AND ends_at > ?)")
-				args = append(args, w.RoomID, w.From.Add(-back).UTC(), w.To.UTC(), w.From.UTC())
-			}
-			var part []Reservation
-			err := s.db.WithContext(ctx).Where("long_span = ? AND ("+strings.Join(conds, " OR ")+")", args...).Where("status IN ?", HoldingStatuses).Find(&part).Error
-			if err != nil {
-				return nil, storeErr("list holding reservations", err)
-			}
-			for _, r := range part {
-				if !seen[r.ID] {
-					seen[r.ID] = true
-					out = append(out, r)
-				}
+		var (
+			conds []string
+			args  []any
+		)
+		for _, w := range windows[start:min(start+batch, len(windows))] {
+			conds = append(conds, "(room_id = ? AND starts_at > ? AND starts_at < ? AND ends_at > ?)")
+			args = append(args, w.RoomID, w.From.Add(-MaxSpan).UTC(), w.To.UTC(), w.From.UTC())
+		}
+		var part []Reservation
+		err := s.db.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Where("status IN ?", HoldingStatuses).Find(&part).Error
+		if err != nil {
+			return nil, storeErr("list holding reservations", err)
+		}
+		for _, r := range part {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				out = append(out, r)
 			}
 		}
 	}

@@ -292,9 +292,13 @@ func formToken(t *testing.T, body string) string {
 	return m[1]
 }
 
-// BookSeries and CancelSeries are exercised end to end with the real engine in
+// BookSeries, EditSeries and CancelSeries are exercised end to end with the real engine in
 // cmd/roombridge; handler tests here do not book series.
 func (b *booker) BookSeries(context.Context, models.User, models.BookingRequest, string, models.OnConflict, string) (models.SeriesResult, error) {
+	return models.SeriesResult{}, fmt.Errorf("series: %w", models.ErrUnavailable)
+}
+
+func (b *booker) EditSeries(context.Context, models.User, string, models.Scope, models.BookingRequest, models.OnConflict) (models.SeriesResult, error) {
 	return models.SeriesResult{}, fmt.Errorf("series: %w", models.ErrUnavailable)
 }
 

@@ -77,7 +77,7 @@ func (d *Dispatcher) performSeries(ctx context.Context, j models.Job, now time.T
 			remote, part = p.Event, SeriesPart{Start: p.Start, End: p.End, Zone: ser.Zone()}
 			part.Rule, err = models.ParseRRule(p.RRule, part.Zone)
 		} else {
-			part, any, err = dingTalkPart(ser, d.routing, time.Time{})
+			part, any, err = dingTalkPart(ser, d.routing.SplitAt(ser.Cutover), time.Time{})
 			if err == nil && (!any || ser.Status == models.SeriesCancelled) {
 				part = SeriesPart{Start: p.From, Rule: models.RRule{Freq: models.Daily, Count: 0, Until: p.From.Add(-time.Second)}, Zone: ser.Zone()}
 			}
@@ -121,7 +121,9 @@ func (d *Dispatcher) seriesFailure(j models.Job, err error) (models.JobResult, s
 // recurring event and records each occurrence's id on its reservation; a refusal
 // rejects the part's occurrences.
 func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBackend, w Write, ser models.Series, from, now time.Time) (models.JobResult, string) {
-	part, any, err := dingTalkPart(ser, d.routing, from)
+	// The series says where it is split: a dispatcher still configured with another
+	// cutover books the part the series was given.
+	part, any, err := dingTalkPart(ser, d.routing.SplitAt(ser.Cutover), from)
 	if err == nil && (!any || ser.Status == models.SeriesCancelled) {
 		return models.JobResult{Job: j, State: models.JobDone, Error: "no occurrence in this backend"}, "skipped"
 	}

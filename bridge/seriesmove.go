@@ -331,10 +331,7 @@ func firstNotOver(starts []time.Time, d time.Duration, now time.Time) time.Time 
 // splitRouting is the routing ser's occurrences were split with: the configured one
 // with the series' recorded cutover.
 func (s *Service) splitRouting(ser models.Series) models.Routing {
-	if ser.Cutover == nil {
-		return s.routing
-	}
-	return models.NewRouting(s.routing.Zone, *ser.Cutover, s.routing.Freeze[models.BackendOA])
+	return s.routing.SplitAt(ser.Cutover)
 }
 
 // SeriesResplit is what re-splitting one series at the configured cutover did or would do.

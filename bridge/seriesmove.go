@@ -281,7 +281,13 @@ func (s *Service) EditSeries(ctx context.Context, by models.User, id string, sco
 		}
 		from := *r.RecurrenceID
 		if scope == models.ScopeAll {
+			// The whole series is what is still to come, an occurrence moved alone included.
 			from = firstNotOver(starts, old.End.Sub(old.Start), now)
+			for _, row := range rows {
+				if row.RecurrenceID != nil && row.Status.Holds() && row.End.After(now) && row.RecurrenceID.Before(from) {
+					from = *row.RecurrenceID
+				}
+			}
 		}
 		ser.RRule, ser.Start, ser.End = moved.String(), newStart, newStart.Add(req.End.Sub(req.Start))
 		ser.Title, ser.Description, ser.Attendees = req.Title, req.Description, attendees

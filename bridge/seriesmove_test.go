@@ -15,14 +15,15 @@ import (
 	"roombridge/models"
 )
 
-// slots are occurrences as the feed validators print them: UID, start and end in UTC.
-func slots(uid string, d time.Duration, starts ...time.Time) []string {
-	var out []string
-	for _, s := range starts {
-		out = append(out, uid+" "+s.UTC().Format(time.RFC3339)+" "+s.Add(d).UTC().Format(time.RFC3339))
+// bookMondays books "every Monday 10:00–11:00" (mondays) for zhangsan and sends it.
+func bookMondays(t *testing.T, r *liveRig) models.SeriesResult {
+	t.Helper()
+	got, err := r.svc.BookSeries(context.Background(), r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
+	if err != nil {
+		t.Fatalf("BookSeries(%s) = %v", mondays, err)
 	}
-	slices.Sort(out)
-	return out
+	r.drain(t)
+	return got
 }
 
 // weeks are n Mondays from first, a week apart.
@@ -103,27 +104,27 @@ func TestLiveSeriesEditScopes(t *testing.T) {
 			name: "all one week earlier: a DingTalk occurrence goes to the OA", rrule: "FREQ=WEEKLY;BYDAY=MO;COUNT=6", first: at(10, 10),
 			from: 0, scope: models.ScopeAll, start: at(3, 10), d: time.Hour, title: "项目周会",
 			wantOA: []time.Time{at(3, 10), at(10, 10)}, wantDT: weeks(at(17, 10), 4), wantEvents: 1,
-			wantFeed: func(uid string) []string { return slots(uid, time.Hour, weeks(at(3, 10), 6)...) },
+			wantFeed: func(uid string) []string { return occurrenceSlots(uid, time.Hour, weeks(at(3, 10), 6)...) },
 		},
 		{
 			name: "following one week later: an OA occurrence goes to DingTalk", rrule: mondays, first: at(3, 10),
 			from: 1, scope: models.ScopeFollowing, start: at(17, 10), d: time.Hour, title: "项目周会",
 			wantOA: []time.Time{at(3, 10)}, wantDT: weeks(at(17, 10), 7), wantEvents: 1,
 			wantFeed: func(uid string) []string {
-				return append(slots(uid, time.Hour, at(3, 10)), slots(uid, time.Hour, weeks(at(17, 10), 7)...)...)
+				return append(occurrenceSlots(uid, time.Hour, at(3, 10)), occurrenceSlots(uid, time.Hour, weeks(at(17, 10), 7)...)...)
 			},
 		},
 		{
 			name: "all at 14:00 for 90 minutes with a new title", rrule: mondays, first: at(3, 10),
 			from: 3, scope: models.ScopeAll, start: at(24, 14), d: 90 * time.Minute, title: "新周会",
 			wantOA: []time.Time{at(3, 14), at(10, 14)}, wantDT: weeks(at(17, 14), 6), wantEvents: 1,
-			wantFeed: func(uid string) []string { return slots(uid, 90*time.Minute, weeks(at(3, 14), 8)...) },
+			wantFeed: func(uid string) []string { return occurrenceSlots(uid, 90*time.Minute, weeks(at(3, 14), 8)...) },
 		},
 		{
 			name: "following renamed from a DingTalk occurrence: the recurring event is split", rrule: mondays, first: at(3, 10),
 			from: 4, scope: models.ScopeFollowing, start: at(17, 10).AddDate(0, 0, 14), d: time.Hour, title: "改名周会",
 			wantOA: []time.Time{at(3, 10), at(10, 10)}, wantDT: weeks(at(17, 10), 6), wantEvents: 2,
-			wantFeed: func(uid string) []string { return slots(uid, time.Hour, weeks(at(3, 10), 8)...) },
+			wantFeed: func(uid string) []string { return occurrenceSlots(uid, time.Hour, weeks(at(3, 10), 8)...) },
 		},
 	}
 	for _, tt := range tests {
@@ -200,11 +201,7 @@ func TestLiveSeriesEditTaken(t *testing.T) {
 	eachLive(t, func(t *testing.T, r *liveRig) {
 		ctx := context.Background()
 		oaSync, dtSync := seriesRig(t, r)
-		got, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.drain(t)
+		got := bookMondays(t, r)
 		busy := at(17, 14).AddDate(0, 0, 14) // 05-01 14:00
 		if _, err := r.dtFake.AddNative("union-lisi", "dt-duowei", "李四直接预订", busy, busy.Add(time.Hour)); err != nil {
 			t.Fatal(err)
@@ -212,7 +209,7 @@ func TestLiveSeriesEditTaken(t *testing.T) {
 		syncBoth(t, r, oaSync, dtSync)
 		change := models.BookingRequest{RoomID: "duowei", Title: "项目周会", Start: at(3, 14), End: at(3, 15)}
 
-		_, err = r.svc.EditSeries(ctx, r.zhangsan, got.Occurrences[0].ID, models.ScopeAll, change, models.ConflictRefuse)
+		_, err := r.svc.EditSeries(ctx, r.zhangsan, got.Occurrences[0].ID, models.ScopeAll, change, models.ConflictRefuse)
 		if ue := models.UserError(err); ue == nil || ue.Code != "series_taken" || ue.Args[models.ArgTimes] != models.TimeArg(busy) {
 			t.Fatalf("EditSeries(refuse) = %v, want series_taken naming %s", err, models.TimeArg(busy))
 		}
@@ -242,7 +239,7 @@ func TestLiveSeriesEditTaken(t *testing.T) {
 		if oa, dt := held(t, r); oa != 2 || dt != 6 {
 			t.Errorf("after sync the room holds OA %d, DingTalk %d; want 2 and 6 (5 of the series, 1 native)", oa, dt)
 		}
-		if diff := cmp.Diff(slots(got.Series.UID, time.Hour, want...), feedOccurrences(t, r, "zhangsan", models.FeedMe, "")); diff != "" {
+		if diff := cmp.Diff(occurrenceSlots(got.Series.UID, time.Hour, want...), feedOccurrences(t, r, "zhangsan", models.FeedMe, "")); diff != "" {
 			t.Errorf("me feed after the change (-want +got):\n%s", diff)
 		}
 	})
@@ -328,11 +325,7 @@ func TestLiveSeriesResplit(t *testing.T) {
 			eachLive(t, func(t *testing.T, r *liveRig) {
 				ctx := context.Background()
 				oaSync, dtSync := seriesRig(t, r)
-				got, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
-				if err != nil {
-					t.Fatal(err)
-				}
-				r.drain(t)
+				got := bookMondays(t, r)
 				before := feedOccurrences(t, r, "zhangsan", models.FeedRooms, "duowei")
 				if ser, _ := r.store.Series(ctx, got.Series.ID); ser.Cutover == nil || !ser.Cutover.Equal(at(17, 0)) {
 					t.Errorf("series cutover = %v, want 04-17 00:00", ser.Cutover)

@@ -178,6 +178,38 @@ func TestServeSeries(t *testing.T) {
 	}
 }
 
+// bookWeekly books 周例会 for zhangsan every week from tomorrow 18:00, four times (the
+// first before the demo cutover, the rest after it), and returns it with a function that
+// waits for every occurrence to be confirmed and lists their systems.
+func (in *instance) bookWeekly(t *testing.T) (seriesReply, func() string) {
+	t.Helper()
+	first := in.day(1, 18, 0)
+	weekday := strings.ToUpper(first.Weekday().String()[:2])
+	b := strings.TrimSuffix(bookingBody("duowei", "周例会", first, time.Hour), "}") + `,"rrule":"FREQ=WEEKLY;BYDAY=` + weekday + `;COUNT=4"}`
+	var s seriesReply
+	r := in.do("POST", in.url+"/api/v1/bookings", "zhangsan", strings.NewReader(b))
+	r.json(t, &s)
+	if r.code != http.StatusCreated || len(s.Occurrences) != 4 {
+		t.Fatalf("POST series = %d %s", r.code, r.body)
+	}
+	backends := func() string {
+		t.Helper()
+		out := ""
+		for _, o := range s.Occurrences {
+			got := in.settle("zhangsan", o.ID)
+			if got.Status != "confirmed" {
+				t.Errorf("occurrence %s = %s (%s), want confirmed", o.ID, got.Status, got.Reason)
+			}
+			out += got.Backend + " "
+		}
+		return out
+	}
+	if got := backends(); got != "oa dingtalk dingtalk dingtalk " {
+		t.Fatalf("occurrences go to %s, want the first to the OA", got)
+	}
+	return s, backends
+}
+
 // seriesFeed reads user's me feed and returns, for the series with uid, its master's
 // SEQUENCE and RRULE and the number of its events (the master and its overrides).
 func (in *instance) seriesFeed(t *testing.T, user, uid string) (sequence, rrule string, events int) {
@@ -215,29 +247,7 @@ func (in *instance) seriesFeed(t *testing.T, user, uid string) (sequence, rrule 
 // with each change, and the edit form offers the three scopes in both languages.
 func TestServeSeriesEditAcrossCutover(t *testing.T) {
 	in := start(t, nil)
-	first := in.day(1, 18, 0)
-	weekday := strings.ToUpper(first.Weekday().String()[:2])
-	b := strings.TrimSuffix(bookingBody("duowei", "周例会", first, time.Hour), "}") + `,"rrule":"FREQ=WEEKLY;BYDAY=` + weekday + `;COUNT=4"}`
-	var s seriesReply
-	r := in.do("POST", in.url+"/api/v1/bookings", "zhangsan", strings.NewReader(b))
-	r.json(t, &s)
-	if r.code != http.StatusCreated || len(s.Occurrences) != 4 {
-		t.Fatalf("POST series = %d %s", r.code, r.body)
-	}
-	backends := func() string {
-		out := ""
-		for _, o := range s.Occurrences {
-			got := in.settle("zhangsan", o.ID)
-			if got.Status != "confirmed" {
-				t.Errorf("occurrence %s = %s (%s), want confirmed", o.ID, got.Status, got.Reason)
-			}
-			out += got.Backend + " "
-		}
-		return out
-	}
-	if got := backends(); got != "oa dingtalk dingtalk dingtalk " {
-		t.Fatalf("occurrences go to %s, want the first to the OA", got)
-	}
+	s, backends := in.bookWeekly(t)
 
 	for _, l := range []struct{ lang, want string }{{"zh-CN", "这一次及以后"}, {"en", "This and following"}} {
 		page := in.do("GET", in.url+"/bookings/"+s.Occurrences[1].ID+"/edit", "zhangsan", nil, "Accept", "text/html", "Accept-Language", l.lang)
@@ -277,7 +287,7 @@ func TestServeSeriesEditAcrossCutover(t *testing.T) {
 	if r := in.do("POST", in.url+"/api/v1/bookings", "lisi", strings.NewReader(bookingBody("duowei", "占用", taken.Add(-time.Hour), time.Hour))); r.code != http.StatusCreated {
 		t.Fatalf("POST a booking at %s = %d %s", taken.Add(-time.Hour), r.code, r.body)
 	}
-	r = patch(0, "all", in.day(3, 17, 0))
+	r := patch(0, "all", in.day(3, 17, 0))
 	if code, msg := in.error(r); r.code != http.StatusConflict || code != "series_taken" || !strings.Contains(msg, taken.Add(-time.Hour).Format("2006-01-02 15:04")) {
 		t.Errorf("PATCH onto a taken slot = %d %s, want 409 series_taken naming %s", r.code, r.body, taken.Add(-time.Hour).Format("2006-01-02 15:04"))
 	}
@@ -290,28 +300,7 @@ func TestServeSeriesEditAcrossCutover(t *testing.T) {
 // nothing to move.
 func TestMigrateBookingsResplitsSeries(t *testing.T) {
 	in := start(t, nil)
-	first := in.day(1, 18, 0)
-	weekday := strings.ToUpper(first.Weekday().String()[:2])
-	b := strings.TrimSuffix(bookingBody("duowei", "周例会", first, time.Hour), "}") + `,"rrule":"FREQ=WEEKLY;BYDAY=` + weekday + `;COUNT=4"}`
-	var s seriesReply
-	in.do("POST", in.url+"/api/v1/bookings", "zhangsan", strings.NewReader(b)).json(t, &s)
-	if len(s.Occurrences) != 4 {
-		t.Fatalf("POST series = %+v", s)
-	}
-	backends := func() string {
-		out := ""
-		for _, o := range s.Occurrences {
-			got := in.settle("zhangsan", o.ID)
-			if got.Status != "confirmed" {
-				t.Errorf("occurrence %s = %s (%s), want confirmed", o.ID, got.Status, got.Reason)
-			}
-			out += got.Backend + " "
-		}
-		return out
-	}
-	if got := backends(); got != "oa dingtalk dingtalk dingtalk " {
-		t.Fatalf("occurrences go to %s, want the first to the OA", got)
-	}
+	s, backends := in.bookWeekly(t)
 	env := in.operatorEnv(in.day(14, 0, 0))
 
 	dry, log, err := in.migrateBookings(t, env, "--dry-run")

@@ -291,7 +291,8 @@ func clock(day time.Time, v, field string) (time.Time, error) {
 // the user's input (one user error, or several joined); other errors go to the error page.
 func (s *server) formFailed(c echo.Context, f bookingForm, editing *models.Reservation, err error) error {
 	list := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
+	// A joined list of problems, not one user error (which unwraps to its kind and cause).
+	if j, ok := err.(interface{ Unwrap() []error }); ok && !isUserError(err) {
 		list = j.Unwrap()
 	}
 	var ps []problem
@@ -415,4 +416,9 @@ func (s *server) preview(c echo.Context, pg *formPage) error {
 		}
 	}
 	return nil
+}
+
+func isUserError(err error) bool {
+	_, ok := err.(*models.Error)
+	return ok
 }

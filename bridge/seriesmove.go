@@ -279,15 +279,19 @@ func (s *Service) EditSeries(ctx context.Context, by models.User, id string, sco
 		if last := got[len(got)-1]; last.After(now.Add(s.seriesWindow)) {
 			return nil, nil, nil, models.E(models.ErrInvalid, "series_beyond_window", "start", models.ArgLimit, fmt.Sprint(int(s.seriesWindow.Hours()/24)), models.ArgAt, models.TimeArg(last))
 		}
-		from := *r.RecurrenceID
-		if scope == models.ScopeAll {
-			// The whole series is what is still to come, an occurrence moved alone included.
-			from = firstNotOver(starts, old.End.Sub(old.Start), now)
-			for _, row := range rows {
-				if row.RecurrenceID != nil && row.Status.Holds() && row.End.After(now) && row.RecurrenceID.Before(from) {
-					from = *row.RecurrenceID
-				}
+		// The change covers what is still to come: from the first occurrence not over yet
+		// (an occurrence moved alone included), at or after this one for ScopeFollowing.
+		var lower, from time.Time
+		if scope == models.ScopeFollowing {
+			lower = *r.RecurrenceID
+		}
+		for _, row := range rows {
+			if rec := row.RecurrenceID; rec != nil && row.Status.Holds() && row.End.After(now) && !rec.Before(lower) && (from.IsZero() || rec.Before(from)) {
+				from = *rec
 			}
+		}
+		if from.IsZero() {
+			return nil, nil, nil, models.E(models.ErrConflict, "not_active", "")
 		}
 		ser.RRule, ser.Start, ser.End = moved.String(), newStart, newStart.Add(req.End.Sub(req.Start))
 		ser.Title, ser.Description, ser.Attendees = req.Title, req.Description, attendees
@@ -321,17 +325,6 @@ func (s *Service) EditSeries(ctx context.Context, by models.User, id string, sco
 		return models.SeriesResult{}, err
 	}
 	return models.SeriesResult{Series: ser, Occurrences: rows, Skipped: clash}, nil
-}
-
-// firstNotOver is the first of starts (each lasting d) not over at now; after the last
-// one when all are.
-func firstNotOver(starts []time.Time, d time.Duration, now time.Time) time.Time {
-	for _, st := range starts {
-		if st.Add(d).After(now) {
-			return st
-		}
-	}
-	return starts[len(starts)-1].Add(time.Second)
 }
 
 // splitRouting is the routing ser's occurrences were split with: the configured one

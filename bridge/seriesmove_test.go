@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"roombridge/bridge/dingtalk/dingtalkfake"
+	"roombridge/bridge/oa/seeyonfake"
 	"roombridge/models"
 )
 
@@ -374,4 +375,49 @@ func TestLiveSeriesResplit(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestLiveSeriesEditExactlyOnce: a change to a series whose writes lose their answers
+// (DingTalk made the event but the answer never came; the OA booked but answered
+// nothing) is retried from the outbox and still leaves one booking per occurrence: one
+// OA booking each, one DingTalk recurring event.
+func TestLiveSeriesEditExactlyOnce(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		seriesRig(t, r)
+		got := bookMondays(t, r)
+		r.dtFake.SetFault(dingtalkfake.Fault{API: dingtalkfake.APICreateEvent, Kind: dingtalkfake.FaultLostAnswer, Times: 1})
+		r.dtFake.SetFault(dingtalkfake.Fault{API: dingtalkfake.APIAddMeetingRooms, Kind: dingtalkfake.FaultLostAnswer, Times: 1})
+		r.oaFake.SetFault(seeyonfake.Fault{Endpoint: "execApp", Kind: seeyonfake.FaultEmptyAfterWrite, Times: 1})
+		change := models.BookingRequest{RoomID: "duowei", Title: "项目周会", Start: at(3, 14), End: at(3, 15)}
+		if _, err := r.svc.EditSeries(ctx, r.zhangsan, got.Occurrences[0].ID, models.ScopeAll, change, ""); err != nil {
+			t.Fatalf("EditSeries() = %v", err)
+		}
+		for range 5 {
+			r.drain(t)
+			r.clock.Add(2 * time.Minute) // the retries are due
+		}
+		if got := oaStarts(r); !sameTimes(got, weeks(at(3, 14), 2)) {
+			t.Errorf("OA fake holds %v, want one booking each on 04-03 and 04-10 at 14:00", got)
+		}
+		if got := liveInstances(t, r.dtFake); !sameTimes(got, weeks(at(17, 14), 6)) || liveDT(r.dtFake) != 1 {
+			t.Errorf("DingTalk holds %d events with occurrences %v, want one recurring event from 04-17 14:00", liveDT(r.dtFake), got)
+		}
+		rows, _ := r.store.SeriesOccurrences(ctx, got.Series.ID)
+		for _, o := range rows {
+			if o.Status != models.StatusConfirmed || o.Remote() == "" {
+				t.Errorf("occurrence at %s = %s/%q (%s), want confirmed", o.Start, o.Status, o.Remote(), o.Reason())
+			}
+		}
+		audit, _ := r.store.Audit(ctx, got.Series.ID)
+		edits := 0
+		for _, a := range audit {
+			if a.Action == "edit_series" {
+				edits++
+			}
+		}
+		if edits != 1 {
+			t.Errorf("audit of the series has %d edit_series entries, want 1: %+v", edits, audit)
+		}
+	})
 }

@@ -34,7 +34,8 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 		from := *r.RecurrenceID
 		if scope == models.ScopeAll {
 			// The whole series is what is still to come: occurrences already over stay as
-			// the record (the OA may take no changes to them after its freeze anyway).
+			// the record (the OA may take no changes to them after its freeze anyway). An
+			// occurrence moved alone counts where it now is.
 			from = ser.Start
 			if starts, err := ser.Occurrences(); err == nil {
 				from = starts[len(starts)-1].Add(time.Second)
@@ -43,6 +44,11 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 						from = st
 						break
 					}
+				}
+			}
+			for _, row := range rows {
+				if rec := row.RecurrenceID; rec != nil && row.Status.Holds() && row.End.After(now) && rec.Before(from) {
+					from = *rec
 				}
 			}
 		}

@@ -116,6 +116,14 @@ func TestLiveSeriesEditScopes(t *testing.T) {
 			},
 		},
 		{
+			name: "following nine days earlier: the first stays, now before its series' start", rrule: mondays, first: at(3, 10),
+			from: 1, scope: models.ScopeFollowing, start: at(1, 10), d: time.Hour, title: "项目周会",
+			wantOA: []time.Time{at(1, 10), at(3, 10), at(8, 10), at(15, 10)}, wantDT: weeks(at(22, 10), 4), wantEvents: 1,
+			wantFeed: func(uid string) []string {
+				return append(occurrenceSlots(uid, time.Hour, at(3, 10)), occurrenceSlots(uid, time.Hour, weeks(at(1, 10), 7)...)...)
+			},
+		},
+		{
 			name: "all at 14:00 for 90 minutes with a new title", rrule: mondays, first: at(3, 10),
 			from: 3, scope: models.ScopeAll, start: at(24, 14), d: 90 * time.Minute, title: "新周会",
 			wantOA: []time.Time{at(3, 14), at(10, 14)}, wantDT: weeks(at(17, 14), 6), wantEvents: 1,

@@ -46,10 +46,8 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 					}
 				}
 			}
-			for _, row := range rows {
-				if rec := row.RecurrenceID; rec != nil && row.Status.Holds() && row.End.After(now) && rec.Before(from) {
-					from = *rec
-				}
+			if first, ok := firstToCome(rows, time.Time{}, now); ok && first.Before(from) {
+				from = first
 			}
 		}
 		var (

@@ -281,16 +281,12 @@ func (s *Service) EditSeries(ctx context.Context, by models.User, id string, sco
 		}
 		// The change covers what is still to come: from the first occurrence not over yet
 		// (an occurrence moved alone included), at or after this one for ScopeFollowing.
-		var lower, from time.Time
+		var lower time.Time
 		if scope == models.ScopeFollowing {
 			lower = *r.RecurrenceID
 		}
-		for _, row := range rows {
-			if rec := row.RecurrenceID; rec != nil && row.Status.Holds() && row.End.After(now) && !rec.Before(lower) && (from.IsZero() || rec.Before(from)) {
-				from = *rec
-			}
-		}
-		if from.IsZero() {
+		from, ok := firstToCome(rows, lower, now)
+		if !ok {
 			return nil, nil, nil, models.E(models.ErrConflict, "not_active", "")
 		}
 		ser.RRule, ser.Start, ser.End = moved.String(), newStart, newStart.Add(req.End.Sub(req.Start))
@@ -325,6 +321,17 @@ func (s *Service) EditSeries(ctx context.Context, by models.User, id string, sco
 		return models.SeriesResult{}, err
 	}
 	return models.SeriesResult{Series: ser, Occurrences: rows, Skipped: clash}, nil
+}
+
+// firstToCome is the earliest original start, at or after lower, of the occurrences in
+// rows that still hold their slot and are not over at now; ok is false when there is none.
+func firstToCome(rows []models.Reservation, lower, now time.Time) (from time.Time, ok bool) {
+	for _, row := range rows {
+		if rec := row.RecurrenceID; rec != nil && row.Status.Holds() && row.End.After(now) && !rec.Before(lower) && (!ok || rec.Before(from)) {
+			from, ok = *rec, true
+		}
+	}
+	return from, ok
 }
 
 // splitRouting is the routing ser's occurrences were split with: the configured one

@@ -298,15 +298,19 @@ func (d *Dispatcher) perform(ctx context.Context, j models.Job) (models.JobResul
 	if j.Kind == models.JobNotify {
 		return d.sendNotice(ctx, j)
 	}
-	r, err := d.store.Reservation(ctx, j.ReservationID)
-	if err != nil {
-		return d.retry(j, fmt.Errorf("load reservation: %w", err)), "retry"
-	}
 	var p jobPayload
 	if j.Payload != "" {
 		if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
 			return models.JobResult{Job: j, State: models.JobFailed, Error: "bad payload: " + err.Error()}, "failed"
 		}
+	}
+	if p.Occurrence != "" {
+		// Queued under its series; the outcome is the occurrence's.
+		j.ReservationID = p.Occurrence
+	}
+	r, err := d.store.Reservation(ctx, j.ReservationID)
+	if err != nil {
+		return d.retry(j, fmt.Errorf("load reservation: %w", err)), "retry"
 	}
 	switch j.Kind {
 	case models.JobCreate:

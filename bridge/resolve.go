@@ -259,7 +259,8 @@ func (s *Service) MoveOptions(ctx context.Context, id string) ([]models.Room, er
 }
 
 // Cutover reports every OA reservation dated on or after the cutover, marking the
-// occurrences of a series that also has meetings before it.
+// occurrences of a series that also has meetings before it. Occurrences of series booked
+// through the bridge are left to ResplitSeries.
 func (s *Service) Cutover(ctx context.Context) (models.CutoverReport, error) {
 	now := s.now()
 	cut := s.routing.Cutover()
@@ -281,7 +282,8 @@ func (s *Service) Cutover(ctx context.Context) (models.CutoverReport, error) {
 		crossing[key(r)] = true
 	}
 	for _, r := range after {
-		if r.Start.Before(cut) {
+		// An occurrence of a bridge series moves with its series (ResplitSeries).
+		if r.Start.Before(cut) || r.Series() != "" {
 			continue
 		}
 		it := models.CutoverItem{Reservation: r, ID: r.ID, UID: r.UID, RoomID: r.RoomID, Title: r.Title, Organizer: r.OrganizerName,

@@ -167,7 +167,9 @@ func (s *Store) insertJobs(tx *gorm.DB, jobs []Job, now time.Time) error {
 		if j.Kind == JobNotify {
 			continue
 		}
-		if err := tx.Model(&Job{}).Where("reservation_id = ?", j.ReservationID).Count(&next).Error; err != nil {
+		// After the highest number in use: one batch numbers the jobs of several
+		// reservations in a row, so a reservation's count may be below its numbers.
+		if err := tx.Model(&Job{}).Where("reservation_id = ?", j.ReservationID).Select("COALESCE(MAX(seq) + 1, 0)").Scan(&next).Error; err != nil {
 			return err
 		}
 		break

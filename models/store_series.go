@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -125,8 +126,10 @@ func (s *Store) SeriesOccurrences(ctx context.Context, id string) ([]Reservation
 // SeriesChange is a modification of a series and its occurrences, applied by
 // UpdateSeries inside its transaction. Apply mutates the series and returns the
 // occurrences it changed, the jobs to enqueue and an audit entry; it may return a user
-// error to abort.
-type SeriesChange func(ser *Series, rows []Reservation) (changed []Reservation, jobs []Job, audit *AuditEntry, err error)
+// error to abort. taken answers, under the room's booking lock, which reservation of
+// another booking (from either system) holds part of start–end in the series' room, or
+// nil when the slot is free.
+type SeriesChange func(ser *Series, rows []Reservation, taken func(start, end time.Time) (*Reservation, error)) (changed []Reservation, jobs []Job, audit *AuditEntry, err error)
 
 // UpdateSeries loads series id and its occurrences, applies the change and saves the
 // series, the changed occurrences and the jobs in one transaction. Errors: ErrNotFound,
@@ -134,7 +137,18 @@ type SeriesChange func(ser *Series, rows []Reservation) (changed []Reservation, 
 func (s *Store) UpdateSeries(ctx context.Context, id string, change SeriesChange) (Series, error) {
 	now := s.stamp()
 	var out Series
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		// The room's booking lock comes first, as in every booking write.
+		var room []string
+		if err := tx.Model(&Series{}).Where("id = ?", id).Pluck("room_id", &room).Error; err != nil {
+			return err
+		}
+		if len(room) == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		if err := s.lockRooms(tx, room[0]); err != nil {
+			return err
+		}
 		var ser Series
 		if err := s.forUpdate(tx).Where("id = ?", id).Take(&ser).Error; err != nil {
 			return err
@@ -148,7 +162,16 @@ func (s *Store) UpdateSeries(ctx context.Context, id string, change SeriesChange
 			oldRooms[r.ID] = r.RoomID
 		}
 		touched := []string{ser.RoomID}
-		changed, jobs, audit, err := change(&ser, rows)
+		taken := func(start, end time.Time) (*Reservation, error) {
+			var r Reservation
+			err := tx.Where("room_id = ? AND status IN ? AND starts_at < ? AND ends_at > ? AND (series_id IS NULL OR series_id <> ?)",
+				ser.RoomID, HoldingStatuses, end.UTC(), start.UTC(), ser.ID).Order("starts_at").Limit(1).Find(&r).Error
+			if err != nil || r.ID == "" {
+				return nil, err
+			}
+			return &r, nil
+		}
+		changed, jobs, audit, err := change(&ser, rows, taken)
 		if err != nil {
 			return err
 		}
@@ -180,4 +203,11 @@ func (s *Store) UpdateSeries(ctx context.Context, id string, change SeriesChange
 		return s.touchRooms(tx, touched...)
 	})
 	return out, storeErr("update series "+id, err)
+}
+
+// ActiveSeries lists the series that are not cancelled, oldest first.
+func (s *Store) ActiveSeries(ctx context.Context) ([]Series, error) {
+	var out []Series
+	err := s.db.WithContext(ctx).Where("status = ?", SeriesActive).Order("created_at, id").Find(&out).Error
+	return out, storeErr("list active series", err)
 }

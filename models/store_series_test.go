@@ -92,7 +92,7 @@ func TestStoreBookSeries(t *testing.T) {
 		}
 
 		// UpdateSeries and a series job's outcome reach every occurrence.
-		if _, err := s.UpdateSeries(ctx, ser.ID, func(x *models.Series, rows []models.Reservation) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
+		if _, err := s.UpdateSeries(ctx, ser.ID, func(x *models.Series, rows []models.Reservation, _ func(time.Time, time.Time) (*models.Reservation, error)) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
 			x.Sequence++
 			rows[0].Title = "改名"
 			return rows[:1], nil, nil, nil

@@ -36,6 +36,11 @@ type Booker interface {
 	// books nothing when an occurrence is taken (ErrConflict code "series_taken", args: the dates), "skip" leaves
 	// the taken ones out (SeriesResult.Skipped). Invalid rules are ErrInvalid user errors on field "rrule".
 	BookSeries(ctx context.Context, by models.User, req models.BookingRequest, rrule string, onConflict models.OnConflict, idempotencyKey string) (models.SeriesResult, error)
+	// EditSeries changes occurrence id of a series and every later one (scope following) or the whole series
+	// (all) to req's title, description, attendees and times (the other occurrences follow the shift of date and
+	// the times of day); onConflict "refuse" changes nothing when a new slot is taken (ErrConflict "series_taken"),
+	// "skip" cancels those occurrences (SeriesResult.Skipped). Scope this is Reschedule.
+	EditSeries(ctx context.Context, by models.User, id string, scope models.Scope, req models.BookingRequest, onConflict models.OnConflict) (models.SeriesResult, error)
 	// CancelSeries cancels the occurrence id of a series, it and the later ones, or the whole series (scope).
 	CancelSeries(ctx context.Context, by models.User, id string, scope models.Scope) (models.Series, error)
 	// PlanSeries lists the occurrences a series would have, the system each goes to and what holds its slot.

@@ -508,10 +508,16 @@ type cutoverPage struct {
 	Cutover, Freeze string
 	Frozen          bool
 	Items           []cutoverRow
-	InFlight        int
-	Started         string
-	Failed          string
-	Refresh         bool
+	// Series are the bridge series crossing the cutover, each once.
+	Series   []cutoverSeriesRow
+	InFlight int
+	Started  string
+	Failed   string
+	Refresh  bool
+}
+
+type cutoverSeriesRow struct {
+	ID, Title, Organizer, Room, First, Counts string
 }
 
 type cutoverRow struct {
@@ -536,6 +542,10 @@ func (s *server) cutoverReport(c echo.Context) error {
 	for _, it := range rep.Items {
 		pg.Items = append(pg.Items, cutoverRow{ID: it.ID, Title: it.Title, Organizer: orDash(it.Organizer), Room: rooms[it.RoomID],
 			When: s.span(l, it.Start, it.End), RemoteID: it.RemoteID, Series: it.Series != ""})
+	}
+	for _, x := range rep.Series {
+		pg.Series = append(pg.Series, cutoverSeriesRow{ID: x.ID, Title: x.Title, Organizer: orDash(x.Organizer), Room: rooms[x.RoomID],
+			First: s.instant(x.Start), Counts: l.Tf("cutover.series_counts", x.OABefore, x.DingTalkAfter, x.OAAfter)})
 	}
 	return s.render(c, http.StatusOK, "cutover.html", pg)
 }

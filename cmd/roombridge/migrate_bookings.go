@@ -71,6 +71,11 @@ func migrateBookings(ctx context.Context, cfg config, dryRun, asJSON bool, stdou
 		}
 		say("  %s  %s  %s  %q  %s  oa:%s%s", it.ID, it.Start.In(zone).Format("2006-01-02 15:04"), it.RoomID, it.Title, it.Organizer, it.RemoteID, series)
 	}
+	say("%d series booked through the bridge crossing the cutover (series booked in the OA itself carry no series id in its answers and are listed as single bookings):", len(rep.Series))
+	for _, x := range rep.Series {
+		say("  %s  %q  %s  %s  first %s  OA before: %d, DingTalk from the cutover: %d (event %s), still in the OA from the cutover: %d",
+			x.ID, x.Title, x.RoomID, x.Organizer, x.Start.In(zone).Format("2006-01-02 15:04"), x.OABefore, x.DingTalkAfter, orNone(x.DingTalkEventID), x.OAAfter)
+	}
 	if dryRun || len(rep.Items) == 0 {
 		if len(rep.Items) == 0 {
 			say("nothing to migrate")
@@ -110,6 +115,13 @@ func migrateBookings(ctx context.Context, cfg config, dryRun, asJSON bool, stdou
 		return fmt.Errorf("migrate-bookings: %d booking(s) could not be migrated", out.Summary["failed"])
 	}
 	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func suffix(o migrateOutcome) string {

@@ -38,11 +38,7 @@ func TestCutoverReportSeries(t *testing.T) {
 		t.Fatalf("booking before the cutover = %+v, want confirmed in the OA", got)
 	}
 	after := in.day(9, 15, 0)
-	var native struct {
-		AppID string `json:"appId"`
-	}
-	in.do("POST", in.oaURL+"/_fake/bookings", "", strings.NewReader(fmt.Sprintf(`{"roomId":"3470188923641725004","loginName":"lisi","start":%q,"end":%q,"description":"部门例会"}`,
-		after.Format(time.RFC3339), after.Add(time.Hour).Format(time.RFC3339)))).json(t, &native)
+	nativeID := in.oaNative(t, after, "部门例会")
 	in.sync(t)
 
 	dry, log, err := in.migrateBookings(t, in.operatorEnv(in.day(7, 0, 0)), "--dry-run")
@@ -70,7 +66,7 @@ func TestCutoverReportSeries(t *testing.T) {
 		if it.Series != "" {
 			t.Errorf("dry run item %+v names a series, want none (the series has nothing left in the OA after the cutover)", it)
 		}
-		nativeListed = nativeListed || it.RemoteID == native.AppID
+		nativeListed = nativeListed || it.RemoteID == nativeID
 	}
 	if !nativeListed {
 		t.Errorf("dry run items = %+v, want the native OA booking after the cutover", dry.Report.Items)

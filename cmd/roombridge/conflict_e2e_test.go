@@ -231,7 +231,7 @@ func TestConflictsAcrossBothSystems(t *testing.T) {
 		{"POST", "/api/v1/conflicts/" + post.ID + "/resolve", `{"action":"dismiss","note":"x"}`},
 		{"GET", "/admin", ""}, {"GET", "/admin/conflicts", ""}, {"GET", "/admin/conflicts/" + post.ID, ""},
 		{"POST", "/admin/conflicts/" + post.ID + "/resolve", ""}, {"GET", "/admin/cutover", ""}, {"POST", "/admin/cutover/migrate", ""},
-		{"GET", "/admin/outbox", ""}, {"POST", "/admin/outbox/x/retry", ""}, {"GET", "/admin/audit", ""}, {"GET", "/admin/rooms", ""},
+		{"GET", "/admin/outbox", ""}, {"POST", "/admin/outbox/x/retry", ""}, {"GET", "/admin/audit", ""}, {"GET", "/admin/rooms", ""}, {"POST", "/admin/rooms/refresh", ""},
 		{"POST", "/admin/sync", ""},
 	} {
 		var body *strings.Reader

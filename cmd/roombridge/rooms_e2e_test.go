@@ -117,8 +117,16 @@ func TestRoomMappingPage(t *testing.T) {
 	if got := oa.Calls("getMeetingRooms"); got != 1 {
 		t.Errorf("OA getMeetingRooms calls after two page views = %d, want 1", got)
 	}
+	// A refresh right after a read is answered from memory (at most one read per backend
+	// every 30 seconds, whoever asks).
+	if r := in.do("POST", in.url+"/admin/rooms/refresh", "admin", strings.NewReader("{}")); r.code != http.StatusOK || !strings.Contains(string(r.body), "dt-gugong-2") {
+		t.Errorf("POST /admin/rooms/refresh as admin = %d, want the room page after the redirect", r.code)
+	}
+	if got := dt.Calls(dingtalkfake.APIQueryMeetingRoomList); got != 1 {
+		t.Errorf("DingTalk room-list calls after a refresh within 30 s = %d, want 1", got)
+	}
 	for _, rq := range []struct{ method, path string }{{"GET", "/admin/rooms"}, {"POST", "/admin/rooms/refresh"}} {
-		if r := in.do(rq.method, in.url+rq.path, "zhangsan", nil); r.code != http.StatusForbidden {
+		if r := in.do(rq.method, in.url+rq.path, "zhangsan", strings.NewReader("{}")); r.code != http.StatusForbidden {
 			t.Errorf("%s %s as staff = %d, want 403", rq.method, rq.path, r.code)
 		}
 	}

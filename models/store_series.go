@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -113,6 +115,61 @@ func (s *Store) SeriesByIDs(ctx context.Context, ids []string) (map[string]Serie
 	for _, x := range list {
 		out[x.ID] = x
 	}
+	return out, nil
+}
+
+// SeriesAcross returns the series with live occurrences in the OA before at and live
+// occurrences (in either system) from at on, ordered by start, with those occurrences
+// counted. Errors: ErrUnavailable.
+func (s *Store) SeriesAcross(ctx context.Context, at time.Time) ([]CutoverSeries, error) {
+	at = at.UTC()
+	var counts []struct {
+		SeriesID       string
+		Backend        Backend
+		NBefore, NFrom int
+	}
+	later := s.rdb.Model(&Reservation{}).Select("series_id").Where("series_id IS NOT NULL AND starts_at >= ? AND status IN ?", at, HoldingStatuses)
+	err := s.rdb.WithContext(ctx).Model(&Reservation{}).
+		Select("series_id, backend, SUM(CASE WHEN starts_at < ? THEN 1 ELSE 0 END) AS n_before, SUM(CASE WHEN starts_at >= ? THEN 1 ELSE 0 END) AS n_from", at, at).
+		Where("series_id IN (?) AND status IN ?", later, HoldingStatuses).Group("series_id, backend").Scan(&counts).Error
+	if err != nil {
+		return nil, storeErr("count series occurrences around "+at.Format(time.RFC3339), err)
+	}
+	by := map[string]*CutoverSeries{}
+	var ids []string
+	for _, c := range counts {
+		x := by[c.SeriesID]
+		if x == nil {
+			x = &CutoverSeries{ID: c.SeriesID}
+			by[c.SeriesID] = x
+			ids = append(ids, c.SeriesID)
+		}
+		switch c.Backend {
+		case BackendOA:
+			x.OABefore, x.OAAfter = x.OABefore+c.NBefore, x.OAAfter+c.NFrom
+		case BackendDingTalk:
+			x.DingTalkAfter += c.NFrom
+		}
+	}
+	series, err := s.SeriesByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []CutoverSeries
+	for _, id := range ids {
+		x, ser := by[id], series[id]
+		if x.OABefore == 0 || x.OAAfter+x.DingTalkAfter == 0 || ser.ID == "" {
+			continue
+		}
+		x.UID, x.RoomID, x.Title, x.Organizer, x.RRule, x.Start, x.DingTalkEventID = ser.UID, ser.RoomID, ser.Title, ser.OrganizerName, ser.RRule, ser.Start, ser.DingTalkEvent()
+		out = append(out, *x)
+	}
+	slices.SortFunc(out, func(a, b CutoverSeries) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return out, nil
 }
 

@@ -128,6 +128,9 @@ type Config struct {
 	// Conflicts, with Admin, turns on the conflicts API and the admin console's
 	// conflict, cutover, outbox, audit and room pages. Nil: none of these routes.
 	Conflicts Conflicts
+	// RoomLists, with Conflicts, shows on /admin/rooms the rooms each backend lists.
+	// Nil: the page shows the catalog side only.
+	RoomLists RoomLists
 }
 
 // server holds the web layer's dependencies; its methods are the handlers.
@@ -137,6 +140,7 @@ type server struct {
 	feeds      Feeds
 	admin      Admin
 	conflicts  Conflicts
+	roomLists  RoomLists
 	zone       *time.Location
 	now        func() time.Time
 	log        *slog.Logger
@@ -172,7 +176,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("%w: web needs a Store and a Booker", models.ErrInvalid)
 	}
 	s := &server{
-		store: cfg.Store, booker: cfg.Booker, feeds: cfg.Feeds, admin: cfg.Admin, conflicts: cfg.Conflicts, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
+		store: cfg.Store, booker: cfg.Booker, feeds: cfg.Feeds, admin: cfg.Admin, conflicts: cfg.Conflicts, roomLists: cfg.RoomLists, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
 		auth: cfg.Auth, authHeader: cfg.AuthHeader, access: cfg.Access, demo: cfg.Demo,
 		proxies: cfg.TrustedProxies, sessions: sessionCodec{keys: cfg.SessionKeys}, signin: cfg.SignIn, dingtalk: cfg.DingTalk,
 		secure: strings.HasPrefix(cfg.BaseURL, "https://"), baseURL: strings.TrimRight(cfg.BaseURL, "/"), metrics: cfg.Metrics,

@@ -76,6 +76,7 @@ func TestBenchReport(t *testing.T) {
 	benchBooking(t, cfg, rep)
 	benchOverhead(t, cfg, rep)
 	benchSync(t, cfg, rep)
+	benchConflicts(t, cfg, rep)
 	rep.loadAfter = loadAvg()
 	rep.finished = time.Now()
 	if p := os.Getenv("ROOMBRIDGE_BENCH_BASELINE"); p != "" {
@@ -958,6 +959,7 @@ type report struct {
 	bookFailed, bookRooms int
 	overhead              []overheadResult
 	sync                  []syncResult
+	conflicts             string // the conflict-detection section (benchConflicts)
 	baseline              benchBaseline
 }
 
@@ -1122,6 +1124,7 @@ func (r *report) markdown(cfg benchCfg) []byte {
 			w("| %s | %s | %s | %s |\n", s.what, s.result, s.target, verdict(s.ok))
 		}
 	}
+	b.WriteString(r.conflicts)
 	if len(r.baseline.Figures) > 0 {
 		now := r.headline()
 		w("\n## Before and after\n\n")

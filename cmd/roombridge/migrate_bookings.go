@@ -68,11 +68,12 @@ func migrateBookings(ctx context.Context, cfg config, dryRun, asJSON bool, stdou
 	}
 	say("%d OA booking(s) dated on or after the cutover:", len(rep.Items))
 	for _, it := range rep.Items {
-		series := ""
-		if it.Series != "" {
-			series = "  [series crossing the cutover]"
-		}
-		say("  %s  %s  %s  %q  %s  oa:%s%s", it.ID, it.Start.In(zone).Format("2006-01-02 15:04"), it.RoomID, it.Title, it.Organizer, it.RemoteID, series)
+		say("  %s  %s  %s  %q  %s  oa:%s", it.ID, it.Start.In(zone).Format("2006-01-02 15:04"), it.RoomID, it.Title, it.Organizer, it.RemoteID)
+	}
+	say("%d series booked through the bridge crossing the cutover (series booked in the OA itself carry no series id in its answers and are listed as single bookings):", len(rep.Series))
+	for _, x := range rep.Series {
+		say("  %s  %q  %s  %s  first %s  OA before: %d, DingTalk from the cutover: %d (event %s), still in the OA from the cutover: %d",
+			x.ID, x.Title, x.RoomID, x.Organizer, x.Start.In(zone).Format("2006-01-02 15:04"), x.OABefore, x.DingTalkAfter, orNone(x.DingTalkEventID), x.OAAfter)
 	}
 	splits, err := a.service.ResplitSeries(ctx, migrateActor, dryRun)
 	if err != nil {
@@ -178,6 +179,13 @@ func failedSeries(list []seriesOutcome) error {
 		return fmt.Errorf("migrate-bookings: %d series could not be re-split", n)
 	}
 	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func suffix(o migrateOutcome) string {

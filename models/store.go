@@ -50,6 +50,11 @@ type Store struct {
 // sqliteReaders is the size of SQLite's read pool.
 const sqliteReaders = 4
 
+// mysqlConns is the size of the MySQL connection pool: enough for a few dozen requests
+// writing at once plus the workers, well below the server's default max_connections
+// (151).
+const mysqlConns = 48
+
 // SetNotifyConflicts turns on (or off) queuing a notification (models.NoticeConflict)
 // for each side booked through roombridge when ReconcileConflicts opens or reopens a
 // conflict. Call it before the store is shared.
@@ -118,11 +123,17 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 		}
 		mc.Params["time_zone"] = "'+00:00'"
 		mc.Params["charset"] = "utf8mb4"
+		// Arguments are written into the statement text by the driver (safe with
+		// utf8mb4): one round trip per statement instead of prepare, execute and close.
+		mc.InterpolateParams = true
 		db, err = gorm.Open(mysql.Open(mc.FormatDSN()), cfg)
 		if err == nil {
 			sqlDB, _ := db.DB()
-			sqlDB.SetMaxOpenConns(20)
-			sqlDB.SetMaxIdleConns(10)
+			// As many idle connections as open ones: a burst of concurrent bookings
+			// would otherwise close and reopen connections (and their session set-up)
+			// all the time.
+			sqlDB.SetMaxOpenConns(mysqlConns)
+			sqlDB.SetMaxIdleConns(mysqlConns)
 			sqlDB.SetConnMaxLifetime(30 * time.Minute)
 			rdb = db
 		}

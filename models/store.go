@@ -45,6 +45,8 @@ type Store struct {
 	// notifyConflicts queues a JobNotify for the roombridge-made sides of a conflict
 	// when it opens or reopens (see SetNotifyConflicts).
 	notifyConflicts bool
+	// books queues bookings for group commit (see bookGrouped).
+	books bookQueue
 }
 
 // sqliteReaders is the size of SQLite's read pool.

@@ -181,6 +181,98 @@ func TestStoreBookConcurrent(t *testing.T) {
 	})
 }
 
+// Concurrent bookings of many rooms are written in shared transactions: still one
+// winner per slot, each winner with its job and audit entry and its room's change
+// counter raised, a slot taken beforehand refused, an unknown room refused on its own.
+func TestStoreBookConcurrentRooms(t *testing.T) {
+	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		rooms := []string{"duowei", "sk-tianyuan", "sk-xiaoyao", "lxx-changcheng", "lxx-gugong", "sh-waitan", "sh-lujiazui", "sz-shenzhenwan", "sz-lianhuashan"}
+		start := time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC)
+		early := res("sh-waitan", start.Add(-30*time.Minute), time.Hour, models.BackendDingTalk, models.OriginNative)
+		if _, _, err := s.Book(ctx, early, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		before, err := s.FeedStamps(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const perRoom = 12
+		type outcome struct {
+			room string
+			r    models.Reservation
+			err  error
+		}
+		out := make(chan outcome, perRoom*(len(rooms)+1))
+		var wg sync.WaitGroup
+		for i := 0; i < perRoom; i++ {
+			for _, room := range append(rooms, "nope") {
+				if room == "nope" && i > 0 {
+					continue // one such booking makes its whole group fall back
+				}
+				wg.Add(1)
+				go func(room string, i int) {
+					defer wg.Done()
+					r := res(room, start.Add(time.Duration(i)*time.Minute), time.Hour, models.BackendDingTalk, models.OriginBridge)
+					got, _, err := s.Book(ctx, r, []models.Job{{ReservationID: r.ID, Kind: models.JobCreate, Backend: r.Backend}},
+						&models.AuditEntry{Actor: "zhangsan", Action: "book", ReservationID: r.ID})
+					out <- outcome{room, got, err}
+				}(room, i)
+			}
+		}
+		wg.Wait()
+		close(out)
+		wins := map[string][]models.Reservation{}
+		for o := range out {
+			var ce *models.ConflictError
+			switch {
+			case o.room == "nope":
+				if !errors.Is(o.err, models.ErrNotFound) {
+					t.Errorf("Book(unknown room) = %v, want ErrNotFound", o.err)
+				}
+			case o.err == nil:
+				wins[o.room] = append(wins[o.room], o.r)
+			case errors.As(o.err, &ce):
+				if ce.With.RoomID != o.room {
+					t.Errorf("Book(%s) conflicts with a reservation of %s", o.room, ce.With.RoomID)
+				}
+			default:
+				t.Errorf("Book(%s) = %v", o.room, o.err)
+			}
+		}
+		after, err := s.FeedStamps(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, room := range rooms {
+			want := 1
+			if room == "sh-waitan" {
+				want = 0
+			}
+			if len(wins[room]) != want {
+				t.Errorf("concurrent Book(%s): %d wins, want %d", room, len(wins[room]), want)
+				continue
+			}
+			if want == 0 {
+				continue
+			}
+			w := wins[room][0]
+			jobs, err := s.Jobs(ctx, w.ID)
+			if err != nil || len(jobs) != 1 || jobs[0].Kind != models.JobCreate || jobs[0].Seq != 0 {
+				t.Errorf("Jobs(%s winner) = %+v, %v; want its create job, seq 0", room, jobs, err)
+			}
+			audit, err := s.Audit(ctx, w.ID)
+			if err != nil || len(audit) != 1 || audit[0].Action != "book" {
+				t.Errorf("Audit(%s winner) = %+v, %v; want its book entry", room, audit, err)
+			}
+			if sc := models.RoomScope(room); after[sc] <= before[sc] {
+				t.Errorf("FeedStamps()[%s] = %d after a booking, want above %d", sc, after[sc], before[sc])
+			}
+		}
+	})
+}
+
 func TestStoreOutbox(t *testing.T) {
 	c := newClock()
 	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {

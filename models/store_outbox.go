@@ -11,8 +11,8 @@ import (
 // job of each reservation can be claimed (jobs of one reservation run in order), and
 // that choice is made in SQL, so however many later jobs are due first, the first ones
 // are always found. A job another worker holds is skipped; one whose lease ran out (its
-// worker died) is due again. Each claim is a conditional UPDATE of one row, so workers
-// in several processes never hold the same job, on any of the databases.
+// worker died) is due again. The claim is one conditional UPDATE of the chosen rows, so
+// workers in several processes never hold the same job, on any of the databases.
 func (s *Store) ClaimJobs(ctx context.Context, owner string, lease time.Duration, limit int) ([]Job, error) {
 	now := s.stamp()
 	var candidates []Job
@@ -23,21 +23,41 @@ func (s *Store) ClaimJobs(ctx context.Context, owner string, lease time.Duration
 	if err != nil {
 		return nil, storeErr("find due jobs", err)
 	}
-	var claimed []Job
-	for _, j := range candidates {
-		if len(claimed) >= limit {
-			break
-		}
-		until := now.Add(lease)
-		res := s.db.WithContext(ctx).Model(&Job{}).
-			Where("id = ? AND state = ? AND (locked_until IS NULL OR locked_until < ?)", j.ID, JobPending, now).
-			Updates(map[string]any{"locked_until": until, "locked_by": owner, "attempts": gorm.Expr("attempts + 1"), "updated_at": now})
-		if res.Error != nil {
-			return nil, storeErr("claim job", res.Error)
-		}
-		if res.RowsAffected == 1 {
-			j.LockedUntil, j.LockedBy = &until, &owner
-			j.Attempts++
+	if len(candidates) > limit {
+		candidates = candidates[:limit]
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(candidates))
+	for i, j := range candidates {
+		ids[i] = j.ID
+	}
+	// One conditional UPDATE claims them all; a job another worker took meanwhile no
+	// longer matches and is left out.
+	until := now.Add(lease)
+	res := s.db.WithContext(ctx).Model(&Job{}).
+		Where("id IN ? AND state = ? AND (locked_until IS NULL OR locked_until < ?)", ids, JobPending, now).
+		Updates(map[string]any{"locked_until": until, "locked_by": owner, "attempts": gorm.Expr("attempts + 1"), "updated_at": now})
+	if res.Error != nil {
+		return nil, storeErr("claim jobs", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, nil
+	}
+	// A chosen job now leased to owner was claimed just now: it was free when chosen,
+	// and one instance (owner) claims from one loop.
+	var rows []Job
+	if err := s.db.WithContext(ctx).Where("id IN ? AND state = ? AND locked_by = ? AND locked_until >= ?", ids, JobPending, owner, now).Find(&rows).Error; err != nil {
+		return nil, storeErr("read claimed jobs", err)
+	}
+	byID := make(map[string]Job, len(rows))
+	for _, j := range rows {
+		byID[j.ID] = j
+	}
+	claimed := make([]Job, 0, len(rows))
+	for _, id := range ids {
+		if j, ok := byID[id]; ok {
 			claimed = append(claimed, j)
 		}
 	}

@@ -203,7 +203,7 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	}
 	wg.Wait()
 	if d.metrics != nil {
-		if counts, err := d.store.JobCounts(ctx); err == nil {
+		if counts, err := d.store.JobCounts(ctx, models.JobPending, models.JobFailed); err == nil {
 			d.metrics.outboxPending.Set(float64(counts[models.JobPending]))
 			d.metrics.outboxFailed.Set(float64(counts[models.JobFailed]))
 		}

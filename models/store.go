@@ -52,6 +52,9 @@ type Store struct {
 // sqliteReaders is the size of SQLite's read pool.
 const sqliteReaders = 4
 
+// sqlitePreparedStmts is how many prepared statements each SQLite handle keeps.
+const sqlitePreparedStmts = 256
+
 // mysqlConns is the size of the MySQL connection pool: enough for a few dozen requests
 // writing at once plus the workers, well below the server's default max_connections
 // (151).
@@ -93,6 +96,9 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 			sep = "&"
 		}
 		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		// SQLite spends more time parsing a statement than running most of them: keep
+		// the prepared ones (per connection, the most recent few hundred).
+		cfg.PrepareStmt, cfg.PrepareStmtMaxSize, cfg.PrepareStmtTTL = true, sqlitePreparedStmts, time.Hour
 		db, err = gorm.Open(sqlite.Open(rest+sep+pragmas), cfg)
 		if err == nil {
 			sqlDB, _ := db.DB()

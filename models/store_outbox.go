@@ -210,13 +210,18 @@ func (s *Store) Jobs(ctx context.Context, reservationID string) ([]Job, error) {
 	return out, storeErr("list jobs", err)
 }
 
-// JobCounts returns how many jobs are in each state.
-func (s *Store) JobCounts(ctx context.Context) (map[JobState]int, error) {
+// JobCounts returns how many jobs are in each state, or only in the given states (read
+// through the state index, without counting the finished jobs).
+func (s *Store) JobCounts(ctx context.Context, states ...JobState) (map[JobState]int, error) {
 	var rows []struct {
 		State JobState
 		N     int
 	}
-	err := s.rdb.WithContext(ctx).Model(&Job{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error
+	q := s.rdb.WithContext(ctx).Model(&Job{})
+	if len(states) > 0 {
+		q = q.Where("state IN ?", states)
+	}
+	err := q.Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error
 	out := map[JobState]int{}
 	for _, r := range rows {
 		out[r.State] = r.N

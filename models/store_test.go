@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"roombridge/models"
 	"roombridge/models/modelstest"
 )
@@ -326,6 +328,10 @@ func TestStoreOutbox(t *testing.T) {
 		counts, _ := s.JobCounts(ctx)
 		if counts[models.JobDone] != 1 || counts[models.JobPending] != 1 {
 			t.Errorf("JobCounts() = %v", counts)
+		}
+		counts, _ = s.JobCounts(ctx, models.JobPending, models.JobFailed)
+		if diff := cmp.Diff(map[models.JobState]int{models.JobPending: 1}, counts); diff != "" {
+			t.Errorf("JobCounts(pending, failed) (-want +got):\n%s", diff)
 		}
 		audit, _ := s.Audit(ctx, r.ID)
 		if len(audit) != 1 || audit[0].Action != "confirmed" {

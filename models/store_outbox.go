@@ -19,12 +19,9 @@ func (s *Store) ClaimJobs(ctx context.Context, owner string, lease time.Duration
 	err := s.db.WithContext(ctx).Table("outbox_jobs AS j").Select("j.*").
 		Where("j.state = ? AND j.next_attempt_at <= ? AND (j.locked_until IS NULL OR j.locked_until < ?)", JobPending, now, now).
 		Where("NOT EXISTS (SELECT 1 FROM outbox_jobs o WHERE o.reservation_id = j.reservation_id AND o.state = ? AND o.seq < j.seq)", JobPending).
-		Order("j.next_attempt_at, j.seq, j.id").Limit(limit * 4).Find(&candidates).Error
+		Order("j.next_attempt_at, j.seq, j.id").Limit(limit).Find(&candidates).Error
 	if err != nil {
 		return nil, storeErr("find due jobs", err)
-	}
-	if len(candidates) > limit {
-		candidates = candidates[:limit]
 	}
 	if len(candidates) == 0 {
 		return nil, nil
@@ -42,11 +39,21 @@ func (s *Store) ClaimJobs(ctx context.Context, owner string, lease time.Duration
 	if res.Error != nil {
 		return nil, storeErr("claim jobs", res.Error)
 	}
+	if int(res.RowsAffected) == len(candidates) {
+		for i := range candidates {
+			u, o := until, owner
+			candidates[i].LockedUntil, candidates[i].LockedBy = &u, &o
+			candidates[i].Attempts++
+			candidates[i].UpdatedAt = now
+		}
+		return candidates, nil
+	}
 	if res.RowsAffected == 0 {
 		return nil, nil
 	}
-	// A chosen job now leased to owner was claimed just now: it was free when chosen,
-	// and one instance (owner) claims from one loop.
+	// Some were taken by another worker meanwhile. A chosen job now leased to owner was
+	// claimed just now: it was free when chosen, and one instance (owner) claims from
+	// one loop.
 	var rows []Job
 	if err := s.db.WithContext(ctx).Where("id IN ? AND state = ? AND locked_by = ? AND locked_until >= ?", ids, JobPending, owner, now).Find(&rows).Error; err != nil {
 		return nil, storeErr("read claimed jobs", err)

@@ -160,7 +160,7 @@ func (s *server) createBookingAPI(c echo.Context) error {
 	// 404, as everywhere else in the API.
 	r, err := s.booker.Book(ctx, u, req, key)
 	if ue := models.UserError(err); ue != nil && ue.Code == "unknown_room" {
-		return models.E(models.ErrNotFound, "unknown_room", "room_id").Wrap(err)
+		return models.E(models.ErrNotFound, "unknown_room", "room_id")
 	}
 	if err != nil {
 		return err

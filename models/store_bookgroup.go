@@ -12,13 +12,13 @@ import (
 
 // Group commit of bookings. Bookings that arrive while others are being written wait in
 // a queue; a writer takes the waiting ones (at most one per room, up to maxBookGroup) and
-// writes them in one transaction: one statement locks all their rooms, one looks for
-// overlaps in all of them, one inserts each kind of row, one raises the rooms' change
-// counters, one commit. Each booking in a group is checked exactly as it is alone (its
-// room locked, every reservation of the room looked at under that lock), so a group
-// changes how many commits the database makes, never who wins a slot. When a group's
-// transaction fails for any reason, its bookings are written one by one instead, and
-// each gets its own answer.
+// writes them in one transaction: one statement locks all their rooms, one looks up
+// their idempotency keys, one looks for overlaps in all of them, one inserts each kind
+// of row, one raises the rooms' change counters, one commit. Each booking in a group is
+// checked exactly as it is alone (its room locked, every reservation of the room looked
+// at under that lock), so a group changes how many commits the database makes, never
+// who wins a slot. When a group's transaction fails for any reason, its bookings are
+// written one by one instead, and each gets its own answer.
 
 // maxBookGroup is the most bookings one group transaction writes.
 const maxBookGroup = 32
@@ -47,13 +47,9 @@ type bookQueue struct {
 	writers int
 }
 
-// groupable reports whether a booking can share a transaction: one with an idempotency
-// key is written alone (its key is looked up under the room lock), and so is one that
-// queues notifications (they are inserted unless present).
-func groupable(r Reservation, jobs []Job) bool {
-	if r.IdempotencyKey != nil {
-		return false
-	}
+// groupable reports whether a booking can share a transaction: one that queues
+// notifications (inserted unless present) is written alone.
+func groupable(jobs []Job) bool {
 	for _, j := range jobs {
 		if j.Kind == JobNotify {
 			return false
@@ -114,16 +110,20 @@ func (s *Store) writeBookGroups() {
 	}
 }
 
-// takeGroup removes and returns the oldest waiting bookings, at most one per room (a
-// second booking of a room waits for the next group, where it sees the first). The
-// caller holds q.mu.
+// takeGroup removes and returns the oldest waiting bookings, at most one per room and
+// per idempotency key (a second one waits for the next group, where it sees the first).
+// The caller holds q.mu.
 func (q *bookQueue) takeGroup() []*bookCall {
 	var group []*bookCall
-	rooms := map[string]bool{}
+	rooms, keys := map[string]bool{}, map[string]bool{}
 	rest := q.waiting[:0]
 	for _, c := range q.waiting {
-		if len(group) < maxBookGroup && !rooms[c.r.RoomID] {
-			rooms[c.r.RoomID] = true
+		key := ""
+		if c.r.IdempotencyKey != nil {
+			key = c.r.OrganizerID + "\x00" + *c.r.IdempotencyKey
+		}
+		if len(group) < maxBookGroup && !rooms[c.r.RoomID] && (key == "" || !keys[key]) {
+			rooms[c.r.RoomID], keys[key] = true, true
 			group = append(group, c)
 			continue
 		}
@@ -180,6 +180,10 @@ func (s *Store) bookGroupTx(tx *gorm.DB, group []*bookCall, now time.Time) error
 	if int(res.RowsAffected) != len(rooms) {
 		return E(ErrNotFound, "unknown_room", "room_id")
 	}
+	prev, err := earlierByKey(tx, group)
+	if err != nil {
+		return err
+	}
 	taken, err := s.overlaps(tx, group)
 	if err != nil {
 		return err
@@ -191,6 +195,10 @@ func (s *Store) bookGroupTx(tx *gorm.DB, group []*bookCall, now time.Time) error
 		booked []string
 	)
 	for i, c := range group {
+		if prev[i] != nil {
+			c.res = *prev[i]
+			continue
+		}
 		if taken[i] != nil {
 			c.err = storeErr("book room "+c.r.RoomID, &ConflictError{With: *taken[i]})
 			continue
@@ -223,6 +231,41 @@ func (s *Store) bookGroupTx(tx *gorm.DB, group []*bookCall, now time.Time) error
 		}
 	}
 	return s.touchRooms(tx, booked...)
+}
+
+// earlierByKey finds, in one statement, for each booking of group that carries an
+// idempotency key the reservation its organizer already made with that key (nil when
+// there is none).
+func earlierByKey(tx *gorm.DB, group []*bookCall) ([]*Reservation, error) {
+	var cond strings.Builder
+	var args []any
+	for _, c := range group {
+		if c.r.IdempotencyKey == nil {
+			continue
+		}
+		if len(args) > 0 {
+			cond.WriteString(" OR ")
+		}
+		cond.WriteString("(organizer_id = ? AND idempotency_key = ?)")
+		args = append(args, c.r.OrganizerID, *c.r.IdempotencyKey)
+	}
+	out := make([]*Reservation, len(group))
+	if len(args) == 0 {
+		return out, nil
+	}
+	var found []Reservation
+	if err := tx.Where(cond.String(), args...).Find(&found).Error; err != nil {
+		return nil, err
+	}
+	for i, c := range group {
+		for j := range found {
+			if c.r.IdempotencyKey != nil && found[j].OrganizerID == c.r.OrganizerID && found[j].IdempotencyKey != nil && *found[j].IdempotencyKey == *c.r.IdempotencyKey {
+				out[i] = &found[j]
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // overlaps finds, in one statement, for each booking of group the first reservation

@@ -24,7 +24,7 @@ import (
 // Concurrent bookings of different rooms share one transaction (see bookGrouped); each
 // is still checked and answered on its own.
 func (s *Store) Book(ctx context.Context, r Reservation, jobs []Job, audit *AuditEntry) (res Reservation, created bool, err error) {
-	if groupable(r, jobs) {
+	if groupable(jobs) {
 		return s.bookGrouped(ctx, r, jobs, audit)
 	}
 	return s.bookAlone(ctx, r, jobs, audit)

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -271,6 +272,63 @@ func TestStoreBookConcurrentRooms(t *testing.T) {
 			if sc := models.RoomScope(room); after[sc] <= before[sc] {
 				t.Errorf("FeedStamps()[%s] = %d after a booking, want above %d", sc, after[sc], before[sc])
 			}
+		}
+	})
+}
+
+// Concurrent bookings with one idempotency key, for different rooms: one is made, every
+// request gets it back.
+func TestStoreBookConcurrentSameKey(t *testing.T) {
+	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		rooms := []string{"duowei", "sk-tianyuan", "sk-xiaoyao", "lxx-changcheng", "lxx-gugong", "sh-waitan", "sh-lujiazui", "sz-shenzhenwan", "sz-lianhuashan"}
+		start := time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC)
+		type outcome struct {
+			id      string
+			created bool
+			err     error
+		}
+		out := make(chan outcome, 4*len(rooms))
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			for j, room := range rooms {
+				wg.Add(1)
+				go func(room string, n int) {
+					defer wg.Done()
+					r := res(room, start.Add(time.Duration(n)*time.Hour), time.Hour, models.BackendDingTalk, models.OriginBridge)
+					key := "same-key"
+					if n%2 == 1 {
+						key = fmt.Sprintf("own-key-%d", n) // bookings with keys of their own share the groups
+					}
+					r.IdempotencyKey = &key
+					got, created, err := s.Book(ctx, r, []models.Job{{ReservationID: r.ID, Kind: models.JobCreate, Backend: r.Backend}}, nil)
+					if n%2 == 1 {
+						if err != nil || !created {
+							t.Errorf("Book(%s, own key) = %v, %v; want created", room, created, err)
+						}
+						return
+					}
+					out <- outcome{got.ID, created, err}
+				}(room, i*len(rooms)+j)
+			}
+		}
+		wg.Wait()
+		close(out)
+		ids := map[string]bool{}
+		made := 0
+		for o := range out {
+			if o.err != nil {
+				t.Errorf("Book(same key) = %v", o.err)
+				continue
+			}
+			ids[o.id] = true
+			if o.created {
+				made++
+			}
+		}
+		if made != 1 || len(ids) != 1 {
+			t.Errorf("concurrent Book(same key): %d made, %d distinct reservations returned; want 1 and 1", made, len(ids))
 		}
 	})
 }

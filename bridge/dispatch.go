@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"roombridge/models"
@@ -38,8 +39,10 @@ type Dispatcher struct {
 	workers    int
 	backoff    func(attempt int) time.Duration
 
-	wake     chan struct{}
-	changes  *changes
+	wake    chan struct{}
+	changes *changes
+	// counted is when the outbox gauges were last counted (Unix nanoseconds).
+	counted  atomic.Int64
 	detector *Detector
 	notify   *NotifyConfig
 }
@@ -202,8 +205,11 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 		}(j)
 	}
 	wg.Wait()
-	if d.metrics != nil {
+	// The outbox gauges are counted at most once per poll interval: a burst of bookings
+	// makes a pass per booking, and the ticker's passes keep them current afterwards.
+	if now := d.now(); d.metrics != nil && now.Sub(time.Unix(0, d.counted.Load())) >= d.poll {
 		if counts, err := d.store.JobCounts(ctx, models.JobPending, models.JobFailed); err == nil {
+			d.counted.Store(now.UnixNano())
 			d.metrics.outboxPending.Set(float64(counts[models.JobPending]))
 			d.metrics.outboxFailed.Set(float64(counts[models.JobFailed]))
 		}

@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -37,6 +39,8 @@ type bookCall struct {
 	res     Reservation
 	created bool
 	err     error
+	// decided is set once res, created and err are final (committed, or refused).
+	decided bool
 	done    chan struct{}
 }
 
@@ -103,11 +107,28 @@ func (s *Store) writeBookGroups() {
 			return
 		}
 		q.mu.Unlock()
-		s.writeBookGroup(group)
+		s.writeBookGroupSafely(group)
 		for _, c := range group {
 			close(c.done)
 		}
 	}
+}
+
+// writeBookGroupSafely is writeBookGroup, with a panic turned into each booking's error:
+// it runs outside the requests' goroutines, where nothing else would recover it.
+func (s *Store) writeBookGroupSafely(group []*bookCall) {
+	defer func() {
+		if p := recover(); p != nil {
+			for _, c := range group {
+				if c.decided {
+					continue
+				}
+				c.res, c.created = Reservation{}, false
+				c.err = fmt.Errorf("book room %s: %w", c.r.RoomID, errors.Join(ErrUnavailable, fmt.Errorf("panic: %v", p)))
+			}
+		}
+	}()
+	s.writeBookGroup(group)
 }
 
 // takeGroup removes and returns the oldest waiting bookings, at most one per room and
@@ -146,6 +167,7 @@ func (s *Store) writeBookGroup(group []*bookCall) {
 	if len(group) == 1 {
 		c := group[0]
 		c.res, c.created, c.err = s.bookAlone(c.ctx, c.r, c.jobs, c.audit)
+		c.decided = true
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), bookGroupTimeout)
@@ -155,10 +177,14 @@ func (s *Store) writeBookGroup(group []*bookCall) {
 		return s.bookGroupTx(tx, group, now)
 	})
 	if err == nil {
+		for _, c := range group {
+			c.decided = true
+		}
 		return
 	}
 	for _, c := range group {
 		c.res, c.created, c.err = s.bookAlone(c.ctx, c.r, c.jobs, c.audit)
+		c.decided = true
 	}
 }
 

@@ -20,6 +20,9 @@ type DingTalk struct {
 	Log    *slog.Logger
 	// Operator is the catalog user whose DingTalk identity reads room schedules.
 	Operator string
+	// Calendars are the catalog users whose calendars sync reads by changes (syncToken);
+	// empty means the operator's. See DeltaSource.
+	Calendars []string
 	// TitleLookups caps the event reads one sync pass spends on titles of bookings it
 	// has not seen before (each is a metered call; default 20).
 	TitleLookups int
@@ -253,24 +256,8 @@ func (d *DingTalk) HandleEvent(ctx context.Context, ev dingtalk.StreamEvent) err
 	if e.Recurrence != nil {
 		return d.applyRecurring(ctx, ch.UnionIDs[0], e, byDT, readAt)
 	}
-	for _, held := range e.Rooms {
-		room, ok := byDT[held.RoomID]
-		if !ok || held.ResponseStatus == "declined" {
-			continue
-		}
-		rm := models.Remote{RemoteID: e.ID, RoomID: room.ID, Start: e.Start, End: e.End, Title: e.Summary, Status: models.StatusConfirmed}
-		if held.ResponseStatus == "tentative" {
-			rm.Status = models.StatusTentative
-		}
-		if byUnion, err := d.usersByUnion(ctx); err == nil {
-			rm.OrganizerID, rm.OrganizerName, rm.OrganizerRef = mapDingTalkOrganizer(byUnion, e.OrganizerUnionID)
-		}
-		if rm.OrganizerName == "" {
-			rm.OrganizerName = e.OrganizerName
-		}
-		if rm.Title == "" {
-			rm.Title = "钉钉预订"
-		}
+	dir, _ := d.usersByUnion(ctx) // without the directory the organiser is named as DingTalk names them
+	if rm, ok := eventRemote(e, byDT, dir); ok {
 		_, err := d.Store.ApplyRemote(ctx, models.BackendDingTalk, rm, readAt)
 		return err
 	}

@@ -78,6 +78,8 @@ type feedCatalog struct {
 	officeByID map[string]models.Office
 	roomByID   map[string]models.Room
 	users      map[string]string
+	// plans keeps the plans made from this snapshot alone, by feedKey (no viewer).
+	plans sync.Map
 }
 
 // feedPlan is what one request's feed is made of.
@@ -297,8 +299,22 @@ func (f *Feeds) feedCatalog(ctx context.Context, reload bool) (*feedCatalog, err
 	return cat, nil
 }
 
-// feedPlan names the feed and the rows and stamps it is made of.
+// feedPlan names the feed and the rows and stamps it is made of, keeping the plans that
+// come from the catalog snapshot alone in it.
 func (f *Feeds) feedPlan(ctx context.Context, cat *feedCatalog, scope models.FeedScope, id string) (feedPlan, error) {
+	key := feedKey{scope: scope, id: id}
+	if p, ok := cat.plans.Load(key); ok {
+		return p.(feedPlan), nil
+	}
+	p, err := f.newFeedPlan(ctx, cat, scope, id)
+	if err == nil && (scope != models.FeedRooms || cat.roomByID[id].ID != "") {
+		cat.plans.Store(key, p)
+	}
+	return p, err
+}
+
+// newFeedPlan makes the plan of a feed.
+func (f *Feeds) newFeedPlan(ctx context.Context, cat *feedCatalog, scope models.FeedScope, id string) (feedPlan, error) {
 	switch {
 	case scope == models.FeedAll && id == "":
 		return feedPlan{name: "roombridge · 全部会议室", description: "所有职场会议室的预订（OA 与钉钉）", filename: "all.ics"}, nil

@@ -23,10 +23,17 @@ type feedView struct {
 // TestFeedCacheNeverStale renders every kind of feed through the cached service after
 // each kind of change and compares it with a build by a fresh service (no cache): body,
 // ETag and Last-Modified must be identical. Between changes, an unchanged feed must come
-// from the cache (the same bytes, not a rebuild).
+// from the cache (the same bytes, not a rebuild). A second cached service reads through
+// another store on the same database, as a server does while another process (a CLI
+// command, another replica) writes: it must never lag either.
 func TestFeedCacheNeverStale(t *testing.T) {
 	newFeedRig(t, func(t *testing.T, r *feedRig) {
 		ctx := context.Background()
+		elsewhere := &bridge.Feeds{Store: r.other, Zone: r.f.Zone, Now: r.f.Now, Access: r.f.Access}
+		services := []struct {
+			name string
+			f    *bridge.Feeds
+		}{{"the writer's store", r.f}, {"another store", elsewhere}}
 		views := []feedView{
 			{"all zhangsan", "zhangsan", models.FeedAll, ""},
 			{"all admin", "admin", models.FeedAll, ""},
@@ -47,36 +54,14 @@ func TestFeedCacheNeverStale(t *testing.T) {
 			return &bridge.Feeds{Store: r.s, Zone: r.f.Zone, Now: r.f.Now, Access: r.f.Access, BookingURL: r.f.BookingURL}
 		}
 		r.f.BookingURL = func(id string) string { return "https://rooms.example.com/bookings/" + id }
+		elsewhere.BookingURL = r.f.BookingURL
 		check := func(t *testing.T, after string) {
 			t.Helper()
 			want := fresh()
 			want.BookingURL = r.f.BookingURL
-			for _, v := range views {
-				got, err := r.f.Render(ctx, tokens[v.user], v.scope, v.id)
-				if err != nil {
-					t.Fatalf("after %s: Render(%s) = %v", after, v.name, err)
-				}
-				w, err := want.Render(ctx, tokens[v.user], v.scope, v.id)
-				if err != nil {
-					t.Fatalf("after %s: fresh Render(%s) = %v", after, v.name, err)
-				}
-				if !bytes.Equal(got.Body, w.Body) || got.ETag != w.ETag || !got.LastModified.Equal(w.LastModified) {
-					t.Errorf("after %s: cached %s differs from a fresh build:\n cached ETag %s Last-Modified %v\n fresh  ETag %s Last-Modified %v\n%s",
-						after, v.name, got.ETag, got.LastModified, w.ETag, w.LastModified, lineDiff(w.Body, got.Body))
-				}
-				if got.Gzip != nil {
-					zr, err := gzip.NewReader(bytes.NewReader(got.Gzip))
-					var plain []byte
-					if err == nil {
-						plain, err = io.ReadAll(zr)
-					}
-					if err != nil || !bytes.Equal(plain, got.Body) {
-						t.Errorf("after %s: gzip of %s does not hold the body (%v)", after, v.name, err)
-					}
-				}
-				again, err := r.f.Render(ctx, tokens[v.user], v.scope, v.id)
-				if err != nil || len(again.Body) == 0 || &again.Body[0] != &got.Body[0] {
-					t.Errorf("after %s: second Render(%s) rebuilt the feed (err %v), want the cached one", after, v.name, err)
+			for _, sv := range services {
+				for _, v := range views {
+					checkView(t, ctx, sv.f, want, tokens[v.user], v, after+" (read through "+sv.name+")")
 				}
 			}
 		}
@@ -287,8 +272,10 @@ func TestFeedCacheNeverStale(t *testing.T) {
 				}
 			}
 		}
-		if _, err := r.f.Render(ctx, tokens["zhangsan"], models.FeedAll, ""); !errors.Is(err, models.ErrNotFound) {
-			t.Errorf("Render(revoked token) = %v, want ErrNotFound", err)
+		for _, sv := range services {
+			if _, err := sv.f.Render(ctx, tokens["zhangsan"], models.FeedAll, ""); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("Render(revoked token) through %s = %v, want ErrNotFound", sv.name, err)
+			}
 		}
 
 		// A token whose owner left the catalog opens nothing, though its feeds were cached.
@@ -304,8 +291,10 @@ func TestFeedCacheNeverStale(t *testing.T) {
 		if err := r.s.SyncCatalog(ctx, cat); err != nil {
 			t.Fatalf("SyncCatalog(without wangwu) = %v", err)
 		}
-		if _, err := r.f.Render(ctx, tokens["wangwu"], models.FeedRooms, "sk-tianyuan"); !errors.Is(err, models.ErrForbidden) {
-			t.Errorf("Render(token of a removed user) = %v, want ErrForbidden", err)
+		for _, sv := range services {
+			if _, err := sv.f.Render(ctx, tokens["wangwu"], models.FeedRooms, "sk-tianyuan"); !errors.Is(err, models.ErrForbidden) {
+				t.Errorf("Render(token of a removed user) through %s = %v, want ErrForbidden", sv.name, err)
+			}
 		}
 	})
 }
@@ -346,4 +335,37 @@ func itoa(i int) string {
 		b = append([]byte{byte('0' + i%10)}, b...)
 	}
 	return string(b)
+}
+
+// checkView renders view v through f (cached) and want (a fresh service) and compares
+// them: body, ETag, Last-Modified, the gzip's content; rendering again must hit the
+// cache.
+func checkView(t *testing.T, ctx context.Context, f, want *bridge.Feeds, token string, v feedView, after string) {
+	t.Helper()
+	got, err := f.Render(ctx, token, v.scope, v.id)
+	if err != nil {
+		t.Fatalf("after %s: Render(%s) = %v", after, v.name, err)
+	}
+	w, err := want.Render(ctx, token, v.scope, v.id)
+	if err != nil {
+		t.Fatalf("after %s: fresh Render(%s) = %v", after, v.name, err)
+	}
+	if !bytes.Equal(got.Body, w.Body) || got.ETag != w.ETag || !got.LastModified.Equal(w.LastModified) {
+		t.Errorf("after %s: cached %s differs from a fresh build:\n cached ETag %s Last-Modified %v\n fresh  ETag %s Last-Modified %v\n%s",
+			after, v.name, got.ETag, got.LastModified, w.ETag, w.LastModified, lineDiff(w.Body, got.Body))
+	}
+	if got.Gzip != nil {
+		zr, err := gzip.NewReader(bytes.NewReader(got.Gzip))
+		var plain []byte
+		if err == nil {
+			plain, err = io.ReadAll(zr)
+		}
+		if err != nil || !bytes.Equal(plain, got.Body) {
+			t.Errorf("after %s: gzip of %s does not hold the body (%v)", after, v.name, err)
+		}
+	}
+	again, err := f.Render(ctx, token, v.scope, v.id)
+	if err != nil || len(again.Body) == 0 || &again.Body[0] != &got.Body[0] {
+		t.Errorf("after %s: second Render(%s) rebuilt the feed (err %v), want the cached one", after, v.name, err)
+	}
 }

@@ -26,8 +26,11 @@ import (
 //	wangwu    "王五的机密会" sk-tianyuan   4-13 09:00, wangwu alone
 //	shanghai  "上海站会"     sh-waitan     4-13 10:00, lisi alone
 //	refused   "被拒绝"       duowei        4-14 10:00, rejected
+//
+// other is a second store on the same database, as another process or replica has.
 type feedRig struct {
 	s     *models.Store
+	other *models.Store
 	clock *modelstest.Clock
 	f     *bridge.Feeds
 	res   map[string]models.Reservation
@@ -35,7 +38,7 @@ type feedRig struct {
 
 func newFeedRig(t *testing.T, fn func(t *testing.T, r *feedRig)) {
 	clock := modelstest.NewClock(time.Time{})
-	modelstest.Each(t, clock.Now, func(t *testing.T, s *models.Store) {
+	modelstest.EachShared(t, clock.Now, func(t *testing.T, s, other *models.Store) {
 		clock.Set(feedNow().Add(-24 * time.Hour))
 		ctx := context.Background()
 		cat := models.DemoCatalog()
@@ -43,7 +46,7 @@ func newFeedRig(t *testing.T, fn func(t *testing.T, r *feedRig)) {
 		if err := s.SyncCatalog(ctx, cat); err != nil {
 			t.Fatalf("SyncCatalog() = %v", err)
 		}
-		r := &feedRig{s: s, clock: clock, res: map[string]models.Reservation{},
+		r := &feedRig{s: s, other: other, clock: clock, res: map[string]models.Reservation{},
 			f: &bridge.Feeds{Store: s, Zone: zone(t, "Asia/Shanghai"), Now: clock.Now,
 				Access: models.NewAccess("admin")}}
 		book := func(key, room, title, organizer string, start time.Time, st models.Status, attendees ...string) {

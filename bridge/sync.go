@@ -48,6 +48,8 @@ type Syncer struct {
 	// passSem keeps this process to one pass of the backend at a time; the pass lease
 	// does the same across processes.
 	passSem chan struct{}
+	// plan, for a DeltaSource with a budget, makes background passes incremental.
+	plan *SyncPlan
 }
 
 // SyncerConfig holds a Syncer's dependencies and knobs (zero = default).
@@ -73,6 +75,10 @@ type SyncerConfig struct {
 	// (default 30 s): the background loop of a dead leader is taken over within it.
 	Instance string
 	Lease    time.Duration
+	// Plan, for a metered DeltaSource, makes the background passes read changes and
+	// reconcile room schedules only as the plan and the budget allow (nil: every pass
+	// reads the whole window).
+	Plan *SyncPlan
 }
 
 // NewSyncer builds a Syncer.
@@ -80,6 +86,10 @@ func NewSyncer(cfg SyncerConfig) *Syncer {
 	s := &Syncer{store: cfg.Store, source: cfg.Source, routing: cfg.Routing, now: cfg.Now, log: cfg.Logger, usage: cfg.Usage,
 		back: cfg.Back, ahead: cfg.Ahead, base: cfg.Interval, finalLead: cfg.FinalLead, passTimeout: cfg.PassTimeout,
 		instance: cfg.Instance, lease: cfg.Lease, passSem: make(chan struct{}, 1), detector: cfg.Detector}
+	if _, ok := cfg.Source.(DeltaSource); ok && cfg.Plan != nil && cfg.Usage != nil {
+		p := cfg.Plan.withDefaults()
+		s.plan = &p
+	}
 	if s.instance == "" {
 		s.instance = DefaultOwner("")
 	}
@@ -164,7 +174,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 		if leader && !s.now().Before(due) {
 			pctx, cancel := context.WithTimeout(ctx, s.passTimeout)
 			keep := s.keep(s.leaderLease()) // a pass may outlast the lease
-			sum, err := s.Pass(pctx, false)
+			sum, err := s.PlannedPass(pctx)
 			keep()
 			cancel()
 			if err != nil && ctx.Err() == nil {
@@ -265,7 +275,10 @@ func (s *Syncer) keep(name string) func() {
 func (s *Syncer) NextInterval(ctx context.Context) time.Duration {
 	now := s.now()
 	wait := s.base
-	if s.usage != nil {
+	switch {
+	case s.plan != nil:
+		wait = s.plannedWait(ctx, now)
+	case s.usage != nil:
 		rooms, _ := s.mappedRooms(ctx)
 		per := s.source.CallsPerPass(len(rooms), s.back+s.ahead)
 		wait = s.meteredWait(ctx, now, per)
@@ -333,7 +346,7 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, erro
 	var before int
 	if s.usage != nil {
 		if per := s.source.CallsPerPass(len(rooms), s.back+s.ahead); !s.usage.Allow(ctx, start, per) {
-			if !s.usage.floorDue(start, s.lastPass(ctx), per) {
+			if !s.usage.floorDue(start, s.lastFull(ctx), per) {
 				sum.Skipped = true
 				sum.Note = fmt.Sprintf("monthly budget of %d metered calls reached", s.usage.Budget)
 				return sum, nil
@@ -355,6 +368,19 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, erro
 	} else {
 		err = lerr
 	}
+	if err == nil && s.plan != nil {
+		err = s.store.SetState(ctx, b, stateReconciled, start.UTC().Format(time.RFC3339))
+	}
+	if f, ok := s.routing.Freeze[b]; ok && err == nil && !start.Before(f.Add(-s.finalLead)) {
+		_ = s.store.SetState(ctx, b, stateFinal, start.UTC().Format(time.RFC3339))
+	}
+	return s.finish(ctx, sum, applied, err, readAt, before, from, to)
+}
+
+// finish completes the summary of a pass that read the backend at readAt (the budget
+// counting before calls then) and applied what it read, and records the pass.
+func (s *Syncer) finish(ctx context.Context, sum models.SyncSummary, applied models.ApplyResult, err error, readAt time.Time, before int, from, to time.Time) (models.SyncSummary, error) {
+	b, start := sum.Backend, sum.StartedAt
 	sum.Seen, sum.Created, sum.Updated, sum.Cancelled, sum.Guarded = applied.Seen, applied.Created, applied.Updated, applied.Cancelled, applied.Guarded
 	if err != nil {
 		sum.Errors = 1
@@ -375,9 +401,6 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, erro
 		s.usage.Flush(ctx, start)
 	}
 	sum.DurationMS = s.now().Sub(start).Milliseconds()
-	if f, ok := s.routing.Freeze[b]; ok && err == nil && !start.Before(f.Add(-s.finalLead)) {
-		_ = s.store.SetState(ctx, b, stateFinal, start.UTC().Format(time.RFC3339))
-	}
 	if rerr := s.store.RecordSyncRun(ctx, models.SyncRun{Backend: b, StartedAt: start, DurationMS: sum.DurationMS, WindowFrom: from, WindowTo: to,
 		Seen: sum.Seen, Created: sum.Created, Updated: sum.Updated, Cancelled: sum.Cancelled, Errors: sum.Errors,
 		MeteredCalls: sum.MeteredCalls, Guarded: sum.Guarded, Note: sum.Note}); rerr != nil {
@@ -404,7 +427,7 @@ func (s *Syncer) meteredWait(ctx context.Context, now time.Time, per int) time.D
 		return wait
 	}
 	floor := s.base
-	if last := s.lastPass(ctx); !last.IsZero() {
+	if last := s.lastFull(ctx); !last.IsZero() {
 		floor = max(last.Add(syncFloor).Sub(now), s.base)
 	}
 	return min(wait, floor)
@@ -439,13 +462,23 @@ func (s *Syncer) UsageStatus(ctx context.Context) (st models.UsageStatus, ok boo
 	now := s.now()
 	rooms, _ := s.mappedRooms(ctx)
 	per := s.source.CallsPerPass(len(rooms), s.back+s.ahead)
-	wait := s.meteredWait(ctx, now, per)
-	st = s.usage.Status(now, per, wait)
+	wait, base := s.meteredWait(ctx, now, per), s.base
+	if s.plan != nil {
+		sc, deltaPer, reconPer, recons := s.schedule(ctx, now)
+		per, wait, base = deltaPer, s.plannedWait(ctx, now), sc.Target
+		st = s.usage.Status(now, per, wait)
+		// The delta reads and the reconciliations still due; a steady month as planned.
+		st.Projected = st.Used + deltaPer*times(s.usage.monthEnd(now).Sub(now), wait) + recons*reconPer
+		month := 30 * 24 * time.Hour
+		st.SteadyMonth = deltaPer*times(month, wait) + reconPer*times(month, sc.ReconcileEvery)
+	} else {
+		st = s.usage.Status(now, per, wait)
+	}
 	switch {
 	case !s.usage.Allow(ctx, now, per):
 		// The wait already counts from now: to the daily floor or the month's turn.
 		st.State, st.Until = models.SyncPaused, now.Add(wait).UTC().Truncate(time.Second)
-	case wait > s.base:
+	case wait > base:
 		// Passes are spaced wait apart: the next comes that long after the last.
 		next := now.Add(wait)
 		if last := s.lastPass(ctx); !last.IsZero() {

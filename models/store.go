@@ -42,6 +42,8 @@ type Store struct {
 	now     func() time.Time
 	// stmts caches prepared read statements by their SQL (see prepared).
 	stmts sync.Map
+	// lookups keeps FeedLookup's answers on SQLite (nil: every lookup is a query).
+	lookups *feedLookups
 	// notifyConflicts queues a JobNotify for the roombridge-made sides of a conflict
 	// when it opens or reopens (see SetNotifyConflicts).
 	notifyConflicts bool
@@ -82,6 +84,7 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 	}
 	var (
 		db, rdb *gorm.DB
+		lookups *feedLookups
 		err     error
 	)
 	switch kind {
@@ -111,8 +114,11 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 				rdb, err = gorm.Open(sqlite.Open(rest+sep+pragmas+"&_pragma=query_only(1)&_pragma=mmap_size(268435456)&_pragma=cache_size(-16000)"), cfg)
 				if err == nil {
 					rDB, _ := rdb.DB()
-					rDB.SetMaxOpenConns(sqliteReaders)
-					rDB.SetMaxIdleConns(sqliteReaders)
+					// One more connection for feedLookups, which keeps it.
+					rDB.SetMaxOpenConns(sqliteReaders + 1)
+					rDB.SetMaxIdleConns(sqliteReaders + 1)
+					path, _, _ := strings.Cut(strings.TrimPrefix(rest, "file:"), "?")
+					lookups = &feedLookups{db: rDB, path: path}
 				} else {
 					sqlDB.Close()
 				}
@@ -151,7 +157,7 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", kind, errors.Join(ErrUnavailable, err))
 	}
-	return &Store{db: db, rdb: rdb, dialect: kind, now: now}, nil
+	return &Store{db: db, rdb: rdb, dialect: kind, now: now, lookups: lookups}, nil
 }
 
 // Dialect returns DialectMySQL or DialectSQLite.
@@ -191,6 +197,9 @@ func (s *Store) Close() error {
 		st.(*sql.Stmt).Close()
 		return true
 	})
+	if s.lookups != nil {
+		s.lookups.close()
+	}
 	if s.rdb != s.db {
 		if d, err := s.rdb.DB(); err == nil {
 			errs = append(errs, d.Close())

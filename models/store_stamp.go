@@ -121,11 +121,33 @@ func (s *Store) FeedStamps(ctx context.Context, scopes []string) (map[string]int
 	return out, nil
 }
 
-// FeedLookup is what serving a feed needs before anything else, in one statement: the
-// active token whose hash is hash, the sum of the change counters of scopes (of every
-// scope when scopes is nil; see FeedStamps) and the catalog's counter. Errors:
-// ErrNotFound for an unknown or revoked token, ErrUnavailable.
+// FeedLookup is what serving a feed needs before anything else: the active token whose
+// hash is hash, the sum of the change counters of scopes (of every scope when scopes is
+// nil; see FeedStamps) and the catalog's counter, as committed when it is called by any
+// process. On SQLite the answer is kept while the database shows no commit since it was
+// read (see feedLookups); otherwise it is one statement. Errors: ErrNotFound for an
+// unknown or revoked token, ErrUnavailable.
 func (s *Store) FeedLookup(ctx context.Context, hash string, scopes []string) (t FeedToken, stamp, catalog int64, err error) {
+	if s.lookups == nil {
+		return s.feedLookup(ctx, hash, scopes)
+	}
+	gen, err := s.lookups.generation(ctx)
+	if err != nil {
+		// No proof that a kept answer is current: ask the database itself.
+		return s.feedLookup(ctx, hash, scopes)
+	}
+	key := feedLookupKey(hash, scopes)
+	if e, ok := s.lookups.get(gen, key); ok {
+		return e.t, e.stamp, e.catalog, nil
+	}
+	if t, stamp, catalog, err = s.feedLookup(ctx, hash, scopes); err == nil {
+		s.lookups.put(gen, key, feedLookupEntry{t: t, stamp: stamp, catalog: catalog})
+	}
+	return t, stamp, catalog, err
+}
+
+// feedLookup is FeedLookup's statement.
+func (s *Store) feedLookup(ctx context.Context, hash string, scopes []string) (t FeedToken, stamp, catalog int64, err error) {
 	sum := "SELECT COALESCE(SUM(version), 0) FROM feed_stamps"
 	args := []any{}
 	if scopes != nil {

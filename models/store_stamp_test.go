@@ -3,7 +3,9 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,6 +109,149 @@ func TestStoreFeedStamps(t *testing.T) {
 		}
 		if _, _, _, err := s.FeedLookup(ctx, tok.TokenHash, nil); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("FeedLookup(revoked) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// FeedLookup answers from what is committed when it is called, whichever store (another
+// process, another replica) committed it: each change made through another store shows
+// in the very next lookup, and a lookup with nothing changed answers the same.
+func TestStoreFeedLookupSeesOtherStores(t *testing.T) {
+	c := newClock()
+	modelstest.EachShared(t, c.Now, func(t *testing.T, s, other *models.Store) {
+		seeded(t, s)
+		ctx := context.Background()
+		tok := models.FeedToken{ID: models.NewID(), UserID: "zhangsan", TokenHash: models.FeedTokenHash("t")}
+		if _, err := s.CreateFeedToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		room := []string{models.ScopeCatalog, models.RoomScope("duowei")}
+		type answer struct {
+			token          models.FeedToken
+			stamp, catalog int64
+			err            error
+		}
+		lookup := func() answer {
+			var a answer
+			a.token, a.stamp, a.catalog, a.err = s.FeedLookup(ctx, tok.TokenHash, room)
+			return a
+		}
+		booked := res("duowei", time.Date(2023, 4, 11, 8, 0, 0, 0, time.UTC), time.Hour, models.BackendOA, models.OriginBridge)
+		used := c.Now().UTC().Truncate(time.Second)
+		steps := []struct {
+			name   string
+			change func(t *testing.T)
+			want   func(before, after answer) bool
+		}{
+			{"nothing", func(*testing.T) {}, func(b, a answer) bool { return cmp.Equal(a, b, cmp.AllowUnexported(answer{}), cmpopts.EquateErrors()) }},
+			{"a booking in the room", func(t *testing.T) {
+				if _, _, err := other.Book(ctx, booked, nil, nil); err != nil {
+					t.Fatal(err)
+				}
+			}, func(b, a answer) bool { return a.stamp == b.stamp+1 && a.catalog == b.catalog }},
+			{"nothing again", func(*testing.T) {}, func(b, a answer) bool { return cmp.Equal(a, b, cmp.AllowUnexported(answer{}), cmpopts.EquateErrors()) }},
+			{"the booking cancelled", func(t *testing.T) {
+				if _, err := other.Update(ctx, booked.ID, models.Change{Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+					x.Status = models.StatusCancelled
+					return nil, nil, nil
+				}}); err != nil {
+					t.Fatal(err)
+				}
+			}, func(b, a answer) bool { return a.stamp == b.stamp+1 }},
+			{"a booking in another room", func(t *testing.T) {
+				if _, _, err := other.Book(ctx, res("sh-waitan", booked.Start, time.Hour, models.BackendOA, models.OriginBridge), nil, nil); err != nil {
+					t.Fatal(err)
+				}
+			}, func(b, a answer) bool { return a.stamp == b.stamp && a.catalog == b.catalog && a.err == nil }},
+			{"the catalog synced", func(t *testing.T) {
+				if err := other.SyncCatalog(ctx, models.DemoCatalog()); err != nil {
+					t.Fatal(err)
+				}
+			}, func(b, a answer) bool { return a.catalog == b.catalog+1 && a.stamp == b.stamp+1 }},
+			{"the token used", func(t *testing.T) {
+				if err := other.TouchFeedToken(ctx, tok.ID, used); err != nil {
+					t.Fatal(err)
+				}
+			}, func(b, a answer) bool { return a.token.LastUsedAt != nil && a.token.LastUsedAt.Equal(used) }},
+			{"the token revoked", func(t *testing.T) {
+				if err := other.RevokeFeedToken(ctx, "zhangsan", tok.ID); err != nil {
+					t.Fatal(err)
+				}
+			}, func(_, a answer) bool { return errors.Is(a.err, models.ErrNotFound) }},
+		}
+		before := lookup()
+		if before.err != nil {
+			t.Fatalf("FeedLookup() = %v", before.err)
+		}
+		for _, st := range steps {
+			st.change(t)
+			after := lookup()
+			if !st.want(before, after) {
+				t.Errorf("after %s: FeedLookup() = %+v, before %+v", st.name, after, before)
+			}
+			before = after
+		}
+	})
+}
+
+// Under concurrent lookups, a lookup that starts after a commit by another store has
+// returned sees that commit, however the lookups share their checks.
+func TestStoreFeedLookupConcurrent(t *testing.T) {
+	c := newClock()
+	modelstest.EachShared(t, c.Now, func(t *testing.T, s, other *models.Store) {
+		seeded(t, s)
+		ctx := context.Background()
+		tok := models.FeedToken{ID: models.NewID(), UserID: "zhangsan", TokenHash: models.FeedTokenHash("t")}
+		if _, err := s.CreateFeedToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		room := []string{models.RoomScope("duowei")}
+		const bookings, readers = 20, 8
+		var (
+			wg    sync.WaitGroup
+			stop  = make(chan struct{})
+			stale = make(chan string, readers)
+		)
+		_, base, _, err := s.FeedLookup(ctx, tok.TokenHash, room)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var done atomic.Int64 // bookings that have returned
+		for range readers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					n := done.Load() // bookings that had returned before this lookup began
+					_, stamp, _, err := s.FeedLookup(ctx, tok.TokenHash, room)
+					if err != nil {
+						stale <- err.Error()
+						return
+					}
+					if stamp < base+n {
+						stale <- fmt.Sprintf("stamp %d after %d bookings returned, want at least %d", stamp, n, base+n)
+						return
+					}
+				}
+			}()
+		}
+		start := time.Date(2023, 4, 11, 8, 0, 0, 0, time.UTC)
+		for i := range bookings {
+			if _, _, err := other.Book(ctx, res("duowei", start.Add(time.Duration(i)*time.Hour), time.Hour, models.BackendOA, models.OriginBridge), nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			done.Add(1)
+		}
+		close(stop)
+		wg.Wait()
+		close(stale)
+		for msg := range stale {
+			t.Errorf("FeedLookup() under concurrency: %s", msg)
 		}
 	})
 }

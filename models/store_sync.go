@@ -155,11 +155,7 @@ func (s *Store) applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFl
 		return 0, 0, 1, nil
 	}
 	if r == nil {
-		remote := rm.RemoteID
-		n := Reservation{ID: NewID(), UID: NativeUID(b, remote), RoomID: rm.RoomID, Start: rm.Start, End: rm.End,
-			Title: rm.Title, OrganizerID: rm.OrganizerID, OrganizerName: rm.OrganizerName, OrganizerRef: rm.OrganizerRef,
-			Backend: b, RemoteID: &remote, Origin: OriginNative, Status: rm.Status, CreatedAt: now, UpdatedAt: now}
-		n.normalize()
+		n := newNative(b, rm, now)
 		touched[n.RoomID] = true
 		return 1, 0, 0, tx.Create(&n).Error
 	}
@@ -172,6 +168,16 @@ func (s *Store) applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFl
 	r.UpdatedAt = now
 	r.normalize()
 	return 0, 1, 0, tx.Save(r).Error
+}
+
+// newNative is the reservation a backend booking the bridge does not know becomes.
+func newNative(b Backend, rm Remote, now time.Time) Reservation {
+	remote := rm.RemoteID
+	n := Reservation{ID: NewID(), UID: NativeUID(b, remote), RoomID: rm.RoomID, Start: rm.Start, End: rm.End,
+		Title: rm.Title, OrganizerID: rm.OrganizerID, OrganizerName: rm.OrganizerName, OrganizerRef: rm.OrganizerRef,
+		Backend: b, RemoteID: &remote, Origin: OriginNative, Status: rm.Status, CreatedAt: now, UpdatedAt: now}
+	n.normalize()
+	return n
 }
 
 // ApplyRemote brings one backend booking up to date outside a full pass (on an event

@@ -44,3 +44,15 @@ type SyncState struct {
 
 // TableName maps SyncState to its table.
 func (SyncState) TableName() string { return "sync_state" }
+
+// SyncToken is the cursor of one calendar a backend's sync reads by changes (DingTalk's
+// syncToken), keyed by backend and the calendar's owner.
+type SyncToken struct {
+	Backend   Backend `gorm:"primaryKey"`
+	Calendar  string  `gorm:"primaryKey"`
+	Token     string
+	UpdatedAt time.Time
+}
+
+// TableName maps SyncToken to its table.
+func (SyncToken) TableName() string { return "sync_tokens" }

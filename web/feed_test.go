@@ -522,3 +522,75 @@ func TestFeedGzip(t *testing.T) {
 		})
 	}
 }
+
+// writeFeed answers every request as http.ServeContent does (status, headers, body),
+// except that it states the length of a gzip body too.
+func TestWriteFeedAsServeContent(t *testing.T) {
+	body := []byte(strings.Repeat("BEGIN:VEVENT\r\nEND:VEVENT\r\n", 3000))
+	modtime := time.Date(2023, 4, 9, 8, 30, 0, 0, time.UTC)
+	const etag = `"abc123"`
+	tests := []struct {
+		name   string
+		method string
+		header []string
+		etag   string
+		gzip   bool
+	}{
+		{"plain", http.MethodGet, nil, etag, false},
+		{"HEAD", http.MethodHead, nil, etag, false},
+		{"gzip", http.MethodGet, nil, etag, true},
+		{"If-None-Match the ETag", http.MethodGet, []string{"If-None-Match", etag}, etag, false},
+		{"HEAD If-None-Match the ETag", http.MethodHead, []string{"If-None-Match", etag}, etag, false},
+		{"If-None-Match the gzip ETag", http.MethodGet, []string{"If-None-Match", etag}, etag, true},
+		{"If-None-Match weak", http.MethodGet, []string{"If-None-Match", `W/` + etag}, etag, false},
+		{"If-None-Match in a list", http.MethodGet, []string{"If-None-Match", `"x", W/"y" ,` + etag}, etag, false},
+		{"If-None-Match star", http.MethodGet, []string{"If-None-Match", `*`}, etag, false},
+		{"If-None-Match another", http.MethodGet, []string{"If-None-Match", `"abc"`}, etag, false},
+		{"If-None-Match a prefix", http.MethodGet, []string{"If-None-Match", `"abc123`}, etag, false},
+		{"If-None-Match malformed before the ETag", http.MethodGet, []string{"If-None-Match", `abc, ` + etag}, etag, false},
+		{"If-None-Match without an ETag", http.MethodGet, []string{"If-None-Match", etag}, "", false},
+		{"If-None-Match star without an ETag", http.MethodGet, []string{"If-None-Match", "*"}, "", false},
+		{"If-None-Match and an earlier If-Modified-Since", http.MethodGet, []string{"If-None-Match", `"zz"`, "If-Modified-Since", modtime.Add(-time.Hour).Format(http.TimeFormat)}, etag, false},
+		{"If-None-Match and a later If-Modified-Since", http.MethodGet, []string{"If-None-Match", `"zz"`, "If-Modified-Since", modtime.Add(time.Hour).Format(http.TimeFormat)}, etag, false},
+		{"If-Modified-Since", http.MethodGet, []string{"If-Modified-Since", modtime.Format(http.TimeFormat)}, etag, false},
+		{"If-Match another", http.MethodGet, []string{"If-Match", `"zz"`}, etag, false},
+		{"range", http.MethodGet, []string{"Range", "bytes=10-19"}, etag, false},
+		{"range and If-None-Match", http.MethodGet, []string{"Range", "bytes=10-19", "If-None-Match", etag}, etag, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			answer := func(serve func(w http.ResponseWriter, r *http.Request)) *httptest.ResponseRecorder {
+				r := httptest.NewRequest(tt.method, "/ical/t/all.ics", nil)
+				for i := 0; i+1 < len(tt.header); i += 2 {
+					r.Header.Set(tt.header[i], tt.header[i+1])
+				}
+				w := httptest.NewRecorder()
+				w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+				if tt.etag != "" {
+					w.Header().Set("Etag", tt.etag)
+				}
+				if tt.gzip {
+					w.Header().Set("Content-Encoding", "gzip")
+				}
+				serve(w, r)
+				return w
+			}
+			got := answer(func(w http.ResponseWriter, r *http.Request) { writeFeed(w, r, "all.ics", modtime, body) })
+			want := answer(func(w http.ResponseWriter, r *http.Request) {
+				http.ServeContent(w, r, "all.ics", modtime, bytes.NewReader(body))
+			})
+			if tt.gzip && got.Code == http.StatusOK {
+				if n := got.Header().Get("Content-Length"); n != fmt.Sprint(len(body)) {
+					t.Errorf("writeFeed(gzip) Content-Length = %q, want %d", n, len(body))
+				}
+				want.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			}
+			if got.Code != want.Code || !bytes.Equal(got.Body.Bytes(), want.Body.Bytes()) {
+				t.Errorf("writeFeed() = %d with %d bytes, want %d with %d (ServeContent)", got.Code, got.Body.Len(), want.Code, want.Body.Len())
+			}
+			if diff := cmp.Diff(want.Header(), got.Header()); diff != "" {
+				t.Errorf("writeFeed() headers differ from ServeContent's (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -23,7 +23,17 @@ const (
 	codeIdemProcessing = "idempotencyProcessing"
 	codeDuplicateToken = "invalidRequest.duplicateClientToken"
 	codePermissionDeny = "permissionDeny"
+	// codeSyncTokenExpired is what DingTalk answers an event listing whose syncToken it
+	// no longer accepts. DingTalk documents neither the lifetime of a syncToken nor this
+	// code; a 400 invalidParameter is the most plausible answer (the listing's only
+	// parameter is the token), so it is the one constant to change once a real answer is
+	// seen.
+	codeSyncTokenExpired = "invalidParameter"
 )
+
+// ErrSyncTokenExpired marks an event listing refused because DingTalk no longer accepts
+// its syncToken: drop the token and read the calendar in full.
+var ErrSyncTokenExpired = errors.New("syncToken no longer accepted")
 
 // errBadAnswer marks a 2xx answer the client cannot use.
 var errBadAnswer = errors.New("malformed answer")

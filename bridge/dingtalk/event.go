@@ -395,10 +395,10 @@ type ListQuery struct {
 
 // ListEvents lists unionID's primary calendar, deleted events included (with status
 // StatusCancelled), reading every page. It returns the sync token for the next incremental
-// call. It returns an error wrapping models.ErrInvalid if DingTalk rejects the query, which
-// includes a sync token it no longer accepts (start over with a full listing),
-// models.ErrForbidden if the app may not read the calendar, and models.ErrUnavailable when
-// DingTalk cannot be reached.
+// call. It returns an error wrapping models.ErrInvalid if DingTalk rejects the query, and
+// also ErrSyncTokenExpired when the query had a sync token DingTalk no longer accepts
+// (start over with a full listing), models.ErrForbidden if the app may not read the
+// calendar, and models.ErrUnavailable when DingTalk cannot be reached.
 func (c *Client) ListEvents(ctx context.Context, unionID string, q ListQuery) ([]Event, string, error) {
 	op := fmt.Sprintf("dingtalk list events of %s", unionID)
 	var events []Event
@@ -441,6 +441,9 @@ func (c *Client) ListEvents(ctx context.Context, unionID string, q ListQuery) ([
 			},
 		})
 		if err != nil {
+			if q.SyncToken != "" && hasCode(err, codeSyncTokenExpired) {
+				return nil, "", fmt.Errorf("%w: %w", ErrSyncTokenExpired, err)
+			}
 			return nil, "", err
 		}
 		for _, raw := range body.Events {

@@ -76,6 +76,13 @@ func TestListEventsSyncToken(t *testing.T) {
 	if _, _, err := e.client.ListEvents(ctx, "union-alice", dingtalk.ListQuery{SyncToken: "bogus"}); !errors.Is(err, models.ErrInvalid) {
 		t.Errorf("ListEvents(bogus syncToken) = %v, want ErrInvalid", err)
 	}
+	e.fake.ExpireSyncTokens()
+	if _, _, err := e.client.ListEvents(ctx, "union-alice", dingtalk.ListQuery{SyncToken: token2}); !errors.Is(err, dingtalk.ErrSyncTokenExpired) {
+		t.Errorf("ListEvents(expired syncToken) = %v, want ErrSyncTokenExpired", err)
+	}
+	if _, _, err := e.client.ListEvents(ctx, "union-alice", dingtalk.ListQuery{TimeMin: e.at(0, 0), TimeMax: e.at(0, 0).AddDate(2, 0, 0)}); !errors.Is(err, models.ErrInvalid) || errors.Is(err, dingtalk.ErrSyncTokenExpired) {
+		t.Errorf("ListEvents(two-year window) = %v, want ErrInvalid and no ErrSyncTokenExpired (no syncToken was sent)", err)
+	}
 }
 
 func TestListEventsPages(t *testing.T) {

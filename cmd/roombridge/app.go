@@ -159,7 +159,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 			a.close()
 			return nil, &configError{"ROOMBRIDGE_DINGTALK_APP_KEY", err.Error()}
 		}
-		d := &bridge.DingTalk{Client: client, Store: a.store, Zone: cfg.Zone, Log: a.log, Operator: a.operator(), Now: a.now}
+		d := &bridge.DingTalk{Client: client, Store: a.store, Zone: cfg.Zone, Log: a.log, Operator: a.operator(), Calendars: cfg.DingTalkCalendars, Now: a.now}
 		a.dingtalk = d
 		backends, sources, names = append(backends, d), append(sources, d), append(names, models.BackendDingTalk)
 	}
@@ -178,11 +178,17 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		SeriesWindow: cfg.BookingWindow})
 	for _, src := range sources {
 		var usage *bridge.Usage
+		var plan *bridge.SyncPlan
 		if src.Name() == models.BackendDingTalk {
 			usage = a.usage
+			if cfg.DingTalkPlan != nil {
+				p := *cfg.DingTalkPlan
+				p.Stream = cfg.DingTalkStream
+				plan = &p
+			}
 		}
 		a.syncers = append(a.syncers, bridge.NewSyncer(bridge.SyncerConfig{Store: a.store, Source: src, Routing: routing, Now: a.now, Logger: a.log,
-			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead, Instance: instance, Lease: cfg.SyncLease, Detector: a.detector}))
+			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead, Instance: instance, Lease: cfg.SyncLease, Detector: a.detector, Plan: plan}))
 	}
 	a.admin = &bridge.Admin{Store: a.store, Syncers: a.syncers, Routing: routing, Demo: cfg.Demo, Now: a.now, Detector: a.detector}
 	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, Access: cfg.access(), ShowTitles: cfg.FeedShowTitles,

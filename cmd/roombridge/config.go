@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"roombridge/bridge"
 	"roombridge/models"
 	"roombridge/web"
 )
@@ -55,7 +56,12 @@ type config struct {
 	SyncBack, SyncAhead time.Duration
 	DingTalkBudget      int
 	DingTalkOverage     int
-	FeedShowTitles      bool
+	// DingTalkCalendars are the catalog users whose calendars sync reads by changes (nil:
+	// the operator's); DingTalkPlan plans those reads and the reconciliations (nil: every
+	// pass reads all room schedules).
+	DingTalkCalendars []string
+	DingTalkPlan      *bridge.SyncPlan
+	FeedShowTitles    bool
 	// DingTalkStream listens for DingTalk's Stream-mode events (the app must be set to
 	// Stream push in the developer console).
 	DingTalkStream bool
@@ -111,6 +117,10 @@ var settings = []setting{
 	{"ROOMBRIDGE_SYNC_AHEAD", "4320h", "how far ahead sync reads (default 180 days)"},
 	{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", "3000", "metered DingTalk calls sync may spend per month"},
 	{"ROOMBRIDGE_DINGTALK_SYNC_OVERAGE", "1000", "metered DingTalk calls sync may spend past the budget to keep one pass a day (0: none)"},
+	{"ROOMBRIDGE_DINGTALK_SYNC_CALENDARS", "", "comma-separated catalog user ids whose DingTalk calendars sync reads by changes (syncToken); default: the operator's"},
+	{"ROOMBRIDGE_DINGTALK_FRESHNESS", "15m", "how often sync reads the followed calendars' changes with Stream off (0: no incremental reads, every pass reads all room schedules)"},
+	{"ROOMBRIDGE_DINGTALK_STREAM_CHECK", "6h", "how often sync reads the followed calendars' changes with Stream on (events apply changes at once)"},
+	{"ROOMBRIDGE_DINGTALK_RECONCILE", "0", "time between reconciliations of every room's schedule (0: sized to the budget, at most daily)"},
 	{"ROOMBRIDGE_FEED_SHOW_TITLES", "0", "1 shows every title in room and office feeds; 0 shows only the subscriber's own"},
 	{"ROOMBRIDGE_DINGTALK_STREAM", "", "1 applies DingTalk Stream-mode events at once (default: on in demo mode, off otherwise)"},
 	{"ROOMBRIDGE_NOTIFY", "", "1 sends organizers a DingTalk work notification when a booking's outcome changes after the form stopped waiting (default: on in demo mode, off otherwise)"},
@@ -319,6 +329,9 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 	if _, err := fmt.Sscanf(o, "%d", &c.DingTalkOverage); err != nil || c.DingTalkOverage < 0 {
 		return c, nil, &configError{"ROOMBRIDGE_DINGTALK_SYNC_OVERAGE", fmt.Sprintf("%q is not a number of calls (0 or more)", o)}
 	}
+	if err := c.syncPlan(get); err != nil {
+		return c, nil, err
+	}
 	c.FeedShowTitles = get("ROOMBRIDGE_FEED_SHOW_TITLES") == "1"
 	switch v := get("ROOMBRIDGE_DINGTALK_STREAM"); v {
 	case "":
@@ -407,4 +420,28 @@ func (c config) warnings() []string {
 		out = append(out, "ROOMBRIDGE_BASE_URL is not https: session cookies are not marked Secure")
 	}
 	return out
+}
+
+// syncPlan reads the incremental DingTalk sync settings.
+func (c *config) syncPlan(get func(string) string) error {
+	for _, id := range strings.Split(get("ROOMBRIDGE_DINGTALK_SYNC_CALENDARS"), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			c.DingTalkCalendars = append(c.DingTalkCalendars, id)
+		}
+	}
+	var plan bridge.SyncPlan
+	for _, d := range []struct {
+		env string
+		dst *time.Duration
+	}{{"ROOMBRIDGE_DINGTALK_FRESHNESS", &plan.Freshness}, {"ROOMBRIDGE_DINGTALK_STREAM_CHECK", &plan.StreamCheck}, {"ROOMBRIDGE_DINGTALK_RECONCILE", &plan.Reconcile}} {
+		v := get(d.env)
+		var err error
+		if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst < 0 {
+			return &configError{d.env, fmt.Sprintf("%q is not a duration such as 15m", v)}
+		}
+	}
+	if plan.Freshness > 0 {
+		c.DingTalkPlan = &plan
+	}
+	return nil
 }

@@ -34,26 +34,53 @@ func Each(t *testing.T, now func() time.Time, fn func(t *testing.T, s *models.St
 	}
 }
 
+// EachShared is Each with a second store opened on the same database, as another
+// process or another replica would: what one store writes, the other must see.
+func EachShared(t *testing.T, now func() time.Time, fn func(t *testing.T, s, other *models.Store)) {
+	t.Helper()
+	for _, dialect := range []string{models.DialectSQLite, models.DialectMySQL} {
+		t.Run(dialect, func(t *testing.T) {
+			dsn := newDatabase(t, dialect)
+			s := open(t, dsn, now)
+			if _, err := migrations.Up(context.Background(), s.SQL(), dialect); err != nil {
+				t.Fatalf("modelstest: migrate %s: %v", dialect, err)
+			}
+			fn(t, s, open(t, dsn, now))
+		})
+	}
+}
+
 // New returns a fresh migrated store of the given dialect, closed and removed at cleanup.
 func New(t testing.TB, dialect string, now func() time.Time) *models.Store {
 	t.Helper()
-	var dsn string
-	switch dialect {
-	case models.DialectSQLite:
-		dsn = "sqlite:" + filepath.Join(t.TempDir(), "test.db")
-	case models.DialectMySQL:
-		dsn = "mysql:" + mysqlDatabase(t)
-	default:
-		t.Fatalf("modelstest: unknown dialect %q", dialect)
-	}
-	s, err := models.Open(dsn, now)
-	if err != nil {
-		t.Fatalf("modelstest: open %s: %v", dialect, err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := open(t, newDatabase(t, dialect), now)
 	if _, err := migrations.Up(context.Background(), s.SQL(), dialect); err != nil {
 		t.Fatalf("modelstest: migrate %s: %v", dialect, err)
 	}
+	return s
+}
+
+// newDatabase returns the DSN of a fresh, empty database of the given dialect.
+func newDatabase(t testing.TB, dialect string) string {
+	t.Helper()
+	switch dialect {
+	case models.DialectSQLite:
+		return "sqlite:" + filepath.Join(t.TempDir(), "test.db")
+	case models.DialectMySQL:
+		return "mysql:" + mysqlDatabase(t)
+	}
+	t.Fatalf("modelstest: unknown dialect %q", dialect)
+	return ""
+}
+
+// open opens dsn, closed at cleanup.
+func open(t testing.TB, dsn string, now func() time.Time) *models.Store {
+	t.Helper()
+	s, err := models.Open(dsn, now)
+	if err != nil {
+		t.Fatalf("modelstest: open %s: %v", dsn, err)
+	}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 

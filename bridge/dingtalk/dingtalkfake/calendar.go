@@ -604,21 +604,40 @@ func decodeCursor(prefix, tok string) (int64, int64, bool) {
 	return a, b, err1 == nil && err2 == nil
 }
 
+// syncToken is the syncToken for uid's calendar as of change counter seq, in the current
+// token epoch (ExpireSyncTokens starts a new one). It runs with s.mu held.
 func (s *Server) syncToken(uid string, seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("sync;" + uid + ";" + strconv.FormatInt(seq, 10)))
+	return base64.RawURLEncoding.EncodeToString([]byte("sync;" + uid + ";" + strconv.FormatInt(seq, 10) + ";" + strconv.FormatInt(s.syncEpoch, 10)))
 }
 
-func (s *Server) parseSyncToken(uid, tok string) (int64, bool) {
+// parseSyncToken returns the change counter a syncToken of uid's calendar stands for;
+// valid is false for a token the fake never issued, expired for one issued before the
+// last ExpireSyncTokens. It runs with s.mu held.
+func (s *Server) parseSyncToken(uid, tok string) (seq int64, valid, expired bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
-		return 0, false
+		return 0, false, false
 	}
 	parts := strings.Split(string(raw), ";")
-	if len(parts) != 3 || parts[0] != "sync" || parts[1] != uid {
-		return 0, false
+	if len(parts) != 4 || parts[0] != "sync" || parts[1] != uid {
+		return 0, false, false
 	}
-	seq, err := strconv.ParseInt(parts[2], 10, 64)
-	return seq, err == nil && seq <= s.seq
+	seq, err1 := strconv.ParseInt(parts[2], 10, 64)
+	epoch, err2 := strconv.ParseInt(parts[3], 10, 64)
+	if err1 != nil || err2 != nil || seq > s.seq || epoch > s.syncEpoch {
+		return 0, false, false
+	}
+	return seq, true, epoch < s.syncEpoch
+}
+
+// ExpireSyncTokens makes every syncToken issued so far expire: a listing with one is
+// answered 400 invalidParameter "syncToken expired" (DingTalk documents no code for an
+// expired token; a 4xx is what its suggested sync loop expects), and the caller must
+// start over with a full listing.
+func (s *Server) ExpireSyncTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.syncEpoch++
 }
 
 func (s *Server) listEvents(r *http.Request, _ []byte) reply {
@@ -655,9 +674,12 @@ func (s *Server) listEvents(r *http.Request, _ []byte) reply {
 	}
 	var since int64 = -1
 	if v := q.Get("syncToken"); v != "" {
-		seq, valid := s.parseSyncToken(uid, v)
-		if !valid {
+		seq, valid, expired := s.parseSyncToken(uid, v)
+		switch {
+		case !valid:
 			return bad("syncToken invalid")
+		case expired:
+			return apiErr(http.StatusBadRequest, codeSyncTokenExpired, "syncToken expired")
 		}
 		since = seq
 	}

@@ -23,6 +23,9 @@ const (
 	codeRoomBusy        = "meetingRoomNotAvailable"
 	codePermissionDeny  = "permissionDeny"
 	codeFlowLimit       = "flowLimit"
+	// codeSyncTokenExpired answers a listing with an expired syncToken. The real code is
+	// not documented; the client treats any 4xx on a syncToken listing as "start over".
+	codeSyncTokenExpired = codeInvalidParam
 )
 
 // FaultKind names a failure the fake can inject.

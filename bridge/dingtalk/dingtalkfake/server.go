@@ -7,8 +7,8 @@
 //
 // Tests, the demo mode and the standalone `fake-dingtalk` command use it. It keeps DingTalk's
 // behaviour that matters to the bridge: tokens that expire, x-client-token idempotency,
-// room conflicts, syncToken deltas, the 90-day limit of the room schedule query, metered
-// calls, and injectable faults (throttling, 5xx, hangs, lost answers, exhausted quota, a
+// room conflicts, syncToken deltas and their expiry (ExpireSyncTokens), the 90-day limit
+// of the room schedule query, metered calls, and injectable faults (throttling, 5xx, hangs, lost answers, exhausted quota, a
 // missing permission, meetingRoomNotAvailable on the schedule query). The old API wraps
 // token, permission and throttling errors in errcode 88 with the real code in sub_code;
 // rooms outside the app's scope (Room.Private) get the per-room schedule error "无权限";
@@ -135,6 +135,7 @@ type Server struct {
 	events       map[string]*event
 	order        []string // event ids in creation order
 	seq          int64    // change counter for syncTokens
+	syncEpoch    int64    // syncTokens of earlier epochs have expired
 	ids          int64    // id counter
 	clientTokens map[string]idempotent
 	dupConflicts bool

@@ -3,6 +3,7 @@ package dingtalkfake_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -344,4 +345,125 @@ func TestHangHoldsTheAnswer(t *testing.T) {
 	if got := f.fake.MeteredCalls(); got != 0 {
 		t.Errorf("MeteredCalls() = %d, want 0 for an unanswered call", got)
 	}
+}
+
+// listAll reads every page of the events listing query (a query string starting with
+// "?") and returns the events' ids and statuses, the pages read and the final answer's
+// syncToken.
+func (f *fixture) listAll(t *testing.T, h map[string]string, query string) (got map[string]string, pages int, syncToken string) {
+	t.Helper()
+	got = map[string]string{}
+	next := ""
+	for {
+		q := query
+		if next != "" {
+			q += "&nextToken=" + next
+		}
+		status, body := f.call(t, "GET", events+q, h, nil)
+		if status != 200 {
+			t.Fatalf("GET events%s = %d %v, want 200", q, status, body)
+		}
+		pages++
+		list := body["events"].([]any)
+		if len(list) > 100 {
+			t.Errorf("GET events%s = %d events, want at most 100 a page", q, len(list))
+		}
+		for _, e := range list {
+			ev := e.(map[string]any)
+			got[ev["id"].(string)] = ev["status"].(string)
+		}
+		n, _ := body["nextToken"].(string)
+		st, _ := body["syncToken"].(string)
+		if n != "" && st != "" {
+			t.Errorf("GET events%s = nextToken and syncToken together, want the syncToken on the last page only", q)
+		}
+		if n == "" {
+			return got, pages, st
+		}
+		next = n
+	}
+}
+
+func TestListEventsSyncTokenDeltas(t *testing.T) {
+	f := newFixture(t)
+	h := auth(f.token(t))
+	at := func(day, hour int) time.Time { return time.Date(2026, 9, day, hour, 0, 0, 0, cst) }
+	var ids []string
+	for i := range 3 {
+		id, err := f.fake.AddNative("union-1", "r1", "Standing", at(2, 9+i), at(2, 10+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	other, err := f.fake.AddNative("union-2", "r2", "Someone else's", at(2, 9), at(2, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _, token := f.listAll(t, h, "?timeMin=2026-09-01T00%3A00%3A00%2B08%3A00&showDeleted=true")
+	if len(full) != 3 || token == "" {
+		t.Fatalf("full listing = %v, token %q, want the 3 events of union-1 and a syncToken", full, token)
+	}
+	if err := errors.Join(f.fake.MoveNative(ids[0], at(3, 9), at(3, 10)), f.fake.CancelNative(ids[1])); err != nil {
+		t.Fatal(err)
+	}
+	created, err := f.fake.AddNative("union-1", "r2", "New", at(4, 9), at(4, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.fake.MoveNative(other, at(5, 9), at(5, 10)); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name  string
+		query string
+		want  map[string]string
+	}{
+		{"with showDeleted", "?showDeleted=true&syncToken=" + token,
+			map[string]string{ids[0]: "confirmed", ids[1]: "cancelled", created: "confirmed"}},
+		{"without showDeleted", "?syncToken=" + token,
+			map[string]string{ids[0]: "confirmed", created: "confirmed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, next := f.listAll(t, h, tt.query)
+			if diff := cmp.Diff(tt.want, got); diff != "" || next == "" {
+				t.Errorf("delta listing%s = %v, token %q, want only the changes (-want +got):\n%s", tt.query, got, next, diff)
+			}
+		})
+	}
+
+	t.Run("paged by 100", func(t *testing.T) {
+		_, _, token := f.listAll(t, h, "?showDeleted=true&syncToken="+token)
+		for i := range 250 {
+			if _, err := f.fake.AddNative("union-1", "r1", "Many", at(10, 0).Add(time.Duration(i)*time.Hour), at(10, 0).Add(time.Duration(i)*time.Hour+30*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, pages, next := f.listAll(t, h, "?showDeleted=true&syncToken="+token)
+		if len(got) != 250 || pages != 3 || next == "" {
+			t.Errorf("delta of 250 changes = %d events on %d pages, token %q, want 250 on 3 pages and a syncToken", len(got), pages, next)
+		}
+		if got, _, _ := f.listAll(t, h, "?showDeleted=true&syncToken="+next); len(got) != 0 {
+			t.Errorf("delta right after the last one = %v, want nothing", got)
+		}
+	})
+
+	t.Run("expired", func(t *testing.T) {
+		_, _, token := f.listAll(t, h, "?showDeleted=true&syncToken="+token)
+		f.fake.ExpireSyncTokens()
+		status, body := f.call(t, "GET", events+"?showDeleted=true&syncToken="+token, h, nil)
+		wantError(t, "delta listing with an expired syncToken", status, body, 400, "invalidParameter")
+		if body["message"] != "syncToken expired" {
+			t.Errorf("delta listing with an expired syncToken: message %v, want %q", body["message"], "syncToken expired")
+		}
+		got, _, fresh := f.listAll(t, h, "?timeMin=2026-09-01T00%3A00%3A00%2B08%3A00&showDeleted=true")
+		if len(got) != 254 || fresh == "" {
+			t.Fatalf("full listing after expiry = %d events, token %q, want all 254 and a new syncToken", len(got), fresh)
+		}
+		if got, _, _ := f.listAll(t, h, "?showDeleted=true&syncToken="+fresh); len(got) != 0 {
+			t.Errorf("delta with the new token = %v, want nothing", got)
+		}
+	})
 }

@@ -1,0 +1,139 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// SyncTokens returns the stored cursors of backend b by calendar owner (empty when none).
+func (s *Store) SyncTokens(ctx context.Context, b Backend) (map[string]string, error) {
+	var rows []SyncToken
+	if err := s.rdb.WithContext(ctx).Where("backend = ?", b).Find(&rows).Error; err != nil {
+		return nil, storeErr("list sync tokens", err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.Calendar] = r.Token
+	}
+	return out, nil
+}
+
+// SetSyncTokens stores the cursors of backend b by calendar owner; an empty token deletes
+// the calendar's cursor (its next read is a full one).
+func (s *Store) SetSyncTokens(ctx context.Context, b Backend, tokens map[string]string) error {
+	if len(tokens) == 0 {
+		return nil
+	}
+	now := s.stamp()
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		for cal, tok := range tokens {
+			if tok == "" {
+				if err := tx.Where("backend = ? AND calendar = ?", b, cal).Delete(&SyncToken{}).Error; err != nil {
+					return err
+				}
+				continue
+			}
+			row := SyncToken{Backend: b, Calendar: cal, Token: tok, UpdatedAt: now}
+			if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return storeErr("set sync tokens", err)
+}
+
+// applyChunk bounds the remote ids one lookup of ApplyChanges names.
+const applyChunk = 500
+
+// ApplyChanges applies what changed in backend b since its last read, in one
+// transaction: remotes are imported or updated as by ApplySync, and the bookings with
+// the remote ids in gone (deleted, or no longer in a catalog room) are cancelled as by
+// CancelRemote. Nothing else is touched, so unlike ApplySync an incomplete answer cancels
+// nothing. readAt is when the backend was read (see ApplyOptions.ReadAt).
+func (s *Store) ApplyChanges(ctx context.Context, b Backend, remotes []Remote, gone []string, readAt time.Time) (ApplyResult, error) {
+	if len(remotes) == 0 && len(gone) == 0 {
+		return ApplyResult{}, nil
+	}
+	now := s.stamp()
+	var res ApplyResult
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		res = ApplyResult{Seen: len(remotes)}
+		ids := make([]string, 0, len(remotes)+len(gone))
+		for _, rm := range remotes {
+			ids = append(ids, rm.RemoteID)
+		}
+		ids = append(ids, gone...)
+		byRemote := make(map[string]*Reservation, len(ids))
+		for start := 0; start < len(ids); start += applyChunk {
+			var rows []Reservation
+			chunk := ids[start:min(start+applyChunk, len(ids))]
+			if err := s.forUpdate(tx).Where("backend = ? AND remote_id IN ?", b, chunk).Find(&rows).Error; err != nil {
+				return err
+			}
+			for i := range rows {
+				byRemote[rows[i].Remote()] = &rows[i]
+			}
+		}
+		var unsent []Reservation
+		if err := tx.Where("backend = ? AND remote_id IS NULL AND origin = ? AND status = ?", b, OriginBridge, StatusPending).Find(&unsent).Error; err != nil {
+			return err
+		}
+		inFlight := map[string]bool{}
+		for _, u := range unsent {
+			inFlight[slotKey(u.RoomID, u.Start, u.End)] = true
+		}
+		touched := map[string]bool{}
+		seen := map[string]bool{}
+		var added []Reservation
+		for _, rm := range remotes {
+			if rm.RemoteID == "" || seen[rm.RemoteID] {
+				continue
+			}
+			seen[rm.RemoteID] = true
+			r := byRemote[rm.RemoteID]
+			if r == nil {
+				if inFlight[slotKey(rm.RoomID, rm.Start, rm.End)] {
+					res.Deferred++
+					continue
+				}
+				added = append(added, newNative(b, rm, now))
+				touched[rm.RoomID] = true
+				res.Created++
+				continue
+			}
+			_, updated, _, err := s.applyOne(tx, b, rm, r, inFlight, readAt, now, touched)
+			if err != nil {
+				return err
+			}
+			res.Updated += updated
+		}
+		if len(added) > 0 {
+			if err := tx.CreateInBatches(added, 50).Error; err != nil {
+				return err
+			}
+		}
+		for _, id := range gone {
+			r := byRemote[id]
+			if r == nil || seen[id] || !r.Status.Holds() || fresh(r, readAt) {
+				continue
+			}
+			seen[id] = true
+			r.Status = StatusCancelled
+			r.Sequence++
+			r.UpdatedAt = now
+			r.normalize()
+			if err := tx.Save(r).Error; err != nil {
+				return err
+			}
+			touched[r.RoomID] = true
+			res.Cancelled++
+		}
+		return s.touchRooms(tx, setKeys(touched)...)
+	})
+	return res, storeErr(fmt.Sprintf("apply %s changes", b), err)
+}

@@ -215,7 +215,7 @@ func (s *Store) OpenConflictsOf(ctx context.Context, ids []string) (map[string][
 	out := map[string][]Conflict{}
 	for start := 0; start < len(ids); start += chunk {
 		var members []ConflictMember
-		if err := s.db.WithContext(ctx).Where("reservation_id IN ?", ids[start:min(start+chunk, len(ids))]).Find(&members).Error; err != nil {
+		if err := s.rdb.WithContext(ctx).Where("reservation_id IN ?", ids[start:min(start+chunk, len(ids))]).Find(&members).Error; err != nil {
 			return nil, storeErr("list conflict members", err)
 		}
 		if len(members) == 0 {
@@ -226,7 +226,7 @@ func (s *Store) OpenConflictsOf(ctx context.Context, ids []string) (map[string][
 			cids = append(cids, m.ConflictID)
 		}
 		var cs []Conflict
-		if err := s.db.WithContext(ctx).Where("id IN ? AND status = ?", cids, ConflictOpen).Find(&cs).Error; err != nil {
+		if err := s.rdb.WithContext(ctx).Where("id IN ? AND status = ?", cids, ConflictOpen).Find(&cs).Error; err != nil {
 			return nil, storeErr("list open conflicts", err)
 		}
 		byID := map[string]Conflict{}
@@ -329,7 +329,7 @@ func (s *Store) ReservationsByID(ctx context.Context, ids []string) ([]Reservati
 	var out []Reservation
 	for start := 0; start < len(ids); start += chunk {
 		var part []Reservation
-		if err := s.db.WithContext(ctx).Where("id IN ?", ids[start:min(start+chunk, len(ids))]).Find(&part).Error; err != nil {
+		if err := s.rdb.WithContext(ctx).Where("id IN ?", ids[start:min(start+chunk, len(ids))]).Find(&part).Error; err != nil {
 			return nil, storeErr("list reservations by id", err)
 		}
 		out = append(out, part...)
@@ -372,7 +372,7 @@ func (s *Store) HoldingIn(ctx context.Context, windows []RoomWindow) ([]Reservat
 			args = append(args, w.RoomID, w.From.Add(-MaxSpan).UTC(), w.To.UTC(), w.From.UTC())
 		}
 		var part []Reservation
-		err := s.db.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Where("status IN ?", HoldingStatuses).Find(&part).Error
+		err := s.rdb.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Where("status IN ?", HoldingStatuses).Find(&part).Error
 		if err != nil {
 			return nil, storeErr("list holding reservations", err)
 		}

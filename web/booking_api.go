@@ -132,11 +132,11 @@ func (s *server) createBookingAPI(c echo.Context) error {
 	if req.End, err = s.parseBodyTime("end", body.End); err != nil {
 		return err
 	}
-	if err := s.checkRoom(ctx, strings.TrimSpace(req.RoomID)); err != nil {
-		return err
-	}
 	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
 	if strings.TrimSpace(body.RRule) != "" {
+		if err := s.checkRoom(ctx, strings.TrimSpace(req.RoomID)); err != nil {
+			return err
+		}
 		res, err := s.booker.BookSeries(ctx, u, req, body.RRule, models.OnConflict(strings.TrimSpace(body.OnConflict)), key)
 		if err != nil {
 			return err
@@ -159,7 +159,12 @@ func (s *server) createBookingAPI(c echo.Context) error {
 			return err
 		}
 	}
+	// The booking reads its room itself (no second lookup here); an unknown room is a
+	// 404, as everywhere else in the API.
 	r, err := s.booker.Book(ctx, u, req, key)
+	if ue := models.UserError(err); ue != nil && ue.Code == "unknown_room" {
+		return models.E(models.ErrNotFound, "unknown_room", "room_id")
+	}
 	if err != nil {
 		return err
 	}

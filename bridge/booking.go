@@ -304,6 +304,10 @@ type jobPayload struct {
 	// Release marks a cancel job that cancels the reservation itself once its backend
 	// released it (the losing side of a conflict); until then it keeps holding.
 	Release bool `json:"release,omitempty"`
+	// Occurrence is the occurrence of a series the job writes when it is queued under
+	// the series' id: the writes of a change to a series then run in order (an
+	// occurrence may move into a slot another one is leaving).
+	Occurrence string `json:"occurrence,omitempty"`
 }
 
 func encodePayload(p jobPayload) string {

@@ -112,14 +112,19 @@ func (d *DingTalk) Cancel(ctx context.Context, w Write) error {
 	return d.Client.CancelBooking(ctx, w.Key, org, w.RemoteID, w.Room.DingTalkRoomID)
 }
 
+// operatorUnionID is the unionId of the catalog user DingTalk is read as.
+func (d *DingTalk) operatorUnionID(ctx context.Context) (string, error) {
+	op, err := d.Store.User(ctx, d.Operator)
+	if err != nil {
+		return "", fmt.Errorf("DingTalk operator %q: %w", d.Operator, err)
+	}
+	return d.unionID(ctx, op)
+}
+
 // List reads the rooms' schedules over [from, to) and fills in titles: from the
 // reservation already known, else from the event (a limited number per pass).
 func (d *DingTalk) List(ctx context.Context, rooms []models.Room, from, to time.Time) ([]models.Remote, error) {
-	op, err := d.Store.User(ctx, d.Operator)
-	if err != nil {
-		return nil, fmt.Errorf("DingTalk operator %q: %w", d.Operator, err)
-	}
-	opID, err := d.unionID(ctx, op)
+	opID, err := d.operatorUnionID(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"roombridge/models"
@@ -38,8 +39,10 @@ type Dispatcher struct {
 	workers    int
 	backoff    func(attempt int) time.Duration
 
-	wake     chan struct{}
-	changes  *changes
+	wake    chan struct{}
+	changes *changes
+	// counted is when the outbox gauges were last counted (Unix nanoseconds).
+	counted  atomic.Int64
 	detector *Detector
 	notify   *NotifyConfig
 }
@@ -189,7 +192,11 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	}
 	hb := d.heartbeat(ctx, jobs)
 	defer hb.stop()
-	var wg sync.WaitGroup
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		changed []string // reservations the jobs changed, for conflict detection
+	)
 	sem := make(chan struct{}, d.workers)
 	for _, j := range jobs {
 		wg.Add(1)
@@ -197,13 +204,26 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 		go func(j models.Job) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			d.runJob(ctx, j)
+			ids := d.runJob(ctx, j)
 			hb.done(j.ID)
+			mu.Lock()
+			changed = append(changed, ids...)
+			mu.Unlock()
 		}(j)
 	}
 	wg.Wait()
-	if d.metrics != nil {
-		if counts, err := d.store.JobCounts(ctx); err == nil {
+	// One look for conflicts around everything the pass changed: the detector works
+	// under one lock, so a look per job would queue the workers behind each other.
+	if d.detector != nil && len(changed) > 0 {
+		if _, err := d.detector.DetectIDs(ctx, changed...); err != nil {
+			d.log.Warn("detect conflicts after jobs", "jobs", len(jobs), "err", err)
+		}
+	}
+	// The outbox gauges are counted at most once per poll interval: a burst of bookings
+	// makes a pass per booking, and the ticker's passes keep them current afterwards.
+	if now := d.now(); d.metrics != nil && now.Sub(time.Unix(0, d.counted.Load())) >= d.poll {
+		if counts, err := d.store.JobCounts(ctx, models.JobPending, models.JobFailed); err == nil {
+			d.counted.Store(now.UnixNano())
 			d.metrics.outboxPending.Set(float64(counts[models.JobPending]))
 			d.metrics.outboxFailed.Set(float64(counts[models.JobFailed]))
 		}
@@ -267,13 +287,14 @@ func (h *heartbeat) stop() {
 }
 
 // runJob performs one job and records its result; storage errors leave the job leased,
-// so it runs again after the lease.
-func (d *Dispatcher) runJob(ctx context.Context, j models.Job) {
+// so it runs again after the lease. It returns the reservations the job changed (to
+// look for conflicts around).
+func (d *Dispatcher) runJob(ctx context.Context, j models.Job) []string {
 	start := time.Now()
 	res, outcome := d.perform(ctx, j)
 	if err := d.store.FinishJob(ctx, res); err != nil {
 		d.log.Error("record job outcome", "job", j.ID, "reservation", j.ReservationID, "err", err)
-		return
+		return nil
 	}
 	d.changes.notify()
 	d.afterJob(ctx, j, res, outcome)
@@ -287,6 +308,10 @@ func (d *Dispatcher) runJob(ctx context.Context, j models.Job) {
 	}
 	d.log.Log(ctx, lvl, "outbox job", "job", j.ID, "reservation", j.ReservationID, "kind", j.Kind,
 		"backend", j.Backend, "attempt", j.Attempts, "outcome", outcome, "err", res.Error)
+	if res.Absorb != "" {
+		return []string{j.ReservationID, res.Absorb}
+	}
+	return []string{j.ReservationID}
 }
 
 // perform runs the job at its backend and decides what to record.
@@ -298,15 +323,19 @@ func (d *Dispatcher) perform(ctx context.Context, j models.Job) (models.JobResul
 	if j.Kind == models.JobNotify {
 		return d.sendNotice(ctx, j)
 	}
-	r, err := d.store.Reservation(ctx, j.ReservationID)
-	if err != nil {
-		return d.retry(j, fmt.Errorf("load reservation: %w", err)), "retry"
-	}
 	var p jobPayload
 	if j.Payload != "" {
 		if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
 			return models.JobResult{Job: j, State: models.JobFailed, Error: "bad payload: " + err.Error()}, "failed"
 		}
+	}
+	if p.Occurrence != "" {
+		// Queued under its series; the outcome is the occurrence's.
+		j.ReservationID = p.Occurrence
+	}
+	r, err := d.store.Reservation(ctx, j.ReservationID)
+	if err != nil {
+		return d.retry(j, fmt.Errorf("load reservation: %w", err)), "retry"
 	}
 	switch j.Kind {
 	case models.JobCreate:
@@ -523,8 +552,7 @@ func (d *Dispatcher) cancel(ctx context.Context, j models.Job, r models.Reservat
 // resolve a double booking (the backends' own UI shows it; it is not roombridge's UI).
 const conflictReason = "roombridge: 会议室重复预订，管理员保留了另一预订 / the room was double-booked; an admin kept the other booking"
 
-// afterJob records the outcome of a job on the conflict it resolves, if any, and looks
-// for conflicts around the reservations it changed.
+// afterJob records the outcome of a job on the conflict it resolves, if any.
 func (d *Dispatcher) afterJob(ctx context.Context, j models.Job, res models.JobResult, outcome string) {
 	var p jobPayload
 	_ = json.Unmarshal([]byte(j.Payload), &p)
@@ -545,15 +573,5 @@ func (d *Dispatcher) afterJob(ctx context.Context, j models.Job, res models.JobR
 		if err != nil {
 			d.log.Warn("record resolution outcome", "conflict", p.Conflict, "job", j.ID, "err", err)
 		}
-	}
-	if d.detector == nil {
-		return
-	}
-	ids := []string{j.ReservationID}
-	if res.Absorb != "" {
-		ids = append(ids, res.Absorb)
-	}
-	if _, err := d.detector.DetectIDs(ctx, ids...); err != nil {
-		d.log.Warn("detect conflicts after job", "job", j.ID, "reservation", j.ReservationID, "err", err)
 	}
 }

@@ -11,10 +11,19 @@ import (
 
 // seriesPayload is the payload of a series job.
 type seriesPayload struct {
-	// From is the first original start a series_cancel releases (and everything after).
+	// From is the first original start a series_cancel releases (and everything after),
+	// or the first one a series_create books (zero: all of the DingTalk part).
 	From time.Time `json:"from,omitempty"`
 	// Reservation is the occurrence a series_exclude releases.
 	Reservation string `json:"reservation,omitempty"`
+	// Event, when set, is the recurring event a series_cancel cuts, and Start, End and
+	// RRule what it keeps: its first occurrence and its rule ending before From (a rule
+	// ending before Start deletes it). A series that was moved no longer describes the
+	// event it had.
+	Event string    `json:"event,omitempty"`
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
+	RRule string    `json:"rrule,omitempty"`
 }
 
 func encodeSeriesPayload(p seriesPayload) string {
@@ -56,15 +65,25 @@ func (d *Dispatcher) performSeries(ctx context.Context, j models.Job, now time.T
 	defer cancel()
 	switch j.Kind {
 	case models.JobSeriesCreate:
-		return d.createSeries(cctx, j, b, w, ser, now)
+		return d.createSeries(cctx, j, b, w, ser, p.From, now)
 	case models.JobSeriesCancel:
 		remote := ser.DingTalkEvent()
+		var (
+			part SeriesPart
+			any  bool
+			err  error
+		)
+		if p.Event != "" {
+			remote, part = p.Event, SeriesPart{Start: p.Start, End: p.End, Zone: ser.Zone()}
+			part.Rule, err = models.ParseRRule(p.RRule, part.Zone)
+		} else {
+			part, any, err = dingTalkPart(ser, d.routing.SplitAt(ser.Cutover), time.Time{})
+			if err == nil && (!any || ser.Status == models.SeriesCancelled) {
+				part = SeriesPart{Start: p.From, Rule: models.RRule{Freq: models.Daily, Count: 0, Until: p.From.Add(-time.Second)}, Zone: ser.Zone()}
+			}
+		}
 		if remote == "" {
 			return models.JobResult{Job: j, State: models.JobDone, Error: "nothing booked at the backend"}, "skipped"
-		}
-		part, any, err := dingTalkPart(ser, d.routing)
-		if err == nil && (!any || ser.Status == models.SeriesCancelled) {
-			part = SeriesPart{Start: p.From, Rule: models.RRule{Freq: models.Daily, Count: 0, Until: p.From.Add(-time.Second)}, Zone: ser.Zone()}
 		}
 		if err == nil {
 			if err = b.EndSeries(cctx, w, remote, part); err == nil {
@@ -98,10 +117,13 @@ func (d *Dispatcher) seriesFailure(j models.Job, err error) (models.JobResult, s
 	return d.retry(j, err), "retry"
 }
 
-// createSeries books the DingTalk part of a series as one recurring event and records
-// each occurrence's id on its reservation; a refusal rejects the part's occurrences.
-func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBackend, w Write, ser models.Series, now time.Time) (models.JobResult, string) {
-	part, any, err := dingTalkPart(ser, d.routing)
+// createSeries books the DingTalk part of a series (from original start from on) as one
+// recurring event and records each occurrence's id on its reservation; a refusal
+// rejects the part's occurrences.
+func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBackend, w Write, ser models.Series, from, now time.Time) (models.JobResult, string) {
+	// The series says where it is split: a dispatcher still configured with another
+	// cutover books the part the series was given.
+	part, any, err := dingTalkPart(ser, d.routing.SplitAt(ser.Cutover), from)
 	if err == nil && (!any || ser.Status == models.SeriesCancelled) {
 		return models.JobResult{Job: j, State: models.JobDone, Error: "no occurrence in this backend"}, "skipped"
 	}

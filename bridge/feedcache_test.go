@@ -195,7 +195,7 @@ func TestFeedCacheNeverStale(t *testing.T) {
 				}
 			}},
 			{"one occurrence of a series retitled", func(t *testing.T) {
-				if _, err := r.s.UpdateSeries(ctx, r.res["series"].ID, func(x *models.Series, rows []models.Reservation) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
+				if _, err := r.s.UpdateSeries(ctx, r.res["series"].ID, func(x *models.Series, rows []models.Reservation, _ func(time.Time, time.Time) (*models.Reservation, error)) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
 					rows[1].Title = "周例会（改）"
 					rows[1].Sequence++
 					return rows[1:2], nil, nil, nil
@@ -204,7 +204,7 @@ func TestFeedCacheNeverStale(t *testing.T) {
 				}
 			}},
 			{"a series cancelled from its third occurrence on", func(t *testing.T) {
-				if _, err := r.s.UpdateSeries(ctx, r.res["series"].ID, func(x *models.Series, rows []models.Reservation) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
+				if _, err := r.s.UpdateSeries(ctx, r.res["series"].ID, func(x *models.Series, rows []models.Reservation, _ func(time.Time, time.Time) (*models.Reservation, error)) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
 					x.RRule = "FREQ=WEEKLY;BYDAY=MO;COUNT=2"
 					x.Sequence++
 					for i := 2; i < len(rows); i++ {
@@ -217,7 +217,7 @@ func TestFeedCacheNeverStale(t *testing.T) {
 				}
 			}},
 			{"a series' own row changed alone", func(t *testing.T) {
-				if _, err := r.s.UpdateSeries(ctx, r.res["series"].ID, func(x *models.Series, _ []models.Reservation) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
+				if _, err := r.s.UpdateSeries(ctx, r.res["series"].ID, func(x *models.Series, _ []models.Reservation, _ func(time.Time, time.Time) (*models.Reservation, error)) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
 					x.Title = "周例会（新名）"
 					x.Sequence++
 					return nil, nil, nil, nil

@@ -258,12 +258,14 @@ func (s *Service) MoveOptions(ctx context.Context, id string) ([]models.Room, er
 	return out, nil
 }
 
-// Cutover reports every OA reservation dated on or after the cutover, marking the
-// occurrences of a series that also has meetings before it.
+// Cutover reports every OA reservation dated on or after the cutover and every series
+// booked through the bridge that crosses it. Occurrences of bridge series are not items:
+// they move with their series (ResplitSeries).
 func (s *Service) Cutover(ctx context.Context) (models.CutoverReport, error) {
 	now := s.now()
 	cut := s.routing.Cutover()
-	rep := models.CutoverReport{Cutover: cut, Freeze: s.routing.Freeze[models.BackendOA], Frozen: s.routing.CheckWritable(models.BackendOA, now) != nil, Items: []models.CutoverItem{}}
+	rep := models.CutoverReport{Cutover: cut, Freeze: s.routing.Freeze[models.BackendOA], Frozen: s.routing.CheckWritable(models.BackendOA, now) != nil,
+		Items: []models.CutoverItem{}, Series: []models.CutoverSeries{}}
 	if cut.IsZero() {
 		return rep, nil
 	}
@@ -271,24 +273,18 @@ func (s *Service) Cutover(ctx context.Context) (models.CutoverReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	before, err := s.store.Reservations(ctx, models.Filter{Backend: models.BackendOA, Statuses: models.HoldingStatuses, To: cut, From: cut.Add(-60 * 24 * time.Hour)})
+	across, err := s.store.SeriesAcross(ctx, cut)
 	if err != nil {
 		return rep, err
 	}
-	key := func(r models.Reservation) string { return r.RoomID + "|" + r.OrganizerName + "|" + r.Title }
-	crossing := map[string]bool{}
-	for _, r := range before {
-		crossing[key(r)] = true
-	}
+	rep.Series = append(rep.Series, across...)
 	for _, r := range after {
-		if r.Start.Before(cut) {
+		// An occurrence of a bridge series moves with its series (ResplitSeries).
+		if r.Start.Before(cut) || r.Series() != "" {
 			continue
 		}
 		it := models.CutoverItem{Reservation: r, ID: r.ID, UID: r.UID, RoomID: r.RoomID, Title: r.Title, Organizer: r.OrganizerName,
 			Start: r.Start, End: r.End, RemoteID: r.Remote(), Status: r.Status}
-		if crossing[key(r)] {
-			it.Series = key(r)
-		}
 		rep.Items = append(rep.Items, it)
 	}
 	pending, err := s.store.Reservations(ctx, models.Filter{Backend: models.BackendDingTalk, Statuses: []models.Status{models.StatusPending}, From: cut})

@@ -65,6 +65,9 @@ func (s *Service) BookSeries(ctx context.Context, by models.User, req models.Boo
 		OrganizerID: by.ID, OrganizerName: by.Name, Attendees: attendees, RRule: rule.String(),
 		Start: req.Start, End: req.End, TimeZone: zone.String(), Status: models.SeriesActive,
 	}
+	if cut := s.routing.Cutover(); !cut.IsZero() {
+		ser.Cutover = &cut
+	}
 	if key != "" {
 		ser.IdempotencyKey = &key
 	}
@@ -86,7 +89,7 @@ func (s *Service) BookSeries(ctx context.Context, by models.User, req models.Boo
 		})
 	}
 	// The DingTalk part must be expressible as DingTalk's recurrence before anything is stored.
-	if part, ok, err := dingTalkPart(ser, s.routing); err != nil {
+	if part, ok, err := dingTalkPart(ser, s.routing, time.Time{}); err != nil {
 		return models.SeriesResult{}, err
 	} else if ok {
 		if _, err := dingtalk.RecurrenceOf(part.Rule, part.Start, part.Zone); err != nil {
@@ -141,9 +144,10 @@ func seriesCreateJobs(ser models.Series, kept []models.Reservation) []models.Job
 	return jobs
 }
 
-// dingTalkPart is the share of ser's occurrences (by its current rule) that DingTalk owns,
-// with the ExDates among them excluded. ok is false when DingTalk owns none.
-func dingTalkPart(ser models.Series, routing models.Routing) (SeriesPart, bool, error) {
+// dingTalkPart is the share of ser's occurrences (by its current rule) from original
+// start from on (zero: all) that DingTalk owns, with the ExDates among them excluded. ok
+// is false when DingTalk owns none.
+func dingTalkPart(ser models.Series, routing models.Routing, from time.Time) (SeriesPart, bool, error) {
 	rule, err := ser.Rule()
 	if err != nil {
 		return SeriesPart{}, false, err
@@ -152,7 +156,7 @@ func dingTalkPart(ser models.Series, routing models.Routing) (SeriesPart, bool, 
 	starts, _ := rule.Expand(ser.Start, zone, models.MaxOccurrences)
 	var dt []time.Time
 	for _, st := range starts {
-		if routing.Owner(st) == models.BackendDingTalk {
+		if routing.Owner(st) == models.BackendDingTalk && !st.Before(from) {
 			dt = append(dt, st)
 		}
 	}

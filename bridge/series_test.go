@@ -82,9 +82,15 @@ func feedOccurrences(t *testing.T, r *liveRig, user string, scope models.FeedSco
 }
 
 func wantOccurrences(uid string, starts []time.Time) []string {
+	return occurrenceSlots(uid, time.Hour, starts...)
+}
+
+// occurrenceSlots are occurrences of d as the feed validators print them: UID, start and
+// end in UTC, sorted.
+func occurrenceSlots(uid string, d time.Duration, starts ...time.Time) []string {
 	var out []string
 	for _, s := range starts {
-		out = append(out, uid+" "+s.UTC().Format(time.RFC3339)+" "+s.Add(time.Hour).UTC().Format(time.RFC3339))
+		out = append(out, uid+" "+s.UTC().Format(time.RFC3339)+" "+s.Add(d).UTC().Format(time.RFC3339))
 	}
 	slices.Sort(out)
 	return out

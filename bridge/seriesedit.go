@@ -30,11 +30,12 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 		return models.Series{}, models.E(models.ErrInvalid, "not_in_series", "scope")
 	}
 	now := s.now()
-	ser, err := s.store.UpdateSeries(ctx, r.Series(), func(ser *models.Series, rows []models.Reservation) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
+	ser, err := s.store.UpdateSeries(ctx, r.Series(), func(ser *models.Series, rows []models.Reservation, _ func(time.Time, time.Time) (*models.Reservation, error)) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
 		from := *r.RecurrenceID
 		if scope == models.ScopeAll {
 			// The whole series is what is still to come: occurrences already over stay as
-			// the record (the OA may take no changes to them after its freeze anyway).
+			// the record (the OA may take no changes to them after its freeze anyway). An
+			// occurrence moved alone counts where it now is.
 			from = ser.Start
 			if starts, err := ser.Occurrences(); err == nil {
 				from = starts[len(starts)-1].Add(time.Second)
@@ -44,6 +45,9 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 						break
 					}
 				}
+			}
+			if first, ok := firstToCome(rows, time.Time{}, now); ok && first.Before(from) {
+				from = first
 			}
 		}
 		var (
@@ -66,7 +70,8 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 			row.Sequence++
 			changed = append(changed, row)
 			switch {
-			case row.Backend != models.BackendDingTalk:
+			case !inRecurringEvent(*ser, row):
+				// An OA occurrence, or a DingTalk one moved or renamed alone: a booking of its own.
 				jobs = append(jobs, models.Job{ReservationID: row.ID, Kind: models.JobCancel, Backend: row.Backend})
 			case scope == models.ScopeThis:
 				jobs = append(jobs, models.Job{ReservationID: ser.ID, Kind: models.JobSeriesExclude, Backend: row.Backend,

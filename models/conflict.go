@@ -363,11 +363,26 @@ type CutoverItem struct {
 	End         time.Time   `json:"end"`
 	RemoteID    string      `json:"remote_id"`
 	Status      Status      `json:"status"`
-	// Series groups the occurrences of one OA series crossing the cutover (same title,
-	// organizer and room, some before the cutover): its key, or "" for a one-off.
-	Series string `json:"series,omitempty"`
 	// Migrating is set while the move is queued or in flight.
 	Migrating bool `json:"migrating,omitempty"`
+}
+
+// CutoverSeries is one series crossing the cutover, with its live occurrences counted
+// by system and side of the cutover: the OA's before it, DingTalk's (one recurring event)
+// from it on, and any still in the OA from it on (those are also report items, to
+// migrate).
+type CutoverSeries struct {
+	ID              string    `json:"series_id"`
+	UID             string    `json:"uid"`
+	RoomID          string    `json:"room_id"`
+	Title           string    `json:"title"`
+	Organizer       string    `json:"organizer"`
+	RRule           string    `json:"rrule"`
+	Start           time.Time `json:"start"`
+	OABefore        int       `json:"oa_before"`
+	OAAfter         int       `json:"oa_after"`
+	DingTalkAfter   int       `json:"dingtalk_after"`
+	DingTalkEventID string    `json:"dingtalk_event_id,omitempty"`
 }
 
 // CutoverReport is what still sits in the wrong system (the dry run of migrate-bookings
@@ -379,6 +394,11 @@ type CutoverReport struct {
 	// snapshot.
 	Frozen bool          `json:"frozen"`
 	Items  []CutoverItem `json:"items"`
+	// Series are the series booked through the bridge with live occurrences in the OA
+	// before the cutover and live occurrences from it on, each once. Series booked in the
+	// OA itself are not among them: the OA's occupancy answer does not say which bookings
+	// belong together (its periodicityId is not in it), so they show as one-offs.
+	Series []CutoverSeries `json:"series"`
 	// InFlight counts migrations queued or running (bridge bookings still pending in
 	// DingTalk that were migrated).
 	InFlight int `json:"in_flight"`

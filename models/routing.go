@@ -51,6 +51,15 @@ func NewRouting(zone *time.Location, cutover, freeze time.Time) Routing {
 	}
 }
 
+// SplitAt is r with the boundary between the OA and DingTalk moved to cutover (r itself
+// when cutover is nil): the routing a series recorded as split at cutover was split with.
+func (r Routing) SplitAt(cutover *time.Time) Routing {
+	if cutover == nil || r.Cutover().Equal(*cutover) {
+		return r
+	}
+	return NewRouting(r.Zone, *cutover, r.Freeze[BackendOA])
+}
+
 // Cutover returns the first instant owned by DingTalk, or the zero time if no span is
 // owned by DingTalk.
 func (r Routing) Cutover() time.Time {

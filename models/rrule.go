@@ -393,3 +393,35 @@ func wallClock(d civilDate, hh, mm, ss int, zone *time.Location) time.Time {
 	_, off := naive.Add(-26 * time.Hour).In(zone).Zone()
 	return naive.Add(-time.Duration(off) * time.Second)
 }
+
+// MoveStart is start moved by days calendar days in zone and set to the wall clock of
+// clock (hours, minutes and seconds of clock in zone): how an occurrence of a series
+// moves when the series is moved.
+func MoveStart(start time.Time, days int, clock time.Time, zone *time.Location) time.Time {
+	l, c := start.In(zone), clock.In(zone)
+	return wallClock(civil(l).addDays(days), c.Hour(), c.Minute(), c.Second(), zone)
+}
+
+// CalendarDays is the number of calendar days in zone from a's date to b's date.
+func CalendarDays(a, b time.Time, zone *time.Location) int {
+	da, db := civil(a.In(zone)).time(), civil(b.In(zone)).time()
+	return int(db.Sub(da).Round(24*time.Hour) / (24 * time.Hour))
+}
+
+// Moved is r for a series whose occurrences all move by days calendar days: weekdays
+// and days of the month move along. UNTIL is left as it is (the caller moves it with
+// the last occurrence). Moves a rule cannot follow (the last Friday one day later, a
+// day of the month beyond the 28th) come back changed anyway; compare the expansions.
+func (r RRule) Moved(days int) RRule {
+	out := r
+	out.ByDay = nil
+	for _, d := range r.ByDay {
+		d.Day = time.Weekday(((int(d.Day)+days)%7 + 7) % 7)
+		out.ByDay = append(out.ByDay, d)
+	}
+	out.ByMonthDay = nil
+	for _, d := range r.ByMonthDay {
+		out.ByMonthDay = append(out.ByMonthDay, d+days)
+	}
+	return out
+}

@@ -146,3 +146,97 @@ func TestRRuleMatchesAndLimit(t *testing.T) {
 		t.Errorf("Expand(limit 10) = %d starts, truncated %v; want 10, true", len(got), trunc)
 	}
 }
+
+func TestMoveStart(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip(err)
+	}
+	sh := time.FixedZone("CST", 8*3600)
+	tests := []struct {
+		name  string
+		start time.Time
+		days  int
+		clock time.Time
+		zone  *time.Location
+		want  time.Time
+	}{
+		{"a week earlier, same time", time.Date(2023, 4, 17, 10, 0, 0, 0, sh), -7, time.Date(2023, 4, 10, 10, 0, 0, 0, sh), sh, time.Date(2023, 4, 10, 10, 0, 0, 0, sh)},
+		{"same day, 14:30", time.Date(2023, 4, 17, 10, 0, 0, 0, sh), 0, time.Date(2023, 1, 1, 14, 30, 0, 0, sh), sh, time.Date(2023, 4, 17, 14, 30, 0, 0, sh)},
+		{"across a month end", time.Date(2023, 4, 28, 10, 0, 0, 0, sh), 4, time.Date(2023, 5, 2, 9, 0, 0, 0, sh), sh, time.Date(2023, 5, 2, 9, 0, 0, 0, sh)},
+		{"the wall clock stays across daylight saving", time.Date(2023, 3, 6, 10, 0, 0, 0, ny), 7, time.Date(2023, 3, 6, 10, 0, 0, 0, ny), ny, time.Date(2023, 3, 13, 10, 0, 0, 0, ny)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := MoveStart(tt.start, tt.days, tt.clock, tt.zone); !got.Equal(tt.want) {
+				t.Errorf("MoveStart(%s, %d, %s) = %s, want %s", tt.start, tt.days, tt.clock.Format("15:04"), got, tt.want)
+			}
+			if tt.days != 0 {
+				if got := CalendarDays(tt.start, tt.want, tt.zone); got != tt.days {
+					t.Errorf("CalendarDays(%s, %s) = %d, want %d", tt.start, tt.want, got, tt.days)
+				}
+			}
+		})
+	}
+}
+
+func TestRRuleMoved(t *testing.T) {
+	sh := time.FixedZone("CST", 8*3600)
+	tests := []struct {
+		name, rule string
+		start      time.Time
+		days       int
+		want       string
+		follows    bool // the moved rule gives the moved occurrences
+	}{
+		{"weekly two days later", "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=4", time.Date(2023, 4, 17, 10, 0, 0, 0, sh), 2, "FREQ=WEEKLY;BYDAY=WE,FR;COUNT=4", true},
+		{"weekly a day earlier over the week start", "FREQ=WEEKLY;BYDAY=MO;COUNT=3", time.Date(2023, 4, 17, 10, 0, 0, 0, sh), -1, "FREQ=WEEKLY;BYDAY=SU;COUNT=3", true},
+		{"monthly by date", "FREQ=MONTHLY;BYMONTHDAY=10;COUNT=3", time.Date(2023, 4, 10, 10, 0, 0, 0, sh), 3, "FREQ=MONTHLY;BYMONTHDAY=13;COUNT=3", true},
+		{"the last Friday a week later", "FREQ=MONTHLY;BYDAY=-1FR;COUNT=3", time.Date(2023, 4, 28, 10, 0, 0, 0, sh), 7, "FREQ=MONTHLY;BYDAY=-1FR;COUNT=3", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ParseRRule(tt.rule, sh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := r.Moved(tt.days)
+			if got := m.String(); got != tt.want {
+				t.Errorf("Moved(%s, %d) = %s, want %s", tt.rule, tt.days, got, tt.want)
+			}
+			old, _ := r.Expand(tt.start, sh, 0)
+			moved, _ := m.Expand(tt.start.AddDate(0, 0, tt.days), sh, 0)
+			same := len(old) == len(moved)
+			for i := 0; same && i < len(old); i++ {
+				same = old[i].AddDate(0, 0, tt.days).Equal(moved[i])
+			}
+			if same != tt.follows {
+				t.Errorf("Moved(%s, %d) expands to %v from %v; follows = %v, want %v", tt.rule, tt.days, moved, old, same, tt.follows)
+			}
+		})
+	}
+}
+
+func TestRoutingSplitAt(t *testing.T) {
+	sh := time.FixedZone("CST", 8*3600)
+	cut := time.Date(2023, 4, 17, 0, 0, 0, 0, sh)
+	r := NewRouting(sh, cut, cut.Add(-time.Hour))
+	later := cut.AddDate(0, 0, 7)
+	tests := []struct {
+		name string
+		at   *time.Time
+		want time.Time
+	}{
+		{"not recorded", nil, cut},
+		{"the same", &cut, cut},
+		{"a week later", &later, later},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := r.SplitAt(tt.at)
+			if !got.Cutover().Equal(tt.want) || !got.Freeze[BackendOA].Equal(cut.Add(-time.Hour)) {
+				t.Errorf("SplitAt(%v) cutover %s freeze %s, want %s and the same freeze", tt.at, got.Cutover(), got.Freeze[BackendOA], tt.want)
+			}
+		})
+	}
+}

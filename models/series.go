@@ -50,11 +50,13 @@ type Series struct {
 	TimeZone        string
 	ExDates         TimeList `gorm:"column:exdates;type:text"`
 	DingTalkEventID *string  `gorm:"column:dingtalk_event_id"`
-	Status          SeriesStatus
-	Sequence        int
-	IdempotencyKey  *string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Cutover is the cutover the occurrences were split with (nil: not recorded).
+	Cutover        *time.Time `gorm:"column:cutover"`
+	Status         SeriesStatus
+	Sequence       int
+	IdempotencyKey *string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // TableName maps Series to its table.
@@ -114,6 +116,10 @@ func (s *Series) normalize() {
 	}
 	s.Start = s.Start.UTC().Truncate(time.Second)
 	s.End = s.End.UTC().Truncate(time.Second)
+	if s.Cutover != nil {
+		c := s.Cutover.UTC().Truncate(time.Second)
+		s.Cutover = &c
+	}
 }
 
 // SeriesUID is the iCalendar UID of a series made through the bridge.

@@ -47,10 +47,20 @@ type Store struct {
 	// notifyConflicts queues a JobNotify for the roombridge-made sides of a conflict
 	// when it opens or reopens (see SetNotifyConflicts).
 	notifyConflicts bool
+	// books queues bookings for group commit (see bookGrouped).
+	books bookQueue
 }
 
 // sqliteReaders is the size of SQLite's read pool.
 const sqliteReaders = 4
+
+// sqlitePreparedStmts is how many prepared statements each SQLite handle keeps.
+const sqlitePreparedStmts = 256
+
+// mysqlConns is the size of the MySQL connection pool: enough for a few dozen requests
+// writing at once plus the workers, well below the server's default max_connections
+// (151).
+const mysqlConns = 48
 
 // SetNotifyConflicts turns on (or off) queuing a notification (models.NoticeConflict)
 // for each side booked through roombridge when ReconcileConflicts opens or reopens a
@@ -89,6 +99,9 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 			sep = "&"
 		}
 		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		// SQLite spends more time parsing a statement than running most of them: keep
+		// the prepared ones (per connection, the most recent few hundred).
+		cfg.PrepareStmt, cfg.PrepareStmtMaxSize, cfg.PrepareStmtTTL = true, sqlitePreparedStmts, time.Hour
 		db, err = gorm.Open(sqlite.Open(rest+sep+pragmas), cfg)
 		if err == nil {
 			sqlDB, _ := db.DB()
@@ -124,11 +137,17 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 		}
 		mc.Params["time_zone"] = "'+00:00'"
 		mc.Params["charset"] = "utf8mb4"
+		// Arguments are written into the statement text by the driver (safe with
+		// utf8mb4): one round trip per statement instead of prepare, execute and close.
+		mc.InterpolateParams = true
 		db, err = gorm.Open(mysql.Open(mc.FormatDSN()), cfg)
 		if err == nil {
 			sqlDB, _ := db.DB()
-			sqlDB.SetMaxOpenConns(20)
-			sqlDB.SetMaxIdleConns(10)
+			// As many idle connections as open ones: a burst of concurrent bookings
+			// would otherwise close and reopen connections (and their session set-up)
+			// all the time.
+			sqlDB.SetMaxOpenConns(mysqlConns)
+			sqlDB.SetMaxIdleConns(mysqlConns)
 			sqlDB.SetConnMaxLifetime(30 * time.Minute)
 			rdb = db
 		}

@@ -115,7 +115,7 @@ func (s *Store) User(ctx context.Context, id string) (User, error) {
 // a user who left the catalog.
 func (s *Store) ActiveUser(ctx context.Context, id string) (User, error) {
 	var u User
-	err := s.db.WithContext(ctx).Where("id = ? AND removed = ?", id, false).Take(&u).Error
+	err := s.rdb.WithContext(ctx).Where("id = ? AND removed = ?", id, false).Take(&u).Error
 	return u, storeErr("get user "+id, err)
 }
 

@@ -333,7 +333,7 @@ func (s *Store) ReservationsByID(ctx context.Context, ids []string) ([]Reservati
 	var out []Reservation
 	for start := 0; start < len(ids); start += chunk {
 		var part []Reservation
-		if err := s.db.WithContext(ctx).Where("id IN ?", ids[start:min(start+chunk, len(ids))]).Find(&part).Error; err != nil {
+		if err := s.rdb.WithContext(ctx).Where("id IN ?", ids[start:min(start+chunk, len(ids))]).Find(&part).Error; err != nil {
 			return nil, storeErr("list reservations by id", err)
 		}
 		out = append(out, part...)
@@ -357,8 +357,15 @@ const MaxSpan = 7 * 24 * time.Hour
 func (s *Store) HoldingIn(ctx context.Context, windows []RoomWindow) ([]Reservation, error) {
 	seen := map[string]bool{}
 	var out []Reservation
-	// Windows go to the database in batches, one range of the index each, OR-ed.
-	const batch = 100
+	// Windows go to the database in batches, one range of the index each, OR-ed. On
+	// MySQL the batches stay small: MariaDB's range optimizer spends time that grows with
+	// the square of the OR-ed ranges (100 windows: ~110 ms in one statement of 100
+	// ranges, ~15 ms in ten statements of 10), far more than the round trips saved.
+	// SQLite plans each OR-ed range on its own and costs a call per statement.
+	batch := 100
+	if s.dialect == DialectMySQL {
+		batch = 10
+	}
 	for start := 0; start < len(windows); start += batch {
 		var (
 			conds []string
@@ -369,7 +376,7 @@ func (s *Store) HoldingIn(ctx context.Context, windows []RoomWindow) ([]Reservat
 			args = append(args, w.RoomID, w.From.Add(-MaxSpan).UTC(), w.To.UTC(), w.From.UTC())
 		}
 		var part []Reservation
-		err := s.db.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Where("status IN ?", HoldingStatuses).Find(&part).Error
+		err := s.rdb.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Where("status IN ?", HoldingStatuses).Find(&part).Error
 		if err != nil {
 			return nil, storeErr("list holding reservations", err)
 		}

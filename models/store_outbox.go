@@ -11,33 +11,60 @@ import (
 // job of each reservation can be claimed (jobs of one reservation run in order), and
 // that choice is made in SQL, so however many later jobs are due first, the first ones
 // are always found. A job another worker holds is skipped; one whose lease ran out (its
-// worker died) is due again. Each claim is a conditional UPDATE of one row, so workers
-// in several processes never hold the same job, on any of the databases.
+// worker died) is due again. The claim is one conditional UPDATE of the chosen rows, so
+// workers in several processes never hold the same job, on any of the databases.
 func (s *Store) ClaimJobs(ctx context.Context, owner string, lease time.Duration, limit int) ([]Job, error) {
 	now := s.stamp()
 	var candidates []Job
 	err := s.db.WithContext(ctx).Table("outbox_jobs AS j").Select("j.*").
 		Where("j.state = ? AND j.next_attempt_at <= ? AND (j.locked_until IS NULL OR j.locked_until < ?)", JobPending, now, now).
 		Where("NOT EXISTS (SELECT 1 FROM outbox_jobs o WHERE o.reservation_id = j.reservation_id AND o.state = ? AND o.seq < j.seq)", JobPending).
-		Order("j.next_attempt_at, j.seq, j.id").Limit(limit * 4).Find(&candidates).Error
+		Order("j.next_attempt_at, j.seq, j.id").Limit(limit).Find(&candidates).Error
 	if err != nil {
 		return nil, storeErr("find due jobs", err)
 	}
-	var claimed []Job
-	for _, j := range candidates {
-		if len(claimed) >= limit {
-			break
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(candidates))
+	for i, j := range candidates {
+		ids[i] = j.ID
+	}
+	// One conditional UPDATE claims them all; a job another worker took meanwhile no
+	// longer matches and is left out.
+	until := now.Add(lease)
+	res := s.db.WithContext(ctx).Model(&Job{}).
+		Where("id IN ? AND state = ? AND (locked_until IS NULL OR locked_until < ?)", ids, JobPending, now).
+		Updates(map[string]any{"locked_until": until, "locked_by": owner, "attempts": gorm.Expr("attempts + 1"), "updated_at": now})
+	if res.Error != nil {
+		return nil, storeErr("claim jobs", res.Error)
+	}
+	if int(res.RowsAffected) == len(candidates) {
+		for i := range candidates {
+			u, o := until, owner
+			candidates[i].LockedUntil, candidates[i].LockedBy = &u, &o
+			candidates[i].Attempts++
+			candidates[i].UpdatedAt = now
 		}
-		until := now.Add(lease)
-		res := s.db.WithContext(ctx).Model(&Job{}).
-			Where("id = ? AND state = ? AND (locked_until IS NULL OR locked_until < ?)", j.ID, JobPending, now).
-			Updates(map[string]any{"locked_until": until, "locked_by": owner, "attempts": gorm.Expr("attempts + 1"), "updated_at": now})
-		if res.Error != nil {
-			return nil, storeErr("claim job", res.Error)
-		}
-		if res.RowsAffected == 1 {
-			j.LockedUntil, j.LockedBy = &until, &owner
-			j.Attempts++
+		return candidates, nil
+	}
+	if res.RowsAffected == 0 {
+		return nil, nil
+	}
+	// Some were taken by another worker meanwhile. A chosen job now leased to owner was
+	// claimed just now: it was free when chosen, and one instance (owner) claims from
+	// one loop.
+	var rows []Job
+	if err := s.db.WithContext(ctx).Where("id IN ? AND state = ? AND locked_by = ? AND locked_until >= ?", ids, JobPending, owner, now).Find(&rows).Error; err != nil {
+		return nil, storeErr("read claimed jobs", err)
+	}
+	byID := make(map[string]Job, len(rows))
+	for _, j := range rows {
+		byID[j.ID] = j
+	}
+	claimed := make([]Job, 0, len(rows))
+	for _, id := range ids {
+		if j, ok := byID[id]; ok {
 			claimed = append(claimed, j)
 		}
 	}
@@ -190,13 +217,18 @@ func (s *Store) Jobs(ctx context.Context, reservationID string) ([]Job, error) {
 	return out, storeErr("list jobs", err)
 }
 
-// JobCounts returns how many jobs are in each state.
-func (s *Store) JobCounts(ctx context.Context) (map[JobState]int, error) {
+// JobCounts returns how many jobs are in each state, or only in the given states (read
+// through the state index, without counting the finished jobs).
+func (s *Store) JobCounts(ctx context.Context, states ...JobState) (map[JobState]int, error) {
 	var rows []struct {
 		State JobState
 		N     int
 	}
-	err := s.rdb.WithContext(ctx).Model(&Job{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error
+	q := s.rdb.WithContext(ctx).Model(&Job{})
+	if len(states) > 0 {
+		q = q.Where("state IN ?", states)
+	}
+	err := q.Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error
 	out := map[JobState]int{}
 	for _, r := range rows {
 		out[r.State] = r.N

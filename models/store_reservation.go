@@ -22,7 +22,18 @@ import (
 // When r carries an IdempotencyKey already used by the same organizer, nothing is
 // written and the earlier reservation comes back with created = false. Errors: a
 // *ConflictError (ErrConflict) when the slot is taken, ErrNotFound for an unknown room.
+//
+// Concurrent bookings of different rooms share one transaction (see bookGrouped); each
+// is still checked and answered on its own.
 func (s *Store) Book(ctx context.Context, r Reservation, jobs []Job, audit *AuditEntry) (res Reservation, created bool, err error) {
+	if groupable(jobs) {
+		return s.bookGrouped(ctx, r, jobs, audit)
+	}
+	return s.bookAlone(ctx, r, jobs, audit)
+}
+
+// bookAlone is Book in a transaction of its own.
+func (s *Store) bookAlone(ctx context.Context, r Reservation, jobs []Job, audit *AuditEntry) (res Reservation, created bool, err error) {
 	now := s.stamp()
 	in := r
 	err = s.transaction(ctx, func(tx *gorm.DB) error {
@@ -169,7 +180,9 @@ func (s *Store) insertJobs(tx *gorm.DB, jobs []Job, now time.Time) error {
 		if j.Kind == JobNotify {
 			continue
 		}
-		if err := tx.Model(&Job{}).Where("reservation_id = ?", j.ReservationID).Count(&next).Error; err != nil {
+		// After the highest number in use: one batch numbers the jobs of several
+		// reservations in a row, so a reservation's count may be below its numbers.
+		if err := tx.Model(&Job{}).Where("reservation_id = ?", j.ReservationID).Select("COALESCE(MAX(seq) + 1, 0)").Scan(&next).Error; err != nil {
 			return err
 		}
 		break
@@ -179,33 +192,44 @@ func (s *Store) insertJobs(tx *gorm.DB, jobs []Job, now time.Time) error {
 
 // insertJobsFrom inserts jobs numbered from next on.
 func (s *Store) insertJobsFrom(tx *gorm.DB, jobs []Job, now time.Time, next int64) error {
-	for i := range jobs {
-		j := jobs[i]
+	for _, j := range numberJobs(jobs, now, next) {
 		if j.Kind == JobNotify {
 			if err := insertNotify(tx, j, now); err != nil {
 				return err
 			}
 			continue
 		}
-		j.Seq = int(next) + i
-		if j.ID == "" {
-			j.ID = NewID()
-		}
-		if j.State == "" {
-			j.State = JobPending
-		}
-		if j.NextAttemptAt.IsZero() {
-			j.NextAttemptAt = now
-		}
-		j.CreatedAt, j.UpdatedAt = now, now
-		if j.Payload == "" {
-			j.Payload = "{}"
-		}
 		if err := tx.Create(&j).Error; err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// numberJobs returns jobs ready to insert: numbered from next on (JobNotify jobs keep
+// theirs; see insertNotify), with an id, their state, due time and timestamps.
+func numberJobs(jobs []Job, now time.Time, next int64) []Job {
+	out := make([]Job, len(jobs))
+	for i, j := range jobs {
+		if j.Kind != JobNotify {
+			j.Seq = int(next) + i
+			if j.ID == "" {
+				j.ID = NewID()
+			}
+			if j.State == "" {
+				j.State = JobPending
+			}
+			if j.NextAttemptAt.IsZero() {
+				j.NextAttemptAt = now
+			}
+			j.CreatedAt, j.UpdatedAt = now, now
+			if j.Payload == "" {
+				j.Payload = "{}"
+			}
+		}
+		out[i] = j
+	}
+	return out
 }
 
 func (s *Store) insertAudit(tx *gorm.DB, a *AuditEntry, now time.Time) error {
@@ -217,22 +241,27 @@ func (s *Store) insertAuditAt(tx *gorm.DB, a *AuditEntry, now time.Time, seq int
 	if a == nil {
 		return nil
 	}
-	e := *a
+	if seq < 0 {
+		var n int64
+		if err := tx.Model(&AuditEntry{}).Where("reservation_id = ?", a.ReservationID).Count(&n).Error; err != nil {
+			return err
+		}
+		seq = int(n)
+	}
+	e := auditAt(*a, now, seq)
+	return tx.Create(&e).Error
+}
+
+// auditAt returns e ready to insert with sequence number seq, an id and its time.
+func auditAt(e AuditEntry, now time.Time, seq int) AuditEntry {
 	if e.ID == "" {
 		e.ID = NewID()
 	}
 	if e.At.IsZero() {
 		e.At = now
 	}
-	if seq < 0 {
-		var n int64
-		if err := tx.Model(&AuditEntry{}).Where("reservation_id = ?", e.ReservationID).Count(&n).Error; err != nil {
-			return err
-		}
-		seq = int(n)
-	}
 	e.Seq = seq
-	return tx.Create(&e).Error
+	return e
 }
 
 // Reservation returns one reservation, or ErrNotFound.

@@ -2,6 +2,9 @@ package models
 
 import (
 	"context"
+	"slices"
+	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -115,6 +118,61 @@ func (s *Store) SeriesByIDs(ctx context.Context, ids []string) (map[string]Serie
 	return out, nil
 }
 
+// SeriesAcross returns the series with live occurrences in the OA before at and live
+// occurrences (in either system) from at on, ordered by start, with those occurrences
+// counted. Errors: ErrUnavailable.
+func (s *Store) SeriesAcross(ctx context.Context, at time.Time) ([]CutoverSeries, error) {
+	at = at.UTC()
+	var counts []struct {
+		SeriesID       string
+		Backend        Backend
+		NBefore, NFrom int
+	}
+	later := s.rdb.Model(&Reservation{}).Select("series_id").Where("series_id IS NOT NULL AND starts_at >= ? AND status IN ?", at, HoldingStatuses)
+	err := s.rdb.WithContext(ctx).Model(&Reservation{}).
+		Select("series_id, backend, SUM(CASE WHEN starts_at < ? THEN 1 ELSE 0 END) AS n_before, SUM(CASE WHEN starts_at >= ? THEN 1 ELSE 0 END) AS n_from", at, at).
+		Where("series_id IN (?) AND status IN ?", later, HoldingStatuses).Group("series_id, backend").Scan(&counts).Error
+	if err != nil {
+		return nil, storeErr("count series occurrences around "+at.Format(time.RFC3339), err)
+	}
+	by := map[string]*CutoverSeries{}
+	var ids []string
+	for _, c := range counts {
+		x := by[c.SeriesID]
+		if x == nil {
+			x = &CutoverSeries{ID: c.SeriesID}
+			by[c.SeriesID] = x
+			ids = append(ids, c.SeriesID)
+		}
+		switch c.Backend {
+		case BackendOA:
+			x.OABefore, x.OAAfter = x.OABefore+c.NBefore, x.OAAfter+c.NFrom
+		case BackendDingTalk:
+			x.DingTalkAfter += c.NFrom
+		}
+	}
+	series, err := s.SeriesByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []CutoverSeries
+	for _, id := range ids {
+		x, ser := by[id], series[id]
+		if x.OABefore == 0 || x.OAAfter+x.DingTalkAfter == 0 || ser.ID == "" {
+			continue
+		}
+		x.UID, x.RoomID, x.Title, x.Organizer, x.RRule, x.Start, x.DingTalkEventID = ser.UID, ser.RoomID, ser.Title, ser.OrganizerName, ser.RRule, ser.Start, ser.DingTalkEvent()
+		out = append(out, *x)
+	}
+	slices.SortFunc(out, func(a, b CutoverSeries) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
 // SeriesOccurrences lists the reservations of a series by original start.
 func (s *Store) SeriesOccurrences(ctx context.Context, id string) ([]Reservation, error) {
 	var out []Reservation
@@ -125,8 +183,10 @@ func (s *Store) SeriesOccurrences(ctx context.Context, id string) ([]Reservation
 // SeriesChange is a modification of a series and its occurrences, applied by
 // UpdateSeries inside its transaction. Apply mutates the series and returns the
 // occurrences it changed, the jobs to enqueue and an audit entry; it may return a user
-// error to abort.
-type SeriesChange func(ser *Series, rows []Reservation) (changed []Reservation, jobs []Job, audit *AuditEntry, err error)
+// error to abort. taken answers, under the room's booking lock, which reservation of
+// another booking (from either system) holds part of start–end in the series' room, or
+// nil when the slot is free.
+type SeriesChange func(ser *Series, rows []Reservation, taken func(start, end time.Time) (*Reservation, error)) (changed []Reservation, jobs []Job, audit *AuditEntry, err error)
 
 // UpdateSeries loads series id and its occurrences, applies the change and saves the
 // series, the changed occurrences and the jobs in one transaction. Errors: ErrNotFound,
@@ -134,7 +194,18 @@ type SeriesChange func(ser *Series, rows []Reservation) (changed []Reservation, 
 func (s *Store) UpdateSeries(ctx context.Context, id string, change SeriesChange) (Series, error) {
 	now := s.stamp()
 	var out Series
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		// The room's booking lock comes first, as in every booking write.
+		var room []string
+		if err := tx.Model(&Series{}).Where("id = ?", id).Pluck("room_id", &room).Error; err != nil {
+			return err
+		}
+		if len(room) == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		if err := s.lockRooms(tx, room[0]); err != nil {
+			return err
+		}
 		var ser Series
 		if err := s.forUpdate(tx).Where("id = ?", id).Take(&ser).Error; err != nil {
 			return err
@@ -148,7 +219,16 @@ func (s *Store) UpdateSeries(ctx context.Context, id string, change SeriesChange
 			oldRooms[r.ID] = r.RoomID
 		}
 		touched := []string{ser.RoomID}
-		changed, jobs, audit, err := change(&ser, rows)
+		taken := func(start, end time.Time) (*Reservation, error) {
+			var r Reservation
+			err := tx.Where("room_id = ? AND status IN ? AND starts_at < ? AND ends_at > ? AND (series_id IS NULL OR series_id <> ?)",
+				ser.RoomID, HoldingStatuses, end.UTC(), start.UTC(), ser.ID).Order("starts_at").Limit(1).Find(&r).Error
+			if err != nil || r.ID == "" {
+				return nil, err
+			}
+			return &r, nil
+		}
+		changed, jobs, audit, err := change(&ser, rows, taken)
 		if err != nil {
 			return err
 		}
@@ -180,4 +260,11 @@ func (s *Store) UpdateSeries(ctx context.Context, id string, change SeriesChange
 		return s.touchRooms(tx, touched...)
 	})
 	return out, storeErr("update series "+id, err)
+}
+
+// ActiveSeries lists the series that are not cancelled, oldest first.
+func (s *Store) ActiveSeries(ctx context.Context) ([]Series, error) {
+	var out []Series
+	err := s.db.WithContext(ctx).Where("status = ?", SeriesActive).Order("created_at, id").Find(&out).Error
+	return out, storeErr("list active series", err)
 }

@@ -92,7 +92,7 @@ func TestStoreBookSeries(t *testing.T) {
 		}
 
 		// UpdateSeries and a series job's outcome reach every occurrence.
-		if _, err := s.UpdateSeries(ctx, ser.ID, func(x *models.Series, rows []models.Reservation) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
+		if _, err := s.UpdateSeries(ctx, ser.ID, func(x *models.Series, rows []models.Reservation, _ func(time.Time, time.Time) (*models.Reservation, error)) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
 			x.Sequence++
 			rows[0].Title = "改名"
 			return rows[:1], nil, nil, nil
@@ -121,6 +121,50 @@ func TestStoreBookSeries(t *testing.T) {
 		got, _ = s.Series(ctx, ser.ID)
 		if confirmed != 5 || got.DingTalkEvent() != "master" || got.Sequence != 1 || occ[0].Title != "改名" {
 			t.Errorf("after the series job: %d confirmed, event %q, sequence %d, first title %q; want 5, master, 1, 改名", confirmed, got.DingTalkEvent(), got.Sequence, occ[0].Title)
+		}
+	})
+}
+
+// SeriesAcross finds a series once when it has OA occurrences before the instant and
+// occurrences from it on, counting them by system and side.
+func TestStoreSeriesAcross(t *testing.T) {
+	start := time.Date(2023, 4, 3, 2, 0, 0, 0, time.UTC)
+	modelstest.Each(t, newClock().Now, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		ser, _, _, _, err := s.BookSeries(ctx, seriesBooking(start, 5, "")) // OA: 0, 1; DingTalk: 2, 3, 4
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, _, err := s.BookSeries(ctx, seriesBooking(start.AddDate(0, 2, 0), 3, "")); err != nil { // after every cut below
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			name                       string
+			at                         time.Time
+			want                       bool
+			oaBefore, oaAfter, dtAfter int
+		}{
+			{"between the OA and DingTalk parts", start.AddDate(0, 0, 14), true, 2, 0, 3},
+			{"inside the OA part", start.AddDate(0, 0, 7), true, 1, 1, 3},
+			{"before the series", start.Add(-time.Hour), false, 0, 0, 0},
+			{"after the series", start.AddDate(0, 0, 40), false, 0, 0, 0},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := s.SeriesAcross(ctx, tt.at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !tt.want {
+					if len(got) != 0 {
+						t.Errorf("SeriesAcross(%s) = %+v, want none", tt.at, got)
+					}
+					return
+				}
+				if len(got) != 1 || got[0].ID != ser.ID || got[0].OABefore != tt.oaBefore || got[0].OAAfter != tt.oaAfter || got[0].DingTalkAfter != tt.dtAfter || got[0].Title != "周会" {
+					t.Errorf("SeriesAcross(%s) = %+v, want series %s once with OA %d before, %d after, DingTalk %d after", tt.at, got, ser.ID, tt.oaBefore, tt.oaAfter, tt.dtAfter)
+				}
+			})
 		}
 	})
 }

@@ -41,16 +41,30 @@ func (s *Store) touch(tx *gorm.DB, scopes ...string) error {
 		}
 	}
 	sort.Strings(uniq)
+	if len(uniq) == 0 {
+		return nil
+	}
+	// The rows usually exist (SyncCatalog makes one per room): a plain update locks only
+	// them, all in one statement (walking the key in name order). Upserting a missing key
+	// takes gap locks on MySQL, which deadlock with concurrent upserts of neighbouring
+	// keys, so that is left to rooms outside the catalog.
+	res := tx.Model(&feedStamp{}).Where("scope IN ?", uniq).UpdateColumn("version", gorm.Expr("version + 1"))
+	if res.Error != nil {
+		return res.Error
+	}
+	if int(res.RowsAffected) == len(uniq) {
+		return nil
+	}
+	var present []string
+	if err := tx.Model(&feedStamp{}).Where("scope IN ?", uniq).Pluck("scope", &present).Error; err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, sc := range present {
+		have[sc] = true
+	}
 	for _, sc := range uniq {
-		// The row usually exists (SyncCatalog makes one per room): a plain update locks
-		// only it. Upserting a missing key takes gap locks on MySQL, which deadlock with
-		// concurrent upserts of neighbouring keys, so that is left to rooms outside the
-		// catalog.
-		res := tx.Model(&feedStamp{}).Where("scope = ?", sc).UpdateColumn("version", gorm.Expr("version + 1"))
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected > 0 {
+		if have[sc] {
 			continue
 		}
 		err := tx.Clauses(clause.OnConflict{

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -184,6 +185,155 @@ func TestStoreBookConcurrent(t *testing.T) {
 	})
 }
 
+// Concurrent bookings of many rooms are written in shared transactions: still one
+// winner per slot, each winner with its job and audit entry and its room's change
+// counter raised, a slot taken beforehand refused, an unknown room refused on its own.
+func TestStoreBookConcurrentRooms(t *testing.T) {
+	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		rooms := []string{"duowei", "sk-tianyuan", "sk-xiaoyao", "lxx-changcheng", "lxx-gugong", "sh-waitan", "sh-lujiazui", "sz-shenzhenwan", "sz-lianhuashan"}
+		start := time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC)
+		early := res("sh-waitan", start.Add(-30*time.Minute), time.Hour, models.BackendDingTalk, models.OriginNative)
+		if _, _, err := s.Book(ctx, early, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		before, err := s.FeedStamps(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const perRoom = 12
+		type outcome struct {
+			room string
+			r    models.Reservation
+			err  error
+		}
+		out := make(chan outcome, perRoom*(len(rooms)+1))
+		var wg sync.WaitGroup
+		for i := 0; i < perRoom; i++ {
+			for _, room := range append(rooms, "nope") {
+				if room == "nope" && i > 0 {
+					continue // one such booking makes its whole group fall back
+				}
+				wg.Add(1)
+				go func(room string, i int) {
+					defer wg.Done()
+					r := res(room, start.Add(time.Duration(i)*time.Minute), time.Hour, models.BackendDingTalk, models.OriginBridge)
+					got, _, err := s.Book(ctx, r, []models.Job{{ReservationID: r.ID, Kind: models.JobCreate, Backend: r.Backend}},
+						&models.AuditEntry{Actor: "zhangsan", Action: "book", ReservationID: r.ID})
+					out <- outcome{room, got, err}
+				}(room, i)
+			}
+		}
+		wg.Wait()
+		close(out)
+		wins := map[string][]models.Reservation{}
+		for o := range out {
+			var ce *models.ConflictError
+			switch {
+			case o.room == "nope":
+				if !errors.Is(o.err, models.ErrNotFound) {
+					t.Errorf("Book(unknown room) = %v, want ErrNotFound", o.err)
+				}
+			case o.err == nil:
+				wins[o.room] = append(wins[o.room], o.r)
+			case errors.As(o.err, &ce):
+				if ce.With.RoomID != o.room {
+					t.Errorf("Book(%s) conflicts with a reservation of %s", o.room, ce.With.RoomID)
+				}
+			default:
+				t.Errorf("Book(%s) = %v", o.room, o.err)
+			}
+		}
+		after, err := s.FeedStamps(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, room := range rooms {
+			want := 1
+			if room == "sh-waitan" {
+				want = 0
+			}
+			if len(wins[room]) != want {
+				t.Errorf("concurrent Book(%s): %d wins, want %d", room, len(wins[room]), want)
+				continue
+			}
+			if want == 0 {
+				continue
+			}
+			w := wins[room][0]
+			jobs, err := s.Jobs(ctx, w.ID)
+			if err != nil || len(jobs) != 1 || jobs[0].Kind != models.JobCreate || jobs[0].Seq != 0 {
+				t.Errorf("Jobs(%s winner) = %+v, %v; want its create job, seq 0", room, jobs, err)
+			}
+			audit, err := s.Audit(ctx, w.ID)
+			if err != nil || len(audit) != 1 || audit[0].Action != "book" {
+				t.Errorf("Audit(%s winner) = %+v, %v; want its book entry", room, audit, err)
+			}
+			if sc := models.RoomScope(room); after[sc] <= before[sc] {
+				t.Errorf("FeedStamps()[%s] = %d after a booking, want above %d", sc, after[sc], before[sc])
+			}
+		}
+	})
+}
+
+// Concurrent bookings with one idempotency key, for different rooms: one is made, every
+// request gets it back.
+func TestStoreBookConcurrentSameKey(t *testing.T) {
+	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		rooms := []string{"duowei", "sk-tianyuan", "sk-xiaoyao", "lxx-changcheng", "lxx-gugong", "sh-waitan", "sh-lujiazui", "sz-shenzhenwan", "sz-lianhuashan"}
+		start := time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC)
+		type outcome struct {
+			id      string
+			created bool
+			err     error
+		}
+		out := make(chan outcome, 4*len(rooms))
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			for j, room := range rooms {
+				wg.Add(1)
+				go func(room string, n int) {
+					defer wg.Done()
+					r := res(room, start.Add(time.Duration(n)*time.Hour), time.Hour, models.BackendDingTalk, models.OriginBridge)
+					key := "same-key"
+					if n%2 == 1 {
+						key = fmt.Sprintf("own-key-%d", n) // bookings with keys of their own share the groups
+					}
+					r.IdempotencyKey = &key
+					got, created, err := s.Book(ctx, r, []models.Job{{ReservationID: r.ID, Kind: models.JobCreate, Backend: r.Backend}}, nil)
+					if n%2 == 1 {
+						if err != nil || !created {
+							t.Errorf("Book(%s, own key) = %v, %v; want created", room, created, err)
+						}
+						return
+					}
+					out <- outcome{got.ID, created, err}
+				}(room, i*len(rooms)+j)
+			}
+		}
+		wg.Wait()
+		close(out)
+		ids := map[string]bool{}
+		made := 0
+		for o := range out {
+			if o.err != nil {
+				t.Errorf("Book(same key) = %v", o.err)
+				continue
+			}
+			ids[o.id] = true
+			if o.created {
+				made++
+			}
+		}
+		if made != 1 || len(ids) != 1 {
+			t.Errorf("concurrent Book(same key): %d made, %d distinct reservations returned; want 1 and 1", made, len(ids))
+		}
+	})
+}
+
 func TestStoreOutbox(t *testing.T) {
 	c := newClock()
 	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
@@ -237,6 +387,10 @@ func TestStoreOutbox(t *testing.T) {
 		counts, _ := s.JobCounts(ctx)
 		if counts[models.JobDone] != 1 || counts[models.JobPending] != 1 {
 			t.Errorf("JobCounts() = %v", counts)
+		}
+		counts, _ = s.JobCounts(ctx, models.JobPending, models.JobFailed)
+		if diff := cmp.Diff(map[models.JobState]int{models.JobPending: 1}, counts); diff != "" {
+			t.Errorf("JobCounts(pending, failed) (-want +got):\n%s", diff)
 		}
 		audit, _ := s.Audit(ctx, r.ID)
 		if len(audit) != 1 || audit[0].Action != "confirmed" {

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"sort"
@@ -72,25 +74,64 @@ func (s *server) auditLog(c echo.Context) error {
 	return s.render(c, http.StatusOK, "audit.html", pg)
 }
 
+// RoomLists reads the room lists the backends hold, for the room-mapping page.
+// Implementations keep them for a while (reading DingTalk's is metered) and never fail:
+// a backend that cannot be read comes back with RoomList.Err set.
+type RoomLists interface {
+	RoomLists(ctx context.Context, refresh bool) []models.RoomList
+}
+
 // roomsPage is the view model of rooms.html: how each catalog room maps to the OA and
-// DingTalk, with name-based suggestions for a room missing in one system.
+// DingTalk rooms the backends list, the backend rooms no catalog room maps to, and
+// catalog rooms whose id a backend does not know.
 type roomsPage struct {
 	page
 	Rooms []roomMapView
+	// Lists say, per backend, when its list was read and why it could not be.
+	Lists []roomListView
+	// Orphans are backend rooms no catalog room maps to: bookings in them are not
+	// synced, so no conflict about them can be found.
+	Orphans []orphanRoomView
+	// Stale counts the catalog rooms whose id a backend does not list.
+	Stale int
+}
+
+type roomListView struct {
+	System, Read, Error string
 }
 
 type roomMapView struct {
 	Office, ID, Name, Floor string
 	Capacity                int
-	OA, DingTalk            string
-	Unmapped                bool
+	// Sides are the room's counterparts in the OA and in DingTalk.
+	Sides    []remoteRoomView
+	Unmapped bool
 	// Similar are catalog rooms mapped in the missing system whose names look alike
 	// (the usual cause: one room catalogued twice under two spellings).
 	Similar []string
 }
 
+// remoteRoomView is a catalog room's counterpart in one backend.
+type remoteRoomView struct {
+	System   string
+	ID, Name string
+	// Stale: the catalog maps the room to an id the backend does not list.
+	Stale bool
+	// Suggest are backend rooms no catalog room maps to whose names look alike, for a
+	// room without a valid id there.
+	Suggest []string
+}
+
+type orphanRoomView struct {
+	System, ID, Name string
+	Capacity         int
+	// Suggest are catalog rooms without a valid id in that system whose names look alike.
+	Suggest []string
+}
+
 // roomMapping handles GET /admin/rooms.
 func (s *server) roomMapping(c echo.Context) error {
+	l := langOf(c)
 	offices, err := s.store.Offices(c.Request().Context())
 	if err != nil {
 		return err
@@ -99,44 +140,187 @@ func (s *server) roomMapping(c echo.Context) error {
 	for _, o := range offices {
 		all = append(all, o.Rooms...)
 	}
+	var lists []models.RoomList
+	if s.roomLists != nil {
+		lists = s.roomLists.RoomLists(c.Request().Context(), false)
+	}
 	pg := roomsPage{page: s.page(c, "roomsp.title")}
+	m := mapRooms(all, lists)
+	for _, rl := range lists {
+		v := roomListView{System: backendName(l, rl.Backend)}
+		if rl.Listed() {
+			v.Read = s.instant(rl.Read)
+		}
+		if rl.Err != nil {
+			s.log.Warn("read backend room list", "backend", rl.Backend, "err", rl.Err)
+			v.Error = l.Tf(roomListError(rl.Err), v.System)
+		}
+		pg.Lists = append(pg.Lists, v)
+	}
 	for _, o := range offices {
 		for _, r := range o.Rooms {
-			v := roomMapView{Office: o.Name, ID: r.ID, Name: r.Name, Floor: r.Floor, Capacity: r.Capacity, OA: r.OARoomID, DingTalk: r.DingTalkRoomID}
+			v := roomMapView{Office: o.Name, ID: r.ID, Name: r.Name, Floor: r.Floor, Capacity: r.Capacity}
+			stale := false
+			for _, b := range []models.Backend{models.BackendOA, models.BackendDingTalk} {
+				side := m.counterpart(r, b)
+				side.System = backendName(l, b)
+				stale = stale || side.Stale
+				v.Sides = append(v.Sides, side)
+			}
 			v.Unmapped = r.OARoomID == "" || r.DingTalkRoomID == ""
 			if v.Unmapped {
 				v.Similar = similarRooms(r, all)
 			}
+			if stale {
+				pg.Stale++
+			}
 			pg.Rooms = append(pg.Rooms, v)
+		}
+	}
+	for _, rl := range lists {
+		for _, br := range m.orphans[rl.Backend] {
+			pg.Orphans = append(pg.Orphans, orphanRoomView{System: backendName(l, rl.Backend), ID: br.ID, Name: br.Name, Capacity: br.Capacity,
+				Suggest: m.suggestCatalog(rl.Backend, br)})
 		}
 	}
 	return s.render(c, http.StatusOK, "rooms.html", pg)
 }
 
-// similarRooms suggests, for a room missing in one system, other rooms of the same
-// office that are mapped there and share most of the name's letters.
-func similarRooms(r models.Room, all []models.Room) []string {
+// refreshRoomsForm handles POST /admin/rooms/refresh: the backends' lists are read again
+// (as often as RoomLists allows).
+func (s *server) refreshRoomsForm(c echo.Context) error {
+	if s.roomLists != nil {
+		s.roomLists.RoomLists(c.Request().Context(), true)
+	}
+	return redirect(c, "/admin/rooms")
+}
+
+// roomListError is the message key for a backend whose room list could not be read.
+func roomListError(err error) string {
+	if errors.Is(err, models.ErrForbidden) || errors.Is(err, models.ErrNotFound) {
+		return "roomsp.list_forbidden"
+	}
+	return "roomsp.list_down"
+}
+
+// roomMatch relates catalog rooms to the rooms the backends list.
+type roomMatch struct {
+	catalog []models.Room
+	// listed are the rooms of each backend whose list was read, by id.
+	listed map[models.Backend]map[string]models.BackendRoom
+	// orphans are each backend's rooms no catalog room maps to, in the backend's order.
+	orphans map[models.Backend][]models.BackendRoom
+}
+
+func mapRooms(catalog []models.Room, lists []models.RoomList) roomMatch {
+	m := roomMatch{catalog: catalog, listed: map[models.Backend]map[string]models.BackendRoom{}, orphans: map[models.Backend][]models.BackendRoom{}}
+	for _, rl := range lists {
+		if !rl.Listed() {
+			continue
+		}
+		byID := make(map[string]models.BackendRoom, len(rl.Rooms))
+		for _, br := range rl.Rooms {
+			byID[br.ID] = br
+		}
+		m.listed[rl.Backend] = byID
+		mapped := map[string]bool{}
+		for _, r := range catalog {
+			mapped[r.RemoteID(rl.Backend)] = true
+		}
+		for _, br := range rl.Rooms {
+			if !mapped[br.ID] {
+				m.orphans[rl.Backend] = append(m.orphans[rl.Backend], br)
+			}
+		}
+	}
+	return m
+}
+
+// free reports whether catalog room r has no valid id in b: none, or one b does not list.
+func (m roomMatch) free(r models.Room, b models.Backend) bool {
+	id := r.RemoteID(b)
+	if id == "" {
+		return true
+	}
+	byID, read := m.listed[b]
+	_, ok := byID[id]
+	return read && !ok
+}
+
+func (m roomMatch) counterpart(r models.Room, b models.Backend) remoteRoomView {
+	v := remoteRoomView{ID: r.RemoteID(b)}
+	byID, read := m.listed[b]
+	if !read {
+		return v
+	}
+	if br, ok := byID[v.ID]; ok {
+		v.Name = br.Name
+		return v
+	}
+	v.Stale = v.ID != ""
+	var names []string
+	for _, br := range m.orphans[b] {
+		names = append(names, br.Name)
+	}
+	for _, i := range alike(r.Name, names) {
+		v.Suggest = append(v.Suggest, m.orphans[b][i].Name+" ("+m.orphans[b][i].ID+")")
+	}
+	return v
+}
+
+// suggestCatalog lists catalog rooms without a valid id in b whose names look like br's.
+func (m roomMatch) suggestCatalog(b models.Backend, br models.BackendRoom) []string {
+	var cands []models.Room
+	var names []string
+	for _, r := range m.catalog {
+		if m.free(r, b) {
+			cands, names = append(cands, r), append(names, r.Name)
+		}
+	}
+	var out []string
+	for _, i := range alike(br.Name, names) {
+		out = append(out, cands[i].Name+" ("+cands[i].ID+")")
+	}
+	return out
+}
+
+// alike returns the indexes of the (at most three) names most like name, best first,
+// among those at least half alike.
+func alike(name string, names []string) []int {
 	type cand struct {
-		label string
+		i     int
 		score float64
 	}
 	var cs []cand
+	for i, n := range names {
+		if sc := nameSimilarity(name, n); sc >= 0.5 {
+			cs = append(cs, cand{i, sc})
+		}
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].score > cs[j].score })
+	var out []int
+	for i := 0; i < len(cs) && i < 3; i++ {
+		out = append(out, cs[i].i)
+	}
+	return out
+}
+
+// similarRooms suggests, for a room missing in one system, other rooms of the same
+// office that are mapped there and share most of the name's letters.
+func similarRooms(r models.Room, all []models.Room) []string {
+	var cands []models.Room
+	var names []string
 	for _, o := range all {
 		if o.ID == r.ID || o.OfficeID != r.OfficeID {
 			continue
 		}
-		fills := (r.OARoomID == "" && o.OARoomID != "") || (r.DingTalkRoomID == "" && o.DingTalkRoomID != "")
-		if !fills {
-			continue
-		}
-		if sc := nameSimilarity(r.Name, o.Name); sc >= 0.5 {
-			cs = append(cs, cand{o.Name + " (" + o.ID + ")", sc})
+		if (r.OARoomID == "" && o.OARoomID != "") || (r.DingTalkRoomID == "" && o.DingTalkRoomID != "") {
+			cands, names = append(cands, o), append(names, o.Name)
 		}
 	}
-	sort.Slice(cs, func(i, j int) bool { return cs[i].score > cs[j].score })
 	var out []string
-	for i := 0; i < len(cs) && i < 3; i++ {
-		out = append(out, cs[i].label)
+	for _, i := range alike(r.Name, names) {
+		out = append(out, cands[i].Name+" ("+cands[i].ID+")")
 	}
 	return out
 }

@@ -111,6 +111,9 @@ type bookingPatch struct {
 	End         *string   `json:"end"`
 	Attendees   *[]string `json:"attendees"`
 	Description *string   `json:"description"`
+	// OnConflict ("refuse", the default, or "skip") says what an occurrence whose new
+	// slot is taken does when a series is changed (scope following or all).
+	OnConflict *string `json:"on_conflict"`
 }
 
 // createBookingAPI handles POST /api/v1/bookings: 201 with the new booking, or 200 with
@@ -129,11 +132,11 @@ func (s *server) createBookingAPI(c echo.Context) error {
 	if req.End, err = s.parseBodyTime("end", body.End); err != nil {
 		return err
 	}
-	if err := s.checkRoom(ctx, strings.TrimSpace(req.RoomID)); err != nil {
-		return err
-	}
 	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
 	if strings.TrimSpace(body.RRule) != "" {
+		if err := s.checkRoom(ctx, strings.TrimSpace(req.RoomID)); err != nil {
+			return err
+		}
 		res, err := s.booker.BookSeries(ctx, u, req, body.RRule, models.OnConflict(strings.TrimSpace(body.OnConflict)), key)
 		if err != nil {
 			return err
@@ -156,7 +159,12 @@ func (s *server) createBookingAPI(c echo.Context) error {
 			return err
 		}
 	}
+	// The booking reads its room itself (no second lookup here); an unknown room is a
+	// 404, as everywhere else in the API.
 	r, err := s.booker.Book(ctx, u, req, key)
+	if ue := models.UserError(err); ue != nil && ue.Code == "unknown_room" {
+		return models.E(models.ErrNotFound, "unknown_room", "room_id")
+	}
 	if err != nil {
 		return err
 	}
@@ -242,11 +250,6 @@ func (s *server) patchBookingAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Changing an occurrence changes that occurrence only (it stays in its series as an
-	// override); changing this-and-following or the whole series is not offered yet.
-	if scope := c.QueryParam("scope"); scope != "" && scope != string(models.ScopeThis) {
-		return models.E(models.ErrInvalid, "scope_not_supported", "scope", models.ArgValue, scope)
-	}
 	var p bookingPatch
 	if err := decodeJSON(c.Request().Body, &p); err != nil {
 		return err
@@ -276,6 +279,28 @@ func (s *server) patchBookingAPI(c echo.Context) error {
 	}
 	if err := s.checkRoom(ctx, strings.TrimSpace(req.RoomID)); err != nil {
 		return err
+	}
+	// Changing an occurrence changes that occurrence only (scope=this, the default: it
+	// stays in its series as an override); following and all change the series.
+	if scope := c.QueryParam("scope"); scope != "" && scope != string(models.ScopeThis) {
+		onConflict := ""
+		if p.OnConflict != nil {
+			onConflict = *p.OnConflict
+		}
+		res, err := s.booker.EditSeries(ctx, u, r.ID, models.Scope(scope), req, models.OnConflict(onConflict))
+		if err != nil {
+			return err
+		}
+		out := s.seriesJSON(langOf(c), res.Series, res.Occurrences, res.Skipped)
+		for _, o := range res.Occurrences {
+			if o.ID == r.ID {
+				out.bookingJSON = s.bookingJSON(langOf(c), o)
+			}
+		}
+		return c.JSON(http.StatusOK, out)
+	}
+	if p.OnConflict != nil {
+		return models.E(models.ErrInvalid, "on_conflict_series_only", "on_conflict")
 	}
 	r, err = s.booker.Reschedule(ctx, u, r.ID, req)
 	if err != nil {

@@ -33,19 +33,24 @@ type bookingForm struct {
 	Until    string
 	Count    string
 	Skip     bool
+	// Scope is which occurrences of a series a change applies to (this, following or
+	// all; empty: this one).
+	Scope string
 }
 
 // formFields are the fields a user error can be shown next to; others go on top.
-var formFields = []string{"room_id", "date", "start", "end", "title", "attendees", "description", "rrule"}
+var formFields = []string{"room_id", "date", "start", "end", "title", "attendees", "description", "rrule", "scope"}
 
 // formPage is the view model of form.html, for a new booking and for a reschedule.
 type formPage struct {
 	page
-	Action  string
-	EditID  string
-	Form    bookingForm
-	Offices []officeOption
-	People  []personOption
+	Action string
+	EditID string
+	// InSeries offers the scope of the change: the booking is an occurrence of a series.
+	InSeries bool
+	Form     bookingForm
+	Offices  []officeOption
+	People   []personOption
 	// Errors maps a field to the message shown next to it; FormError is shown on top.
 	Errors    map[string]string
 	FormError string
@@ -171,6 +176,16 @@ func (s *server) rescheduleBookingForm(c echo.Context) error {
 		return err
 	}
 	f, req, err := s.readBookingForm(c)
+	if err == nil && r.Series() != "" && f.Scope != "" && f.Scope != string(models.ScopeThis) {
+		onConflict := models.ConflictRefuse
+		if f.Skip {
+			onConflict = models.ConflictSkip
+		}
+		if _, err = s.booker.EditSeries(c.Request().Context(), user(c), r.ID, models.Scope(f.Scope), req, onConflict); err != nil {
+			return s.formFailed(c, f, &r, err)
+		}
+		return redirect(c, "/bookings")
+	}
 	var moved models.Reservation
 	if err == nil {
 		moved, err = s.booker.Reschedule(c.Request().Context(), user(c), r.ID, req)
@@ -207,7 +222,8 @@ func (s *server) readBookingForm(c echo.Context) (bookingForm, models.BookingReq
 		Title: params.Get("title"), Description: params.Get("description"), Attendees: params["attendees"],
 		Key:    params.Get("idempotency_key"),
 		Repeat: params.Get("repeat"), Weekdays: params["weekdays"], Until: params.Get("until"), Count: params.Get("count"),
-		Skip: params.Get("on_conflict") == string(models.ConflictSkip),
+		Skip:  params.Get("on_conflict") == string(models.ConflictSkip),
+		Scope: params.Get("scope"),
 	}
 	req, errs := s.bookingRequest(f)
 	if err := s.checkRoom(c.Request().Context(), req.RoomID); err != nil {
@@ -275,7 +291,8 @@ func clock(day time.Time, v, field string) (time.Time, error) {
 // the user's input (one user error, or several joined); other errors go to the error page.
 func (s *server) formFailed(c echo.Context, f bookingForm, editing *models.Reservation, err error) error {
 	list := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
+	// A joined list of problems, not one user error (which unwraps to its kind and cause).
+	if j, ok := err.(interface{ Unwrap() []error }); ok && !isUserError(err) {
 		list = j.Unwrap()
 	}
 	var ps []problem
@@ -306,6 +323,7 @@ func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *
 	if editing != nil {
 		pg.page = s.page(c, "form.edit_title")
 		pg.Action, pg.EditID = "/bookings/"+editing.ID+"/edit", editing.ID
+		pg.InSeries = editing.Series() != ""
 		pg.ExceptStart, pg.ExceptEnd = s.rfc3339(editing.Start), s.rfc3339(editing.End)
 		pg.Here = pg.Action
 	}
@@ -398,4 +416,9 @@ func (s *server) preview(c echo.Context, pg *formPage) error {
 		}
 	}
 	return nil
+}
+
+func isUserError(err error) bool {
+	_, ok := err.(*models.Error)
+	return ok
 }

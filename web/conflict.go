@@ -508,15 +508,20 @@ type cutoverPage struct {
 	Cutover, Freeze string
 	Frozen          bool
 	Items           []cutoverRow
-	InFlight        int
-	Started         string
-	Failed          string
-	Refresh         bool
+	// Series are the bridge series crossing the cutover, each once.
+	Series   []cutoverSeriesRow
+	InFlight int
+	Started  string
+	Failed   string
+	Refresh  bool
+}
+
+type cutoverSeriesRow struct {
+	ID, Title, Organizer, Room, First, Counts string
 }
 
 type cutoverRow struct {
 	ID, Title, Organizer, Room, When, RemoteID string
-	Series                                     bool
 }
 
 // cutoverReport handles GET /admin/cutover: what still sits in the wrong system, and
@@ -535,7 +540,11 @@ func (s *server) cutoverReport(c echo.Context) error {
 		InFlight: rep.InFlight, Started: c.QueryParam("started"), Failed: c.QueryParam("failed"), Refresh: rep.InFlight > 0}
 	for _, it := range rep.Items {
 		pg.Items = append(pg.Items, cutoverRow{ID: it.ID, Title: it.Title, Organizer: orDash(it.Organizer), Room: rooms[it.RoomID],
-			When: s.span(l, it.Start, it.End), RemoteID: it.RemoteID, Series: it.Series != ""})
+			When: s.span(l, it.Start, it.End), RemoteID: it.RemoteID})
+	}
+	for _, x := range rep.Series {
+		pg.Series = append(pg.Series, cutoverSeriesRow{ID: x.ID, Title: x.Title, Organizer: orDash(x.Organizer), Room: rooms[x.RoomID],
+			First: s.instant(x.Start), Counts: l.Tf("cutover.series_counts", x.OABefore, x.DingTalkAfter, x.OAAfter)})
 	}
 	return s.render(c, http.StatusOK, "cutover.html", pg)
 }

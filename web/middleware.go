@@ -42,8 +42,13 @@ func (s *server) middlewares() []echo.MiddlewareFunc {
 		s.language,
 		middleware.BodyLimit(strconv.Itoa(maxBody)),
 		s.limit,
-		// Feeds keep their gzip beside the cached body and serve it themselves.
-		middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024, Skipper: func(c echo.Context) bool { return isFeed(c.Request().URL.Path) }}),
+		// Feeds keep their gzip beside the cached body and serve it themselves. Answers
+		// to writes are short (a booking, a redirect): setting up a compressor for each
+		// would cost more than it saves.
+		middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024, Skipper: func(c echo.Context) bool {
+			r := c.Request()
+			return isFeed(r.URL.Path) || (r.Method != http.MethodGet && r.Method != http.MethodHead)
+		}}),
 		s.parseForm,
 		s.identify,
 		s.bindCSRF,

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -98,5 +99,58 @@ func TestRescheduleAcrossSystemsSaysSo(t *testing.T) {
 	w = b.post("/bookings/"+r.ID+"/edit", form("date", "2023-04-19", "title", "周会", "idempotency_key", "k2"))
 	if loc := w.Header().Get("Location"); loc != "/bookings/"+r.ID {
 		t.Errorf("a reschedule within DingTalk went to %q, want the plain booking page", loc)
+	}
+}
+
+// TestEditSeriesScopeForm: the edit form of an occurrence of a series offers this, this
+// and following, and the whole series; a wider scope goes to EditSeries with the skip
+// choice, and a taken date comes back next to the times.
+func TestEditSeriesScopeForm(t *testing.T) {
+	var bk *booker
+	e := newEnv(t, func(c *Config) { bk = c.Booker.(*booker) })
+	r := e.book("duowei", "zhangsan", at(14, 9, 0), at(14, 10, 0), models.BackendOA, models.OriginBridge, "周会")
+	single := e.book("duowei", "zhangsan", at(14, 11, 0), at(14, 12, 0), models.BackendOA, models.OriginBridge, "单次")
+	if _, err := e.store.Update(context.Background(), r.ID, models.Change{Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+		sid, rec := "series1", x.Start
+		x.SeriesID, x.RecurrenceID = &sid, &rec
+		return nil, nil, nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser().login("zhangsan")
+	for _, tt := range []struct {
+		id, lang string
+		want     []string
+		offered  bool
+	}{
+		{r.ID, "zh-CN", []string{"修改哪些？", "这一次及以后", "整个重复预订", `name="scope" value="this" checked`}, true},
+		{r.ID, "en", []string{"Change which?", "This and following", "The whole series"}, true},
+		{single.ID, "zh-CN", nil, false},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/bookings/"+tt.id+"/edit", nil)
+		req.Header.Set("Accept-Language", tt.lang)
+		body := b.do(req).Body.String()
+		if got := strings.Contains(body, `name="scope"`); got != tt.offered {
+			t.Errorf("edit form of %s (%s) offers a scope = %v, want %v", tt.id, tt.lang, got, tt.offered)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("edit form of the occurrence (%s) lacks %s", tt.lang, w)
+			}
+		}
+	}
+
+	b.get("/bookings/" + r.ID + "/edit")
+	w := b.post("/bookings/"+r.ID+"/edit", form("date", "2023-04-14", "start", "10:00", "end", "11:00", "title", "周会", "scope", "following", "on_conflict", "skip"))
+	if loc := w.Header().Get("Location"); w.Code != http.StatusSeeOther || loc != "/bookings" {
+		t.Errorf("POST edit with scope following = %d to %q, want 303 to /bookings", w.Code, loc)
+	}
+	if want := r.ID + " following skip 2023-04-14T02:00:00Z"; len(bk.edits) != 1 || bk.edits[0] != want {
+		t.Errorf("EditSeries calls = %q, want [%q]", bk.edits, want)
+	}
+	b.get("/bookings/" + r.ID + "/edit")
+	w = b.post("/bookings/"+r.ID+"/edit", form("date", "2023-04-14", "start", "10:00", "end", "11:00", "title", "占用", "scope", "all", "idempotency_key", "k2"))
+	if body := w.Body.String(); w.Code != http.StatusConflict || !strings.Contains(body, `value="all" checked`) || !strings.Contains(body, "2023-04-14 10:00") {
+		t.Errorf("POST edit onto a taken slot = %d (edits %q), want 409 with the form, scope all kept and the date named:\n%s", w.Code, bk.edits, body)
 	}
 }

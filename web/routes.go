@@ -96,6 +96,7 @@ func (s *server) routes() {
 		adm.POST("/outbox/:id/retry", s.retryJobForm)
 		adm.GET("/audit", s.auditLog)
 		adm.GET("/rooms", s.roomMapping)
+		adm.POST("/rooms/refresh", s.refreshRoomsForm)
 	}
 }
 

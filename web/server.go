@@ -36,6 +36,11 @@ type Booker interface {
 	// books nothing when an occurrence is taken (ErrConflict code "series_taken", args: the dates), "skip" leaves
 	// the taken ones out (SeriesResult.Skipped). Invalid rules are ErrInvalid user errors on field "rrule".
 	BookSeries(ctx context.Context, by models.User, req models.BookingRequest, rrule string, onConflict models.OnConflict, idempotencyKey string) (models.SeriesResult, error)
+	// EditSeries changes occurrence id of a series and every later one (scope following) or the whole series
+	// (all) to req's title, description, attendees and times (the other occurrences follow the shift of date and
+	// the times of day); onConflict "refuse" changes nothing when a new slot is taken (ErrConflict "series_taken"),
+	// "skip" cancels those occurrences (SeriesResult.Skipped). Scope this is Reschedule.
+	EditSeries(ctx context.Context, by models.User, id string, scope models.Scope, req models.BookingRequest, onConflict models.OnConflict) (models.SeriesResult, error)
 	// CancelSeries cancels the occurrence id of a series, it and the later ones, or the whole series (scope).
 	CancelSeries(ctx context.Context, by models.User, id string, scope models.Scope) (models.Series, error)
 	// PlanSeries lists the occurrences a series would have, the system each goes to and what holds its slot.
@@ -123,6 +128,9 @@ type Config struct {
 	// Conflicts, with Admin, turns on the conflicts API and the admin console's
 	// conflict, cutover, outbox, audit and room pages. Nil: none of these routes.
 	Conflicts Conflicts
+	// RoomLists, with Conflicts, shows on /admin/rooms the rooms each backend lists.
+	// Nil: the page shows the catalog side only.
+	RoomLists RoomLists
 }
 
 // server holds the web layer's dependencies; its methods are the handlers.
@@ -132,6 +140,7 @@ type server struct {
 	feeds      Feeds
 	admin      Admin
 	conflicts  Conflicts
+	roomLists  RoomLists
 	zone       *time.Location
 	now        func() time.Time
 	log        *slog.Logger
@@ -167,7 +176,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("%w: web needs a Store and a Booker", models.ErrInvalid)
 	}
 	s := &server{
-		store: cfg.Store, booker: cfg.Booker, feeds: cfg.Feeds, admin: cfg.Admin, conflicts: cfg.Conflicts, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
+		store: cfg.Store, booker: cfg.Booker, feeds: cfg.Feeds, admin: cfg.Admin, conflicts: cfg.Conflicts, roomLists: cfg.RoomLists, zone: cfg.Zone, now: cfg.Now, log: cfg.Logger,
 		auth: cfg.Auth, authHeader: cfg.AuthHeader, access: cfg.Access, demo: cfg.Demo,
 		proxies: cfg.TrustedProxies, sessions: sessionCodec{keys: cfg.SessionKeys}, signin: cfg.SignIn, dingtalk: cfg.DingTalk,
 		secure: strings.HasPrefix(cfg.BaseURL, "https://"), baseURL: strings.TrimRight(cfg.BaseURL, "/"), metrics: cfg.Metrics,

@@ -44,6 +44,8 @@ type booker struct {
 	// waited counts Wait calls; onWait, if set, runs first (a backend answering fast).
 	waited int
 	onWait func(id string)
+	// edits records EditSeries calls: "id scope on_conflict start".
+	edits []string
 }
 
 func (b *booker) Book(ctx context.Context, by models.User, req models.BookingRequest, key string) (models.Reservation, error) {
@@ -292,10 +294,18 @@ func formToken(t *testing.T, body string) string {
 	return m[1]
 }
 
-// BookSeries and CancelSeries are exercised end to end with the real engine in
-// cmd/roombridge; handler tests here do not book series.
+// BookSeries, EditSeries and CancelSeries are exercised end to end with the real engine in
+// cmd/roombridge; handler tests here do not book series (EditSeries records its calls).
 func (b *booker) BookSeries(context.Context, models.User, models.BookingRequest, string, models.OnConflict, string) (models.SeriesResult, error) {
 	return models.SeriesResult{}, fmt.Errorf("series: %w", models.ErrUnavailable)
+}
+
+func (b *booker) EditSeries(_ context.Context, _ models.User, id string, scope models.Scope, req models.BookingRequest, on models.OnConflict) (models.SeriesResult, error) {
+	b.edits = append(b.edits, fmt.Sprintf("%s %s %s %s", id, scope, on, req.Start.UTC().Format(time.RFC3339)))
+	if req.Title == "占用" {
+		return models.SeriesResult{}, models.E(models.ErrConflict, "series_taken", "start", models.ArgTimes, models.TimeArg(req.Start))
+	}
+	return models.SeriesResult{}, nil
 }
 
 func (b *booker) CancelSeries(context.Context, models.User, string, models.Scope) (models.Series, error) {

@@ -39,6 +39,7 @@ type app struct {
 	usage    *bridge.Usage
 	feeds    *bridge.Feeds
 	admin    *bridge.Admin
+	rooms    *bridge.RoomLists
 	fakes    *fakes
 	now      func() time.Time
 }
@@ -126,6 +127,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 	var backends []bridge.Backend
 	var sources []bridge.Source
 	var names []models.Backend
+	a.rooms = &bridge.RoomLists{Now: a.now}
 	if oaURL != "" {
 		client, err := oa.New(oa.Config{BaseURL: oaURL, RestUser: oaUser, RestPassword: oaPass, Zone: cfg.Zone, Now: a.now,
 			OnCall: a.metrics.BackendCall(models.BackendOA)})
@@ -135,6 +137,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		}
 		o := &bridge.OA{Client: client, SyncLogin: a.syncLogin(), Store: a.store}
 		backends, sources, names = append(backends, o), append(sources, o), append(names, models.BackendOA)
+		a.rooms.Sources = append(a.rooms.Sources, o)
 	}
 	if appKey != "" {
 		a.usage = bridge.NewUsage(a.store, models.BackendDingTalk, cfg.DingTalkBudget, cfg.Zone, a.log)
@@ -162,6 +165,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		d := &bridge.DingTalk{Client: client, Store: a.store, Zone: cfg.Zone, Log: a.log, Operator: a.operator(), Calendars: cfg.DingTalkCalendars, Now: a.now}
 		a.dingtalk = d
 		backends, sources, names = append(backends, d), append(sources, d), append(names, models.BackendDingTalk)
+		a.rooms.Sources = append(a.rooms.Sources, d)
 	}
 
 	a.detector = bridge.NewDetector(a.store, routing, a.log)

@@ -44,6 +44,13 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	for _, w := range cfg.warnings() {
 		a.log.Warn(w)
 	}
+	// Series split at another cutover are moved by the operator (migrate-bookings), never
+	// behind their back at a start: the start says so.
+	if splits, err := a.service.ResplitSeries(ctx, "", true); err != nil {
+		a.log.Warn("list series split at another cutover", "err", err)
+	} else if len(splits) > 0 {
+		a.log.Warn("series split at another cutover: run roombridge migrate-bookings to move their occurrences", "series", len(splits), "first", splits[0].Series.ID)
+	}
 	fmt.Fprintf(stdout, "roombridge listening on http://%s (%s; cutover %s, OA freeze %s)\n", displayAddr(ln.Addr()), mode,
 		cfg.Cutover.In(cfg.Zone).Format("2006-01-02 15:04"), cfg.Freeze.In(cfg.Zone).Format("2006-01-02 15:04"))
 	if a.fakes != nil {

@@ -73,20 +73,31 @@ func (in *instance) waitConflict(t *testing.T, id string, cond func(conflictRepl
 // OA appId and the DingTalk event id.
 func (in *instance) nativePair(t *testing.T, start time.Time, title string) (oaID, dtID string) {
 	t.Helper()
-	var oa struct {
-		AppID string `json:"appId"`
-	}
-	in.do("POST", in.oaURL+"/_fake/bookings", "", strings.NewReader(fmt.Sprintf(`{"roomId":"3470188923641725004","loginName":"lisi","start":%q,"end":%q,"description":%q}`,
-		start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339), "OA "+title))).json(t, &oa)
+	oa := in.oaNative(t, start, "OA "+title)
 	var dt struct {
 		ID string `json:"id"`
 	}
 	in.do("POST", in.dtURL+"/_fake/events", "", strings.NewReader(fmt.Sprintf(`{"organizerUnionId":"union-wangwu","roomId":"dt-sk-xiaoyao","title":%q,"start":%q,"end":%q}`,
 		"钉钉 "+title, start.Add(30*time.Minute).Format(time.RFC3339), start.Add(90*time.Minute).Format(time.RFC3339)))).json(t, &dt)
-	if oa.AppID == "" || dt.ID == "" {
-		t.Fatalf("native bookings not made: %+v %+v", oa, dt)
+	if dt.ID == "" {
+		t.Fatalf("native DingTalk booking not made: %+v", dt)
 	}
-	return oa.AppID, dt.ID
+	return oa, dt.ID
+}
+
+// oaNative books 逍遥会议室 for an hour from start natively in the OA fake, as lisi, and
+// returns the appId.
+func (in *instance) oaNative(t *testing.T, start time.Time, description string) string {
+	t.Helper()
+	var oa struct {
+		AppID string `json:"appId"`
+	}
+	in.do("POST", in.oaURL+"/_fake/bookings", "", strings.NewReader(fmt.Sprintf(`{"roomId":"3470188923641725004","loginName":"lisi","start":%q,"end":%q,"description":%q}`,
+		start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339), description))).json(t, &oa)
+	if oa.AppID == "" {
+		t.Fatalf("native OA booking not made at %s", start)
+	}
+	return oa.AppID
 }
 
 // TestConflictsAcrossBothSystems: natively overlapping bookings of one room in both
@@ -220,7 +231,7 @@ func TestConflictsAcrossBothSystems(t *testing.T) {
 		{"POST", "/api/v1/conflicts/" + post.ID + "/resolve", `{"action":"dismiss","note":"x"}`},
 		{"GET", "/admin", ""}, {"GET", "/admin/conflicts", ""}, {"GET", "/admin/conflicts/" + post.ID, ""},
 		{"POST", "/admin/conflicts/" + post.ID + "/resolve", ""}, {"GET", "/admin/cutover", ""}, {"POST", "/admin/cutover/migrate", ""},
-		{"GET", "/admin/outbox", ""}, {"POST", "/admin/outbox/x/retry", ""}, {"GET", "/admin/audit", ""}, {"GET", "/admin/rooms", ""},
+		{"GET", "/admin/outbox", ""}, {"POST", "/admin/outbox/x/retry", ""}, {"GET", "/admin/audit", ""}, {"GET", "/admin/rooms", ""}, {"POST", "/admin/rooms/refresh", ""},
 		{"POST", "/admin/sync", ""},
 	} {
 		var body *strings.Reader
@@ -275,17 +286,13 @@ func (in *instance) migrateBookings(t *testing.T, env map[string]string, args ..
 func TestMigrateBookings(t *testing.T) {
 	in := start(t, nil)
 	when := in.day(9, 10, 0)
-	var oa struct {
-		AppID string `json:"appId"`
-	}
-	in.do("POST", in.oaURL+"/_fake/bookings", "", strings.NewReader(fmt.Sprintf(`{"roomId":"3470188923641725004","loginName":"lisi","start":%q,"end":%q,"description":"切换后的 OA 会"}`,
-		when.Format(time.RFC3339), when.Add(time.Hour).Format(time.RFC3339)))).json(t, &oa)
+	appID := in.oaNative(t, when, "切换后的 OA 会")
 	in.sync(t)
-	if cs := in.conflictsWith(t, oa.AppID); len(cs) != 1 || cs[0].Kind != "wrong_system" || cs[0].Suggestion.Action != "migrate" {
+	if cs := in.conflictsWith(t, appID); len(cs) != 1 || cs[0].Kind != "wrong_system" || cs[0].Suggestion.Action != "migrate" {
 		t.Errorf("conflicts of the OA booking after the cutover = %+v, want one wrong_system suggesting migrate", cs)
 	}
 	env := in.operatorEnv(in.day(7, 0, 0))
-	uid := "oa-" + oa.AppID + "@roombridge"
+	uid := "oa-" + appID + "@roombridge"
 
 	dry, log, err := in.migrateBookings(t, env, "--dry-run")
 	if err != nil {
@@ -293,7 +300,7 @@ func TestMigrateBookings(t *testing.T) {
 	}
 	var id string
 	for _, it := range dry.Report.Items {
-		if it.RemoteID == oa.AppID {
+		if it.RemoteID == appID {
 			id = it.ID
 		}
 	}
@@ -349,7 +356,7 @@ func TestMigrateBookings(t *testing.T) {
 	}
 	in.do("GET", in.oaURL+"/_fake/bookings", "", nil).json(t, &oaHeld)
 	for _, b := range oaHeld {
-		if b.AppID == oa.AppID && !b.Cancelled {
+		if b.AppID == appID && !b.Cancelled {
 			t.Errorf("the OA booking is still held in the OA fake after migration")
 		}
 	}
@@ -357,7 +364,7 @@ func TestMigrateBookings(t *testing.T) {
 	if after[uid].status != "CONFIRMED" || after[uid].sequence <= before[uid].sequence || !after[uid].start.Equal(when) {
 		t.Errorf("feed after = %+v (before %+v), want the same UID confirmed with a higher SEQUENCE", after[uid], before[uid])
 	}
-	if cs := in.conflictsWith(t, oa.AppID); len(cs) != 1 || cs[0].Status != "resolved" {
+	if cs := in.conflictsWith(t, appID); len(cs) != 1 || cs[0].Status != "resolved" {
 		t.Errorf("the wrong_system conflict after migration = %+v, want resolved", cs)
 	}
 

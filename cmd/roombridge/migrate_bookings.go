@@ -21,6 +21,9 @@ type migrateResult struct {
 	// Outcomes are per reservation (real run only): migrated, failed or queued.
 	Outcomes []migrateOutcome `json:"outcomes,omitempty"`
 	Summary  map[string]int   `json:"summary,omitempty"`
+	// Series are the series split at another cutover, moved into the systems the
+	// configured one gives their occurrences.
+	Series []seriesOutcome `json:"series,omitempty"`
 }
 
 type migrateOutcome struct {
@@ -65,17 +68,59 @@ func migrateBookings(ctx context.Context, cfg config, dryRun, asJSON bool, stdou
 	}
 	say("%d OA booking(s) dated on or after the cutover:", len(rep.Items))
 	for _, it := range rep.Items {
-		series := ""
-		if it.Series != "" {
-			series = "  [series crossing the cutover]"
+		say("  %s  %s  %s  %q  %s  oa:%s", it.ID, it.Start.In(zone).Format("2006-01-02 15:04"), it.RoomID, it.Title, it.Organizer, it.RemoteID)
+	}
+	say("%d series booked through the bridge crossing the cutover (series booked in the OA itself carry no series id in its answers and are listed as single bookings):", len(rep.Series))
+	for _, x := range rep.Series {
+		say("  %s  %q  %s  %s  first %s  OA before: %d, DingTalk from the cutover: %d (event %s), still in the OA from the cutover: %d",
+			x.ID, x.Title, x.RoomID, x.Organizer, x.Start.In(zone).Format("2006-01-02 15:04"), x.OABefore, x.DingTalkAfter, orNone(x.DingTalkEventID), x.OAAfter)
+	}
+	splits, err := a.service.ResplitSeries(ctx, migrateActor, dryRun)
+	if err != nil {
+		return err
+	}
+	if len(splits) > 0 {
+		say("%d series split at another cutover:", len(splits))
+	}
+	for _, sp := range splits {
+		o := seriesOutcome{SeriesID: sp.Series.ID, UID: sp.Series.UID, Moves: len(sp.Moves), Sequence: sp.Series.Sequence}
+		for _, t := range sp.Skipped {
+			o.Skipped = append(o.Skipped, t.Start)
 		}
-		say("  %s  %s  %s  %q  %s  oa:%s%s", it.ID, it.Start.In(zone).Format("2006-01-02 15:04"), it.RoomID, it.Title, it.Organizer, it.RemoteID, series)
+		switch {
+		case dryRun:
+			o.Outcome = "to_move"
+		case sp.Err != nil:
+			o.Outcome, o.Error = "failed", sp.Err.Error()
+		default:
+			o.Outcome = "moved"
+		}
+		out.Series = append(out.Series, o)
+		say("  series %s %q: %d occurrence(s) in the wrong system: %s%s", sp.Series.ID, sp.Series.Title, len(sp.Moves), o.Outcome, suffix(migrateOutcome{Error: o.Error}))
+		for _, r := range sp.Moves {
+			say("    %s  %s → %s", r.Start.In(zone).Format("2006-01-02 15:04"), r.Backend, a.service.Route(r.Start).Backend)
+		}
+		for _, t := range o.Skipped {
+			say("    skipped %s: the slot is taken", t.In(zone).Format("2006-01-02 15:04"))
+		}
+	}
+	if !dryRun && len(splits) > 0 {
+		// The moves are in the outbox: send what can be sent now (the server's outbox
+		// finishes the rest).
+		for range 50 {
+			if n, err := a.dispatcher.RunOnce(ctx); err != nil || n == 0 {
+				break
+			}
+		}
 	}
 	if dryRun || len(rep.Items) == 0 {
 		if len(rep.Items) == 0 {
 			say("nothing to migrate")
 		}
-		return writeMigrateJSON(asJSON, stdout, out)
+		if err := writeMigrateJSON(asJSON, stdout, out); err != nil {
+			return err
+		}
+		return failedSeries(out.Series)
 	}
 	out.Summary = map[string]int{"migrated": 0, "failed": 0, "queued": 0}
 	for i, it := range rep.Items {
@@ -109,7 +154,38 @@ func migrateBookings(ctx context.Context, cfg config, dryRun, asJSON bool, stdou
 	if out.Summary["failed"] > 0 {
 		return fmt.Errorf("migrate-bookings: %d booking(s) could not be migrated", out.Summary["failed"])
 	}
+	return failedSeries(out.Series)
+}
+
+// seriesOutcome is what migrate-bookings did to one series split at another cutover.
+type seriesOutcome struct {
+	SeriesID string      `json:"series_id"`
+	UID      string      `json:"uid"`
+	Moves    int         `json:"occurrences_to_move"`
+	Outcome  string      `json:"outcome"` // to_move (dry run), moved or failed
+	Sequence int         `json:"sequence"`
+	Skipped  []time.Time `json:"skipped,omitempty"`
+	Error    string      `json:"error,omitempty"`
+}
+
+func failedSeries(list []seriesOutcome) error {
+	n := 0
+	for _, o := range list {
+		if o.Outcome == "failed" {
+			n++
+		}
+	}
+	if n > 0 {
+		return fmt.Errorf("migrate-bookings: %d series could not be re-split", n)
+	}
 	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func suffix(o migrateOutcome) string {

@@ -130,7 +130,7 @@ func TestServeSeries(t *testing.T) {
 		t.Errorf("me feed has %d events with the series UID (and occurrence UIDs: %v), want exactly 1:\n%s", masters, strings.Contains(string(feed.body), "rs-"+s.SeriesID+"-"), feed.body)
 	}
 
-	// Moving one occurrence keeps it in the series; wider scopes are refused for now.
+	// Moving one occurrence keeps it in the series.
 	moveTo := first.AddDate(0, 0, 7).Add(time.Hour)
 	mv := in.do("PATCH", in.url+"/api/v1/bookings/"+s.Occurrences[1].ID, "zhangsan",
 		strings.NewReader(fmt.Sprintf(`{"start":%q,"end":%q}`, moveTo.Format(time.RFC3339), moveTo.Add(time.Hour).Format(time.RFC3339))))
@@ -143,9 +143,21 @@ func TestServeSeries(t *testing.T) {
 		t.Errorf("PATCH one occurrence = %d %s, want 200 and still in series %s", mv.code, mv.body, s.SeriesID)
 	}
 	in.settle("zhangsan", s.Occurrences[1].ID)
+	// Renaming this and the following occurrences renames the rest of the series.
 	wide := in.do("PATCH", in.url+"/api/v1/bookings/"+s.Occurrences[2].ID+"?scope=following", "zhangsan", strings.NewReader(`{"title":"新名字"}`))
-	if code, _ := in.error(wide); wide.code != http.StatusUnprocessableEntity || code != "scope_not_supported" {
-		t.Errorf("PATCH ?scope=following = %d %s, want 422 scope_not_supported", wide.code, wide.body)
+	if wide.code != http.StatusOK {
+		t.Errorf("PATCH ?scope=following = %d %s, want 200", wide.code, wide.body)
+	}
+	for i, o := range s.Occurrences {
+		var b struct {
+			booking
+			Title string `json:"title"`
+		}
+		in.settle("zhangsan", o.ID)
+		in.do("GET", in.url+"/api/v1/bookings/"+o.ID, "zhangsan", nil).json(t, &b)
+		if want := map[bool]string{true: "新名字", false: "周例会"}[i >= 2]; b.Title != want || b.Status != "confirmed" {
+			t.Errorf("occurrence %d after renaming from the third = %q %s (%s), want %q confirmed", i, b.Title, b.Status, b.Reason, want)
+		}
 	}
 
 	// Cancelling this and following from the first occurrence cancels the whole series.
@@ -163,5 +175,171 @@ func TestServeSeries(t *testing.T) {
 	bad := in.do("DELETE", in.url+"/api/v1/bookings/"+s.Occurrences[1].ID+"?scope=sometimes", "zhangsan", nil)
 	if code, _ := in.error(bad); bad.code != http.StatusUnprocessableEntity || code != "scope_invalid" {
 		t.Errorf("DELETE ?scope=sometimes = %d %s, want 422 scope_invalid", bad.code, bad.body)
+	}
+}
+
+// bookWeekly books 周例会 for zhangsan every week from tomorrow 18:00, four times (the
+// first before the demo cutover, the rest after it), and returns it with a function that
+// waits for every occurrence to be confirmed and lists their systems.
+func (in *instance) bookWeekly(t *testing.T) (seriesReply, func() string) {
+	t.Helper()
+	first := in.day(1, 18, 0)
+	weekday := strings.ToUpper(first.Weekday().String()[:2])
+	b := strings.TrimSuffix(bookingBody("duowei", "周例会", first, time.Hour), "}") + `,"rrule":"FREQ=WEEKLY;BYDAY=` + weekday + `;COUNT=4"}`
+	var s seriesReply
+	r := in.do("POST", in.url+"/api/v1/bookings", "zhangsan", strings.NewReader(b))
+	r.json(t, &s)
+	if r.code != http.StatusCreated || len(s.Occurrences) != 4 {
+		t.Fatalf("POST series = %d %s", r.code, r.body)
+	}
+	backends := func() string {
+		t.Helper()
+		out := ""
+		for _, o := range s.Occurrences {
+			got := in.settle("zhangsan", o.ID)
+			if got.Status != "confirmed" {
+				t.Errorf("occurrence %s = %s (%s), want confirmed", o.ID, got.Status, got.Reason)
+			}
+			out += got.Backend + " "
+		}
+		return out
+	}
+	if got := backends(); got != "oa dingtalk dingtalk dingtalk " {
+		t.Fatalf("occurrences go to %s, want the first to the OA", got)
+	}
+	return s, backends
+}
+
+// seriesFeed reads user's me feed and returns, for the series with uid, its master's
+// SEQUENCE and RRULE and the number of its events (the master and its overrides).
+func (in *instance) seriesFeed(t *testing.T, user, uid string) (sequence, rrule string, events int) {
+	t.Helper()
+	var tok struct {
+		URLs struct {
+			Me string `json:"me"`
+		} `json:"urls"`
+	}
+	in.do("POST", in.url+"/api/v1/feed-tokens", user, strings.NewReader(`{"label":"e2e"}`)).json(t, &tok)
+	feed := in.do("GET", in.url+tok.URLs.Me[strings.Index(tok.URLs.Me, "/ical/"):], "", nil)
+	cal, err := ics.ParseCalendar(strings.NewReader(string(feed.body)))
+	if err != nil {
+		t.Fatalf("feed = %d, parse: %v", feed.code, err)
+	}
+	for _, ev := range cal.Events() {
+		if p := ev.GetProperty(ics.ComponentPropertyUniqueId); p == nil || p.Value != uid {
+			continue
+		}
+		events++
+		if rr := ev.GetProperty(ics.ComponentPropertyRrule); rr != nil {
+			rrule = rr.Value
+			if p := ev.GetProperty(ics.ComponentPropertySequence); p != nil {
+				sequence = p.Value
+			}
+		}
+	}
+	return sequence, rrule, events
+}
+
+// TestServeSeriesEditAcrossCutover changes a weekly series through the API so that its
+// occurrences cross the demo cutover (today + 7 days) both ways: this and following two
+// days earlier puts a DingTalk occurrence into the OA, then the whole series four days
+// later puts an OA occurrence into DingTalk. The series keeps its UID, its SEQUENCE rises
+// with each change, and the edit form offers the three scopes in both languages.
+func TestServeSeriesEditAcrossCutover(t *testing.T) {
+	in := start(t, nil)
+	s, backends := in.bookWeekly(t)
+
+	for _, l := range []struct{ lang, want string }{{"zh-CN", "这一次及以后"}, {"en", "This and following"}} {
+		page := in.do("GET", in.url+"/bookings/"+s.Occurrences[1].ID+"/edit", "zhangsan", nil, "Accept", "text/html", "Accept-Language", l.lang)
+		if html := string(page.body); page.code != http.StatusOK || !strings.Contains(html, `name="scope" value="following"`) || !strings.Contains(html, l.want) {
+			t.Errorf("GET edit form (%s) = %d, want the scope choice with %q:\n%s", l.lang, page.code, l.want, page.body)
+		}
+	}
+
+	patch := func(i int, scope string, at time.Time) reply {
+		return in.do("PATCH", in.url+"/api/v1/bookings/"+s.Occurrences[i].ID+"?scope="+scope, "zhangsan",
+			strings.NewReader(fmt.Sprintf(`{"start":%q,"end":%q}`, at.Format(time.RFC3339), at.Add(time.Hour).Format(time.RFC3339))))
+	}
+	// The second occurrence (a week after the first, in DingTalk) and the later ones two
+	// days earlier: the second is now before the cutover.
+	if r := patch(1, "following", in.day(6, 18, 0)); r.code != http.StatusOK {
+		t.Fatalf("PATCH ?scope=following = %d %s", r.code, r.body)
+	}
+	if got := backends(); got != "oa oa dingtalk dingtalk " {
+		t.Errorf("after moving the following two days earlier the occurrences go to %s, want oa oa dingtalk dingtalk", got)
+	}
+	if seq, rule, n := in.seriesFeed(t, "zhangsan", s.UID); seq != "1" || rule == "" || n < 2 {
+		t.Errorf("me feed after the first change: SEQUENCE %q, RRULE %q, %d events; want SEQUENCE 1 on one series with the first occurrence as an override", seq, rule, n)
+	}
+	// The whole series from the first occurrence, now two days later than it was: the
+	// second (in the OA) is after the cutover again.
+	if r := patch(0, "all", in.day(3, 18, 0)); r.code != http.StatusOK {
+		t.Fatalf("PATCH ?scope=all = %d %s", r.code, r.body)
+	}
+	if got := backends(); got != "oa dingtalk dingtalk dingtalk " {
+		t.Errorf("after moving the whole series the occurrences go to %s, want oa dingtalk dingtalk dingtalk", got)
+	}
+	if seq, rule, n := in.seriesFeed(t, "zhangsan", s.UID); seq != "2" || !strings.Contains(rule, "COUNT=4") || n != 1 {
+		t.Errorf("me feed after the second change: SEQUENCE %q, RRULE %q, %d events; want SEQUENCE 2 on one event with the rule", seq, rule, n)
+	}
+	// A change onto a taken slot is refused with the date.
+	taken := in.day(17, 18, 0)
+	if r := in.do("POST", in.url+"/api/v1/bookings", "lisi", strings.NewReader(bookingBody("duowei", "占用", taken.Add(-time.Hour), time.Hour))); r.code != http.StatusCreated {
+		t.Fatalf("POST a booking at %s = %d %s", taken.Add(-time.Hour), r.code, r.body)
+	}
+	r := patch(0, "all", in.day(3, 17, 0))
+	if code, msg := in.error(r); r.code != http.StatusConflict || code != "series_taken" || !strings.Contains(msg, taken.Add(-time.Hour).Format("2006-01-02 15:04")) {
+		t.Errorf("PATCH onto a taken slot = %d %s, want 409 series_taken naming %s", r.code, r.body, taken.Add(-time.Hour).Format("2006-01-02 15:04"))
+	}
+}
+
+// TestMigrateBookingsResplitsSeries: with the cutover configured one week later than the
+// one a series was booked with, migrate-bookings lists the series (dry run), then books
+// its DingTalk occurrence now before the cutover in the OA and makes the recurring event
+// again from the cutover on; the feed keeps the UID with SEQUENCE 1; a second run finds
+// nothing to move.
+func TestMigrateBookingsResplitsSeries(t *testing.T) {
+	in := start(t, nil)
+	s, backends := in.bookWeekly(t)
+	env := in.operatorEnv(in.day(14, 0, 0))
+
+	dry, log, err := in.migrateBookings(t, env, "--dry-run")
+	if err != nil || len(dry.Series) != 1 || dry.Series[0].UID != s.UID || dry.Series[0].Moves != 1 || dry.Series[0].Outcome != "to_move" {
+		t.Fatalf("migrate-bookings --dry-run = %+v, %v; want the series with one occurrence to move\n%s", dry.Series, err, log)
+	}
+	if got := backends(); got != "oa dingtalk dingtalk dingtalk " {
+		t.Errorf("after the dry run the occurrences go to %s, want them unchanged", got)
+	}
+	res, log, err := in.migrateBookings(t, env)
+	if err != nil || len(res.Series) != 1 || res.Series[0].Outcome != "moved" || res.Series[0].Sequence != 1 {
+		t.Fatalf("migrate-bookings = %+v, %v; want the series moved with SEQUENCE 1\n%s", res.Series, err, log)
+	}
+	if got := backends(); got != "oa oa dingtalk dingtalk " {
+		t.Errorf("after migrate-bookings the occurrences go to %s, want oa oa dingtalk dingtalk", got)
+	}
+	var events []struct {
+		Status     string    `json:"status"`
+		Start      time.Time `json:"start"`
+		Recurrence any       `json:"recurrence"`
+	}
+	in.do("GET", in.dtURL+"/_fake/events", "", nil).json(t, &events)
+	live := 0
+	for _, e := range events {
+		if e.Status != "cancelled" && e.Recurrence != nil {
+			live++
+			if !e.Start.Equal(in.day(15, 18, 0)) {
+				t.Errorf("live DingTalk recurring event %+v, want it to start on %s", e, in.day(15, 18, 0))
+			}
+		}
+	}
+	if live != 1 {
+		t.Errorf("DingTalk holds %d live recurring events, want 1", live)
+	}
+	if seq, rule, n := in.seriesFeed(t, "zhangsan", s.UID); seq != "1" || !strings.Contains(rule, "COUNT=4") || n != 1 {
+		t.Errorf("me feed after migrate-bookings: SEQUENCE %q, RRULE %q, %d events; want SEQUENCE 1 on one series event", seq, rule, n)
+	}
+	again, log, err := in.migrateBookings(t, env)
+	if err != nil || len(again.Series) != 0 {
+		t.Errorf("migrate-bookings again = %+v, %v; want nothing to move\n%s", again.Series, err, log)
 	}
 }

@@ -62,6 +62,7 @@ func (a *app) handler() (http.Handler, error) {
 		Feeds:      a.feeds,
 		Admin:      a.admin,
 		Conflicts:  a.service,
+		RoomLists:  a.rooms,
 	})
 }
 

@@ -1,0 +1,434 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"roombridge/models"
+)
+
+// seriesMove is what a change to a whole series, or to it from one occurrence on, does
+// to the occurrences it covers.
+type seriesMove struct {
+	// from is the first original start covered (before the change).
+	from time.Time
+	// shift maps an original start before the change to the one after it.
+	shift func(time.Time) time.Time
+	// retime makes every covered occurrence take the series' times, title, description
+	// and attendees (an edit); without it only occurrences in the wrong system move (a
+	// re-split after the cutover changed).
+	retime bool
+	skip   bool
+	// old is the series before the change and oldRouting the split its DingTalk
+	// recurring event was made with.
+	old        models.Series
+	oldRouting models.Routing
+}
+
+// inRecurringEvent reports whether occurrence r of ser is one occurrence of the series'
+// DingTalk recurring event: it is in DingTalk and still as the series describes it. An
+// occurrence moved or renamed alone is an event of its own.
+func inRecurringEvent(ser models.Series, r models.Reservation) bool {
+	return r.Backend == models.BackendDingTalk && r.RecurrenceID != nil && r.Start.Equal(*r.RecurrenceID) &&
+		r.End.Sub(r.Start) == ser.End.Sub(ser.Start) && r.Title == ser.Title
+}
+
+// occurrenceJob is a write of occurrence r queued under its series, so that the writes
+// of one change to the series run one after the other.
+func occurrenceJob(r models.Reservation, kind models.JobKind, backend models.Backend, remote string) models.Job {
+	return models.Job{ReservationID: r.Series(), Kind: kind, Backend: backend, RemoteID: remote,
+		Payload: encodePayload(jobPayload{Occurrence: r.ID})}
+}
+
+// move applies m to ser (already changed to what it becomes) and its occurrences rows:
+// every covered occurrence that changes is checked against the room's other bookings
+// of both systems (taken), released where it is and booked where its new start
+// belongs. OA occurrences move one by one; when any DingTalk occurrence changes, the
+// recurring event is cut before m.from and a new one made for the DingTalk part from
+// there on. It returns the changed occurrences, the jobs, and the occurrences whose new
+// slot is taken (refused with a *models.SeriesConflictError unless m.skip; skipped ones
+// are cancelled and left out of the series).
+func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reservation, taken func(start, end time.Time) (*models.Reservation, error), m seriesMove, now time.Time) ([]models.Reservation, []models.Job, []models.Taken, error) {
+	var (
+		changed, moved    []models.Reservation
+		releases, creates []models.Job
+		clash             []models.Taken
+		cut, dtNew        bool
+	)
+	dur := ser.End.Sub(ser.Start)
+	// The occurrences the change leaves where they are hold their slots too.
+	var stay []models.Reservation
+	for _, row := range rows {
+		if row.RecurrenceID != nil && row.Status.Holds() && (row.RecurrenceID.Before(m.from) || !row.End.After(now)) {
+			stay = append(stay, row)
+		}
+	}
+	clashes := func(start, end time.Time) (*models.Reservation, error) {
+		for i := range stay {
+			if stay[i].Overlaps(start, end) {
+				return &stay[i], nil
+			}
+		}
+		return taken(start, end)
+	}
+	for _, row := range rows {
+		if row.RecurrenceID == nil {
+			continue
+		}
+		orig := *row.RecurrenceID
+		rec := m.shift(orig)
+		inEvent := inRecurringEvent(m.old, row)
+		covered := !orig.Before(m.from) && row.Status.Holds() && row.End.After(now)
+		if covered && row.Status == models.StatusPending {
+			return nil, nil, nil, models.E(models.ErrConflict, "still_pending", "")
+		}
+		row.RecurrenceID = &rec
+		start, end := row.Start, row.End
+		if covered && m.retime {
+			start, end = rec, rec.Add(dur)
+		}
+		backend := s.routing.Owner(start)
+		same := start.Equal(row.Start) && end.Equal(row.End) && backend == row.Backend && (!m.retime || row.Title == ser.Title &&
+			row.Description == ser.Description && slices.Equal(row.Attendees, ser.Attendees))
+		// A re-split cuts the recurring event: its occurrences from m.from on are made again.
+		if !covered || same && !(inEvent && !m.retime) {
+			if !rec.Equal(orig) {
+				changed = append(changed, row) // the occurrence stays; its original start follows the series
+			}
+			continue
+		}
+		if m.retime && start.Before(now) {
+			return nil, nil, nil, models.E(models.ErrInvalid, "start_in_past", "start")
+		}
+		if other, err := clashes(start, end); err != nil {
+			return nil, nil, nil, err
+		} else if other != nil {
+			clash = append(clash, models.Taken{Start: start, End: end, With: *other})
+			if !m.skip {
+				continue
+			}
+			if err := s.routing.CheckWritable(row.Backend, now); err != nil {
+				return nil, nil, nil, err
+			}
+			if inEvent {
+				cut = true
+			} else {
+				releases = append(releases, occurrenceJob(row, models.JobCancel, row.Backend, row.Remote()))
+			}
+			row.Status = models.StatusCancelled
+			row.Sequence++
+			ser.Exclude(rec)
+			changed = append(changed, row)
+			continue
+		}
+		if err := s.routing.CheckWritable(row.Backend, now); err != nil {
+			return nil, nil, nil, err
+		}
+		if _, err := s.writableOwner(room, start, now); err != nil {
+			return nil, nil, nil, err
+		}
+		prev := row
+		if m.retime {
+			row.Title, row.Description, row.Attendees = ser.Title, ser.Description, ser.Attendees
+		}
+		row.Start, row.End, row.Backend, row.Status = start, end, backend, models.StatusPending
+		row.RemoteID = nil
+		row.SetReason(models.Reason{})
+		row.Sequence++
+		changed = append(changed, row)
+		moved = append(moved, row)
+		if inEvent {
+			cut = true
+		} else {
+			releases = append(releases, occurrenceJob(prev, models.JobCancel, prev.Backend, prev.Remote()))
+		}
+		if backend == models.BackendDingTalk {
+			dtNew = true
+		} else {
+			creates = append(creates, occurrenceJob(row, models.JobCreate, backend, ""))
+		}
+	}
+	if len(clash) > 0 && (!m.skip || len(moved) == 0) {
+		return nil, nil, clash, &models.SeriesConflictError{Taken: clash}
+	}
+	// Everything is released before anything is booked: an occurrence may move into the
+	// slot another one leaves.
+	jobs := releases
+	if cut && m.old.DingTalkEvent() != "" {
+		j, err := cutJob(m.old, m.oldRouting, m.from)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	jobs = append(jobs, creates...)
+	if dtNew {
+		jobs = append(jobs, models.Job{ReservationID: ser.ID, Kind: models.JobSeriesCreate, Backend: models.BackendDingTalk,
+			Payload: encodeSeriesPayload(seriesPayload{From: m.shift(m.from)})})
+	}
+	if cut := s.routing.Cutover(); !cut.IsZero() {
+		ser.Cutover = &cut
+	}
+	ser.Sequence++
+	return changed, jobs, clash, nil
+}
+
+// cutJob ends old's DingTalk recurring event (split with routing) before original start
+// from, deleting it when nothing of it is left.
+func cutJob(old models.Series, routing models.Routing, from time.Time) (models.Job, error) {
+	part, ok, err := dingTalkPart(old, routing, time.Time{})
+	if err != nil || !ok {
+		return models.Job{}, err
+	}
+	rule := part.Rule
+	rule.Count, rule.Until = 0, part.Start.Add(-time.Second)
+	starts, _ := part.Rule.Expand(part.Start, part.Zone, models.MaxOccurrences)
+	for _, st := range starts {
+		if st.Before(from) {
+			rule.Until = st
+		}
+	}
+	return models.Job{ReservationID: old.ID, Kind: models.JobSeriesCancel, Backend: models.BackendDingTalk,
+		Payload: encodeSeriesPayload(seriesPayload{From: from, Event: old.DingTalkEvent(), Start: part.Start, End: part.End, RRule: rule.String()})}, nil
+}
+
+// seriesTaken is the user error for occurrences of a series whose slot is taken.
+func seriesTaken(sce *models.SeriesConflictError) error {
+	var dates []string
+	for _, t := range sce.Taken {
+		dates = append(dates, models.TimeArg(t.Start))
+	}
+	return models.E(models.ErrConflict, "series_taken", "start", models.ArgTimes, strings.Join(dates, ",")).Wrap(sce)
+}
+
+// EditSeries changes the occurrence id of a series together with every later one
+// (ScopeFollowing) or with the whole series (ScopeAll: every occurrence not over yet)
+// to req: its title, description and attendees, and its times, which the other
+// occurrences follow (the same shift of date, the same times of day and length).
+// ScopeThis changes the occurrence alone (as Reschedule). Each occurrence is checked
+// against both systems like a new booking: with on_conflict "refuse" a taken one
+// changes nothing and is named, with "skip" it is cancelled and listed. An occurrence
+// whose new start falls on the other side of the cutover moves system; the series keeps
+// its UID and its SEQUENCE rises. Errors: as Reschedule, plus ErrInvalid ("scope_invalid",
+// "not_in_series", "series_room_fixed", "series_move_unsupported" when the rule cannot
+// follow the shift of date, "on_conflict_invalid", "series_beyond_window") and
+// ErrConflict "series_taken" wrapping a *models.SeriesConflictError.
+func (s *Service) EditSeries(ctx context.Context, by models.User, id string, scope models.Scope, req models.BookingRequest, onConflict models.OnConflict) (models.SeriesResult, error) {
+	if !scope.Valid() {
+		return models.SeriesResult{}, models.E(models.ErrInvalid, "scope_invalid", "scope", models.ArgValue, string(scope))
+	}
+	if onConflict == "" {
+		onConflict = models.ConflictRefuse
+	}
+	if !onConflict.Valid() {
+		return models.SeriesResult{}, models.E(models.ErrInvalid, "on_conflict_invalid", "on_conflict", models.ArgValue, string(onConflict))
+	}
+	r, err := s.store.Reservation(ctx, id)
+	if err != nil {
+		return models.SeriesResult{}, err
+	}
+	if scope == models.ScopeThis {
+		got, err := s.Reschedule(ctx, by, id, req)
+		return models.SeriesResult{Occurrences: []models.Reservation{got}}, err
+	}
+	if err := s.access.CheckChange(by.ID, r); err != nil {
+		return models.SeriesResult{}, err
+	}
+	if r.Series() == "" || r.RecurrenceID == nil {
+		return models.SeriesResult{}, models.E(models.ErrInvalid, "not_in_series", "scope")
+	}
+	now := s.now()
+	req = req.Normalize()
+	if err := req.Validate(now); err != nil {
+		return models.SeriesResult{}, err
+	}
+	if req.RoomID != r.RoomID {
+		return models.SeriesResult{}, models.E(models.ErrInvalid, "series_room_fixed", "room_id")
+	}
+	room, attendees, err := s.resolve(ctx, req)
+	if err != nil {
+		return models.SeriesResult{}, err
+	}
+	var clash []models.Taken
+	ser, err := s.store.UpdateSeries(ctx, r.Series(), func(ser *models.Series, rows []models.Reservation, taken func(time.Time, time.Time) (*models.Reservation, error)) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
+		if ser.Status != models.SeriesActive {
+			return nil, nil, nil, models.E(models.ErrConflict, "not_active", "")
+		}
+		zone := ser.Zone()
+		days := models.CalendarDays(*r.RecurrenceID, req.Start, zone)
+		shift := func(t time.Time) time.Time { return models.MoveStart(t, days, req.Start, zone) }
+		old := *ser
+		rule, err := ser.Rule()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		starts, _ := rule.Expand(ser.Start, zone, models.MaxOccurrences)
+		moved := rule.Moved(days)
+		if !rule.Until.IsZero() {
+			moved.Until = shift(starts[len(starts)-1]).UTC()
+		}
+		newStart := shift(ser.Start)
+		got, _ := moved.Expand(newStart, zone, models.MaxOccurrences)
+		if !slices.EqualFunc(starts, got, func(a, b time.Time) bool { return shift(a).Equal(b) }) {
+			return nil, nil, nil, models.E(models.ErrInvalid, "series_move_unsupported", "start", models.ArgPart, moved.String())
+		}
+		if last := got[len(got)-1]; last.After(now.Add(s.seriesWindow)) {
+			return nil, nil, nil, models.E(models.ErrInvalid, "series_beyond_window", "start", models.ArgLimit, fmt.Sprint(int(s.seriesWindow.Hours()/24)), models.ArgAt, models.TimeArg(last))
+		}
+		// The change covers what is still to come: from the first occurrence not over yet
+		// (an occurrence moved alone included), at or after this one for ScopeFollowing.
+		var lower time.Time
+		if scope == models.ScopeFollowing {
+			lower = *r.RecurrenceID
+		}
+		from, ok := firstToCome(rows, lower, now)
+		if !ok {
+			return nil, nil, nil, models.E(models.ErrConflict, "not_active", "")
+		}
+		ser.RRule, ser.Start, ser.End = moved.String(), newStart, newStart.Add(req.End.Sub(req.Start))
+		ser.Title, ser.Description, ser.Attendees = req.Title, req.Description, attendees
+		exdates := ser.ExDates
+		ser.ExDates = nil
+		for _, x := range exdates {
+			ser.Exclude(shift(x))
+		}
+		changed, jobs, taken2, err := s.move(room, ser, rows, taken, seriesMove{from: from, shift: shift, retime: true, skip: onConflict == models.ConflictSkip,
+			old: old, oldRouting: s.splitRouting(old)}, now)
+		clash = taken2
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return changed, jobs, &models.AuditEntry{Actor: by.ID, Action: "edit_series", ReservationID: ser.ID,
+			Detail: fmt.Sprintf("%s from %s: %s → %s %s–%s %q, %d changed, %d skipped", scope, from.Format(time.RFC3339), old.RRule, ser.RRule,
+				ser.Start.Format(time.RFC3339), ser.End.Format(time.RFC3339), ser.Title, len(changed), len(clash))}, nil
+	})
+	var sce *models.SeriesConflictError
+	if errors.As(err, &sce) {
+		return models.SeriesResult{Skipped: sce.Taken}, seriesTaken(sce)
+	}
+	if err != nil {
+		return models.SeriesResult{}, s.explainConflict(err)
+	}
+	s.log.Info("series changed", "series", ser.ID, "scope", scope, "from", id, "skipped", len(clash), "user", by.ID)
+	s.changes.notify()
+	s.kick()
+	rows, err := s.store.SeriesOccurrences(ctx, ser.ID)
+	if err != nil {
+		return models.SeriesResult{}, err
+	}
+	return models.SeriesResult{Series: ser, Occurrences: rows, Skipped: clash}, nil
+}
+
+// firstToCome is the earliest original start, at or after lower, of the occurrences in
+// rows that still hold their slot and are not over at now; ok is false when there is none.
+func firstToCome(rows []models.Reservation, lower, now time.Time) (from time.Time, ok bool) {
+	for _, row := range rows {
+		if rec := row.RecurrenceID; rec != nil && row.Status.Holds() && row.End.After(now) && !rec.Before(lower) && (!ok || rec.Before(from)) {
+			from, ok = *rec, true
+		}
+	}
+	return from, ok
+}
+
+// splitRouting is the routing ser's occurrences were split with: the configured one
+// with the series' recorded cutover.
+func (s *Service) splitRouting(ser models.Series) models.Routing {
+	return s.routing.SplitAt(ser.Cutover)
+}
+
+// SeriesResplit is what re-splitting one series at the configured cutover did or would do.
+type SeriesResplit struct {
+	Series models.Series
+	// Moves are the occurrences in the wrong system (before: as they are; after a real
+	// run: as they were).
+	Moves []models.Reservation
+	// Skipped are occurrences whose slot someone else holds in the system they move to.
+	Skipped []models.Taken
+	// Err is why the series could not be re-split (nil: done, or nothing to do).
+	Err error
+}
+
+// ResplitSeries finds every active series with occurrences not over yet in the system
+// the configured cutover does not give them (the cutover changed since they were
+// booked) and, unless dryRun, moves them, as actor: OA occurrences now on or after the
+// cutover are cancelled in the OA and join a DingTalk recurring event made again from
+// the first moved occurrence on; DingTalk occurrences now before it are booked in the
+// OA and the recurring event is cut and made again after them. The series keeps its UID,
+// its SEQUENCE rises and the cutover is recorded on it. An occurrence whose slot is held
+// by someone else in its new system is cancelled and listed (skip). Errors of one series
+// are reported in its SeriesResplit; the error returned is for listing them.
+func (s *Service) ResplitSeries(ctx context.Context, actor string, dryRun bool) ([]SeriesResplit, error) {
+	list, err := s.store.ActiveSeries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var out []SeriesResplit
+	for _, ser := range list {
+		rows, err := s.store.SeriesOccurrences(ctx, ser.ID)
+		if err != nil {
+			return out, err
+		}
+		var wrong []models.Reservation
+		for _, r := range rows {
+			if r.RecurrenceID != nil && r.Status.Holds() && r.End.After(now) && r.Backend != s.routing.Owner(r.Start) {
+				wrong = append(wrong, r)
+			}
+		}
+		if len(wrong) == 0 {
+			continue
+		}
+		res := SeriesResplit{Series: ser, Moves: wrong}
+		if !dryRun {
+			res.Series, res.Skipped, res.Err = s.resplit(ctx, actor, ser.ID, *wrong[0].RecurrenceID, now)
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// resplit moves the occurrences of series id from original start from on into the
+// systems the configured cutover gives them.
+func (s *Service) resplit(ctx context.Context, actor, id string, from, now time.Time) (models.Series, []models.Taken, error) {
+	cur, err := s.store.Series(ctx, id)
+	if err != nil {
+		return models.Series{}, nil, err
+	}
+	room, err := s.store.Room(ctx, cur.RoomID)
+	if err != nil {
+		return models.Series{}, nil, err
+	}
+	var skipped []models.Taken
+	ser, err := s.store.UpdateSeries(ctx, id, func(ser *models.Series, rows []models.Reservation, taken func(time.Time, time.Time) (*models.Reservation, error)) ([]models.Reservation, []models.Job, *models.AuditEntry, error) {
+		old := *ser
+		oldRouting := s.splitRouting(old)
+		if old.Cutover == nil {
+			// Booked before the split was recorded: its first DingTalk occurrence tells.
+			for _, r := range rows {
+				if r.Backend == models.BackendDingTalk && r.RecurrenceID != nil && inRecurringEvent(old, r) {
+					oldRouting = models.NewRouting(s.routing.Zone, *r.RecurrenceID, s.routing.Freeze[models.BackendOA])
+					break
+				}
+			}
+		}
+		changed, jobs, clash, err := s.move(room, ser, rows, taken, seriesMove{from: from, shift: func(t time.Time) time.Time { return t },
+			skip: true, old: old, oldRouting: oldRouting}, now)
+		skipped = clash
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return changed, jobs, &models.AuditEntry{Actor: actor, Action: "resplit_series", ReservationID: ser.ID,
+			Detail: fmt.Sprintf("cutover %s from %s: %d changed, %d skipped", s.routing.Cutover().Format(time.RFC3339), from.Format(time.RFC3339), len(changed), len(clash))}, nil
+	})
+	if err != nil {
+		return models.Series{}, skipped, err
+	}
+	s.log.Info("series re-split", "series", id, "cutover", s.routing.Cutover(), "skipped", len(skipped), "actor", actor)
+	s.changes.notify()
+	s.kick()
+	return ser, skipped, nil
+}

@@ -1,0 +1,326 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Group commit of bookings. Bookings that arrive while others are being written wait in
+// a queue; a writer takes the waiting ones (at most one per room, up to maxBookGroup) and
+// writes them in one transaction: one statement locks all their rooms, one looks up
+// their idempotency keys, one looks for overlaps in all of them, one inserts each kind
+// of row, one raises the rooms' change counters, one commit. Each booking in a group is
+// checked exactly as it is alone (its room locked, every reservation of the room looked
+// at under that lock), so a group changes how many commits the database makes, never
+// who wins a slot. When a group's transaction fails for any reason, its bookings are
+// written one by one instead, and each gets its own answer.
+
+// maxBookGroup is the most bookings one group transaction writes.
+const maxBookGroup = 32
+
+// bookGroupWriters is how many group transactions run at once on MySQL (SQLite has one
+// writer, so one there).
+const bookGroupWriters = 4
+
+// bookCall is one booking waiting for its group.
+type bookCall struct {
+	ctx   context.Context
+	r     Reservation
+	jobs  []Job
+	audit *AuditEntry
+
+	res     Reservation
+	created bool
+	err     error
+	// decided is set once res, created and err are final (committed, or refused).
+	decided bool
+	done    chan struct{}
+}
+
+// bookQueue holds the bookings waiting to be written and counts the running writers.
+type bookQueue struct {
+	mu      sync.Mutex
+	waiting []*bookCall
+	writers int
+}
+
+// groupable reports whether a booking can share a transaction: one that queues
+// notifications (inserted unless present) is written alone.
+func groupable(jobs []Job) bool {
+	for _, j := range jobs {
+		if j.Kind == JobNotify {
+			return false
+		}
+	}
+	return true
+}
+
+// bookGrouped queues a booking for the next group and waits for its outcome (see Book).
+func (s *Store) bookGrouped(ctx context.Context, r Reservation, jobs []Job, audit *AuditEntry) (Reservation, bool, error) {
+	c := &bookCall{ctx: ctx, r: r, jobs: jobs, audit: audit, done: make(chan struct{})}
+	q := &s.books
+	writers := bookGroupWriters
+	if s.dialect == DialectSQLite {
+		writers = 1
+	}
+	q.mu.Lock()
+	q.waiting = append(q.waiting, c)
+	if q.writers < writers {
+		q.writers++
+		go s.writeBookGroups()
+	}
+	q.mu.Unlock()
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		q.mu.Lock()
+		for i, w := range q.waiting {
+			if w == c {
+				q.waiting = append(q.waiting[:i], q.waiting[i+1:]...)
+				q.mu.Unlock()
+				return Reservation{}, false, storeErr("book room "+r.RoomID, ctx.Err())
+			}
+		}
+		q.mu.Unlock()
+		// Already being written: its outcome is moments away.
+		<-c.done
+	}
+	return c.res, c.created, c.err
+}
+
+// writeBookGroups writes groups of waiting bookings until none is left.
+func (s *Store) writeBookGroups() {
+	q := &s.books
+	for {
+		q.mu.Lock()
+		group := q.takeGroup()
+		if len(group) == 0 {
+			q.writers--
+			q.mu.Unlock()
+			return
+		}
+		q.mu.Unlock()
+		s.writeBookGroupSafely(group)
+		for _, c := range group {
+			close(c.done)
+		}
+	}
+}
+
+// writeBookGroupSafely is writeBookGroup, with a panic turned into each booking's error:
+// it runs outside the requests' goroutines, where nothing else would recover it.
+func (s *Store) writeBookGroupSafely(group []*bookCall) {
+	defer func() {
+		if p := recover(); p != nil {
+			for _, c := range group {
+				if c.decided {
+					continue
+				}
+				c.res, c.created = Reservation{}, false
+				c.err = fmt.Errorf("book room %s: %w", c.r.RoomID, errors.Join(ErrUnavailable, fmt.Errorf("panic: %v", p)))
+			}
+		}
+	}()
+	s.writeBookGroup(group)
+}
+
+// takeGroup removes and returns the oldest waiting bookings, at most one per room and
+// per idempotency key (a second one waits for the next group, where it sees the first).
+// The caller holds q.mu.
+func (q *bookQueue) takeGroup() []*bookCall {
+	var group []*bookCall
+	rooms, keys := map[string]bool{}, map[string]bool{}
+	rest := q.waiting[:0]
+	for _, c := range q.waiting {
+		key := ""
+		if c.r.IdempotencyKey != nil {
+			key = c.r.OrganizerID + "\x00" + *c.r.IdempotencyKey
+		}
+		if len(group) < maxBookGroup && !rooms[c.r.RoomID] && (key == "" || !keys[key]) {
+			rooms[c.r.RoomID], keys[key] = true, true
+			group = append(group, c)
+			continue
+		}
+		rest = append(rest, c)
+	}
+	for i := len(rest); i < len(q.waiting); i++ {
+		q.waiting[i] = nil
+	}
+	q.waiting = rest
+	return group
+}
+
+// bookGroupTimeout bounds one group transaction: it runs for several requests, so it
+// is not cancelled with any one of them.
+const bookGroupTimeout = 30 * time.Second
+
+// writeBookGroup writes group in one transaction, or each booking alone when that fails
+// or there is only one.
+func (s *Store) writeBookGroup(group []*bookCall) {
+	if len(group) == 1 {
+		c := group[0]
+		c.res, c.created, c.err = s.bookAlone(c.ctx, c.r, c.jobs, c.audit)
+		c.decided = true
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bookGroupTimeout)
+	defer cancel()
+	now := s.stamp()
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		return s.bookGroupTx(tx, group, now)
+	})
+	if err == nil {
+		for _, c := range group {
+			c.decided = true
+		}
+		return
+	}
+	for _, c := range group {
+		c.res, c.created, c.err = s.bookAlone(c.ctx, c.r, c.jobs, c.audit)
+		c.decided = true
+	}
+}
+
+// bookGroupTx is the group transaction: bookings whose slot is taken get their
+// *ConflictError, the others are inserted.
+func (s *Store) bookGroupTx(tx *gorm.DB, group []*bookCall, now time.Time) error {
+	rooms := make([]string, 0, len(group))
+	for _, c := range group {
+		c.res, c.created, c.err = Reservation{}, false, nil
+		rooms = append(rooms, c.r.RoomID)
+	}
+	sort.Strings(rooms)
+	// One statement locks every room, in id order (the order an index range is
+	// walked); an unknown room leaves the group to be written one by one.
+	res := tx.Model(&Room{}).Where("id IN ?", rooms).UpdateColumn("booking_version", gorm.Expr("booking_version + 1"))
+	if res.Error != nil {
+		return res.Error
+	}
+	if int(res.RowsAffected) != len(rooms) {
+		return E(ErrNotFound, "unknown_room", "room_id")
+	}
+	prev, err := earlierByKey(tx, group)
+	if err != nil {
+		return err
+	}
+	taken, err := s.overlaps(tx, group)
+	if err != nil {
+		return err
+	}
+	var (
+		rows   []Reservation
+		jobs   []Job
+		audits []AuditEntry
+		booked []string
+	)
+	for i, c := range group {
+		if prev[i] != nil {
+			c.res = *prev[i]
+			continue
+		}
+		if taken[i] != nil {
+			c.err = storeErr("book room "+c.r.RoomID, &ConflictError{With: *taken[i]})
+			continue
+		}
+		r := c.r
+		r.CreatedAt, r.UpdatedAt = now, now
+		r.normalize()
+		rows = append(rows, r)
+		jobs = append(jobs, numberJobs(c.jobs, now, 0)...)
+		if c.audit != nil {
+			audits = append(audits, auditAt(*c.audit, now, 0))
+		}
+		booked = append(booked, r.RoomID)
+		c.res, c.created = r, true
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := tx.Create(&rows).Error; err != nil {
+		return err
+	}
+	if len(jobs) > 0 {
+		if err := tx.Create(&jobs).Error; err != nil {
+			return err
+		}
+	}
+	if len(audits) > 0 {
+		if err := tx.Create(&audits).Error; err != nil {
+			return err
+		}
+	}
+	return s.touchRooms(tx, booked...)
+}
+
+// earlierByKey finds, in one statement, for each booking of group that carries an
+// idempotency key the reservation its organizer already made with that key (nil when
+// there is none).
+func earlierByKey(tx *gorm.DB, group []*bookCall) ([]*Reservation, error) {
+	var cond strings.Builder
+	var args []any
+	for _, c := range group {
+		if c.r.IdempotencyKey == nil {
+			continue
+		}
+		if len(args) > 0 {
+			cond.WriteString(" OR ")
+		}
+		cond.WriteString("(organizer_id = ? AND idempotency_key = ?)")
+		args = append(args, c.r.OrganizerID, *c.r.IdempotencyKey)
+	}
+	out := make([]*Reservation, len(group))
+	if len(args) == 0 {
+		return out, nil
+	}
+	var found []Reservation
+	if err := tx.Where(cond.String(), args...).Find(&found).Error; err != nil {
+		return nil, err
+	}
+	for i, c := range group {
+		for j := range found {
+			if c.r.IdempotencyKey != nil && found[j].OrganizerID == c.r.OrganizerID && found[j].IdempotencyKey != nil && *found[j].IdempotencyKey == *c.r.IdempotencyKey {
+				out[i] = &found[j]
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// overlaps finds, in one statement, for each booking of group the first reservation
+// holding its room in its time (nil when the slot is free), like overlap.
+func (s *Store) overlaps(tx *gorm.DB, group []*bookCall) ([]*Reservation, error) {
+	var cond strings.Builder
+	args := []any{HoldingStatuses}
+	cond.WriteString("status IN ? AND (")
+	for i, c := range group {
+		if i > 0 {
+			cond.WriteString(" OR ")
+		}
+		cond.WriteString("(room_id = ? AND starts_at < ? AND ends_at > ?)")
+		args = append(args, c.r.RoomID, c.r.End.UTC(), c.r.Start.UTC())
+	}
+	cond.WriteString(")")
+	var found []Reservation
+	if err := tx.Where(cond.String(), args...).Order("starts_at").Find(&found).Error; err != nil {
+		return nil, err
+	}
+	out := make([]*Reservation, len(group))
+	for i, c := range group {
+		for j := range found {
+			f := &found[j]
+			if f.RoomID == c.r.RoomID && f.Start.Before(c.r.End) && f.End.After(c.r.Start) {
+				out[i] = f
+				break
+			}
+		}
+	}
+	return out, nil
+}

@@ -54,7 +54,7 @@ type Store struct {
 // sqliteReaders is the size of SQLite's read pool.
 const sqliteReaders = 4
 
-// sqlitePreparedStmts is how many prepared statements each SQLite handle keeps.
+// sqlitePreparedStmts is how many prepared statements each SQLite read connection keeps.
 const sqlitePreparedStmts = 256
 
 // mysqlConns is the size of the MySQL connection pool: enough for a few dozen requests
@@ -73,11 +73,16 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	cfg := &gorm.Config{
-		Logger:                 logger.Default.LogMode(logger.Silent),
-		NowFunc:                func() time.Time { return now().UTC().Truncate(time.Second) },
-		SkipDefaultTransaction: true,
+	// Each handle gets a config of its own: gorm.Open keeps the handle's pool, dialect
+	// and statement cache in the config it is given.
+	newConfig := func() *gorm.Config {
+		return &gorm.Config{
+			Logger:                 logger.Default.LogMode(logger.Silent),
+			NowFunc:                func() time.Time { return now().UTC().Truncate(time.Second) },
+			SkipDefaultTransaction: true,
+		}
 	}
+	cfg := newConfig()
 	kind, rest, ok := strings.Cut(dsn, ":")
 	if !ok || rest == "" {
 		return nil, fmt.Errorf("%w: database %q must start with sqlite: or mysql:", ErrInvalid, dsn)
@@ -99,9 +104,10 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 			sep = "&"
 		}
 		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-		// SQLite spends more time parsing a statement than running most of them: keep
-		// the prepared ones (per connection, the most recent few hundred).
-		cfg.PrepareStmt, cfg.PrepareStmtMaxSize, cfg.PrepareStmtTTL = true, sqlitePreparedStmts, time.Hour
+		// The writer does not keep prepared statements: with one connection, gorm's
+		// statement cache deadlocks when a statement outside a transaction is prepared
+		// while a transaction holds the connection and waits for the same statement
+		// (gorm issues 7350 and 7465).
 		db, err = gorm.Open(sqlite.Open(rest+sep+pragmas), cfg)
 		if err == nil {
 			sqlDB, _ := db.DB()
@@ -111,7 +117,13 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 			rdb = db
 			if !strings.HasPrefix(rest, ":memory:") && !strings.Contains(rest, "mode=memory") {
 				// Readers see the last commit (WAL snapshots) and never take the write lock.
-				rdb, err = gorm.Open(sqlite.Open(rest+sep+pragmas+"&_pragma=query_only(1)&_pragma=cache_size(-4000)"), cfg)
+				// SQLite spends more time parsing a statement than running most of them:
+				// readers keep the prepared ones (per connection, the most recent few
+				// hundred). Readers never open a transaction, so the cache cannot hold a
+				// connection that a transaction waits for.
+				rcfg := newConfig()
+				rcfg.PrepareStmt, rcfg.PrepareStmtMaxSize, rcfg.PrepareStmtTTL = true, sqlitePreparedStmts, time.Hour
+				rdb, err = gorm.Open(sqlite.Open(rest+sep+pragmas+"&_pragma=query_only(1)&_pragma=cache_size(-4000)"), rcfg)
 				if err == nil {
 					rDB, _ := rdb.DB()
 					// One more connection for feedLookups, which keeps it.

@@ -391,6 +391,25 @@ func (s *Service) ResplitSeries(ctx context.Context, actor string, dryRun bool) 
 	return out, nil
 }
 
+// Resplit re-splits, as admin by, every series the configured cutover splits otherwise
+// (see ResplitSeries) and counts the series moved and those that failed (their errors are
+// logged). Errors: ErrForbidden, ErrUnavailable.
+func (s *Service) Resplit(ctx context.Context, by models.User) (moved, failed int, err error) {
+	if err := s.mayResolve(by); err != nil {
+		return 0, 0, err
+	}
+	list, err := s.ResplitSeries(ctx, by.ID, false)
+	for _, r := range list {
+		if r.Err != nil {
+			s.log.Warn("re-split series", "series", r.Series.ID, "err", r.Err)
+			failed++
+			continue
+		}
+		moved++
+	}
+	return moved, failed, err
+}
+
 // resplit moves the occurrences of series id from original start from on into the
 // systems the configured cutover gives them.
 func (s *Service) resplit(ctx context.Context, actor, id string, from, now time.Time) (models.Series, []models.Taken, error) {

@@ -349,9 +349,13 @@ func TestLiveSeriesResplit(t *testing.T) {
 				if n := len(liveInstances(t, r.dtFake)) + liveOA(r.oaFake); n != 8 {
 					t.Errorf("a dry run changed the fakes: %d occurrences held, want 8", n)
 				}
-				done, err := r.svc.ResplitSeries(ctx, "cli:test", false)
-				if err != nil || len(done) != 1 || done[0].Err != nil {
-					t.Fatalf("ResplitSeries() = %+v, %v; want one series re-split", done, err)
+				// The admin console's "migrate all" re-splits through Resplit: staff may not.
+				if moved, failed, err := r.svc.Resplit(ctx, r.zhangsan); !errors.Is(err, models.ErrForbidden) || moved+failed != 0 {
+					t.Fatalf("Resplit(staff) = %d, %d, %v; want ErrForbidden and nothing moved", moved, failed, err)
+				}
+				admin, _ := r.store.User(ctx, "admin")
+				if moved, failed, err := r.svc.Resplit(ctx, admin); err != nil || moved != 1 || failed != 0 {
+					t.Fatalf("Resplit(admin) = %d moved, %d failed, %v; want one series re-split", moved, failed, err)
 				}
 				r.drain(t)
 				ser, _ := r.store.Series(ctx, got.Series.ID)

@@ -27,6 +27,9 @@ type Conflicts interface {
 	Cutover(ctx context.Context) (models.CutoverReport, error)
 	// Migrate queues the move of one OA reservation into DingTalk.
 	Migrate(ctx context.Context, by models.User, reservationID string) (models.Reservation, error)
+	// Resplit moves the occurrences of every series split at another cutover into the
+	// system the configured cutover gives them, and counts the series moved and failed.
+	Resplit(ctx context.Context, by models.User) (moved, failed int, err error)
 }
 
 // conflictJSON is a conflict in the JSON API (DESIGN §4.4, extended).
@@ -566,5 +569,11 @@ func (s *server) migrateAllForm(c echo.Context) error {
 		}
 		started++
 	}
+	// Series move as a whole (one recurring event in DingTalk), not occurrence by occurrence.
+	moved, notMoved, err := s.conflicts.Resplit(ctx, user(c))
+	if err != nil {
+		return err
+	}
+	started, failed = started+moved, failed+notMoved
 	return redirect(c, fmt.Sprintf("/admin/cutover?started=%d&failed=%d", started, failed))
 }

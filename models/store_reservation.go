@@ -301,7 +301,14 @@ type Filter struct {
 	// UpdatedSince selects reservations changed at or after it.
 	UpdatedSince time.Time
 	Limit        int
+	// Columns, when set, are the only columns read (the other fields stay zero): a
+	// narrower read costs less a row. See TimelineColumns.
+	Columns []string
 }
+
+// TimelineColumns are what a room's timeline and availability show: times, system,
+// origin, status, title and who may see it.
+var TimelineColumns = []string{"id", "room_id", "starts_at", "ends_at", "backend", "origin", "status", "title", "organizer_id", "attendees"}
 
 // Reservations lists reservations matching f, ordered by start time then id. With a
 // window, bookings up to ShortSpan long are read by a bounded range of start times and
@@ -337,6 +344,9 @@ func (s *Store) Reservations(ctx context.Context, f Filter) ([]Reservation, erro
 // reservationQuery is the query of f on the read pool, without order.
 func (s *Store) reservationQuery(ctx context.Context, f Filter) *gorm.DB {
 	q := s.rdb.WithContext(ctx).Model(&Reservation{})
+	if len(f.Columns) > 0 {
+		q = q.Select(f.Columns)
+	}
 	if len(f.RoomIDs) > 0 {
 		q = q.Where("room_id IN ?", f.RoomIDs)
 	}

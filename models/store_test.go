@@ -499,6 +499,8 @@ func TestStoreReservationsWindow(t *testing.T) {
 			{"day, first two", models.Filter{RoomIDs: []string{"duowei"}, From: day, To: day.Add(24 * time.Hour), Limit: 2}, []string{"week", "raw"}},
 			{"every room", models.Filter{From: day, To: day.Add(24 * time.Hour)}, []string{"week", "raw", "other", "day", "night", "morning"}},
 			{"an hour", models.Filter{RoomIDs: []string{"duowei"}, From: day.Add(90 * time.Minute), To: day.Add(150 * time.Minute)}, []string{"week"}},
+			{"day, timeline columns", models.Filter{RoomIDs: []string{"duowei"}, From: day, To: day.Add(24 * time.Hour), Columns: models.TimelineColumns},
+				[]string{"week", "raw", "day", "night", "morning"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -508,6 +510,13 @@ func TestStoreReservationsWindow(t *testing.T) {
 				}
 				if diff := cmp.Diff(tt.want, titles(got)); diff != "" {
 					t.Errorf("Reservations(%s) titles (-want +got):\n%s", tt.name, diff)
+				}
+				for _, r := range got {
+					// A narrow read fills the timeline's fields and leaves the rest zero.
+					narrow := tt.f.Columns != nil
+					if r.ID == "" || r.Start.IsZero() || r.End.IsZero() || r.Backend == "" || r.Status == "" || (r.UID == "") != narrow {
+						t.Errorf("Reservations(%s) row %+v: want id, times, system and status, and a UID only when every column is read", tt.name, r)
+					}
 				}
 			})
 		}

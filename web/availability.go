@@ -112,7 +112,8 @@ func (s *server) parseTime(field, v string) (time.Time, error) {
 // busy lists the reservations holding room in [from, to) in both systems, with the
 // titles u may not see blanked.
 func (s *server) busy(ctx context.Context, u models.User, room string, from, to time.Time) ([]models.Reservation, error) {
-	rs, err := s.store.Reservations(ctx, models.Filter{RoomIDs: []string{room}, Statuses: models.HoldingStatuses, From: from, To: to})
+	rs, err := s.store.Reservations(ctx, models.Filter{RoomIDs: []string{room}, Statuses: models.HoldingStatuses, From: from, To: to,
+		Columns: models.TimelineColumns})
 	if err != nil {
 		return nil, err
 	}

@@ -38,26 +38,7 @@ func TestBudgetWith50Rooms(t *testing.T) {
 	if err := s.SyncCatalog(ctx, cat); err != nil {
 		t.Fatal(err)
 	}
-	fake := dingtalkfake.New("key", "secret", fakeRooms, []dingtalkfake.User{{UserID: "admin", UnionID: "union-admin", Name: "管理员"}}, dingtalkfake.WithNow(clock.Now))
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	usage := NewUsage(s, models.BackendDingTalk, 3000, shanghai, log)
-	if err := usage.Load(ctx, now); err != nil {
-		t.Fatal(err)
-	}
-	client, err := dingtalk.New(dingtalk.Config{BaseURL: srv.URL, OAPIURL: srv.URL, AppKey: "key", AppSecret: "secret", Now: clock.Now,
-		OnCall: func(api string, metered bool, err error) {
-			if metered {
-				usage.Record(clock.Now())
-			}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := &DingTalk{Client: client, Store: s, Zone: shanghai, Log: log, Operator: "admin"}
-	routing := models.NewRouting(shanghai, time.Date(2023, 4, 17, 0, 0, 0, 0, shanghai), time.Date(2023, 4, 16, 23, 0, 0, 0, shanghai))
-	sy := NewSyncer(SyncerConfig{Store: s, Source: src, Routing: routing, Now: clock.Now, Logger: log, Usage: usage}) // defaults
+	fake, sy, _ := budgetSyncer(t, s, clock, fakeRooms, 3000, 0) // default settings
 
 	st, ok := sy.UsageStatus(ctx)
 	if !ok {
@@ -111,27 +92,7 @@ func TestBudgetSpentByBookingsKeepsDailyFloor(t *testing.T) {
 	if err := s.SyncCatalog(ctx, cat); err != nil {
 		t.Fatal(err)
 	}
-	fake := dingtalkfake.New("key", "secret", fakeRooms, []dingtalkfake.User{{UserID: "admin", UnionID: "union-admin", Name: "管理员"}}, dingtalkfake.WithNow(clock.Now))
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	usage := NewUsage(s, models.BackendDingTalk, 30, shanghai, log)
-	usage.Overage = 10
-	if err := usage.Load(ctx, now); err != nil {
-		t.Fatal(err)
-	}
-	client, err := dingtalk.New(dingtalk.Config{BaseURL: srv.URL, OAPIURL: srv.URL, AppKey: "key", AppSecret: "secret", Now: clock.Now,
-		OnCall: func(api string, metered bool, err error) {
-			if metered {
-				usage.Record(clock.Now())
-			}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := &DingTalk{Client: client, Store: s, Zone: shanghai, Log: log, Operator: "admin"}
-	routing := models.NewRouting(shanghai, time.Date(2023, 4, 17, 0, 0, 0, 0, shanghai), time.Date(2023, 4, 16, 23, 0, 0, 0, shanghai))
-	sy := NewSyncer(SyncerConfig{Store: s, Source: src, Routing: routing, Now: clock.Now, Logger: log, Usage: usage})
+	_, sy, usage := budgetSyncer(t, s, clock, fakeRooms, 30, 10)
 	st, _ := sy.UsageStatus(ctx)
 	per := st.PerPass
 	if per != 3 {
@@ -172,4 +133,31 @@ func TestBudgetSpentByBookingsKeepsDailyFloor(t *testing.T) {
 			t.Errorf("%s: NextInterval() = %s (at %v), want the next pass at %v", tt.name, wait, clock.Now().Add(wait), tt.wantUntil)
 		}
 	}
+}
+
+// budgetSyncer serves fakeRooms from a DingTalk fake and returns it with a syncer whose
+// metered calls count against a monthly budget (with overage) loaded at the clock's time.
+func budgetSyncer(t *testing.T, s *models.Store, clock *modelstest.Clock, fakeRooms []dingtalkfake.Room, budget, overage int) (*dingtalkfake.Server, *Syncer, *Usage) {
+	t.Helper()
+	fake := dingtalkfake.New("key", "secret", fakeRooms, []dingtalkfake.User{{UserID: "admin", UnionID: "union-admin", Name: "管理员"}}, dingtalkfake.WithNow(clock.Now))
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	usage := NewUsage(s, models.BackendDingTalk, budget, shanghai, log)
+	usage.Overage = overage
+	if err := usage.Load(context.Background(), clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	client, err := dingtalk.New(dingtalk.Config{BaseURL: srv.URL, OAPIURL: srv.URL, AppKey: "key", AppSecret: "secret", Now: clock.Now,
+		OnCall: func(api string, metered bool, err error) {
+			if metered {
+				usage.Record(clock.Now())
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &DingTalk{Client: client, Store: s, Zone: shanghai, Log: log, Operator: "admin"}
+	routing := models.NewRouting(shanghai, time.Date(2023, 4, 17, 0, 0, 0, 0, shanghai), time.Date(2023, 4, 16, 23, 0, 0, 0, shanghai))
+	return fake, NewSyncer(SyncerConfig{Store: s, Source: src, Routing: routing, Now: clock.Now, Logger: log, Usage: usage}), usage
 }

@@ -243,11 +243,7 @@ func TestLiveSeriesCancelFollowing(t *testing.T) {
 	eachLive(t, func(t *testing.T, r *liveRig) {
 		ctx := context.Background()
 		oaSync, dtSync := seriesRig(t, r)
-		got, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.drain(t)
+		got := bookMondays(t, r)
 		second := got.Occurrences[1] // 04-10, in the OA
 		if _, err := r.svc.CancelSeries(ctx, r.lisi, second.ID, models.ScopeFollowing); !errors.Is(err, models.ErrForbidden) {
 			t.Errorf("CancelSeries by another user = %v, want ErrForbidden", err)
@@ -281,11 +277,7 @@ func TestLiveSeriesCancelOneAndFollowingInDingTalk(t *testing.T) {
 	eachLive(t, func(t *testing.T, r *liveRig) {
 		ctx := context.Background()
 		oaSync, dtSync := seriesRig(t, r)
-		got, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.drain(t)
+		got := bookMondays(t, r)
 		// Cancelling one DingTalk occurrence deletes that occurrence only.
 		if _, err := r.svc.Cancel(ctx, r.zhangsan, got.Occurrences[3].ID); err != nil { // 04-24
 			t.Fatal(err)
@@ -386,11 +378,7 @@ func TestLiveSeriesMoveOneOccurrence(t *testing.T) {
 	eachLive(t, func(t *testing.T, r *liveRig) {
 		ctx := context.Background()
 		oaSync, dtSync := seriesRig(t, r)
-		got, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.drain(t)
+		got := bookMondays(t, r)
 		moved := map[int]time.Time{1: at(10, 14), 4: at(17, 15).AddDate(0, 0, 14)} // 04-10 → 14:00 (OA), 05-01 → 15:00 (DingTalk)
 		for i, to := range moved {
 			if _, err := r.svc.Reschedule(ctx, r.zhangsan, got.Occurrences[i].ID, req("duowei", to, time.Hour)); err != nil {
@@ -435,11 +423,7 @@ func TestLiveSeriesCancelAllAfterTheFreeze(t *testing.T) {
 	eachLive(t, func(t *testing.T, r *liveRig) {
 		ctx := context.Background()
 		seriesRig(t, r)
-		got, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.drain(t)
+		got := bookMondays(t, r)
 		r.clock.Set(at(17, 9)) // after the freeze, before the first DingTalk occurrence
 		ser, err := r.svc.CancelSeries(ctx, r.zhangsan, got.Occurrences[5].ID, models.ScopeAll)
 		if err != nil {

@@ -602,31 +602,12 @@ func TestBuildFeedRefusesBadInput(t *testing.T) {
 	}
 }
 
-// repoRoot walks up from the test's directory to the one holding go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // TestFeedValidators runs the offline validators of tools/ical (ical.js as in Thunderbird,
 // node-ical, libical) on every sample feed and on deliberately broken ones, which each
 // validator must refuse. Build the tools as tools/ical/README.md says; without them the
 // test skips, unless ROOMBRIDGE_FEED_VALIDATORS=1 makes a missing tool a failure.
 func TestFeedValidators(t *testing.T) {
-	tools := filepath.Join(repoRoot(t), "tools", "ical")
+	tools := filepath.Join(bridge.RepoRoot(t), "tools", "ical")
 	required := os.Getenv("ROOMBRIDGE_FEED_VALIDATORS") == "1"
 	_, noNode := exec.LookPath("node")
 	need := func(err error, paths ...string) error {

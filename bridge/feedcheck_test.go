@@ -16,7 +16,7 @@ import (
 // tools it skips, unless ROOMBRIDGE_FEED_VALIDATORS=1.
 func ValidateFeed(t *testing.T, name string, body []byte) []string {
 	t.Helper()
-	tools := filepath.Join(moduleRoot(t), "tools", "ical")
+	tools := filepath.Join(RepoRoot(t), "tools", "ical")
 	_, noNode := exec.LookPath("node")
 	_, noModules := os.Stat(filepath.Join(tools, "node_modules", "ical.js", "package.json"))
 	_, noLibical := os.Stat(filepath.Join(tools, "icalcheck"))
@@ -54,7 +54,9 @@ func ValidateFeed(t *testing.T, name string, body []byte) []string {
 	return got
 }
 
-func moduleRoot(t *testing.T) string {
+// RepoRoot walks up from the test's directory to the one holding go.mod (the external
+// test package uses it too).
+func RepoRoot(t *testing.T) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {

@@ -63,11 +63,7 @@ func TestBrowserSignsInWithDingTalkAndBooks(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#dt-user-zhaoliu`)),
 		chromedp.Click(chromedp.CSS(`#dt-user-zhaoliu`)),
 		chromedp.WaitVisible(chromedp.CSS(`#booking-form`)),
-		chromedp.SetValue(chromedp.CSS(`#office`), "bj-shoukai"),
-		chromedp.SetValue(chromedp.CSS(`#room_id`), "sk-xiaoyao"),
-		chromedp.SetValue(chromedp.CSS(`#date`), day),
-		chromedp.SetValue(chromedp.CSS(`#start`), "15:00"),
-		chromedp.SetValue(chromedp.CSS(`#end`), "16:00"),
+		fillSlot("bj-shoukai", "sk-xiaoyao", day, "15:00", "16:00"),
 		chromedp.SendKeys(chromedp.CSS(`#title`), "钉钉登录后的预订"),
 	)
 	if err != nil {

@@ -38,11 +38,7 @@ func TestBrowserBooksThroughTheForm(t *testing.T) {
 		chromedp.Navigate(in.url+"/login"),
 		chromedp.Click(chromedp.CSS(`button[name="user"][value="zhangsan"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#booking-form`)),
-		chromedp.SetValue(chromedp.CSS(`#office`), "bj-shoukai"),
-		chromedp.SetValue(chromedp.CSS(`#room_id`), "sk-xiaoyao"),
-		chromedp.SetValue(chromedp.CSS(`#date`), day),
-		chromedp.SetValue(chromedp.CSS(`#start`), "13:00"),
-		chromedp.SetValue(chromedp.CSS(`#end`), "14:00"),
+		fillSlot("bj-shoukai", "sk-xiaoyao", day, "13:00", "14:00"),
 		chromedp.SendKeys(chromedp.CSS(`#title`), "浏览器里的周会"),
 	)
 	if err != nil {
@@ -106,11 +102,7 @@ func TestBrowserBooksASeries(t *testing.T) {
 		chromedp.Navigate(in.url+"/login"),
 		chromedp.Click(chromedp.CSS(`button[name="user"][value="zhangsan"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#booking-form`)),
-		chromedp.SetValue(chromedp.CSS(`#office`), "bj-shoukai"),
-		chromedp.SetValue(chromedp.CSS(`#room_id`), "duowei"),
-		chromedp.SetValue(chromedp.CSS(`#date`), day),
-		chromedp.SetValue(chromedp.CSS(`#start`), "10:00"),
-		chromedp.SetValue(chromedp.CSS(`#end`), "11:00"),
+		fillSlot("bj-shoukai", "duowei", day, "10:00", "11:00"),
 		chromedp.SetValue(chromedp.CSS(`#repeat`), "weekly"),
 		chromedp.SetValue(chromedp.CSS(`#count`), "3"),
 		chromedp.SendKeys(chromedp.CSS(`#title`), "浏览器里的周例会"),
@@ -148,4 +140,15 @@ func TestBrowserBooksASeries(t *testing.T) {
 	if !strings.Contains(mine, "浏览器里的周例会") || !strings.Contains(mine, "重复预订，共 1 次") {
 		t.Errorf("my bookings = %q, want the series once with its one free occurrence", mine)
 	}
+}
+
+// fillSlot fills in the booking form's office, room, date and times.
+func fillSlot(office, room, day, start, end string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.SetValue(chromedp.CSS(`#office`), office),
+		chromedp.SetValue(chromedp.CSS(`#room_id`), room),
+		chromedp.SetValue(chromedp.CSS(`#date`), day),
+		chromedp.SetValue(chromedp.CSS(`#start`), start),
+		chromedp.SetValue(chromedp.CSS(`#end`), end),
+	)
 }

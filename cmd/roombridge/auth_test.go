@@ -50,13 +50,7 @@ func TestAuthConfiguration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, _, err := loadConfig(nil, tt.getenv, time.Now())
-			switch {
-			case tt.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr+":")):
-				t.Errorf("loadConfig() = %v, want an error naming %s", err, tt.wantErr)
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("loadConfig() = %v, want nil", err)
-			case tt.wantErr == "" && cfg.Auth != tt.auth:
+			if cfg, ok := loadConfigCase(t, tt.getenv, tt.wantErr); ok && cfg.Auth != tt.auth {
 				t.Errorf("loadConfig().Auth = %q, want %q", cfg.Auth, tt.auth)
 			}
 		})
@@ -312,15 +306,28 @@ func TestNotifyConfiguration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, _, err := loadConfig(nil, tt.getenv, time.Now())
-			switch {
-			case tt.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr+":")):
-				t.Errorf("loadConfig() = %v, want an error naming %s", err, tt.wantErr)
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("loadConfig() = %v, want nil", err)
-			case tt.wantErr == "" && cfg.Notify != tt.notify:
+			if cfg, ok := loadConfigCase(t, tt.getenv, tt.wantErr); ok && cfg.Notify != tt.notify {
 				t.Errorf("loadConfig().Notify = %v, want %v", cfg.Notify, tt.notify)
 			}
 		})
 	}
+}
+
+// loadConfigCase loads the configuration getenv gives. With wantErr it checks that the
+// error names that setting; otherwise it checks there is none. ok says whether the
+// configuration loaded and is worth checking further.
+func loadConfigCase(t *testing.T, getenv func(string) string, wantErr string) (cfg config, ok bool) {
+	t.Helper()
+	cfg, _, err := loadConfig(nil, getenv, time.Now())
+	switch {
+	case wantErr != "":
+		if err == nil || !strings.HasPrefix(err.Error(), wantErr+":") {
+			t.Errorf("loadConfig() = %v, want an error naming %s", err, wantErr)
+		}
+		return cfg, false
+	case err != nil:
+		t.Errorf("loadConfig() = %v, want nil", err)
+		return cfg, false
+	}
+	return cfg, true
 }

@@ -3,41 +3,21 @@ package main
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
 
-// browserContext starts headless Chromium (as a phone; with userAgent when not empty).
+// browserContext starts headless Chromium as a phone speaking Chinese (with userAgent
+// when not empty).
 func browserContext(t *testing.T, userAgent string) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox,
-		chromedp.Flag("lang", "zh-CN"),
-		chromedp.Flag("accept-lang", "zh-CN,zh"),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
-		chromedp.WindowSize(412, 915),
-	)
+	var extra []chromedp.ExecAllocatorOption
 	if userAgent != "" {
-		opts = append(opts, chromedp.UserAgent(userAgent))
+		extra = append(extra, chromedp.UserAgent(userAgent))
 	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancelTimeout)
-	return ctx
+	return browser(t, 412, 915, "zh-CN", extra...)
 }
 
 // dingTalkOnPort starts the demo with DingTalk sign-in on a known loopback port, so that

@@ -12,8 +12,9 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// browser starts headless Chromium at width×height speaking language ("zh-CN" or "en").
-func browser(t *testing.T, width, height int, language string) context.Context {
+// browser starts headless Chromium at width×height speaking language ("zh-CN" or "en"),
+// with extra options after the usual ones.
+func browser(t *testing.T, width, height int, language string, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	exe := chromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -31,6 +32,7 @@ func browser(t *testing.T, width, height int, language string) context.Context {
 		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
 		chromedp.WindowSize(width, height),
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)

@@ -144,7 +144,11 @@ func (f *Feeds) readFeedParts(ctx context.Context, plan feedPlan, spec FeedSpec,
 			// Each part reads and writes on one goroutine: the parts keep the cores
 			// busy, handing rows between goroutines would only cost switches.
 			u := use(p)
-			err := f.Store.EachFeedReservationIn(gctx, plan.rooms, from, spec.To, starts, end, func(r models.Reservation) error { return u(&r) })
+			var row models.Reservation // one for every row: u's argument would escape
+			err := f.Store.EachFeedReservationIn(gctx, plan.rooms, from, spec.To, starts, end, func(r models.Reservation) error {
+				row = r
+				return u(&row)
+			})
 			if err == nil {
 				err = p.b.flush() // the rows sharing the part's last start
 			}

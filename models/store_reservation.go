@@ -547,7 +547,8 @@ func (s *Store) eachFeedRow(ctx context.Context, where string, args []any, fn fu
 		// One JSON text per row instead of 18 cells: the driver's cost per cell (type
 		// lookup, copy, boxing) was most of a feed's build, and every string of the row
 		// becomes a slice of that one text.
-		cols, scan = "json_array("+feedColumns+")", scanFeedRowSQLite
+		var text string // one for every row: Scan would box a new one each time
+		cols, scan = "json_array("+feedColumns+")", func(rows *sql.Rows, r *Reservation) error { return scanFeedRowSQLite(rows, r, &text) }
 	}
 	st, err := s.prepared(ctx, "SELECT "+cols+where+" ORDER BY starts_at")
 	if err != nil {
@@ -589,11 +590,12 @@ func scanFeedRow(rows *sql.Rows, r *Reservation) error {
 	return nil
 }
 
-func scanFeedRowSQLite(rows *sql.Rows, r *Reservation) error {
-	var text string
-	if err := rows.Scan(&text); err != nil {
+// scanFeedRowSQLite reads the row's JSON text through buf.
+func scanFeedRowSQLite(rows *sql.Rows, r *Reservation, buf *string) error {
+	if err := rows.Scan(buf); err != nil {
 		return err
 	}
+	text := *buf
 	var v [18]jsonValue
 	if err := splitJSONArray(text, v[:]); err != nil {
 		return fmt.Errorf("read feed row: %w", err)

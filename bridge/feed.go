@@ -324,7 +324,14 @@ func (b *feedBuilder) finish(series map[string]models.Series) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.sorted && len(head) <= feedHeadRoom {
+	if b.sorted && len(head) > feedHeadRoom {
+		// In order already (the records may be gone, see mergeFeedParts), but the
+		// head does not fit before the events.
+		out := make([]byte, 0, len(head)+len(b.buf)-feedHeadRoom+len(feedTail))
+		out = append(append(out, head...), b.buf[feedHeadRoom:]...)
+		return append(out, feedTail...), nil
+	}
+	if b.sorted {
 		at := feedHeadRoom - len(head)
 		copy(b.buf[at:], head)
 		body := append(b.buf[at:], feedTail...)

@@ -239,11 +239,22 @@ func mergeFeedParts(parts []*feedBuilder) *feedBuilder {
 	if inArena {
 		out = a.buf[:0]
 	}
-	recs := 0
+	// The records only serve to sort the events when they are not in order, or to
+	// place series among them; in order, with no series, they are let go.
+	recs, keep := 0, false
+	var last *feedRecord
 	for _, p := range parts {
 		recs += len(p.recs)
+		keep = keep || !p.sorted || len(p.occurrences) > 0
+		if len(p.recs) > 0 {
+			keep = keep || last != nil && feedRecordLess(p.recs[0], *last)
+			last = &p.recs[len(p.recs)-1]
+		}
 	}
-	merged := make([]feedRecord, 0, recs)
+	var merged []feedRecord
+	if keep {
+		merged = make([]feedRecord, 0, recs)
+	}
 	for k, p := range parts {
 		n, limit := len(out), cap(out)
 		if inArena {
@@ -269,6 +280,9 @@ func mergeFeedParts(parts []*feedBuilder) *feedBuilder {
 			copy(out[n:], p.buf)
 		}
 		for _, r := range p.recs {
+			if !keep {
+				break
+			}
 			r.off, r.end = r.off+n, r.end+n
 			if len(merged) > 0 && feedRecordLess(r, merged[len(merged)-1]) {
 				m.sorted = false

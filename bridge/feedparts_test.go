@@ -247,3 +247,57 @@ func TestFeedBuildParts(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedHeadLargerThanItsRoom: a feed in order whose head does not fit the room kept
+// for it (a zone with daylight saving time and a booking over decades: one observance
+// per change) is the head, the events and the tail, as when its events are sorted from
+// their records.
+func TestFeedHeadLargerThanItsRoom(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skipf("no zone data: %v", err)
+	}
+	spec := FeedSpec{Name: "长", Zone: ny, Now: at(10, 10)}
+	var items []FeedItem
+	for i := range 40 {
+		start := at(11, 8).Add(time.Duration(i/2) * time.Hour)
+		end := start.Add(time.Hour)
+		if i == 0 {
+			end = start.AddDate(30, 0, 0)
+		}
+		items = append(items, FeedItem{R: models.Reservation{ID: fmt.Sprint("r", i), UID: fmt.Sprintf("u%02d@roombridge", 40-i),
+			RoomID: "duowei", Start: start, End: end, Title: "会", Status: models.StatusConfirmed, Backend: models.BackendOA,
+			Origin: models.OriginBridge, CreatedAt: at(9, 8), UpdatedAt: at(9, 8)}, Details: true})
+	}
+	build := func(sorted bool) []byte {
+		b := newFeedBuilder(spec, false)
+		for _, it := range items {
+			if err := b.add(it); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.flush(); err != nil {
+			t.Fatal(err)
+		}
+		if !b.sorted {
+			t.Fatal("events written out of order")
+		}
+		b.sorted = sorted
+		body, err := b.finish(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return body
+	}
+	got, want := build(true), build(false)
+	head, _, _ := bytes.Cut(got, []byte("BEGIN:VEVENT"))
+	if len(head) <= feedHeadRoom {
+		t.Fatalf("head of %d bytes, want more than %d", len(head), feedHeadRoom)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("feed written in order differs from the sorted one:\n%s", feedLineDiff(want, got))
+	}
+	if n := bytes.Count(got, []byte("BEGIN:VEVENT")); n != len(items) {
+		t.Errorf("feed holds %d events, want %d", n, len(items))
+	}
+}

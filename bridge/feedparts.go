@@ -127,10 +127,12 @@ func (f *Feeds) readFeedParts(ctx context.Context, plan feedPlan, spec FeedSpec,
 		return nil, err
 	}
 	arena := &feedArena{rows: make([]int, len(cuts)+1)}
+	for i := range arena.rows {
+		arena.rows[i] = n / len(arena.rows)
+	}
 	parts := make([]*feedRows, len(cuts)+1)
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range parts {
-		arena.rows[i] = n / len(parts)
 		p := newFeedRows(spec, i, arena)
 		p.b.expect, parts[i] = arena.rows[i], p
 		var starts, end time.Time

@@ -95,7 +95,7 @@ func seedFeedParts(t *testing.T, s *models.Store, n int) map[time.Time]int {
 	return shared
 }
 
-// TestFeedPartsMatchOneBuild builds feeds read in parts (2 to 7, whatever the row count)
+// TestFeedPartsMatchOneBuild builds feeds read in parts (2, 3 or 5, whatever the row count)
 // and in one pass from the same rows and compares them: body, ETag, Last-Modified and
 // expiry must be identical. The cuts fall inside runs of rows sharing a start and on
 // long bookings' starts; parts differ in size, so some builds put the parts together in
@@ -104,7 +104,7 @@ func TestFeedPartsMatchOneBuild(t *testing.T) {
 	c := modelstest.NewClock(at(10, 10))
 	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
-		const n = 1500
+		const n = 1000
 		shared := seedFeedParts(t, s, n)
 		views := []struct {
 			name, user string
@@ -142,7 +142,7 @@ func TestFeedPartsMatchOneBuild(t *testing.T) {
 				if bytes.Count(want.body, []byte("BEGIN:VEVENT")) < 2 {
 					t.Fatalf("one-pass build holds %d events, want many", bytes.Count(want.body, []byte("BEGIN:VEVENT")))
 				}
-				for parts := 2; parts <= 7; parts++ {
+				for _, parts := range []int{2, 3, 5} {
 					got := build(t, parts, v.user, v.scope, v.id)
 					if !bytes.Equal(got.body, want.body) {
 						t.Errorf("build in %d parts differs from one pass:\n%s", parts, feedLineDiff(want.body, got.body))
@@ -170,7 +170,7 @@ func TestFeedPartsMatchOneBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		var inside, inPlace, copied int
-		for parts := 2; parts <= 7; parts++ {
+		for _, parts := range []int{2, 3, 5} {
 			offsets := make([]int, parts-1)
 			for i := range offsets {
 				offsets[i] = total * (i + 1) / parts

@@ -371,6 +371,44 @@ func TestLiveNativeRecurringDingTalkEvent(t *testing.T) {
 	})
 }
 
+// A recurring booking announced by meetingroom_book (assumed to carry its first
+// occurrence's times) is one booking until the next sync pass lists each occurrence
+// under its own id; then the room holds each occurrence once.
+func TestLiveNativeRecurringRoomEvent(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		oaSync, dtSync := seriesRig(t, r)
+		var rc dingtalkfake.Recurrence
+		rc.Pattern.Type, rc.Pattern.Interval, rc.Pattern.DaysOfWeek = "weekly", 1, "monday"
+		rc.Range.Type, rc.Range.NumberOfOccurrences = "numbered", 3
+		first := at(24, 9).Add(30 * time.Minute)
+		id, err := r.dtFake.AddNativeRecurring("union-lisi", "dt-duowei", "李四的周会", first, first.Add(time.Hour), rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := roomEvent(t, r.clock.Now(), map[string]any{"eventSubType": "bookSuccess", "bookId": "b-" + id, "roomId": "dt-duowei",
+			"userId": "lisi", "userName": "李四", "title": "李四的周会", "startTime": "2023-04-24 09:30:00", "endTime": "2023-04-24 10:30:00",
+			"extension": map[string]string{"calendarEventId": "primary;" + id}})
+		if err := r.dt.HandleEvent(ctx, ev); err != nil {
+			t.Fatalf("HandleEvent() = %v", err)
+		}
+		if _, dt := held(t, r); dt != 1 {
+			t.Fatalf("after the room event the room holds %d DingTalk bookings, want 1 (the first occurrence)", dt)
+		}
+		r.clock.Add(time.Minute)
+		syncBoth(t, r, oaSync, dtSync)
+		all, _ := r.store.Reservations(ctx, models.Filter{RoomIDs: []string{"duowei"}, Statuses: models.HoldingStatuses})
+		if len(all) != 3 || !all[0].Start.Equal(first) || !all[2].Start.Equal(first.AddDate(0, 0, 14)) {
+			t.Fatalf("after sync the room holds %+v, want the 3 occurrences once each", all)
+		}
+		for _, x := range all {
+			if x.RemoteID != nil && *x.RemoteID == id {
+				t.Errorf("the booking under the recurring event's own id still holds the room: %+v", x)
+			}
+		}
+	})
+}
+
 // Moving one occurrence (of the OA part, and of the DingTalk part) keeps it in the series:
 // it becomes a RECURRENCE-ID override in the feed, and DingTalk's recurring event loses
 // that occurrence while the moved one is an event of its own.

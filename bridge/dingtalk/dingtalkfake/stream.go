@@ -25,10 +25,14 @@ const (
 // Stream really delivers is unconfirmed, so the fake delivers both unless told otherwise
 // (SetStreamEvents).
 type stream struct {
-	mu        sync.Mutex
-	tickets   map[string]bool
-	conns     map[*websocket.Conn]chan []byte
-	off       map[string]bool // event types not delivered
+	mu      sync.Mutex
+	tickets map[string]bool
+	conns   map[*websocket.Conn]chan []byte
+	off     map[string]bool // event types not delivered
+	// pending holds the frames of events that happened while no app was connected;
+	// the next connection receives them first, as DingTalk delivers an event again until
+	// it is acknowledged.
+	pending   [][]byte
 	delivered int
 	acks      int
 	seq       int
@@ -75,9 +79,14 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	out := make(chan []byte, 256)
+	out := make(chan []byte, 256+maxPending)
 	s.stream.mu.Lock()
 	s.stream.conns[conn] = out
+	for _, frame := range s.stream.pending {
+		out <- frame
+		s.stream.delivered++
+	}
+	s.stream.pending = nil
 	s.stream.mu.Unlock()
 	defer func() {
 		s.stream.mu.Lock()
@@ -170,6 +179,12 @@ func (s *Server) push(eventType string, data map[string]any) {
 			"eventType": eventType, "eventId": "evt-" + id, "eventBornTime": now,
 			"eventCorpId": "dingfakecorp", "eventUnifiedAppId": s.appKey,
 		}})
+	if len(s.stream.conns) == 0 {
+		if len(s.stream.pending) < maxPending {
+			s.stream.pending = append(s.stream.pending, frame)
+		}
+		return
+	}
 	for _, out := range s.stream.conns {
 		select {
 		case out <- frame:
@@ -178,6 +193,9 @@ func (s *Server) push(eventType string, data map[string]any) {
 		}
 	}
 }
+
+// maxPending bounds the events kept for an app that is not connected.
+const maxPending = 256
 
 // SetStreamEvents limits the event types Stream delivers to types (EventCalendarChange,
 // EventRoomBooking); with none, every type is delivered again.
@@ -199,6 +217,7 @@ func (s *Server) DropStreams() {
 	defer s.stream.mu.Unlock()
 	for conn := range s.stream.conns {
 		conn.Close()
+		delete(s.stream.conns, conn) // what happens next waits for the next connection
 	}
 }
 

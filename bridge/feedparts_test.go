@@ -99,7 +99,8 @@ func seedFeedParts(t *testing.T, s *models.Store, n int) map[time.Time]int {
 // and in one pass from the same rows and compares them: body, ETag, Last-Modified and
 // expiry must be identical. The cuts fall inside runs of rows sharing a start and on
 // long bookings' starts; parts differ in size, so some builds put the parts together in
-// place and others in a new buffer, and the test checks that both happened.
+// place and others in a new buffer, and the test checks that both happened. A booking
+// committed while parts are read makes them unusable (each read its own snapshot).
 func TestFeedPartsMatchOneBuild(t *testing.T) {
 	c := modelstest.NewClock(at(10, 10))
 	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
@@ -210,6 +211,26 @@ func TestFeedPartsMatchOneBuild(t *testing.T) {
 		}
 		if inside == 0 || inPlace == 0 || copied == 0 {
 			t.Errorf("cuts inside runs of one start: %d; parts put together in place: %d, copied: %d; want each at least once", inside, inPlace, copied)
+		}
+
+		// A booking committed while the parts are read: they may have read different
+		// states, so the build must not use them.
+		booked := false
+		rows, err := f.readFeedParts(ctx, plan, spec, total, 2, func(p *feedRows) func(*models.Reservation) error {
+			return func(r *models.Reservation) error {
+				if p.b.part == 0 && !booked {
+					booked = true
+					id := models.NewID()
+					if _, _, err := s.Book(ctx, models.Reservation{ID: id, UID: models.BridgeUID(id), RoomID: "duowei", Start: at(25, 8), End: at(25, 9),
+						Title: "插入", OrganizerID: "lisi", Backend: models.BackendDingTalk, Origin: models.OriginBridge, Status: models.StatusConfirmed}, nil, nil); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		})
+		if err != nil || rows != nil || !booked {
+			t.Errorf("readFeedParts with a booking committed meanwhile = %v, %v (booked: %v), want nil, nil", rows, err, booked)
 		}
 	})
 }

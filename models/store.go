@@ -49,6 +49,8 @@ type Store struct {
 	notifyConflicts bool
 	// books queues bookings for group commit (see bookGrouped).
 	books bookQueue
+	// views keeps the catalog as last read (see CatalogView).
+	views catalogViews
 }
 
 // sqliteReaders is the size of SQLite's read pool.

@@ -32,6 +32,7 @@ const bookGroupWriters = 4
 // bookCall is one booking waiting for its group.
 type bookCall struct {
 	ctx   context.Context
+	view  *CatalogView
 	r     Reservation
 	jobs  []Job
 	audit *AuditEntry
@@ -63,8 +64,8 @@ func groupable(jobs []Job) bool {
 }
 
 // bookGrouped queues a booking for the next group and waits for its outcome (see Book).
-func (s *Store) bookGrouped(ctx context.Context, r Reservation, jobs []Job, audit *AuditEntry) (Reservation, bool, error) {
-	c := &bookCall{ctx: ctx, r: r, jobs: jobs, audit: audit, done: make(chan struct{})}
+func (s *Store) bookGrouped(ctx context.Context, view *CatalogView, r Reservation, jobs []Job, audit *AuditEntry) (Reservation, bool, error) {
+	c := &bookCall{ctx: ctx, view: view, r: r, jobs: jobs, audit: audit, done: make(chan struct{})}
 	q := &s.books
 	writers := bookGroupWriters
 	if s.dialect == DialectSQLite {
@@ -132,8 +133,8 @@ func (s *Store) writeBookGroupSafely(group []*bookCall) {
 }
 
 // takeGroup removes and returns the oldest waiting bookings, at most one per room and
-// per idempotency key (a second one waits for the next group, where it sees the first).
-// The caller holds q.mu.
+// per idempotency key (a second one waits for the next group, where it sees the first),
+// all checked against the same CatalogView as the oldest. The caller holds q.mu.
 func (q *bookQueue) takeGroup() []*bookCall {
 	var group []*bookCall
 	rooms, keys := map[string]bool{}, map[string]bool{}
@@ -143,7 +144,7 @@ func (q *bookQueue) takeGroup() []*bookCall {
 		if c.r.IdempotencyKey != nil {
 			key = c.r.OrganizerID + "\x00" + *c.r.IdempotencyKey
 		}
-		if len(group) < maxBookGroup && !rooms[c.r.RoomID] && (key == "" || !keys[key]) {
+		if len(group) < maxBookGroup && !rooms[c.r.RoomID] && (key == "" || !keys[key]) && (len(group) == 0 || group[0].view == c.view) {
 			rooms[c.r.RoomID], keys[key] = true, true
 			group = append(group, c)
 			continue
@@ -166,7 +167,7 @@ const bookGroupTimeout = 30 * time.Second
 func (s *Store) writeBookGroup(group []*bookCall) {
 	if len(group) == 1 {
 		c := group[0]
-		c.res, c.created, c.err = s.bookAlone(c.ctx, c.r, c.jobs, c.audit)
+		c.res, c.created, c.err = s.bookAlone(c.ctx, c.view, c.r, c.jobs, c.audit)
 		c.decided = true
 		return
 	}
@@ -183,7 +184,7 @@ func (s *Store) writeBookGroup(group []*bookCall) {
 		return
 	}
 	for _, c := range group {
-		c.res, c.created, c.err = s.bookAlone(c.ctx, c.r, c.jobs, c.audit)
+		c.res, c.created, c.err = s.bookAlone(c.ctx, c.view, c.r, c.jobs, c.audit)
 		c.decided = true
 	}
 }
@@ -198,13 +199,10 @@ func (s *Store) bookGroupTx(tx *gorm.DB, group []*bookCall, now time.Time) error
 	}
 	sort.Strings(rooms)
 	// One statement locks every room, in id order (the order an index range is
-	// walked); an unknown room leaves the group to be written one by one.
-	res := tx.Model(&Room{}).Where("id IN ?", rooms).UpdateColumn("booking_version", gorm.Expr("booking_version + 1"))
-	if res.Error != nil {
-		return res.Error
-	}
-	if int(res.RowsAffected) != len(rooms) {
-		return E(ErrNotFound, "unknown_room", "room_id")
+	// walked); an unknown room or a changed catalog leaves the group to be written one
+	// by one.
+	if err := s.lockBookedRooms(tx, group[0].view, rooms); err != nil {
+		return err
 	}
 	prev, err := earlierByKey(tx, group)
 	if err != nil {

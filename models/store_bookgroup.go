@@ -298,19 +298,12 @@ func earlierByKey(tx *gorm.DB, group []*bookCall) ([]*Reservation, error) {
 // overlaps finds, in one statement, for each booking of group the first reservation
 // holding its room in its time (nil when the slot is free), like overlap.
 func (s *Store) overlaps(tx *gorm.DB, group []*bookCall) ([]*Reservation, error) {
-	var cond strings.Builder
-	args := []any{HoldingStatuses}
-	cond.WriteString("status IN ? AND (")
+	slots := make([]slot, len(group))
 	for i, c := range group {
-		if i > 0 {
-			cond.WriteString(" OR ")
-		}
-		cond.WriteString("(room_id = ? AND starts_at < ? AND ends_at > ?)")
-		args = append(args, c.r.RoomID, c.r.End.UTC(), c.r.Start.UTC())
+		slots[i] = slot{c.r.RoomID, c.r.Start, c.r.End}
 	}
-	cond.WriteString(")")
-	var found []Reservation
-	if err := tx.Where(cond.String(), args...).Order("starts_at").Find(&found).Error; err != nil {
+	found, err := findHolding(tx, slots, "")
+	if err != nil {
 		return nil, err
 	}
 	out := make([]*Reservation, len(group))

@@ -151,7 +151,7 @@ func (s *Service) bookAt(ctx context.Context, view *models.CatalogView, by model
 	}
 	job := models.Job{ReservationID: id, Kind: models.JobCreate, Backend: backend}
 	audit := &models.AuditEntry{Actor: by.ID, Action: "book", ReservationID: id,
-		Detail: room.ID + " " + req.Start.Format(time.RFC3339) + "–" + req.End.Format(time.RFC3339) + " → " + string(backend)}
+		Detail: fmt.Sprintf("%s %s–%s → %s", room.ID, req.Start.Format(time.RFC3339), req.End.Format(time.RFC3339), backend)}
 	got, created, err := s.store.BookAt(ctx, view, r, []models.Job{job}, audit)
 	if err != nil {
 		return models.Reservation{}, s.explainConflict(err)

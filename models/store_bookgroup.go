@@ -186,6 +186,14 @@ func (s *Store) writeBookGroup(group []*bookCall) {
 		}
 		return
 	}
+	if errors.Is(err, ErrCatalogChanged) {
+		// Alone, each would find the same.
+		for _, c := range group {
+			c.res, c.created, c.err = Reservation{}, false, storeErr("book room "+c.r.RoomID, err)
+			c.decided = true
+		}
+		return
+	}
 	for _, c := range group {
 		c.res, c.created, c.err = s.bookAlone(c.ctx, c.view, c.r, c.jobs, c.audit)
 		c.decided = true

@@ -332,7 +332,7 @@ func sortStrings(a []string) {
 // and a plain read (a snapshot taken after the lock) sees every committed one, without
 // the gap locks a locking read would take across rooms.
 func (s *Store) overlap(tx *gorm.DB, room string, start, end time.Time, self string) (*Reservation, error) {
-	found, err := findHolding(tx, []slot{{room, start, end}}, self)
+	found, err := s.findHolding(tx, []slot{{room, start, end}}, self)
 	if err != nil || len(found) == 0 {
 		return nil, err
 	}
@@ -350,8 +350,9 @@ type slot struct {
 // bounded range of start times and longer ones through their own index, in one UNION
 // ALL whose halves each read an index range: the cost follows the bookings near the
 // slots, not the rooms' history (one OR over "starts before the end" reads every
-// earlier booking of each room).
-func findHolding(tx *gorm.DB, slots []slot, self string) ([]Reservation, error) {
+// earlier booking of each room). On MySQL each half names its index: weighing every
+// index for a dozen OR-ed ranges costs the optimizer more than the reads.
+func (s *Store) findHolding(tx *gorm.DB, slots []slot, self string) ([]Reservation, error) {
 	var short, long strings.Builder
 	var shortArgs, longArgs []any
 	for i, sl := range slots {
@@ -368,15 +369,15 @@ func findHolding(tx *gorm.DB, slots []slot, self string) ([]Reservation, error) 
 	if self != "" {
 		notSelf = " AND id <> ?"
 	}
-	half := func(cond string, long bool, conds []any) (string, []any) {
+	half := func(index, cond string, long bool, conds []any) (string, []any) {
 		args := append([]any{long, HoldingStatuses}, conds...)
 		if self != "" {
 			args = append(args, self)
 		}
-		return "SELECT * FROM reservations WHERE long_span = ? AND status IN ? AND (" + cond + ")" + notSelf, args
+		return "SELECT * FROM reservations" + s.byIndex(index) + " WHERE long_span = ? AND status IN ? AND (" + cond + ")" + notSelf, args
 	}
-	q1, a1 := half(short.String(), false, shortArgs)
-	q2, a2 := half(long.String(), true, longArgs)
+	q1, a1 := half("reservations_room_span", short.String(), false, shortArgs)
+	q2, a2 := half("reservations_long", long.String(), true, longArgs)
 	var found []Reservation
 	if err := tx.Raw(q1+" UNION ALL "+q2, append(a1, a2...)...).Scan(&found).Error; err != nil {
 		return nil, err

@@ -178,9 +178,13 @@ func (s *Store) lockBookedRooms(tx *gorm.DB, view *CatalogView, rooms []string) 
 // its optimizer otherwise prefers reading the whole table once a list has more than a
 // handful of keys, and an UPDATE keeps a lock on every row it read: two writers of
 // different rooms would then wait for each other all the same.
-func (s *Store) byPrimaryKey() string {
+func (s *Store) byPrimaryKey() string { return s.byIndex("PRIMARY") }
+
+// byIndex is the MySQL hint that makes a statement read through index (nothing on
+// SQLite).
+func (s *Store) byIndex(index string) string {
 	if s.dialect == DialectMySQL {
-		return " FORCE INDEX (PRIMARY)"
+		return " FORCE INDEX (" + index + ")"
 	}
 	return ""
 }

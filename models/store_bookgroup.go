@@ -310,7 +310,7 @@ func (s *Store) overlaps(tx *gorm.DB, group []*bookCall) ([]*Reservation, error)
 	for i, c := range group {
 		slots[i] = slot{c.r.RoomID, c.r.Start, c.r.End}
 	}
-	found, err := findHolding(tx, slots, "")
+	found, err := s.findHolding(tx, slots, "")
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,113 @@
+package bridge
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"roombridge/models"
+)
+
+// gatedBackend holds every Create until the gate opens.
+type gatedBackend struct {
+	*memBackend
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (b gatedBackend) Create(ctx context.Context, w Write) (string, error) {
+	b.entered <- struct{}{}
+	<-b.gate
+	return b.memBackend.Create(ctx, w)
+}
+
+// TestHandedOverJobOfDeadProcessIsTakenAgain: a booking's job is stored leased to the
+// instance that runs it at once; when that instance dies before recording the outcome,
+// another instance takes the job once the lease has run out, and the booking reaches
+// its backend once.
+func TestHandedOverJobOfDeadProcessIsTakenAgain(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		dead := NewDispatcher(DispatcherConfig{Store: r.store, Backends: []Backend{r.oa, r.dt}, Routing: r.routing, Now: r.clock.Now,
+			Logger: log, Owner: "dead", Lease: time.Minute})
+		// The instance dies between storing the booking and running its job: the
+		// hand-over is reserved and the job stored leased, but never started.
+		stop := dead.goLive(ctx, nil)
+		h := dead.reserveHandOff()
+		if h == nil {
+			t.Fatal("reserveHandOff() = nil while the dispatcher is live")
+		}
+		job := models.Job{ReservationID: models.NewID(), Kind: models.JobCreate, Backend: models.BackendOA}
+		h.lease(&job)
+		b := models.Reservation{ID: job.ReservationID, UID: models.BridgeUID(job.ReservationID), RoomID: "duowei", Start: at(12, 10), End: at(12, 11),
+			Title: "周会", OrganizerID: r.zhangsan.ID, Backend: models.BackendOA, Origin: models.OriginBridge, Status: models.StatusPending}
+		if _, _, err := r.store.Book(ctx, b, []models.Job{job}, &models.AuditEntry{Actor: r.zhangsan.ID, Action: "book", ReservationID: b.ID}); err != nil {
+			t.Fatal(err)
+		}
+		h.cancel()
+		stop()
+
+		// Another instance does not take a job whose lease is running...
+		if n, err := r.disp.RunOnce(ctx); n != 0 || err != nil {
+			t.Fatalf("RunOnce() while leased = %d, %v; want 0", n, err)
+		}
+		// ...and takes it once the lease has run out.
+		r.clock.Add(time.Minute + time.Second)
+		r.drain(t)
+		if got := mustGet(t, r, b.ID); got.Status != models.StatusConfirmed {
+			t.Fatalf("booking = %s, want confirmed", got.Status)
+		}
+		jobs, err := r.store.Jobs(ctx, b.ID)
+		if err != nil || len(jobs) != 1 || jobs[0].State != models.JobDone || jobs[0].Attempts != 2 {
+			t.Fatalf("jobs = %+v, %v; want one done at its second attempt", jobs, err)
+		}
+		if r.oa.creates != 1 || r.oa.count() != 1 {
+			t.Errorf("OA creates = %d, bookings = %d; want 1, 1", r.oa.creates, r.oa.count())
+		}
+	})
+}
+
+// TestCancelWhileHandedOverJobRuns: a booking cancelled while its handed-over job is at
+// the backend is released once the job is done: the cancel waits behind the create,
+// and the dispatcher is told to look again when the create is over.
+func TestCancelWhileHandedOverJobRuns(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		gated := gatedBackend{memBackend: r.oa, entered: make(chan struct{}), gate: make(chan struct{})}
+		r.disp = NewDispatcher(DispatcherConfig{Store: r.store, Backends: []Backend{gated, r.dt}, Routing: r.routing, Now: r.clock.Now, Logger: log})
+		r.svc = NewService(ServiceConfig{Store: r.store, Routing: r.routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
+			Access: models.NewAccess("admin"), Now: r.clock.Now, Logger: log, Dispatcher: r.disp})
+		stop := r.disp.goLive(ctx, nil)
+		b, err := r.svc.Book(ctx, r.zhangsan, req("duowei", at(12, 10), time.Hour), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-gated.entered
+		if _, err := r.svc.Cancel(ctx, r.zhangsan, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		// A pass while the create runs finds the cancel waiting behind it.
+		if n, err := r.disp.RunOnce(ctx); n != 0 || err != nil {
+			t.Fatalf("RunOnce() while the create runs = %d, %v; want 0", n, err)
+		}
+		<-r.disp.wake
+		close(gated.gate)
+		stop()
+		select {
+		case <-r.disp.wake:
+		default:
+			t.Fatal("the dispatcher was not told to look again after the handed-over job")
+		}
+		r.drain(t)
+		if got := mustGet(t, r, b.ID); got.Status != models.StatusCancelled {
+			t.Errorf("booking = %s, want cancelled", got.Status)
+		}
+		if r.oa.creates != 1 || r.oa.cancels != 1 || r.oa.count() != 0 {
+			t.Errorf("OA creates %d, cancels %d, bookings %d; want 1, 1, 0", r.oa.creates, r.oa.cancels, r.oa.count())
+		}
+	})
+}

@@ -397,13 +397,26 @@ func (l *detections) add(ids []string) {
 	}
 }
 
+// detectSettle is how long Run lets the reservations changed by jobs gather before it
+// looks for conflicts around them: one look costs about as much for one booking as for
+// dozens (it reads the catalog each time), and nobody waits for it.
+const detectSettle = 100 * time.Millisecond
+
 // run looks for conflicts around what was added, until ctx ends.
 func (l *detections) run(ctx context.Context, d *Dispatcher) {
+	settle := time.NewTimer(detectSettle)
+	settle.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-l.wake:
+		}
+		settle.Reset(detectSettle)
+		select {
+		case <-ctx.Done():
+			return
+		case <-settle.C:
 		}
 		if ids := l.take(); len(ids) > 0 {
 			d.detect(ctx, ids)

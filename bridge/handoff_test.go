@@ -111,3 +111,46 @@ func TestCancelWhileHandedOverJobRuns(t *testing.T) {
 		}
 	})
 }
+
+// TestRunConfirmsEachBookingOnce runs the dispatcher's loop as the server does: every
+// booking is confirmed (its job handed over, or found in the outbox when the loop was
+// not ready for it) and written to its backend once, and the loop ends cleanly with its
+// context.
+func TestRunConfirmsEachBookingOnce(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		r.disp = NewDispatcher(DispatcherConfig{Store: r.store, Backends: []Backend{r.oa, r.dt}, Routing: r.routing, Now: r.clock.Now,
+			Logger: log, Detector: NewDetector(r.store, r.routing, log)})
+		r.svc = NewService(ServiceConfig{Store: r.store, Routing: r.routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
+			Access: models.NewAccess("admin"), Now: r.clock.Now, Logger: log, Dispatcher: r.disp})
+		ran := make(chan error, 1)
+		go func() { ran <- r.disp.Run(ctx) }()
+		var ids []string
+		for i, room := range []string{"duowei", "sk-tianyuan", "sh-waitan", "duowei"} {
+			b, err := r.svc.Book(ctx, r.zhangsan, req(room, at(12+i/3*6, 10+i), time.Hour), "")
+			if err != nil {
+				t.Fatalf("Book(%s) = %v", room, err)
+			}
+			got, err := r.svc.Wait(ctx, b.ID, 10*time.Second)
+			if err != nil || got.Status != models.StatusConfirmed {
+				t.Fatalf("Wait(%s) = %s, %v; want confirmed", b.ID, got.Status, err)
+			}
+			ids = append(ids, b.ID)
+		}
+		cancel()
+		if err := <-ran; err != nil {
+			t.Fatalf("Run() = %v", err)
+		}
+		for _, id := range ids {
+			jobs, err := r.store.Jobs(context.Background(), id)
+			if err != nil || len(jobs) != 1 || jobs[0].State != models.JobDone || jobs[0].Attempts != 1 || jobs[0].LockedBy != nil {
+				t.Errorf("jobs of %s = %+v, %v; want one done at its first attempt, unleased", id, jobs, err)
+			}
+		}
+		if r.oa.creates != 3 || r.dt.creates != 1 {
+			t.Errorf("creates OA %d, DingTalk %d; want 3, 1", r.oa.creates, r.dt.creates)
+		}
+	})
+}

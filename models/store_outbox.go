@@ -158,16 +158,20 @@ func (s *Store) FinishJobChanges(ctx context.Context, res JobResult) (JobChanges
 				return err
 			}
 			oldRoom := r.RoomID
+			was, err := imageOf(tx, &r)
+			if err != nil {
+				return err
+			}
 			if res.Update(&r) {
 				r.UpdatedAt = now
 				r.normalize()
-				err := tx.Save(&r).Error
+				err := saveChanged(tx, was, &r)
 				if err != nil && res.AbsorbImported && isDuplicate(err) {
 					// A failed statement leaves the transaction as it was on both databases.
 					var room string
 					if out.Absorbed, room, err = s.absorbImported(tx, r, now, err); err == nil {
 						touched = append(touched, room)
-						err = tx.Save(&r).Error
+						err = saveChanged(tx, was, &r)
 					}
 				}
 				if err != nil {

@@ -30,9 +30,8 @@ func (b gatedBackend) Create(ctx context.Context, w Write) (string, error) {
 func TestHandedOverJobOfDeadProcessIsTakenAgain(t *testing.T) {
 	eachRig(t, func(t *testing.T, r *rig) {
 		ctx := context.Background()
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		dead := NewDispatcher(DispatcherConfig{Store: r.store, Backends: []Backend{r.oa, r.dt}, Routing: r.routing, Now: r.clock.Now,
-			Logger: log, Owner: "dead", Lease: time.Minute})
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Owner: "dead", Lease: time.Minute})
 		// The instance dies between storing the booking and running its job: the
 		// hand-over is reserved and the job stored leased, but never started.
 		stop := dead.goLive(ctx, nil)
@@ -76,11 +75,8 @@ func TestHandedOverJobOfDeadProcessIsTakenAgain(t *testing.T) {
 func TestCancelWhileHandedOverJobRuns(t *testing.T) {
 	eachRig(t, func(t *testing.T, r *rig) {
 		ctx := context.Background()
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		gated := gatedBackend{memBackend: r.oa, entered: make(chan struct{}), gate: make(chan struct{})}
-		r.disp = NewDispatcher(DispatcherConfig{Store: r.store, Backends: []Backend{gated, r.dt}, Routing: r.routing, Now: r.clock.Now, Logger: log})
-		r.svc = NewService(ServiceConfig{Store: r.store, Routing: r.routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
-			Access: models.NewAccess("admin"), Now: r.clock.Now, Logger: log, Dispatcher: r.disp})
+		r.redispatch(DispatcherConfig{Backends: []Backend{gated, r.dt}})
 		stop := r.disp.goLive(ctx, nil)
 		b, err := r.svc.Book(ctx, r.zhangsan, req("duowei", at(12, 10), time.Hour), "")
 		if err != nil {
@@ -120,11 +116,7 @@ func TestRunConfirmsEachBookingOnce(t *testing.T) {
 	eachRig(t, func(t *testing.T, r *rig) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		r.disp = NewDispatcher(DispatcherConfig{Store: r.store, Backends: []Backend{r.oa, r.dt}, Routing: r.routing, Now: r.clock.Now,
-			Logger: log, Detector: NewDetector(r.store, r.routing, log)})
-		r.svc = NewService(ServiceConfig{Store: r.store, Routing: r.routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
-			Access: models.NewAccess("admin"), Now: r.clock.Now, Logger: log, Dispatcher: r.disp})
+		r.detector(t)
 		ran := make(chan error, 1)
 		go func() { ran <- r.disp.Run(ctx) }()
 		var ids []string

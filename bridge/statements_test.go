@@ -2,8 +2,6 @@ package bridge
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -56,12 +54,8 @@ func TestStatementsPerBooking(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			eachRig(t, func(t *testing.T, r *rig) {
 				ctx := context.Background()
-				log := slog.New(slog.NewTextHandler(io.Discard, nil))
 				// As the server runs it: conflicts are looked for after every job.
-				r.disp = NewDispatcher(DispatcherConfig{Store: r.store, Backends: []Backend{r.oa, r.dt}, Routing: r.routing, Now: r.clock.Now,
-					Logger: log, Detector: NewDetector(r.store, r.routing, log)})
-				r.svc = NewService(ServiceConfig{Store: r.store, Routing: r.routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
-					Access: models.NewAccess("admin"), Now: r.clock.Now, Logger: log, Dispatcher: r.disp})
+				r.detector(t)
 				var stmts statementLog
 				r.store.Trace(stmts.add)
 				defer r.store.Trace(nil)
@@ -139,9 +133,8 @@ func TestAnswerAfterSyncImportedIt(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.drain(t)
-		imp := importingBackend{memBackend: r.oa, store: r.store}
-		r.disp = NewDispatcher(DispatcherConfig{Store: r.store, Backends: []Backend{imp, r.dt}, Routing: r.routing, Now: r.clock.Now,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Detector: NewDetector(r.store, r.routing, nil)})
+		r.redispatch(DispatcherConfig{Backends: []Backend{importingBackend{memBackend: r.oa, store: r.store}, r.dt}})
+		r.detector(t)
 		b, err := r.svc.Book(ctx, r.zhangsan, req("duowei", at(12, 10), time.Hour), "")
 		if err != nil {
 			t.Fatal(err)

@@ -2,8 +2,11 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -288,26 +291,51 @@ func TestLiveDingTalkQuotaExhausted(t *testing.T) {
 }
 
 // With Stream mode on, a booking made, moved or cancelled directly in DingTalk reaches
-// the reservations table at once, without a sync pass.
+// the reservations table at once, without a sync pass, whichever events the org's
+// Stream delivers. A new booking announced by meetingroom_book costs no metered call;
+// calendar_event_change is read (one call) until room events are seen to arrive.
 func TestLiveStreamEvents(t *testing.T) {
-	eachLive(t, func(t *testing.T, r *liveRig) {
-		ctx, cancel := context.WithCancel(context.Background())
-		handled := make(chan error, 8)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			r.dt.Client.Listen(ctx, func(ctx context.Context, ev dingtalk.StreamEvent) error {
-				err := r.dt.HandleEvent(ctx, ev)
-				handled <- err
-				return err
-			})
-		}()
-		defer func() { cancel(); <-done }()
-		// The directory lookup that resolves unionIds runs with sync; do it once so the
-		// organiser's name is known.
-		r.dtSync.Pass(context.Background(), false)
-		wait := func(what string) {
-			t.Helper()
+	for _, tc := range []struct {
+		name      string
+		delivered []string
+		perChange int // events the fake sends for each change
+		calls     [3]int
+	}{
+		{"calendar events only", []string{dingtalkfake.EventCalendarChange}, 1, [3]int{1, 1, 1}},
+		{"room events only", []string{dingtalkfake.EventRoomBooking}, 1, [3]int{0, 1, 1}},
+		// The first calendar event is read (no room event seen yet); later ones are not.
+		{"both", nil, 2, [3]int{1, 1, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachLive(t, func(t *testing.T, r *liveRig) { checkStreamEvents(t, r, tc.delivered, tc.perChange, tc.calls) })
+		})
+	}
+}
+
+// checkStreamEvents makes, moves and cancels a booking directly in DingTalk with the
+// fake delivering the event types delivered, and checks the table after each change and
+// the metered calls each change cost.
+func checkStreamEvents(t *testing.T, r *liveRig, delivered []string, perChange int, calls [3]int) {
+	r.dtFake.SetStreamEvents(delivered...)
+	ctx, cancel := context.WithCancel(context.Background())
+	handled := make(chan error, 8)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.dt.Client.Listen(ctx, func(ctx context.Context, ev dingtalk.StreamEvent) error {
+			err := r.dt.HandleEvent(ctx, ev)
+			handled <- err
+			return err
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	// The directory lookup that resolves unionIds runs with sync; do it once so the
+	// organiser's name is known.
+	r.dtSync.Pass(context.Background(), false)
+	step := 0
+	wait := func(what string) {
+		t.Helper()
+		for range perChange {
 			select {
 			case err := <-handled:
 				if err != nil {
@@ -317,35 +345,141 @@ func TestLiveStreamEvents(t *testing.T) {
 				t.Fatalf("%s: no event handled within 10 s", what)
 			}
 		}
-		select {
-		case <-r.connected:
-		case <-time.After(10 * time.Second):
-			t.Fatal("no Stream connection within 10 s")
+		step++
+	}
+	select {
+	case <-r.connected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Stream connection within 10 s")
+	}
+	metered := r.dtFake.MeteredCalls()
+	spent := func(what string) {
+		t.Helper()
+		if got := r.dtFake.MeteredCalls() - metered; got != calls[step-1] {
+			t.Errorf("%s cost %d metered calls, want %d", what, got, calls[step-1])
 		}
-		id, err := r.dtFake.AddNative("union-wangwu", "dt-sk-xiaoyao", "钉钉里直接约", at(20, 9), at(20, 10))
-		if err != nil {
-			t.Fatal(err)
+		metered = r.dtFake.MeteredCalls()
+	}
+	id, err := r.dtFake.AddNative("union-wangwu", "dt-sk-xiaoyao", "钉钉里直接约", at(20, 9), at(20, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("create")
+	spent("create")
+	got, err := r.store.ReservationByRemote(context.Background(), models.BackendDingTalk, id)
+	if err != nil || got.Title != "钉钉里直接约" || got.RoomID != "sk-xiaoyao" || got.OrganizerName != "王五" || got.OrganizerID != "wangwu" || got.Status != models.StatusConfirmed || !got.Start.Equal(at(20, 9)) || !got.End.Equal(at(20, 10)) {
+		t.Fatalf("after the create event: %+v, %v", got, err)
+	}
+	if err := r.dtFake.MoveNative(id, at(20, 14), at(20, 15)); err != nil {
+		t.Fatal(err)
+	}
+	wait("move")
+	spent("move")
+	got, _ = r.store.ReservationByRemote(context.Background(), models.BackendDingTalk, id)
+	if !got.Start.Equal(at(20, 14)) || got.Sequence != 1 {
+		t.Errorf("after the move event: %s seq %d, want 14:00 seq 1", got.Start, got.Sequence)
+	}
+	if err := r.dtFake.CancelNative(id); err != nil {
+		t.Fatal(err)
+	}
+	wait("cancel")
+	spent("cancel")
+	got, _ = r.store.ReservationByRemote(context.Background(), models.BackendDingTalk, id)
+	if got.Status != models.StatusCancelled || got.Sequence != 2 {
+		t.Errorf("after the cancel event: %s seq %d, want cancelled seq 2", got.Status, got.Sequence)
+	}
+}
+
+// roomEvent is a meetingroom_book Stream event born at bornAt with the given payload.
+func roomEvent(t *testing.T, bornAt time.Time, payload map[string]any) dingtalk.StreamEvent {
+	t.Helper()
+	data, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dingtalk.StreamEvent{Type: dingtalk.EventRoomBooking, ID: "evt", At: bornAt, Data: data}
+}
+
+// A meetingroom_book payload is applied as DingTalk states it: approval pending is
+// tentative, an organizer the catalog does not know keeps DingTalk's name, rooms the
+// catalog does not map are ignored, a redelivered event changes nothing, and an event
+// older than a later change does not undo it.
+func TestLiveRoomBookingEvents(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		born := r.clock.Now()
+		booked := map[string]any{"eventSubType": "appvaral", "bookId": "b1", "roomId": "dt-sk-xiaoyao", "roomName": "逍遥",
+			"userId": "sunqi", "userName": "孙七", "title": "评审", "startTime": "2023-04-20 09:00:00", "endTime": "2023-04-20 10:30:00",
+			"isApproval": true, "preStatus": "INIT", "extension": map[string]string{"calendarEventId": "primary;ev-approve"}}
+		metered := r.dtFake.MeteredCalls()
+		for range 2 { // DingTalk may deliver an event again
+			if err := r.dt.HandleEvent(ctx, roomEvent(t, born, booked)); err != nil {
+				t.Fatalf("HandleEvent(appvaral) = %v", err)
+			}
 		}
-		wait("create")
-		got, err := r.store.ReservationByRemote(context.Background(), models.BackendDingTalk, id)
-		if err != nil || got.Title != "钉钉里直接约" || got.RoomID != "sk-xiaoyao" || got.OrganizerName != "王五" || got.Status != models.StatusConfirmed {
-			t.Fatalf("after the create event: %+v, %v", got, err)
+		got, err := r.store.ReservationByRemote(ctx, models.BackendDingTalk, "ev-approve")
+		if err != nil || got.Status != models.StatusTentative || got.RoomID != "sk-xiaoyao" || got.Title != "评审" ||
+			got.OrganizerID != "" || got.OrganizerName != "孙七" || got.OrganizerRef != "dingtalk-union:union-sunqi" ||
+			!got.Start.Equal(at(20, 9)) || !got.End.Equal(at(20, 10).Add(30*time.Minute)) || got.Sequence != 0 {
+			t.Fatalf("after appvaral: %+v, %v", got, err)
 		}
-		if err := r.dtFake.MoveNative(id, at(20, 14), at(20, 15)); err != nil {
-			t.Fatal(err)
+		if n := r.dtFake.MeteredCalls() - metered; n != 0 {
+			t.Errorf("applying a new booking from its event cost %d metered calls, want 0", n)
 		}
-		wait("move")
-		got, _ = r.store.ReservationByRemote(context.Background(), models.BackendDingTalk, id)
-		if !got.Start.Equal(at(20, 14)) || got.Sequence != 1 {
-			t.Errorf("after the move event: %s seq %d, want 14:00 seq 1", got.Start, got.Sequence)
+
+		other := maps.Clone(booked)
+		other["eventSubType"], other["roomId"] = "bookSuccess", "dt-not-in-catalog"
+		other["extension"] = map[string]string{"calendarEventId": "primary;ev-elsewhere"}
+		if err := r.dt.HandleEvent(ctx, roomEvent(t, born, other)); err != nil {
+			t.Fatalf("HandleEvent(unmapped room) = %v", err)
 		}
-		if err := r.dtFake.CancelNative(id); err != nil {
-			t.Fatal(err)
+		if _, err := r.store.ReservationByRemote(ctx, models.BackendDingTalk, "ev-elsewhere"); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("a booking of a room the catalog does not map was stored (err %v)", err)
 		}
-		wait("cancel")
-		got, _ = r.store.ReservationByRemote(context.Background(), models.BackendDingTalk, id)
-		if got.Status != models.StatusCancelled || got.Sequence != 2 {
-			t.Errorf("after the cancel event: %s seq %d, want cancelled seq 2", got.Status, got.Sequence)
+
+		// The event is gone in DingTalk (the fake never held it): a cancel read a minute
+		// later cancels the booking, and the first event, delivered again, does not bring
+		// it back.
+		r.clock.Add(time.Minute)
+		cancelled := map[string]any{"eventSubType": "bookCancel", "bookId": "b1", "preStatus": "APPROVALING", "isApproval": true,
+			"extension": map[string]string{"calendarEventId": "primary;ev-approve"}}
+		if err := r.dt.HandleEvent(ctx, roomEvent(t, r.clock.Now(), cancelled)); err != nil {
+			t.Fatalf("HandleEvent(bookCancel) = %v", err)
+		}
+		r.clock.Add(time.Minute)
+		if err := r.dt.HandleEvent(ctx, roomEvent(t, born, booked)); err != nil {
+			t.Fatalf("HandleEvent(stale appvaral) = %v", err)
+		}
+		got, _ = r.store.ReservationByRemote(ctx, models.BackendDingTalk, "ev-approve")
+		if got.Status != models.StatusCancelled || got.Sequence != 1 {
+			t.Errorf("after the cancel and a stale redelivery: %s seq %d, want cancelled seq 1", got.Status, got.Sequence)
 		}
 	})
+}
+
+func TestRoomBookingPayload(t *testing.T) {
+	for _, tc := range []struct {
+		ext, start, end string
+		id              string
+		ok              bool
+	}{
+		{"primary;VjhtS2", "2026-09-01 10:00:00", "2026-09-01 11:00:00", "VjhtS2", true},
+		{"VjhtS2", " 2026-09-01 10:00:00 ", "2026-09-01 11:00:00", "VjhtS2", true},
+		{"", "2026-09-01 10:00", "2026-09-01 11:00:00", "", false},
+		{"primary;x", "2026-09-01T10:00:00+08:00", "2026-09-01 11:00:00", "x", false},
+		{"primary;x", "2026-09-01 11:00:00", "2026-09-01 11:00:00", "x", false},
+	} {
+		var b dingtalk.RoomBooking
+		b.Extension.CalendarEventID, b.StartTime, b.EndTime = tc.ext, tc.start, tc.end
+		if got := b.EventID(); got != tc.id {
+			t.Errorf("EventID(%q) = %q, want %q", tc.ext, got, tc.id)
+		}
+		start, end, ok := b.Times()
+		if ok != tc.ok {
+			t.Errorf("Times(%q, %q) ok = %v, want %v", tc.start, tc.end, ok, tc.ok)
+		}
+		if ok && (!start.Equal(time.Date(2026, 9, 1, 10, 0, 0, 0, shanghai)) || end.Sub(start) != time.Hour) {
+			t.Errorf("Times(%q, %q) = %s, %s; want 10:00–11:00 China time", tc.start, tc.end, start, end)
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"roombridge/bridge/dingtalk"
@@ -28,6 +30,9 @@ type DingTalk struct {
 	TitleLookups int
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+
+	// roomEventsAt is when the last meetingroom_book event arrived (UnixNano; 0 never).
+	roomEventsAt atomic.Int64
 }
 
 // Name returns models.BackendDingTalk.
@@ -218,31 +223,168 @@ func (d *DingTalk) CallsPerPass(rooms int, window time.Duration) int {
 	return d.Client.MeteredCallsPerScheduleQuery(rooms, window)
 }
 
-// HandleEvent applies one DingTalk Stream event. A calendar event that changed is read
-// again (one metered call) and brought into the reservations table at once, so a room
-// booked directly in DingTalk is busy in the form without waiting for the next sync
-// pass. Other events are acknowledged and ignored. An error makes DingTalk deliver the
-// event again later.
+// roomEventsTrusted is how long after a meetingroom_book event calendar_event_change
+// events are acknowledged unread. While DingTalk delivers room events, every room
+// booking arrives as one of them, and reading each changed calendar event (most hold no
+// room at all) would spend a metered call for nothing. Whether an org's Stream delivers
+// meetingroom_book is unconfirmed; without it, calendar_event_change is read as before.
+const roomEventsTrusted = 7 * 24 * time.Hour
+
+// HandleEvent applies one DingTalk Stream event, so that a room booked directly in
+// DingTalk is busy in the form without waiting for the next sync pass:
+//
+//   - meetingroom_book: a new booking (bookSuccess, or appvaral when it awaits approval)
+//     carries its room, times, title and organizer and is applied as it is, without a
+//     metered call; any other subtype (updated, cancelled, refused, attendees changed,
+//     and subtypes added later) has its calendar event read again (one call);
+//   - calendar_event_change: the event is read again (one call), unless room events
+//     arrived within roomEventsTrusted.
+//
+// Other events are acknowledged and ignored. An error makes DingTalk deliver the event
+// again later.
 func (d *DingTalk) HandleEvent(ctx context.Context, ev dingtalk.StreamEvent) error {
-	if ev.Type != "calendar_event_change" {
-		return nil
+	now := d.clock()
+	switch ev.Type {
+	case dingtalk.EventRoomBooking:
+		return d.handleRoomBooking(ctx, ev, now)
+	case dingtalk.EventCalendarChange:
+		if at := d.roomEventsAt.Load(); at != 0 && now.Sub(time.Unix(0, at)) < roomEventsTrusted {
+			return nil
+		}
+		var ch dingtalk.CalendarEventChange
+		if err := json.Unmarshal(ev.Data, &ch); err != nil || ch.EventID == "" || len(ch.UnionIDs) == 0 {
+			return nil // nothing to act on; redelivery would not help
+		}
+		return d.readChanged(ctx, ch.UnionIDs[0], ch.EventID, now)
 	}
-	var ch dingtalk.CalendarEventChange
-	if err := json.Unmarshal(ev.Data, &ch); err != nil || ch.EventID == "" || len(ch.UnionIDs) == 0 {
+	return nil
+}
+
+// clock is the current time (d.Now when set).
+func (d *DingTalk) clock() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+// handleRoomBooking applies a meetingroom_book event (see HandleEvent).
+func (d *DingTalk) handleRoomBooking(ctx context.Context, ev dingtalk.StreamEvent, now time.Time) error {
+	var b dingtalk.RoomBooking
+	if err := json.Unmarshal(ev.Data, &b); err != nil || b.EventID() == "" {
 		return nil // nothing to act on; redelivery would not help
 	}
-	now := time.Now
-	if d.Now != nil {
-		now = d.Now
+	d.roomEventsAt.Store(now.UnixNano())
+	if b.SubType == dingtalk.RoomBooked || b.SubType == dingtalk.RoomSentToApprove {
+		if start, end, ok := b.Times(); ok && b.RoomID != "" {
+			return d.applyRoomBooking(ctx, b, start, end, ev.At, now)
+		}
 	}
-	readAt := now()
-	e, err := d.Client.GetEvent(ctx, ch.UnionIDs[0], ch.EventID)
+	unionID, err := d.readerOf(ctx, b)
+	if err != nil {
+		return err
+	}
+	if unionID == "" {
+		// Nobody known can read the event; the next reconciliation finds the change.
+		d.Log.Debug("dingtalk room event left to reconciliation", "subtype", b.SubType, "event", b.EventID())
+		return nil
+	}
+	return d.readChanged(ctx, unionID, b.EventID(), now)
+}
+
+// applyRoomBooking stores a new booking from the event's own fields. The answer is as
+// of the event's birth (readAt), so a change the bridge made since is not undone.
+func (d *DingTalk) applyRoomBooking(ctx context.Context, b dingtalk.RoomBooking, start, end, bornAt, now time.Time) error {
+	rooms, err := d.Store.Rooms(ctx)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(rooms, func(r models.Room) bool { return r.DingTalkRoomID == b.RoomID })
+	if i < 0 {
+		return nil // a room the catalog does not map
+	}
+	room := rooms[i]
+	rm := models.Remote{RemoteID: b.EventID(), RoomID: room.ID, Start: start, End: end, Title: b.Title, Status: models.StatusConfirmed}
+	if b.SubType == dingtalk.RoomSentToApprove {
+		rm.Status = models.StatusTentative
+	}
+	// Sync names organizers by unionId; the event gives the org userId, which the
+	// directory (not metered) turns into one.
+	ref := models.OrganizerRef{DingTalkUserID: b.UserID}
+	if dir, err := d.usersByUnion(ctx); err == nil {
+		if u, ok := dir.Map(ref); ok {
+			rm.OrganizerID, rm.OrganizerName = u.ID, u.Name
+			ref.DingTalkUnionID = u.DingTalkUnionID
+		}
+	}
+	if ref.DingTalkUnionID == "" && b.UserID != "" {
+		ref.DingTalkUnionID, _ = d.Client.UnionID(ctx, b.UserID)
+	}
+	if ref.DingTalkUnionID != "" {
+		ref.DingTalkUserID = ""
+	}
+	rm.OrganizerRef = ref.String()
+	if rm.OrganizerName == "" {
+		rm.OrganizerName = b.UserName
+	}
+	if rm.Title == "" {
+		rm.Title = "钉钉预订"
+		if rm.OrganizerName != "" {
+			rm.Title += " · " + rm.OrganizerName
+		}
+	}
+	readAt := bornAt
+	if readAt.IsZero() || readAt.After(now) {
+		readAt = now
+	}
+	_, err = d.Store.ApplyRemote(ctx, models.BackendDingTalk, rm, readAt)
+	return err
+}
+
+// readerOf is a unionId that may read the booking's calendar event: its organizer's as
+// the reservations table knows it, else the event's user's (org userId, resolved through
+// the directory, which is not metered); "" when neither is known.
+func (d *DingTalk) readerOf(ctx context.Context, b dingtalk.RoomBooking) (string, error) {
+	known, err := d.Store.ReservationByRemote(ctx, models.BackendDingTalk, b.EventID())
+	switch {
+	case err == nil:
+		ref := models.ParseOrganizerRef(known.OrganizerRef)
+		if ref.DingTalkUnionID != "" {
+			return ref.DingTalkUnionID, nil
+		}
+		if ref.DingTalkUserID != "" {
+			if id, err := d.Client.UnionID(ctx, ref.DingTalkUserID); err == nil {
+				return id, nil
+			}
+		}
+		if known.OrganizerID != "" {
+			if u, err := d.Store.User(ctx, known.OrganizerID); err == nil {
+				if id, err := d.unionID(ctx, u); err == nil {
+					return id, nil
+				}
+			}
+		}
+	case !errors.Is(err, models.ErrNotFound):
+		return "", err
+	}
+	if b.UserID != "" {
+		if id, err := d.Client.UnionID(ctx, b.UserID); err == nil {
+			return id, nil
+		}
+	}
+	return "", nil
+}
+
+// readChanged reads the calendar event eventID as unionID and brings it into the
+// reservations table: cancelled when it is gone or holds none of the catalog's rooms.
+func (d *DingTalk) readChanged(ctx context.Context, unionID, eventID string, readAt time.Time) error {
+	e, err := d.Client.GetEvent(ctx, unionID, eventID)
 	if errors.Is(err, models.ErrNotFound) {
-		_, err = d.Store.CancelRemote(ctx, models.BackendDingTalk, ch.EventID, readAt)
+		_, err = d.Store.CancelRemote(ctx, models.BackendDingTalk, eventID, readAt)
 		return err
 	}
 	if err != nil {
-		return fmt.Errorf("read changed DingTalk event %s: %w", ch.EventID, err)
+		return fmt.Errorf("read changed DingTalk event %s: %w", eventID, err)
 	}
 	if e.Status == dingtalk.StatusCancelled {
 		_, err = d.Store.CancelRemote(ctx, models.BackendDingTalk, e.ID, readAt)
@@ -259,7 +401,7 @@ func (d *DingTalk) HandleEvent(ctx context.Context, ev dingtalk.StreamEvent) err
 		}
 	}
 	if e.Recurrence != nil {
-		return d.applyRecurring(ctx, ch.UnionIDs[0], e, byDT, readAt)
+		return d.applyRecurring(ctx, unionID, e, byDT, readAt)
 	}
 	dir, _ := d.usersByUnion(ctx) // without the directory the organiser is named as DingTalk names them
 	if rm, ok := eventRemote(e, byDT, dir); ok {

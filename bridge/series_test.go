@@ -337,6 +337,21 @@ func TestBookSeriesRefusals(t *testing.T) {
 	})
 }
 
+// addNativeWeekly books 多维 directly in DingTalk for 李四's weekly meeting, three
+// Mondays from 2023-04-24 09:30 for an hour, and returns the event's id and first start.
+func addNativeWeekly(t *testing.T, r *liveRig) (string, time.Time) {
+	t.Helper()
+	var rc dingtalkfake.Recurrence
+	rc.Pattern.Type, rc.Pattern.Interval, rc.Pattern.DaysOfWeek = "weekly", 1, "monday"
+	rc.Range.Type, rc.Range.NumberOfOccurrences = "numbered", 3
+	first := at(24, 9).Add(30 * time.Minute)
+	id, err := r.dtFake.AddNativeRecurring("union-lisi", "dt-duowei", "李四的周会", first, first.Add(time.Hour), rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, first
+}
+
 // A recurring event booked directly in DingTalk is busy once per occurrence: the Stream
 // event and the sync pass bring each occurrence in under its own id (never twice), and a
 // series over it is refused naming exactly the occurrences that collide.
@@ -344,13 +359,7 @@ func TestLiveNativeRecurringDingTalkEvent(t *testing.T) {
 	eachLive(t, func(t *testing.T, r *liveRig) {
 		ctx := context.Background()
 		oaSync, dtSync := seriesRig(t, r)
-		var rc dingtalkfake.Recurrence
-		rc.Pattern.Type, rc.Pattern.Interval, rc.Pattern.DaysOfWeek = "weekly", 1, "monday"
-		rc.Range.Type, rc.Range.NumberOfOccurrences = "numbered", 3
-		id, err := r.dtFake.AddNativeRecurring("union-lisi", "dt-duowei", "李四的周会", at(24, 9).Add(30*time.Minute), at(24, 10).Add(30*time.Minute), rc)
-		if err != nil {
-			t.Fatal(err)
-		}
+		id, _ := addNativeWeekly(t, r)
 		change, _ := json.Marshal(map[string]any{"calendarEventId": id, "unionIdList": []string{"union-lisi"}, "changeType": "create"})
 		if err := r.dt.HandleEvent(ctx, dingtalk.StreamEvent{Type: "calendar_event_change", Data: change}); err != nil {
 			t.Fatalf("HandleEvent() = %v", err)
@@ -363,10 +372,41 @@ func TestLiveNativeRecurringDingTalkEvent(t *testing.T) {
 		if len(all) != 3 || all[0].Title != "李四的周会" || !all[2].Start.Equal(at(24, 9).Add(30*time.Minute).AddDate(0, 0, 14)) {
 			t.Fatalf("after sync the room holds %+v, want the 3 occurrences once each", all)
 		}
-		_, err = r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
+		_, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", at(3, 10), time.Hour), mondays, models.ConflictRefuse, "")
 		if ue := models.UserError(err); ue == nil || ue.Code != "series_taken" ||
 			ue.Args[models.ArgTimes] != models.TimeArg(at(24, 10))+","+models.TimeArg(at(24, 10).AddDate(0, 0, 7))+","+models.TimeArg(at(24, 10).AddDate(0, 0, 14)) {
 			t.Fatalf("BookSeries over the native series = %v, want series_taken naming its three Mondays", err)
+		}
+	})
+}
+
+// A recurring booking announced by meetingroom_book (assumed to carry its first
+// occurrence's times) is one booking until the next sync pass lists each occurrence
+// under its own id; then the room holds each occurrence once.
+func TestLiveNativeRecurringRoomEvent(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		oaSync, dtSync := seriesRig(t, r)
+		id, first := addNativeWeekly(t, r)
+		ev := roomEvent(t, r.clock.Now(), map[string]any{"eventSubType": "bookSuccess", "bookId": "b-" + id, "roomId": "dt-duowei",
+			"userId": "lisi", "userName": "李四", "title": "李四的周会", "startTime": "2023-04-24 09:30:00", "endTime": "2023-04-24 10:30:00",
+			"extension": map[string]string{"calendarEventId": "primary;" + id}})
+		if err := r.dt.HandleEvent(ctx, ev); err != nil {
+			t.Fatalf("HandleEvent() = %v", err)
+		}
+		if _, dt := held(t, r); dt != 1 {
+			t.Fatalf("after the room event the room holds %d DingTalk bookings, want 1 (the first occurrence)", dt)
+		}
+		r.clock.Add(time.Minute)
+		syncBoth(t, r, oaSync, dtSync)
+		all, _ := r.store.Reservations(ctx, models.Filter{RoomIDs: []string{"duowei"}, Statuses: models.HoldingStatuses})
+		if len(all) != 3 || !all[0].Start.Equal(first) || !all[2].Start.Equal(first.AddDate(0, 0, 14)) {
+			t.Fatalf("after sync the room holds %+v, want the 3 occurrences once each", all)
+		}
+		for _, x := range all {
+			if x.RemoteID != nil && *x.RemoteID == id {
+				t.Errorf("the booking under the recurring event's own id still holds the room: %+v", x)
+			}
 		}
 	})
 }

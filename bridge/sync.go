@@ -357,6 +357,10 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, erro
 		before = s.usage.Count()
 	}
 	readAt := s.now()
+	written, err := s.store.WrittenIn(ctx, b, readAt)
+	if err != nil {
+		return sum, err
+	}
 	remotes, lerr := s.source.List(ctx, rooms, from, to)
 	var ids []string
 	for _, r := range rooms {
@@ -364,7 +368,7 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, erro
 	}
 	var applied models.ApplyResult
 	if lerr == nil {
-		applied, err = s.store.ApplySync(ctx, b, remotes, models.ApplyOptions{From: from, To: to, Rooms: ids, Force: force, ReadAt: readAt})
+		applied, err = s.store.ApplySync(ctx, b, remotes, models.ApplyOptions{From: from, To: to, Rooms: ids, Force: force, ReadAt: readAt, Before: written})
 	} else {
 		err = lerr
 	}

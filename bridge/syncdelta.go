@@ -111,6 +111,10 @@ func (s *Syncer) DeltaPass(ctx context.Context) (models.SyncSummary, error) {
 		return sum, err
 	}
 	readAt := s.now()
+	written, err := s.store.WrittenIn(ctx, b, readAt)
+	if err != nil {
+		return sum, err
+	}
 	d, err := ds.Changes(ctx, rooms, tokens, from)
 	var applied models.ApplyResult
 	if err == nil {
@@ -121,7 +125,7 @@ func (s *Syncer) DeltaPass(ctx context.Context) (models.SyncSummary, error) {
 				in = append(in, rm)
 			}
 		}
-		applied, err = s.store.ApplyChanges(ctx, b, in, d.Gone, readAt)
+		applied, err = s.store.ApplyChanges(ctx, b, in, d.Gone, readAt, written)
 	}
 	if err == nil {
 		changed := map[string]string{}

@@ -22,6 +22,12 @@ type ApplyOptions struct {
 	// or moved through the bridge while the pass ran) is left alone: the answer predates
 	// it. Zero means no such protection.
 	ReadAt time.Time
+	// Before are the backend's reservations written in ReadAt's second before the backend
+	// was read (Store.WrittenIn). With it, a native reservation written in that second
+	// and not among them, as it was, is left alone too: it was written while the backend
+	// was read (by a Stream event), and the answer may predate it. Nil: a native
+	// reservation written in ReadAt's second counts as older than the answer.
+	Before WriteMarks
 	// GuardMin is how many reservations must be at stake before an empty answer is
 	// distrusted (default 2: one booking cancelled natively is an ordinary event, every
 	// booking vanishing at once is more likely an outage).
@@ -48,6 +54,7 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 	now := s.stamp()
 	var res ApplyResult
 	res.Seen = len(remotes)
+	mark := readMark{at: o.ReadAt, before: o.Before}
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res = ApplyResult{Seen: len(remotes)}
 		// The rows are read locked: a cancel or move committed while the backend was read
@@ -85,7 +92,7 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 				continue
 			}
 			seen[rm.RemoteID] = true
-			created, updated, deferred, err := s.applyOne(tx, b, rm, byRemote[rm.RemoteID], inFlight, o.ReadAt, now, touched)
+			created, updated, deferred, err := s.applyOne(tx, b, rm, byRemote[rm.RemoteID], inFlight, mark, now, touched)
 			if err != nil {
 				return err
 			}
@@ -98,7 +105,7 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 			// backends list history unreliably (a day list may start today), and a past
 			// meeting turning "cancelled" in every calendar helps nobody.
 			over := !o.ReadAt.IsZero() && !r.End.After(o.ReadAt)
-			if !seen[r.Remote()] && r.Status.Holds() && !r.Start.Before(o.From) && !fresh(r, o.ReadAt) && !over {
+			if !seen[r.Remote()] && r.Status.Holds() && !r.Start.Before(o.From) && !mark.newer(r) && !over {
 				gone = append(gone, r)
 			}
 		}
@@ -141,7 +148,7 @@ func setKeys(m map[string]bool) []string {
 // applyOne brings one listing into the table: r is its reservation when already known
 // (nil: looked up by remote id here). It returns 1 in the count that applies and adds the
 // rooms it changed to touched.
-func (s *Store) applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[string]bool, readAt, now time.Time, touched map[string]bool) (created, updated, deferred int, err error) {
+func (s *Store) applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[string]bool, mark readMark, now time.Time, touched map[string]bool) (created, updated, deferred int, err error) {
 	if r == nil {
 		var found Reservation
 		if err := s.forUpdate(tx).Where("backend = ? AND remote_id = ?", b, rm.RemoteID).Limit(1).Find(&found).Error; err != nil {
@@ -160,7 +167,7 @@ func (s *Store) applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFl
 		return 1, 0, 0, tx.Create(&n).Error
 	}
 	oldRoom := r.RoomID
-	if fresh(r, readAt) || !syncChanges(r, rm) {
+	if mark.newer(r) || !syncChanges(r, rm) {
 		return 0, 0, 0, nil
 	}
 	touched[oldRoom], touched[r.RoomID] = true, true
@@ -195,7 +202,7 @@ func (s *Store) ApplyRemote(ctx context.Context, b Backend, rm Remote, readAt ti
 		inFlight := map[string]bool{slotKey(rm.RoomID, rm.Start, rm.End): unsent > 0}
 		touched := map[string]bool{}
 		var err error
-		res.Created, res.Updated, res.Deferred, err = s.applyOne(tx, b, rm, nil, inFlight, readAt, now, touched)
+		res.Created, res.Updated, res.Deferred, err = s.applyOne(tx, b, rm, nil, inFlight, readMark{at: readAt}, now, touched)
 		if err != nil {
 			return err
 		}
@@ -229,6 +236,50 @@ func (s *Store) CancelRemote(ctx context.Context, b Backend, remoteID string, re
 		return s.touchRooms(tx, r.RoomID)
 	})
 	return changed, storeErr(fmt.Sprintf("cancel %s booking %s", b, remoteID), err)
+}
+
+// WriteMarks are the reservations of one backend written in one second, each with what
+// it then was (its SEQUENCE and status); see Store.WrittenIn.
+type WriteMarks map[string]string
+
+// writeMark is what WriteMarks keep of r.
+func writeMark(r *Reservation) string { return fmt.Sprintf("%d|%s", r.Sequence, r.Status) }
+
+// WrittenIn returns the reservations of backend b written in at's second so far. A sync
+// pass takes it just before reading the backend and hands it to ApplySync or
+// ApplyChanges (ApplyOptions.Before), which can then tell a write in that second before
+// the read from one during it. Errors: ErrUnavailable.
+func (s *Store) WrittenIn(ctx context.Context, b Backend, at time.Time) (WriteMarks, error) {
+	var rows []Reservation
+	err := s.db.WithContext(ctx).Select("id", "sequence", "status").
+		Where("updated_at >= ? AND backend = ?", at.UTC().Truncate(time.Second), b).Find(&rows).Error
+	if err != nil {
+		return nil, storeErr("read reservations written just now", err)
+	}
+	out := make(WriteMarks, len(rows))
+	for i := range rows {
+		out[rows[i].ID] = writeMark(&rows[i])
+	}
+	return out, nil
+}
+
+// readMark is what a backend answer is checked against before it changes a row: when
+// the backend was read, and what was written in that second before the read.
+type readMark struct {
+	at     time.Time
+	before WriteMarks
+}
+
+// newer reports whether r may hold something newer than the answer: it changed after
+// the read (see fresh), or, native, in the read's second but not before the read began.
+func (m readMark) newer(r *Reservation) bool {
+	if fresh(r, m.at) {
+		return true
+	}
+	if m.before == nil || m.at.IsZero() || r.Origin == OriginBridge {
+		return false
+	}
+	return r.UpdatedAt.Equal(m.at.UTC().Truncate(time.Second)) && m.before[r.ID] != writeMark(r)
 }
 
 // fresh reports whether r changed after readAt, so that a backend answer read at readAt

@@ -54,13 +54,15 @@ const applyChunk = 500
 // transaction: remotes are imported or updated as by ApplySync, and the bookings with
 // the remote ids in gone (deleted, or no longer in a catalog room) are cancelled as by
 // CancelRemote. Nothing else is touched, so unlike ApplySync an incomplete answer cancels
-// nothing. readAt is when the backend was read (see ApplyOptions.ReadAt).
-func (s *Store) ApplyChanges(ctx context.Context, b Backend, remotes []Remote, gone []string, readAt time.Time) (ApplyResult, error) {
+// nothing. readAt is when the backend was read and before what was written in its
+// second before the read (see ApplyOptions.ReadAt and Before).
+func (s *Store) ApplyChanges(ctx context.Context, b Backend, remotes []Remote, gone []string, readAt time.Time, before WriteMarks) (ApplyResult, error) {
 	if len(remotes) == 0 && len(gone) == 0 {
 		return ApplyResult{}, nil
 	}
 	now := s.stamp()
 	var res ApplyResult
+	mark := readMark{at: readAt, before: before}
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res = ApplyResult{Seen: len(remotes)}
 		ids := make([]string, 0, len(remotes)+len(gone))
@@ -106,7 +108,7 @@ func (s *Store) ApplyChanges(ctx context.Context, b Backend, remotes []Remote, g
 				res.Created++
 				continue
 			}
-			_, updated, _, err := s.applyOne(tx, b, rm, r, inFlight, readAt, now, touched)
+			_, updated, _, err := s.applyOne(tx, b, rm, r, inFlight, mark, now, touched)
 			if err != nil {
 				return err
 			}
@@ -119,7 +121,7 @@ func (s *Store) ApplyChanges(ctx context.Context, b Backend, remotes []Remote, g
 		}
 		for _, id := range gone {
 			r := byRemote[id]
-			if r == nil || seen[id] || !r.Status.Holds() || fresh(r, readAt) {
+			if r == nil || seen[id] || !r.Status.Holds() || mark.newer(r) {
 				continue
 			}
 			seen[id] = true

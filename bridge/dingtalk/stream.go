@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,11 +21,22 @@ import (
 	"roombridge/models"
 )
 
+// The Stream event types the bridge acts on.
+const (
+	// EventCalendarChange reports that a calendar event changed (a trigger only: the
+	// event must be read again).
+	EventCalendarChange = "calendar_event_change"
+	// EventRoomBooking reports a meeting-room booking made, sent for approval, updated,
+	// cancelled or refused; a new booking carries everything the bridge stores.
+	EventRoomBooking = "meetingroom_book"
+)
+
 // StreamEvent is one event DingTalk delivered in Stream mode.
 type StreamEvent struct {
-	Type string // eventType, e.g. "calendar_event_change"
-	ID   string // eventId
-	Data []byte // the event's JSON payload
+	Type string    // eventType, e.g. "calendar_event_change"
+	ID   string    // eventId
+	At   time.Time // eventBornTime: when DingTalk produced it (zero when absent)
+	Data []byte    // the event's JSON payload
 }
 
 // CalendarEventChange is the payload of a calendar_event_change event.
@@ -31,6 +44,63 @@ type CalendarEventChange struct {
 	EventID    string   `json:"calendarEventId"`
 	UnionIDs   []string `json:"unionIdList"`
 	ChangeType string   `json:"changeType"`
+}
+
+// RoomBooking is the payload of a meetingroom_book event. Which fields are present
+// depends on SubType: bookSuccess and appvaral (sent for approval) carry the room, the
+// organizer's org userId, the title and the times; bookCancel, bookRefuse, bookUpdate
+// and bookMemberChange carry little beyond the booking and its calendar event.
+type RoomBooking struct {
+	SubType   string `json:"eventSubType"`
+	BookID    string `json:"bookId"`
+	RoomID    string `json:"roomId"`
+	RoomName  string `json:"roomName"`
+	UserID    string `json:"userId"`
+	UserName  string `json:"userName"`
+	Title     string `json:"title"`
+	StartTime string `json:"startTime"`
+	EndTime   string `json:"endTime"`
+	PreStatus string `json:"preStatus"`
+	Extension struct {
+		CalendarEventID string `json:"calendarEventId"`
+	} `json:"extension"`
+}
+
+// The meetingroom_book subtypes documented so far; others may be added.
+const (
+	RoomBooked        = "bookSuccess"
+	RoomSentToApprove = "appvaral" // sic
+	RoomCancelled     = "bookCancel"
+	RoomRefused       = "bookRefuse"
+	RoomUpdated       = "bookUpdate"
+)
+
+// roomBookingLayout is how meetingroom_book writes times: no zone, taken to be China
+// time (Asia/Shanghai), which the documentation implies but does not state.
+const roomBookingLayout = "2006-01-02 15:04:05"
+
+// roomBookingZone is the zone of meetingroom_book's times.
+var roomBookingZone = time.FixedZone("Asia/Shanghai", 8*3600)
+
+// EventID is the calendar event the booking belongs to: extension.calendarEventId is
+// "<calendarId>;<eventId>".
+func (b RoomBooking) EventID() string {
+	id := b.Extension.CalendarEventID
+	if i := strings.LastIndexByte(id, ';'); i >= 0 {
+		id = id[i+1:]
+	}
+	return strings.TrimSpace(id)
+}
+
+// Times parses the booking's start and end; ok is false when either is missing or
+// malformed, or the end is not after the start.
+func (b RoomBooking) Times() (start, end time.Time, ok bool) {
+	start, err1 := time.ParseInLocation(roomBookingLayout, strings.TrimSpace(b.StartTime), roomBookingZone)
+	end, err2 := time.ParseInLocation(roomBookingLayout, strings.TrimSpace(b.EndTime), roomBookingZone)
+	if err1 != nil || err2 != nil || !end.After(start) {
+		return time.Time{}, time.Time{}, false
+	}
+	return start, end, true
 }
 
 // streamKeepAlive is how often the connection is pinged; a connection that answers
@@ -143,7 +213,11 @@ func (c *Client) listenOnce(ctx context.Context, handle func(context.Context, St
 			return fmt.Errorf("dingtalk stream: the server asked to reconnect: %w", models.ErrUnavailable)
 		case df.Type == "EVENT":
 			result := event.NewEventProcessResultSuccess()
-			if err := handle(ctx, StreamEvent{Type: df.Headers.Get("eventType"), ID: df.Headers.Get("eventId"), Data: []byte(df.Data)}); err != nil {
+			ev := StreamEvent{Type: df.Headers.Get("eventType"), ID: df.Headers.Get("eventId"), Data: []byte(df.Data)}
+			if ms, err := strconv.ParseInt(df.Headers.Get("eventBornTime"), 10, 64); err == nil && ms > 0 {
+				ev.At = time.UnixMilli(ms)
+			}
+			if err := handle(ctx, ev); err != nil {
 				result = event.NewEventProcessResultLater()
 			}
 			if err := ack.SetJson(result); err != nil {

@@ -46,19 +46,28 @@ func TestListen(t *testing.T) {
 			return nil
 		})
 	}()
-	next := func() dingtalk.CalendarEventChange {
+	recv := func() dingtalk.StreamEvent {
 		t.Helper()
 		select {
 		case ev := <-events:
-			var ch dingtalk.CalendarEventChange
-			if ev.Type != "calendar_event_change" || json.Unmarshal(ev.Data, &ch) != nil {
-				t.Fatalf("event = %+v, want a calendar_event_change", ev)
-			}
-			return ch
+			return ev
 		case <-time.After(10 * time.Second):
 			t.Fatal("no event within 10 s")
 		}
-		return dingtalk.CalendarEventChange{}
+		return dingtalk.StreamEvent{}
+	}
+	// Each change is a calendar_event_change, then a meetingroom_book for its room.
+	next := func() (dingtalk.CalendarEventChange, dingtalk.RoomBooking) {
+		t.Helper()
+		var ch dingtalk.CalendarEventChange
+		if ev := recv(); ev.Type != dingtalk.EventCalendarChange || json.Unmarshal(ev.Data, &ch) != nil || !ev.At.Equal(now) {
+			t.Fatalf("event = %+v, want a calendar_event_change born at %s", ev, now)
+		}
+		var b dingtalk.RoomBooking
+		if ev := recv(); ev.Type != dingtalk.EventRoomBooking || json.Unmarshal(ev.Data, &b) != nil {
+			t.Fatalf("event = %+v, want a meetingroom_book", ev)
+		}
+		return ch, b
 	}
 
 	within("connection", connected)
@@ -66,8 +75,14 @@ func TestListen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ch := next(); ch.EventID != id || ch.ChangeType != "create" || len(ch.UnionIDs) != 1 || ch.UnionIDs[0] != "union-alice" {
+	ch, b := next()
+	if ch.EventID != id || ch.ChangeType != "create" || len(ch.UnionIDs) != 1 || ch.UnionIDs[0] != "union-alice" {
 		t.Errorf("first event = %+v, want create of %s by union-alice", ch, id)
+	}
+	start, end, ok := b.Times()
+	if b.SubType != dingtalk.RoomBooked || b.EventID() != id || b.RoomID != testRooms(2)[0].ID || b.UserID != "u-alice" || b.Title != "直接预订" ||
+		!ok || !start.Equal(now.Add(time.Hour)) || !end.Equal(now.Add(2*time.Hour)) {
+		t.Errorf("room event = %+v (times %s–%s, %v), want bookSuccess of %s by u-alice", b, start, end, ok, id)
 	}
 	// The connection drops; Listen connects again and receives what comes next.
 	fake.DropStreams()
@@ -75,8 +90,8 @@ func TestListen(t *testing.T) {
 	if err := fake.MoveNative(id, now.Add(3*time.Hour), now.Add(4*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if ch := next(); ch.EventID != id || ch.ChangeType != "update" {
-		t.Errorf("event after reconnecting = %+v, want update of %s", ch, id)
+	if ch, b := next(); ch.EventID != id || ch.ChangeType != "update" || b.SubType != dingtalk.RoomUpdated || b.EventID() != id {
+		t.Errorf("events after reconnecting = %+v, %+v; want update of %s", ch, b, id)
 	}
 	cancel()
 	select {
@@ -87,8 +102,8 @@ func TestListen(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Listen() did not return after cancel")
 	}
-	if sent, _ := fake.StreamDeliveries(); sent != 2 {
-		t.Errorf("fake sent %d event frames, want 2", sent)
+	if sent, _ := fake.StreamDeliveries(); sent != 4 {
+		t.Errorf("fake sent %d event frames, want 4", sent)
 	}
 
 	// Wrong credentials: Listen gives up with ErrForbidden instead of retrying forever.

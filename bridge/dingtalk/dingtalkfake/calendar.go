@@ -413,6 +413,7 @@ func (s *Server) deleteEvent(r *http.Request, _ []byte) reply {
 	}
 	if e.OrganizerUnionID == uid {
 		e.Status = StatusCancelled
+		s.pushRoomBooking(e, "bookCancel", "SUCCESS", e.RoomIDs)
 	} else {
 		// An attendee deleting only removes the event from their own calendar.
 		e.AttendeeUnionIDs = slices.DeleteFunc(e.AttendeeUnionIDs, func(a string) bool { return a == uid })
@@ -472,6 +473,7 @@ func (s *Server) addRooms(r *http.Request, body []byte) reply {
 	if len(add) > 0 {
 		e.RoomIDs = append(e.RoomIDs, add...)
 		s.touch(e)
+		s.pushRoomBooking(e, "bookSuccess", "INIT", add)
 	}
 	return ok(map[string]bool{"result": true})
 }
@@ -495,11 +497,15 @@ func (s *Server) removeRooms(r *http.Request, body []byte) reply {
 	if e.OrganizerUnionID != uid {
 		return apiErr(http.StatusBadRequest, codePermissionDeny, "only the organizer may release rooms of the event")
 	}
-	n := len(e.RoomIDs)
+	var removed []string
 	for _, rm := range req.Remove {
+		if slices.Contains(e.RoomIDs, rm.RoomID) {
+			removed = append(removed, rm.RoomID)
+		}
 		e.RoomIDs = slices.DeleteFunc(e.RoomIDs, func(id string) bool { return id == rm.RoomID })
 	}
-	if len(e.RoomIDs) != n {
+	s.pushRoomBooking(e, "bookCancel", "SUCCESS", removed)
+	if len(removed) > 0 {
 		s.touch(e)
 	}
 	return ok(map[string]bool{"result": true})

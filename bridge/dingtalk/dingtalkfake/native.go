@@ -39,6 +39,7 @@ func (s *Server) AddNative(organizerUnionID, roomID, title string, start, end ti
 	}}
 	s.insert(e)
 	s.pushChange(e, "create")
+	s.pushRoomBooking(e, "bookSuccess", "INIT", e.RoomIDs)
 	return e.ID, nil
 }
 
@@ -66,6 +67,7 @@ func (s *Server) AddNativeRecurring(organizerUnionID, roomID, title string, star
 	}
 	s.insert(e)
 	s.pushChange(e, "create")
+	s.pushRoomBooking(e, "bookSuccess", "INIT", e.RoomIDs)
 	return e.ID, nil
 }
 
@@ -90,6 +92,7 @@ func (s *Server) CancelNative(eventID string) error {
 	e.Status = StatusCancelled
 	s.touch(e)
 	s.pushChange(e, "delete")
+	s.pushRoomBooking(e, "bookCancel", "SUCCESS", e.RoomIDs)
 	return nil
 }
 
@@ -114,6 +117,7 @@ func (s *Server) MoveNative(eventID string, start, end time.Time) error {
 	e.Start, e.End = start.In(zone(e.TimeZone)), end.In(zone(e.TimeZone))
 	s.touch(e)
 	s.pushChange(e, "update")
+	s.pushRoomBooking(e, "bookUpdate", "SUCCESS", e.RoomIDs)
 	return nil
 }
 
@@ -129,5 +133,6 @@ func (s *Server) RenameNative(eventID, title string) error {
 	e.Summary = title
 	s.touch(e)
 	s.pushChange(e, "update")
+	s.pushRoomBooking(e, "bookUpdate", "SUCCESS", e.RoomIDs)
 	return nil
 }

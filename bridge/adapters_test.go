@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -387,6 +388,13 @@ func checkStreamEvents(t *testing.T, r *liveRig, delivered []string, perChange i
 	got, _ = r.store.ReservationByRemote(context.Background(), models.BackendDingTalk, id)
 	if got.Status != models.StatusCancelled || got.Sequence != 2 {
 		t.Errorf("after the cancel event: %s seq %d, want cancelled seq 2", got.Status, got.Sequence)
+	}
+	// What /admin shows of it.
+	r.dt.NoteStream(true)
+	st := r.dt.StreamStatus()
+	rooms, calendars := len(delivered) == 0 || slices.Contains(delivered, dingtalkfake.EventRoomBooking), len(delivered) == 0 || slices.Contains(delivered, dingtalkfake.EventCalendarChange)
+	if !st.Connected || !st.Since.Equal(r.clock.Now()) || st.RoomEventsAt.IsZero() != !rooms || st.CalendarEventsAt.IsZero() != !calendars || st.RoomEventsTrusted != rooms {
+		t.Errorf("StreamStatus() = %+v, want connected now, room events %v, calendar events %v", st, rooms, calendars)
 	}
 }
 

@@ -19,6 +19,8 @@ type Admin struct {
 	Demo bool
 	// Detector, when set, looks for conflicts after Sync, before it returns.
 	Detector *Detector
+	// Stream, when set (Stream mode on), reports DingTalk's Stream connection and events.
+	Stream interface{ StreamStatus() models.StreamStatus }
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -79,6 +81,10 @@ func (a *Admin) Status(ctx context.Context) (models.AdminStatus, error) {
 	}
 	if st.UnmappedOrganizers, err = a.Store.UnmappedOrganizers(ctx, a.now()); err != nil {
 		return st, err
+	}
+	if a.Stream != nil {
+		s := a.Stream.StreamStatus()
+		st.Stream = &s
 	}
 	return st, nil
 }

@@ -31,8 +31,31 @@ type DingTalk struct {
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 
-	// roomEventsAt is when the last meetingroom_book event arrived (UnixNano; 0 never).
-	roomEventsAt atomic.Int64
+	// roomEventsAt and calendarEventsAt are when the last meetingroom_book and
+	// calendar_event_change arrived; streamAt when the Stream connection last came up or
+	// dropped (UnixNano; 0: never).
+	roomEventsAt, calendarEventsAt, streamAt atomic.Int64
+	streamUp                                 atomic.Bool
+}
+
+// NoteStream records that the Stream connection came up (up) or dropped.
+func (d *DingTalk) NoteStream(up bool) {
+	d.streamUp.Store(up)
+	d.streamAt.Store(d.clock().UnixNano())
+}
+
+// StreamStatus reports the Stream connection and the events this process saw.
+func (d *DingTalk) StreamStatus() models.StreamStatus {
+	at := func(v *atomic.Int64) time.Time {
+		if n := v.Load(); n != 0 {
+			return time.Unix(0, n)
+		}
+		return time.Time{}
+	}
+	st := models.StreamStatus{Connected: d.streamUp.Load(), Since: at(&d.streamAt),
+		RoomEventsAt: at(&d.roomEventsAt), CalendarEventsAt: at(&d.calendarEventsAt)}
+	st.RoomEventsTrusted = !st.RoomEventsAt.IsZero() && d.clock().Sub(st.RoomEventsAt) < roomEventsTrusted
+	return st
 }
 
 // Name returns models.BackendDingTalk.
@@ -248,6 +271,7 @@ func (d *DingTalk) HandleEvent(ctx context.Context, ev dingtalk.StreamEvent) err
 	case dingtalk.EventRoomBooking:
 		return d.handleRoomBooking(ctx, ev, now)
 	case dingtalk.EventCalendarChange:
+		d.calendarEventsAt.Store(now.UnixNano())
 		if at := d.roomEventsAt.Load(); at != 0 && now.Sub(time.Unix(0, at)) < roomEventsTrusted {
 			return nil
 		}

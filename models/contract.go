@@ -140,4 +140,21 @@ type AdminStatus struct {
 	// UnmappedOrganizers counts native bookings not yet over whose organizer the catalog
 	// cannot map.
 	UnmappedOrganizers int `json:"unmapped_organizers"`
+	// Stream is what DingTalk's Stream-mode events have done in this process (nil when
+	// Stream mode is off).
+	Stream *StreamStatus `json:"stream,omitempty"`
+}
+
+// StreamStatus is the DingTalk Stream connection of one process and the events it saw.
+type StreamStatus struct {
+	// Connected says whether the connection is up; Since is when it came up or dropped
+	// (zero: it never came up).
+	Connected bool      `json:"connected"`
+	Since     time.Time `json:"since,omitzero"`
+	// RoomEventsAt and CalendarEventsAt are when the last meetingroom_book and the last
+	// calendar_event_change arrived (zero: none since the process started).
+	RoomEventsAt     time.Time `json:"room_events_at,omitzero"`
+	CalendarEventsAt time.Time `json:"calendar_events_at,omitzero"`
+	// RoomEventsTrusted says room events arrive, so calendar_event_change is left unread.
+	RoomEventsTrusted bool `json:"room_events_trusted"`
 }

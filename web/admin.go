@@ -42,6 +42,16 @@ type adminPage struct {
 	SyncError string
 	// Console: the conflict pages and the rest of the admin console are on.
 	Console bool
+	// Stream is DingTalk's Stream connection and events (nil: Stream mode is off).
+	Stream *streamView
+}
+
+// streamView is DingTalk's Stream connection and the events seen, as the admin page
+// shows them; the times are "" when nothing happened since the start.
+type streamView struct {
+	Connected             bool
+	Since, Room, Calendar string
+	Trusted               bool
 }
 
 // runsTable is what the "runs" template of admin.html shows.
@@ -166,6 +176,16 @@ func (s *server) renderAdmin(c echo.Context, status int, pg adminPage) error {
 			q.Until = s.instant(u.Until)
 		}
 		pg.Quotas = append(pg.Quotas, q)
+	}
+	if st.Stream != nil {
+		when := func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return s.instant(t)
+		}
+		pg.Stream = &streamView{Connected: st.Stream.Connected, Since: when(st.Stream.Since),
+			Room: when(st.Stream.RoomEventsAt), Calendar: when(st.Stream.CalendarEventsAt), Trusted: st.Stream.RoomEventsTrusted}
 	}
 	pg.Outbox = outboxViews(l, st.Outbox)
 	pg.Unmapped = st.UnmappedOrganizers

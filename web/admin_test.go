@@ -40,6 +40,8 @@ type admin struct {
 	until  time.Time
 	runs   []models.SyncSummary
 	forced []bool
+	// stream is DingTalk's Stream status (nil: Stream mode off).
+	stream *models.StreamStatus
 }
 
 func newAdmin(store *models.Store, now func() time.Time) *admin {
@@ -107,7 +109,7 @@ func (a *admin) Status(ctx context.Context) (models.AdminStatus, error) {
 		return models.AdminStatus{}, err
 	}
 	return models.AdminStatus{Runs: runs, Usage: []models.UsageStatus{usage}, Outbox: outbox, Cutover: cutover, Freeze: freeze, Demo: true,
-		UnmappedOrganizers: unmapped}, nil
+		UnmappedOrganizers: unmapped, Stream: a.stream}, nil
 }
 
 // withAdmin turns the admin features on with the scripted Admin, returned through a.
@@ -446,5 +448,66 @@ func TestGrouped(t *testing.T) {
 		if got := grouped(tt.n); got != tt.want {
 			t.Errorf("grouped(%d) = %q, want %q", tt.n, got, tt.want)
 		}
+	}
+}
+
+// The admin page says whether DingTalk's Stream connection is up and which events
+// arrive, so an admin can tell whether room bookings come as meetingroom_book (and cost
+// no call) or only as calendar_event_change; with Stream off there is no such section.
+func TestAdminPageStream(t *testing.T) {
+	var a *admin
+	e := newEnv(t, withAdmin(&a))
+	zh := e.browser().login("admin")
+	en := e.browser().login("admin")
+	en.get("/lang?to=en&next=/")
+	if body := zh.get("/admin").Body.String(); strings.Contains(body, "钉钉 Stream 事件") {
+		t.Error("GET /admin with Stream off shows a Stream section")
+	}
+	at := time.Date(2023, 4, 10, 9, 30, 0, 0, shanghai)
+	for _, tt := range []struct {
+		name   string
+		stream models.StreamStatus
+		zh, en []string
+	}{
+		{"room events arrive", models.StreamStatus{Connected: true, Since: at, RoomEventsAt: at.Add(time.Hour), CalendarEventsAt: at.Add(2 * time.Hour), RoomEventsTrusted: true},
+			[]string{"钉钉 Stream 事件", "已连接（2023-04-10 09:30:00 起）", "最近一次：2023-04-10 10:30:00", "新预订直接按事件入库", "最近一次：2023-04-10 11:30:00", "日程变更事件不再读取"},
+			[]string{"DingTalk Stream events", "Connected since 2023-04-10 09:30:00", "Last: 2023-04-10 10:30:00", "(room booking events arrive, so these are not read)"}},
+		{"only calendar events", models.StreamStatus{Connected: true, Since: at, CalendarEventsAt: at.Add(time.Hour)},
+			[]string{"本次启动以来未收到。每个日程变更事件都要读一次日程（计费调用）", "最近一次：2023-04-10 10:30:00"},
+			[]string{"None since the start. Every calendar change event then costs one metered read"}},
+		{"down", models.StreamStatus{Since: at},
+			[]string{`<dd class="sync-state over"><strong>2023-04-10 09:30:00 起断开，正在重连；同步照常进行</strong>`, "本次启动以来未收到</dd>"},
+			[]string{"Down since 2023-04-10 09:30:00, reconnecting"}},
+		{"never connected", models.StreamStatus{},
+			[]string{"本次启动以来尚未连上；同步照常进行"}, []string{"Not connected since the start"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a.mu.Lock()
+			a.stream = &tt.stream
+			a.mu.Unlock()
+			for _, page := range []struct {
+				b    *browser
+				want []string
+			}{{zh, tt.zh}, {en, tt.en}} {
+				body := page.b.get("/admin").Body.String()
+				for _, want := range page.want {
+					if !strings.Contains(body, want) {
+						t.Errorf("GET /admin lacks %q", want)
+					}
+				}
+			}
+			if tt.stream.RoomEventsTrusted {
+				body := zh.get("/admin").Body.String()
+				_, section, _ := strings.Cut(body, "钉钉 Stream 事件")
+				section, _, _ = strings.Cut(section, "</section>")
+				if strings.Contains(section, "未") || strings.Contains(section, "断开") {
+					t.Error("GET /admin with Stream up and room events arriving warns anyway")
+				}
+				got := decode[models.AdminStatus](t, e.api(http.MethodGet, "/api/v1/admin/status", "admin", ""))
+				if got.Stream == nil || !got.Stream.Connected || !got.Stream.RoomEventsAt.Equal(at.Add(time.Hour)) || !got.Stream.RoomEventsTrusted {
+					t.Errorf("GET /api/v1/admin/status stream = %+v, want it as the engine reports it", got.Stream)
+				}
+			}
+		})
 	}
 }

@@ -155,8 +155,14 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 					a.metrics.Metered(models.BackendDingTalk)
 				}
 			},
-			OnStreamConnect: func() { a.log.Info("dingtalk stream connected") },
-			OnStreamDrop:    func(err error) { a.log.Warn("dingtalk stream dropped; reconnecting", "err", err) },
+			OnStreamConnect: func() {
+				a.log.Info("dingtalk stream connected")
+				a.dingtalk.NoteStream(true)
+			},
+			OnStreamDrop: func(err error) {
+				a.log.Warn("dingtalk stream dropped; reconnecting", "err", err)
+				a.dingtalk.NoteStream(false)
+			},
 		})
 		if err != nil {
 			a.close()
@@ -195,6 +201,9 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead, Instance: instance, Lease: cfg.SyncLease, Detector: a.detector, Plan: plan}))
 	}
 	a.admin = &bridge.Admin{Store: a.store, Syncers: a.syncers, Routing: routing, Demo: cfg.Demo, Now: a.now, Detector: a.detector}
+	if a.dingtalk != nil && cfg.DingTalkStream {
+		a.admin.Stream = a.dingtalk
+	}
 	a.feeds = &bridge.Feeds{Store: a.store, Zone: cfg.Zone, Now: a.now, Access: cfg.access(), ShowTitles: cfg.FeedShowTitles,
 		BookingURL: func(id string) string { return cfg.BaseURL + "/bookings/" + url.PathEscape(id) }}
 

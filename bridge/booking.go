@@ -111,7 +111,34 @@ func (s *Service) Book(ctx context.Context, by models.User, req models.BookingRe
 			return prev, nil
 		}
 	}
-	room, attendees, backend, err := s.check(ctx, req, now)
+	// The room and attendees are read from the catalog as this process keeps it; the
+	// booking's transaction checks that it is still the current one, and when another
+	// process changed it meanwhile, the booking is checked again against the new one.
+	for attempt := 1; ; attempt++ {
+		view, err := s.store.CatalogView(ctx)
+		if err != nil {
+			return models.Reservation{}, err
+		}
+		got, err := s.bookAt(ctx, view, by, req, key, now)
+		if errors.Is(err, models.ErrCatalogChanged) && attempt < bookCatalogAttempts {
+			continue
+		}
+		return got, err
+	}
+}
+
+// bookCatalogAttempts bounds how often Book checks a booking again because the catalog
+// changed under it.
+const bookCatalogAttempts = 3
+
+// bookAt is Book against one CatalogView.
+func (s *Service) bookAt(ctx context.Context, view *models.CatalogView, by models.User, req models.BookingRequest, key string, now time.Time) (models.Reservation, error) {
+	// by may come from an earlier view (see models.CatalogView): one the catalog has
+	// removed since does not book.
+	if u, err := view.User(by.ID); err == nil && u.Removed {
+		return models.Reservation{}, models.E(models.ErrForbidden, "unknown_user", "", models.ArgName, by.ID)
+	}
+	room, attendees, backend, err := s.check(ctx, viewCatalog{view, s.store}, req, now)
 	if err != nil {
 		return models.Reservation{}, err
 	}
@@ -134,7 +161,7 @@ func (s *Service) Book(ctx context.Context, by models.User, req models.BookingRe
 		handed = s.dispatcher.reserveHandOff()
 		handed.lease(&job)
 	}
-	got, created, err := s.store.Book(ctx, r, []models.Job{job}, audit)
+	got, created, err := s.store.BookAt(ctx, view, r, []models.Job{job}, audit)
 	if err != nil || !created {
 		handed.cancel()
 	}
@@ -152,13 +179,44 @@ func (s *Service) Book(ctx context.Context, by models.User, req models.BookingRe
 	return got, nil
 }
 
-// check validates a normalised request, resolves its room and attendees and routes it
-// to a backend that can take it now.
-func (s *Service) check(ctx context.Context, req models.BookingRequest, now time.Time) (models.Room, models.StringList, models.Backend, error) {
+// catalog is where a booking's room and attendees are looked up: the database, or a
+// CatalogView whose currency the booking's transaction checks.
+type catalog interface {
+	Room(ctx context.Context, id string) (models.Room, error)
+	User(ctx context.Context, id string) (models.User, error)
+}
+
+// viewCatalog reads a CatalogView. What the view does not know is looked up in the
+// database: a room or user that another process added since the view was read is not
+// refused (the booking then finds the view outdated and is checked again).
+type viewCatalog struct {
+	v     *models.CatalogView
+	store *models.Store
+}
+
+func (c viewCatalog) Room(ctx context.Context, id string) (models.Room, error) {
+	r, err := c.v.Room(id)
+	if errors.Is(err, models.ErrNotFound) {
+		return c.store.Room(ctx, id)
+	}
+	return r, err
+}
+
+func (c viewCatalog) User(ctx context.Context, id string) (models.User, error) {
+	u, err := c.v.User(id)
+	if errors.Is(err, models.ErrNotFound) {
+		return c.store.User(ctx, id)
+	}
+	return u, err
+}
+
+// check validates a normalised request, resolves its room and attendees in cat and
+// routes it to a backend that can take it now.
+func (s *Service) check(ctx context.Context, cat catalog, req models.BookingRequest, now time.Time) (models.Room, models.StringList, models.Backend, error) {
 	if err := req.Validate(now); err != nil {
 		return models.Room{}, nil, "", err
 	}
-	room, attendees, err := s.resolve(ctx, req)
+	room, attendees, err := s.resolveIn(ctx, cat, req)
 	if err != nil {
 		return room, nil, "", err
 	}
@@ -166,9 +224,14 @@ func (s *Service) check(ctx context.Context, req models.BookingRequest, now time
 	return room, attendees, backend, err
 }
 
-// resolve checks the room and attendees exist.
+// resolve checks the room and attendees exist in the database.
 func (s *Service) resolve(ctx context.Context, req models.BookingRequest) (models.Room, models.StringList, error) {
-	room, err := s.store.Room(ctx, req.RoomID)
+	return s.resolveIn(ctx, s.store, req)
+}
+
+// resolveIn checks the room and attendees exist in cat.
+func (s *Service) resolveIn(ctx context.Context, cat catalog, req models.BookingRequest) (models.Room, models.StringList, error) {
+	room, err := cat.Room(ctx, req.RoomID)
 	if errors.Is(err, models.ErrNotFound) {
 		return room, nil, models.E(models.ErrInvalid, "unknown_room", "room_id")
 	}
@@ -177,7 +240,7 @@ func (s *Service) resolve(ctx context.Context, req models.BookingRequest) (model
 	}
 	var attendees models.StringList
 	for _, a := range req.Attendees {
-		if _, err := s.store.User(ctx, a); err != nil {
+		if _, err := cat.User(ctx, a); err != nil {
 			if errors.Is(err, models.ErrNotFound) {
 				return room, nil, models.E(models.ErrInvalid, "unknown_attendee", "attendees", models.ArgName, a)
 			}
@@ -357,7 +420,7 @@ func (p snapshot) restore(r *models.Reservation) {
 func (s *Service) Reschedule(ctx context.Context, by models.User, id string, req models.BookingRequest) (models.Reservation, error) {
 	now := s.now()
 	req = req.Normalize()
-	room, attendees, backend, err := s.check(ctx, req, now)
+	room, attendees, backend, err := s.check(ctx, s.store, req, now)
 	if err != nil {
 		return models.Reservation{}, err
 	}

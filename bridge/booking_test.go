@@ -391,3 +391,48 @@ func mustGet(t *testing.T, r *rig, id string) models.Reservation {
 	}
 	return s
 }
+
+// TestBookChecksCatalogChangedElsewhere: a booking checked against the catalog as this
+// process keeps it is checked again when another process changed the catalog since: a
+// room moved in the OA is booked with its new mapping, an organizer removed is refused.
+func TestBookChecksCatalogChangedElsewhere(t *testing.T) {
+	c := modelstest.NewClock(at(10, 10))
+	modelstest.EachShared(t, c.Now, func(t *testing.T, s, other *models.Store) {
+		c.Set(at(10, 10))
+		r := newRig(t, s, c)
+		ctx := context.Background()
+		// The service reads the catalog with its first booking.
+		if _, err := r.svc.Book(ctx, r.zhangsan, req("duowei", at(12, 9), time.Hour), ""); err != nil {
+			t.Fatal(err)
+		}
+		changed := models.DemoCatalog()
+		users := changed.Users[:0]
+		for _, u := range changed.Users {
+			if u.ID != "lisi" {
+				users = append(users, u)
+			}
+		}
+		changed.Users = users
+		for i := range changed.Offices {
+			for j := range changed.Offices[i].Rooms {
+				if changed.Offices[i].Rooms[j].ID == "duowei" {
+					changed.Offices[i].Rooms[j].OARoomID = "" // no longer in the OA
+				}
+			}
+		}
+		if err := other.SyncCatalog(ctx, changed); err != nil {
+			t.Fatal(err)
+		}
+		_, err := r.svc.Book(ctx, r.lisi, req("sk-tianyuan", at(12, 9), time.Hour), "")
+		if ue := models.UserError(err); ue == nil || ue.Code != "unknown_user" || !errors.Is(err, models.ErrForbidden) {
+			t.Errorf("Book(by a user removed elsewhere) = %v, want ErrForbidden unknown_user", err)
+		}
+		_, err = r.svc.Book(ctx, r.zhangsan, req("duowei", at(12, 11), time.Hour), "")
+		if ue := models.UserError(err); ue == nil || ue.Code != "room_not_in_backend" {
+			t.Errorf("Book(a room taken out of the OA elsewhere) = %v, want room_not_in_backend", err)
+		}
+		if _, err := r.svc.Book(ctx, r.zhangsan, req("sk-tianyuan", at(12, 11), time.Hour), ""); err != nil {
+			t.Errorf("Book(an unchanged room) = %v, want a booking", err)
+		}
+	})
+}

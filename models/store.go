@@ -8,6 +8,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,8 @@ type Store struct {
 	notifyConflicts bool
 	// books queues bookings for group commit (see bookGrouped).
 	books bookQueue
+	// views keeps the catalog as last read (see CatalogView).
+	views catalogViews
 	// trace, when set, is called with every statement the store runs (see Trace).
 	trace atomic.Pointer[func(sql string)]
 }
@@ -389,17 +392,56 @@ func sortStrings(a []string) {
 // and a plain read (a snapshot taken after the lock) sees every committed one, without
 // the gap locks a locking read would take across rooms.
 func (s *Store) overlap(tx *gorm.DB, room string, start, end time.Time, self string) (*Reservation, error) {
-	var r Reservation
-	q := tx.Where("room_id = ? AND status IN ? AND starts_at < ? AND ends_at > ?", room, HoldingStatuses, end.UTC(), start.UTC())
-	if self != "" {
-		q = q.Where("id <> ?", self)
-	}
-	err := q.Order("starts_at").Limit(1).Find(&r).Error
-	if err != nil {
+	found, err := s.findHolding(tx, []slot{{room, start, end}}, self)
+	if err != nil || len(found) == 0 {
 		return nil, err
 	}
-	if r.ID == "" {
-		return nil, nil
+	return &found[0], nil
+}
+
+// slot is a room over [start, end).
+type slot struct {
+	room       string
+	start, end time.Time
+}
+
+// findHolding returns the reservations (other than self) holding any of slots' rooms
+// in its time, ordered by start. Bookings up to ShortSpan long are looked for by a
+// bounded range of start times and longer ones through their own index, in one UNION
+// ALL whose halves each read an index range: the cost follows the bookings near the
+// slots, not the rooms' history (one OR over "starts before the end" reads every
+// earlier booking of each room). On MySQL each half names its index: weighing every
+// index for a dozen OR-ed ranges costs the optimizer more than the reads.
+func (s *Store) findHolding(tx *gorm.DB, slots []slot, self string) ([]Reservation, error) {
+	var short, long strings.Builder
+	var shortArgs, longArgs []any
+	for i, sl := range slots {
+		if i > 0 {
+			short.WriteString(" OR ")
+			long.WriteString(" OR ")
+		}
+		short.WriteString("(room_id = ? AND starts_at >= ? AND starts_at < ? AND ends_at > ?)")
+		shortArgs = append(shortArgs, sl.room, sl.start.Add(-ShortSpan).UTC(), sl.end.UTC(), sl.start.UTC())
+		long.WriteString("(room_id = ? AND starts_at < ? AND ends_at > ?)")
+		longArgs = append(longArgs, sl.room, sl.end.UTC(), sl.start.UTC())
 	}
-	return &r, nil
+	notSelf := ""
+	if self != "" {
+		notSelf = " AND id <> ?"
+	}
+	half := func(index, cond string, long bool, conds []any) (string, []any) {
+		args := append([]any{long, HoldingStatuses}, conds...)
+		if self != "" {
+			args = append(args, self)
+		}
+		return "SELECT * FROM reservations" + s.byIndex(index) + " WHERE long_span = ? AND status IN ? AND (" + cond + ")" + notSelf, args
+	}
+	q1, a1 := half("reservations_room_span", short.String(), false, shortArgs)
+	q2, a2 := half("reservations_long", long.String(), true, longArgs)
+	var found []Reservation
+	if err := tx.Raw(q1+" UNION ALL "+q2, append(a1, a2...)...).Scan(&found).Error; err != nil {
+		return nil, err
+	}
+	sort.SliceStable(found, func(i, j int) bool { return found[i].Start.Before(found[j].Start) })
+	return found, nil
 }

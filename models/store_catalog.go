@@ -58,6 +58,8 @@ func (s *Store) SyncCatalog(ctx context.Context, c Catalog) error {
 		}
 		return s.touch(tx, ScopeCatalog)
 	})
+	// This process's bookings need not find out from the database that the catalog moved.
+	s.views.drop(-1)
 	return storeErr("sync catalog", err)
 }
 

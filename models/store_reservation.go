@@ -26,19 +26,26 @@ import (
 // Concurrent bookings of different rooms share one transaction (see bookGrouped); each
 // is still checked and answered on its own.
 func (s *Store) Book(ctx context.Context, r Reservation, jobs []Job, audit *AuditEntry) (res Reservation, created bool, err error) {
-	if groupable(jobs) {
-		return s.bookGrouped(ctx, r, jobs, audit)
-	}
-	return s.bookAlone(ctx, r, jobs, audit)
+	return s.BookAt(ctx, nil, r, jobs, audit)
 }
 
-// bookAlone is Book in a transaction of its own.
-func (s *Store) bookAlone(ctx context.Context, r Reservation, jobs []Job, audit *AuditEntry) (res Reservation, created bool, err error) {
+// BookAt is Book for a booking checked against view (see CatalogView): it writes nothing
+// and returns ErrCatalogChanged when the catalog is no longer the one view was read from.
+// A nil view is Book.
+func (s *Store) BookAt(ctx context.Context, view *CatalogView, r Reservation, jobs []Job, audit *AuditEntry) (res Reservation, created bool, err error) {
+	if groupable(jobs) {
+		return s.bookGrouped(ctx, view, r, jobs, audit)
+	}
+	return s.bookAlone(ctx, view, r, jobs, audit)
+}
+
+// bookAlone is BookAt in a transaction of its own.
+func (s *Store) bookAlone(ctx context.Context, view *CatalogView, r Reservation, jobs []Job, audit *AuditEntry) (res Reservation, created bool, err error) {
 	now := s.stamp()
 	in := r
 	err = s.transaction(ctx, func(tx *gorm.DB) error {
 		r, res, created = in, Reservation{}, false
-		if err := s.lockRooms(tx, r.RoomID); err != nil {
+		if err := s.lockBookedRooms(tx, view, []string{r.RoomID}); err != nil {
 			return err
 		}
 		if r.IdempotencyKey != nil {

@@ -48,7 +48,7 @@ func (s *Store) touch(tx *gorm.DB, scopes ...string) error {
 	// them, all in one statement (walking the key in name order). Upserting a missing key
 	// takes gap locks on MySQL, which deadlock with concurrent upserts of neighbouring
 	// keys, so that is left to rooms outside the catalog.
-	res := tx.Model(&feedStamp{}).Where("scope IN ?", uniq).UpdateColumn("version", gorm.Expr("version + 1"))
+	res := tx.Exec("UPDATE feed_stamps"+s.byPrimaryKey()+" SET version = version + 1 WHERE scope IN ?", uniq)
 	if res.Error != nil {
 		return res.Error
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -413,5 +414,50 @@ func TestTimesWithoutZone(t *testing.T) {
 		if w := e.api("GET", path, "zhangsan", ""); w.Code != http.StatusOK {
 			t.Errorf("GET %s = %d, want 200", path, w.Code)
 		}
+	}
+}
+
+// TestCreateBookingByRemovedUser: a booking over the API may take its caller from the
+// catalog as the process keeps it, but a caller the catalog removed, here or in another
+// process, books nothing and replays nothing.
+func TestCreateBookingByRemovedUser(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if w := e.api(http.MethodPost, "/api/v1/bookings", "lisi", okBody, "Idempotency-Key", "k-1"); w.Code != http.StatusCreated {
+		t.Fatalf("POST /api/v1/bookings as lisi = %d %s, want 201", w.Code, w.Body)
+	}
+	// Another process syncs a catalog without lisi: this one's kept catalog still has her.
+	if _, err := e.store.SQL().ExecContext(ctx, "UPDATE users SET removed = ? WHERE id = ?", true, "lisi"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.SQL().ExecContext(ctx, "UPDATE feed_stamps SET version = version + 1 WHERE scope = ?", models.ScopeCatalog); err != nil {
+		t.Fatal(err)
+	}
+	before := e.count()
+	later := strings.NewReplacer("T09:00", "T11:00", "T10:00", "T12:00").Replace(okBody)
+	for _, tt := range []struct {
+		name   string
+		header []string
+	}{
+		{"new booking", nil},
+		{"replay of her key", []string{"Idempotency-Key", "k-1"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if w := e.api(http.MethodPost, "/api/v1/bookings", "lisi", later, tt.header...); w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "unknown_user") {
+				t.Errorf("POST /api/v1/bookings as removed lisi = %d %s, want 403 unknown_user", w.Code, w.Body)
+			}
+		})
+	}
+	if n := e.count(); n != before {
+		t.Errorf("reservations = %d after the removed user's requests, want %d", n, before)
+	}
+	// A sync in this process drops the kept catalog at once.
+	cat := models.DemoCatalog()
+	cat.Users = slices.DeleteFunc(cat.Users, func(u models.User) bool { return u.ID == "zhangsan" })
+	if err := e.store.SyncCatalog(ctx, cat); err != nil {
+		t.Fatal(err)
+	}
+	if w := e.api(http.MethodPost, "/api/v1/bookings", "zhangsan", later); w.Code != http.StatusForbidden {
+		t.Errorf("POST /api/v1/bookings as zhangsan after a sync without him = %d %s, want 403", w.Code, w.Body)
 	}
 }

@@ -133,6 +133,12 @@ func (s *server) createBookingAPI(c echo.Context) error {
 		return err
 	}
 	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
+	// Only Book checks the caller itself (see bookingChecksUser).
+	if key != "" || strings.TrimSpace(body.RRule) != "" {
+		if err := s.confirmUser(c); err != nil {
+			return err
+		}
+	}
 	if strings.TrimSpace(body.RRule) != "" {
 		if err := s.checkRoom(ctx, strings.TrimSpace(req.RoomID)); err != nil {
 			return err

@@ -22,7 +22,9 @@ type Booker interface {
 	// Book validates, routes by start date, checks both systems' reservations and enqueues the backend write.
 	// Returns the new reservation (status pending/confirmed/rejected) or: models.ErrInvalid user errors (with Field),
 	// *models.ConflictError (ErrConflict; .With.Backend names the system holding the slot), ErrFrozen user error code "oa_frozen",
-	// ErrNotFound (unknown room). Same idempotency key from the same user returns the first reservation.
+	// ErrNotFound (unknown room), ErrForbidden user error "unknown_user" for an organizer the catalog no longer has
+	// (web may take the caller from the catalog as the process keeps it, see bookingChecksUser). Same idempotency key
+	// from the same user returns the first reservation.
 	Book(ctx context.Context, by models.User, req models.BookingRequest, idempotencyKey string) (models.Reservation, error)
 	// Reschedule replaces room/title/times/description/attendees of reservation id (organizer or admin only: ErrForbidden).
 	Reschedule(ctx context.Context, by models.User, id string, req models.BookingRequest) (models.Reservation, error)

@@ -49,6 +49,9 @@ type booker struct {
 }
 
 func (b *booker) Book(ctx context.Context, by models.User, req models.BookingRequest, key string) (models.Reservation, error) {
+	if _, err := b.store.ActiveUser(ctx, by.ID); err != nil {
+		return models.Reservation{}, models.E(models.ErrForbidden, "unknown_user", "", models.ArgName, by.ID)
+	}
 	req = req.Normalize()
 	if err := req.Validate(b.now()); err != nil {
 		return models.Reservation{}, err

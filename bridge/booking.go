@@ -127,6 +127,23 @@ func (s *Service) Book(ctx context.Context, by models.User, req models.BookingRe
 	}
 }
 
+// prefetchedFrom is what the dispatcher needs of booking r in room, as the catalog view
+// the booking was checked against holds it.
+func prefetchedFrom(view *models.CatalogView, r models.Reservation, room models.Room) prefetched {
+	pre := prefetched{r: r, room: room}
+	org, err := view.User(r.OrganizerID)
+	if err != nil {
+		return pre // the dispatcher reads the organizer
+	}
+	pre.organizer = &org
+	for _, a := range r.Attendees {
+		if u, err := view.User(a); err == nil {
+			pre.attendees = append(pre.attendees, u)
+		}
+	}
+	return pre
+}
+
 // bookCatalogAttempts bounds how often Book checks a booking again because the catalog
 // changed under it.
 const bookCatalogAttempts = 3
@@ -171,7 +188,7 @@ func (s *Service) bookAt(ctx context.Context, view *models.CatalogView, by model
 	if created {
 		s.log.Info("booking accepted", "reservation", got.ID, "room", room.ID, "backend", backend, "user", by.ID)
 		if handed != nil {
-			handed.start(job, got, room)
+			handed.start(job, prefetchedFrom(view, got, room))
 		} else {
 			s.kick()
 		}

@@ -334,9 +334,9 @@ func (h *handOff) cancel() {
 	h.run.jobs.Done()
 }
 
-// start runs j, stored leased (see lease) together with reservation r in room, with a
+// start runs j, stored leased (see lease) together with the reservation in pre, with a
 // heartbeat like a claimed job's.
-func (h *handOff) start(j models.Job, r models.Reservation, room models.Room) {
+func (h *handOff) start(j models.Job, pre prefetched) {
 	if h == nil {
 		return
 	}
@@ -345,7 +345,7 @@ func (h *handOff) start(j models.Job, r models.Reservation, room models.Room) {
 		defer h.run.jobs.Done()
 		defer func() { <-d.slots }()
 		hb := d.heartbeat(ctx, []models.Job{j})
-		ids := d.runJob(ctx, j, &prefetched{r: r, room: room})
+		ids := d.runJob(ctx, j, &pre)
 		hb.done(j.ID)
 		hb.stop()
 		if h.run.later != nil && len(ids) > 0 {
@@ -360,10 +360,13 @@ func (h *handOff) start(j models.Job, r models.Reservation, room models.Room) {
 }
 
 // prefetched is what a handed-over job's booking already holds: its reservation as
-// stored and its room.
+// stored, and its room, organizer and attendees from the catalog the booking was
+// checked against (nil organizer: read it).
 type prefetched struct {
-	r    models.Reservation
-	room models.Room
+	r         models.Reservation
+	room      models.Room
+	organizer *models.User
+	attendees []models.User // those of r.Attendees the catalog knows
 }
 
 // detect looks for conflicts around the reservations ids.
@@ -583,6 +586,10 @@ func (d *Dispatcher) write(ctx context.Context, j models.Job, r models.Reservati
 		w.Room = pre.room
 	} else if w.Room, err = d.store.Room(ctx, r.RoomID); err != nil {
 		return w, b, err
+	}
+	if pre != nil && pre.organizer != nil && pre.organizer.ID == r.OrganizerID {
+		w.Organizer, w.Attendees = *pre.organizer, pre.attendees
+		return w, b, nil
 	}
 	if r.OrganizerID != "" {
 		if w.Organizer, err = d.store.User(ctx, r.OrganizerID); err != nil {

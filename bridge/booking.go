@@ -24,7 +24,9 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	kick     func()
-	changes  *changes
+	// dispatcher, when set, runs a new booking's job at once (see handOff).
+	dispatcher *Dispatcher
+	changes    *changes
 	// stopping closes when the server stops; waiting requests then answer at once.
 	stopping chan struct{}
 	stopOnce sync.Once
@@ -79,6 +81,7 @@ func NewService(cfg ServiceConfig) *Service {
 	}
 	if cfg.Dispatcher != nil {
 		s.kick = cfg.Dispatcher.Kick
+		s.dispatcher = cfg.Dispatcher
 		cfg.Dispatcher.changes = s.changes
 	}
 	return s
@@ -124,6 +127,23 @@ func (s *Service) Book(ctx context.Context, by models.User, req models.BookingRe
 	}
 }
 
+// prefetchedFrom is what the dispatcher needs of booking r in room, as the catalog view
+// the booking was checked against holds it.
+func prefetchedFrom(view *models.CatalogView, r models.Reservation, room models.Room) prefetched {
+	pre := prefetched{r: r, room: room}
+	org, err := view.User(r.OrganizerID)
+	if err != nil {
+		return pre // the dispatcher reads the organizer
+	}
+	pre.organizer = &org
+	for _, a := range r.Attendees {
+		if u, err := view.User(a); err == nil {
+			pre.attendees = append(pre.attendees, u)
+		}
+	}
+	return pre
+}
+
 // bookCatalogAttempts bounds how often Book checks a booking again because the catalog
 // changed under it.
 const bookCatalogAttempts = 3
@@ -152,13 +172,26 @@ func (s *Service) bookAt(ctx context.Context, view *models.CatalogView, by model
 	job := models.Job{ReservationID: id, Kind: models.JobCreate, Backend: backend}
 	audit := &models.AuditEntry{Actor: by.ID, Action: "book", ReservationID: id,
 		Detail: fmt.Sprintf("%s %s–%s → %s", room.ID, req.Start.Format(time.RFC3339), req.End.Format(time.RFC3339), backend)}
+	// The dispatcher runs the job at once when it has a worker free (see handOff).
+	var handed *handOff
+	if s.dispatcher != nil {
+		handed = s.dispatcher.reserveHandOff()
+		handed.lease(&job)
+	}
 	got, created, err := s.store.BookAt(ctx, view, r, []models.Job{job}, audit)
+	if err != nil || !created {
+		handed.cancel()
+	}
 	if err != nil {
 		return models.Reservation{}, s.explainConflict(err)
 	}
 	if created {
 		s.log.Info("booking accepted", "reservation", got.ID, "room", room.ID, "backend", backend, "user", by.ID)
-		s.kick()
+		if handed != nil {
+			handed.start(job, prefetchedFrom(view, got, room))
+		} else {
+			s.kick()
+		}
 	}
 	return got, nil
 }
@@ -460,14 +493,11 @@ func (s *Service) StopWaits() { s.stopOnce.Do(func() { close(s.stopping) }) }
 func (s *Service) Wait(ctx context.Context, id string, max time.Duration) (models.Reservation, error) {
 	timer := time.NewTimer(max)
 	defer timer.Stop()
-	for {
-		changed := s.changes.wait()
-		r, err := s.store.Reservation(ctx, id)
-		if err != nil || r.Status != models.StatusPending {
-			return r, err
-		}
+	changed := s.changes.wait()
+	r, err := s.store.Reservation(ctx, id)
+	for err == nil && r.Status == models.StatusPending {
 		select {
-		case <-changed:
+		case <-changed.done:
 		case <-timer.C:
 			return r, nil
 		case <-ctx.Done():
@@ -475,30 +505,52 @@ func (s *Service) Wait(ctx context.Context, id string, max time.Duration) (model
 		case <-s.stopping:
 			return r, nil
 		}
+		// The dispatcher hands over the reservation it has just committed: the outcome
+		// waited for needs no read.
+		if saved := changed.saved; saved != nil && saved.ID == id && saved.Status != models.StatusPending {
+			return *saved, nil
+		}
+		changed = s.changes.wait()
+		r, err = s.store.Reservation(ctx, id)
 	}
+	return r, err
 }
 
-// changes is a broadcast: every waiter's channel closes on the next notify.
+// changes is a broadcast: every waiter's round closes on the next notify.
 type changes struct {
-	mu sync.Mutex
-	ch chan struct{}
+	mu  sync.Mutex
+	cur *round
 }
 
-func newChanges() *changes { return &changes{ch: make(chan struct{})} }
+// round is one wait for the next change; done closes when it comes.
+type round struct {
+	done chan struct{}
+	// saved is the reservation the change committed, when the notifier had it (set
+	// before done closes, never after).
+	saved *models.Reservation
+}
 
-func (c *changes) wait() <-chan struct{} {
+func newChanges() *changes { return &changes{cur: &round{done: make(chan struct{})}} }
+
+func (c *changes) wait() *round {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.ch
+	return c.cur
 }
 
-func (c *changes) notify() {
+// notify ends the current round: something changed.
+func (c *changes) notify() { c.notifySaved(nil) }
+
+// notifySaved ends the current round with r, the reservation as just committed (nil:
+// the waiters read theirs again).
+func (c *changes) notifySaved(r *models.Reservation) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	close(c.ch)
-	c.ch = make(chan struct{})
+	c.cur.saved = r
+	close(c.cur.done)
+	c.cur = &round{done: make(chan struct{})}
 	c.mu.Unlock()
 }
 

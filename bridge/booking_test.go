@@ -100,14 +100,26 @@ func newRigTB(t testing.TB, s *models.Store, c *modelstest.Clock) *rig {
 	}
 	routing := models.NewRouting(shanghai, time.Date(2023, 4, 17, 0, 0, 0, 0, shanghai), time.Date(2023, 4, 16, 23, 0, 0, 0, shanghai))
 	r := &rig{store: s, clock: c, oa: newMem(models.BackendOA), dt: newMem(models.BackendDingTalk), routing: routing}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r.disp = NewDispatcher(DispatcherConfig{Store: s, Backends: []Backend{r.oa, r.dt}, Routing: routing, Now: c.Now, Logger: log,
-		Backoff: func(int) time.Duration { return time.Minute }})
-	r.svc = NewService(ServiceConfig{Store: s, Routing: routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
-		Access: models.NewAccess("admin"), Now: c.Now, Logger: log, Dispatcher: r.disp})
+	r.redispatch(DispatcherConfig{Backoff: func(int) time.Duration { return time.Minute }})
 	r.zhangsan, _ = s.User(ctx, "zhangsan")
 	r.lisi, _ = s.User(ctx, "lisi")
 	return r
+}
+
+// redispatch gives the rig a dispatcher built from cfg, with the rig's store, routing
+// and clock, a silent log and the rig's in-memory backends unless cfg names others, and
+// a service that hands its bookings to it.
+func (r *rig) redispatch(cfg DispatcherConfig) {
+	cfg.Store, cfg.Routing, cfg.Now = r.store, r.routing, r.clock.Now
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Backends == nil {
+		cfg.Backends = []Backend{r.oa, r.dt}
+	}
+	r.disp = NewDispatcher(cfg)
+	r.svc = NewService(ServiceConfig{Store: r.store, Routing: r.routing, Backends: []models.Backend{models.BackendOA, models.BackendDingTalk},
+		Access: models.NewAccess("admin"), Now: r.clock.Now, Logger: cfg.Logger, Dispatcher: r.disp})
 }
 
 func (r *rig) drain(t *testing.T) {

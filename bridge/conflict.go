@@ -151,6 +151,11 @@ func (d *Detector) detect(ctx context.Context, changed []models.Reservation) (mo
 	}
 	found, superseded := models.DetectConflicts(models.DetectInput{Routing: d.routing, Offices: offices, Changed: ids, Holding: holding,
 		KnownOrganizer: models.OrganizerIndex(users)})
+	if len(found) == 0 && len(superseded) == 0 && len(open) == 0 {
+		// Nothing found and nothing open to close: the usual end of a look after a
+		// booking, which then costs no write transaction.
+		return models.ReconcileResult{}, nil
+	}
 	res, err := d.store.ReconcileConflicts(ctx, scope, found, superseded)
 	if err != nil {
 		return res, fmt.Errorf("detect conflicts: %w", err)

@@ -39,7 +39,15 @@ type Dispatcher struct {
 	workers    int
 	backoff    func(attempt int) time.Duration
 
-	wake    chan struct{}
+	wake chan struct{}
+	// kicks counts Kick calls (see handOff.start).
+	kicks atomic.Uint64
+	// slots holds a token for every job running (at most workers), in passes and handed
+	// over alike.
+	slots chan struct{}
+	// mu guards live, the running Run's state (nil while Run is not running).
+	mu      sync.Mutex
+	live    *liveRun
 	changes *changes
 	// counted is when the outbox gauges were last counted (Unix nanoseconds).
 	counted  atomic.Int64
@@ -112,6 +120,7 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	if d.backoff == nil {
 		d.backoff = DefaultBackoff
 	}
+	d.slots = make(chan struct{}, d.workers)
 	return d
 }
 
@@ -133,6 +142,7 @@ func BackoffUpTo(most time.Duration) func(attempt int) time.Duration {
 
 // Kick wakes the dispatcher to look for due jobs now. It never blocks.
 func (d *Dispatcher) Kick() {
+	d.kicks.Add(1)
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -161,9 +171,22 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(d.poll)
 	defer t.Stop()
+	// Conflicts are looked for beside the passes: the next job need not wait for the
+	// look around the last one, and jobs that finish meanwhile are looked at together.
+	var later *detections
+	if d.detector != nil {
+		later = newDetections()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			later.run(ctx, d)
+		}()
+		defer func() { <-done }()
+	}
+	defer d.goLive(ctx, later)()
 	for {
 		for {
-			n, err := d.RunOnce(ctx)
+			n, err := d.pass(ctx, later)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -184,8 +207,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 }
 
 // RunOnce claims the jobs due now and runs them (several at once), returning how many
-// ran.
-func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
+// ran. It returns once conflicts around what they changed have been looked for.
+func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) { return d.pass(ctx, nil) }
+
+// pass is RunOnce; with later set, the look for conflicts is left to it.
+func (d *Dispatcher) pass(ctx context.Context, later *detections) (int, error) {
 	jobs, err := d.store.ClaimJobs(ctx, d.owner, d.lease, d.workers*2)
 	if err != nil {
 		return 0, err
@@ -197,14 +223,13 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 		mu      sync.Mutex
 		changed []string // reservations the jobs changed, for conflict detection
 	)
-	sem := make(chan struct{}, d.workers)
 	for _, j := range jobs {
 		wg.Add(1)
-		sem <- struct{}{}
+		d.slots <- struct{}{}
 		go func(j models.Job) {
 			defer wg.Done()
-			defer func() { <-sem }()
-			ids := d.runJob(ctx, j)
+			defer func() { <-d.slots }()
+			ids := d.runJob(ctx, j, nil)
 			hb.done(j.ID)
 			mu.Lock()
 			changed = append(changed, ids...)
@@ -214,10 +239,12 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	wg.Wait()
 	// One look for conflicts around everything the pass changed: the detector works
 	// under one lock, so a look per job would queue the workers behind each other.
-	if d.detector != nil && len(changed) > 0 {
-		if _, err := d.detector.DetectIDs(ctx, changed...); err != nil {
-			d.log.Warn("detect conflicts after jobs", "jobs", len(jobs), "err", err)
-		}
+	switch {
+	case d.detector == nil || len(changed) == 0:
+	case later != nil:
+		later.add(changed)
+	default:
+		d.detect(ctx, changed)
 	}
 	// The outbox gauges are counted at most once per poll interval: a burst of bookings
 	// makes a pass per booking, and the ticker's passes keep them current afterwards.
@@ -229,6 +256,187 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 		}
 	}
 	return len(jobs), nil
+}
+
+// liveRun is what jobs handed over while Run runs share with it.
+type liveRun struct {
+	ctx   context.Context
+	later *detections // nil without a detector
+	// jobs counts the hand-overs reserved and not yet over: Run waits for them.
+	jobs sync.WaitGroup
+}
+
+// goLive lets bookings hand their jobs over (see handOff) until the returned stop is
+// called; stop returns once the jobs handed over have finished.
+func (d *Dispatcher) goLive(ctx context.Context, later *detections) (stop func()) {
+	live := &liveRun{ctx: ctx, later: later}
+	d.mu.Lock()
+	d.live = live
+	d.mu.Unlock()
+	return func() {
+		d.mu.Lock()
+		d.live = nil
+		d.mu.Unlock()
+		live.jobs.Wait()
+	}
+}
+
+// handOff is a booking's create job that this instance runs at once, in-process, instead
+// of finding it in the outbox: the job is stored already leased to the instance (see
+// lease), so it costs no claim, and the reservation and room the booking wrote and read
+// need not be read again. The job is a row in the outbox like any other: a process that
+// dies while holding it leaves it to be taken again when the lease runs out, or at once
+// when the same instance restarts (Run). A nil *handOff does nothing (no hand-over).
+type handOff struct {
+	d     *Dispatcher
+	run   *liveRun
+	kicks uint64
+}
+
+// reserveHandOff reserves a worker for a job about to be enqueued, or returns nil when
+// none is free or Run is not running (the job then goes through the outbox as usual).
+func (d *Dispatcher) reserveHandOff() *handOff {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.live == nil || d.live.ctx.Err() != nil {
+		return nil
+	}
+	select {
+	case d.slots <- struct{}{}:
+	default:
+		return nil
+	}
+	d.live.jobs.Add(1)
+	return &handOff{d: d, run: d.live, kicks: d.kicks.Load()}
+}
+
+// lease makes j, about to be stored, leased to this instance from the start of its
+// first attempt (as ClaimJobs would make it).
+func (h *handOff) lease(j *models.Job) {
+	if h == nil {
+		return
+	}
+	now := h.d.now().UTC().Truncate(time.Second)
+	until, owner := now.Add(h.d.lease), h.d.owner
+	if j.ID == "" {
+		j.ID = models.NewID()
+	}
+	j.State, j.Attempts, j.LockedUntil, j.LockedBy = models.JobPending, 1, &until, &owner
+	j.NextAttemptAt, j.CreatedAt, j.UpdatedAt = now, now, now
+}
+
+// cancel gives the worker back: the leased job was not stored.
+func (h *handOff) cancel() {
+	if h == nil {
+		return
+	}
+	<-h.d.slots
+	h.run.jobs.Done()
+}
+
+// start runs j, stored leased (see lease) together with the reservation in pre, with a
+// heartbeat like a claimed job's.
+func (h *handOff) start(j models.Job, pre prefetched) {
+	if h == nil {
+		return
+	}
+	d, ctx := h.d, h.run.ctx
+	go func() {
+		defer h.run.jobs.Done()
+		defer func() { <-d.slots }()
+		hb := d.heartbeat(ctx, []models.Job{j})
+		ids := d.runJob(ctx, j, &pre)
+		hb.done(j.ID)
+		hb.stop()
+		if h.run.later != nil && len(ids) > 0 {
+			h.run.later.add(ids)
+		}
+		if d.kicks.Load() != h.kicks {
+			// Something was enqueued since this job was: it may wait behind this one
+			// (a cancel of this booking), and is free to run now.
+			d.Kick()
+		}
+	}()
+}
+
+// prefetched is what a handed-over job's booking already holds: its reservation as
+// stored, and its room, organizer and attendees from the catalog the booking was
+// checked against (nil organizer: read it).
+type prefetched struct {
+	r         models.Reservation
+	room      models.Room
+	organizer *models.User
+	attendees []models.User // those of r.Attendees the catalog knows
+}
+
+// detect looks for conflicts around the reservations ids.
+func (d *Dispatcher) detect(ctx context.Context, ids []string) {
+	if _, err := d.detector.DetectIDs(ctx, ids...); err != nil && ctx.Err() == nil {
+		d.log.Warn("detect conflicts after jobs", "reservations", len(ids), "err", err)
+	}
+}
+
+// detections collects the reservations jobs changed until Run's detection goroutine
+// looks at them, all that gathered meanwhile at once.
+type detections struct {
+	mu   sync.Mutex
+	ids  map[string]bool
+	wake chan struct{}
+}
+
+func newDetections() *detections {
+	return &detections{wake: make(chan struct{}, 1), ids: map[string]bool{}}
+}
+
+func (l *detections) add(ids []string) {
+	l.mu.Lock()
+	for _, id := range ids {
+		l.ids[id] = true
+	}
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// detectSettle is how long Run lets the reservations changed by jobs gather before it
+// looks for conflicts around them: one look costs about as much for one booking as for
+// dozens (it reads the catalog each time), and nobody waits for it.
+const detectSettle = 100 * time.Millisecond
+
+// run looks for conflicts around what was added, until ctx ends.
+func (l *detections) run(ctx context.Context, d *Dispatcher) {
+	settle := time.NewTimer(detectSettle)
+	settle.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.wake:
+		}
+		settle.Reset(detectSettle)
+		select {
+		case <-ctx.Done():
+			return
+		case <-settle.C:
+		}
+		if ids := l.take(); len(ids) > 0 {
+			d.detect(ctx, ids)
+		}
+	}
+}
+
+// take returns what was added since the last take.
+func (l *detections) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ids := make([]string, 0, len(l.ids))
+	for id := range l.ids {
+		ids = append(ids, id)
+	}
+	clear(l.ids)
+	return ids
 }
 
 // heartbeat renews the leases of running jobs every third of the lease until each is
@@ -289,14 +497,18 @@ func (h *heartbeat) stop() {
 // runJob performs one job and records its result; storage errors leave the job leased,
 // so it runs again after the lease. It returns the reservations the job changed (to
 // look for conflicts around).
-func (d *Dispatcher) runJob(ctx context.Context, j models.Job) []string {
+func (d *Dispatcher) runJob(ctx context.Context, j models.Job, pre *prefetched) []string {
 	start := time.Now()
-	res, outcome := d.perform(ctx, j)
-	if err := d.store.FinishJob(ctx, res); err != nil {
+	res, outcome := d.perform(ctx, j, pre)
+	changed, err := d.store.FinishJobChanges(ctx, res)
+	if err != nil {
 		d.log.Error("record job outcome", "job", j.ID, "reservation", j.ReservationID, "err", err)
 		return nil
 	}
-	d.changes.notify()
+	d.changes.notifySaved(changed.Reservation)
+	if pre != nil && len(res.Then) > 0 {
+		d.Kick() // a handed-over job has no pass to look for its follow-ups at once
+	}
 	d.afterJob(ctx, j, res, outcome)
 	if d.metrics != nil {
 		d.metrics.jobs.WithLabelValues(string(j.Backend), string(j.Kind), outcome).Inc()
@@ -308,14 +520,15 @@ func (d *Dispatcher) runJob(ctx context.Context, j models.Job) []string {
 	}
 	d.log.Log(ctx, lvl, "outbox job", "job", j.ID, "reservation", j.ReservationID, "kind", j.Kind,
 		"backend", j.Backend, "attempt", j.Attempts, "outcome", outcome, "err", res.Error)
-	if res.Absorb != "" {
-		return []string{j.ReservationID, res.Absorb}
+	if changed.Absorbed != "" {
+		return []string{j.ReservationID, changed.Absorbed}
 	}
 	return []string{j.ReservationID}
 }
 
-// perform runs the job at its backend and decides what to record.
-func (d *Dispatcher) perform(ctx context.Context, j models.Job) (models.JobResult, string) {
+// perform runs the job at its backend and decides what to record. pre, when set, is
+// the job's reservation and room as its booking stored and read them.
+func (d *Dispatcher) perform(ctx context.Context, j models.Job, pre *prefetched) (models.JobResult, string) {
 	now := d.now()
 	if j.Kind.SeriesJob() {
 		return d.performSeries(ctx, j, now)
@@ -333,13 +546,19 @@ func (d *Dispatcher) perform(ctx context.Context, j models.Job) (models.JobResul
 		// Queued under its series; the outcome is the occurrence's.
 		j.ReservationID = p.Occurrence
 	}
-	r, err := d.store.Reservation(ctx, j.ReservationID)
-	if err != nil {
-		return d.retry(j, fmt.Errorf("load reservation: %w", err)), "retry"
+	var r models.Reservation
+	if pre != nil && pre.r.ID == j.ReservationID {
+		r = pre.r
+	} else {
+		var err error
+		if r, err = d.store.Reservation(ctx, j.ReservationID); err != nil {
+			return d.retry(j, fmt.Errorf("load reservation: %w", err)), "retry"
+		}
+		pre = nil
 	}
 	switch j.Kind {
 	case models.JobCreate:
-		return d.create(ctx, j, r, p, now)
+		return d.create(ctx, j, r, p, now, pre)
 	case models.JobCancel:
 		return d.cancel(ctx, j, r, p, now)
 	}
@@ -356,15 +575,21 @@ func permanent(err error) bool {
 		errors.Is(err, models.ErrForbidden) || errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrFrozen)
 }
 
-func (d *Dispatcher) write(ctx context.Context, j models.Job, r models.Reservation) (Write, Backend, error) {
+func (d *Dispatcher) write(ctx context.Context, j models.Job, r models.Reservation, pre *prefetched) (Write, Backend, error) {
 	b, ok := d.backends[j.Backend]
 	if !ok {
 		return Write{}, nil, fmt.Errorf("%w: backend %s is not configured", models.ErrUnavailable, j.Backend)
 	}
 	w := Write{Key: j.ID, Reservation: r, RemoteID: j.RemoteID}
 	var err error
-	if w.Room, err = d.store.Room(ctx, r.RoomID); err != nil {
+	if pre != nil && pre.room.ID == r.RoomID {
+		w.Room = pre.room
+	} else if w.Room, err = d.store.Room(ctx, r.RoomID); err != nil {
 		return w, b, err
+	}
+	if pre != nil && pre.organizer != nil && pre.organizer.ID == r.OrganizerID {
+		w.Organizer, w.Attendees = *pre.organizer, pre.attendees
+		return w, b, nil
 	}
 	if r.OrganizerID != "" {
 		if w.Organizer, err = d.store.User(ctx, r.OrganizerID); err != nil {
@@ -379,7 +604,7 @@ func (d *Dispatcher) write(ctx context.Context, j models.Job, r models.Reservati
 	return w, b, nil
 }
 
-func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservation, p jobPayload, now time.Time) (models.JobResult, string) {
+func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservation, p jobPayload, now time.Time, pre *prefetched) (models.JobResult, string) {
 	if r.Status == models.StatusCancelled && j.Attempts <= 1 {
 		// Cancelled before it was ever sent: nothing to book, nothing to release.
 		return models.JobResult{Job: j, State: models.JobDone, Error: "cancelled before it was sent"}, "skipped"
@@ -387,17 +612,13 @@ func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservat
 	if err := d.routing.CheckWritable(j.Backend, now); err != nil {
 		return d.refuse(ctx, j, r, p, err), "rejected"
 	}
-	w, b, err := d.write(ctx, j, r)
+	w, b, err := d.write(ctx, j, r, pre)
 	if err == nil {
 		cctx, cancel := context.WithTimeout(ctx, d.jobTimeout)
 		var remote string
 		remote, err = b.Create(cctx, w)
 		cancel()
 		if err == nil {
-			var absorb string
-			if dup, err := d.store.ReservationByRemote(ctx, j.Backend, remote); err == nil && dup.ID != r.ID && dup.Origin == models.OriginNative {
-				absorb = dup.ID // sync imported this very booking before its answer was recorded
-			}
 			var then []models.Job
 			switch {
 			case p.Prev != nil && p.Prev.Backend != j.Backend:
@@ -405,7 +626,7 @@ func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservat
 			case !p.Restore && r.Status == models.StatusPending && d.lateOutcome(j.CreatedAt, now):
 				then = d.notifyJobs(r, models.NoticeConfirmed, j.ID)
 			}
-			return models.JobResult{Job: j, State: models.JobDone, Absorb: absorb, Then: then, Update: func(x *models.Reservation) bool {
+			return models.JobResult{Job: j, State: models.JobDone, AbsorbImported: true, Then: then, Update: func(x *models.Reservation) bool {
 				x.RemoteID = &remote
 				x.Backend = j.Backend
 				if x.Status == models.StatusPending {
@@ -514,7 +735,7 @@ func (d *Dispatcher) cancel(ctx context.Context, j models.Job, r models.Reservat
 		return models.JobResult{Job: j, State: models.JobFailed, Error: err.Error(),
 			Audit: &models.AuditEntry{Actor: "system", Action: "release_frozen", ReservationID: r.ID, Detail: fmt.Sprintf("%s id %s not released: %v", j.Backend, remote, err)}}, "failed"
 	}
-	w, b, err := d.write(ctx, j, r)
+	w, b, err := d.write(ctx, j, r, nil)
 	if err == nil {
 		w.RemoteID = remote
 		w.Reason = "roombridge: 预订已取消或改期 / booking cancelled or moved"

@@ -54,7 +54,7 @@ func (d *Dispatcher) performSeries(ctx context.Context, j models.Job, now time.T
 	// The series' own details stand in for a reservation when the write is built.
 	whole := models.Reservation{ID: ser.ID, RoomID: ser.RoomID, Title: ser.Title, Description: ser.Description,
 		OrganizerID: ser.OrganizerID, Attendees: ser.Attendees, Start: ser.Start, End: ser.End}
-	w, _, err := d.write(ctx, j, whole)
+	w, _, err := d.write(ctx, j, whole, nil)
 	if err != nil {
 		return d.retry(j, err), "retry"
 	}

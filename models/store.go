@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -52,6 +53,8 @@ type Store struct {
 	books bookQueue
 	// views keeps the catalog as last read (see CatalogView).
 	views catalogViews
+	// trace, when set, is called with every statement the store runs (see Trace).
+	trace atomic.Pointer[func(sql string)]
 }
 
 // sqliteReaders is the size of SQLite's read pool.
@@ -172,7 +175,57 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", kind, errors.Join(ErrUnavailable, err))
 	}
-	return &Store{db: db, rdb: rdb, dialect: kind, now: now, lookups: lookups}, nil
+	s := &Store{db: db, rdb: rdb, dialect: kind, now: now, lookups: lookups}
+	handles := []*gorm.DB{db}
+	if rdb != db {
+		handles = append(handles, rdb)
+	}
+	for _, h := range handles {
+		if err := s.traceStatements(h); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open %s database: %w", kind, err)
+		}
+	}
+	return s, nil
+}
+
+// Trace makes the store call fn with the text of every statement it runs through gorm
+// (reads and writes; "BEGIN" and "COMMIT" or "ROLLBACK" mark the transactions that
+// retry on deadlocks, which are those of bookings, changes, jobs and sync), from the
+// goroutine that runs it; nil turns tracing off. It is for diagnostics and for tests
+// that hold a path to a number of statements: each statement costs a round trip on
+// MySQL and a parse on SQLite. The feed reads' prepared statements are not traced.
+func (s *Store) Trace(fn func(sql string)) {
+	if fn == nil {
+		s.trace.Store(nil)
+		return
+	}
+	s.trace.Store(&fn)
+}
+
+// traceStatements hooks the tracer into every kind of statement h runs.
+func (s *Store) traceStatements(h *gorm.DB) error {
+	hook := func(db *gorm.DB) {
+		if fn := s.trace.Load(); fn != nil && db.Statement.SQL.Len() > 0 {
+			(*fn)(db.Statement.SQL.String())
+		}
+	}
+	cb := h.Callback()
+	return errors.Join(
+		cb.Create().After("gorm:create").Register("roombridge:trace", hook),
+		cb.Query().After("gorm:query").Register("roombridge:trace", hook),
+		cb.Update().After("gorm:update").Register("roombridge:trace", hook),
+		cb.Delete().After("gorm:delete").Register("roombridge:trace", hook),
+		cb.Row().After("gorm:row").Register("roombridge:trace", hook),
+		cb.Raw().After("gorm:raw").Register("roombridge:trace", hook),
+	)
+}
+
+// traced passes what to the tracer, if there is one.
+func (s *Store) traced(what string) {
+	if fn := s.trace.Load(); fn != nil {
+		(*fn)(what)
+	}
 }
 
 // Dialect returns DialectMySQL or DialectSQLite.
@@ -259,7 +312,14 @@ const txAttempts = 4
 func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	var err error
 	for attempt := 0; attempt < txAttempts; attempt++ {
-		if err = s.db.WithContext(ctx).Transaction(fn); !isDeadlock(err) {
+		s.traced("BEGIN")
+		err = s.db.WithContext(ctx).Transaction(fn)
+		if err != nil {
+			s.traced("ROLLBACK")
+		} else {
+			s.traced("COMMIT")
+		}
+		if !isDeadlock(err) {
 			return err
 		}
 		// Victims that retry at once tend to meet again: wait a little, at random.

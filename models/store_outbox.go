@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -106,10 +107,12 @@ type JobResult struct {
 	Update func(r *Reservation) bool
 	// DropLater marks the reservation's later pending jobs done without running them.
 	DropLater bool
-	// Absorb names another reservation that turned out to be this one's own booking,
-	// imported by sync before the write's answer was recorded: it is cancelled and lets
-	// go of the backend id, so the id can move to this reservation.
-	Absorb string
+	// AbsorbImported is set when Update gives the reservation the backend id of a
+	// booking just made: if sync imported that very booking (as a native reservation)
+	// before the write's answer was recorded, the imported copy is cancelled and lets go
+	// of the id, so the id can move to this reservation. The unique index on the backend
+	// id finds such a copy, so the common case costs no look-up.
+	AbsorbImported bool
 	// SeriesRows changes, in the same transaction, every occurrence held by Job.Backend of
 	// the series a series job belongs to (its ReservationID is then the series id); it
 	// returns false to leave an occurrence untouched.
@@ -123,8 +126,24 @@ type JobResult struct {
 
 // FinishJob records a job's outcome and its effect on the reservation atomically.
 func (s *Store) FinishJob(ctx context.Context, res JobResult) error {
+	_, err := s.FinishJobChanges(ctx, res)
+	return err
+}
+
+// JobChanges is what recording a job's outcome changed.
+type JobChanges struct {
+	// Reservation is the job's reservation as saved (nil when it was left untouched).
+	Reservation *Reservation
+	// Absorbed is the imported copy cancelled by AbsorbImported ("" when none).
+	Absorbed string
+}
+
+// FinishJobChanges is FinishJob, and says what changed.
+func (s *Store) FinishJobChanges(ctx context.Context, res JobResult) (JobChanges, error) {
 	now := s.stamp()
+	var out JobChanges
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		out = JobChanges{}
 		var touched []string // rooms whose feeds change
 		upd := map[string]any{"state": res.State, "last_error": res.Error, "locked_until": nil, "locked_by": nil, "updated_at": now}
 		if res.State == JobPending {
@@ -133,30 +152,33 @@ func (s *Store) FinishJob(ctx context.Context, res JobResult) error {
 		if err := tx.Model(&Job{}).Where("id = ?", res.Job.ID).Updates(upd).Error; err != nil {
 			return err
 		}
-		if res.Absorb != "" {
-			var absorbed []string
-			if err := tx.Model(&Reservation{}).Where("id = ?", res.Absorb).Pluck("room_id", &absorbed).Error; err != nil {
-				return err
-			}
-			touched = append(touched, absorbed...)
-			if err := tx.Model(&Reservation{}).Where("id = ? AND origin = ?", res.Absorb, OriginNative).
-				Updates(map[string]any{"status": StatusCancelled, "remote_id": nil, "sequence": gorm.Expr("sequence + 1"), "updated_at": now}).Error; err != nil {
-				return err
-			}
-		}
 		if res.Update != nil {
 			var r Reservation
 			if err := s.forUpdate(tx).Where("id = ?", res.Job.ReservationID).Take(&r).Error; err != nil {
 				return err
 			}
 			oldRoom := r.RoomID
+			was, err := imageOf(tx, &r)
+			if err != nil {
+				return err
+			}
 			if res.Update(&r) {
 				r.UpdatedAt = now
 				r.normalize()
-				if err := tx.Save(&r).Error; err != nil {
+				err := saveChanged(tx, was, &r)
+				if err != nil && res.AbsorbImported && isDuplicate(err) {
+					// A failed statement leaves the transaction as it was on both databases.
+					var room string
+					if out.Absorbed, room, err = s.absorbImported(tx, r, now, err); err == nil {
+						touched = append(touched, room)
+						err = saveChanged(tx, was, &r)
+					}
+				}
+				if err != nil {
 					return err
 				}
 				touched = append(touched, oldRoom, r.RoomID)
+				out.Reservation = &r
 			}
 		}
 		if res.SeriesRows != nil {
@@ -207,7 +229,34 @@ func (s *Store) FinishJob(ctx context.Context, res JobResult) error {
 		}
 		return s.touchRooms(tx, touched...)
 	})
-	return storeErr("finish job "+res.Job.ID, err)
+	if err != nil {
+		return JobChanges{}, storeErr("finish job "+res.Job.ID, err)
+	}
+	return out, nil
+}
+
+// absorbImported cancels the native reservation that holds r's backend id (sync
+// imported r's own booking before its answer was recorded) and takes the id from it, so
+// that r can be saved with it. It returns the absorbed reservation and its room, or
+// dupErr when the id is held by a reservation made through roombridge.
+func (s *Store) absorbImported(tx *gorm.DB, r Reservation, now time.Time, dupErr error) (id, room string, err error) {
+	if r.RemoteID == nil {
+		return "", "", dupErr
+	}
+	var dup Reservation
+	if err := s.forUpdate(tx).Select("id", "room_id", "origin").Where("backend = ? AND remote_id = ? AND id <> ?", r.Backend, *r.RemoteID, r.ID).
+		Take(&dup).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return "", "", dupErr // another of the table's unique keys
+		}
+		return "", "", err
+	}
+	if dup.Origin != OriginNative {
+		return "", "", dupErr
+	}
+	err = tx.Model(&Reservation{}).Where("id = ?", dup.ID).
+		Updates(map[string]any{"status": StatusCancelled, "remote_id": nil, "sequence": gorm.Expr("sequence + 1"), "updated_at": now}).Error
+	return dup.ID, dup.RoomID, err
 }
 
 // Jobs lists the outbox jobs of one reservation in order.

@@ -248,6 +248,15 @@ func (s *Store) insertAuditAt(tx *gorm.DB, a *AuditEntry, now time.Time, seq int
 	if a == nil {
 		return nil
 	}
+	if seq < 0 && s.dialect == DialectSQLite {
+		// Numbered by the insert itself: one statement instead of a count and an insert
+		// (SQLite has one writer, so nothing can number the same way meanwhile). MySQL
+		// counts apart: its INSERT … SELECT would lock the index range it counts, and
+		// concurrent inserts next to it would deadlock.
+		e := auditAt(*a, now, 0)
+		return tx.Exec("INSERT INTO audit_log (id, at, actor, action, reservation_id, seq, detail) SELECT ?, ?, ?, ?, ?, COUNT(*), ? FROM audit_log WHERE reservation_id = ?",
+			e.ID, e.At, e.Actor, e.Action, e.ReservationID, e.Detail, e.ReservationID).Error
+	}
 	if seq < 0 {
 		var n int64
 		if err := tx.Model(&AuditEntry{}).Where("reservation_id = ?", a.ReservationID).Count(&n).Error; err != nil {

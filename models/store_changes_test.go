@@ -1,0 +1,72 @@
+package models_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"roombridge/models"
+	"roombridge/models/modelstest"
+)
+
+// Recording a job's outcome writes the reservation's columns the outcome changed and
+// no others (every column written rewrites its indexes), including a change made in
+// place inside a list, and what is read back is what the outcome made.
+func TestFinishJobWritesChangedColumns(t *testing.T) {
+	c := newClock()
+	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		r := res("duowei", time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC), time.Hour, models.BackendOA, models.OriginBridge)
+		r.Attendees = models.StringList{"lisi", "wangwu"}
+		book(t, s, r)
+		jobs, err := s.ClaimJobs(ctx, "w1", time.Minute, 1)
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("ClaimJobs() = %d, %v", len(jobs), err)
+		}
+		var updates []string
+		s.Trace(func(sql string) {
+			if strings.HasPrefix(sql, "UPDATE `reservations`") {
+				updates = append(updates, sql)
+			}
+		})
+		defer s.Trace(nil)
+		c.Add(time.Second)
+		remote := "oa-1"
+		if err := s.FinishJob(ctx, models.JobResult{Job: jobs[0], State: models.JobDone, Update: func(x *models.Reservation) bool {
+			x.Attendees[1] = "zhaoliu" // in place: the list read is the list changed
+			x.RemoteID, x.Status = &remote, models.StatusConfirmed
+			x.SetReason(models.Reason{Code: models.ReasonBackendRefused, Args: models.Args{models.ArgBackend: "oa"}})
+			return true
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		const want = "UPDATE `reservations` SET `attendees`=?,`remote_id`=?,`status`=?,`reason_code`=?,`reason_args`=?,`updated_at`=? WHERE `id` = ?"
+		if len(updates) != 1 || updates[0] != want {
+			t.Errorf("FinishJob() wrote %q, want %q", updates, want)
+		}
+		got, err := s.Reservation(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(models.StringList{"lisi", "zhaoliu"}, got.Attendees); diff != "" || got.Remote() != remote || got.Status != models.StatusConfirmed ||
+			got.ReasonCode != models.ReasonBackendRefused || got.ReasonArgs[models.ArgBackend] != "oa" || !got.UpdatedAt.Equal(c.Now().UTC().Truncate(time.Second)) {
+			t.Errorf("after FinishJob() = %+v (attendees -want +got %s)", got, diff)
+		}
+		// An outcome that changes nothing writes nothing.
+		updates = nil
+		again, _ := s.ClaimJobs(ctx, "w1", time.Minute, 1)
+		if len(again) != 0 {
+			t.Fatalf("a done job was claimed again: %+v", again)
+		}
+		if err := s.FinishJob(ctx, models.JobResult{Job: jobs[0], State: models.JobDone, Update: func(x *models.Reservation) bool { return true }}); err != nil {
+			t.Fatal(err)
+		}
+		if len(updates) != 0 {
+			t.Errorf("an outcome that changed nothing wrote %q", updates)
+		}
+	})
+}

@@ -153,6 +153,11 @@ type feedBuilder struct {
 	// them.
 	expect, seen int
 	sized        bool
+	// base is where events start in buf: feedHeadRoom, or 0 in a part of a parallel
+	// build after the first. A part sizes its buffer as a region of arena.
+	base  int
+	arena *feedArena
+	part  int
 }
 
 // feedRecord is one event (buf[off:end]) or one series (series != "") and where it sorts.
@@ -164,7 +169,7 @@ type feedRecord struct {
 }
 
 func newFeedBuilder(spec FeedSpec, lookup bool) *feedBuilder {
-	return &feedBuilder{spec: spec, lookup: lookup, buf: make([]byte, feedHeadRoom, feedHeadRoom+64<<10), sorted: true}
+	return &feedBuilder{spec: spec, lookup: lookup, buf: make([]byte, feedHeadRoom, feedHeadRoom+64<<10), sorted: true, base: feedHeadRoom}
 }
 
 // add takes the next item shown, in order of start (a disorder costs a copy at the end).
@@ -221,8 +226,18 @@ func (b *feedBuilder) grow() {
 		size = cap(b.buf) + cap(b.buf)/4
 	case b.expect > b.seen && b.seen > 0 && n >= 32:
 		// The rows still to come, shown in the proportion seen so far.
-		size = len(b.buf) + (b.expect-b.seen)*n/b.seen*((len(b.buf)-feedHeadRoom)/n)*9/8 + 16<<10
+		more := (b.expect - b.seen) * n / b.seen
+		size = len(b.buf) + more*((len(b.buf)-b.base)/n)*9/8 + 16<<10
 		b.sized = true
+		// The records too, once (grown by a quarter at a time they would be copied over
+		// and over).
+		b.recs = slices.Grow(b.recs, more+more/8)
+		if b.arena != nil {
+			if r := b.arena.region(b.part, float64(len(b.buf)-b.base)/float64(b.seen)); cap(r) >= len(b.buf)+16<<10 {
+				b.buf = append(r, b.buf...)
+				return
+			}
+		}
 	}
 	buf := make([]byte, len(b.buf), size)
 	copy(buf, b.buf)
@@ -243,7 +258,9 @@ func (b *feedBuilder) event(it FeedItem) error {
 	if b.recs == nil && b.expect > 0 {
 		b.recs = make([]feedRecord, 0, min(b.expect, 1024))
 	}
-	rec := feedRecord{start: it.R.Start, uid: it.R.UID, off: off, end: len(b.buf)}
+	// The UID is copied: the row's strings share one text read from the store, which
+	// the record would otherwise keep alive until the feed is done.
+	rec := feedRecord{start: it.R.Start, uid: strings.Clone(it.R.UID), off: off, end: len(b.buf)}
 	if n := len(b.recs); n > 0 && feedRecordLess(rec, b.recs[n-1]) {
 		b.sorted = false
 	}
@@ -307,7 +324,14 @@ func (b *feedBuilder) finish(series map[string]models.Series) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.sorted && len(head) <= feedHeadRoom {
+	if b.sorted && len(head) > feedHeadRoom {
+		// In order already (the records may be gone, see mergeFeedParts), but the
+		// head does not fit before the events.
+		out := make([]byte, 0, len(head)+len(b.buf)-feedHeadRoom+len(feedTail))
+		out = append(append(out, head...), b.buf[feedHeadRoom:]...)
+		return append(out, feedTail...), nil
+	}
+	if b.sorted {
 		at := feedHeadRoom - len(head)
 		copy(b.buf[at:], head)
 		body := append(b.buf[at:], feedTail...)

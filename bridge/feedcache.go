@@ -378,46 +378,16 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 			}
 		}
 	}
+	rows, err := f.readFeedRows(ctx, cat, plan, gone, user, scope, spec)
+	if err != nil {
+		return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
+	}
+	b, clock, seriesIDs := rows.b, rows.clock, rows.seriesIDs
 	var (
-		b          = newFeedBuilder(spec, true)
-		clock      = newFeedClock(spec)
-		seriesIDs  []string
-		seenSeries = map[string]bool{}
-		next       time.Time
-		hasNext    bool
+		next    time.Time
+		hasNext bool
 	)
 	if !plan.empty {
-		// The body is sized once for the rows counted (a large feed is most of a
-		// build's memory; growing it by halves would hold it twice).
-		n, err := f.Store.CountFeedReservations(ctx, plan.rooms, spec.From.Add(-feedExitLookback), spec.To)
-		if err != nil {
-			return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
-		}
-		b.expect = n
-		// Rows come in order of start; UIDs are unique in the table, so each is shown once.
-		err = pipeRows(func(each func(models.Reservation) error) error {
-			return f.Store.EachFeedReservation(ctx, plan.rooms, spec.From.Add(-feedExitLookback), spec.To, each)
-		}, func(r *models.Reservation) error {
-			// Every row read counts for Last-Modified: a booking the user just left
-			// (removed from its attendees) leaves the me feed at its UpdatedAt.
-			clock.add(r)
-			b.seen++
-			if !feedShows(spec, *r) {
-				return nil
-			}
-			it := f.feedItem(cat, gone, user, *r)
-			if scope == models.FeedMe && !it.Mine {
-				return nil
-			}
-			if id := r.Series(); id != "" && !seenSeries[id] {
-				seenSeries[id] = true
-				seriesIDs = append(seriesIDs, id)
-			}
-			return b.add(it)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
-		}
 		if next, hasNext, err = f.Store.NextStart(ctx, plan.rooms, spec.To); err != nil {
 			return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
 		}
@@ -426,7 +396,6 @@ func (f *Feeds) buildFeed(ctx context.Context, cat *feedCatalog, plan feedPlan, 
 	// cached by stamp stay true to it.
 	var series map[string]models.Series
 	if len(seriesIDs) > 0 {
-		var err error
 		if series, err = f.Store.SeriesByIDs(ctx, seriesIDs); err != nil {
 			return nil, fmt.Errorf("render feed %s: %w", plan.filename, err)
 		}

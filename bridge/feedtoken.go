@@ -61,6 +61,9 @@ type Feeds struct {
 	MaxTokens int
 
 	cache feedCache
+	// buildParts says how many parts a build of that many rows is read in
+	// (feedBuildParts when nil).
+	buildParts func(rows int) int
 }
 
 // DefaultMaxFeedTokens is how many active feed tokens one user may hold: one per device

@@ -436,12 +436,32 @@ const feedColumns = "id, uid, room_id, starts_at, ends_at, title, description, o
 // handed over at their place. fn may keep the reservation. Errors: ErrUnavailable, or
 // what fn returned.
 func (s *Store) EachFeedReservation(ctx context.Context, rooms []string, from, to time.Time, fn func(Reservation) error) error {
+	return s.EachFeedReservationIn(ctx, rooms, from, to, time.Time{}, time.Time{}, fn)
+}
+
+// EachFeedReservationIn is EachFeedReservation for the rows starting at or after starts
+// and before before only (a zero time is no bound): a part of a feed's rows, read on a
+// connection of its own. Parts cut at the times FeedSplits returns read every row once.
+// Errors: ErrUnavailable, or what fn returned.
+func (s *Store) EachFeedReservationIn(ctx context.Context, rooms []string, from, to, starts, before time.Time, fn func(Reservation) error) error {
 	if rooms != nil && len(rooms) == 0 {
 		return nil
 	}
 	from, to = from.UTC(), to.UTC()
+	if !before.IsZero() && before.Before(to) {
+		to = before.UTC()
+	}
 	where, args := " FROM reservations WHERE starts_at < ? AND ends_at > ?", []any{to, from}
 	where, args = inRooms(where, args, rooms)
+	// long_span is 0 or 1 (Reservation.LongSpan); "= 1" is what keeps SQLite on its
+	// index, where "<> 0" walked every row before to on the start time's.
+	longWhere, longArgs, shortFrom := where+" AND long_span = 1", args, from.Add(-ShortSpan)
+	if !starts.IsZero() {
+		longWhere, longArgs = longWhere+" AND starts_at >= ?", append(slices.Clip(args), starts.UTC())
+		if starts.After(shortFrom) {
+			shortFrom = starts.UTC()
+		}
+	}
 	// fn's own errors come back as they are.
 	var fnErr error
 	call := func(r Reservation) error {
@@ -449,7 +469,7 @@ func (s *Store) EachFeedReservation(ctx context.Context, rooms []string, from, t
 		return fnErr
 	}
 	var long []Reservation
-	err := s.eachFeedRow(ctx, where+" AND long_span <> 0", args, func(r Reservation) error {
+	err := s.eachFeedRow(ctx, longWhere, longArgs, func(r Reservation) error {
 		long = append(long, r)
 		return nil
 	})
@@ -457,7 +477,7 @@ func (s *Store) EachFeedReservation(ctx context.Context, rooms []string, from, t
 	if err == nil {
 		// The unary plus keeps SQLite on the start time's index, in order, instead of
 		// long_span's and a sort.
-		err = s.eachFeedRow(ctx, where+" AND +long_span = 0 AND starts_at >= ?", append(args, from.Add(-ShortSpan)), func(r Reservation) error {
+		err = s.eachFeedRow(ctx, where+" AND +long_span = 0 AND starts_at >= ?", append(slices.Clip(args), shortFrom), func(r Reservation) error {
 			for len(long) > 0 && !long[0].Start.After(r.Start) {
 				if err := call(long[0]); err != nil {
 					return err
@@ -474,6 +494,35 @@ func (s *Store) EachFeedReservation(ctx context.Context, rooms []string, from, t
 		return fnErr
 	}
 	return storeErr("list feed reservations", err)
+}
+
+// FeedSplits cuts the rows CountFeedReservations counts (the same rooms, from and to)
+// into parts: for each offset, in increasing order, the start of the row at that offset
+// in start order, from the start time's index alone. Rows sharing a start are never cut
+// apart (a part starts with all of them); a cut equal to the one before it or past the
+// last row is left out, so there may be fewer cuts than offsets. Errors: ErrUnavailable.
+func (s *Store) FeedSplits(ctx context.Context, rooms []string, from, to time.Time, offsets []int) ([]time.Time, error) {
+	if rooms != nil && len(rooms) == 0 {
+		return nil, nil
+	}
+	var cuts []time.Time
+	for _, off := range offsets {
+		q := s.rdb.WithContext(ctx).Model(&Reservation{}).Where("starts_at >= ? AND starts_at < ?", from.UTC().Add(-ShortSpan), to.UTC())
+		if rooms != nil {
+			q = q.Where("room_id IN ?", rooms)
+		}
+		var starts []time.Time
+		if err := q.Order("starts_at").Offset(off).Limit(1).Pluck("starts_at", &starts).Error; err != nil {
+			return nil, storeErr("split feed reservations", err)
+		}
+		if len(starts) == 0 {
+			break
+		}
+		if t := starts[0].UTC(); len(cuts) == 0 || t.After(cuts[len(cuts)-1]) {
+			cuts = append(cuts, t)
+		}
+	}
+	return cuts, nil
 }
 
 // CountFeedReservations estimates how many rows EachFeedReservation reads with the same
@@ -514,7 +563,8 @@ func (s *Store) eachFeedRow(ctx context.Context, where string, args []any, fn fu
 		// One JSON text per row instead of 18 cells: the driver's cost per cell (type
 		// lookup, copy, boxing) was most of a feed's build, and every string of the row
 		// becomes a slice of that one text.
-		cols, scan = "json_array("+feedColumns+")", scanFeedRowSQLite
+		var text string // one for every row: Scan would box a new one each time
+		cols, scan = "json_array("+feedColumns+")", func(rows *sql.Rows, r *Reservation) error { return scanFeedRowSQLite(rows, r, &text) }
 	}
 	st, err := s.prepared(ctx, "SELECT "+cols+where+" ORDER BY starts_at")
 	if err != nil {
@@ -556,11 +606,12 @@ func scanFeedRow(rows *sql.Rows, r *Reservation) error {
 	return nil
 }
 
-func scanFeedRowSQLite(rows *sql.Rows, r *Reservation) error {
-	var text string
-	if err := rows.Scan(&text); err != nil {
+// scanFeedRowSQLite reads the row's JSON text through buf.
+func scanFeedRowSQLite(rows *sql.Rows, r *Reservation, buf *string) error {
+	if err := rows.Scan(buf); err != nil {
 		return err
 	}
+	text := *buf
 	var v [18]jsonValue
 	if err := splitJSONArray(text, v[:]); err != nil {
 		return fmt.Errorf("read feed row: %w", err)

@@ -135,10 +135,12 @@ func validID(s string) bool {
 	return err == nil
 }
 
+// lineBreaks turns the OA's HTML line breaks and spaces back into text.
+var lineBreaks = strings.NewReplacer("<br/>", "\n", "<br />", "\n", "<br>", "\n", "&nbsp;", " ")
+
 // plainText undoes the HTML escaping Seeyon applies to descriptions in some answers.
 func plainText(s string) string {
-	r := strings.NewReplacer("<br/>", "\n", "<br />", "\n", "<br>", "\n", "&nbsp;", " ")
-	return html.UnescapeString(r.Replace(s))
+	return html.UnescapeString(lineBreaks.Replace(s))
 }
 
 // dayStart returns local midnight of the day t falls on in zone.

@@ -48,8 +48,8 @@ func (s *Server) getOrderDate(u User, p params) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var list []*Booking
-	for _, b := range s.bookings {
-		if !b.Cancelled && b.RoomID == p.str("roomId") && (b.Status == 0 || b.Status == 1) {
+	for _, b := range s.byRoom[p.str("roomId")] {
+		if !b.Cancelled && (b.Status == 0 || b.Status == 1) {
 			list = append(list, b)
 		}
 	}
@@ -261,8 +261,8 @@ func (s *Server) occupancy(p params, withFinish bool) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var hits []*Booking
-	for _, b := range s.bookings {
-		if !b.Cancelled && b.RoomID == p.str("roomId") && b.Start.Before(next) && b.End.After(day) {
+	for _, b := range s.byRoom[p.str("roomId")] {
+		if !b.Cancelled && b.Start.Before(next) && b.End.After(day) {
 			hits = append(hits, b)
 		}
 	}
@@ -317,8 +317,8 @@ func toHTML(s string) string {
 // takenLocked reports whether room is booked anywhere in [start, end), ignoring
 // booking except.
 func (s *Server) takenLocked(room string, start, end time.Time, except string) bool {
-	for _, b := range s.bookings {
-		if b.AppID != except && !b.Cancelled && b.Status != 2 && b.RoomID == room &&
+	for _, b := range s.byRoom[room] {
+		if b.AppID != except && !b.Cancelled && b.Status != 2 &&
 			b.Start.Before(end) && b.End.After(start) {
 			return true
 		}
@@ -352,5 +352,6 @@ func (s *Server) addLocked(room string, u User, start, end time.Time, desc strin
 		Native:        native,
 	}
 	s.bookings[id] = b
+	s.byRoom[room] = append(s.byRoom[room], b)
 	return b, nil
 }

@@ -133,6 +133,9 @@ type Server struct {
 	users    []User
 	sessions map[string]session // by token
 	bookings map[string]*Booking
+	// byRoom lists each room's bookings (cancelled ones included), so that a room's
+	// occupancy is read without walking every booking, as the OA's own index would.
+	byRoom map[string][]*Booking
 	faults   []Fault
 	calls    map[string]int
 }
@@ -154,6 +157,7 @@ func New(restUser, password string, rooms []Room, users []User, opts ...Option) 
 		quit:     make(chan struct{}),
 		sessions: make(map[string]session),
 		bookings: make(map[string]*Booking),
+		byRoom:   make(map[string][]*Booking),
 		calls:    make(map[string]int),
 	}
 	for _, o := range opts {

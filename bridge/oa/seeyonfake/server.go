@@ -136,8 +136,8 @@ type Server struct {
 	// byRoom lists each room's bookings (cancelled ones included), so that a room's
 	// occupancy is read without walking every booking, as the OA's own index would.
 	byRoom map[string][]*Booking
-	faults   []Fault
-	calls    map[string]int
+	faults []Fault
+	calls  map[string]int
 }
 
 type session struct {

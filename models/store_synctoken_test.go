@@ -12,6 +12,12 @@ import (
 	"roombridge/models/modelstest"
 )
 
+// duoweiRemote is a confirmed booking id in 多维 from hour to hour+1 after day.
+func duoweiRemote(day time.Time, id string, hour int) models.Remote {
+	return models.Remote{RemoteID: id, RoomID: "duowei", Start: day.Add(time.Duration(hour) * time.Hour), End: day.Add(time.Duration(hour+1) * time.Hour),
+		Title: "会议 " + id, Status: models.StatusConfirmed}
+}
+
 // Changes are applied in one go: new ones imported, changed ones updated, gone ones
 // cancelled, and nothing else touched; cursors are kept per calendar until deleted.
 func TestStoreApplyChangesAndSyncTokens(t *testing.T) {
@@ -20,10 +26,7 @@ func TestStoreApplyChangesAndSyncTokens(t *testing.T) {
 		ctx := context.Background()
 		seeded(t, s)
 		day := time.Date(2023, 4, 20, 2, 0, 0, 0, time.UTC)
-		remote := func(id string, hour int) models.Remote {
-			return models.Remote{RemoteID: id, RoomID: "duowei", Start: day.Add(time.Duration(hour) * time.Hour), End: day.Add(time.Duration(hour+1) * time.Hour),
-				Title: "会议 " + id, Status: models.StatusConfirmed}
-		}
+		remote := func(id string, hour int) models.Remote { return duoweiRemote(day, id, hour) }
 		var first []models.Remote
 		for i := range 1200 { // more than one lookup chunk
 			first = append(first, remote(fmt.Sprint("e", i), i))
@@ -72,10 +75,7 @@ func TestStoreApplyKeepsWritesDuringTheRead(t *testing.T) {
 		ctx := context.Background()
 		seeded(t, s)
 		day := time.Date(2023, 4, 20, 2, 0, 0, 0, time.UTC)
-		remote := func(id string, hour int) models.Remote {
-			return models.Remote{RemoteID: id, RoomID: "duowei", Start: day.Add(time.Duration(hour) * time.Hour), End: day.Add(time.Duration(hour+1) * time.Hour),
-				Title: "会议 " + id, Status: models.StatusConfirmed}
-		}
+		remote := func(id string, hour int) models.Remote { return duoweiRemote(day, id, hour) }
 		apply := func(what string, remotes []models.Remote, before models.WriteMarks) {
 			t.Helper()
 			o := models.ApplyOptions{From: day.Add(-24 * time.Hour), To: day.Add(48 * time.Hour), Rooms: []string{"duowei"}, ReadAt: c.Now(), Before: before}

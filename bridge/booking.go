@@ -153,7 +153,7 @@ func (s *Service) bookAt(ctx context.Context, view *models.CatalogView, by model
 	// by may come from an earlier view (see models.CatalogView): one the catalog has
 	// removed since does not book.
 	if u, err := view.User(by.ID); err == nil && u.Removed {
-		return models.Reservation{}, models.E(models.ErrForbidden, "unknown_user", "", models.ArgName, by.ID)
+		return models.Reservation{}, models.UnknownUser(by.ID)
 	}
 	room, attendees, backend, err := s.check(ctx, viewCatalog{view, s.store}, req, now)
 	if err != nil {

@@ -88,3 +88,9 @@ func UserError(err error) *Error {
 	}
 	return nil
 }
+
+// UnknownUser is the error for a user id the catalog does not have (or no longer has):
+// the request is refused, whether it came with a session, a header or a booking.
+func UnknownUser(id string) *Error {
+	return E(ErrForbidden, "unknown_user", "", ArgName, id)
+}

@@ -117,7 +117,7 @@ func (s *server) lookupUser(c echo.Context, id string) (models.User, error) {
 		id = id[:maxUserID] + "…"
 	}
 	if errors.Is(err, models.ErrNotFound) {
-		return u, unknownUser(id).Wrap(err)
+		return u, models.UnknownUser(id).Wrap(err)
 	}
 	if err != nil {
 		return u, fmt.Errorf("identify user %s: %w", id, err)
@@ -151,10 +151,6 @@ func (s *server) lookupUserInView(c echo.Context, id string) (models.User, error
 func (s *server) confirmUser(c echo.Context) error {
 	_, err := s.lookupUser(c, user(c).ID)
 	return err
-}
-
-func unknownUser(id string) *models.Error {
-	return models.E(models.ErrForbidden, "unknown_user", "", models.ArgName, id)
 }
 
 // signedIn guards a page: in demo and dingtalk mode an anonymous visitor goes to /login

@@ -118,10 +118,7 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 			return s.touchRooms(tx, setKeys(touched)...)
 		}
 		for _, r := range gone {
-			r.Status = StatusCancelled
-			r.Sequence++
-			r.UpdatedAt = now
-			if err := tx.Save(r).Error; err != nil {
+			if err := cancelSynced(tx, r, now); err != nil {
 				return err
 			}
 			touched[r.RoomID] = true
@@ -225,17 +222,22 @@ func (s *Store) CancelRemote(ctx context.Context, b Backend, remoteID string, re
 		if r.ID == "" || !r.Status.Holds() || fresh(&r, readAt) {
 			return nil
 		}
-		r.Status = StatusCancelled
-		r.Sequence++
-		r.UpdatedAt = now
-		r.normalize()
 		changed = true
-		if err := tx.Save(&r).Error; err != nil {
+		if err := cancelSynced(tx, &r, now); err != nil {
 			return err
 		}
 		return s.touchRooms(tx, r.RoomID)
 	})
 	return changed, storeErr(fmt.Sprintf("cancel %s booking %s", b, remoteID), err)
+}
+
+// cancelSynced records that r's backend no longer holds it: cancelled, SEQUENCE up.
+func cancelSynced(tx *gorm.DB, r *Reservation, now time.Time) error {
+	r.Status = StatusCancelled
+	r.Sequence++
+	r.UpdatedAt = now
+	r.normalize()
+	return tx.Save(r).Error
 }
 
 // WriteMarks are the reservations of one backend written in one second, each with what

@@ -125,11 +125,7 @@ func (s *Store) ApplyChanges(ctx context.Context, b Backend, remotes []Remote, g
 				continue
 			}
 			seen[id] = true
-			r.Status = StatusCancelled
-			r.Sequence++
-			r.UpdatedAt = now
-			r.normalize()
-			if err := tx.Save(r).Error; err != nil {
+			if err := cancelSynced(tx, r, now); err != nil {
 				return err
 			}
 			touched[r.RoomID] = true

@@ -82,10 +82,7 @@ func TestStoreFeedStamps(t *testing.T) {
 	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
 		seeded(t, s)
 		ctx := context.Background()
-		tok := models.FeedToken{ID: models.NewID(), UserID: "zhangsan", TokenHash: models.FeedTokenHash("t")}
-		if _, err := s.CreateFeedToken(ctx, tok); err != nil {
-			t.Fatal(err)
-		}
+		tok := zhangsanFeedToken(t, s)
 		lookup := func(scopes []string) (int64, int64) {
 			t.Helper()
 			got, stamp, cat, err := s.FeedLookup(ctx, tok.TokenHash, scopes)
@@ -140,10 +137,7 @@ func TestStoreFeedLookupSeesOtherStores(t *testing.T) {
 	modelstest.EachShared(t, c.Now, func(t *testing.T, s, other *models.Store) {
 		seeded(t, s)
 		ctx := context.Background()
-		tok := models.FeedToken{ID: models.NewID(), UserID: "zhangsan", TokenHash: models.FeedTokenHash("t")}
-		if _, err := s.CreateFeedToken(ctx, tok); err != nil {
-			t.Fatal(err)
-		}
+		tok := zhangsanFeedToken(t, s)
 		room := []string{models.ScopeCatalog, models.RoomScope("duowei")}
 		type answer struct {
 			token          models.FeedToken
@@ -220,10 +214,7 @@ func TestStoreFeedLookupConcurrent(t *testing.T) {
 	modelstest.EachShared(t, c.Now, func(t *testing.T, s, other *models.Store) {
 		seeded(t, s)
 		ctx := context.Background()
-		tok := models.FeedToken{ID: models.NewID(), UserID: "zhangsan", TokenHash: models.FeedTokenHash("t")}
-		if _, err := s.CreateFeedToken(ctx, tok); err != nil {
-			t.Fatal(err)
-		}
+		tok := zhangsanFeedToken(t, s)
 		room := []string{models.RoomScope("duowei")}
 		const bookings, readers = 20, 8
 		var (
@@ -273,4 +264,14 @@ func TestStoreFeedLookupConcurrent(t *testing.T) {
 			t.Errorf("FeedLookup() under concurrency: %s", msg)
 		}
 	})
+}
+
+// zhangsanFeedToken gives zhangsan a feed token (secret "t") in s.
+func zhangsanFeedToken(t *testing.T, s *models.Store) models.FeedToken {
+	t.Helper()
+	tok := models.FeedToken{ID: models.NewID(), UserID: "zhangsan", TokenHash: models.FeedTokenHash("t")}
+	if _, err := s.CreateFeedToken(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

@@ -12,9 +12,12 @@ import (
 	"roombridge/models/modelstest"
 )
 
-// duoweiRemote is a confirmed booking id in 多维 from hour to hour+1 after day.
-func duoweiRemote(day time.Time, id string, hour int) models.Remote {
-	return models.Remote{RemoteID: id, RoomID: "duowei", Start: day.Add(time.Duration(hour) * time.Hour), End: day.Add(time.Duration(hour+1) * time.Hour),
+// syncDay is the day the sync tests' bookings are counted from.
+var syncDay = time.Date(2023, 4, 20, 2, 0, 0, 0, time.UTC)
+
+// duoweiRemote is a confirmed booking id in 多维 from hour to hour+1 after syncDay.
+func duoweiRemote(id string, hour int) models.Remote {
+	return models.Remote{RemoteID: id, RoomID: "duowei", Start: syncDay.Add(time.Duration(hour) * time.Hour), End: syncDay.Add(time.Duration(hour+1) * time.Hour),
 		Title: "会议 " + id, Status: models.StatusConfirmed}
 }
 
@@ -25,23 +28,21 @@ func TestStoreApplyChangesAndSyncTokens(t *testing.T) {
 	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
 		seeded(t, s)
-		day := time.Date(2023, 4, 20, 2, 0, 0, 0, time.UTC)
-		remote := func(id string, hour int) models.Remote { return duoweiRemote(day, id, hour) }
 		var first []models.Remote
 		for i := range 1200 { // more than one lookup chunk
-			first = append(first, remote(fmt.Sprint("e", i), i))
+			first = append(first, duoweiRemote(fmt.Sprint("e", i), i))
 		}
 		if res, err := s.ApplyChanges(ctx, models.BackendDingTalk, first, nil, c.Now(), nil); err != nil || res.Created != 1200 {
 			t.Fatalf("ApplyChanges(1,200 new) = %+v, %v, want 1,200 created", res, err)
 		}
 		c.Add(time.Minute)
-		res, err := s.ApplyChanges(ctx, models.BackendDingTalk, []models.Remote{remote("e0", 5000), remote("e1", 1), remote("new", 6000)}, []string{"e2", "unknown"}, c.Now(), nil)
+		res, err := s.ApplyChanges(ctx, models.BackendDingTalk, []models.Remote{duoweiRemote("e0", 5000), duoweiRemote("e1", 1), duoweiRemote("new", 6000)}, []string{"e2", "unknown"}, c.Now(), nil)
 		if want := (models.ApplyResult{Seen: 3, Created: 1, Updated: 1, Cancelled: 1}); err != nil || res != want {
 			t.Errorf("ApplyChanges(moved, unchanged, new; gone, unknown) = %+v, %v, want %+v", res, err, want)
 		}
 		for id, want := range map[string]string{"e0": "5000 confirmed", "e1": "1 confirmed", "e2": "2 cancelled", "e3": "3 confirmed", "new": "6000 confirmed"} {
 			r, err := s.ReservationByRemote(ctx, models.BackendDingTalk, id)
-			if got := fmt.Sprintf("%d %s", int(r.Start.Sub(day).Hours()), r.Status); err != nil || got != want {
+			if got := fmt.Sprintf("%d %s", int(r.Start.Sub(syncDay).Hours()), r.Status); err != nil || got != want {
 				t.Errorf("reservation %s = %s, %v, want %s", id, got, err, want)
 			}
 		}
@@ -74,11 +75,9 @@ func TestStoreApplyKeepsWritesDuringTheRead(t *testing.T) {
 	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
 		seeded(t, s)
-		day := time.Date(2023, 4, 20, 2, 0, 0, 0, time.UTC)
-		remote := func(id string, hour int) models.Remote { return duoweiRemote(day, id, hour) }
 		apply := func(what string, remotes []models.Remote, before models.WriteMarks) {
 			t.Helper()
-			o := models.ApplyOptions{From: day.Add(-24 * time.Hour), To: day.Add(48 * time.Hour), Rooms: []string{"duowei"}, ReadAt: c.Now(), Before: before}
+			o := models.ApplyOptions{From: syncDay.Add(-24 * time.Hour), To: syncDay.Add(48 * time.Hour), Rooms: []string{"duowei"}, ReadAt: c.Now(), Before: before}
 			if _, err := s.ApplySync(ctx, models.BackendDingTalk, remotes, o); err != nil {
 				t.Fatalf("%s: ApplySync() = %v", what, err)
 			}
@@ -90,24 +89,24 @@ func TestStoreApplyKeepsWritesDuringTheRead(t *testing.T) {
 			}
 			return r
 		}
-		apply("import", []models.Remote{remote("a", 1), remote("b", 2), remote("c", 3)}, nil)
+		apply("import", []models.Remote{duoweiRemote("a", 1), duoweiRemote("b", 2), duoweiRemote("c", 3)}, nil)
 		written, err := s.WrittenIn(ctx, models.BackendDingTalk, c.Now())
 		if err != nil || len(written) != 3 {
 			t.Fatalf("WrittenIn() = %v, %v; want the 3 bookings just imported", written, err)
 		}
 		// While the backend is read (the same second): an event moves c and imports d.
-		for _, rm := range []models.Remote{remote("c", 6), remote("d", 8)} {
+		for _, rm := range []models.Remote{duoweiRemote("c", 6), duoweiRemote("d", 8)} {
 			if _, err := s.ApplyRemote(ctx, models.BackendDingTalk, rm, c.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// The answer predates both: it lacks b (cancelled before the read) and d, and
 		// shows c where it was.
-		apply("answer read meanwhile", []models.Remote{remote("a", 1), remote("c", 3)}, written)
+		apply("answer read meanwhile", []models.Remote{duoweiRemote("a", 1), duoweiRemote("c", 3)}, written)
 		if r := get("b"); r.Status != models.StatusCancelled {
 			t.Errorf("b, unchanged since before the read = %s, want cancelled", r.Status)
 		}
-		if r := get("c"); !r.Start.Equal(day.Add(6*time.Hour)) || r.Sequence != 1 {
+		if r := get("c"); !r.Start.Equal(syncDay.Add(6*time.Hour)) || r.Sequence != 1 {
 			t.Errorf("c, moved during the read = %s seq %d, want the event's 6 hours in, seq 1", r.Start, r.Sequence)
 		}
 		if r := get("d"); r.Status != models.StatusConfirmed {

@@ -192,7 +192,7 @@ func TestStoreBookConcurrentRooms(t *testing.T) {
 	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
 		seeded(t, s)
-		rooms := []string{"duowei", "sk-tianyuan", "sk-xiaoyao", "lxx-changcheng", "lxx-gugong", "sh-waitan", "sh-lujiazui", "sz-shenzhenwan", "sz-lianhuashan"}
+		rooms := demoRooms
 		start := time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC)
 		early := res("sh-waitan", start.Add(-30*time.Minute), time.Hour, models.BackendDingTalk, models.OriginNative)
 		if _, _, err := s.Book(ctx, early, nil, nil); err != nil {
@@ -283,7 +283,7 @@ func TestStoreBookConcurrentSameKey(t *testing.T) {
 	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
 		seeded(t, s)
-		rooms := []string{"duowei", "sk-tianyuan", "sk-xiaoyao", "lxx-changcheng", "lxx-gugong", "sh-waitan", "sh-lujiazui", "sz-shenzhenwan", "sz-lianhuashan"}
+		rooms := demoRooms
 		start := time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC)
 		type outcome struct {
 			id      string
@@ -566,3 +566,6 @@ func TestStoreHoldingIn(t *testing.T) {
 		}
 	})
 }
+
+// demoRooms are the rooms of the demo catalog (seeded).
+var demoRooms = []string{"duowei", "sk-tianyuan", "sk-xiaoyao", "lxx-changcheng", "lxx-gugong", "sh-waitan", "sh-lujiazui", "sz-shenzhenwan", "sz-lianhuashan"}

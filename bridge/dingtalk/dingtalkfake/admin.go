@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"roombridge/models"
@@ -181,6 +183,11 @@ func (s *Server) adminSetFault(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := f.validate(); err != nil {
 		adminResult(w, 0, nil, err)
+		return
+	}
+	if f.API != "" && !s.apis[f.API] {
+		known := slices.Sorted(maps.Keys(s.apis))
+		adminResult(w, 0, nil, fmt.Errorf("unknown API %q (the fake serves %s)", f.API, strings.Join(known, ", ")))
 		return
 	}
 	s.SetFault(f)

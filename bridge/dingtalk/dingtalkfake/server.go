@@ -143,7 +143,8 @@ type Server struct {
 	faults       []*Fault
 	release      chan struct{} // closed by ClearFaults to free hung requests
 	calls        map[string]int
-	messages     []Message // work notifications, in the order they came
+	apis         map[string]bool // the API names the fake serves (for fault injection)
+	messages     []Message       // work notifications, in the order they came
 	metered      int
 	stream       stream
 	codes        map[string]authCode  // sign-in codes, browser and in-app
@@ -167,6 +168,7 @@ func New(appKey, appSecret string, rooms []Room, users []User, opts ...Option) *
 		creates:      make(map[string]int),
 		release:      make(chan struct{}),
 		calls:        make(map[string]int),
+		apis:         make(map[string]bool),
 		codes:        make(map[string]authCode),
 		userTokens:   make(map[string]userToken),
 		stream:       stream{tickets: map[string]bool{}, conns: map[*websocket.Conn]chan []byte{}},
@@ -276,6 +278,7 @@ func countsTowardQuota(r reply) bool {
 // api wraps a handler with what every DingTalk endpoint does: count the call, authenticate,
 // apply injected faults, honour x-client-token, meter, and write JSON.
 func (s *Server) api(spec apiSpec, h func(r *http.Request, body []byte) reply) http.HandlerFunc {
+	s.apis[spec.name] = true
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {

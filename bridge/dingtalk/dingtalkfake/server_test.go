@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -295,6 +296,10 @@ func TestAdminAndFaults(t *testing.T) {
 	}
 	if status, _ := f.call(t, "POST", "/_fake/faults", nil, map[string]any{"kind": "gremlins"}); status != 400 {
 		t.Errorf("POST /_fake/faults with an unknown kind = %d, want 400", status)
+	}
+	// A misspelt API name would match no call and inject nothing.
+	if status, body := f.call(t, "POST", "/_fake/faults", nil, map[string]any{"kind": "server_error", "api": "createEvent"}); status != 400 || !strings.Contains(fmt.Sprint(body["error"]), "CreateEvent") {
+		t.Errorf("POST /_fake/faults for API createEvent = %d %s, want 400 naming the APIs the fake serves", status, body)
 	}
 
 	status, created := f.call(t, "POST", "/_fake/events", nil, map[string]any{

@@ -114,7 +114,11 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 		// statement cache deadlocks when a statement outside a transaction is prepared
 		// while a transaction holds the connection and waits for the same statement
 		// (gorm issues 7350 and 7465).
-		db, err = gorm.Open(sqlite.Open(rest+sep+pragmas), cfg)
+		// Its transactions begin IMMEDIATE: one that reads before it writes would
+		// otherwise fail at once with "database is locked" (SQLITE_BUSY or
+		// SQLITE_BUSY_SNAPSHOT, which the busy timeout does not wait out) whenever another
+		// process (an operator command next to the server) wrote in between.
+		db, err = gorm.Open(sqlite.Open(rest+sep+pragmas+"&_txlock=immediate"), cfg)
 		if err == nil {
 			sqlDB, _ := db.DB()
 			// SQLite has one writer; a single connection serialises transactions so the

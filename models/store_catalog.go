@@ -15,7 +15,7 @@ func (s *Store) SyncCatalog(ctx context.Context, c Catalog) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		for _, o := range c.Offices {
 			row := Office{ID: o.ID, Name: o.Name, NameEn: o.NameEn, Position: o.Position}
 			if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {

@@ -30,7 +30,8 @@ const chunk = 500
 func (s *Store) ReconcileConflicts(ctx context.Context, scope []string, found []Conflict, superseded []string) (ReconcileResult, error) {
 	now := s.stamp()
 	var res ReconcileResult
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		res = ReconcileResult{} // counted again when a deadlock makes this run again
 		byCause := map[string]*Conflict{}
 		var causes []string
 		for i := range found {
@@ -270,7 +271,7 @@ type Resolving struct {
 func (s *Store) ResolveConflict(ctx context.Context, id string, r Resolving) (Conflict, error) {
 	now := s.stamp()
 	var out Conflict
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var c Conflict
 		if err := s.forUpdate(tx).Where("id = ?", id).Take(&c).Error; err != nil {
 			return err
@@ -462,7 +463,7 @@ func (s *Store) FailedJobs(ctx context.Context, limit int) ([]Job, error) {
 func (s *Store) RetryJob(ctx context.Context, id, by string) (Job, error) {
 	now := s.stamp()
 	var j Job
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := s.forUpdate(tx).Where("id = ?", id).Take(&j).Error; err != nil {
 			return err
 		}

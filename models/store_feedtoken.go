@@ -12,7 +12,7 @@ import (
 // ErrInvalid for a malformed row, ErrConflict when the hash is already stored.
 func (s *Store) CreateFeedToken(ctx context.Context, t FeedToken) (FeedToken, error) {
 	var out FeedToken
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var err error
 		out, err = s.insertFeedToken(tx, t)
 		return err
@@ -79,7 +79,7 @@ func (s *Store) revokeFeedToken(tx *gorm.DB, userID, id string, old *FeedToken) 
 // the user has no such active token, ErrInvalid or ErrConflict as for CreateFeedToken.
 func (s *Store) RotateFeedToken(ctx context.Context, userID, id string, next FeedToken) (FeedToken, error) {
 	var out FeedToken
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var old FeedToken
 		if err := s.revokeFeedToken(tx, userID, id, &old); err != nil {
 			return err

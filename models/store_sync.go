@@ -384,7 +384,13 @@ func (s *Store) SetState(ctx context.Context, b Backend, name, value string) err
 // AddState atomically adds delta to a numeric named value and returns the new total.
 func (s *Store) AddState(ctx context.Context, b Backend, name string, delta int) (int, error) {
 	var total int
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		// The row exists before it is locked: on MySQL, locking a missing row takes a
+		// gap lock, and two processes adding to a new name would deadlock.
+		seed := SyncState{Backend: b, Name: name, Value: "0", UpdatedAt: s.stamp()}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&seed).Error; err != nil {
+			return err
+		}
 		var st SyncState
 		if err := s.forUpdate(tx).Where("backend = ? AND name = ?", b, name).Limit(1).Find(&st).Error; err != nil {
 			return err

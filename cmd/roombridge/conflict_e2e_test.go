@@ -275,7 +275,7 @@ func (in *instance) migrateBookings(t *testing.T, env map[string]string, args ..
 	err := run(context.Background(), append([]string{"migrate-bookings", "--json"}, args...), func(k string) string { return env[k] }, &out, &errb)
 	var res migrateResult
 	if jerr := json.Unmarshal([]byte(out.String()), &res); jerr != nil {
-		t.Fatalf("migrate-bookings %v: %v; output %q\n%s", args, jerr, out.String(), errb.String())
+		t.Fatalf("migrate-bookings %v: %v (the command returned %v); output %q\n%s", args, jerr, err, out.String(), errb.String())
 	}
 	return res, errb.String(), err
 }

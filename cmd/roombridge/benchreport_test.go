@@ -1067,24 +1067,24 @@ type report struct {
 	roomEvents, roomBytes, allEvents, allBytes, allGzipBytes int
 	loads                                                    map[string]loads
 
-	cold                  []coldResult
-	availRows             int
-	availP50, availP99    float64
-	availStart            time.Duration // from start until the server's start-up work settled
-	availSettle           bool          // false: it had not settled within the limit
-	mariadb, bookingNote  string
-	rawInsert, bookRate   series
-	floorRate             series
+	cold                 []coldResult
+	availRows            int
+	availP50, availP99   float64
+	availStart           time.Duration // from start until the server's start-up work settled
+	availSettle          bool          // false: it had not settled within the limit
+	mariadb, bookingNote string
+	rawInsert, bookRate  series
+	floorRate            series
 	// CPU per operation in each run: this process (server, load and dispatcher) and the
 	// local MariaDB server (zero when MariaDB is not on this machine).
 	rawCPU, floorCPU, bookCPU []opCPU
-	mariadbPID              int
-	bookFailed, bookRooms int
-	bookDrain             time.Duration // longest wait for the outbox to drain after a run
-	overhead              []overheadResult
-	sync                  []syncResult
-	conflicts             string // the conflict-detection section (benchConflicts)
-	baseline              benchBaseline
+	mariadbPID                int
+	bookFailed, bookRooms     int
+	bookDrain                 time.Duration // longest wait for the outbox to drain after a run
+	overhead                  []overheadResult
+	sync                      []syncResult
+	conflicts                 string // the conflict-detection section (benchConflicts)
+	baseline                  benchBaseline
 }
 
 func loadAvg() string {

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -479,6 +480,57 @@ func TestLiveSeriesResplitAfterFreeze(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestLiveSeriesResplitTaken: the OA occurrence a cutover one week earlier moves into
+// DingTalk finds its slot taken there (booked in DingTalk directly). The dry run lists
+// it as skipped; the re-split cancels it and moves the rest. After the OA freeze the same
+// happens, except that its OA booking is left in the OA and nothing is sent to the OA.
+func TestLiveSeriesResplitTaken(t *testing.T) {
+	for _, frozen := range []bool{false, true} {
+		t.Run(fmt.Sprintf("frozen=%v", frozen), func(t *testing.T) {
+			eachLive(t, func(t *testing.T, r *liveRig) {
+				ctx := context.Background()
+				oaSync, dtSync := seriesRig(t, r)
+				got := bookMondays(t, r)
+				if _, err := r.dtFake.AddNative("union-wangwu", "dt-duowei", "钉钉直接预订", at(10, 10), at(10, 11)); err != nil {
+					t.Fatal(err)
+				}
+				syncBoth(t, r, oaSync, dtSync)
+				freeze := at(10, 0).Add(-time.Hour)
+				if frozen {
+					freeze = r.clock.Now().Add(-time.Hour)
+				}
+				recutFrozen(r, at(10, 0), freeze)
+				plan, err := r.svc.PlanResplit(ctx)
+				if err != nil || len(plan) != 1 || len(plan[0].Skipped) != 1 || !plan[0].Skipped[0].Start.Equal(at(10, 10)) || plan[0].FromSnapshot != frozen {
+					t.Fatalf("PlanResplit() = %+v, %v; want the 04-10 occurrence listed as skipped", plan, err)
+				}
+				admin, _ := r.store.User(ctx, "admin")
+				done, err := r.svc.Resplit(ctx, admin)
+				if err != nil || len(done) != 1 || done[0].Outcome() != models.ResplitMoved || len(done[0].Skipped) != 1 {
+					t.Fatalf("Resplit() = %+v, %v; want the series moved with the 04-10 occurrence skipped", done, err)
+				}
+				r.drain(t)
+				wantOA := weeks(at(3, 10), 1)
+				if frozen {
+					wantOA = weeks(at(3, 10), 2) // the frozen OA keeps its booking
+				}
+				if got := oaStarts(r); !sameTimes(got, wantOA) {
+					t.Errorf("OA fake holds %v, want %v", got, wantOA)
+				}
+				if got := liveInstances(t, r.dtFake); !sameTimes(got, weeks(at(17, 10), 6)) {
+					t.Errorf("DingTalk holds the series' occurrences %v, want the six from 04-17", got)
+				}
+				rows, _ := r.store.SeriesOccurrences(ctx, got.Series.ID)
+				for _, o := range rows {
+					if o.Start.Equal(at(10, 10)) && o.Status != models.StatusCancelled {
+						t.Errorf("occurrence at 04-10 = %s %s, want cancelled", o.Backend, o.Status)
+					}
+				}
+			})
+		})
+	}
 }
 
 // TestLiveSeriesEditExactlyOnce: a change to a series whose writes lose their answers

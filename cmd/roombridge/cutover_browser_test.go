@@ -16,7 +16,7 @@ import (
 // what the re-split did to the series.
 func TestBrowserCutoverResplit(t *testing.T) {
 	ctx := browser(t, 412, 915, "en")
-	in, _, s := splitAtAnotherCutover(t)
+	in, _, s := splitAtAnotherCutover(t, "sqlite")
 	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"path/filepath"
@@ -103,10 +105,18 @@ func restartAt(t *testing.T, in *instance, env map[string]string, cutover, freez
 // splitAtAnotherCutover books bookWeekly through a roombridge with real backends (the
 // OA and DingTalk fakes over HTTP) and the cutover in 7 days, and restarts it with the
 // cutover one week later: the series' DingTalk occurrence on day 8 now belongs to the OA.
-func splitAtAnotherCutover(t *testing.T) (*instance, map[string]string, seriesReply) {
+// db is the database: "sqlite" (a new file) or "mysql" (a new database on the test
+// server, migrated).
+func splitAtAnotherCutover(t *testing.T, db string) (*instance, map[string]string, seriesReply) {
 	t.Helper()
 	_, _, env := roomFakes(t, "", "", nil, nil)
 	env["ROOMBRIDGE_DB"] = "sqlite:" + filepath.Join(t.TempDir(), "roombridge.db")
+	if db == "mysql" {
+		env["ROOMBRIDGE_DB"] = emptyMySQL(t, "rbcutover")
+		if err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, io.Discard, io.Discard); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
+	}
 	in := start(t, env)
 	s, _ := in.bookWeekly(t) // oa dingtalk dingtalk dingtalk
 	return restartAt(t, in, env, in.day(14, 0, 0), in.day(14, 0, 0).Add(-time.Hour)), env, s
@@ -129,7 +139,13 @@ func section(t *testing.T, html, marker string) string {
 // occurrence that now belongs to the OA is shown staying in DingTalk (oa_frozen), and
 // "migrate all" reports the series kept.
 func TestCutoverPageResplit(t *testing.T) {
-	in, env, s := splitAtAnotherCutover(t)
+	for _, db := range []string{"sqlite", "mysql"} {
+		t.Run(db, func(t *testing.T) { testCutoverPageResplit(t, db) })
+	}
+}
+
+func testCutoverPageResplit(t *testing.T, db string) {
+	in, env, s := splitAtAnotherCutover(t, db)
 	backends := func(in *instance) string {
 		out := ""
 		for _, o := range s.Occurrences {

@@ -580,7 +580,7 @@ func (d *Dispatcher) write(ctx context.Context, j models.Job, r models.Reservati
 	if !ok {
 		return Write{}, nil, fmt.Errorf("%w: backend %s is not configured", models.ErrUnavailable, j.Backend)
 	}
-	w := Write{Key: j.ID, Reservation: r, RemoteID: j.RemoteID}
+	w := Write{Key: j.ID, Reservation: r, RemoteID: j.RemoteID, FirstAttempt: j.Attempts <= 1}
 	var err error
 	if pre != nil && pre.room.ID == r.RoomID {
 		w.Room = pre.room

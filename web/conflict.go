@@ -593,7 +593,7 @@ func (s *server) cutoverReport(c echo.Context) error {
 			row.Summary = l.Tf("cutover.resplit_kept", len(sp.Moves))
 		} else {
 			pg.CanResplit = true
-			row.Summary = l.Tf("cutover.resplit_to_move", len(sp.Moves)-len(sp.Frozen), len(sp.Moves))
+			row.Summary = l.Tf("cutover.resplit_to_move", len(sp.Moves)-len(sp.Frozen)-len(sp.Skipped), len(sp.Moves))
 		}
 		for _, r := range sp.Moves {
 			to := models.BackendDingTalk

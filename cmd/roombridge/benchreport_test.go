@@ -1390,7 +1390,7 @@ Fourth round (bookings on MariaDB only):
   HTTP and JSON alone cost 40 points of the ratio before a booking does anything.
 - Where a booking's CPU goes (64 clients, one run each way, read from /proc): about
   0.30–0.42 ms of Go (server, load and the group writer) and 0.27–0.41 ms of MariaDB, 8
-  statements per group of about 17 bookings. A booking writes 3 rows carrying 17
+  statements per group of about 17 bookings. A booking writes 3 rows carrying 18
   index entries (11 on reservations) and raises 2 counters, where the raw insert
   writes one row and one entry.
 - The overlap check reads every booking of the room that starts within a day before

@@ -311,8 +311,11 @@ func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBac
 // held at its backend, by the job release that releases it ("": nothing held it), and
 // the job to drop so that it stays held.
 func (d *Dispatcher) oldSlotHeld(jobs []models.Job, release string) (held bool, drop string) {
-	if release == "" {
+	switch release {
+	case "":
 		return false, ""
+	case keptRelease:
+		return true, ""
 	}
 	for _, o := range jobs {
 		if o.ID != release {
@@ -328,6 +331,10 @@ func (d *Dispatcher) oldSlotHeld(jobs []models.Job, release string) (held bool, 
 	}
 	return false, ""
 }
+
+// keptRelease names, as the release of an occurrence moved with its series, an old
+// booking the change leaves where it is (in the frozen OA, see seriesMove.snapshot).
+const keptRelease = "kept"
 
 // restoreJob books occurrence r of a series again in its old slot at backend, queued
 // under its series after the writes of the change.

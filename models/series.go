@@ -248,3 +248,72 @@ type OccurrencePlan struct {
 	Backend    Backend
 	Taken      *Reservation
 }
+
+// Outcomes of re-splitting a series at the configured cutover (SeriesResplit.Outcome).
+const (
+	// ResplitToMove: a dry run; some occurrences would move.
+	ResplitToMove = "to_move"
+	// ResplitMoved: the occurrences that could move were moved (or queued).
+	ResplitMoved = "moved"
+	// ResplitKept: nothing could move; every occurrence in the wrong system stays where it
+	// is (Frozen).
+	ResplitKept = "kept"
+	// ResplitFailed: the re-split was refused (Err).
+	ResplitFailed = "failed"
+)
+
+// SeriesResplit is what re-splitting one series at the configured cutover did or would
+// do (a series booked when another cutover was configured).
+type SeriesResplit struct {
+	Series Series
+	// Moves are the occurrences in the system the configured cutover does not give them,
+	// as they were before the re-split; Frozen ones included.
+	Moves []Reservation
+	// Skipped are occurrences whose slot someone else holds in the system they move to:
+	// cancelled and left out of the series (in a dry run: those that would be).
+	Skipped []Taken
+	// Frozen are occurrences of Moves that now belong to the OA but stay in DingTalk:
+	// after the OA freeze nothing can be booked in the OA (reason code "oa_frozen").
+	Frozen []Reservation
+	// FromSnapshot: the OA is frozen, so occurrences leaving it are booked in DingTalk
+	// from the stored rows and their OA bookings are not cancelled (the OA still lists
+	// them).
+	FromSnapshot bool
+	// Done: a real run (not a dry run) handled the series.
+	Done bool
+	// Err is why the series could not be re-split (nil: done, or nothing to do).
+	Err error
+}
+
+// Outcome is ResplitToMove, ResplitMoved, ResplitKept or ResplitFailed.
+func (r SeriesResplit) Outcome() string {
+	switch {
+	case r.Err != nil:
+		return ResplitFailed
+	case len(r.Frozen) == len(r.Moves):
+		return ResplitKept
+	case !r.Done:
+		return ResplitToMove
+	}
+	return ResplitMoved
+}
+
+// IsFrozen reports whether occurrence id stays where it is because the OA is frozen.
+func (r SeriesResplit) IsFrozen(id string) bool {
+	for _, f := range r.Frozen {
+		if f.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// SkippedAt returns the skipped occurrence starting at start, if any.
+func (r SeriesResplit) SkippedAt(start time.Time) (Taken, bool) {
+	for _, t := range r.Skipped {
+		if t.Start.Equal(start) {
+			return t, true
+		}
+	}
+	return Taken{}, false
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"roombridge/bridge/dingtalk/dingtalkfake"
 	"roombridge/models"
 )
 
@@ -199,6 +200,48 @@ func TestLiveSeriesMoveRefused(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestLiveSeriesResplitRefusedAfterFreeze: a re-split after the OA freeze moves the OA
+// occurrence now after the cutover into DingTalk from the stored row, leaving its OA
+// booking as it is; when DingTalk refuses the new recurring event, that occurrence goes
+// back to its OA booking (same id, nothing sent to the frozen OA) and the DingTalk
+// occurrences, released by the cut, are booked again one by one at their times.
+func TestLiveSeriesResplitRefusedAfterFreeze(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		seriesRig(t, r)
+		got := bookMondays(t, r)
+		before := occurrencesAt(t, r, got.Series.ID)
+		admin, _ := r.store.User(ctx, "admin")
+		recutFrozen(r, at(10, 0), time.Date(2023, 4, 1, 8, 0, 0, 0, shanghai))
+		r.dtFake.SetFault(dingtalkfake.Fault{Kind: dingtalkfake.FaultRoomBusy, API: dingtalkfake.APIAddMeetingRooms, Times: 1})
+		if done, err := r.svc.Resplit(ctx, admin); err != nil || len(done) != 1 || done[0].Err != nil {
+			t.Fatalf("Resplit() = %+v, %v", done, err)
+		}
+		r.drain(t)
+		rows := occurrencesAt(t, r, got.Series.ID)
+		putBackAt(t, rows[1], at(10, 10), models.BackendOA, before[1].Remote())
+		for i := 2; i < len(rows); i++ {
+			putBackAt(t, rows[i], before[i].Start, models.BackendDingTalk, "")
+		}
+		if want := weeks(at(3, 10), 2); !sameTimes(oaStarts(r), want) {
+			t.Errorf("the OA holds %v, want %v untouched", oaStarts(r), want)
+		}
+		var single []time.Time
+		for _, e := range r.dtFake.Events() {
+			if e.Status != "cancelled" {
+				if e.Recurrence != nil {
+					t.Errorf("DingTalk holds recurring event %s", e.ID)
+				}
+				single = append(single, e.Start)
+			}
+		}
+		sortTimes(single)
+		if want := weeks(at(17, 10), 6); !sameTimes(single, want) {
+			t.Errorf("DingTalk holds %v, want the six occurrences booked again at %v", single, want)
+		}
+	})
 }
 
 // cancelAllLeavesNothing cancels the whole series of occurrence id and checks that

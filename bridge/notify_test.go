@@ -310,3 +310,84 @@ func TestNotifyMigrated(t *testing.T) {
 		})
 	}
 }
+
+// When DingTalk refuses the new recurring event of a series change, the occurrences go
+// back as they were; the organizer is told once when the refusal came after the form
+// stopped waiting, and not at all when the form showed it.
+func TestNotifySeriesChangeRefused(t *testing.T) {
+	for _, late := range []bool{true, false} {
+		t.Run(map[bool]string{true: "after the wait: one message", false: "within the wait: none"}[late], func(t *testing.T) {
+			eachRig(t, func(t *testing.T, base *rig) {
+				r := newLiveRigWith(t, base.store, base.clock, true)
+				ctx := context.Background()
+				seriesRig(t, r)
+				got := bookMondays(t, r)
+				before := occurrencesAt(t, r, got.Series.ID)
+				if _, err := r.dtFake.AddNative("union-lisi", "dt-duowei", "李四在钉钉里直接预订", at(24, 14), at(24, 15)); err != nil {
+					t.Fatal(err)
+				}
+				if late {
+					r.dtFake.SetFault(dingtalkfake.Fault{Kind: dingtalkfake.FaultServerError, API: dingtalkfake.APICreateEvent})
+				}
+				if _, err := r.svc.EditSeries(ctx, r.zhangsan, before[3].ID, models.ScopeFollowing,
+					models.BookingRequest{RoomID: "duowei", Title: "项目周会（改）", Start: at(24, 14), End: at(24, 15)}, models.ConflictRefuse); err != nil {
+					t.Fatalf("EditSeries(following) = %v", err)
+				}
+				r.drain(t)
+				if late {
+					if rows := occurrencesAt(t, r, got.Series.ID); rows[3].Status != models.StatusPending {
+						t.Fatalf("occurrence while DingTalk fails = %s, want pending", rows[3].Status)
+					}
+					r.dtFake.ClearFaults()
+					r.clock.Add(2 * time.Minute)
+				}
+				for range 3 {
+					r.drain(t)
+					r.clock.Add(2 * time.Minute)
+				}
+				rows := occurrencesAt(t, r, got.Series.ID)
+				for i := 3; i < len(rows); i++ {
+					putBackAt(t, rows[i], before[i].Start, models.BackendDingTalk, before[i].Remote())
+				}
+				notices := noticesTo(t, r.dtFake, "zhangsan")
+				if !late {
+					if len(notices) != 0 {
+						t.Fatalf("notices = %+v, want none (the form showed the refusal)", notices)
+					}
+					return
+				}
+				oneNotice(t, notices, "会议室预订未成功", rows[3], "多维")
+				if n := len(r.dtFake.Messages()); n != 1 {
+					t.Errorf("messages in all = %d, want 1", n)
+				}
+			})
+		})
+	}
+}
+
+// A new series whose recurring event DingTalk refuses after the form stopped waiting
+// tells its organizer once, on its first DingTalk occurrence.
+func TestNotifyNewSeriesRefusedLate(t *testing.T) {
+	eachRig(t, func(t *testing.T, base *rig) {
+		r := newLiveRigWith(t, base.store, base.clock, true)
+		seriesRig(t, r)
+		r.dtFake.SetFault(dingtalkfake.Fault{Kind: dingtalkfake.FaultServerError, API: dingtalkfake.APICreateEvent})
+		got := bookMondays(t, r)
+		if _, err := r.dtFake.AddNative("union-lisi", "dt-duowei", "李四在钉钉里直接预订", at(24, 10), at(24, 11)); err != nil {
+			t.Fatal(err)
+		}
+		r.dtFake.ClearFaults()
+		for range 3 {
+			r.clock.Add(2 * time.Minute)
+			r.drain(t)
+		}
+		rows := occurrencesAt(t, r, got.Series.ID)
+		if rows[2].Backend != models.BackendDingTalk || rows[2].Status != models.StatusRejected {
+			t.Fatalf("first DingTalk occurrence = %s %s, want rejected in DingTalk", rows[2].Backend, rows[2].Status)
+		}
+		oneNotice(t, noticesTo(t, r.dtFake, "zhangsan"), "会议室预订未成功", rows[2], "多维")
+		if n := len(r.dtFake.Messages()); n != 1 {
+			t.Errorf("messages in all = %d, want 1", n)
+		}
+	})
+}

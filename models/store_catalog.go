@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"sort"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -129,14 +130,57 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 }
 
 // SetUnionID stores a DingTalk unionId resolved from the directory. ErrNotFound if the
-// user does not exist.
+// user does not exist. See SetUnionIDs.
 func (s *Store) SetUnionID(ctx context.Context, userID, unionID string) error {
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("dingtalk_union_id", unionID)
-	if res.Error != nil {
-		return storeErr("set union id", res.Error)
+	return s.SetUnionIDs(ctx, map[string]string{userID: unionID})
+}
+
+// SetUnionIDs stores DingTalk unionIds (by user id) resolved from the directory, in one
+// transaction: all or none. ErrNotFound if a user does not exist.
+//
+// New unionIds raise the catalog's change counter once, in the same transaction, so that
+// a CatalogView of another process sharing the database is found outdated and read again
+// with them (instead of its dispatcher resolving a unionId once more). Bookings checked
+// against a view from before then fail with ErrCatalogChanged and are checked again
+// (bridge: up to 3 attempts), so each raise can cost bookings in flight an attempt. That
+// stays rare: a user's unionId is stored once, on their first DingTalk booking or
+// sign-in; storing unionIds users already have leaves the counter alone; and a sign-in
+// that resolves many users on its way stores them in one call. Raises in quick
+// succession (one every few hundredths of a second, as one call per user of a long
+// directory walk would make) do make concurrent bookings run out of attempts on MySQL.
+func (s *Store) SetUnionIDs(ctx context.Context, unionIDs map[string]string) error {
+	if len(unionIDs) == 0 {
+		return nil
 	}
-	if res.RowsAffected == 0 {
-		return storeErr("set union id", gorm.ErrRecordNotFound)
+	ids := make([]string, 0, len(unionIDs))
+	for id := range unionIDs {
+		ids = append(ids, id)
 	}
-	return nil
+	sort.Strings(ids) // row locks in one order
+	changed := false
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		changed = false
+		for _, id := range ids {
+			var u User
+			if err := s.forUpdate(tx).Select("id", "dingtalk_union_id").Where("id = ?", id).Take(&u).Error; err != nil {
+				return err
+			}
+			if u.DingTalkUnionID == unionIDs[id] {
+				continue
+			}
+			if err := tx.Model(&User{}).Where("id = ?", id).Update("dingtalk_union_id", unionIDs[id]).Error; err != nil {
+				return err
+			}
+			changed = true
+		}
+		if !changed {
+			return nil
+		}
+		return s.touch(tx, ScopeCatalog)
+	})
+	if changed && err == nil {
+		// This process's bookings need not find out from the database either.
+		s.views.drop(-1)
+	}
+	return storeErr("set union id", err)
 }

@@ -100,6 +100,55 @@ func TestJobLeaseOwnerHeartbeatAndRestart(t *testing.T) {
 	})
 }
 
+// A job stored leased for a hand-over that did not start is let go by its owner and
+// claimed at once; one not stored, another owner's, or one claimed again since its
+// lease ran out is left alone.
+func TestReleaseHandOff(t *testing.T) {
+	c := newClock()
+	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		handOff := func() models.Job {
+			r := res("duowei", start, time.Hour, models.BackendOA, models.OriginBridge)
+			start = start.Add(time.Hour)
+			until, owner := c.Now().Add(time.Minute), "a"
+			j := models.Job{ID: models.NewID(), ReservationID: r.ID, Kind: models.JobCreate, Backend: r.Backend, State: models.JobPending,
+				Attempts: 1, LockedUntil: &until, LockedBy: &owner, NextAttemptAt: c.Now(), CreatedAt: c.Now(), UpdatedAt: c.Now()}
+			if _, _, err := s.Book(ctx, r, []models.Job{j}, nil); err != nil {
+				t.Fatal(err)
+			}
+			return j
+		}
+		j := handOff()
+		for _, tt := range []struct{ id, owner string }{{models.NewID(), "a"}, {j.ID, "b"}} {
+			if ok, err := s.ReleaseHandOff(ctx, tt.id, tt.owner); ok || err != nil {
+				t.Errorf("ReleaseHandOff(%s, %s) = %v, %v; want false", tt.id, tt.owner, ok, err)
+			}
+		}
+		if got, _ := s.ClaimJobs(ctx, "b", 10*time.Second, 5); len(got) != 0 {
+			t.Fatalf("ClaimJobs(b) while a holds the lease = %v, want none", got)
+		}
+		if ok, err := s.ReleaseHandOff(ctx, j.ID, "a"); !ok || err != nil {
+			t.Fatalf("ReleaseHandOff(a) = %v, %v; want true", ok, err)
+		}
+		got, _ := s.ClaimJobs(ctx, "b", time.Hour, 5)
+		if len(got) != 1 || got[0].ID != j.ID || got[0].Attempts != 1 {
+			t.Fatalf("ClaimJobs(b) after the release = %+v, want the job at its first attempt", got)
+		}
+
+		// Its lease ran out and a took it again meanwhile (it runs now): not let go.
+		k := handOff()
+		c.Add(2 * time.Minute)
+		if got, _ := s.ClaimJobs(ctx, "a", 10*time.Second, 5); len(got) != 1 || got[0].ID != k.ID {
+			t.Fatalf("ClaimJobs(a) after the lease ran out = %+v, want the job", got)
+		}
+		if ok, err := s.ReleaseHandOff(ctx, k.ID, "a"); ok || err != nil {
+			t.Errorf("ReleaseHandOff(a) of a job claimed again = %v, %v; want false", ok, err)
+		}
+	})
+}
+
 // Several workers claiming at once never get the same job.
 func TestClaimJobsConcurrentWorkersNoOverlap(t *testing.T) {
 	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {

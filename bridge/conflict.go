@@ -130,7 +130,7 @@ func (d *Detector) Sweep(ctx context.Context) (models.ReconcileResult, error) {
 	if err != nil {
 		return models.ReconcileResult{}, err
 	}
-	res, err := d.detect(ctx, in, changed)
+	res, err := d.detect(ctx, in, changed, since.IsZero())
 	if err != nil {
 		return res, err
 	}
@@ -215,10 +215,13 @@ func (d *Detector) detectChanged(ctx context.Context, changed []models.Reservati
 	if err != nil {
 		return models.ReconcileResult{}, err
 	}
-	return d.detect(ctx, in, changed)
+	return d.detect(ctx, in, changed, false)
 }
 
-func (d *Detector) detect(ctx context.Context, in detectInputs, changed []models.Reservation) (models.ReconcileResult, error) {
+// detect looks at changed; all says changed is every reservation, which then are also
+// all those holding their rooms around them (HoldingIn would return each one, as each
+// lies in a window of its own).
+func (d *Detector) detect(ctx context.Context, in detectInputs, changed []models.Reservation, all bool) (models.ReconcileResult, error) {
 	if len(changed) == 0 {
 		return models.ReconcileResult{}, nil
 	}
@@ -254,9 +257,12 @@ func (d *Detector) detect(ctx context.Context, in detectInputs, changed []models
 		changed = append(changed, more...)
 		scope = append(scope, others...)
 	}
-	holding, err := d.store.HoldingIn(ctx, windows(changed))
-	if err != nil {
-		return models.ReconcileResult{}, err
+	holding := changed
+	if !all {
+		var err error
+		if holding, err = d.store.HoldingIn(ctx, windows(changed)); err != nil {
+			return models.ReconcileResult{}, err
+		}
 	}
 	found, superseded := models.DetectConflicts(models.DetectInput{Routing: d.routing, Offices: offices, Changed: ids, Holding: holding,
 		KnownOrganizer: models.OrganizerIndex(users)})

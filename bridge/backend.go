@@ -25,11 +25,15 @@ type Backend interface {
 // Write is everything a backend needs for one write.
 type Write struct {
 	// Key is stable across retries of the same outbox job (idempotency key).
-	Key         string
-	Reservation models.Reservation
-	Room        models.Room
-	Organizer   models.User
-	Attendees   []models.User
+	Key string
+	// FirstAttempt is set when no earlier attempt of the job can have reached the
+	// backend (the outbox counts an attempt before it starts it), so a backend need not
+	// look for what an earlier attempt made.
+	FirstAttempt bool
+	Reservation  models.Reservation
+	Room         models.Room
+	Organizer    models.User
+	Attendees    []models.User
 	// RemoteID is the backend booking to cancel (Cancel only).
 	RemoteID string
 	// Reason is shown to the people of a cancelled booking (Cancel only).
@@ -59,4 +63,8 @@ type SeriesBackend interface {
 	EndSeries(ctx context.Context, w Write, remoteID string, part SeriesPart) error
 	// CancelOccurrence releases one occurrence by its own id; one already gone is success.
 	CancelOccurrence(ctx context.Context, w Write, occurrenceID string) error
+	// PruneSeries releases, in each of the recurring bookings events, the occurrences
+	// whose own ids are among occurrenceIDs, and releases altogether each booking left
+	// with no occurrence. It returns the bookings that are gone (released now or before).
+	PruneSeries(ctx context.Context, w Write, events, occurrenceIDs []string) (gone []string, err error)
 }

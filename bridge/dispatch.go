@@ -606,7 +606,7 @@ func (d *Dispatcher) write(ctx context.Context, j models.Job, r models.Reservati
 	if !ok {
 		return Write{}, nil, fmt.Errorf("%w: backend %s is not configured", models.ErrUnavailable, j.Backend)
 	}
-	w := Write{Key: j.ID, Reservation: r, RemoteID: j.RemoteID}
+	w := Write{Key: j.ID, Reservation: r, RemoteID: j.RemoteID, FirstAttempt: j.Attempts <= 1}
 	var err error
 	if pre != nil && pre.room.ID == r.RoomID {
 		w.Room = pre.room
@@ -696,6 +696,9 @@ func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservat
 		return res
 	}
 	prev := *p.Prev
+	if p.Occurrence != "" {
+		return d.refuseMoved(ctx, j, r, prev, p.PrevRelease, reason, res, cause)
+	}
 	released := false // was the old booking released already (release-first order)?
 	jobs, err := d.store.Jobs(ctx, r.ID)
 	if err != nil {

@@ -40,6 +40,12 @@ func TestLiveOANextWeekBookedOnce(t *testing.T) {
 				if n := r.oaFake.Calls("execApp"); n != 1 {
 					t.Errorf("execApp calls = %d, want 1", n)
 				}
+				// The room's day is read once either way: the first attempt books without
+				// looking for an earlier one and reads the day to learn the new booking's
+				// id; when that answer is lost, the retry's look finds the booking.
+				if n := r.oaFake.Calls("getMeetingUserInfo") + r.oaFake.Calls("getMeetingRoomApps"); n != 1 {
+					t.Errorf("reads of the room's day = %d, want 1", n)
+				}
 				// Sync sees the bridge's own booking and imports no copy.
 				if _, err := r.oaSync.Pass(ctx, false); err != nil {
 					t.Fatal(err)

@@ -43,7 +43,7 @@ func (o *OA) Create(ctx context.Context, w Write) (string, error) {
 	}
 	return o.Client.Book(ctx, w.Organizer.OALogin, oa.BookRequest{
 		RoomID: w.Room.OARoomID, Start: w.Reservation.Start, End: w.Reservation.End,
-		Description: oaDescription(w.Reservation), Marker: marker(w.Key),
+		Description: oaDescription(w.Reservation), Marker: marker(w.Key), FirstAttempt: w.FirstAttempt,
 	})
 }
 

@@ -23,6 +23,9 @@ type seriesMove struct {
 	// re-split after the cutover changed).
 	retime bool
 	skip   bool
+	// snapshot: the OA is frozen (a re-split after the freeze): OA occurrences leave it
+	// without their OA bookings being cancelled (the OA can be neither read nor written).
+	snapshot bool
 	// old is the series before the change and oldRouting the split its DingTalk
 	// recurring event was made with.
 	old        models.Series
@@ -58,6 +61,19 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 		releases, creates []models.Job
 		clash             []models.Taken
 		cut, dtNew        bool
+		// left are the slots the change releases; was is what each moved occurrence was
+		// before, with the job releasing it, for putting it back if its new slot is refused.
+		left  []models.Reservation
+		was   = map[string]occurrenceWas{}
+		cutID = models.NewID()
+		// The series' older recurring events lose the occurrences released from them by
+		// one prune job (pruneID) after the cut.
+		pruneID        = models.NewID()
+		hasOlder       = len(m.old.OlderDingTalkEvents()) > 0
+		inEventRelease = ""
+		// cutAlone: every occurrence the cut releases moves into the new recurring event
+		// (so the cut may be dropped when that event is refused).
+		cutAlone = true
 	)
 	dur := ser.End.Sub(ser.Start)
 	// The occurrences the change leaves where they are hold their slots too.
@@ -74,6 +90,12 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 			}
 		}
 		return taken(start, end)
+	}
+	switch {
+	case m.old.DingTalkEvent() != "":
+		inEventRelease = cutID
+	case hasOlder:
+		inEventRelease = pruneID
 	}
 	for _, row := range rows {
 		if row.RecurrenceID == nil {
@@ -111,12 +133,17 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 			if !m.skip {
 				continue
 			}
-			if err := s.routing.CheckWritable(row.Backend, now); err != nil {
-				return nil, nil, nil, err
-			}
-			if inEvent {
-				cut = true
-			} else {
+			switch {
+			case m.snapshot && row.Backend == models.BackendOA:
+				// Left booked in the frozen OA.
+			case inEvent:
+				cut, cutAlone = true, false
+				left = append(left, row)
+			default:
+				if err := s.routing.CheckWritable(row.Backend, now); err != nil {
+					return nil, nil, nil, err
+				}
+				left = append(left, row)
 				releases = append(releases, occurrenceJob(row, models.JobCancel, row.Backend, row.Remote()))
 			}
 			row.Status = models.StatusCancelled
@@ -125,7 +152,8 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 			changed = append(changed, row)
 			continue
 		}
-		if err := s.routing.CheckWritable(row.Backend, now); err != nil {
+		leaveOA := m.snapshot && row.Backend == models.BackendOA
+		if err := s.routing.CheckWritable(row.Backend, now); err != nil && !leaveOA {
 			return nil, nil, nil, err
 		}
 		if _, err := s.writableOwner(room, start, now); err != nil {
@@ -141,40 +169,87 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 		row.Sequence++
 		changed = append(changed, row)
 		moved = append(moved, row)
-		if inEvent {
+		left = append(left, prev)
+		release := inEventRelease
+		switch {
+		case inEvent:
 			cut = true
-		} else {
-			releases = append(releases, occurrenceJob(prev, models.JobCancel, prev.Backend, prev.Remote()))
+			cutAlone = cutAlone && backend == models.BackendDingTalk
+		case leaveOA:
+			// The OA booking stays: a frozen OA cannot cancel it.
+			release = keptRelease
+		default:
+			j := occurrenceJob(prev, models.JobCancel, prev.Backend, prev.Remote())
+			j.ID = models.NewID()
+			releases = append(releases, j)
+			release = j.ID
 		}
 		if backend == models.BackendDingTalk {
 			dtNew = true
+			was[row.ID] = wasOf(prev, m.old, release)
 		} else {
-			creates = append(creates, occurrenceJob(row, models.JobCreate, backend, ""))
+			snap := take(prev)
+			creates = append(creates, models.Job{ReservationID: row.Series(), Kind: models.JobCreate, Backend: backend,
+				Payload: encodePayload(jobPayload{Occurrence: row.ID, Prev: &snap, PrevRelease: release})})
 		}
 	}
 	if len(clash) > 0 && (!m.skip || len(moved) == 0) {
 		return nil, nil, clash, &models.SeriesConflictError{Taken: clash}
 	}
-	// Everything is released before anything is booked: an occurrence may move into the
-	// slot another one leaves.
-	jobs := releases
 	if cut && m.old.DingTalkEvent() != "" {
 		j, err := cutJob(m.old, m.oldRouting, m.from)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		jobs = append(jobs, j)
+		j.ID = cutID
+		releases = append(releases, j)
 	}
-	jobs = append(jobs, creates...)
+	var dtLeft []string
+	for _, l := range left {
+		if l.Backend == models.BackendDingTalk && l.Remote() != "" {
+			dtLeft = append(dtLeft, l.Remote())
+		}
+	}
+	prune := hasOlder && len(dtLeft) > 0
+	if prune {
+		releases = append(releases, models.Job{ID: pruneID, ReservationID: ser.ID, Kind: models.JobSeriesPrune, Backend: models.BackendDingTalk,
+			Payload: encodeSeriesPayload(seriesPayload{Prune: dtLeft})})
+	}
 	if dtNew {
-		jobs = append(jobs, models.Job{ReservationID: ser.ID, Kind: models.JobSeriesCreate, Backend: models.BackendDingTalk,
-			Payload: encodeSeriesPayload(seriesPayload{From: m.shift(m.from)})})
+		p := seriesPayload{From: m.shift(m.from), Was: was}
+		p.WasTitle, p.WasDescription, p.WasAttendees = m.old.Title, m.old.Description, m.old.Attendees
+		creates = append(creates, models.Job{ReservationID: ser.ID, Kind: models.JobSeriesCreate, Backend: models.BackendDingTalk,
+			Payload: encodeSeriesPayload(p)})
+	}
+	// The new slots are booked before the old ones are released, so that a refused one
+	// leaves the occurrence where it was, still held. When an occurrence moves into a slot
+	// the change releases (or the cut of the recurring event also releases occurrences
+	// that do not move into the new one), everything is released first instead, and a
+	// refused occurrence is booked again in its old slot. So it is when occurrences leave
+	// an older recurring event of the series.
+	var jobs []models.Job
+	if cut && !cutAlone || prune || overlapsAny(moved, left) {
+		jobs = append(append(jobs, releases...), creates...)
+	} else {
+		jobs = append(append(jobs, creates...), releases...)
 	}
 	if cut := s.routing.Cutover(); !cut.IsZero() {
 		ser.Cutover = &cut
 	}
 	ser.Sequence++
 	return changed, jobs, clash, nil
+}
+
+// overlapsAny reports whether the slot of any of moved overlaps the slot of any of left.
+func overlapsAny(moved, left []models.Reservation) bool {
+	for _, a := range moved {
+		for _, b := range left {
+			if a.RoomID == b.RoomID && a.Overlaps(b.Start, b.End) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // cutJob ends old's DingTalk recurring event (split with routing) before original start
@@ -340,18 +415,6 @@ func (s *Service) splitRouting(ser models.Series) models.Routing {
 	return s.routing.SplitAt(ser.Cutover)
 }
 
-// SeriesResplit is what re-splitting one series at the configured cutover did or would do.
-type SeriesResplit struct {
-	Series models.Series
-	// Moves are the occurrences in the wrong system (before: as they are; after a real
-	// run: as they were).
-	Moves []models.Reservation
-	// Skipped are occurrences whose slot someone else holds in the system they move to.
-	Skipped []models.Taken
-	// Err is why the series could not be re-split (nil: done, or nothing to do).
-	Err error
-}
-
 // ResplitSeries finds every active series with occurrences not over yet in the system
 // the configured cutover does not give them (the cutover changed since they were
 // booked) and, unless dryRun, moves them, as actor: OA occurrences now on or after the
@@ -359,60 +422,127 @@ type SeriesResplit struct {
 // the first moved occurrence on; DingTalk occurrences now before it are booked in the
 // OA and the recurring event is cut and made again after them. The series keeps its UID,
 // its SEQUENCE rises and the cutover is recorded on it. An occurrence whose slot is held
-// by someone else in its new system is cancelled and listed (skip). Errors of one series
-// are reported in its SeriesResplit; the error returned is for listing them.
-func (s *Service) ResplitSeries(ctx context.Context, actor string, dryRun bool) ([]SeriesResplit, error) {
+// by someone else in its new system is cancelled and listed (skip; a dry run lists those
+// it would skip).
+//
+// After the OA freeze the OA can be neither read nor written: OA occurrences move into
+// DingTalk from the stored rows and stay booked in the OA (FromSnapshot), and DingTalk
+// occurrences that now belong to the OA stay in DingTalk (Frozen, "oa_frozen"); a series
+// with nothing else to move is left as it is. Errors of one series are reported in its
+// SeriesResplit; the error returned is for listing them.
+func (s *Service) ResplitSeries(ctx context.Context, actor string, dryRun bool) ([]models.SeriesResplit, error) {
 	list, err := s.store.ActiveSeries(ctx)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	var out []SeriesResplit
+	frozen := s.routing.CheckWritable(models.BackendOA, now) != nil
+	var out []models.SeriesResplit
 	for _, ser := range list {
 		rows, err := s.store.SeriesOccurrences(ctx, ser.ID)
 		if err != nil {
 			return out, err
 		}
-		var wrong []models.Reservation
+		res := models.SeriesResplit{Series: ser, Done: !dryRun}
+		var from *time.Time // the first original start that moves (rows are in that order)
+		var movable []models.Reservation
 		for _, r := range rows {
-			if r.RecurrenceID != nil && r.Status.Holds() && r.End.After(now) && r.Backend != s.routing.Owner(r.Start) {
-				wrong = append(wrong, r)
+			if r.RecurrenceID == nil || !r.Status.Holds() || !r.End.After(now) {
+				continue
+			}
+			to := s.routing.Owner(r.Start)
+			if r.Backend == to {
+				continue
+			}
+			res.Moves = append(res.Moves, r)
+			if frozen && to == models.BackendOA {
+				res.Frozen = append(res.Frozen, r)
+				continue
+			}
+			res.FromSnapshot = res.FromSnapshot || frozen && r.Backend == models.BackendOA
+			movable = append(movable, r)
+			if from == nil {
+				from = r.RecurrenceID
 			}
 		}
-		if len(wrong) == 0 {
+		switch {
+		case len(res.Moves) == 0:
 			continue
-		}
-		res := SeriesResplit{Series: ser, Moves: wrong}
-		if !dryRun {
-			res.Series, res.Skipped, res.Err = s.resplit(ctx, actor, ser.ID, *wrong[0].RecurrenceID, now)
+		case from == nil:
+			// Nothing can move: the series stays as it was split.
+		case dryRun:
+			if res.Skipped, err = s.resplitTaken(ctx, ser, movable); err != nil {
+				return out, err
+			}
+		default:
+			got, skipped, err := s.resplit(ctx, actor, ser.ID, *from, frozen, len(res.Frozen), now)
+			res.Skipped, res.Err = skipped, err
+			if err == nil {
+				res.Series = got
+			}
 		}
 		out = append(out, res)
 	}
 	return out, nil
 }
 
+// resplitTaken lists the occurrences of ser among movable whose slot a booking outside
+// the series holds (in either system): those a re-split would skip.
+func (s *Service) resplitTaken(ctx context.Context, ser models.Series, movable []models.Reservation) ([]models.Taken, error) {
+	if len(movable) == 0 {
+		return nil, nil
+	}
+	first, last := movable[0].Start, movable[0].End
+	for _, r := range movable {
+		if r.Start.Before(first) {
+			first = r.Start
+		}
+		if r.End.After(last) {
+			last = r.End
+		}
+	}
+	busy, err := s.store.Reservations(ctx, models.Filter{RoomIDs: []string{ser.RoomID}, Statuses: models.HoldingStatuses, From: first, To: last})
+	if err != nil {
+		return nil, err
+	}
+	var out []models.Taken
+	for _, r := range movable {
+		for _, b := range busy {
+			if b.Series() != ser.ID && b.Overlaps(r.Start, r.End) {
+				out = append(out, models.Taken{Start: r.Start, End: r.End, With: b})
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
 // Resplit re-splits, as admin by, every series the configured cutover splits otherwise
-// (see ResplitSeries) and counts the series moved and those that failed (their errors are
-// logged). Errors: ErrForbidden, ErrUnavailable.
-func (s *Service) Resplit(ctx context.Context, by models.User) (moved, failed int, err error) {
+// (see ResplitSeries) and returns what happened to each (failures are also logged).
+// Errors: ErrForbidden, ErrUnavailable.
+func (s *Service) Resplit(ctx context.Context, by models.User) ([]models.SeriesResplit, error) {
 	if err := s.mayResolve(by); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	list, err := s.ResplitSeries(ctx, by.ID, false)
 	for _, r := range list {
 		if r.Err != nil {
 			s.log.Warn("re-split series", "series", r.Series.ID, "err", r.Err)
-			failed++
-			continue
 		}
-		moved++
 	}
-	return moved, failed, err
+	return list, err
+}
+
+// PlanResplit is the dry run of Resplit for the admin console: the series the
+// configured cutover splits otherwise and what a re-split would do to each.
+func (s *Service) PlanResplit(ctx context.Context) ([]models.SeriesResplit, error) {
+	return s.ResplitSeries(ctx, "", true)
 }
 
 // resplit moves the occurrences of series id from original start from on into the
-// systems the configured cutover gives them.
-func (s *Service) resplit(ctx context.Context, actor, id string, from, now time.Time) (models.Series, []models.Taken, error) {
+// systems the configured cutover gives them. snapshot: the OA is frozen, its bookings
+// are left as they are (frozen counts the occurrences that stay in DingTalk for it).
+func (s *Service) resplit(ctx context.Context, actor, id string, from time.Time, snapshot bool, frozen int, now time.Time) (models.Series, []models.Taken, error) {
 	cur, err := s.store.Series(ctx, id)
 	if err != nil {
 		return models.Series{}, nil, err
@@ -435,13 +565,19 @@ func (s *Service) resplit(ctx context.Context, actor, id string, from, now time.
 			}
 		}
 		changed, jobs, clash, err := s.move(room, ser, rows, taken, seriesMove{from: from, shift: func(t time.Time) time.Time { return t },
-			skip: true, old: old, oldRouting: oldRouting}, now)
+			skip: true, snapshot: snapshot, old: old, oldRouting: oldRouting}, now)
 		skipped = clash
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		return changed, jobs, &models.AuditEntry{Actor: actor, Action: "resplit_series", ReservationID: ser.ID,
-			Detail: fmt.Sprintf("cutover %s from %s: %d changed, %d skipped", s.routing.Cutover().Format(time.RFC3339), from.Format(time.RFC3339), len(changed), len(clash))}, nil
+		d := fmt.Sprintf("cutover %s from %s: %d changed, %d skipped", s.routing.Cutover().Format(time.RFC3339), from.Format(time.RFC3339), len(changed), len(clash))
+		if snapshot {
+			d += " from_snapshot=1"
+		}
+		if frozen > 0 {
+			d += fmt.Sprintf(" oa_frozen=%d", frozen)
+		}
+		return changed, jobs, &models.AuditEntry{Actor: actor, Action: "resplit_series", ReservationID: ser.ID, Detail: d}, nil
 	})
 	if err != nil {
 		return models.Series{}, skipped, err

@@ -3,9 +3,11 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -302,8 +304,11 @@ func TestEditSeriesRefusals(t *testing.T) {
 
 // recut rewires r's engine to a new cutover (and a freeze one hour before it), as a
 // restart with another ROOMBRIDGE_CUTOVER does.
-func recut(r *liveRig, cutover time.Time) {
-	routing := models.NewRouting(shanghai, cutover, cutover.Add(-time.Hour))
+func recut(r *liveRig, cutover time.Time) { recutFrozen(r, cutover, cutover.Add(-time.Hour)) }
+
+// recutFrozen is recut with the OA freeze at freeze.
+func recutFrozen(r *liveRig, cutover, freeze time.Time) {
+	routing := models.NewRouting(shanghai, cutover, freeze)
 	var backends []Backend
 	for _, b := range []models.Backend{models.BackendOA, models.BackendDingTalk} {
 		backends = append(backends, r.disp.backends[b])
@@ -350,12 +355,12 @@ func TestLiveSeriesResplit(t *testing.T) {
 					t.Errorf("a dry run changed the fakes: %d occurrences held, want 8", n)
 				}
 				// The admin console's "migrate all" re-splits through Resplit: staff may not.
-				if moved, failed, err := r.svc.Resplit(ctx, r.zhangsan); !errors.Is(err, models.ErrForbidden) || moved+failed != 0 {
-					t.Fatalf("Resplit(staff) = %d, %d, %v; want ErrForbidden and nothing moved", moved, failed, err)
+				if done, err := r.svc.Resplit(ctx, r.zhangsan); !errors.Is(err, models.ErrForbidden) || len(done) != 0 {
+					t.Fatalf("Resplit(staff) = %+v, %v; want ErrForbidden and nothing moved", done, err)
 				}
 				admin, _ := r.store.User(ctx, "admin")
-				if moved, failed, err := r.svc.Resplit(ctx, admin); err != nil || moved != 1 || failed != 0 {
-					t.Fatalf("Resplit(admin) = %d moved, %d failed, %v; want one series re-split", moved, failed, err)
+				if done, err := r.svc.Resplit(ctx, admin); err != nil || len(done) != 1 || done[0].Outcome() != models.ResplitMoved {
+					t.Fatalf("Resplit(admin) = %+v, %v; want one series re-split", done, err)
 				}
 				r.drain(t)
 				ser, _ := r.store.Series(ctx, got.Series.ID)
@@ -383,6 +388,145 @@ func TestLiveSeriesResplit(t *testing.T) {
 				}
 				if again, err := r.svc.ResplitSeries(ctx, "cli:test", false); err != nil || len(again) != 0 {
 					t.Errorf("ResplitSeries() again = %+v, %v; want nothing left to move", again, err)
+				}
+			})
+		})
+	}
+}
+
+// TestLiveSeriesResplitAfterFreeze re-splits a booked series after the OA freeze (the OA
+// can be neither read nor written). One week earlier: the OA occurrence now after the
+// cutover joins the DingTalk recurring event, made from the stored row; its OA booking
+// stays in the OA (nothing is sent to the OA) and the audit says from_snapshot=1. One
+// week later: the DingTalk occurrence now before the cutover cannot be booked in the
+// frozen OA; it stays in DingTalk, listed as frozen, the series unchanged, every time.
+func TestLiveSeriesResplitAfterFreeze(t *testing.T) {
+	freeze := time.Date(2023, 4, 1, 8, 0, 0, 0, shanghai) // an hour before the rig's clock
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		seriesRig(t, r)
+		got := bookMondays(t, r)
+		admin, _ := r.store.User(ctx, "admin")
+		oaBefore := oaStarts(r)
+		oaJobs := func() int {
+			jobs, _ := r.store.Jobs(ctx, got.Series.ID)
+			n := 0
+			for _, j := range jobs {
+				if j.Backend == models.BackendOA {
+					n++
+				}
+			}
+			return n
+		}
+		oaJobsBefore := oaJobs()
+
+		t.Run("one week earlier: from the snapshot", func(t *testing.T) {
+			recutFrozen(r, at(10, 0), freeze)
+			plan, err := r.svc.PlanResplit(ctx)
+			if err != nil || len(plan) != 1 || len(plan[0].Moves) != 1 || len(plan[0].Frozen) != 0 || !plan[0].FromSnapshot || plan[0].Outcome() != models.ResplitToMove {
+				t.Fatalf("PlanResplit() = %+v, %v; want one OA occurrence to move from the snapshot", plan, err)
+			}
+			done, err := r.svc.Resplit(ctx, admin)
+			if err != nil || len(done) != 1 || done[0].Outcome() != models.ResplitMoved || !done[0].FromSnapshot || done[0].Series.Sequence != 1 {
+				t.Fatalf("Resplit() = %+v, %v; want the series moved from the snapshot, SEQUENCE 1", done, err)
+			}
+			r.drain(t)
+			if got := oaStarts(r); !sameTimes(got, oaBefore) {
+				t.Errorf("OA fake holds %v, want %v untouched (the OA is frozen)", got, oaBefore)
+			}
+			if got := liveInstances(t, r.dtFake); !sameTimes(got, weeks(at(10, 10), 7)) || liveDT(r.dtFake) != 1 {
+				t.Errorf("DingTalk holds %d events with occurrences %v, want one recurring event from 04-10", liveDT(r.dtFake), got)
+			}
+			rows, _ := r.store.SeriesOccurrences(ctx, got.Series.ID)
+			for _, o := range rows {
+				if o.Status != models.StatusConfirmed || o.Backend != r.routing.Owner(o.Start) {
+					t.Errorf("occurrence at %s = %s %s (%s), want confirmed in %s", o.Start, o.Backend, o.Status, o.Reason(), r.routing.Owner(o.Start))
+				}
+			}
+			if n := oaJobs(); n != oaJobsBefore {
+				t.Errorf("the re-split queued %d jobs for the frozen OA, want none", n-oaJobsBefore)
+			}
+			audit, _ := r.store.Audit(ctx, got.Series.ID)
+			snap := false
+			for _, a := range audit {
+				snap = snap || a.Action == "resplit_series" && strings.Contains(a.Detail, "from_snapshot=1")
+			}
+			if !snap {
+				t.Errorf("audit of the series = %+v, want resplit_series with from_snapshot=1", audit)
+			}
+		})
+
+		t.Run("three weeks later: kept in DingTalk", func(t *testing.T) {
+			recutFrozen(r, at(24, 0), freeze)
+			before, _ := r.store.Series(ctx, got.Series.ID)
+			dtBefore := liveInstances(t, r.dtFake)
+			for range 2 {
+				done, err := r.svc.Resplit(ctx, admin)
+				if err != nil || len(done) != 1 || len(done[0].Moves) != 2 || len(done[0].Frozen) != 2 || done[0].Outcome() != models.ResplitKept || done[0].Err != nil {
+					t.Fatalf("Resplit() = %+v, %v; want the two DingTalk occurrences before 04-24 kept (oa_frozen)", done, err)
+				}
+				for _, f := range done[0].Frozen {
+					if f.Backend != models.BackendDingTalk || !f.Start.Before(at(24, 0)) {
+						t.Errorf("frozen occurrence %s in %s, want a DingTalk one before the cutover", f.Start, f.Backend)
+					}
+				}
+				r.drain(t)
+			}
+			if after, _ := r.store.Series(ctx, got.Series.ID); after.Sequence != before.Sequence || !after.Cutover.Equal(*before.Cutover) {
+				t.Errorf("series after a kept re-split = seq %d cutover %v, want it unchanged (seq %d cutover %v)", after.Sequence, after.Cutover, before.Sequence, before.Cutover)
+			}
+			if got := liveInstances(t, r.dtFake); !sameTimes(got, dtBefore) || liveDT(r.dtFake) != 1 {
+				t.Errorf("DingTalk holds %d events with %v, want the one recurring event with %v", liveDT(r.dtFake), got, dtBefore)
+			}
+		})
+	})
+}
+
+// TestLiveSeriesResplitTaken: the OA occurrence a cutover one week earlier moves into
+// DingTalk finds its slot taken there (booked in DingTalk directly). The dry run lists
+// it as skipped; the re-split cancels it and moves the rest. After the OA freeze the same
+// happens, except that its OA booking is left in the OA and nothing is sent to the OA.
+func TestLiveSeriesResplitTaken(t *testing.T) {
+	for _, frozen := range []bool{false, true} {
+		t.Run(fmt.Sprintf("frozen=%v", frozen), func(t *testing.T) {
+			eachLive(t, func(t *testing.T, r *liveRig) {
+				ctx := context.Background()
+				oaSync, dtSync := seriesRig(t, r)
+				got := bookMondays(t, r)
+				if _, err := r.dtFake.AddNative("union-wangwu", "dt-duowei", "钉钉直接预订", at(10, 10), at(10, 11)); err != nil {
+					t.Fatal(err)
+				}
+				syncBoth(t, r, oaSync, dtSync)
+				freeze := at(10, 0).Add(-time.Hour)
+				if frozen {
+					freeze = r.clock.Now().Add(-time.Hour)
+				}
+				recutFrozen(r, at(10, 0), freeze)
+				plan, err := r.svc.PlanResplit(ctx)
+				if err != nil || len(plan) != 1 || len(plan[0].Skipped) != 1 || !plan[0].Skipped[0].Start.Equal(at(10, 10)) || plan[0].FromSnapshot != frozen {
+					t.Fatalf("PlanResplit() = %+v, %v; want the 04-10 occurrence listed as skipped", plan, err)
+				}
+				admin, _ := r.store.User(ctx, "admin")
+				done, err := r.svc.Resplit(ctx, admin)
+				if err != nil || len(done) != 1 || done[0].Outcome() != models.ResplitMoved || len(done[0].Skipped) != 1 {
+					t.Fatalf("Resplit() = %+v, %v; want the series moved with the 04-10 occurrence skipped", done, err)
+				}
+				r.drain(t)
+				wantOA := weeks(at(3, 10), 1)
+				if frozen {
+					wantOA = weeks(at(3, 10), 2) // the frozen OA keeps its booking
+				}
+				if got := oaStarts(r); !sameTimes(got, wantOA) {
+					t.Errorf("OA fake holds %v, want %v", got, wantOA)
+				}
+				if got := liveInstances(t, r.dtFake); !sameTimes(got, weeks(at(17, 10), 6)) {
+					t.Errorf("DingTalk holds the series' occurrences %v, want the six from 04-17", got)
+				}
+				rows, _ := r.store.SeriesOccurrences(ctx, got.Series.ID)
+				for _, o := range rows {
+					if o.Start.Equal(at(10, 10)) && o.Status != models.StatusCancelled {
+						t.Errorf("occurrence at 04-10 = %s %s, want cancelled", o.Backend, o.Status)
+					}
 				}
 			})
 		})

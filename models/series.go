@@ -50,6 +50,9 @@ type Series struct {
 	TimeZone        string
 	ExDates         TimeList `gorm:"column:exdates;type:text"`
 	DingTalkEventID *string  `gorm:"column:dingtalk_event_id"`
+	// DingTalkOlderEvents are the recurring events the series made before its current one
+	// that may still hold some of its occurrences (see OlderDingTalkEvents).
+	DingTalkOlderEvents StringList `gorm:"column:dingtalk_older_events;type:text"`
 	// Cutover is the cutover the occurrences were split with (nil: not recorded).
 	Cutover        *time.Time `gorm:"column:cutover"`
 	Status         SeriesStatus
@@ -83,6 +86,39 @@ func (s Series) DingTalkEvent() string {
 	return *s.DingTalkEventID
 }
 
+// OlderDingTalkEvents are the series' DingTalk recurring events other than its current
+// one that may still hold occurrences.
+func (s Series) OlderDingTalkEvents() []string {
+	var out []string
+	for _, id := range s.DingTalkOlderEvents {
+		if id != "" && id != s.DingTalkEvent() && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// RetireDingTalkEvent makes the current DingTalk recurring event an older one (it may
+// still hold occurrences) and replaces it with next ("": none).
+func (s *Series) RetireDingTalkEvent(next string) {
+	if cur := s.DingTalkEvent(); cur != "" && cur != next && !slices.Contains(s.DingTalkOlderEvents, cur) {
+		s.DingTalkOlderEvents = append(s.DingTalkOlderEvents, cur)
+	}
+	s.DingTalkEventID = nil
+	if next != "" {
+		s.DingTalkEventID = &next
+		s.DingTalkOlderEvents = slices.DeleteFunc(s.DingTalkOlderEvents, func(id string) bool { return id == next })
+	}
+}
+
+// ForgetDingTalkEvents drops ids, gone from DingTalk, from the series' events.
+func (s *Series) ForgetDingTalkEvents(ids ...string) {
+	s.DingTalkOlderEvents = slices.DeleteFunc(s.DingTalkOlderEvents, func(id string) bool { return slices.Contains(ids, id) })
+	if slices.Contains(ids, s.DingTalkEvent()) {
+		s.DingTalkEventID = nil
+	}
+}
+
 // Occurrences expands the series' rule from Start: every original start, excluded ones
 // included.
 func (s Series) Occurrences() ([]time.Time, error) {
@@ -113,6 +149,9 @@ func (s *Series) normalize() {
 	}
 	if s.ExDates == nil {
 		s.ExDates = TimeList{}
+	}
+	if s.DingTalkOlderEvents == nil {
+		s.DingTalkOlderEvents = StringList{}
 	}
 	s.Start = s.Start.UTC().Truncate(time.Second)
 	s.End = s.End.UTC().Truncate(time.Second)
@@ -208,4 +247,73 @@ type OccurrencePlan struct {
 	Start, End time.Time
 	Backend    Backend
 	Taken      *Reservation
+}
+
+// Outcomes of re-splitting a series at the configured cutover (SeriesResplit.Outcome).
+const (
+	// ResplitToMove: a dry run; some occurrences would move.
+	ResplitToMove = "to_move"
+	// ResplitMoved: the occurrences that could move were moved (or queued).
+	ResplitMoved = "moved"
+	// ResplitKept: nothing could move; every occurrence in the wrong system stays where it
+	// is (Frozen).
+	ResplitKept = "kept"
+	// ResplitFailed: the re-split was refused (Err).
+	ResplitFailed = "failed"
+)
+
+// SeriesResplit is what re-splitting one series at the configured cutover did or would
+// do (a series booked when another cutover was configured).
+type SeriesResplit struct {
+	Series Series
+	// Moves are the occurrences in the system the configured cutover does not give them,
+	// as they were before the re-split; Frozen ones included.
+	Moves []Reservation
+	// Skipped are occurrences whose slot someone else holds in the system they move to:
+	// cancelled and left out of the series (in a dry run: those that would be).
+	Skipped []Taken
+	// Frozen are occurrences of Moves that now belong to the OA but stay in DingTalk:
+	// after the OA freeze nothing can be booked in the OA (reason code "oa_frozen").
+	Frozen []Reservation
+	// FromSnapshot: the OA is frozen, so occurrences leaving it are booked in DingTalk
+	// from the stored rows and their OA bookings are not cancelled (the OA still lists
+	// them).
+	FromSnapshot bool
+	// Done: a real run (not a dry run) handled the series.
+	Done bool
+	// Err is why the series could not be re-split (nil: done, or nothing to do).
+	Err error
+}
+
+// Outcome is ResplitToMove, ResplitMoved, ResplitKept or ResplitFailed.
+func (r SeriesResplit) Outcome() string {
+	switch {
+	case r.Err != nil:
+		return ResplitFailed
+	case len(r.Frozen) == len(r.Moves):
+		return ResplitKept
+	case !r.Done:
+		return ResplitToMove
+	}
+	return ResplitMoved
+}
+
+// IsFrozen reports whether occurrence id stays where it is because the OA is frozen.
+func (r SeriesResplit) IsFrozen(id string) bool {
+	for _, f := range r.Frozen {
+		if f.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// SkippedAt returns the skipped occurrence starting at start, if any.
+func (r SeriesResplit) SkippedAt(start time.Time) (Taken, bool) {
+	for _, t := range r.Skipped {
+		if t.Start.Equal(start) {
+			return t, true
+		}
+	}
+	return Taken{}, false
 }

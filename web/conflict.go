@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -27,9 +29,13 @@ type Conflicts interface {
 	Cutover(ctx context.Context) (models.CutoverReport, error)
 	// Migrate queues the move of one OA reservation into DingTalk.
 	Migrate(ctx context.Context, by models.User, reservationID string) (models.Reservation, error)
+	// PlanResplit lists the series split at another cutover than the configured one and
+	// what a re-split would do to each (a dry run).
+	PlanResplit(ctx context.Context) ([]models.SeriesResplit, error)
 	// Resplit moves the occurrences of every series split at another cutover into the
-	// system the configured cutover gives them, and counts the series moved and failed.
-	Resplit(ctx context.Context, by models.User) (moved, failed int, err error)
+	// system the configured cutover gives them, and says what it did to each series.
+	// Errors: ErrForbidden.
+	Resplit(ctx context.Context, by models.User) ([]models.SeriesResplit, error)
 }
 
 // conflictJSON is a conflict in the JSON API (DESIGN §4.4, extended).
@@ -512,11 +518,17 @@ type cutoverPage struct {
 	Frozen          bool
 	Items           []cutoverRow
 	// Series are the bridge series crossing the cutover, each once.
-	Series   []cutoverSeriesRow
-	InFlight int
-	Started  string
-	Failed   string
-	Refresh  bool
+	Series []cutoverSeriesRow
+	// Resplit are the series split at another cutover, with their occurrences in the
+	// wrong system; CanResplit: some of them can move ("migrate all" re-splits them).
+	Resplit    []resplitRow
+	CanResplit bool
+	// Resplitted is what the last "migrate all" did to each series it re-split.
+	Resplitted []resplitDoneRow
+	InFlight   int
+	Started    string
+	Failed     string
+	Refresh    bool
 }
 
 type cutoverSeriesRow struct {
@@ -527,11 +539,36 @@ type cutoverRow struct {
 	ID, Title, Organizer, Room, When, RemoteID string
 }
 
-// cutoverReport handles GET /admin/cutover: what still sits in the wrong system, and
-// the progress of a migration under way (the page refreshes itself while it runs).
+// resplitRow is one series split at another cutover.
+type resplitRow struct {
+	ID, Title, Organizer, Room, Summary string
+	// Snapshot: the OA is frozen; occurrences leaving it are made from the stored rows.
+	Snapshot    bool
+	Occurrences []resplitOccurrence
+}
+
+// resplitOccurrence is one occurrence in the wrong system: from → to, and why it does
+// not get there (Code "oa_frozen" or "slot_taken", Note the text).
+type resplitOccurrence struct {
+	When, From, To, Code, Note string
+}
+
+// resplitDoneRow is the outcome of "migrate all" for one series.
+type resplitDoneRow struct {
+	ID, Title, Outcome, Text string
+}
+
+// cutoverReport handles GET /admin/cutover: what still sits in the wrong system (OA
+// bookings after the cutover, series crossing it, series split at another cutover), the
+// outcome of the last "migrate all", and the progress of a migration under way (the page
+// refreshes itself while it runs).
 func (s *server) cutoverReport(c echo.Context) error {
 	ctx, l := c.Request().Context(), langOf(c)
 	rep, err := s.conflicts.Cutover(ctx)
+	if err != nil {
+		return err
+	}
+	plan, err := s.conflicts.PlanResplit(ctx)
 	if err != nil {
 		return err
 	}
@@ -549,13 +586,112 @@ func (s *server) cutoverReport(c echo.Context) error {
 		pg.Series = append(pg.Series, cutoverSeriesRow{ID: x.ID, Title: x.Title, Organizer: orDash(x.Organizer), Room: rooms[x.RoomID],
 			First: s.instant(x.Start), Counts: l.Tf("cutover.series_counts", x.OABefore, x.DingTalkAfter, x.OAAfter)})
 	}
+	for _, sp := range plan {
+		row := resplitRow{ID: sp.Series.ID, Title: sp.Series.Title, Organizer: orDash(sp.Series.OrganizerName), Room: rooms[sp.Series.RoomID],
+			Snapshot: sp.FromSnapshot}
+		if sp.Outcome() == models.ResplitKept {
+			row.Summary = l.Tf("cutover.resplit_kept", len(sp.Moves))
+		} else {
+			pg.CanResplit = true
+			row.Summary = l.Tf("cutover.resplit_to_move", len(sp.Moves)-len(sp.Frozen)-len(sp.Skipped), len(sp.Moves))
+		}
+		for _, r := range sp.Moves {
+			to := models.BackendDingTalk
+			if r.Backend == models.BackendDingTalk {
+				to = models.BackendOA
+			}
+			o := resplitOccurrence{When: s.span(l, r.Start, r.End), From: backendName(l, r.Backend), To: backendName(l, to)}
+			if t, taken := sp.SkippedAt(r.Start); sp.IsFrozen(r.ID) {
+				o.Code, o.Note = "oa_frozen", l.Tf("cutover.resplit_frozen", backendName(l, r.Backend))
+			} else if taken {
+				o.Code, o.Note = "slot_taken", l.Tf("cutover.resplit_taken", backendName(l, to), t.With.Title, s.span(l, t.With.Start, t.With.End))
+			} else if sp.FromSnapshot && r.Backend == models.BackendOA {
+				o.Note = l.T("cutover.resplit_snapshot")
+			}
+			row.Occurrences = append(row.Occurrences, o)
+		}
+		pg.Resplit = append(pg.Resplit, row)
+	}
+	if pg.Resplitted, err = s.resplitDone(ctx, l, c.QueryParams()["series"]); err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, "cutover.html", pg)
 }
 
+// resplitOutcome is what "migrate all" did to one series, carried to the report page in
+// its query: id.outcome.moved.skipped.kept.snapshot(0/1).code.
+func resplitOutcome(sp models.SeriesResplit, code string) string {
+	moved := len(sp.Moves) - len(sp.Frozen) - len(sp.Skipped)
+	snapshot := 0
+	if sp.FromSnapshot {
+		snapshot = 1
+	}
+	return fmt.Sprintf("%s.%s.%d.%d.%d.%d.%s", sp.Series.ID, sp.Outcome(), moved, len(sp.Skipped), len(sp.Frozen), snapshot, code)
+}
+
+// resplitDone renders the outcomes of the last "migrate all" (see resplitOutcome).
+func (s *server) resplitDone(ctx context.Context, l lang, list []string) ([]resplitDoneRow, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	type done struct {
+		id, outcome, code              string
+		moved, skipped, kept, snapshot int
+	}
+	var parsed []done
+	var ids []string
+	for _, v := range list {
+		f := strings.Split(v, ".")
+		if len(f) != 7 {
+			continue
+		}
+		d := done{id: f[0], outcome: f[1], code: f[6]}
+		d.moved, _ = strconv.Atoi(f[2])
+		d.skipped, _ = strconv.Atoi(f[3])
+		d.kept, _ = strconv.Atoi(f[4])
+		d.snapshot, _ = strconv.Atoi(f[5])
+		parsed = append(parsed, d)
+		ids = append(ids, d.id)
+	}
+	series, err := s.store.SeriesByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []resplitDoneRow
+	for _, d := range parsed {
+		ser, ok := series[d.id]
+		if !ok {
+			continue
+		}
+		var text string
+		switch d.outcome {
+		case models.ResplitMoved:
+			text = l.Tf("cutover.resplit_moved", d.moved, d.skipped)
+			if d.snapshot == 1 {
+				text += " " + l.T("cutover.resplit_moved_snapshot")
+			}
+			if d.kept > 0 {
+				text += " " + l.Tf("cutover.resplit_moved_kept", d.kept)
+			}
+		case models.ResplitKept:
+			text = l.Tf("cutover.resplit_kept", d.kept)
+		default:
+			msg, ok := s.say(l, d.code, nil)
+			if !ok || strings.Contains(msg, "{") {
+				msg = d.code
+			}
+			text = l.Tf("cutover.resplit_failed", msg)
+		}
+		out = append(out, resplitDoneRow{ID: d.id, Title: ser.Title, Outcome: d.outcome, Text: text})
+	}
+	return out, nil
+}
+
 // migrateAllForm handles POST /admin/cutover/migrate: every listed reservation is queued
-// for migration; the report page then shows the progress.
+// for migration and every series split at another cutover is re-split; the report page
+// then shows the progress and what happened to each series.
 func (s *server) migrateAllForm(c echo.Context) error {
-	ctx := c.Request().Context()
+	ctx, l := c.Request().Context(), langOf(c)
 	rep, err := s.conflicts.Cutover(ctx)
 	if err != nil {
 		return err
@@ -570,10 +706,23 @@ func (s *server) migrateAllForm(c echo.Context) error {
 		started++
 	}
 	// Series move as a whole (one recurring event in DingTalk), not occurrence by occurrence.
-	moved, notMoved, err := s.conflicts.Resplit(ctx, user(c))
+	done, err := s.conflicts.Resplit(ctx, user(c))
 	if err != nil {
 		return err
 	}
-	started, failed = started+moved, failed+notMoved
-	return redirect(c, fmt.Sprintf("/admin/cutover?started=%d&failed=%d", started, failed))
+	q := url.Values{}
+	for _, sp := range done {
+		code := ""
+		switch sp.Outcome() {
+		case models.ResplitMoved:
+			started++
+		case models.ResplitFailed:
+			failed++
+			code = s.explain(sp.Err, l).Code
+		}
+		q.Add("series", resplitOutcome(sp, code))
+	}
+	q.Set("started", strconv.Itoa(started))
+	q.Set("failed", strconv.Itoa(failed))
+	return redirect(c, "/admin/cutover?"+q.Encode())
 }

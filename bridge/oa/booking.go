@@ -38,6 +38,9 @@ type BookRequest struct {
 	// the description and is how a retried Book finds an earlier attempt. It must
 	// not contain spaces or HTML special characters.
 	Marker string
+	// FirstAttempt says no earlier attempt with this Marker can have reached the OA: Book
+	// then skips looking for one before it books (one occupancy read less).
+	FirstAttempt bool
 }
 
 // Booking is one room booking as listed for its applicant.
@@ -87,7 +90,7 @@ type flipInfo[T any] struct {
 // Book books req.RoomID for loginName and returns the new booking's roomAppId. If
 // a booking of this user with req.Marker at the same room and times already
 // exists, Book returns its id and books nothing, so retrying after any failure is
-// safe.
+// safe (unless req.FirstAttempt claims there was no earlier try).
 //
 // Errors wrap models.ErrConflict if the slot is taken, models.ErrForbidden if the
 // user may not book the room (or has no OA login), models.ErrInvalid for a bad
@@ -97,10 +100,12 @@ func (c *Client) Book(ctx context.Context, loginName string, req BookRequest) (s
 	if err := c.checkBook(req); err != nil {
 		return "", fmt.Errorf("seeyon book room %s: %w", req.RoomID, err)
 	}
-	if appID, err := c.findBooked(ctx, loginName, req); err != nil {
-		return "", fmt.Errorf("seeyon look up booking %s in room %s: %w", req.Marker, req.RoomID, err)
-	} else if appID != "" {
-		return appID, nil
+	if !req.FirstAttempt {
+		if appID, err := c.findBooked(ctx, loginName, req); err != nil {
+			return "", fmt.Errorf("seeyon look up booking %s in room %s: %w", req.Marker, req.RoomID, err)
+		} else if appID != "" {
+			return appID, nil
+		}
 	}
 
 	check := map[string]string{

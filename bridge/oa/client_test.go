@@ -534,6 +534,26 @@ func TestBookNextWeek(t *testing.T) {
 	}
 }
 
+// TestBookFirstAttempt: a first attempt books without looking for an earlier one (the
+// day is read once, for the new id); a retry of the same marker still finds it.
+func TestBookFirstAttempt(t *testing.T) {
+	e := newEnv(t, nil)
+	r := req(roomDuowei, at(3, 9, 0), at(3, 10, 0), "[rb:first]")
+	r.FirstAttempt = true
+	id := e.mustBook(t, "zhangsan", r)
+	if n := e.fake.Calls("getMeetingUserInfo") + e.fake.Calls("getMeetingRoomApps"); n != 1 {
+		t.Errorf("reads of the room's day for a first attempt = %d, want 1", n)
+	}
+	r.FirstAttempt = false
+	again, err := e.client.Book(context.Background(), "zhangsan", r)
+	if err != nil || again != id {
+		t.Fatalf("Book() again = %q, %v, want %q", again, err, id)
+	}
+	if n := e.fake.Calls("execApp"); n != 1 {
+		t.Errorf("execApp calls = %d, want 1", n)
+	}
+}
+
 // TestSeeyonMessages maps Seeyon's zh_CN message texts to outcomes.
 func TestSeeyonMessages(t *testing.T) {
 	tests := []struct {

@@ -49,7 +49,12 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if splits, err := a.service.ResplitSeries(ctx, "", true); err != nil {
 		a.log.Warn("list series split at another cutover", "err", err)
 	} else if len(splits) > 0 {
-		a.log.Warn("series split at another cutover: run roombridge migrate-bookings to move their occurrences", "series", len(splits), "first", splits[0].Series.ID)
+		frozen := 0
+		for _, sp := range splits {
+			frozen += len(sp.Frozen)
+		}
+		a.log.Warn("series split at another cutover: run roombridge migrate-bookings to move their occurrences", "series", len(splits), "first", splits[0].Series.ID,
+			"oa_frozen", frozen)
 	}
 	fmt.Fprintf(stdout, "roombridge listening on http://%s (%s; cutover %s, OA freeze %s)\n", displayAddr(ln.Addr()), mode,
 		cfg.Cutover.In(cfg.Zone).Format("2006-01-02 15:04"), cfg.Freeze.In(cfg.Zone).Format("2006-01-02 15:04"))

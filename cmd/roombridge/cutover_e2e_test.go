@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +86,134 @@ func TestCutoverReportSeries(t *testing.T) {
 	}
 	if n := strings.Count(html, "跨切换周会"); n != 1 {
 		t.Errorf("/admin/cutover names the series %d times, want once", n)
+	}
+}
+
+// restartAt stops in and starts roombridge again on the same database and backends with
+// the cutover at cutover and the OA freeze at freeze, as an operator who changes
+// ROOMBRIDGE_CUTOVER does.
+func restartAt(t *testing.T, in *instance, env map[string]string, cutover, freeze time.Time) *instance {
+	t.Helper()
+	if err := in.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	next := maps.Clone(env)
+	next["ROOMBRIDGE_CUTOVER"], next["ROOMBRIDGE_OA_FREEZE"] = cutover.Format(time.RFC3339), freeze.Format(time.RFC3339)
+	return start(t, next)
+}
+
+// splitAtAnotherCutover books bookWeekly through a roombridge with real backends (the
+// OA and DingTalk fakes over HTTP) and the cutover in 7 days, and restarts it with the
+// cutover one week later: the series' DingTalk occurrence on day 8 now belongs to the OA.
+// db is the database: "sqlite" (a new file) or "mysql" (a new database on the test
+// server, migrated).
+func splitAtAnotherCutover(t *testing.T, db string) (*instance, map[string]string, seriesReply) {
+	t.Helper()
+	_, _, env := roomFakes(t, "", "", nil, nil)
+	env["ROOMBRIDGE_DB"] = "sqlite:" + filepath.Join(t.TempDir(), "roombridge.db")
+	if db == "mysql" {
+		env["ROOMBRIDGE_DB"] = emptyMySQL(t, "rbcutover")
+		if err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, io.Discard, io.Discard); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
+	}
+	in := start(t, env)
+	s, _ := in.bookWeekly(t) // oa dingtalk dingtalk dingtalk
+	return restartAt(t, in, env, in.day(14, 0, 0), in.day(14, 0, 0).Add(-time.Hour)), env, s
+}
+
+// section is the part of html from the element holding marker to the end of its list.
+func section(t *testing.T, html, marker string) string {
+	t.Helper()
+	i := strings.Index(html, marker)
+	if i < 0 {
+		t.Fatalf("no %q in\n%s", marker, html)
+	}
+	return html[i : i+strings.Index(html[i:], "</ul>")]
+}
+
+// TestCutoverPageResplit: a series booked at one cutover, seen by a roombridge started
+// with another. /admin/cutover lists it, admins only, in both languages, with its
+// occurrence in the wrong system (from → to); "migrate all" re-splits it and the page
+// says so per series. After the OA freeze, with the cutover later again, the DingTalk
+// occurrence that now belongs to the OA is shown staying in DingTalk (oa_frozen), and
+// "migrate all" reports the series kept.
+func TestCutoverPageResplit(t *testing.T) {
+	for _, db := range []string{"sqlite", "mysql"} {
+		t.Run(db, func(t *testing.T) { testCutoverPageResplit(t, db) })
+	}
+}
+
+func testCutoverPageResplit(t *testing.T, db string) {
+	in, env, s := splitAtAnotherCutover(t, db)
+	backends := func(in *instance) string {
+		out := ""
+		for _, o := range s.Occurrences {
+			out += in.settle("zhangsan", o.ID).Backend + " "
+		}
+		return out
+	}
+	page := func(in *instance, user, lang string) (int, string) {
+		r := in.do("GET", in.url+"/admin/cutover", user, nil, "Accept-Language", lang)
+		return r.code, string(r.body)
+	}
+	migrateAll := func(in *instance) string {
+		r := in.do("POST", in.url+"/admin/cutover/migrate", "admin", strings.NewReader(""), "Content-Type", "application/x-www-form-urlencoded",
+			"Sec-Fetch-Site", "same-origin", "Accept-Language", "en")
+		if r.code != http.StatusOK {
+			t.Fatalf("POST /admin/cutover/migrate (following its redirect) = %d\n%s", r.code, r.body)
+		}
+		return string(r.body)
+	}
+
+	if code, _ := page(in, "zhangsan", "en"); code != http.StatusForbidden {
+		t.Errorf("GET /admin/cutover as staff = %d, want 403", code)
+	}
+	day8 := in.day(8, 18, 0).Format("2006-01-02")
+	for _, l := range []struct{ lang, title, move string }{{"en", "Series split at another cutover", "DingTalk → OA (Seeyon)"}, {"zh-CN", "按其他切换时间拆分的周期会议", "钉钉 → OA（致远）"}} {
+		code, html := page(in, "admin", l.lang)
+		if code != http.StatusOK || !strings.Contains(html, l.title) {
+			t.Fatalf("GET /admin/cutover (%s) = %d, want the section %q\n%s", l.lang, code, l.title, html)
+		}
+		sec := section(t, html, `data-resplit="`+s.SeriesID+`"`)
+		if strings.Count(sec, "<li") != 1 || !strings.Contains(sec, day8) || !strings.Contains(sec, l.move) || strings.Contains(sec, "data-code") {
+			t.Errorf("/admin/cutover (%s) series section = %s, want the day 8 occurrence %s, nothing skipped", l.lang, sec, l.move)
+		}
+		if !strings.Contains(html, `id="migrate-all"`) {
+			t.Errorf("/admin/cutover (%s) offers no \"migrate all\" for the series", l.lang)
+		}
+	}
+	html := migrateAll(in)
+	done := section(t, html, `id="resplit-done"`)
+	if !strings.Contains(done, `data-resplit-done="`+s.SeriesID+`" data-outcome="moved"`) || !strings.Contains(done, "moved 1 meetings, skipped 0") {
+		t.Errorf("/admin/cutover after \"migrate all\" = %s, want the series moved, one meeting", done)
+	}
+	if got := backends(in); got != "oa oa dingtalk dingtalk " {
+		t.Errorf("after \"migrate all\" the occurrences go to %s, want oa oa dingtalk dingtalk", got)
+	}
+	if _, html := page(in, "admin", "en"); strings.Contains(html, `data-resplit="`) {
+		t.Errorf("/admin/cutover after the re-split still lists a series to re-split:\n%s", html)
+	}
+
+	// After the OA freeze, one more week later: day 15 (DingTalk) now belongs to a frozen OA.
+	in = restartAt(t, in, env, in.day(21, 0, 0), time.Now().Add(-time.Hour))
+	_, html = page(in, "admin", "en")
+	sec := section(t, html, `data-resplit="`+s.SeriesID+`"`)
+	if !strings.Contains(sec, `data-code="oa_frozen"`) || !strings.Contains(sec, in.day(15, 18, 0).Format("2006-01-02")) ||
+		!strings.Contains(sec, "stays in DingTalk: the OA is frozen") || !strings.Contains(sec, "they stay in DingTalk (oa_frozen)") {
+		t.Errorf("/admin/cutover after the freeze = %s, want day 15 staying in DingTalk (oa_frozen)", sec)
+	}
+	if strings.Contains(html, `id="migrate-all"`) {
+		t.Errorf("/admin/cutover offers \"migrate all\" with nothing that can move")
+	}
+	if _, zh := page(in, "admin", "zh-CN"); !strings.Contains(zh, "留在钉钉：OA 已冻结") {
+		t.Errorf("/admin/cutover (zh) after the freeze lacks the frozen note:\n%s", section(t, zh, `data-resplit="`))
+	}
+	html = migrateAll(in)
+	if done := section(t, html, `id="resplit-done"`); !strings.Contains(done, `data-outcome="kept"`) || !strings.Contains(done, "1 meetings belong to the OA now, but the OA is frozen") {
+		t.Errorf("/admin/cutover after \"migrate all\" when frozen = %s, want the series kept", done)
+	}
+	if got := backends(in); got != "oa oa dingtalk dingtalk " {
+		t.Errorf("after \"migrate all\" when frozen the occurrences go to %s, want them unchanged", got)
 	}
 }

@@ -83,26 +83,34 @@ func migrateBookings(ctx context.Context, cfg config, dryRun, asJSON bool, stdou
 		say("%d series split at another cutover:", len(splits))
 	}
 	for _, sp := range splits {
-		o := seriesOutcome{SeriesID: sp.Series.ID, UID: sp.Series.UID, Moves: len(sp.Moves), Sequence: sp.Series.Sequence}
+		o := seriesOutcome{SeriesID: sp.Series.ID, UID: sp.Series.UID, Moves: len(sp.Moves), Sequence: sp.Series.Sequence,
+			Outcome: sp.Outcome(), FromSnapshot: sp.FromSnapshot}
 		for _, t := range sp.Skipped {
 			o.Skipped = append(o.Skipped, t.Start)
 		}
-		switch {
-		case dryRun:
-			o.Outcome = "to_move"
-		case sp.Err != nil:
-			o.Outcome, o.Error = "failed", sp.Err.Error()
-		default:
-			o.Outcome = "moved"
+		if sp.Err != nil {
+			o.Error = sp.Err.Error()
 		}
-		out.Series = append(out.Series, o)
 		say("  series %s %q: %d occurrence(s) in the wrong system: %s%s", sp.Series.ID, sp.Series.Title, len(sp.Moves), o.Outcome, suffix(migrateOutcome{Error: o.Error}))
 		for _, r := range sp.Moves {
-			say("    %s  %s → %s", r.Start.In(zone).Format("2006-01-02 15:04"), r.Backend, a.service.Route(r.Start).Backend)
+			to := a.service.Route(r.Start).Backend
+			oc := occurrenceOutcome{Start: r.Start, From: r.Backend, To: to}
+			note := ""
+			switch _, taken := sp.SkippedAt(r.Start); {
+			case sp.IsFrozen(r.ID):
+				oc.Reason = "oa_frozen"
+				note = ": stays in " + string(r.Backend) + " (oa_frozen: the OA is frozen and can take no booking)"
+			case taken:
+				oc.Reason = "slot_taken"
+				note = ": skipped (slot_taken: someone else holds the slot there)"
+			case sp.FromSnapshot && r.Backend == models.BackendOA:
+				oc.FromSnapshot = true
+				note = " (from the last OA snapshot; the OA still lists it)"
+			}
+			o.Occurrences = append(o.Occurrences, oc)
+			say("    %s  %s → %s%s", r.Start.In(zone).Format("2006-01-02 15:04"), r.Backend, to, note)
 		}
-		for _, t := range o.Skipped {
-			say("    skipped %s: the slot is taken", t.In(zone).Format("2006-01-02 15:04"))
-		}
+		out.Series = append(out.Series, o)
 	}
 	if !dryRun && len(splits) > 0 {
 		// The moves are in the outbox: send what can be sent now (the server's outbox
@@ -120,7 +128,7 @@ func migrateBookings(ctx context.Context, cfg config, dryRun, asJSON bool, stdou
 		if err := writeMigrateJSON(asJSON, stdout, out); err != nil {
 			return err
 		}
-		return failedSeries(out.Series)
+		return failedSeries(out.Series, dryRun)
 	}
 	out.Summary = map[string]int{"migrated": 0, "failed": 0, "queued": 0}
 	for i, it := range rep.Items {
@@ -154,29 +162,60 @@ func migrateBookings(ctx context.Context, cfg config, dryRun, asJSON bool, stdou
 	if out.Summary["failed"] > 0 {
 		return fmt.Errorf("migrate-bookings: %d booking(s) could not be migrated", out.Summary["failed"])
 	}
-	return failedSeries(out.Series)
+	return failedSeries(out.Series, dryRun)
 }
 
 // seriesOutcome is what migrate-bookings did to one series split at another cutover.
 type seriesOutcome struct {
-	SeriesID string      `json:"series_id"`
-	UID      string      `json:"uid"`
-	Moves    int         `json:"occurrences_to_move"`
-	Outcome  string      `json:"outcome"` // to_move (dry run), moved or failed
-	Sequence int         `json:"sequence"`
-	Skipped  []time.Time `json:"skipped,omitempty"`
-	Error    string      `json:"error,omitempty"`
+	SeriesID string `json:"series_id"`
+	UID      string `json:"uid"`
+	// Moves counts the occurrences in the wrong system, those that cannot move included.
+	Moves int `json:"occurrences_to_move"`
+	// Outcome is to_move (dry run), moved, kept (nothing could move: the OA is frozen) or
+	// failed.
+	Outcome  string `json:"outcome"`
+	Sequence int    `json:"sequence"`
+	// Skipped are the starts of the occurrences whose slot is taken (slot_taken).
+	Skipped []time.Time `json:"skipped,omitempty"`
+	// FromSnapshot: the OA is frozen; occurrences leaving it are created in DingTalk from
+	// the stored rows and their OA bookings are not cancelled.
+	FromSnapshot bool `json:"from_snapshot,omitempty"`
+	// Occurrences are the occurrences in the wrong system, each with where it goes.
+	Occurrences []occurrenceOutcome `json:"occurrences"`
+	Error       string              `json:"error,omitempty"`
 }
 
-func failedSeries(list []seriesOutcome) error {
-	n := 0
+// occurrenceOutcome is one occurrence of a series in the wrong system: from → to, and
+// why it does not get there (reason slot_taken: cancelled; oa_frozen: it stays in From).
+type occurrenceOutcome struct {
+	Start        time.Time      `json:"start"`
+	From         models.Backend `json:"from"`
+	To           models.Backend `json:"to"`
+	Reason       string         `json:"reason,omitempty"`
+	FromSnapshot bool           `json:"from_snapshot,omitempty"`
+}
+
+// failedSeries is the error of a real run that left series or occurrences in the wrong
+// system: re-splits that failed, and occurrences a frozen OA cannot take.
+func failedSeries(list []seriesOutcome, dryRun bool) error {
+	failed, frozen := 0, 0
 	for _, o := range list {
-		if o.Outcome == "failed" {
-			n++
+		if o.Outcome == models.ResplitFailed {
+			failed++
+		}
+		for _, oc := range o.Occurrences {
+			if oc.Reason == "oa_frozen" {
+				frozen++
+			}
 		}
 	}
-	if n > 0 {
-		return fmt.Errorf("migrate-bookings: %d series could not be re-split", n)
+	switch {
+	case dryRun:
+		return nil
+	case failed > 0:
+		return fmt.Errorf("migrate-bookings: %d series could not be re-split", failed)
+	case frozen > 0:
+		return fmt.Errorf("migrate-bookings: %d occurrence(s) stay in DingTalk: they belong to the OA, which is frozen (oa_frozen)", frozen)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -342,4 +343,223 @@ func TestMigrateBookingsResplitsSeries(t *testing.T) {
 	if err != nil || len(again.Series) != 0 {
 		t.Errorf("migrate-bookings again = %+v, %v; want nothing to move\n%s", again.Series, err, log)
 	}
+}
+
+// TestServeSeriesEditRefusedAndOlderEvent: DingTalk refuses the recurring event a change
+// "this and following" makes (the room is busy there, unseen by the bridge): the
+// occurrences keep their old time and DingTalk ids, and say why in both languages. A
+// later change from the next DingTalk occurrence and the cancellation of the one left
+// behind leave no event of the series in DingTalk.
+func TestServeSeriesEditRefusedAndOlderEvent(t *testing.T) {
+	in := start(t, nil)
+	s, _ := in.bookWeekly(t) // 18:00, the first in the OA, three in DingTalk
+	type occurrence struct {
+		booking
+		Start      string `json:"start"`
+		ReasonCode string `json:"reason_code"`
+	}
+	get := func(id, lang string) occurrence {
+		t.Helper()
+		var o occurrence
+		in.settle("zhangsan", id)
+		in.do("GET", in.url+"/api/v1/bookings/"+id, "zhangsan", nil, "Accept-Language", lang).json(t, &o)
+		return o
+	}
+	var before []occurrence
+	for _, o := range s.Occurrences {
+		before = append(before, get(o.ID, "zh-CN"))
+	}
+	patch := func(i int, scope string, at time.Time) reply {
+		return in.do("PATCH", in.url+"/api/v1/bookings/"+s.Occurrences[i].ID+"?scope="+scope, "zhangsan",
+			strings.NewReader(fmt.Sprintf(`{"start":%q,"end":%q}`, at.Format(time.RFC3339), at.Add(time.Hour).Format(time.RFC3339))))
+	}
+	if r := in.do("POST", in.dtURL+"/_fake/faults", "", strings.NewReader(`{"kind":"room_busy","api":"AddMeetingRooms","times":1}`)); r.code/100 != 2 {
+		t.Fatalf("set DingTalk fault = %d %s", r.code, r.body)
+	}
+	if r := patch(1, "following", in.day(8, 20, 0)); r.code != http.StatusOK {
+		t.Fatalf("PATCH ?scope=following = %d %s", r.code, r.body)
+	}
+	for i := 1; i < 4; i++ {
+		zh, en := get(s.Occurrences[i].ID, "zh-CN"), get(s.Occurrences[i].ID, "en")
+		if zh.Status != "confirmed" || zh.Start != before[i].Start || zh.RemoteID != before[i].RemoteID || zh.ReasonCode != "reschedule_refused" ||
+			!strings.Contains(zh.Reason, "改期被拒绝") || !strings.Contains(en.Reason, "reschedule was refused") {
+			t.Errorf("occurrence %d after DingTalk refused its new slot = %+v / %q; want confirmed at %s as %s, reason reschedule_refused in both languages",
+				i, zh, en.Reason, before[i].Start, before[i].RemoteID)
+		}
+	}
+
+	// From the third occurrence on to 20:00 (now accepted), then the second cancelled:
+	// the event the three were in is left empty, and goes.
+	if r := patch(2, "following", in.day(15, 20, 0)); r.code != http.StatusOK {
+		t.Fatalf("PATCH ?scope=following from the third = %d %s", r.code, r.body)
+	}
+	for i := 2; i < 4; i++ {
+		if o := get(s.Occurrences[i].ID, "en"); o.Status != "confirmed" || o.ReasonCode != "" || !strings.Contains(o.Start, "T20:00:00") {
+			t.Errorf("occurrence %d after the second change = %+v, want confirmed at 20:00", i, o)
+		}
+	}
+	if r := in.do("DELETE", in.url+"/api/v1/bookings/"+s.Occurrences[1].ID+"?scope=this", "zhangsan", nil); r.code != http.StatusOK {
+		t.Fatalf("DELETE ?scope=this = %d %s", r.code, r.body)
+	}
+	liveSeriesEvents := func() []string {
+		t.Helper()
+		var events []struct {
+			ID, Summary, Status string
+			Native              bool
+		}
+		in.do("GET", in.dtURL+"/_fake/events", "", nil).json(t, &events)
+		var out []string
+		for _, e := range events {
+			if e.Summary == "周例会" && e.Status != "cancelled" && !e.Native {
+				out = append(out, e.ID)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(liveSeriesEvents()) != 1 && time.Now().Before(deadline) {
+		in.settle("zhangsan", s.Occurrences[1].ID)
+	}
+	if got := liveSeriesEvents(); len(got) != 1 {
+		t.Errorf("after the change and the cancellation DingTalk holds events %v of the series, want only the new one", got)
+	}
+	if r := in.do("DELETE", in.url+"/api/v1/bookings/"+s.Occurrences[2].ID+"?scope=all", "zhangsan", nil); r.code != http.StatusOK {
+		t.Fatalf("DELETE ?scope=all = %d %s", r.code, r.body)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for len(liveSeriesEvents()) != 0 && time.Now().Before(deadline) {
+		in.settle("zhangsan", s.Occurrences[2].ID)
+	}
+	if got := liveSeriesEvents(); len(got) != 0 {
+		t.Errorf("after cancelling the series DingTalk still holds its events %v", got)
+	}
+}
+
+// frozenEnv is operatorEnv with the OA freeze an hour ago: the OA can be neither read nor
+// written any more.
+func (in *instance) frozenEnv(cutover time.Time) map[string]string {
+	env := in.operatorEnv(cutover)
+	env["ROOMBRIDGE_OA_FREEZE"] = time.Now().Add(-time.Hour).Format(time.RFC3339)
+	return env
+}
+
+// migrateBookingsText runs migrate-bookings without --json and returns its output.
+func migrateBookingsText(env map[string]string, args ...string) (string, error) {
+	var out, errb strings.Builder
+	err := run(context.Background(), append([]string{"migrate-bookings"}, args...), func(k string) string { return env[k] }, &out, &errb)
+	return out.String() + errb.String(), err
+}
+
+// TestMigrateBookingsResplitAfterFreeze re-splits series after the OA freeze. With the
+// cutover moved earlier, the OA occurrence now after it is created in DingTalk from the
+// stored row, its OA booking is left in the OA (from_snapshot in the output and the
+// audit log). With the cutover moved later, the DingTalk occurrence now before it cannot
+// be booked in the frozen OA: it stays in DingTalk, reported with reason oa_frozen in
+// the text and --json, the run exits with an error, and nothing changes, every run.
+func TestMigrateBookingsResplitAfterFreeze(t *testing.T) {
+	t.Run("cutover earlier: OA occurrence from the snapshot", func(t *testing.T) {
+		in := start(t, nil)
+		first := in.day(1, 18, 0)
+		body := strings.TrimSuffix(bookingBody("duowei", "三日会", first, time.Hour), "}") + `,"rrule":"FREQ=DAILY;INTERVAL=3;COUNT=4"}`
+		var s seriesReply
+		if r := in.do("POST", in.url+"/api/v1/bookings", "zhangsan", strings.NewReader(body)); r.code != http.StatusCreated {
+			t.Fatalf("POST series = %d %s", r.code, r.body)
+		} else {
+			r.json(t, &s)
+		}
+		backends := func() string {
+			out := ""
+			for _, o := range s.Occurrences {
+				out += in.settle("zhangsan", o.ID).Backend + " "
+			}
+			return out
+		}
+		if got := backends(); got != "oa oa dingtalk dingtalk " {
+			t.Fatalf("occurrences go to %s, want oa oa dingtalk dingtalk", got)
+		}
+		var oaApp string
+		var oaHeld []struct {
+			AppID     string    `json:"appId"`
+			Start     time.Time `json:"start"`
+			Cancelled bool      `json:"cancelled"`
+		}
+		in.do("GET", in.oaURL+"/_fake/bookings", "", nil).json(t, &oaHeld)
+		for _, b := range oaHeld {
+			if b.Start.Equal(in.day(4, 18, 0)) && !b.Cancelled {
+				oaApp = b.AppID
+			}
+		}
+		if oaApp == "" {
+			t.Fatalf("OA fake = %+v, want the occurrence on day 4", oaHeld)
+		}
+		env := in.frozenEnv(in.day(3, 0, 0))
+
+		dry, log, err := in.migrateBookings(t, env, "--dry-run")
+		if err != nil || len(dry.Series) != 1 || dry.Series[0].Outcome != "to_move" || !dry.Series[0].FromSnapshot || len(dry.Series[0].Occurrences) != 1 {
+			t.Fatalf("migrate-bookings --dry-run = %+v, %v; want one occurrence to move from the snapshot\n%s", dry.Series, err, log)
+		}
+		if oc := dry.Series[0].Occurrences[0]; !oc.Start.Equal(in.day(4, 18, 0)) || oc.From != "oa" || oc.To != "dingtalk" || oc.Reason != "" || !oc.FromSnapshot {
+			t.Errorf("dry run occurrence = %+v, want day 4 oa → dingtalk from the snapshot", oc)
+		}
+		text, err := migrateBookingsText(env)
+		if err != nil || !strings.Contains(text, "oa → dingtalk (from the last OA snapshot; the OA still lists it)") || !strings.Contains(text, ": moved") {
+			t.Fatalf("migrate-bookings = %v, want the series moved and the occurrence marked from the snapshot:\n%s", err, text)
+		}
+		if got := backends(); got != "oa dingtalk dingtalk dingtalk " {
+			t.Errorf("after migrate-bookings the occurrences go to %s, want oa dingtalk dingtalk dingtalk", got)
+		}
+		in.do("GET", in.oaURL+"/_fake/bookings", "", nil).json(t, &oaHeld)
+		for _, b := range oaHeld {
+			if b.AppID == oaApp && b.Cancelled {
+				t.Errorf("the OA booking %s was cancelled after the freeze", oaApp)
+			}
+		}
+		audit := in.do("GET", in.url+"/admin/audit?reservation="+s.SeriesID, "admin", nil, "Accept-Language", "en")
+		if !strings.Contains(string(audit.body), "resplit_series") || !strings.Contains(string(audit.body), "from_snapshot=1") {
+			t.Errorf("audit of the series = %d, want resplit_series with from_snapshot=1:\n%s", audit.code, audit.body)
+		}
+		again, log, err := in.migrateBookings(t, env)
+		if err != nil || len(again.Series) != 0 {
+			t.Errorf("migrate-bookings again = %+v, %v; want nothing to move\n%s", again.Series, err, log)
+		}
+	})
+
+	t.Run("cutover later: DingTalk occurrence kept", func(t *testing.T) {
+		in := start(t, nil)
+		s, backends := in.bookWeekly(t)
+		env := in.frozenEnv(in.day(14, 0, 0))
+		var events []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		}
+		in.do("GET", in.dtURL+"/_fake/events", "", nil).json(t, &events)
+		for _, args := range [][]string{{"--dry-run"}, nil, nil} {
+			res, log, err := in.migrateBookings(t, env, args...)
+			dry := len(args) > 0
+			if dry != (err == nil) || err != nil && !strings.Contains(err.Error(), "oa_frozen") {
+				t.Errorf("migrate-bookings %v = %v; want an oa_frozen error from a real run only\n%s", args, err, log)
+			}
+			if len(res.Series) != 1 || res.Series[0].UID != s.UID || res.Series[0].Outcome != "kept" || res.Series[0].Sequence != 0 || len(res.Series[0].Occurrences) != 1 {
+				t.Fatalf("migrate-bookings %v series = %+v; want the series kept, unchanged", args, res.Series)
+			}
+			if oc := res.Series[0].Occurrences[0]; !oc.Start.Equal(in.day(8, 18, 0)) || oc.From != "dingtalk" || oc.To != "oa" || oc.Reason != "oa_frozen" {
+				t.Errorf("migrate-bookings %v occurrence = %+v, want day 8 dingtalk → oa, reason oa_frozen", args, oc)
+			}
+		}
+		text, err := migrateBookingsText(env)
+		if err == nil || !strings.Contains(text, ": kept") || !strings.Contains(text, "dingtalk → oa: stays in dingtalk (oa_frozen") {
+			t.Errorf("migrate-bookings = %v, want an error and the occurrence reported as staying in DingTalk:\n%s", err, text)
+		}
+		if got := backends(); got != "oa dingtalk dingtalk dingtalk " {
+			t.Errorf("after migrate-bookings the occurrences go to %s, want them unchanged", got)
+		}
+		var after []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		}
+		in.do("GET", in.dtURL+"/_fake/events", "", nil).json(t, &after)
+		if fmt.Sprint(after) != fmt.Sprint(events) {
+			t.Errorf("DingTalk fake events = %+v after the runs, want them unchanged %+v", after, events)
+		}
+	})
 }

@@ -179,7 +179,12 @@ func (s *Service) bookAt(ctx context.Context, view *models.CatalogView, by model
 		handed.lease(&job)
 	}
 	got, created, err := s.store.BookAt(ctx, view, r, []models.Job{job}, audit)
-	if err != nil || !created {
+	var taken *models.ConflictError
+	switch {
+	case err != nil && !errors.As(err, &taken) && !errors.Is(err, models.ErrCatalogChanged):
+		// Not a refusal: the transaction may have committed though its answer was lost.
+		handed.lost(job)
+	case err != nil || !created:
 		handed.cancel()
 	}
 	if err != nil {

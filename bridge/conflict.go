@@ -2,9 +2,12 @@ package bridge
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +30,9 @@ type Detector struct {
 	pendMu  sync.Mutex
 	pending time.Time
 	wake    chan struct{}
+
+	// SweepEvery is how often Run sweeps (default 10 min).
+	SweepEvery time.Duration
 }
 
 // NewDetector builds a Detector.
@@ -52,13 +58,35 @@ func (d *Detector) Notify(since time.Time) {
 	}
 }
 
-// Run detects what Notify was told of until ctx ends; a failed detection is logged and
-// tried again at the next notice.
+// SweepMargin is how far before the recorded mark a sweep starts reading: a write stamps
+// updated_at before it commits (a sync pass's transaction may wait for the database),
+// and replicas stamp with their own clocks. A change that commits after a sweep's read
+// with a stamp from before it is then still inside the next sweep.
+const SweepMargin = 10 * time.Minute
+
+// Run sweeps (see Sweep) at once and then every SweepEvery, and between sweeps detects
+// what Notify was told of, until ctx ends. A failed detection is logged and tried again
+// at the next notice; a failed sweep at the next sweep.
 func (d *Detector) Run(ctx context.Context) error {
+	every := d.SweepEvery
+	if every <= 0 {
+		every = 10 * time.Minute
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	sweep := func() {
+		if _, err := d.Sweep(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("conflict sweep", "err", err)
+		}
+	}
+	sweep()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-tick.C:
+			sweep()
+			continue
 		case <-d.wake:
 		}
 		d.pendMu.Lock()
@@ -75,6 +103,46 @@ func (d *Detector) Run(ctx context.Context) error {
 	}
 }
 
+// Sweep looks at every reservation changed since the store's detection mark (less
+// SweepMargin) and then moves the mark to when it read them. It looks at all of them
+// when no mark is recorded, when the mark was taken with other inputs (the routing, the
+// rooms' offices or the catalog's users changed, which changes what is a conflict), or
+// when the mark lies ahead of the clock. Whatever changed while no process ran, or in a
+// process that stopped before it detected, is looked at by the next sweep of any
+// replica; a restart reads only what changed since the last sweep, not the whole table.
+func (d *Detector) Sweep(ctx context.Context) (models.ReconcileResult, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	in, err := d.inputs(ctx)
+	if err != nil {
+		return models.ReconcileResult{}, err
+	}
+	mark, err := d.store.DetectionMark(ctx)
+	if err != nil {
+		return models.ReconcileResult{}, err
+	}
+	readAt := d.store.Now()
+	var since time.Time
+	if mark.Inputs == in.fingerprint && !mark.At.IsZero() && !mark.At.After(readAt) {
+		since = mark.At.Add(-SweepMargin)
+	}
+	changed, err := d.store.ChangedReservations(ctx, since)
+	if err != nil {
+		return models.ReconcileResult{}, err
+	}
+	res, err := d.detect(ctx, in, changed, since.IsZero())
+	if err != nil {
+		return res, err
+	}
+	if err := d.store.SetDetectionMark(ctx, models.DetectionMark{At: readAt, Inputs: in.fingerprint}); err != nil {
+		return res, err
+	}
+	if since.IsZero() {
+		d.log.Info("conflict sweep over every reservation", "looked_at", len(changed))
+	}
+	return res, nil
+}
+
 // DetectSince looks at every reservation changed at or after since (the zero time:
 // all of them).
 func (d *Detector) DetectSince(ctx context.Context, since time.Time) (models.ReconcileResult, error) {
@@ -84,7 +152,7 @@ func (d *Detector) DetectSince(ctx context.Context, since time.Time) (models.Rec
 	if err != nil {
 		return models.ReconcileResult{}, err
 	}
-	return d.detect(ctx, changed)
+	return d.detectChanged(ctx, changed)
 }
 
 // DetectIDs looks at the given reservations.
@@ -95,25 +163,69 @@ func (d *Detector) DetectIDs(ctx context.Context, ids ...string) (models.Reconci
 	if err != nil {
 		return models.ReconcileResult{}, err
 	}
-	return d.detect(ctx, changed)
+	return d.detectChanged(ctx, changed)
 }
 
-func (d *Detector) detect(ctx context.Context, changed []models.Reservation) (models.ReconcileResult, error) {
-	if len(changed) == 0 {
-		return models.ReconcileResult{}, nil
-	}
+// detectInputs is what detection judges by besides the reservations: the rooms'
+// offices and the catalog's users (with the routing), and their fingerprint.
+type detectInputs struct {
+	offices     map[string]string
+	users       []models.User
+	fingerprint string
+}
+
+func (d *Detector) inputs(ctx context.Context) (detectInputs, error) {
 	rooms, err := d.store.Rooms(ctx)
 	if err != nil {
-		return models.ReconcileResult{}, err
-	}
-	offices := make(map[string]string, len(rooms))
-	for _, r := range rooms {
-		offices[r.ID] = r.OfficeID
+		return detectInputs{}, err
 	}
 	users, err := d.store.Users(ctx)
 	if err != nil {
+		return detectInputs{}, err
+	}
+	in := detectInputs{offices: make(map[string]string, len(rooms)), users: users}
+	h := sha256.New()
+	if d.routing.Zone != nil {
+		fmt.Fprintf(h, "zone %s\n", d.routing.Zone)
+	}
+	for _, sp := range d.routing.Spans {
+		fmt.Fprintf(h, "span %s %d %d\n", sp.Backend, sp.From.Unix(), sp.To.Unix())
+	}
+	lines := make([]string, 0, len(rooms)+len(users))
+	for _, r := range rooms {
+		in.offices[r.ID] = r.OfficeID
+		lines = append(lines, "room\x00"+r.ID+"\x00"+r.OfficeID)
+	}
+	for _, u := range users {
+		lines = append(lines, "user\x00"+u.ID+"\x00"+strings.TrimSpace(u.Name))
+	}
+	sort.Strings(lines)
+	for _, l := range lines {
+		h.Write([]byte(l + "\n"))
+	}
+	in.fingerprint = hex.EncodeToString(h.Sum(nil))[:32]
+	return in, nil
+}
+
+func (d *Detector) detectChanged(ctx context.Context, changed []models.Reservation) (models.ReconcileResult, error) {
+	if len(changed) == 0 {
+		return models.ReconcileResult{}, nil
+	}
+	in, err := d.inputs(ctx)
+	if err != nil {
 		return models.ReconcileResult{}, err
 	}
+	return d.detect(ctx, in, changed, false)
+}
+
+// detect looks at changed; all says changed is every reservation, which then are also
+// all those holding their rooms around them (HoldingIn would return each one, as each
+// lies in a window of its own).
+func (d *Detector) detect(ctx context.Context, in detectInputs, changed []models.Reservation, all bool) (models.ReconcileResult, error) {
+	if len(changed) == 0 {
+		return models.ReconcileResult{}, nil
+	}
+	offices, users := in.offices, in.users
 	ids := make(map[string]bool, len(changed))
 	scope := make([]string, 0, len(changed))
 	for _, r := range changed {
@@ -145,9 +257,12 @@ func (d *Detector) detect(ctx context.Context, changed []models.Reservation) (mo
 		changed = append(changed, more...)
 		scope = append(scope, others...)
 	}
-	holding, err := d.store.HoldingIn(ctx, windows(changed))
-	if err != nil {
-		return models.ReconcileResult{}, err
+	holding := changed
+	if !all {
+		var err error
+		if holding, err = d.store.HoldingIn(ctx, windows(changed)); err != nil {
+			return models.ReconcileResult{}, err
+		}
 	}
 	found, superseded := models.DetectConflicts(models.DetectInput{Routing: d.routing, Offices: offices, Changed: ids, Holding: holding,
 		KnownOrganizer: models.OrganizerIndex(users)})
@@ -168,7 +283,11 @@ func (d *Detector) detect(ctx context.Context, changed []models.Reservation) (mo
 }
 
 // windows merges the changed reservations' times into one list of stretches per room,
-// so the holding reservations around them are read with few indexed queries.
+// so the holding reservations around them are read with few indexed queries. Stretches
+// less than MaxSpan apart are merged too: HoldingIn reads MaxSpan before each stretch
+// anyway, so a merged stretch reads no row twice, and a sweep over a busy room reads it
+// in one range instead of one per booking. What the gaps add are reservations that
+// overlap no changed one, which detection leaves alone.
 func windows(changed []models.Reservation) []models.RoomWindow {
 	rs := make([]models.Reservation, 0, len(changed))
 	for _, r := range changed {
@@ -184,7 +303,7 @@ func windows(changed []models.Reservation) []models.RoomWindow {
 	})
 	var out []models.RoomWindow
 	for _, r := range rs {
-		if n := len(out); n > 0 && out[n-1].RoomID == r.RoomID && !r.Start.After(out[n-1].To) {
+		if n := len(out); n > 0 && out[n-1].RoomID == r.RoomID && r.Start.Before(out[n-1].To.Add(models.MaxSpan)) {
 			if r.End.After(out[n-1].To) {
 				out[n-1].To = r.End
 			}

@@ -334,6 +334,32 @@ func (h *handOff) cancel() {
 	h.run.jobs.Done()
 }
 
+// lost gives the worker back when the booking's transaction failed: it may have
+// committed all the same (its answer lost), leaving j stored and leased to this instance
+// with nobody to run it. The lease is let go and the dispatcher told, so its next pass
+// runs the job instead of waiting for the lease to run out (and a job that was not
+// stored is not found).
+func (h *handOff) lost(j models.Job) {
+	if h == nil {
+		return
+	}
+	<-h.d.slots
+	d, ctx := h.d, h.run.ctx
+	go func() {
+		defer h.run.jobs.Done()
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		released, err := d.store.ReleaseHandOff(rctx, j.ID, d.owner)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			d.log.Warn("release the lease of a job whose booking failed; it runs once the lease is over", "job", j.ID, "reservation", j.ReservationID, "err", err)
+		case released:
+			d.log.Info("booking stored though its commit failed; its job runs at the next pass", "job", j.ID, "reservation", j.ReservationID)
+			d.Kick()
+		}
+	}()
+}
+
 // start runs j, stored leased (see lease) together with the reservation in pre, with a
 // heartbeat like a claimed job's.
 func (h *handOff) start(j models.Job, pre prefetched) {

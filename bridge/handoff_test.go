@@ -2,8 +2,10 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,6 +145,55 @@ func TestRunConfirmsEachBookingOnce(t *testing.T) {
 		}
 		if r.oa.creates != 3 || r.dt.creates != 1 {
 			t.Errorf("creates OA %d, DingTalk %d; want 3, 1", r.oa.creates, r.dt.creates)
+		}
+	})
+}
+
+// TestHandedOverJobAfterLostCommitAnswer: a booking whose transaction committed but
+// whose answer was lost (the caller got an error) left its job stored leased to this
+// instance with nobody to run it. The lease is let go, so the next pass runs the job
+// without waiting for the lease to run out, and the booking reaches its backend once.
+func TestHandedOverJobAfterLostCommitAnswer(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		r.redispatch(DispatcherConfig{Lease: time.Hour})
+		stop := r.disp.goLive(ctx, nil)
+		// The store's tracer runs on the goroutine that runs the statements: failing it
+		// once right after the booking's COMMIT makes the commit happen and the booking
+		// fail, as a connection lost before the commit's answer would.
+		var failed atomic.Bool
+		r.store.Trace(func(sql string) {
+			if sql == "COMMIT" && failed.CompareAndSwap(false, true) {
+				panic("connection lost before the commit's answer")
+			}
+		})
+		_, err := r.svc.Book(ctx, r.zhangsan, req("duowei", at(12, 10), time.Hour), "")
+		r.store.Trace(nil)
+		if !failed.Load() || !errors.Is(err, models.ErrUnavailable) {
+			t.Fatalf("Book() with the commit's answer lost = %v, want ErrUnavailable", err)
+		}
+		stop()
+		stored, err := r.store.ChangedReservations(ctx, time.Time{})
+		if err != nil || len(stored) != 1 || stored[0].Status != models.StatusPending {
+			t.Fatalf("reservations after the lost answer = %+v, %v; want the booking, pending", stored, err)
+		}
+		select {
+		case <-r.disp.wake:
+		default:
+			t.Error("the dispatcher was not told of the job left behind")
+		}
+
+		// The clock stands still: the job's lease (an hour) has not run out.
+		r.drain(t)
+		if got := mustGet(t, r, stored[0].ID); got.Status != models.StatusConfirmed {
+			t.Fatalf("booking after the next pass = %s, want confirmed", got.Status)
+		}
+		jobs, err := r.store.Jobs(ctx, stored[0].ID)
+		if err != nil || len(jobs) != 1 || jobs[0].State != models.JobDone || jobs[0].Attempts != 1 {
+			t.Fatalf("jobs = %+v, %v; want one done at its first attempt", jobs, err)
+		}
+		if r.oa.creates != 1 || r.oa.count() != 1 {
+			t.Errorf("OA creates = %d, bookings = %d; want 1, 1", r.oa.creates, r.oa.count())
 		}
 	})
 }

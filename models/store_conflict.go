@@ -323,11 +323,50 @@ func (s *Store) FinishResolution(ctx context.Context, id, outcome, code, detail 
 }
 
 // ChangedReservations returns the reservations (any status) changed at or after since.
+// It reads on the read pool: on SQLite a read of the whole table on the one writer
+// connection would hold every booking (and the readiness check) until it ends.
 func (s *Store) ChangedReservations(ctx context.Context, since time.Time) ([]Reservation, error) {
 	var out []Reservation
-	err := s.db.WithContext(ctx).Where("updated_at >= ?", since.UTC().Truncate(time.Second)).Find(&out).Error
+	err := s.rdb.WithContext(ctx).Where("updated_at >= ?", since.UTC().Truncate(time.Second)).Find(&out).Error
 	return out, storeErr("list changed reservations", err)
 }
+
+// detectionBackend and detectionMark name the row of sync_state that holds how far
+// conflict detection has looked (not a backend's state: no backend has that name).
+const (
+	detectionBackend Backend = "conflicts"
+	detectionMark            = "swept_through"
+)
+
+// DetectionMark is how far conflict detection has looked at the table: every
+// reservation whose updated_at is before At was looked at by a sweep whose inputs (the
+// routing and the catalog it detected with) have the fingerprint Inputs.
+type DetectionMark struct {
+	At     time.Time
+	Inputs string
+}
+
+// DetectionMark returns the recorded mark (the zero mark when no sweep was recorded).
+func (s *Store) DetectionMark(ctx context.Context) (DetectionMark, error) {
+	v, err := s.State(ctx, detectionBackend, detectionMark)
+	if err != nil || v == "" {
+		return DetectionMark{}, err
+	}
+	at, inputs, _ := strings.Cut(v, " ")
+	t, perr := time.Parse(time.RFC3339, at)
+	if perr != nil {
+		return DetectionMark{}, nil // unreadable: as if none was recorded
+	}
+	return DetectionMark{At: t.UTC(), Inputs: inputs}, nil
+}
+
+// SetDetectionMark records m (see DetectionMark).
+func (s *Store) SetDetectionMark(ctx context.Context, m DetectionMark) error {
+	return s.SetState(ctx, detectionBackend, detectionMark, m.At.UTC().Truncate(time.Second).Format(time.RFC3339)+" "+m.Inputs)
+}
+
+// Now is the store's clock as it stamps updated_at (UTC, to the second).
+func (s *Store) Now() time.Time { return s.stamp() }
 
 // ReservationsByID returns the reservations with these ids (missing ones are left out).
 func (s *Store) ReservationsByID(ctx context.Context, ids []string) ([]Reservation, error) {

@@ -84,6 +84,17 @@ func (s *Store) RenewJobs(ctx context.Context, owner string, ids []string, lease
 	return int(res.RowsAffected), storeErr("renew job leases", res.Error)
 }
 
+// ReleaseHandOff lets go of the lease owner took on job id when it stored the job for a
+// hand-over that did not start (the booking's transaction failed, or its commit's answer
+// was lost though it committed): the job is due again at once, its first attempt not
+// counted. A job not stored, or claimed since (by anyone, its attempts counted again),
+// is left alone. It reports whether it let go of a lease.
+func (s *Store) ReleaseHandOff(ctx context.Context, id, owner string) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&Job{}).Where("id = ? AND state = ? AND locked_by = ? AND attempts = 1", id, JobPending, owner).
+		Updates(map[string]any{"locked_until": nil, "locked_by": nil, "attempts": 0, "updated_at": s.stamp()})
+	return res.RowsAffected > 0, storeErr("release handed-over job", res.Error)
+}
+
 // ReleaseOwnedJobs makes every pending job leased to owner due again at once. An
 // instance calls it when it starts: whatever it held then was left by its previous
 // life (a crash), so nothing needs to wait for those leases to run out. Owner ids must

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -96,6 +97,55 @@ func TestJobLeaseOwnerHeartbeatAndRestart(t *testing.T) {
 		again, _ := s.ClaimJobs(ctx, "a", 10*time.Second, 5)
 		if len(again) != 1 || again[0].ID != a[0].ID || again[0].Attempts != 2 {
 			t.Fatalf("ClaimJobs(a) after its restart = %v, want its job back at attempt 2", again)
+		}
+	})
+}
+
+// A job stored leased for a hand-over that did not start is let go by its owner and
+// claimed at once; one not stored, another owner's, or one claimed again since its
+// lease ran out is left alone.
+func TestReleaseHandOff(t *testing.T) {
+	c := newClock()
+	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		handOff := func() models.Job {
+			r := res("duowei", start, time.Hour, models.BackendOA, models.OriginBridge)
+			start = start.Add(time.Hour)
+			until, owner := c.Now().Add(time.Minute), "a"
+			j := models.Job{ID: models.NewID(), ReservationID: r.ID, Kind: models.JobCreate, Backend: r.Backend, State: models.JobPending,
+				Attempts: 1, LockedUntil: &until, LockedBy: &owner, NextAttemptAt: c.Now(), CreatedAt: c.Now(), UpdatedAt: c.Now()}
+			if _, _, err := s.Book(ctx, r, []models.Job{j}, nil); err != nil {
+				t.Fatal(err)
+			}
+			return j
+		}
+		j := handOff()
+		for _, tt := range []struct{ id, owner string }{{models.NewID(), "a"}, {j.ID, "b"}} {
+			if ok, err := s.ReleaseHandOff(ctx, tt.id, tt.owner); ok || err != nil {
+				t.Errorf("ReleaseHandOff(%s, %s) = %v, %v; want false", tt.id, tt.owner, ok, err)
+			}
+		}
+		if got, _ := s.ClaimJobs(ctx, "b", 10*time.Second, 5); len(got) != 0 {
+			t.Fatalf("ClaimJobs(b) while a holds the lease = %v, want none", got)
+		}
+		if ok, err := s.ReleaseHandOff(ctx, j.ID, "a"); !ok || err != nil {
+			t.Fatalf("ReleaseHandOff(a) = %v, %v; want true", ok, err)
+		}
+		got, _ := s.ClaimJobs(ctx, "b", time.Hour, 5)
+		if len(got) != 1 || got[0].ID != j.ID || got[0].Attempts != 1 {
+			t.Fatalf("ClaimJobs(b) after the release = %+v, want the job at its first attempt", got)
+		}
+
+		// Its lease ran out and a took it again meanwhile (it runs now): not let go.
+		k := handOff()
+		c.Add(2 * time.Minute)
+		if got, _ := s.ClaimJobs(ctx, "a", 10*time.Second, 5); len(got) != 1 || got[0].ID != k.ID {
+			t.Fatalf("ClaimJobs(a) after the lease ran out = %+v, want the job", got)
+		}
+		if ok, err := s.ReleaseHandOff(ctx, k.ID, "a"); ok || err != nil {
+			t.Errorf("ReleaseHandOff(a) of a job claimed again = %v, %v; want false", ok, err)
 		}
 	})
 }
@@ -321,6 +371,77 @@ func TestTwoProcessesWriteTogether(t *testing.T) {
 		}
 		if got, err := s.State(ctx, models.BackendOA, "counter"); err != nil || got != fmt.Sprint(2*each) {
 			t.Errorf("counter after %d increments from each process = %q, %v; want %d", each, got, err, 2*each)
+		}
+	})
+}
+
+// A sync pass compares the backend's answer with the table before its transaction:
+// inside it, only the rows it changes (or cancels) are read, locked, so a pass over a
+// large table holds the writer no longer than its changes take. The outcome is that
+// of a pass judging every row inside the transaction.
+func TestApplySyncReadsUnchangedRowsOutsideItsTransaction(t *testing.T) {
+	c := newClock()
+	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		from, to := c.Now().Add(-time.Hour), c.Now().Add(30*24*time.Hour)
+		var remotes []models.Remote
+		for i := 0; i < 40; i++ {
+			start := c.Now().Add(time.Duration(24+i) * time.Hour)
+			remotes = append(remotes, models.Remote{RemoteID: fmt.Sprint("-", i), RoomID: "duowei", Start: start, End: start.Add(time.Hour), Title: "周会", Status: models.StatusConfirmed})
+		}
+		opts := models.ApplyOptions{From: from, To: to, Rooms: []string{"duowei"}, ReadAt: c.Now()}
+		if res, err := s.ApplySync(ctx, models.BackendOA, remotes, opts); err != nil || res.Created != 40 {
+			t.Fatalf("first ApplySync() = %+v, %v; want 40 created", res, err)
+		}
+		c.Add(time.Minute)
+		opts.ReadAt = c.Now()
+		// One renamed, one gone, one new; the other 37 as they were.
+		next := append([]models.Remote(nil), remotes[1:39]...)
+		next[0].Title = "改名的周会"
+		start := c.Now().Add(100 * time.Hour)
+		next = append(next, models.Remote{RemoteID: "-new", RoomID: "duowei", Start: start, End: start.Add(time.Hour), Title: "新会", Status: models.StatusConfirmed})
+		var (
+			mu    sync.Mutex
+			stmts []string
+		)
+		s.Trace(func(sql string) {
+			mu.Lock()
+			stmts = append(stmts, sql)
+			mu.Unlock()
+		})
+		res, err := s.ApplySync(ctx, models.BackendOA, next, opts)
+		s.Trace(nil)
+		// remotes[0] is gone, remotes[39] too: both cancelled.
+		if err != nil || res.Created != 1 || res.Updated != 1 || res.Cancelled != 2 {
+			t.Fatalf("ApplySync() = %+v, %v; want 1 created, 1 updated, 2 cancelled", res, err)
+		}
+		in, window := false, 0
+		for _, q := range stmts {
+			switch {
+			case q == "BEGIN":
+				in = true
+			case q == "COMMIT" || q == "ROLLBACK":
+				in = false
+			case strings.Contains(q, "remote_id IS NOT NULL"):
+				window++
+				if in {
+					t.Errorf("the window is read inside the transaction: %s", q)
+				}
+			case in && strings.Contains(q, "FROM `reservations`") && strings.Contains(q, "id IN"):
+				if n := strings.Count(q, "?"); n != 3 {
+					t.Errorf("the transaction locks %d rows, want the 3 it changes: %s", n, q)
+				}
+			}
+		}
+		if window != 1 {
+			t.Errorf("the window was read %d times, want once:\n%s", window, strings.Join(stmts, "\n"))
+		}
+		for i, want := range map[int]models.Status{0: models.StatusCancelled, 1: models.StatusConfirmed, 39: models.StatusCancelled} {
+			r, err := s.ReservationByRemote(ctx, models.BackendOA, fmt.Sprint("-", i))
+			if err != nil || r.Status != want {
+				t.Errorf("-%d = %s, %v; want %s", i, r.Status, err, want)
+			}
 		}
 	})
 }

@@ -50,28 +50,87 @@ type ApplyResult struct {
 // updated (SEQUENCE rises), and ones gone from the backend are cancelled. Bridge-made
 // reservations are matched by remote id, so nothing is imported twice; a bridge
 // reservation still pending (no remote id yet) is never touched.
+//
+// The backend's rows in the window are compared with the answer first, on the read
+// pool and without locks: most listings match their rows, and a pass over a large table
+// would otherwise hold the writer (all of it, on SQLite) while it reads every row. Only
+// the rows the pass may change are then read again, locked, in its transaction, and
+// judged as they stand there.
 func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o ApplyOptions) (ApplyResult, error) {
 	now := s.stamp()
-	var res ApplyResult
-	res.Seen = len(remotes)
+	res := ApplyResult{Seen: len(remotes)}
 	mark := readMark{at: o.ReadAt, before: o.Before}
+	var existing []Reservation
+	q := s.rdb.WithContext(ctx).Where("backend = ? AND remote_id IS NOT NULL AND starts_at < ? AND ends_at > ?", b, o.To.UTC(), o.From.UTC())
+	if len(o.Rooms) > 0 {
+		q = q.Where("room_id IN ?", o.Rooms)
+	}
+	if err := q.Find(&existing).Error; err != nil {
+		return res, storeErr(fmt.Sprintf("apply %s sync", b), err)
+	}
+	byRemote := make(map[string]*Reservation, len(existing))
+	for i := range existing {
+		byRemote[existing[i].Remote()] = &existing[i]
+	}
+	// The listings that may change the table (new, or differing from their row), and the
+	// rows to read again locked: theirs and those of rows no listing names. A row left
+	// out matches its listing, or changed after the read (newer, which the pass keeps);
+	// a row that changes after this read changes after the backend's read too.
+	var (
+		apply []Remote
+		lock  []string
+	)
+	seen := map[string]bool{}
+	for _, rm := range remotes {
+		if rm.RemoteID == "" || seen[rm.RemoteID] {
+			continue
+		}
+		seen[rm.RemoteID] = true
+		if r := byRemote[rm.RemoteID]; r != nil {
+			cp := *r
+			if mark.newer(&cp) || !syncChanges(&cp, rm) {
+				continue
+			}
+			lock = append(lock, r.ID)
+		}
+		apply = append(apply, rm)
+	}
+	inRooms := map[string]bool{}
+	for _, id := range o.Rooms {
+		inRooms[id] = true
+	}
+	// goneNow reports whether r, as it stands, is to be cancelled for missing from the
+	// answer. A meeting that is already over is never cancelled for missing from an
+	// answer: backends list history unreliably (a day list may start today), and a past
+	// meeting turning "cancelled" in every calendar helps nobody.
+	goneNow := func(r *Reservation) bool {
+		over := !o.ReadAt.IsZero() && !r.End.After(o.ReadAt)
+		return r.Backend == b && r.Remote() != "" && !seen[r.Remote()] && r.Status.Holds() && !r.Start.Before(o.From) && r.Start.Before(o.To) &&
+			(len(o.Rooms) == 0 || inRooms[r.RoomID]) && !mark.newer(r) && !over
+	}
+	var goneIDs []string
+	for i := range existing {
+		if r := &existing[i]; goneNow(r) {
+			goneIDs = append(goneIDs, r.ID)
+			lock = append(lock, r.ID)
+		}
+	}
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res = ApplyResult{Seen: len(remotes)}
-		// The rows are read locked: a cancel or move committed while the backend was read
-		// is then seen (and kept, see fresh) instead of being overwritten by this pass.
-		var existing []Reservation
-		q := s.forUpdate(tx).Where("backend = ? AND remote_id IS NOT NULL AND starts_at < ? AND ends_at > ?", b, o.To.UTC(), o.From.UTC())
-		if len(o.Rooms) > 0 {
-			q = q.Where("room_id IN ?", o.Rooms)
-		}
-		if err := q.Find(&existing).Error; err != nil {
-			return err
+		// The rows are read again locked: a cancel or move committed since the read above
+		// (or while the backend was read) is then seen and kept (see fresh) instead of
+		// being overwritten by this pass.
+		current := make(map[string]*Reservation, len(lock))
+		for start := 0; start < len(lock); start += chunk {
+			var part []Reservation
+			if err := s.forUpdate(tx).Where("id IN ?", lock[start:min(start+chunk, len(lock))]).Find(&part).Error; err != nil {
+				return err
+			}
+			for i := range part {
+				current[part[i].ID] = &part[i]
+			}
 		}
 		touched := map[string]bool{} // rooms whose feeds change
-		byRemote := make(map[string]*Reservation, len(existing))
-		for i := range existing {
-			byRemote[existing[i].Remote()] = &existing[i]
-		}
 		// Bridge bookings whose backend write has no recorded answer yet (in flight, or its
 		// answer was lost): the backend may already list them under an id the bridge does
 		// not know. Such a listing is not imported; once the write's outcome is recorded
@@ -86,26 +145,22 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 		for _, u := range unsent {
 			inFlight[slotKey(u.RoomID, u.Start, u.End)] = true
 		}
-		seen := map[string]bool{}
-		for _, rm := range remotes {
-			if rm.RemoteID == "" || seen[rm.RemoteID] {
-				continue
+		for _, rm := range apply {
+			var r *Reservation // nil: applyOne looks it up by remote id
+			if old := byRemote[rm.RemoteID]; old != nil {
+				if cur := current[old.ID]; cur != nil && cur.Backend == b && cur.Remote() == rm.RemoteID {
+					r = cur
+				}
 			}
-			seen[rm.RemoteID] = true
-			created, updated, deferred, err := s.applyOne(tx, b, rm, byRemote[rm.RemoteID], inFlight, mark, now, touched)
+			created, updated, deferred, err := s.applyOne(tx, b, rm, r, inFlight, mark, now, touched)
 			if err != nil {
 				return err
 			}
 			res.Created, res.Updated, res.Deferred = res.Created+created, res.Updated+updated, res.Deferred+deferred
 		}
 		var gone []*Reservation
-		for i := range existing {
-			r := &existing[i]
-			// A meeting that is already over is never cancelled for missing from an answer:
-			// backends list history unreliably (a day list may start today), and a past
-			// meeting turning "cancelled" in every calendar helps nobody.
-			over := !o.ReadAt.IsZero() && !r.End.After(o.ReadAt)
-			if !seen[r.Remote()] && r.Status.Holds() && !r.Start.Before(o.From) && !mark.newer(r) && !over {
+		for _, id := range goneIDs {
+			if r := current[id]; r != nil && goneNow(r) {
 				gone = append(gone, r)
 			}
 		}

@@ -84,14 +84,10 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return nil
 	})
 	g.Go(func() error { return a.dispatcher.Run(gctx) })
-	g.Go(func() error {
-		// Everything once at start: conflicts of reservations stored before detection
-		// existed, or changed while no process ran.
-		if _, err := a.detector.DetectSince(gctx, time.Time{}); err != nil && gctx.Err() == nil {
-			a.log.Warn("detect conflicts at start", "err", err)
-		}
-		return a.detector.Run(gctx)
-	})
+	// The detector's first sweep looks at what changed since the last sweep any process
+	// recorded (everything, the first time): conflicts of reservations changed while no
+	// process ran, or by a process that stopped before it detected them.
+	g.Go(func() error { return a.detector.Run(gctx) })
 	for _, s := range a.syncers {
 		s := s
 		g.Go(func() error { return s.Run(gctx) })

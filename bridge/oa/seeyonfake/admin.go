@@ -3,8 +3,11 @@ package seeyonfake
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"roombridge/models"
@@ -17,7 +20,8 @@ import (
 //	PATCH  /_fake/bookings/{id}   {"start","end"}: move a booking
 //	DELETE /_fake/bookings/{id}   cancel a booking
 //	GET    /_fake/faults          the faults still set
-//	POST   /_fake/faults          {"endpoint","kind","times","msg","delay":"2s"}
+//	POST   /_fake/faults          {"endpoint","kind","times","msg","delay":"2s"}; 400 for an
+//	                              endpoint the fake does not serve, naming those it does
 //	DELETE /_fake/faults          clear all faults
 //	POST   /_fake/tokens/expire   invalidate every token
 //	GET    /_fake/calls           requests per endpoint
@@ -106,6 +110,11 @@ func (s *Server) adminRoutes() *http.ServeMux {
 		}
 		if err := f.check(); err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		// A misspelt endpoint would match no request and inject nothing.
+		if name := endpointName(f.Endpoint); name != "" && !slices.Contains(s.Endpoints(), name) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("unknown endpoint %q (the fake serves %s)", f.Endpoint, strings.Join(s.Endpoints(), ", "))})
 			return
 		}
 		s.SetFault(f)

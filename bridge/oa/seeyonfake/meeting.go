@@ -9,32 +9,25 @@ import (
 	"time"
 )
 
-// meetingHandler returns the handler of /seeyon/rest/meeting/{name}.
-func (s *Server) meetingHandler(name string) (func(User, params) reply, bool) {
-	switch name {
-	case "getMeetingRooms":
-		return s.getMeetingRooms, true
-	case "checkMeetingRoomConflict":
-		return s.checkMeetingRoomConflict, true
-	case "execApp":
-		return s.execApp, true
-	case "getApplyMeemtingRooms":
-		return s.getApplyMeemtingRooms, true
-	case "cancelMeetRoomApp":
-		return s.cancelMeetRoomApp, true
-	case "getMeetingUserInfo":
-		if s.legacy {
-			return nil, false
-		}
-		return func(u User, p params) reply { return s.occupancy(p, true) }, true
-	case "getMeetingRoomApps":
-		return func(u User, p params) reply { return s.occupancy(p, false) }, true
-	case "getMeetingRoomAppDetail":
-		return s.getMeetingRoomAppDetail, true
-	case "getOrderDate":
-		return s.getOrderDate, true
+// meetingEndpoints is every endpoint the fake serves under /seeyon/rest/meeting/, by
+// name, with its handler: the one list the router and fault injection both go by. The
+// legacy build (WithLegacyOccupancy) lacks getMeetingUserInfo.
+func (s *Server) meetingEndpoints() map[string]func(User, params) reply {
+	m := map[string]func(User, params) reply{
+		"getMeetingRooms":          s.getMeetingRooms,
+		"checkMeetingRoomConflict": s.checkMeetingRoomConflict,
+		"execApp":                  s.execApp,
+		"getApplyMeemtingRooms":    s.getApplyMeemtingRooms,
+		"cancelMeetRoomApp":        s.cancelMeetRoomApp,
+		"getMeetingUserInfo":       func(u User, p params) reply { return s.occupancy(p, true) },
+		"getMeetingRoomApps":       func(u User, p params) reply { return s.occupancy(p, false) },
+		"getMeetingRoomAppDetail":  s.getMeetingRoomAppDetail,
+		"getOrderDate":             s.getOrderDate,
 	}
-	return nil, false
+	if s.legacy {
+		delete(m, "getMeetingUserInfo")
+	}
+	return m
 }
 
 // getOrderDate lists the days ("yyyy-MM-dd") on which the room has a booking

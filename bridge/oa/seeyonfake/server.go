@@ -29,6 +29,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,6 +139,8 @@ type Server struct {
 	byRoom map[string][]*Booking
 	faults []Fault
 	calls  map[string]int
+	// meeting holds the endpoints under /seeyon/rest/meeting/ (see meetingEndpoints).
+	meeting map[string]func(User, params) reply
 }
 
 type session struct {
@@ -176,8 +179,20 @@ func New(restUser, password string, rooms []Room, users []User, opts ...Option) 
 		}
 		s.users = append(s.users, u)
 	}
+	s.meeting = s.meetingEndpoints()
 	s.admin = s.adminRoutes()
 	return s
+}
+
+// Endpoints lists, sorted, the endpoint names the fake serves ("token" and those under
+// /seeyon/rest/meeting/): the names a Fault may give.
+func (s *Server) Endpoints() []string {
+	out := []string{"token"}
+	for name := range s.meeting {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func shanghai() *time.Location {
@@ -221,7 +236,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serve(w, r, "token", s.tokenGet)
 	case strings.HasPrefix(p, "/seeyon/rest/meeting/"):
 		name := strings.TrimPrefix(p, "/seeyon/rest/meeting/")
-		h, ok := s.meetingHandler(name)
+		h, ok := s.meeting[name]
 		switch {
 		case !ok:
 			s.serve(w, r, name, func(*http.Request) reply { return reply{status: http.StatusNotFound, text: "Not Found"} })

@@ -562,6 +562,18 @@ func TestAdminFaults(t *testing.T) {
 			t.Errorf("%s %s %s = %d %s, want %d", s.method, s.path, s.body, status, body, s.wantStatus)
 		}
 	}
+	// A misspelt endpoint would match no request and inject nothing: refused, naming the
+	// endpoints the fake serves.
+	for _, bad := range []string{"execapp", "meeting/execAp", "getMeetingRoom"} {
+		status, body := f.do(t, "POST", "/_fake/faults", nil, `{"endpoint":"`+bad+`","kind":"http500"}`)
+		if status != 400 || !strings.Contains(body, "execApp") || !strings.Contains(body, "getMeetingRooms") || !strings.Contains(body, "token") {
+			t.Errorf("POST /_fake/faults for endpoint %q = %d %s, want 400 naming the endpoints served", bad, status, body)
+		}
+	}
+	// The legacy build does not serve getMeetingUserInfo, so a fault for it is refused.
+	if status, body := newFixture(t, seeyonfake.WithLegacyOccupancy()).do(t, "POST", "/_fake/faults", nil, `{"endpoint":"getMeetingUserInfo","kind":"http500"}`); status != 400 {
+		t.Errorf("legacy fake: POST /_fake/faults for getMeetingUserInfo = %d %s, want 400", status, body)
+	}
 	_, body := f.do(t, "GET", "/_fake/faults", nil, "")
 	wantList := `[{"endpoint":"getMeetingRooms","kind":"http500","times":1},{"endpoint":"execApp","kind":"latency","times":0,"delay":"2s"}]`
 	if strings.TrimSpace(body) != wantList {

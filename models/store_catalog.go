@@ -138,16 +138,13 @@ func (s *Store) SetUnionID(ctx context.Context, userID, unionID string) error {
 // SetUnionIDs stores DingTalk unionIds (by user id) resolved from the directory, in one
 // transaction: all or none. ErrNotFound if a user does not exist.
 //
-// New unionIds raise the catalog's change counter once, in the same transaction, so that
-// a CatalogView of another process sharing the database is found outdated and read again
-// with them (instead of its dispatcher resolving a unionId once more). Bookings checked
-// against a view from before then fail with ErrCatalogChanged and are checked again
-// (bridge: up to 3 attempts), so each raise can cost bookings in flight an attempt. That
-// stays rare: a user's unionId is stored once, on their first DingTalk booking or
-// sign-in; storing unionIds users already have leaves the counter alone; and a sign-in
-// that resolves many users on its way stores them in one call. Raises in quick
-// succession (one every few hundredths of a second, as one call per user of a long
-// directory walk would make) do make concurrent bookings run out of attempts on MySQL.
+// A unionId changes nothing a booking is checked against, so it does not raise the
+// catalog's change counter: that would make every booking in flight, in every process,
+// fail its catalog check (ErrCatalogChanged) and start again, and the first start of a
+// deployment stores several in a fraction of a second (the operator's, the first
+// organizers', sync's directory walk), which ran bookings out of their 3 attempts.
+// Instead this process's CatalogView is read again, and another process's view learns
+// the unionId through UnionID when it is missed there.
 func (s *Store) SetUnionIDs(ctx context.Context, unionIDs map[string]string) error {
 	if len(unionIDs) == 0 {
 		return nil
@@ -173,14 +170,28 @@ func (s *Store) SetUnionIDs(ctx context.Context, unionIDs map[string]string) err
 			}
 			changed = true
 		}
-		if !changed {
-			return nil
-		}
-		return s.touch(tx, ScopeCatalog)
+		return nil
 	})
 	if changed && err == nil {
-		// This process's bookings need not find out from the database either.
-		s.views.drop(-1)
+		s.views.forgetUnionIDs()
 	}
 	return storeErr("set union id", err)
+}
+
+// UnionID returns the DingTalk unionId stored for user id ("" when none), read from the
+// database, or ErrNotFound. When this process's CatalogView lacks the stored unionId,
+// the view is read again on its next use: unionIds are stored without raising the
+// catalog's change counter (see SetUnionIDs), so this is how a view learns one another
+// process stored.
+func (s *Store) UnionID(ctx context.Context, id string) (string, error) {
+	var u User
+	if err := s.rdb.WithContext(ctx).Select("id", "dingtalk_union_id").Where("id = ?", id).Take(&u).Error; err != nil {
+		return "", storeErr("get union id of "+id, err)
+	}
+	if v := s.views.get(); v != nil && u.DingTalkUnionID != "" {
+		if cached, ok := v.users[id]; ok && cached.DingTalkUnionID != u.DingTalkUnionID {
+			s.views.forgetUnionIDs()
+		}
+	}
+	return u.DingTalkUnionID, nil
 }

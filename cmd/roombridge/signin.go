@@ -32,8 +32,7 @@ func (d dingTalkSignIn) UserByAuthCode(ctx context.Context, code string) (string
 			return u.ID, nil
 		}
 	}
-	// What is resolved on the way is stored in one call: one raise of the catalog's
-	// change counter per sign-in (see models.Store.SetUnionIDs).
+	// What is resolved on the way is stored in one transaction.
 	found := map[string]string{}
 	for _, u := range users {
 		if u.DingTalkUnionID != "" || u.DingTalkUserID == "" {

@@ -252,6 +252,11 @@ func (s *server) getBookingAPI(c echo.Context) error {
 // current ones and the result is rescheduled.
 func (s *server) patchBookingAPI(c echo.Context) error {
 	ctx, u := c.Request().Context(), user(c)
+	// POSTs in another type are refused as forgeries (see csrf); a PATCH cannot be
+	// forged, but a body that is not JSON is still the client's mistake.
+	if !isJSON(c.Request()) {
+		return badRequest("", "content_type")
+	}
 	r, err := s.visible(ctx, u, c.Param("id"))
 	if err != nil {
 		return err

@@ -35,11 +35,14 @@ type badCase struct {
 	// tolerated: the route ignores or accepts the input (an unknown parameter, a prefill
 	// of the form); any status below 500 will do, but still nothing may change.
 	tolerated bool
+	// absent are texts of the request the answer must not show.
+	absent []string
 }
 
 var (
 	stackRe  = regexp.MustCompile(`goroutine \d+|\.go:\d+|panic:|runtime\.`)
 	scriptIn = `<script>alert(1)</script>`
+	hrefRe   = regexp.MustCompile(`href="[^"]*"`)
 )
 
 // TestBadInputEverywhere sends, on every route the server registers, input a user or a
@@ -509,7 +512,8 @@ func badCases(in *instance, bookingID, conflictID, tokenID, feedBase string) []b
 		form(cr, "admin", v, 0)
 	}
 	get("/admin/cutover", "zhangsan", 403, "")
-	tolerate("GET", "/admin/cutover?started=-3&failed=abc&series=nope&series=%00", "admin")
+	cs = append(cs, badCase{name: "GET /admin/cutover with made-up counts", method: "GET", path: "/admin/cutover?started=-31337&failed=xyzzy&series=nope&series=%00",
+		user: "admin", tolerated: true, absent: []string{"-31337", "xyzzy"}})
 	tolerate("GET", "/admin/cutover?started="+q(scriptIn), "admin")
 	csrf("/admin/cutover/migrate", "admin")
 	form("/admin/cutover/migrate", "zhangsan", url.Values{}, 403)
@@ -538,8 +542,11 @@ func badCases(in *instance, bookingID, conflictID, tokenID, feedBase string) []b
 
 	// Wrong methods and unknown paths.
 	cs = append(cs,
-		badCase{name: "PUT booking", method: "PUT", path: bk, user: "zhangsan", body: `{}`, ctype: "application/json", want: 0},
-		badCase{name: "DELETE rooms", method: "DELETE", path: "/api/v1/rooms", user: "zhangsan", want: 0},
+		badCase{name: "PUT booking", method: "PUT", path: bk, user: "zhangsan", body: `{}`, ctype: "application/json", want: 405, code: "method_not_allowed"},
+		badCase{name: "DELETE rooms", method: "DELETE", path: "/api/v1/rooms", user: "zhangsan", want: 405, code: "method_not_allowed"},
+		badCase{name: "PUT admin conflicts", method: "PUT", path: "/admin/conflicts", user: "admin", want: 405},
+		badCase{name: "DELETE a booking page", method: "DELETE", path: "/bookings/" + bookingID, user: "zhangsan", want: 405},
+		badCase{name: "unknown admin page", method: "GET", path: "/admin/nope", user: "admin", want: 404},
 		badCase{name: "unknown API path", method: "GET", path: "/api/v1/" + odd[1], user: "zhangsan", want: 404},
 		badCase{name: "unknown page", method: "GET", path: "/nope/%00", user: "zhangsan", want: 404},
 	)
@@ -613,6 +620,13 @@ func checkBadCase(t *testing.T, in *instance, tc badCase, lang, client string) {
 	}
 	if strings.Contains(got, scriptIn) {
 		t.Errorf("%s: the answer repeats markup unescaped\n%s", name, short)
+	}
+	// Links may carry the request back (the language switch returns to it); the text may not.
+	text := hrefRe.ReplaceAllString(got, "")
+	for _, a := range tc.absent {
+		if strings.Contains(text, a) {
+			t.Errorf("%s: the answer shows %q from the request", name, a)
+		}
 	}
 	if resp.StatusCode < 400 || tc.method == "HEAD" {
 		return

@@ -32,8 +32,8 @@ func (s *Service) BookSeries(ctx context.Context, by models.User, req models.Boo
 	if !onConflict.Valid() {
 		return models.SeriesResult{}, models.E(models.ErrInvalid, "on_conflict_invalid", "on_conflict", models.ArgValue, string(onConflict))
 	}
-	if len(key) > maxKeyLen {
-		return models.SeriesResult{}, models.E(models.ErrInvalid, "bad_idempotency_key", "", "幂等键过长。", "The Idempotency-Key is too long.")
+	if err := models.CheckIdempotencyKey(key); err != nil {
+		return models.SeriesResult{}, err
 	}
 	if err := req.Validate(now); err != nil {
 		return models.SeriesResult{}, err

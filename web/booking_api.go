@@ -133,6 +133,9 @@ func (s *server) createBookingAPI(c echo.Context) error {
 		return err
 	}
 	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
+	if err := models.CheckIdempotencyKey(key); err != nil {
+		return err
+	}
 	// Only Book checks the caller itself (see bookingChecksUser).
 	if key != "" || strings.TrimSpace(body.RRule) != "" {
 		if err := s.confirmUser(c); err != nil {

@@ -500,7 +500,7 @@ var messages = map[string]message{
 	"err.too_many_attendees":   {ZH: "参会人不能超过 {limit} 位。", EN: "At most {limit} attendees."},
 	"err.label_too_long":       {ZH: "名称不能超过 {limit} 个字。", EN: "The label may have at most {limit} characters."},
 	"err.label_multiline":      {ZH: "名称只能有一行。", EN: "The label must be a single line."},
-	"err.bad_idempotency_key":  {ZH: "幂等键过长。", EN: "The Idempotency-Key is too long."},
+	"err.bad_idempotency_key":  {ZH: "幂等键（Idempotency-Key）须为不超过 {limit} 字节的可见文本。", EN: "The Idempotency-Key must be printable text of at most {limit} bytes."},
 	"err.unknown_attendee":     {ZH: "找不到参会人“{name}”。", EN: "Unknown attendee “{name}”."},
 	"err.not_organizer":        {ZH: "只有预订人或管理员可以修改这个预订。", EN: "Only the organizer or an admin can change this booking."},
 	"err.still_pending":        {ZH: "这个预订还在提交中，请稍后再修改。", EN: "This booking is still being sent; change it in a moment."},

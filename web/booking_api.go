@@ -235,16 +235,21 @@ const maxLongPoll = 30 * time.Second
 // polling.
 func (s *server) getBookingAPI(c echo.Context) error {
 	ctx := c.Request().Context()
+	var wait time.Duration
+	if v := c.QueryParam("wait"); v != "" {
+		// Read whatever the booking's state, so a client learns of a bad value at once.
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return badRequest("wait", "wait")
+		}
+		wait = min(d, maxLongPoll)
+	}
 	r, err := s.visible(ctx, user(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	if v := c.QueryParam("wait"); v != "" && r.Status == models.StatusPending {
-		d, perr := time.ParseDuration(v)
-		if perr != nil || d < 0 {
-			return badRequest("wait", "wait")
-		}
-		if r, err = s.booker.Wait(ctx, r.ID, min(d, maxLongPoll)); err != nil {
+	if wait > 0 && r.Status == models.StatusPending {
+		if r, err = s.booker.Wait(ctx, r.ID, wait); err != nil {
 			return err
 		}
 	}

@@ -322,8 +322,9 @@ func badCases(in *instance, bookingID, conflictID, tokenID, feedBase string) []b
 	get(bk, "lisi", 404, "")
 	api("PATCH", bk, "lisi", `{"title":"x"}`, 404, "")
 	api("DELETE", bk, "lisi", ``, 404, "")
-	tolerate("GET", bk+"?wait=abc", "zhangsan")
-	tolerate("GET", bk+"?wait=-3s", "zhangsan")
+	get(bk+"?wait=abc", "zhangsan", 400, "bad_request")
+	get(bk+"?wait=-3s", "zhangsan", 400, "bad_request")
+	tolerate("GET", bk+"?wait=99999h", "zhangsan")
 	for _, m := range malformed {
 		api("PATCH", bk, "zhangsan", m.body, 400, "bad_request")
 	}
@@ -535,6 +536,24 @@ func badCases(in *instance, bookingID, conflictID, tokenID, feedBase string) []b
 	csrf("/admin/rooms/refresh", "admin")
 	form("/admin/rooms/refresh", "zhangsan", url.Values{}, 403)
 
+	// Bytes that are not UTF-8, in queries and forms (MariaDB refuses to store them).
+	for _, path := range []string{"/api/v1/rooms?office=%FF", "/grid?office=%FF", "/api/v1/availability?room=%FF"} {
+		get(path, "zhangsan", 404, "")
+	}
+	tolerate("GET", "/api/v1/conflicts?office=%FF&reservation=%FF", "admin")
+	tolerate("GET", "/admin/conflicts?office=%FF&reservation=%FF", "admin")
+	tolerate("GET", "/admin/audit?actor=%FF&action=%FF&reservation=%FF", "admin")
+	tolerate("GET", "/?room=%FF&office=%FF&title=%FF", "zhangsan")
+	get("/find?date="+day+"&start=09:00&duration=60&office=%FF", "zhangsan", 0, "")
+	for _, c := range [][]string{{"title", "a\xffb"}, {"description", "a\xffb"}, {"attendees", "li\xffsi"}, {"attendees", "\xff"}} {
+		form("/bookings", "zhangsan", good(c...), 0)
+		form(edit, "zhangsan", good(c...), 0)
+	}
+	form("/subscribe", "zhangsan", url.Values{"label": {"a\xffb"}}, 0)
+	form(cr, "admin", url.Values{"action": {"dismiss"}, "note": {"a\xffb"}}, 0)
+	form(cr, "admin", url.Values{"action": {"move"}, "room_id": {"\xff"}}, 0)
+	form("/login", "", url.Values{"user": {"li\xffsi"}}, 0)
+
 	// Feeds, anonymous.
 	for _, id := range odd {
 		get("/ical/"+id+"/all.ics", "", 404, "")
@@ -547,6 +566,15 @@ func badCases(in *instance, bookingID, conflictID, tokenID, feedBase string) []b
 	get("/ical/", "", 404, "")
 	tolerate("GET", feedBase+"/all.ics?limit=-1&lang=xx", "")
 	cs = append(cs, badCase{name: "POST feed", method: "POST", path: feedBase + "/all.ics", body: "x", ctype: "text/plain", want: 0})
+
+	// Infrastructure and static files.
+	for _, p := range []string{"/static/..%2F..%2Fgo.mod", "/static/%00", "/static/nope.css", "/static/" + long} {
+		get(p, "", 404, "")
+	}
+	for _, p := range []string{"/healthz?x=%00", "/readyz?verbose=-1", "/metrics?name[]=%FF", "/favicon.ico?x=1"} {
+		tolerate("GET", p, "")
+	}
+	cs = append(cs, badCase{name: "HEAD unknown booking", method: "HEAD", path: "/api/v1/bookings/nope", user: "zhangsan", want: 0})
 
 	// Wrong methods and unknown paths.
 	cs = append(cs,
@@ -687,5 +715,31 @@ func checkLanguage(t *testing.T, name, lang, msg string) {
 	}
 	if !hanRe.MatchString(msg) {
 		t.Errorf("%s: message %q is not in Chinese", name, msg)
+	}
+}
+
+// TestBadSignInDingTalk: the DingTalk sign-in routes refuse made-up, odd and missing codes
+// and states with a 4xx page in the caller's language, never a 5xx (the code goes to the
+// DingTalk fake, which refuses it as DingTalk would).
+func TestBadSignInDingTalk(t *testing.T) {
+	in := dingTalkInstance(t)
+	long := strings.Repeat("c", 3000)
+	var cs []badCase
+	for _, q := range []string{"", "?authCode=x", "?state=x", "?authCode=x&state=x", "?authCode=%00&state=%FF", "?authCode=" + long + "&state=" + long} {
+		cs = append(cs, badCase{name: "GET /auth/dingtalk/callback" + q, method: "GET", path: "/auth/dingtalk/callback" + q, want: 403})
+	}
+	cs = append(cs, badCase{name: "callback with a made-up state cookie", method: "GET", path: "/auth/dingtalk/callback?authCode=x&state=y",
+		header: []string{"Cookie", "rb_login_state=z|/"}, want: 403})
+	for _, code := range []string{"", "made-up", "../../x", "a\x00b", "\xff\xfe", long, scriptIn} {
+		cs = append(cs, badCase{name: "POST /auth/dingtalk/inapp code=" + code, method: "POST", path: "/auth/dingtalk/inapp",
+			body: url.Values{"code": {code}, "next": {"//evil.example"}}.Encode(), ctype: "application/x-www-form-urlencoded", form: true, want: 0})
+	}
+	cs = append(cs, badCase{name: "POST /auth/dingtalk/inapp without CSRF", method: "POST", path: "/auth/dingtalk/inapp",
+		body: "code=x", ctype: "application/x-www-form-urlencoded", want: 403})
+	cs = append(cs, badCase{name: "GET /login?next=javascript:", method: "GET", path: "/login?next=javascript:alert(1)&browser=%00", tolerated: true})
+	for i, tc := range cs {
+		for j, lang := range []string{"", "en"} {
+			checkBadCase(t, in, tc, lang, fmt.Sprintf("10.2.%d.%d", (2*i+j)/250, (2*i+j)%250+1))
+		}
 	}
 }

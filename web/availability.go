@@ -121,11 +121,14 @@ const maxYear = 9998
 func inYears(t time.Time) bool { return t.Year() >= 1970 && t.Year() <= maxYear }
 
 // parseDate reads a date of a form or page (2006-01-02) in the zone, in the years
-// parseTime accepts. Errors are ErrInvalid "bad_date" on field.
+// parseTime accepts. Errors are ErrInvalid "bad_date" or "date_out_of_range" on field.
 func (s *server) parseDate(field, v string) (time.Time, error) {
 	d, err := time.ParseInLocation(time.DateOnly, v, s.zone)
-	if err != nil || !inYears(d) {
+	if err != nil {
 		return time.Time{}, models.E(models.ErrInvalid, "bad_date", field)
+	}
+	if !inYears(d) {
+		return time.Time{}, models.E(models.ErrInvalid, "date_out_of_range", field, models.ArgLimit, strconv.Itoa(maxYear))
 	}
 	return d, nil
 }

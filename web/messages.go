@@ -477,6 +477,7 @@ var messages = map[string]message{
 	"err.window_too_long":           {ZH: "一次最多查询 62 天。", EN: "Ask for at most 62 days at a time."},
 	"err.date_required":             {ZH: "请选择日期。", EN: "Choose a date."},
 	"err.bad_date":                  {ZH: "日期格式应为 2023-04-17。", EN: "Write the date as 2023-04-17."},
+	"err.date_out_of_range":         {ZH: "日期须在 1970 至 {limit} 年之间。", EN: "The date must be in the years 1970 to {limit}."},
 	"err.unknown_office":            {ZH: "没有这个职场。", EN: "There is no such office."},
 	"err.bad_capacity":              {ZH: "人数应为 1 到 1000 之间的整数。", EN: "The number of people must be a whole number from 1 to 1000."},
 	"err.bad_duration":              {ZH: "时长应为 5 分钟到 12 小时之间的分钟数。", EN: "The duration must be a number of minutes from 5 to 720."},
@@ -532,7 +533,7 @@ var messages = map[string]message{
 	"err.signin_failed":                  {ZH: "钉钉登录没有完成或已经过期，请重新登录。", EN: "The DingTalk sign-in did not complete or has expired. Sign in again."},
 	"err.feed_owner_removed":             {ZH: "这个订阅链接的主人已不在会议室预订系统的人员名录中。", EN: "The owner of this feed link is no longer in the room booking directory."},
 	"err.feed_token_limit":               {ZH: "你已有 {limit} 个订阅链接，已达上限。请先撤销不用的链接。", EN: "You already have {limit} feed links, the most allowed. Revoke one you no longer use first."},
-	"err.control_characters":             {ZH: "含有不可见的控制字符，请删去后再提交（说明中可以换行）。", EN: "Contains invisible control characters; remove them and submit again (a description may hold line breaks)."},
+	"err.control_characters":             {ZH: "含有不可见的控制字符，请删去后再提交。", EN: "Contains invisible control characters; remove them and submit again."},
 	"err.nonexistent_time":               {ZH: "{date} {time} 在 {zone} 时区不存在（夏令时开始时钟被拨快跳过了这段时间），请换一个时间。", EN: "{date} {time} does not exist in {zone} (the clocks skip it when daylight saving time starts); pick another time."},
 	// Series (repeating bookings).
 	"err.rrule_syntax":            {ZH: "重复规则写得不对（{part}）。", EN: "The repeat rule is malformed ({part})."},

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,9 +100,16 @@ func testBadInput(t *testing.T, db string) {
 
 	before := snapshot(t, in, b.ID, conflict)
 	cases := badCases(in, b.ID, conflict, tok.ID, feedBase)
+	// Retrying a job that has not given up (the booking's, done).
+	job := queryString(t, in, "SELECT id FROM outbox_jobs WHERE reservation_id = ?", b.ID)
+	cases = append(cases, badCase{name: "retry a job that did not fail", method: "POST", path: "/admin/outbox/" + job + "/retry", user: "admin",
+		ctype: "application/x-www-form-urlencoded", form: true, want: 409})
 	rows := counts(t, in)
 	for i, tc := range cases {
 		for j, lang := range []string{"", "en"} {
+			if lang != "" && slices.Contains(tc.header, "Accept-Language") {
+				continue // the case sets the language itself
+			}
 			// Each request from its own address, as from many clients: the per-address
 			// limits stay out of the way.
 			checkBadCase(t, in, tc, lang, fmt.Sprintf("10.1.%d.%d", (2*i+j)/250, (2*i+j)%250+1))
@@ -130,6 +138,22 @@ func snapshot(t *testing.T, in *instance, bookingID, conflictID string) string {
 	in.do("GET", in.url+"/api/v1/feed-tokens", "zhangsan", nil).json(t, &toks)
 	j, _ := json.Marshal([]any{bk, cf, toks})
 	return out + string(j)
+}
+
+// queryString answers a query of one string on the instance's database.
+func queryString(t *testing.T, in *instance, q string, args ...any) string {
+	t.Helper()
+	kind, dsn, _ := strings.Cut(in.db, ":")
+	sqlDB, err := sql.Open(kind, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	var v string
+	if err := sqlDB.QueryRow(q, args...).Scan(&v); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return v
 }
 
 // counts counts the rows bad input must not add or change.
@@ -287,6 +311,14 @@ func badCases(in *instance, bookingID, conflictID, tokenID, feedBase string) []b
 	api("POST", "/api/v1/bookings", "zhangsan", body("attendees", `["nobody-here"]`), 0, "")
 	api("POST", "/api/v1/bookings", "zhangsan", body("attendees", `["`+scriptIn+`"]`), 0, "")
 	api("POST", "/api/v1/bookings", "zhangsan", body("attendees", `["li\u0000si"]`), 0, "")
+	people := make([]string, 5000)
+	for i := range people {
+		people[i] = fmt.Sprintf("user%d", i)
+	}
+	peopleJSON, _ := json.Marshal(people)
+	api("POST", "/api/v1/bookings", "zhangsan", body("attendees", string(peopleJSON)), 422, "")
+	api("POST", "/api/v1/bookings", "zhangsan", `{"title":`+strings.Repeat("[", 20000)+`}`, 400, "bad_request")
+	api("POST", "/api/v1/bookings", "zhangsan", "\ufeff"+body(), 400, "bad_request")
 	api("POST", "/api/v1/bookings", "zhangsan", body("rrule", "bogus"), 422, "")
 	api("POST", "/api/v1/bookings", "zhangsan", body("rrule", "FREQ=DAILY;UNTIL=00000101T000000Z"), 422, "")
 	api("POST", "/api/v1/bookings", "zhangsan", body("rrule", "FREQ=DAILY;UNTIL=20200101"), 422, "rrule_ends_before_start")
@@ -433,6 +465,12 @@ func badCases(in *instance, bookingID, conflictID, tokenID, feedBase string) []b
 	tolerate("GET", "/lang?to=en&next=//evil.example", "")
 	tolerate("GET", "/login?next=javascript:alert(1)", "")
 
+	// A language nobody speaks, or garbage, is Chinese.
+	for _, al := range []string{"xx", "*", ";;;,,,", "fr;q=2, zz", strings.Repeat("x-", 2000)} {
+		cs = append(cs, badCase{name: "GET unknown booking, Accept-Language " + al[:min(len(al), 20)], method: "GET", path: "/api/v1/bookings/nope",
+			user: "zhangsan", header: []string{"Accept-Language", al}, want: 404, code: "booking_not_found"})
+	}
+
 	// The booking form.
 	csrf("/bookings", "zhangsan")
 	good := func(changes ...string) url.Values {
@@ -443,6 +481,9 @@ func badCases(in *instance, bookingID, conflictID, tokenID, feedBase string) []b
 		return v
 	}
 	form("/bookings", "zhangsan", url.Values{}, 422)
+	many := good()
+	many["attendees"] = people
+	form("/bookings", "zhangsan", many, 422)
 	for _, c := range [][]string{
 		{"date", "2026-02-30"}, {"date", "0000-01-01"}, {"date", "9999-12-31"}, {"date", "17/04/2023"}, {"date", "2020-01-01"},
 		{"start", "25:00"}, {"start", "9点"}, {"end", "08:00"}, {"end", "09:00"}, {"end", "23:59:60"},

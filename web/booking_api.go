@@ -195,6 +195,9 @@ func (s *server) listBookingsAPI(c echo.Context) error {
 			return err
 		}
 	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		return models.E(models.ErrInvalid, "to_before_from", "to")
+	}
 	rs, err := s.store.Reservations(c.Request().Context(), f)
 	if err != nil {
 		return err

@@ -275,6 +275,7 @@ func badCases(in *instance, bookingID, conflictID, tokenID, feedBase string) []b
 
 	// GET /api/v1/bookings.
 	get("/api/v1/bookings?from=abc", "zhangsan", 400, "")
+	get("/api/v1/bookings?from="+q(at(10, 0, 0))+"&to="+q(at(1, 0, 0)), "zhangsan", 422, "to_before_from")
 	get("/api/v1/bookings?to=2026-02-30T00:00:00Z", "zhangsan", 400, "")
 	tolerate("GET", "/api/v1/bookings?mine=bogus&limit=-1&page=-3", "zhangsan")
 

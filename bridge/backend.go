@@ -63,4 +63,8 @@ type SeriesBackend interface {
 	EndSeries(ctx context.Context, w Write, remoteID string, part SeriesPart) error
 	// CancelOccurrence releases one occurrence by its own id; one already gone is success.
 	CancelOccurrence(ctx context.Context, w Write, occurrenceID string) error
+	// PruneSeries releases, in each of the recurring bookings events, the occurrences
+	// whose own ids are among occurrenceIDs, and releases altogether each booking left
+	// with no occurrence. It returns the bookings that are gone (released now or before).
+	PruneSeries(ctx context.Context, w Write, events, occurrenceIDs []string) (gone []string, err error)
 }

@@ -398,6 +398,10 @@ type jobPayload struct {
 	// Release marks a cancel job that cancels the reservation itself once its backend
 	// released it (the losing side of a conflict); until then it keeps holding.
 	Release bool `json:"release,omitempty"`
+	// PrevRelease is, on the create job of an occurrence of a series moved with it, the
+	// job that releases the occurrence's old slot ("": nothing held it): whether that job
+	// ran tells whether a refused occurrence still holds its old slot.
+	PrevRelease string `json:"prev_release,omitempty"`
 	// Occurrence is the occurrence of a series the job writes when it is queued under
 	// the series' id: the writes of a change to a series then run in order (an
 	// occurrence may move into a slot another one is leaving).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"roombridge/bridge/dingtalk"
 	"roombridge/models"
@@ -96,4 +97,42 @@ func (d *DingTalk) CancelOccurrence(ctx context.Context, w Write, occurrenceID s
 		return err
 	}
 	return d.Client.DeleteOccurrence(ctx, w.Key, org, occurrenceID)
+}
+
+// PruneSeries deletes, in each recurring event of events, the occurrences listed in
+// occurrenceIDs, then deletes (room first) every event left without an occurrence.
+func (d *DingTalk) PruneSeries(ctx context.Context, w Write, events, occurrenceIDs []string) ([]string, error) {
+	org, err := d.unionID(ctx, w.Organizer)
+	if err != nil {
+		return nil, err
+	}
+	var gone []string
+	for _, ev := range events {
+		inst, err := d.Client.Instances(ctx, org, ev)
+		if errors.Is(err, models.ErrNotFound) {
+			gone = append(gone, ev)
+			continue
+		}
+		if err != nil {
+			return gone, fmt.Errorf("occurrences of DingTalk event %s: %w", ev, err)
+		}
+		left := 0
+		for _, in := range inst {
+			if !slices.Contains(occurrenceIDs, in.ID) {
+				left++
+				continue
+			}
+			if err := d.Client.DeleteOccurrence(ctx, w.Key+"-"+in.ID, org, in.ID); err != nil && !errors.Is(err, models.ErrNotFound) {
+				return gone, fmt.Errorf("delete occurrence %s of DingTalk event %s: %w", in.ID, ev, err)
+			}
+		}
+		if left > 0 {
+			continue
+		}
+		if err := d.Client.CancelBooking(ctx, w.Key+"-"+ev, org, ev, w.Room.DingTalkRoomID); err != nil && !errors.Is(err, models.ErrNotFound) {
+			return gone, fmt.Errorf("delete emptied DingTalk event %s: %w", ev, err)
+		}
+		gone = append(gone, ev)
+	}
+	return gone, nil
 }

@@ -670,6 +670,9 @@ func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservat
 		return res
 	}
 	prev := *p.Prev
+	if p.Occurrence != "" {
+		return d.refuseMoved(ctx, j, r, prev, p.PrevRelease, reason, res, cause)
+	}
 	released := false // was the old booking released already (release-first order)?
 	jobs, err := d.store.Jobs(ctx, r.ID)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"roombridge/models"
@@ -24,6 +25,64 @@ type seriesPayload struct {
 	Start time.Time `json:"start,omitzero"`
 	End   time.Time `json:"end,omitzero"`
 	RRule string    `json:"rrule,omitempty"`
+	// Prune are the own ids of the occurrences a series_prune releases from the series'
+	// older recurring events.
+	Prune []string `json:"prune,omitempty"`
+	// Was is, on a series_create made by a change to the series, what each occurrence
+	// it books (by reservation id) was before the change; WasTitle, WasDescription and
+	// WasAttendees are the series' own before it (an occurrence's are kept only where
+	// they differ). A refused event puts these occurrences back.
+	Was            map[string]occurrenceWas `json:"was,omitempty"`
+	WasTitle       string                   `json:"was_title,omitempty"`
+	WasDescription string                   `json:"was_description,omitempty"`
+	WasAttendees   models.StringList        `json:"was_attendees,omitempty"`
+}
+
+// occurrenceWas is an occurrence of a series as it was before a change moved it, and
+// the job releasing its old slot ("": nothing held it).
+type occurrenceWas struct {
+	Start       time.Time          `json:"start"`
+	End         time.Time          `json:"end"`
+	Backend     models.Backend     `json:"backend"`
+	RemoteID    string             `json:"remote_id,omitempty"`
+	Status      models.Status      `json:"status"`
+	Release     string             `json:"release,omitempty"`
+	Title       *string            `json:"title,omitempty"`
+	Description *string            `json:"description,omitempty"`
+	Attendees   *models.StringList `json:"attendees,omitempty"`
+}
+
+// wasOf is r as it was before a change of series old, released by job release.
+func wasOf(r models.Reservation, old models.Series, release string) occurrenceWas {
+	w := occurrenceWas{Start: r.Start, End: r.End, Backend: r.Backend, RemoteID: r.Remote(), Status: r.Status, Release: release}
+	if r.Title != old.Title {
+		w.Title = &r.Title
+	}
+	if r.Description != old.Description {
+		w.Description = &r.Description
+	}
+	if !slices.Equal(r.Attendees, old.Attendees) {
+		a := r.Attendees
+		w.Attendees = &a
+	}
+	return w
+}
+
+// snapshot is w, in room, as a reschedule's snapshot, with the series' texts p where w
+// has none.
+func (w occurrenceWas) snapshot(p seriesPayload, room string) snapshot {
+	s := snapshot{RoomID: room, Title: p.WasTitle, Description: p.WasDescription, Attendees: p.WasAttendees,
+		Start: w.Start, End: w.End, Backend: w.Backend, RemoteID: w.RemoteID, Status: w.Status}
+	if w.Title != nil {
+		s.Title = *w.Title
+	}
+	if w.Description != nil {
+		s.Description = *w.Description
+	}
+	if w.Attendees != nil {
+		s.Attendees = *w.Attendees
+	}
+	return s
 }
 
 func encodeSeriesPayload(p seriesPayload) string {
@@ -65,7 +124,7 @@ func (d *Dispatcher) performSeries(ctx context.Context, j models.Job, now time.T
 	defer cancel()
 	switch j.Kind {
 	case models.JobSeriesCreate:
-		return d.createSeries(cctx, j, b, w, ser, p.From, now)
+		return d.createSeries(cctx, j, b, w, ser, p, now)
 	case models.JobSeriesCancel:
 		remote := ser.DingTalkEvent()
 		var (
@@ -87,11 +146,40 @@ func (d *Dispatcher) performSeries(ctx context.Context, j models.Job, now time.T
 		}
 		if err == nil {
 			if err = b.EndSeries(cctx, w, remote, part); err == nil {
-				return models.JobResult{Job: j, State: models.JobDone,
-					Audit: &models.AuditEntry{Actor: "system", Action: "series_ended", ReservationID: ser.ID, Detail: fmt.Sprintf("%s id %s from %s", j.Backend, remote, p.From.Format(time.RFC3339))}}, "released"
+				res := models.JobResult{Job: j, State: models.JobDone,
+					Audit: &models.AuditEntry{Actor: "system", Action: "series_ended", ReservationID: ser.ID, Detail: fmt.Sprintf("%s id %s from %s", j.Backend, remote, p.From.Format(time.RFC3339))}}
+				if partEmpty(part) {
+					res.SeriesUpdate = func(s *models.Series) bool {
+						s.ForgetDingTalkEvents(remote)
+						return true
+					}
+				}
+				return res, "released"
 			}
 		}
 		return d.seriesFailure(j, err)
+	case models.JobSeriesPrune:
+		events := ser.OlderDingTalkEvents()
+		if len(events) == 0 {
+			return models.JobResult{Job: j, State: models.JobDone, Error: "no older event"}, "skipped"
+		}
+		gone, err := b.PruneSeries(cctx, w, events, p.Prune)
+		if err != nil && len(gone) == 0 {
+			return d.seriesFailure(j, err)
+		}
+		res := models.JobResult{Job: j, State: models.JobDone,
+			SeriesUpdate: func(s *models.Series) bool {
+				s.ForgetDingTalkEvents(gone...)
+				return len(gone) > 0
+			},
+			Audit: &models.AuditEntry{Actor: "system", Action: "series_pruned", ReservationID: ser.ID,
+				Detail: fmt.Sprintf("%s: %d occurrences released from %v, events gone: %v", j.Backend, len(p.Prune), events, gone)}}
+		if err != nil {
+			// What is gone is recorded; the rest is tried again.
+			res.State, res.NextAttemptAt, res.Error = models.JobPending, d.now().Add(d.backoff(j.Attempts)), err.Error()
+			return res, "retry"
+		}
+		return res, "released"
 	case models.JobSeriesExclude:
 		r, err := d.store.Reservation(ctx, p.Reservation)
 		if err != nil {
@@ -117,10 +205,12 @@ func (d *Dispatcher) seriesFailure(j models.Job, err error) (models.JobResult, s
 	return d.retry(j, err), "retry"
 }
 
-// createSeries books the DingTalk part of a series (from original start from on) as one
-// recurring event and records each occurrence's id on its reservation; a refusal
-// rejects the part's occurrences.
-func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBackend, w Write, ser models.Series, from, now time.Time) (models.JobResult, string) {
+// createSeries books the DingTalk part of a series (from original start p.From on) as
+// one recurring event and records each occurrence's id on its reservation; a refusal
+// puts the occurrences a change moved there back where they were (p.Was) and rejects
+// the others.
+func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBackend, w Write, ser models.Series, p seriesPayload, now time.Time) (models.JobResult, string) {
+	from := p.From
 	// The series says where it is split: a dispatcher still configured with another
 	// cutover books the part the series was given.
 	part, any, err := dingTalkPart(ser, d.routing.SplitAt(ser.Cutover), from)
@@ -137,7 +227,9 @@ func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBac
 	if err == nil {
 		return models.JobResult{Job: j, State: models.JobDone,
 			SeriesUpdate: func(s *models.Series) bool {
-				s.DingTalkEventID = &remote
+				// The event the series had before may still hold occurrences (a change
+				// from one occurrence on shortened it): it is kept track of.
+				s.RetireDingTalkEvent(remote)
 				return true
 			},
 			SeriesRows: func(r *models.Reservation) bool {
@@ -163,16 +255,131 @@ func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBac
 		return d.retry(j, err), "retry"
 	}
 	reason := reasonOf(j.Backend, err)
-	return models.JobResult{Job: j, State: models.JobDone, Error: err.Error(),
-		SeriesRows: func(r *models.Reservation) bool {
-			if r.Status != models.StatusPending {
-				return false
+	res := models.JobResult{Job: j, State: models.JobDone, Error: err.Error(),
+		Audit: &models.AuditEntry{Actor: "system", Action: "rejected", ReservationID: ser.ID, Detail: err.Error()}}
+	// Occurrences a change moved into the refused event go back where they were: still
+	// held there (their release is dropped) or booked there again.
+	var held map[string]bool
+	if len(p.Was) > 0 {
+		jobs, jerr := d.store.Jobs(ctx, ser.ID)
+		if jerr != nil {
+			return d.retry(j, fmt.Errorf("refused (%v), but the series' jobs could not be read: %w", err, jerr)), "retry"
+		}
+		held = map[string]bool{}
+		rows, rerr := d.store.SeriesOccurrences(ctx, ser.ID)
+		if rerr != nil {
+			return d.retry(j, fmt.Errorf("refused (%v), but the series' occurrences could not be read: %w", err, rerr)), "retry"
+		}
+		for _, r := range rows {
+			w, ok := p.Was[r.ID]
+			if !ok || r.Status != models.StatusPending || r.Backend != j.Backend {
+				continue
 			}
-			r.Status = models.StatusRejected
-			r.SetReason(reason)
-			r.Sequence++
+			h, drop := d.oldSlotHeld(jobs, w.Release)
+			held[r.ID] = h
+			if drop != "" && !slices.Contains(res.Drop, drop) {
+				res.Drop = append(res.Drop, drop)
+			}
+			if !h {
+				res.Then = append(res.Then, restoreJob(r, w.Backend))
+			}
+		}
+		res.Audit.Action = "reschedule_refused"
+		// The series' rule changed, its event did not: the event is one it had before
+		// (holding the occurrences put back, or those before the change).
+		res.SeriesUpdate = func(s *models.Series) bool {
+			s.RetireDingTalkEvent("")
 			return true
-		},
-		Audit: &models.AuditEntry{Actor: "system", Action: "rejected", ReservationID: ser.ID, Detail: err.Error()},
-	}, "rejected"
+		}
+	}
+	res.SeriesRows = func(r *models.Reservation) bool {
+		if r.Status != models.StatusPending {
+			return false
+		}
+		if h, ok := held[r.ID]; ok {
+			return putBack(r, p.Was[r.ID].snapshot(p, r.RoomID), reason, !h)
+		}
+		r.Status = models.StatusRejected
+		r.SetReason(reason)
+		r.Sequence++
+		return true
+	}
+	return res, "rejected"
+}
+
+// oldSlotHeld tells whether the old slot of an occurrence moved with series is still
+// held at its backend, by the job release that releases it ("": nothing held it), and
+// the job to drop so that it stays held.
+func (d *Dispatcher) oldSlotHeld(jobs []models.Job, release string) (held bool, drop string) {
+	switch release {
+	case "":
+		return false, ""
+	case keptRelease:
+		return true, ""
+	}
+	for _, o := range jobs {
+		if o.ID != release {
+			continue
+		}
+		switch {
+		case o.State == models.JobPending:
+			return true, o.ID // not run yet: booked new first, released after
+		case o.State == models.JobFailed, o.LastError == models.JobDroppedError:
+			return true, ""
+		}
+		return false, ""
+	}
+	return false, ""
+}
+
+// keptRelease names, as the release of an occurrence moved with its series, an old
+// booking the change leaves where it is (in the frozen OA, see seriesMove.snapshot).
+const keptRelease = "kept"
+
+// restoreJob books occurrence r of a series again in its old slot at backend, queued
+// under its series after the writes of the change.
+func restoreJob(r models.Reservation, backend models.Backend) models.Job {
+	return models.Job{ReservationID: r.Series(), Kind: models.JobCreate, Backend: backend,
+		Payload: encodePayload(jobPayload{Occurrence: r.ID, Restore: true})}
+}
+
+// putBack is the change that puts occurrence x back as prev after its move was refused
+// for reason; released says its old slot is no longer held (it is booked again).
+func putBack(x *models.Reservation, prev snapshot, reason models.Reason, released bool) bool {
+	if x.Status == models.StatusCancelled {
+		return false
+	}
+	prev.restore(x)
+	x.SetReason(rescheduleRefused(reason))
+	x.Sequence++
+	if released {
+		x.Status, x.RemoteID = models.StatusPending, nil
+	}
+	return true
+}
+
+// refuseMoved records that the backend refused the new slot of occurrence r moved with
+// its series: r goes back to prev, where it is still held, or is booked there again
+// when the change released it already.
+func (d *Dispatcher) refuseMoved(ctx context.Context, j models.Job, r models.Reservation, prev snapshot, release string, reason models.Reason, res models.JobResult, cause error) models.JobResult {
+	jobs, err := d.store.Jobs(ctx, r.Series())
+	if err != nil {
+		return d.retry(j, fmt.Errorf("refused (%v), but the series' jobs could not be read: %w", cause, err))
+	}
+	held, drop := d.oldSlotHeld(jobs, release)
+	if drop != "" {
+		res.Drop = []string{drop}
+	}
+	res.Update = func(x *models.Reservation) bool { return putBack(x, prev, reason, !held) }
+	if !held {
+		res.Then = append(res.Then, restoreJob(r, prev.Backend))
+	}
+	res.Audit = &models.AuditEntry{Actor: "system", Action: "reschedule_refused", ReservationID: r.ID, Detail: cause.Error()}
+	return res
+}
+
+// partEmpty reports whether part holds no occurrence (a series_cancel deletes the event).
+func partEmpty(part SeriesPart) bool {
+	starts, _ := part.Rule.Expand(part.Start, part.Zone, 0)
+	return len(starts) == 0 || part.Rule.Count == 0 && part.Rule.Until.Before(part.Start)
 }

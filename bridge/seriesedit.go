@@ -12,7 +12,9 @@ import (
 // behalf of by (its organizer or an admin): the occurrence alone (ScopeThis), it and
 // every later one (ScopeFollowing: the series then ends before it), or the whole series
 // (ScopeAll: every occurrence not over yet). OA occurrences are released one by one; the DingTalk recurring event loses
-// the occurrence, is shortened, or is deleted. The series keeps its UID and its SEQUENCE
+// the occurrence, is shortened, or is deleted; a recurring event the series made before
+// its current one (see models.Series.OlderDingTalkEvents) loses the occurrences
+// cancelled in it and is deleted once none is left. The series keeps its UID and its SEQUENCE
 // rises. Errors: ErrNotFound, ErrForbidden, ErrInvalid ("scope_invalid", or
 // "not_in_series" for a scope other than ScopeThis on a single booking), ErrFrozen.
 func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, scope models.Scope) (models.Series, error) {
@@ -54,6 +56,7 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 			changed []models.Reservation
 			jobs    []models.Job
 			dtGone  bool
+			dtLeft  []string // own ids of the DingTalk occurrences released
 		)
 		for _, row := range rows {
 			target := row.ID == r.ID
@@ -69,6 +72,9 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 			row.Status = models.StatusCancelled
 			row.Sequence++
 			changed = append(changed, row)
+			if row.Backend == models.BackendDingTalk && row.Remote() != "" {
+				dtLeft = append(dtLeft, row.Remote())
+			}
 			switch {
 			case !inRecurringEvent(*ser, row):
 				// An OA occurrence, or a DingTalk one moved or renamed alone: a booking of its own.
@@ -88,6 +94,12 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 		if dtGone {
 			jobs = append(jobs, models.Job{ReservationID: ser.ID, Kind: models.JobSeriesCancel, Backend: models.BackendDingTalk,
 				Payload: encodeSeriesPayload(seriesPayload{From: from})})
+		}
+		if len(ser.OlderDingTalkEvents()) > 0 && len(dtLeft) > 0 {
+			// Some may be occurrences of a recurring event the series made before its
+			// current one: they are released there, and an event left empty is deleted.
+			jobs = append(jobs, models.Job{ReservationID: ser.ID, Kind: models.JobSeriesPrune, Backend: models.BackendDingTalk,
+				Payload: encodeSeriesPayload(seriesPayload{Prune: dtLeft})})
 		}
 		ser.Sequence++
 		return changed, jobs, &models.AuditEntry{Actor: by.ID, Action: "cancel_series", ReservationID: ser.ID,

@@ -61,6 +61,19 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 		releases, creates []models.Job
 		clash             []models.Taken
 		cut, dtNew        bool
+		// left are the slots the change releases; was is what each moved occurrence was
+		// before, with the job releasing it, for putting it back if its new slot is refused.
+		left  []models.Reservation
+		was   = map[string]occurrenceWas{}
+		cutID = models.NewID()
+		// The series' older recurring events lose the occurrences released from them by
+		// one prune job (pruneID) after the cut.
+		pruneID        = models.NewID()
+		hasOlder       = len(m.old.OlderDingTalkEvents()) > 0
+		inEventRelease = ""
+		// cutAlone: every occurrence the cut releases moves into the new recurring event
+		// (so the cut may be dropped when that event is refused).
+		cutAlone = true
 	)
 	dur := ser.End.Sub(ser.Start)
 	// The occurrences the change leaves where they are hold their slots too.
@@ -77,6 +90,12 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 			}
 		}
 		return taken(start, end)
+	}
+	switch {
+	case m.old.DingTalkEvent() != "":
+		inEventRelease = cutID
+	case hasOlder:
+		inEventRelease = pruneID
 	}
 	for _, row := range rows {
 		if row.RecurrenceID == nil {
@@ -118,11 +137,13 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 			case m.snapshot && row.Backend == models.BackendOA:
 				// Left booked in the frozen OA.
 			case inEvent:
-				cut = true
+				cut, cutAlone = true, false
+				left = append(left, row)
 			default:
 				if err := s.routing.CheckWritable(row.Backend, now); err != nil {
 					return nil, nil, nil, err
 				}
+				left = append(left, row)
 				releases = append(releases, occurrenceJob(row, models.JobCancel, row.Backend, row.Remote()))
 			}
 			row.Status = models.StatusCancelled
@@ -148,43 +169,87 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 		row.Sequence++
 		changed = append(changed, row)
 		moved = append(moved, row)
+		left = append(left, prev)
+		release := inEventRelease
 		switch {
 		case inEvent:
 			cut = true
+			cutAlone = cutAlone && backend == models.BackendDingTalk
 		case leaveOA:
 			// The OA booking stays: a frozen OA cannot cancel it.
+			release = keptRelease
 		default:
-			releases = append(releases, occurrenceJob(prev, models.JobCancel, prev.Backend, prev.Remote()))
+			j := occurrenceJob(prev, models.JobCancel, prev.Backend, prev.Remote())
+			j.ID = models.NewID()
+			releases = append(releases, j)
+			release = j.ID
 		}
 		if backend == models.BackendDingTalk {
 			dtNew = true
+			was[row.ID] = wasOf(prev, m.old, release)
 		} else {
-			creates = append(creates, occurrenceJob(row, models.JobCreate, backend, ""))
+			snap := take(prev)
+			creates = append(creates, models.Job{ReservationID: row.Series(), Kind: models.JobCreate, Backend: backend,
+				Payload: encodePayload(jobPayload{Occurrence: row.ID, Prev: &snap, PrevRelease: release})})
 		}
 	}
 	if len(clash) > 0 && (!m.skip || len(moved) == 0) {
 		return nil, nil, clash, &models.SeriesConflictError{Taken: clash}
 	}
-	// Everything is released before anything is booked: an occurrence may move into the
-	// slot another one leaves.
-	jobs := releases
 	if cut && m.old.DingTalkEvent() != "" {
 		j, err := cutJob(m.old, m.oldRouting, m.from)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		jobs = append(jobs, j)
+		j.ID = cutID
+		releases = append(releases, j)
 	}
-	jobs = append(jobs, creates...)
+	var dtLeft []string
+	for _, l := range left {
+		if l.Backend == models.BackendDingTalk && l.Remote() != "" {
+			dtLeft = append(dtLeft, l.Remote())
+		}
+	}
+	prune := hasOlder && len(dtLeft) > 0
+	if prune {
+		releases = append(releases, models.Job{ID: pruneID, ReservationID: ser.ID, Kind: models.JobSeriesPrune, Backend: models.BackendDingTalk,
+			Payload: encodeSeriesPayload(seriesPayload{Prune: dtLeft})})
+	}
 	if dtNew {
-		jobs = append(jobs, models.Job{ReservationID: ser.ID, Kind: models.JobSeriesCreate, Backend: models.BackendDingTalk,
-			Payload: encodeSeriesPayload(seriesPayload{From: m.shift(m.from)})})
+		p := seriesPayload{From: m.shift(m.from), Was: was}
+		p.WasTitle, p.WasDescription, p.WasAttendees = m.old.Title, m.old.Description, m.old.Attendees
+		creates = append(creates, models.Job{ReservationID: ser.ID, Kind: models.JobSeriesCreate, Backend: models.BackendDingTalk,
+			Payload: encodeSeriesPayload(p)})
+	}
+	// The new slots are booked before the old ones are released, so that a refused one
+	// leaves the occurrence where it was, still held. When an occurrence moves into a slot
+	// the change releases (or the cut of the recurring event also releases occurrences
+	// that do not move into the new one), everything is released first instead, and a
+	// refused occurrence is booked again in its old slot. So it is when occurrences leave
+	// an older recurring event of the series.
+	var jobs []models.Job
+	if cut && !cutAlone || prune || overlapsAny(moved, left) {
+		jobs = append(append(jobs, releases...), creates...)
+	} else {
+		jobs = append(append(jobs, creates...), releases...)
 	}
 	if cut := s.routing.Cutover(); !cut.IsZero() {
 		ser.Cutover = &cut
 	}
 	ser.Sequence++
 	return changed, jobs, clash, nil
+}
+
+// overlapsAny reports whether the slot of any of moved overlaps the slot of any of left.
+func overlapsAny(moved, left []models.Reservation) bool {
+	for _, a := range moved {
+		for _, b := range left {
+			if a.RoomID == b.RoomID && a.Overlaps(b.Start, b.End) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // cutJob ends old's DingTalk recurring event (split with routing) before original start

@@ -19,6 +19,7 @@ const (
 	JobSeriesCreate  JobKind = "series_create"  // create the recurring event with the room
 	JobSeriesCancel  JobKind = "series_cancel"  // end the recurring event before an occurrence (payload), or delete it
 	JobSeriesExclude JobKind = "series_exclude" // delete one occurrence of the recurring event (payload)
+	JobSeriesPrune   JobKind = "series_prune"   // release occurrences (payload) of the series' older recurring events; delete the emptied ones
 
 	// JobNotify tells a reservation's organizer that its outcome changed (a DingTalk work
 	// notification). See NotifyJob.
@@ -52,7 +53,7 @@ func NotifyQueue(resID string) string { return "n:" + resID }
 
 // SeriesJob reports whether k acts on a series rather than one reservation.
 func (k JobKind) SeriesJob() bool {
-	return k == JobSeriesCreate || k == JobSeriesCancel || k == JobSeriesExclude
+	return k == JobSeriesCreate || k == JobSeriesCancel || k == JobSeriesExclude || k == JobSeriesPrune
 }
 
 // JobState is where an outbox job stands.

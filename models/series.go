@@ -50,6 +50,9 @@ type Series struct {
 	TimeZone        string
 	ExDates         TimeList `gorm:"column:exdates;type:text"`
 	DingTalkEventID *string  `gorm:"column:dingtalk_event_id"`
+	// DingTalkOlderEvents are the recurring events the series made before its current one
+	// that may still hold some of its occurrences (see OlderDingTalkEvents).
+	DingTalkOlderEvents StringList `gorm:"column:dingtalk_older_events;type:text"`
 	// Cutover is the cutover the occurrences were split with (nil: not recorded).
 	Cutover        *time.Time `gorm:"column:cutover"`
 	Status         SeriesStatus
@@ -83,6 +86,39 @@ func (s Series) DingTalkEvent() string {
 	return *s.DingTalkEventID
 }
 
+// OlderDingTalkEvents are the series' DingTalk recurring events other than its current
+// one that may still hold occurrences.
+func (s Series) OlderDingTalkEvents() []string {
+	var out []string
+	for _, id := range s.DingTalkOlderEvents {
+		if id != "" && id != s.DingTalkEvent() && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// RetireDingTalkEvent makes the current DingTalk recurring event an older one (it may
+// still hold occurrences) and replaces it with next ("": none).
+func (s *Series) RetireDingTalkEvent(next string) {
+	if cur := s.DingTalkEvent(); cur != "" && cur != next && !slices.Contains(s.DingTalkOlderEvents, cur) {
+		s.DingTalkOlderEvents = append(s.DingTalkOlderEvents, cur)
+	}
+	s.DingTalkEventID = nil
+	if next != "" {
+		s.DingTalkEventID = &next
+		s.DingTalkOlderEvents = slices.DeleteFunc(s.DingTalkOlderEvents, func(id string) bool { return id == next })
+	}
+}
+
+// ForgetDingTalkEvents drops ids, gone from DingTalk, from the series' events.
+func (s *Series) ForgetDingTalkEvents(ids ...string) {
+	s.DingTalkOlderEvents = slices.DeleteFunc(s.DingTalkOlderEvents, func(id string) bool { return slices.Contains(ids, id) })
+	if slices.Contains(ids, s.DingTalkEvent()) {
+		s.DingTalkEventID = nil
+	}
+}
+
 // Occurrences expands the series' rule from Start: every original start, excluded ones
 // included.
 func (s Series) Occurrences() ([]time.Time, error) {
@@ -113,6 +149,9 @@ func (s *Series) normalize() {
 	}
 	if s.ExDates == nil {
 		s.ExDates = TimeList{}
+	}
+	if s.DingTalkOlderEvents == nil {
+		s.DingTalkOlderEvents = StringList{}
 	}
 	s.Start = s.Start.UTC().Truncate(time.Second)
 	s.End = s.End.UTC().Truncate(time.Second)

@@ -95,6 +95,10 @@ func (s *Store) ReleaseOwnedJobs(ctx context.Context, owner string) (int, error)
 	return int(res.RowsAffected), storeErr("release owned jobs", res.Error)
 }
 
+// JobDroppedError is the error recorded on a job marked done without running (see
+// JobResult.DropLater and Drop).
+const JobDroppedError = "dropped: an earlier step was refused"
+
 // JobResult is the outcome of running one claimed job.
 type JobResult struct {
 	Job   Job
@@ -107,6 +111,8 @@ type JobResult struct {
 	Update func(r *Reservation) bool
 	// DropLater marks the reservation's later pending jobs done without running them.
 	DropLater bool
+	// Drop marks these jobs done without running them, if they are still pending.
+	Drop []string
 	// AbsorbImported is set when Update gives the reservation the backend id of a
 	// booking just made: if sync imported that very booking (as a native reservation)
 	// before the write's answer was recorded, the imported copy is cancelled and lets go
@@ -217,7 +223,14 @@ func (s *Store) FinishJobChanges(ctx context.Context, res JobResult) (JobChanges
 		if res.DropLater {
 			if err := tx.Model(&Job{}).
 				Where("reservation_id = ? AND state = ? AND id <> ?", res.Job.ReservationID, JobPending, res.Job.ID).
-				Updates(map[string]any{"state": JobDone, "last_error": "dropped: an earlier step was refused", "updated_at": now}).Error; err != nil {
+				Updates(map[string]any{"state": JobDone, "last_error": JobDroppedError, "updated_at": now}).Error; err != nil {
+				return err
+			}
+		}
+		if len(res.Drop) > 0 {
+			if err := tx.Model(&Job{}).
+				Where("id IN ? AND state = ? AND id <> ?", res.Drop, JobPending, res.Job.ID).
+				Updates(map[string]any{"state": JobDone, "last_error": JobDroppedError, "updated_at": now}).Error; err != nil {
 				return err
 			}
 		}

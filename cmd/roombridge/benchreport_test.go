@@ -1380,6 +1380,36 @@ Third round:
   the bridge stores and costs no metered call; calendar_event_change (a read each) is
   left unread while room events arrive. Only Stream keeps bookings on anyone's calendar
   fresh within 15 minutes: the room schedules cost 10 calls a sweep of 50 rooms.
+
+Fourth round (bookings on MariaDB only):
+
+- The section now measures a floor beside the raw commit: the same request body POSTed
+  to a bare net/http handler that decodes it and makes the same single-row insert. On a
+  quiet machine it reaches about 60 % of raw commits (6,300 against 10,600 a second in
+  one alternating run; 0.16 ms of Go CPU an operation against 0.05 for the raw insert):
+  HTTP and JSON alone cost 40 points of the ratio before a booking does anything.
+- Where a booking's CPU goes (64 clients, one run each way, read from /proc): about
+  0.30–0.42 ms of Go (server, load and the group writer) and 0.27–0.41 ms of MariaDB, 8
+  statements per group of about 17 bookings. A booking writes 3 rows carrying 18
+  index entries (11 on reservations) and raises 2 counters, where the raw insert
+  writes one row and one entry.
+- The overlap check reads every booking of the room that starts within a day before
+  the slot (index condition pushdown attempts per booking, SHOW GLOBAL STATUS: 73 in
+  the first run, 143 in the second, as the harness packs ten-minute bookings round the
+  clock). Spreading the same bookings three hours apart brought that to 7–12 and
+  MariaDB's CPU a booking from 0.29–0.39 to 0.21–0.30 ms, but not the rate: the run was
+  bound by the whole CPU. Rooms with a realistic day (a dozen or two bookings) read that
+  many.
+- The dispatcher writing each booking to the OA fake in the same process takes its
+  share of the two cores while bookings arrive: with it stopped (an experiment, not a
+  setting) the same short section measured 2,460 bookings a second instead of 1,751.
+  What it spends per job: the OA adapter read the room's day before booking on every
+  attempt; a job's first attempt now skips that read (no earlier attempt can have
+  left a booking behind), one OA call a booking less.
+- With CPU the only bound, 40 % of raw needs a booking in about 0.42 ms of CPU all in,
+  of which the floor's HTTP and insert take 0.28: the booking's own work (sign-in,
+  validation, room lock, overlap check, reservation, outbox job, audit entry, feed
+  stamps) would have to fit in 0.14 ms. It takes about 0.45.
 `
 
 // opCPU is the CPU one operation cost during a run, in milliseconds.

@@ -345,6 +345,96 @@ func TestMigrateBookingsResplitsSeries(t *testing.T) {
 	}
 }
 
+// TestServeSeriesEditRefusedAndOlderEvent: DingTalk refuses the recurring event a change
+// "this and following" makes (the room is busy there, unseen by the bridge): the
+// occurrences keep their old time and DingTalk ids, and say why in both languages. A
+// later change from the next DingTalk occurrence and the cancellation of the one left
+// behind leave no event of the series in DingTalk.
+func TestServeSeriesEditRefusedAndOlderEvent(t *testing.T) {
+	in := start(t, nil)
+	s, _ := in.bookWeekly(t) // 18:00, the first in the OA, three in DingTalk
+	type occurrence struct {
+		booking
+		Start      string `json:"start"`
+		ReasonCode string `json:"reason_code"`
+	}
+	get := func(id, lang string) occurrence {
+		t.Helper()
+		var o occurrence
+		in.settle("zhangsan", id)
+		in.do("GET", in.url+"/api/v1/bookings/"+id, "zhangsan", nil, "Accept-Language", lang).json(t, &o)
+		return o
+	}
+	var before []occurrence
+	for _, o := range s.Occurrences {
+		before = append(before, get(o.ID, "zh-CN"))
+	}
+	patch := func(i int, scope string, at time.Time) reply {
+		return in.do("PATCH", in.url+"/api/v1/bookings/"+s.Occurrences[i].ID+"?scope="+scope, "zhangsan",
+			strings.NewReader(fmt.Sprintf(`{"start":%q,"end":%q}`, at.Format(time.RFC3339), at.Add(time.Hour).Format(time.RFC3339))))
+	}
+	if r := in.do("POST", in.dtURL+"/_fake/faults", "", strings.NewReader(`{"kind":"room_busy","api":"AddMeetingRooms","times":1}`)); r.code/100 != 2 {
+		t.Fatalf("set DingTalk fault = %d %s", r.code, r.body)
+	}
+	if r := patch(1, "following", in.day(8, 20, 0)); r.code != http.StatusOK {
+		t.Fatalf("PATCH ?scope=following = %d %s", r.code, r.body)
+	}
+	for i := 1; i < 4; i++ {
+		zh, en := get(s.Occurrences[i].ID, "zh-CN"), get(s.Occurrences[i].ID, "en")
+		if zh.Status != "confirmed" || zh.Start != before[i].Start || zh.RemoteID != before[i].RemoteID || zh.ReasonCode != "reschedule_refused" ||
+			!strings.Contains(zh.Reason, "改期被拒绝") || !strings.Contains(en.Reason, "reschedule was refused") {
+			t.Errorf("occurrence %d after DingTalk refused its new slot = %+v / %q; want confirmed at %s as %s, reason reschedule_refused in both languages",
+				i, zh, en.Reason, before[i].Start, before[i].RemoteID)
+		}
+	}
+
+	// From the third occurrence on to 20:00 (now accepted), then the second cancelled:
+	// the event the three were in is left empty, and goes.
+	if r := patch(2, "following", in.day(15, 20, 0)); r.code != http.StatusOK {
+		t.Fatalf("PATCH ?scope=following from the third = %d %s", r.code, r.body)
+	}
+	for i := 2; i < 4; i++ {
+		if o := get(s.Occurrences[i].ID, "en"); o.Status != "confirmed" || o.ReasonCode != "" || !strings.Contains(o.Start, "T20:00:00") {
+			t.Errorf("occurrence %d after the second change = %+v, want confirmed at 20:00", i, o)
+		}
+	}
+	if r := in.do("DELETE", in.url+"/api/v1/bookings/"+s.Occurrences[1].ID+"?scope=this", "zhangsan", nil); r.code != http.StatusOK {
+		t.Fatalf("DELETE ?scope=this = %d %s", r.code, r.body)
+	}
+	liveSeriesEvents := func() []string {
+		t.Helper()
+		var events []struct {
+			ID, Summary, Status string
+			Native              bool
+		}
+		in.do("GET", in.dtURL+"/_fake/events", "", nil).json(t, &events)
+		var out []string
+		for _, e := range events {
+			if e.Summary == "周例会" && e.Status != "cancelled" && !e.Native {
+				out = append(out, e.ID)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(liveSeriesEvents()) != 1 && time.Now().Before(deadline) {
+		in.settle("zhangsan", s.Occurrences[1].ID)
+	}
+	if got := liveSeriesEvents(); len(got) != 1 {
+		t.Errorf("after the change and the cancellation DingTalk holds events %v of the series, want only the new one", got)
+	}
+	if r := in.do("DELETE", in.url+"/api/v1/bookings/"+s.Occurrences[2].ID+"?scope=all", "zhangsan", nil); r.code != http.StatusOK {
+		t.Fatalf("DELETE ?scope=all = %d %s", r.code, r.body)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for len(liveSeriesEvents()) != 0 && time.Now().Before(deadline) {
+		in.settle("zhangsan", s.Occurrences[2].ID)
+	}
+	if got := liveSeriesEvents(); len(got) != 0 {
+		t.Errorf("after cancelling the series DingTalk still holds its events %v", got)
+	}
+}
+
 // frozenEnv is operatorEnv with the OA freeze an hour ago: the OA can be neither read nor
 // written any more.
 func (in *instance) frozenEnv(cutover time.Time) map[string]string {

@@ -92,8 +92,6 @@ func (s *Service) Route(start time.Time) models.Decision {
 	return s.routing.Route(start, s.now())
 }
 
-const maxKeyLen = 128
-
 // Book validates req, routes it and stores it as pending with its outbox job. The same
 // idempotency key from the same user returns the first reservation instead of booking
 // again. Errors: ErrInvalid user errors (with the field), a user error of kind
@@ -103,8 +101,8 @@ const maxKeyLen = 128
 func (s *Service) Book(ctx context.Context, by models.User, req models.BookingRequest, key string) (models.Reservation, error) {
 	now := s.now()
 	req = req.Normalize()
-	if len(key) > maxKeyLen {
-		return models.Reservation{}, models.E(models.ErrInvalid, "bad_idempotency_key", "")
+	if err := models.CheckIdempotencyKey(key); err != nil {
+		return models.Reservation{}, err
 	}
 	if key != "" {
 		if prev, err := s.store.ReservationByKey(ctx, by.ID, key); err == nil {

@@ -148,6 +148,9 @@ func newFeedToken(userID, label string) (string, models.FeedToken, error) {
 	if strings.ContainsAny(label, "\r\n") || !utf8.ValidString(label) {
 		return "", models.FeedToken{}, models.E(models.ErrInvalid, "label_multiline", "label")
 	}
+	if models.HasControl(label, "") {
+		return "", models.FeedToken{}, models.E(models.ErrInvalid, "control_characters", "label")
+	}
 	var b [feedTokenBytes]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", models.FeedToken{}, fmt.Errorf("draw feed token: %w", err)

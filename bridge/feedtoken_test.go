@@ -237,6 +237,9 @@ func TestFeedTokenLifecycle(t *testing.T) {
 		if _, _, err := r.f.CreateToken(ctx, "zhangsan", "两行\n标签"); !errors.Is(err, models.ErrInvalid) {
 			t.Errorf("CreateToken(multi-line label) = %v, want ErrInvalid", err)
 		}
+		if _, _, err := r.f.CreateToken(ctx, "zhangsan", "标\x00签"); models.UserError(err) == nil || models.UserError(err).Code != "control_characters" {
+			t.Errorf("CreateToken(label with NUL) = %v, want control_characters", err)
+		}
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"roombridge/models"
 )
@@ -143,6 +144,9 @@ func (s *Service) resolveConflict(ctx context.Context, by models.User, id string
 		}
 		if len(note) > 2000 {
 			return c, invalid("note_too_long", "note")
+		}
+		if models.HasControl(note, "\t\n") || !utf8.ValidString(note) {
+			return c, invalid("control_characters", "note")
 		}
 		r.Note, r.Done = note, true
 		if len(c.Sides) > 0 {

@@ -157,6 +157,9 @@ func TestResolveDismissAndMove(t *testing.T) {
 		if _, err := r.svc.Resolve(ctx, admin, c2.ID, models.Resolution{Action: "dismiss", Note: "  "}); models.UserError(err) == nil || models.UserError(err).Code != "note_required" {
 			t.Errorf("Resolve(dismiss, blank note) = %v, want note_required", err)
 		}
+		if _, err := r.svc.Resolve(ctx, admin, c2.ID, models.Resolution{Action: "dismiss", Note: "同一个会\x1b[31m"}); models.UserError(err) == nil || models.UserError(err).Code != "control_characters" {
+			t.Errorf("Resolve(dismiss, note with ESC) = %v, want control_characters", err)
+		}
 		if _, err := r.svc.Resolve(ctx, admin, c2.ID, models.Resolution{Action: "dismiss", Note: "同一个会，两边都约了"}); err != nil {
 			t.Fatal(err)
 		}

@@ -32,8 +32,8 @@ func (s *Service) BookSeries(ctx context.Context, by models.User, req models.Boo
 	if !onConflict.Valid() {
 		return models.SeriesResult{}, models.E(models.ErrInvalid, "on_conflict_invalid", "on_conflict", models.ArgValue, string(onConflict))
 	}
-	if len(key) > maxKeyLen {
-		return models.SeriesResult{}, models.E(models.ErrInvalid, "bad_idempotency_key", "", "幂等键过长。", "The Idempotency-Key is too long.")
+	if err := models.CheckIdempotencyKey(key); err != nil {
+		return models.SeriesResult{}, err
 	}
 	if err := req.Validate(now); err != nil {
 		return models.SeriesResult{}, err
@@ -45,13 +45,9 @@ func (s *Service) BookSeries(ctx context.Context, by models.User, req models.Boo
 	if !rule.Matches(req.Start, zone) {
 		return models.SeriesResult{}, models.E(models.ErrInvalid, "rrule_start_mismatch", "rrule", models.ArgAt, models.TimeArg(req.Start))
 	}
-	starts, truncated := rule.Expand(req.Start, zone, models.MaxOccurrences)
-	if truncated {
-		return models.SeriesResult{}, models.E(models.ErrInvalid, "series_too_long", "rrule", models.ArgLimit, strconv.Itoa(models.MaxOccurrences))
-	}
-	if last := starts[len(starts)-1]; last.After(now.Add(s.seriesWindow)) {
-		return models.SeriesResult{}, models.E(models.ErrInvalid, "series_beyond_window", "rrule",
-			models.ArgLimit, strconv.Itoa(int(s.seriesWindow.Hours()/24)), models.ArgAt, models.TimeArg(last))
+	starts, err := s.occurrences(rule, req.Start, zone, now)
+	if err != nil {
+		return models.SeriesResult{}, err
 	}
 	room, attendees, err := s.resolve(ctx, req)
 	if err != nil {
@@ -193,12 +189,9 @@ func (s *Service) PlanSeries(ctx context.Context, req models.BookingRequest, rru
 	if !rule.Matches(req.Start, zone) {
 		return nil, models.E(models.ErrInvalid, "rrule_start_mismatch", "rrule", models.ArgAt, models.TimeArg(req.Start))
 	}
-	starts, truncated := rule.Expand(req.Start, zone, models.MaxOccurrences)
-	if truncated {
-		return nil, models.E(models.ErrInvalid, "series_too_long", "rrule", models.ArgLimit, strconv.Itoa(models.MaxOccurrences))
-	}
-	if last := starts[len(starts)-1]; last.After(now.Add(s.seriesWindow)) {
-		return nil, models.E(models.ErrInvalid, "series_beyond_window", "rrule", models.ArgLimit, strconv.Itoa(int(s.seriesWindow.Hours()/24)), models.ArgAt, models.TimeArg(last))
+	starts, err := s.occurrences(rule, req.Start, zone, now)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := s.store.Room(ctx, req.RoomID); err != nil {
 		return nil, err
@@ -221,4 +214,22 @@ func (s *Service) PlanSeries(ctx context.Context, req models.BookingRequest, rru
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// occurrences expands rule from start for a new series: refused when the rule ends
+// before its first meeting (an UNTIL before the start), has more than MaxOccurrences, or
+// runs past the booking window.
+func (s *Service) occurrences(rule models.RRule, start time.Time, zone *time.Location, now time.Time) ([]time.Time, error) {
+	starts, truncated := rule.Expand(start, zone, models.MaxOccurrences)
+	switch {
+	case truncated:
+		return nil, models.E(models.ErrInvalid, "series_too_long", "rrule", models.ArgLimit, strconv.Itoa(models.MaxOccurrences))
+	case len(starts) == 0:
+		return nil, models.E(models.ErrInvalid, "rrule_ends_before_start", "rrule", models.ArgAt, models.TimeArg(start))
+	}
+	if last := starts[len(starts)-1]; last.After(now.Add(s.seriesWindow)) {
+		return nil, models.E(models.ErrInvalid, "series_beyond_window", "rrule",
+			models.ArgLimit, strconv.Itoa(int(s.seriesWindow.Hours()/24)), models.ArgAt, models.TimeArg(last))
+	}
+	return starts, nil
 }

@@ -324,11 +324,20 @@ func TestBookSeriesRefusals(t *testing.T) {
 			{"yearly", "FREQ=YEARLY;COUNT=2", at(3, 10), "", "rrule_unsupported"},
 			{"DingTalk cannot hold it", "FREQ=MONTHLY;BYMONTHDAY=3,17;COUNT=4", at(3, 10), "", "rrule_not_in_dingtalk"},
 			{"bad on_conflict", "FREQ=WEEKLY;COUNT=2", at(3, 10), "maybe", "on_conflict_invalid"},
+			{"ends before it starts", "FREQ=DAILY;UNTIL=20230101", at(3, 10), "", "rrule_ends_before_start"},
+			{"ends in year 0", "FREQ=DAILY;UNTIL=00000101T000000Z", at(3, 10), "", "rrule_ends_before_start"},
 		}
 		for _, tt := range tests {
 			_, err := r.svc.BookSeries(ctx, r.zhangsan, req("duowei", tt.start, time.Hour), tt.rrule, tt.conflict, "")
 			if ue := models.UserError(err); ue == nil || ue.Code != tt.code || !errors.Is(err, models.ErrInvalid) {
 				t.Errorf("%s: BookSeries(%s) = %v, want ErrInvalid %s", tt.name, tt.rrule, err, tt.code)
+			}
+			if tt.conflict != "" || tt.code == "rrule_not_in_dingtalk" {
+				continue // the plan does not look at these
+			}
+			_, err = r.svc.PlanSeries(ctx, req("duowei", tt.start, time.Hour), tt.rrule)
+			if ue := models.UserError(err); ue == nil || ue.Code != tt.code || !errors.Is(err, models.ErrInvalid) {
+				t.Errorf("%s: PlanSeries(%s) = %v, want ErrInvalid %s", tt.name, tt.rrule, err, tt.code)
 			}
 		}
 		if all, _ := r.store.Reservations(ctx, models.Filter{}); len(all) != 0 {

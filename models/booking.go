@@ -118,6 +118,18 @@ func (b BookingRequest) Problems(now time.Time) []*Error {
 	return out
 }
 
+// MaxIdempotencyKeyLen is the longest idempotency key a client may send, in bytes.
+const MaxIdempotencyKeyLen = 128
+
+// CheckIdempotencyKey refuses a key that is too long, not UTF-8 or holds control
+// characters (ErrInvalid "bad_idempotency_key"); "" (no key) passes.
+func CheckIdempotencyKey(key string) error {
+	if len(key) > MaxIdempotencyKeyLen || !utf8.ValidString(key) || HasControl(key, "") {
+		return E(ErrInvalid, "bad_idempotency_key", "", ArgLimit, strconv.Itoa(MaxIdempotencyKeyLen))
+	}
+	return nil
+}
+
 // HasControl reports whether s holds a control character (C0, DEL or C1: NUL, ESC, VT
 // and the like) other than those in allowed. Such characters would reach the OA,
 // DingTalk and every calendar client.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,12 +102,35 @@ func (s *server) parseTime(field, v string) (time.Time, error) {
 		}
 		t, err = time.ParseInLocation(layout, v, s.zone)
 	}
-	// Years before 1970 are no booking's, and in them zones fall back to local mean time,
-	// whose offsets in seconds RFC 3339 cannot write back.
-	if err != nil || t.Year() < 1970 || t.Year() > 9999 {
+	if err != nil {
 		return time.Time{}, badRequest(field, "time", models.ArgName, field)
 	}
+	if !inYears(t) {
+		return time.Time{}, badRequest(field, "time_range", models.ArgName, field, models.ArgLimit, strconv.Itoa(maxYear))
+	}
 	return t, nil
+}
+
+// maxYear is the last year a time may have: a window or a series read from it must not
+// run past year 9999, the last one MariaDB's DATETIME holds.
+const maxYear = 9998
+
+// inYears tells whether t is in the years a request may name. Years before 1970 are no
+// booking's, and in them zones fall back to local mean time, whose offsets in seconds
+// RFC 3339 cannot write back.
+func inYears(t time.Time) bool { return t.Year() >= 1970 && t.Year() <= maxYear }
+
+// parseDate reads a date of a form or page (2006-01-02) in the zone, in the years
+// parseTime accepts. Errors are ErrInvalid "bad_date" or "date_out_of_range" on field.
+func (s *server) parseDate(field, v string) (time.Time, error) {
+	d, err := time.ParseInLocation(time.DateOnly, v, s.zone)
+	if err != nil {
+		return time.Time{}, models.E(models.ErrInvalid, "bad_date", field)
+	}
+	if !inYears(d) {
+		return time.Time{}, models.E(models.ErrInvalid, "date_out_of_range", field, models.ArgLimit, strconv.Itoa(maxYear))
+	}
+	return d, nil
 }
 
 // busy lists the reservations holding room in [from, to) in both systems, with the

@@ -133,6 +133,9 @@ func (s *server) createBookingAPI(c echo.Context) error {
 		return err
 	}
 	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
+	if err := models.CheckIdempotencyKey(key); err != nil {
+		return err
+	}
 	// Only Book checks the caller itself (see bookingChecksUser).
 	if key != "" || strings.TrimSpace(body.RRule) != "" {
 		if err := s.confirmUser(c); err != nil {
@@ -192,6 +195,9 @@ func (s *server) listBookingsAPI(c echo.Context) error {
 			return err
 		}
 	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		return models.E(models.ErrInvalid, "to_before_from", "to")
+	}
 	rs, err := s.store.Reservations(c.Request().Context(), f)
 	if err != nil {
 		return err
@@ -232,16 +238,21 @@ const maxLongPoll = 30 * time.Second
 // polling.
 func (s *server) getBookingAPI(c echo.Context) error {
 	ctx := c.Request().Context()
+	var wait time.Duration
+	if v := c.QueryParam("wait"); v != "" {
+		// Read whatever the booking's state, so a client learns of a bad value at once.
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return badRequest("wait", "wait")
+		}
+		wait = min(d, maxLongPoll)
+	}
 	r, err := s.visible(ctx, user(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	if v := c.QueryParam("wait"); v != "" && r.Status == models.StatusPending {
-		d, perr := time.ParseDuration(v)
-		if perr != nil || d < 0 {
-			return badRequest("wait", "wait")
-		}
-		if r, err = s.booker.Wait(ctx, r.ID, min(d, maxLongPoll)); err != nil {
+	if wait > 0 && r.Status == models.StatusPending {
+		if r, err = s.booker.Wait(ctx, r.ID, wait); err != nil {
 			return err
 		}
 	}
@@ -252,6 +263,11 @@ func (s *server) getBookingAPI(c echo.Context) error {
 // current ones and the result is rescheduled.
 func (s *server) patchBookingAPI(c echo.Context) error {
 	ctx, u := c.Request().Context(), user(c)
+	// POSTs in another type are refused as forgeries (see csrf); a PATCH cannot be
+	// forged, but a body that is not JSON is still the client's mistake.
+	if !isJSON(c.Request()) {
+		return badRequest("", "content_type")
+	}
 	r, err := s.visible(ctx, u, c.Param("id"))
 	if err != nil {
 		return err

@@ -226,6 +226,9 @@ func (s *server) readBookingForm(c echo.Context) (bookingForm, models.BookingReq
 		Scope: params.Get("scope"),
 	}
 	req, errs := s.bookingRequest(f)
+	if f.Scope != "" && !models.Scope(f.Scope).Valid() {
+		errs = append(errs, models.E(models.ErrInvalid, "scope_invalid", "scope", models.ArgValue, f.Scope))
+	}
 	if err := s.checkRoom(c.Request().Context(), req.RoomID); err != nil {
 		errs = append(errs, err)
 	}
@@ -252,9 +255,9 @@ func (s *server) bookingRequest(f bookingForm) (models.BookingRequest, []error) 
 	if f.Date == "" {
 		return req, []error{models.E(models.ErrInvalid, "date_required", "date")}
 	}
-	day, err := time.ParseInLocation(time.DateOnly, f.Date, s.zone)
+	day, err := s.parseDate("date", f.Date)
 	if err != nil {
-		return req, []error{models.E(models.ErrInvalid, "bad_date", "date")}
+		return req, []error{err}
 	}
 	var errs []error
 	if req.Start, err = clock(day, f.Start, "start"); err != nil {
@@ -347,7 +350,8 @@ func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *
 		case p.Code == "room_taken":
 			// The room is taken: say so under the times, with other times and rooms.
 			pg.Taken = p.Message
-		case slices.Contains(formFields, p.Field):
+		case slices.Contains(formFields, p.Field) && (p.Field != "scope" || pg.InSeries) && (p.Field != "rrule" || editing == nil):
+			// A field this form shows: the message goes next to it (others on top).
 			if _, dup := pg.Errors[p.Field]; !dup {
 				pg.Errors[p.Field] = p.Message
 			}
@@ -378,7 +382,7 @@ func (s *server) renderForm(c echo.Context, status int, f bookingForm, editing *
 // form, as far as they can be read.
 func (s *server) preview(c echo.Context, pg *formPage) error {
 	l := langOf(c)
-	day, err := time.ParseInLocation(time.DateOnly, pg.Form.Date, s.zone)
+	day, err := s.parseDate("date", pg.Form.Date)
 	if err != nil {
 		return nil
 	}

@@ -149,7 +149,11 @@ func (s *server) cancelBookingForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if scope := c.FormValue("scope"); r.Series() != "" && scope != "" {
+	scope := c.FormValue("scope")
+	if scope != "" && !models.Scope(scope).Valid() {
+		return models.E(models.ErrInvalid, "scope_invalid", "scope", models.ArgValue, scope)
+	}
+	if r.Series() != "" && scope != "" {
 		if _, err := s.booker.CancelSeries(c.Request().Context(), user(c), r.ID, models.Scope(scope)); err != nil {
 			return err
 		}

@@ -577,7 +577,7 @@ func (s *server) cutoverReport(c echo.Context) error {
 		return err
 	}
 	pg := cutoverPage{page: s.page(c, "cutover.title"), Cutover: s.instant(rep.Cutover), Freeze: s.instant(rep.Freeze), Frozen: rep.Frozen,
-		InFlight: rep.InFlight, Started: c.QueryParam("started"), Failed: c.QueryParam("failed"), Refresh: rep.InFlight > 0}
+		InFlight: rep.InFlight, Started: countParam(c.QueryParam("started")), Failed: countParam(c.QueryParam("failed")), Refresh: rep.InFlight > 0}
 	for _, it := range rep.Items {
 		pg.Items = append(pg.Items, cutoverRow{ID: it.ID, Title: it.Title, Organizer: orDash(it.Organizer), Room: rooms[it.RoomID],
 			When: s.span(l, it.Start, it.End), RemoteID: it.RemoteID})
@@ -616,6 +616,15 @@ func (s *server) cutoverReport(c echo.Context) error {
 		return err
 	}
 	return s.render(c, http.StatusOK, "cutover.html", pg)
+}
+
+// countParam is a count carried in a redirect's query, as the page may show it: "" unless
+// it is a whole number (a hand-edited link shows nothing rather than what it says).
+func countParam(v string) string {
+	if n, err := strconv.Atoi(v); err != nil || n < 0 {
+		return ""
+	}
+	return v
 }
 
 // resplitOutcome is what "migrate all" did to one series, carried to the report page in

@@ -98,16 +98,18 @@ func (s *server) findRooms(c echo.Context) error {
 	if err := s.checkOffice(ctx, office); err != nil {
 		errs = append(errs, err)
 	}
-	day, err := time.ParseInLocation(time.DateOnly, pg.Date, s.zone)
+	day, err := s.parseDate("date", pg.Date)
 	switch {
 	case pg.Date == "":
 		errs = append(errs, models.E(models.ErrInvalid, "date_required", "date"))
 	case err != nil:
-		errs = append(errs, models.E(models.ErrInvalid, "bad_date", "date"))
+		errs = append(errs, err)
 	}
 	if pg.Start == "" {
 		errs = append(errs, models.E(models.ErrInvalid, "start_required", "start"))
 	} else if query.From, err = clock(day, pg.Start, "start"); err != nil {
+		errs = append(errs, err)
+	} else if err := s.bookable("date", query.From); err != nil {
 		errs = append(errs, err)
 	}
 	status := http.StatusOK

@@ -98,6 +98,15 @@ func readCapacity(field, v string) (int, error) {
 	return n, nil
 }
 
+// bookable refuses a room search starting further ahead than a booking may (the finder
+// offers rooms to book), with the booking rule's code.
+func (s *server) bookable(field string, start time.Time) error {
+	if start.After(s.now().Add(models.MaxAdvance)) {
+		return models.E(models.ErrInvalid, "too_far_ahead", field)
+	}
+	return nil
+}
+
 // listRooms handles GET /api/v1/rooms: every room in catalog order; with
 // ?free_from=T&free_to=T only the rooms free in both systems for that interval, best fit
 // first, narrowed by &office=ID and &capacity=N (the room finder). Times without a zone
@@ -146,6 +155,9 @@ func (s *server) listRooms(c echo.Context) error {
 		}
 		if q.To.Sub(q.From) > maxWindow {
 			return models.E(models.ErrInvalid, "window_too_long", "free_to")
+		}
+		if err := s.bookable("free_from", q.From); err != nil {
+			return err
 		}
 	}
 	hits, err := s.freeRooms(ctx, q)

@@ -88,8 +88,8 @@ func (s *server) gridPage(c echo.Context) error {
 	now := s.now().In(s.zone)
 	day := startOfDay(now)
 	if v := c.QueryParam("date"); v != "" {
-		if day, err = time.ParseInLocation(time.DateOnly, v, s.zone); err != nil {
-			return models.E(models.ErrInvalid, "bad_date", "date")
+		if day, err = s.parseDate("date", v); err != nil {
+			return err
 		}
 	}
 	next := day.AddDate(0, 0, 1)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 )
@@ -49,7 +50,7 @@ func (s *server) routes() {
 	e.POST("/bookings/:id/cancel", s.cancelBookingForm, s.signedIn)
 
 	// JSON API v1, described in static/openapi.yaml (a test checks every route is in it).
-	api := e.Group("/api/v1", s.signedInAPI)
+	api := group{e: e, prefix: "/api/v1", m: []echo.MiddlewareFunc{s.signedInAPI}}
 	api.GET("/rooms", s.listRooms)
 	api.GET("/availability", s.availability)
 	api.GET("/route", s.route)
@@ -86,7 +87,7 @@ func (s *server) routes() {
 		api.GET("/conflicts", s.listConflictsAPI, s.adminOnly)
 		api.GET("/conflicts/:id", s.getConflictAPI, s.adminOnly)
 		api.POST("/conflicts/:id/resolve", s.resolveConflictAPI, s.adminOnly)
-		adm := e.Group("/admin", s.signedIn, s.adminOnly)
+		adm := group{e: e, prefix: "/admin", m: []echo.MiddlewareFunc{s.signedIn, s.adminOnly}}
 		adm.GET("/conflicts", s.conflictsQueue)
 		adm.GET("/conflicts/:id", s.conflictDetail)
 		adm.POST("/conflicts/:id/resolve", s.resolveConflictForm)
@@ -98,6 +99,35 @@ func (s *server) routes() {
 		adm.GET("/rooms", s.roomMapping)
 		adm.POST("/rooms/refresh", s.refreshRoomsForm)
 	}
+}
+
+// group registers routes under prefix, each with the middleware m before its own. Unlike
+// echo's Group with middleware, it adds no catch-all route under prefix, so a known path
+// asked with another method answers 405, not 404; an unknown path is the plain 404.
+type group struct {
+	e      *echo.Echo
+	prefix string
+	m      []echo.MiddlewareFunc
+}
+
+func (g group) add(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.e.Add(method, g.prefix+path, h, append(slices.Clone(g.m), m...)...)
+}
+
+func (g group) GET(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.add(http.MethodGet, path, h, m...)
+}
+
+func (g group) POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.add(http.MethodPost, path, h, m...)
+}
+
+func (g group) PATCH(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.add(http.MethodPatch, path, h, m...)
+}
+
+func (g group) DELETE(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+	g.add(http.MethodDelete, path, h, m...)
 }
 
 // redirect answers 303 See Other, the right status after a form post.

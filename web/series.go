@@ -62,7 +62,7 @@ func (s *server) formRRule(f bookingForm, start time.Time) (string, error) {
 		}
 		parts = append(parts, "COUNT="+strconv.Itoa(n))
 	case strings.TrimSpace(f.Until) != "":
-		day, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(f.Until), s.zone)
+		day, err := s.parseDate("rrule", strings.TrimSpace(f.Until))
 		if err != nil {
 			return "", models.E(models.ErrInvalid, "rrule_syntax", "rrule", models.ArgPart, "UNTIL="+f.Until)
 		}

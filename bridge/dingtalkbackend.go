@@ -70,6 +70,10 @@ func (d *DingTalk) unionID(ctx context.Context, u models.User) (string, error) {
 	if u.DingTalkUserID == "" {
 		return "", models.E(models.ErrForbidden, "no_dingtalk_account", "", models.ArgName, u.Name)
 	}
+	// u may come from a catalog view older than a unionId another process stored.
+	if id, err := d.Store.UnionID(ctx, u.ID); err == nil && id != "" {
+		return id, nil
+	}
 	id, err := d.Client.UnionID(ctx, u.DingTalkUserID)
 	if err != nil {
 		return "", fmt.Errorf("resolve DingTalk unionId of %s: %w", u.ID, err)
@@ -223,19 +227,25 @@ func mapDingTalkOrganizer(dir *models.Directory, unionID string) (id, name, ref 
 }
 
 // usersByUnion maps unionIds to catalog users, first learning the unionId of every user
-// the catalog gives only a userid for (directory reads are not metered; each is stored,
-// so this happens once per user). Sync and events then name organisers alike.
+// the catalog gives only a userid for (directory reads are not metered; they are stored,
+// so this happens once per user). Sync and events then name organisers alike. The
+// unionIds learnt are stored in one transaction.
 func (d *DingTalk) usersByUnion(ctx context.Context) (*models.Directory, error) {
 	users, err := d.Store.Users(ctx)
 	if err != nil {
 		return nil, err
 	}
+	found := map[string]string{}
 	for i, u := range users {
 		if u.DingTalkUnionID == "" && u.DingTalkUserID != "" {
-			if id, err := d.unionID(ctx, u); err == nil {
+			if id, err := d.Client.UnionID(ctx, u.DingTalkUserID); err == nil {
 				users[i].DingTalkUnionID = id
+				found[u.ID] = id
 			}
 		}
+	}
+	if err := d.Store.SetUnionIDs(ctx, found); err != nil && d.Log != nil {
+		d.Log.Warn("remember unionIds", "users", len(found), "err", err)
 	}
 	return models.NewDirectory(users), nil
 }

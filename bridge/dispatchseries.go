@@ -208,7 +208,8 @@ func (d *Dispatcher) seriesFailure(j models.Job, err error) (models.JobResult, s
 // createSeries books the DingTalk part of a series (from original start p.From on) as
 // one recurring event and records each occurrence's id on its reservation; a refusal
 // puts the occurrences a change moved there back where they were (p.Was) and rejects
-// the others.
+// the others, and, when it came after the booking form stopped waiting, queues one
+// notice (models.NoticeRejected) to the organizer.
 func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBackend, w Write, ser models.Series, p seriesPayload, now time.Time) (models.JobResult, string) {
 	from := p.From
 	// The series says where it is split: a dispatcher still configured with another
@@ -257,6 +258,24 @@ func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBac
 	reason := reasonOf(j.Backend, err)
 	res := models.JobResult{Job: j, State: models.JobDone, Error: err.Error(),
 		Audit: &models.AuditEntry{Actor: "system", Action: "rejected", ReservationID: ser.ID, Detail: err.Error()}}
+	late := d.lateOutcome(j.CreatedAt, now)
+	var rows []models.Reservation
+	if len(p.Was) > 0 || late {
+		var rerr error
+		if rows, rerr = d.store.SeriesOccurrences(ctx, ser.ID); rerr != nil {
+			return d.retry(j, fmt.Errorf("refused (%v), but the series' occurrences could not be read: %w", err, rerr)), "retry"
+		}
+	}
+	if late {
+		// The organizer stopped waiting: one notice for the whole refusal, on the first
+		// occurrence it concerns (the rows below are in order of original start).
+		for _, r := range rows {
+			if r.Status == models.StatusPending && r.Backend == j.Backend {
+				res.Then = append(res.Then, d.notifyJobs(r, models.NoticeRejected, j.ID)...)
+				break
+			}
+		}
+	}
 	// Occurrences a change moved into the refused event go back where they were: still
 	// held there (their release is dropped) or booked there again.
 	var held map[string]bool
@@ -266,10 +285,6 @@ func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBac
 			return d.retry(j, fmt.Errorf("refused (%v), but the series' jobs could not be read: %w", err, jerr)), "retry"
 		}
 		held = map[string]bool{}
-		rows, rerr := d.store.SeriesOccurrences(ctx, ser.ID)
-		if rerr != nil {
-			return d.retry(j, fmt.Errorf("refused (%v), but the series' occurrences could not be read: %w", err, rerr)), "retry"
-		}
 		for _, r := range rows {
 			w, ok := p.Was[r.ID]
 			if !ok || r.Status != models.StatusPending || r.Backend != j.Backend {

@@ -17,7 +17,9 @@ import (
 // What is reported (models.Notice* codes):
 //   - confirmed / rejected: a create job finished later than NotifyConfig.After after it
 //     was queued. The booking form waits up to that long and shows the outcome itself,
-//     so an outcome reached within the wait is not reported;
+//     so an outcome reached within the wait is not reported. The same holds for a
+//     reschedule refused, and for a series' recurring event refused at DingTalk (new
+//     or changed): that is one notice, on the first occurrence it concerns;
 //   - conflict: the reservation is a side of a conflict that opened (or reopened);
 //   - cancelled: an admin resolving a conflict released the reservation;
 //   - migrated: the reservation moved from the OA to DingTalk.

@@ -30,6 +30,12 @@ type RoomLists struct {
 	MinGap time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Usage, when set, is the monthly call budget of the metered backend it names
+	// (Usage.Backend, DingTalk): that backend's list is read only while the budget has
+	// room for the read (Usage.Allow, the check that pauses sync; the overage that keeps
+	// sync's daily pass is not for this page). A read held back leaves the last good list
+	// with Err a models.CodeBudgetSpent error.
+	Usage *Usage
 
 	mu    sync.Mutex
 	lists map[models.Backend]*roomListEntry
@@ -69,6 +75,11 @@ func (l *RoomLists) RoomLists(ctx context.Context, refresh bool) []models.RoomLi
 		}
 		stale := !e.list.Listed() || e.list.Err != nil || refresh || now.Sub(e.list.Read) >= maxAge
 		if stale && (e.tried.IsZero() || now.Sub(e.tried) >= minGap) {
+			if u := l.Usage; u != nil && u.Backend == src.Name() && !u.Allow(ctx, now, roomListCalls(len(e.list.Rooms))) {
+				e.list.Err = models.E(models.ErrUnavailable, models.CodeBudgetSpent, "", models.ArgBackend, string(src.Name()))
+				out = append(out, e.list)
+				continue
+			}
 			e.tried = now
 			rooms, err := src.Rooms(ctx)
 			if err != nil {
@@ -81,6 +92,10 @@ func (l *RoomLists) RoomLists(ctx context.Context, refresh bool) []models.RoomLi
 	}
 	return out
 }
+
+// roomListCalls is what reading a room list of n rooms (as last read) costs in metered
+// calls: one per 100 rooms, at least one.
+func roomListCalls(n int) int { return max(1, (n+99)/100) }
 
 // Rooms lists the rooms the OA shows its sync login.
 func (o *OA) Rooms(ctx context.Context) ([]models.BackendRoom, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"roombridge/bridge/dingtalk/dingtalkfake"
 	"roombridge/models"
 	"roombridge/models/modelstest"
 )
@@ -74,4 +75,53 @@ func TestRoomListsCache(t *testing.T) {
 			}
 		})
 	}
+}
+
+// DingTalk's room list, read through the real adapter, is held back once the month's
+// call budget is spent (as sync is): the page keeps the last good list with a
+// budget_spent error, and DingTalk is not called; the OA's list is not metered.
+func TestRoomListsHeldBackByBudget(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		r.usage.Budget = 20
+		l := &RoomLists{Sources: []RoomSource{r.oaSync.source.(*OA), r.dt}, Usage: r.usage, MinGap: 30 * time.Second, Now: r.clock.Now}
+		first := l.RoomLists(ctx, false)
+		if len(first) != 2 || first[1].Err != nil || len(first[1].Rooms) == 0 {
+			t.Fatalf("RoomLists() = %+v, want both lists read", first)
+		}
+		reads := r.dtFake.Calls(dingtalkfake.APIQueryMeetingRoomList)
+		if reads == 0 || r.usage.Count() == 0 {
+			t.Fatalf("DingTalk room-list calls = %d, metered calls = %d; want the read counted", reads, r.usage.Count())
+		}
+		// Bookings use up the rest of the month's budget.
+		for r.usage.Count() < r.usage.Budget {
+			r.usage.Record(r.clock.Now())
+		}
+		for _, refresh := range []bool{true, false} {
+			r.clock.Add(10 * time.Minute)
+			got := l.RoomLists(ctx, refresh)
+			if n := r.dtFake.Calls(dingtalkfake.APIQueryMeetingRoomList); n != reads {
+				t.Errorf("DingTalk room-list calls with the budget spent (refresh %v) = %d, want still %d", refresh, n, reads)
+			}
+			dt := got[1]
+			if ue := models.UserError(dt.Err); ue == nil || ue.Code != models.CodeBudgetSpent || !errors.Is(dt.Err, models.ErrUnavailable) {
+				t.Errorf("DingTalk list error with the budget spent = %v, want %s (unavailable)", dt.Err, models.CodeBudgetSpent)
+			}
+			if diff := cmp.Diff(first[1].Rooms, dt.Rooms); diff != "" || !dt.Read.Equal(first[1].Read) {
+				t.Errorf("DingTalk list with the budget spent, read %s (-last good +got):\n%s", dt.Read, diff)
+			}
+			if got[0].Err != nil {
+				t.Errorf("OA list = %v, want read as usual", got[0].Err)
+			}
+		}
+		// A new month's budget lets the read go out again.
+		r.clock.Set(time.Date(2023, 5, 1, 9, 0, 0, 0, shanghai))
+		r.usage.Record(r.clock.Now())
+		if got := l.RoomLists(ctx, true); got[1].Err != nil || !got[1].Read.Equal(r.clock.Now()) {
+			t.Errorf("DingTalk list in a new month = read %s, %v; want read now", got[1].Read, got[1].Err)
+		}
+		if n := r.dtFake.Calls(dingtalkfake.APIQueryMeetingRoomList); n <= reads {
+			t.Errorf("DingTalk room-list calls in a new month = %d, want more than %d", n, reads)
+		}
+	})
 }

@@ -30,7 +30,7 @@ const (
 // "change"). The message text is rendered from them where it is sent.
 const (
 	NoticeConfirmed = "confirmed" // pending → confirmed after the form stopped waiting
-	NoticeRejected  = "rejected"  // pending → rejected (or a reschedule refused) after the form stopped waiting
+	NoticeRejected  = "rejected"  // pending → rejected (or a reschedule, or a series' recurring event, refused) after the form stopped waiting
 	NoticeConflict  = "conflict"  // the reservation is a side of a newly opened conflict
 	NoticeCancelled = "cancelled" // released by an admin resolving a conflict
 	NoticeMigrated  = "migrated"  // moved from the OA to DingTalk

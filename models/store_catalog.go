@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"sort"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -129,14 +130,68 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 }
 
 // SetUnionID stores a DingTalk unionId resolved from the directory. ErrNotFound if the
-// user does not exist.
+// user does not exist. See SetUnionIDs.
 func (s *Store) SetUnionID(ctx context.Context, userID, unionID string) error {
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("dingtalk_union_id", unionID)
-	if res.Error != nil {
-		return storeErr("set union id", res.Error)
+	return s.SetUnionIDs(ctx, map[string]string{userID: unionID})
+}
+
+// SetUnionIDs stores DingTalk unionIds (by user id) resolved from the directory, in one
+// transaction: all or none. ErrNotFound if a user does not exist.
+//
+// A unionId changes nothing a booking is checked against, so it does not raise the
+// catalog's change counter: that would make every booking in flight, in every process,
+// fail its catalog check (ErrCatalogChanged) and start again, and the first start of a
+// deployment stores several in a fraction of a second (the operator's, the first
+// organizers', sync's directory walk), which ran bookings out of their 3 attempts.
+// Instead this process's CatalogView is read again, and another process's view learns
+// the unionId through UnionID when it is missed there.
+func (s *Store) SetUnionIDs(ctx context.Context, unionIDs map[string]string) error {
+	if len(unionIDs) == 0 {
+		return nil
 	}
-	if res.RowsAffected == 0 {
-		return storeErr("set union id", gorm.ErrRecordNotFound)
+	ids := make([]string, 0, len(unionIDs))
+	for id := range unionIDs {
+		ids = append(ids, id)
 	}
-	return nil
+	sort.Strings(ids) // row locks in one order
+	changed := false
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		changed = false
+		for _, id := range ids {
+			var u User
+			if err := s.forUpdate(tx).Select("id", "dingtalk_union_id").Where("id = ?", id).Take(&u).Error; err != nil {
+				return err
+			}
+			if u.DingTalkUnionID == unionIDs[id] {
+				continue
+			}
+			if err := tx.Model(&User{}).Where("id = ?", id).Update("dingtalk_union_id", unionIDs[id]).Error; err != nil {
+				return err
+			}
+			changed = true
+		}
+		return nil
+	})
+	if changed && err == nil {
+		s.views.forgetUnionIDs()
+	}
+	return storeErr("set union id", err)
+}
+
+// UnionID returns the DingTalk unionId stored for user id ("" when none), read from the
+// database, or ErrNotFound. When this process's CatalogView lacks the stored unionId,
+// the view is read again on its next use: unionIds are stored without raising the
+// catalog's change counter (see SetUnionIDs), so this is how a view learns one another
+// process stored.
+func (s *Store) UnionID(ctx context.Context, id string) (string, error) {
+	var u User
+	if err := s.rdb.WithContext(ctx).Select("id", "dingtalk_union_id").Where("id = ?", id).Take(&u).Error; err != nil {
+		return "", storeErr("get union id of "+id, err)
+	}
+	if v := s.views.get(); v != nil && u.DingTalkUnionID != "" {
+		if cached, ok := v.users[id]; ok && cached.DingTalkUnionID != u.DingTalkUnionID {
+			s.views.forgetUnionIDs()
+		}
+	}
+	return u.DingTalkUnionID, nil
 }

@@ -36,7 +36,7 @@ func (v *CatalogView) Room(id string) (Room, error) {
 }
 
 // User returns one user, removed ones included, or ErrNotFound. Its DingTalkUnionID may
-// lag behind SetUnionID made in another process.
+// lag behind SetUnionIDs made in another process (see Store.UnionID).
 func (v *CatalogView) User(id string) (User, error) {
 	if u, ok := v.users[id]; ok {
 		return u, nil
@@ -72,6 +72,11 @@ func (c *catalogViews) put(v *CatalogView) {
 	}
 	c.mu.Unlock()
 }
+
+// forgetUnionIDs forgets the view because a unionId changed: the next CatalogView reads
+// the catalog again, at the same Version (unionIds do not raise the change counter, so
+// bookings checked against the old view still pass).
+func (c *catalogViews) forgetUnionIDs() { c.drop(-1) }
 
 // catalogViewAttempts bounds how often CatalogView reads the catalog again because it
 // changed while it was being read.

@@ -123,3 +123,67 @@ func TestCatalogViewFollowsOwnSync(t *testing.T) {
 		}
 	})
 }
+
+// A unionId stored by another process does not make bookings checked against this
+// process's view fail (it changes nothing they are checked against); this process
+// learns it when it reads the user's unionId, and the view read then has it. A unionId
+// stored by this process is in its next view at once. SetUnionIDs is all or nothing.
+func TestCatalogViewFollowsUnionIDOfAnotherProcess(t *testing.T) {
+	c := newClock()
+	modelstest.EachShared(t, c.Now, func(t *testing.T, s, other *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		old, err := s.CatalogView(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := old.User("zhangsan"); u.DingTalkUnionID != "" {
+			t.Fatalf("unionId before = %q, want none", u.DingTalkUnionID)
+		}
+		if err := other.SetUnionIDs(ctx, map[string]string{"zhangsan": "union-zs", "wangwu": "union-ww"}); err != nil {
+			t.Fatal(err)
+		}
+		r := res("duowei", time.Date(2023, 4, 12, 2, 0, 0, 0, time.UTC), time.Hour, models.BackendOA, models.OriginBridge)
+		if _, created, err := s.BookAt(ctx, old, r, nil, nil); err != nil || !created {
+			t.Fatalf("BookAt(view from before SetUnionIDs elsewhere) = %v, created %v; want a booking", err, created)
+		}
+		if id, err := s.UnionID(ctx, "zhangsan"); err != nil || id != "union-zs" {
+			t.Fatalf("UnionID(zhangsan) = %q, %v; want union-zs", id, err)
+		}
+		cur, err := s.CatalogView(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zs, _ := cur.User("zhangsan")
+		ww, _ := cur.User("wangwu")
+		if zs.DingTalkUnionID != "union-zs" || ww.DingTalkUnionID != "union-ww" || cur.Version != old.Version {
+			t.Fatalf("CatalogView() after UnionID found a new one: version %d (was %d), unionIds %q %q; want the same version with union-zs, union-ww",
+				cur.Version, old.Version, zs.DingTalkUnionID, ww.DingTalkUnionID)
+		}
+		if _, created, err := s.BookAt(ctx, old, res("duowei", time.Date(2023, 4, 12, 4, 0, 0, 0, time.UTC), time.Hour, models.BackendOA, models.OriginBridge), nil, nil); err != nil || !created {
+			t.Errorf("BookAt(the older view, still current) = %v, created %v; want a booking", err, created)
+		}
+		if err := s.SetUnionID(ctx, "lisi", "union-ls"); err != nil {
+			t.Fatal(err)
+		}
+		mine, err := s.CatalogView(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := mine.User("lisi"); u.DingTalkUnionID != "union-ls" {
+			t.Errorf("CatalogView() after this process's SetUnionID: unionId %q, want union-ls", u.DingTalkUnionID)
+		}
+		if err := s.SetUnionID(ctx, "nobody", "union-x"); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("SetUnionID(unknown user) = %v, want ErrNotFound", err)
+		}
+		if err := s.SetUnionIDs(ctx, map[string]string{"admin": "union-ad", "nobody": "union-x"}); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("SetUnionIDs(with an unknown user) = %v, want ErrNotFound", err)
+		}
+		if id, _ := s.UnionID(ctx, "admin"); id != "" {
+			t.Errorf("admin's unionId after a refused SetUnionIDs = %q, want none (all or nothing)", id)
+		}
+		if _, err := s.UnionID(ctx, "nobody"); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("UnionID(unknown user) = %v, want ErrNotFound", err)
+		}
+	})
+}

@@ -153,7 +153,7 @@ func (s *server) roomMapping(c echo.Context) error {
 		}
 		if rl.Err != nil {
 			s.log.Warn("read backend room list", "backend", rl.Backend, "err", rl.Err)
-			v.Error = l.Tf(roomListError(rl.Err), v.System)
+			v.Error = l.Tf(roomListError(rl.Err, rl.Listed()), v.System)
 		}
 		pg.Lists = append(pg.Lists, v)
 	}
@@ -195,8 +195,16 @@ func (s *server) refreshRoomsForm(c echo.Context) error {
 	return redirect(c, "/admin/rooms")
 }
 
-// roomListError is the message key for a backend whose room list could not be read.
-func roomListError(err error) string {
+// roomListError is the message key for a backend whose room list could not be read
+// (or was not read: its monthly call budget is spent), by whether a list read earlier
+// is shown instead.
+func roomListError(err error, listed bool) string {
+	if ue := models.UserError(err); ue != nil && ue.Code == models.CodeBudgetSpent {
+		if listed {
+			return "roomsp.list_budget"
+		}
+		return "roomsp.list_budget_none"
+	}
 	if errors.Is(err, models.ErrForbidden) || errors.Is(err, models.ErrNotFound) {
 		return "roomsp.list_forbidden"
 	}

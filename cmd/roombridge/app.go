@@ -172,6 +172,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 		a.dingtalk = d
 		backends, sources, names = append(backends, d), append(sources, d), append(names, models.BackendDingTalk)
 		a.rooms.Sources = append(a.rooms.Sources, d)
+		a.rooms.Usage = a.usage // the room-mapping page's reads are metered too
 	}
 
 	a.detector = bridge.NewDetector(a.store, routing, a.log)

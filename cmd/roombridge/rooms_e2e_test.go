@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"roombridge/bridge/dingtalk/dingtalkfake"
 	"roombridge/bridge/oa/seeyonfake"
+	"roombridge/migrations"
 	"roombridge/models"
 )
 
@@ -158,5 +161,51 @@ func TestRoomMappingPageBackendDown(t *testing.T) {
 				t.Errorf("GET /admin/rooms with the OA down marks a mapping stale it cannot know about")
 			}
 		})
+	}
+}
+
+// With this month's DingTalk budget spent (as counted by an earlier run), the
+// room-mapping page does not read DingTalk's room list: it says so in the reader's
+// language and shows the catalog side; the OA's list (not metered) is read as usual.
+func TestRoomMappingPageBudgetSpent(t *testing.T) {
+	oa, dt, env := roomFakes(t, "", "", nil, nil)
+	path := filepath.Join(t.TempDir(), "roombridge.db")
+	s, err := models.Open("sqlite:"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrations.Up(context.Background(), s.SQL(), migrations.DialectSQLite); err != nil {
+		t.Fatal(err)
+	}
+	zone, _ := time.LoadLocation("Asia/Shanghai")
+	if _, err := s.AddState(context.Background(), models.BackendDingTalk, "metered_calls:"+time.Now().In(zone).Format("2006-01"), 100); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	env["ROOMBRIDGE_DB"] = "sqlite:" + path
+	env["ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET"] = "100"
+	in := start(t, env)
+	for _, tt := range []struct{ lang, want string }{
+		{"en", "The DingTalk room list was not read: the monthly call budget is spent. The catalog side is shown."},
+		{"zh-CN", "本月钉钉接口调用额度已用完，未读取会议室列表，下面只按名录显示。"},
+	} {
+		t.Run(tt.lang, func(t *testing.T) {
+			r := in.do("GET", in.url+"/admin/rooms", "admin", nil, "Accept-Language", tt.lang)
+			body := string(r.body)
+			if r.code != http.StatusOK || !strings.Contains(body, tt.want) {
+				t.Fatalf("GET /admin/rooms with the budget spent = %d, want 200 with %q\n%s", r.code, tt.want, body)
+			}
+			for _, w := range []string{`id="room-duowei"`, "-2295828016161864200", "dt-duowei"} {
+				if !strings.Contains(body, w) {
+					t.Errorf("GET /admin/rooms with the budget spent: %q missing", w)
+				}
+			}
+		})
+	}
+	if n := dt.Calls(dingtalkfake.APIQueryMeetingRoomList); n != 0 {
+		t.Errorf("DingTalk room-list calls with the budget spent = %d, want none", n)
+	}
+	if n := oa.Calls("getMeetingRooms"); n != 1 {
+		t.Errorf("OA getMeetingRooms calls = %d, want 1 (not metered, read as usual)", n)
 	}
 }

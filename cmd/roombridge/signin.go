@@ -32,6 +32,8 @@ func (d dingTalkSignIn) UserByAuthCode(ctx context.Context, code string) (string
 			return u.ID, nil
 		}
 	}
+	// What is resolved on the way is stored in one transaction.
+	found := map[string]string{}
 	for _, u := range users {
 		if u.DingTalkUnionID != "" || u.DingTalkUserID == "" {
 			continue
@@ -41,14 +43,19 @@ func (d dingTalkSignIn) UserByAuthCode(ctx context.Context, code string) (string
 			continue
 		}
 		if err != nil {
+			_ = d.store.SetUnionIDs(ctx, found) // keep what was resolved; the error is the directory's
 			return "", fmt.Errorf("resolve unionId of %s: %w", u.ID, err)
 		}
-		if err := d.store.SetUnionID(ctx, u.ID, got); err != nil {
-			return "", err
-		}
+		found[u.ID] = got
 		if got == unionID {
+			if err := d.store.SetUnionIDs(ctx, found); err != nil {
+				return "", err
+			}
 			return u.ID, nil
 		}
+	}
+	if err := d.store.SetUnionIDs(ctx, found); err != nil {
+		return "", err
 	}
 	return "", fmt.Errorf("dingtalk sign-in: unionId %s is not in the catalog: %w", unionID, models.ErrNotFound)
 }

@@ -524,8 +524,8 @@ func TestStoreReservationsWindow(t *testing.T) {
 }
 
 // TestStoreHoldingIn finds the bookings holding a room around a window, a short one from
-// the evening before and a three-day one alike, and leaves out cancelled ones and other
-// rooms.
+// the evening before, one of a whole day that started the morning before and a three-day
+// one alike, and leaves out cancelled ones and other rooms.
 func TestStoreHoldingIn(t *testing.T) {
 	modelstest.Each(t, nil, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
@@ -538,6 +538,7 @@ func TestStoreHoldingIn(t *testing.T) {
 			cancelled bool
 		}{
 			{"night", "duowei", day.Add(-2 * time.Hour), 3 * time.Hour, false},
+			{"almost a day", "duowei", day.Add(-23 * time.Hour), 24 * time.Hour, false},
 			{"three days", "duowei", day.Add(-48 * time.Hour), 72 * time.Hour, false},
 			{"gone", "duowei", day.Add(9 * time.Hour), time.Hour, true},
 			{"elsewhere", "sk-tianyuan", day.Add(9 * time.Hour), time.Hour, false},
@@ -561,7 +562,7 @@ func TestStoreHoldingIn(t *testing.T) {
 			titles = append(titles, r.Title)
 		}
 		slices.Sort(titles)
-		if diff := cmp.Diff([]string{"night", "three days"}, titles); diff != "" {
+		if diff := cmp.Diff([]string{"almost a day", "night", "three days"}, titles); diff != "" {
 			t.Errorf("HoldingIn(duowei, 10 March) titles (-want +got):\n%s", diff)
 		}
 	})

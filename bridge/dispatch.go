@@ -713,12 +713,7 @@ func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservat
 	}
 	res.DropLater = true
 	res.Update = func(x *models.Reservation) bool {
-		prev.restore(x)
-		x.SetReason(rescheduleRefused(reason))
-		x.Sequence++
-		if released {
-			x.Status, x.RemoteID = models.StatusPending, nil
-		}
+		restoreRefused(x, prev, reason, released)
 		return true
 	}
 	if released {

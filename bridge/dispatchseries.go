@@ -364,13 +364,19 @@ func putBack(x *models.Reservation, prev snapshot, reason models.Reason, release
 	if x.Status == models.StatusCancelled {
 		return false
 	}
+	restoreRefused(x, prev, reason, released)
+	return true
+}
+
+// restoreRefused puts x back as prev after its move was refused for reason (SEQUENCE
+// raised); released says its old slot is no longer held, so it is to be booked again.
+func restoreRefused(x *models.Reservation, prev snapshot, reason models.Reason, released bool) {
 	prev.restore(x)
 	x.SetReason(rescheduleRefused(reason))
 	x.Sequence++
 	if released {
 		x.Status, x.RemoteID = models.StatusPending, nil
 	}
-	return true
 }
 
 // refuseMoved records that the backend refused the new slot of occurrence r moved with

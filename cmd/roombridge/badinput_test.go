@@ -140,14 +140,21 @@ func snapshot(t *testing.T, in *instance, bookingID, conflictID string) string {
 	return out + string(j)
 }
 
-// queryString answers a query of one string on the instance's database.
-func queryString(t *testing.T, in *instance, q string, args ...any) string {
+// openDB opens the instance's database beside the server.
+func openDB(t *testing.T, in *instance) *sql.DB {
 	t.Helper()
 	kind, dsn, _ := strings.Cut(in.db, ":")
 	sqlDB, err := sql.Open(kind, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sqlDB
+}
+
+// queryString answers a query of one string on the instance's database.
+func queryString(t *testing.T, in *instance, q string, args ...any) string {
+	t.Helper()
+	sqlDB := openDB(t, in)
 	defer sqlDB.Close()
 	var v string
 	if err := sqlDB.QueryRow(q, args...).Scan(&v); err != nil {
@@ -159,11 +166,7 @@ func queryString(t *testing.T, in *instance, q string, args ...any) string {
 // counts counts the rows bad input must not add or change.
 func counts(t *testing.T, in *instance) string {
 	t.Helper()
-	kind, dsn, _ := strings.Cut(in.db, ":")
-	sqlDB, err := sql.Open(kind, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sqlDB := openDB(t, in)
 	defer sqlDB.Close()
 	out := ""
 	for _, q := range []string{

@@ -117,13 +117,14 @@ func (d *Detector) Sweep(ctx context.Context) (models.ReconcileResult, error) {
 	if err != nil {
 		return models.ReconcileResult{}, err
 	}
+	fp := d.fingerprint(in)
 	mark, err := d.store.DetectionMark(ctx)
 	if err != nil {
 		return models.ReconcileResult{}, err
 	}
 	readAt := d.store.Now()
 	var since time.Time
-	if mark.Inputs == in.fingerprint && !mark.At.IsZero() && !mark.At.After(readAt) {
+	if mark.Inputs == fp && !mark.At.IsZero() && !mark.At.After(readAt) {
 		since = mark.At.Add(-SweepMargin)
 	}
 	changed, err := d.store.ChangedReservations(ctx, since)
@@ -134,7 +135,7 @@ func (d *Detector) Sweep(ctx context.Context) (models.ReconcileResult, error) {
 	if err != nil {
 		return res, err
 	}
-	if err := d.store.SetDetectionMark(ctx, models.DetectionMark{At: readAt, Inputs: in.fingerprint}); err != nil {
+	if err := d.store.SetDetectionMark(ctx, models.DetectionMark{At: readAt, Inputs: fp}); err != nil {
 		return res, err
 	}
 	if since.IsZero() {
@@ -166,12 +167,11 @@ func (d *Detector) DetectIDs(ctx context.Context, ids ...string) (models.Reconci
 	return d.detectChanged(ctx, changed)
 }
 
-// detectInputs is what detection judges by besides the reservations: the rooms'
-// offices and the catalog's users (with the routing), and their fingerprint.
+// detectInputs is what detection judges by besides the reservations (and the routing):
+// the rooms' offices and the catalog's users.
 type detectInputs struct {
-	offices     map[string]string
-	users       []models.User
-	fingerprint string
+	offices map[string]string
+	users   []models.User
 }
 
 func (d *Detector) inputs(ctx context.Context) (detectInputs, error) {
@@ -184,6 +184,16 @@ func (d *Detector) inputs(ctx context.Context) (detectInputs, error) {
 		return detectInputs{}, err
 	}
 	in := detectInputs{offices: make(map[string]string, len(rooms)), users: users}
+	for _, r := range rooms {
+		in.offices[r.ID] = r.OfficeID
+	}
+	return in, nil
+}
+
+// fingerprint names the inputs a sweep detects with (the routing, the rooms' offices and
+// the users' names). Only sweeps need it, to know whether the recorded mark still holds;
+// detection after each dispatcher pass does not hash the catalog.
+func (d *Detector) fingerprint(in detectInputs) string {
 	h := sha256.New()
 	if d.routing.Zone != nil {
 		fmt.Fprintf(h, "zone %s\n", d.routing.Zone)
@@ -191,20 +201,18 @@ func (d *Detector) inputs(ctx context.Context) (detectInputs, error) {
 	for _, sp := range d.routing.Spans {
 		fmt.Fprintf(h, "span %s %d %d\n", sp.Backend, sp.From.Unix(), sp.To.Unix())
 	}
-	lines := make([]string, 0, len(rooms)+len(users))
-	for _, r := range rooms {
-		in.offices[r.ID] = r.OfficeID
-		lines = append(lines, "room\x00"+r.ID+"\x00"+r.OfficeID)
+	lines := make([]string, 0, len(in.offices)+len(in.users))
+	for id, office := range in.offices {
+		lines = append(lines, "room\x00"+id+"\x00"+office)
 	}
-	for _, u := range users {
+	for _, u := range in.users {
 		lines = append(lines, "user\x00"+u.ID+"\x00"+strings.TrimSpace(u.Name))
 	}
 	sort.Strings(lines)
 	for _, l := range lines {
 		h.Write([]byte(l + "\n"))
 	}
-	in.fingerprint = hex.EncodeToString(h.Sum(nil))[:32]
-	return in, nil
+	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
 func (d *Detector) detectChanged(ctx context.Context, changed []models.Reservation) (models.ReconcileResult, error) {

@@ -17,10 +17,8 @@ import (
 func (s *Store) ClaimJobs(ctx context.Context, owner string, lease time.Duration, limit int) ([]Job, error) {
 	now := s.stamp()
 	var candidates []Job
-	err := s.db.WithContext(ctx).Table("outbox_jobs AS j").Select("j.*").
-		Where("j.state = ? AND j.next_attempt_at <= ? AND (j.locked_until IS NULL OR j.locked_until < ?)", JobPending, now, now).
-		Where("NOT EXISTS (SELECT 1 FROM outbox_jobs o WHERE o.reservation_id = j.reservation_id AND o.state = ? AND o.seq < j.seq)", JobPending).
-		Order("j.next_attempt_at, j.seq, j.id").Limit(limit).Find(&candidates).Error
+	q, args := s.dueJobsQuery(now, limit)
+	err := s.db.WithContext(ctx).Raw(q, args...).Scan(&candidates).Error
 	if err != nil {
 		return nil, storeErr("find due jobs", err)
 	}
@@ -70,6 +68,25 @@ func (s *Store) ClaimJobs(ctx context.Context, owner string, lease time.Duration
 		}
 	}
 	return claimed, nil
+}
+
+// dueJobsQuery is the statement that chooses up to limit jobs due at now: the first
+// unfinished job of each reservation, not leased, oldest due first. It walks the due
+// index (state, next_attempt_at) in its own order and stops at limit, so a claim reads
+// about as many jobs as it takes however long the backlog is: an order the index does
+// not hold (the reservation's seq, say) would make every claim read and sort every due
+// job first. The index entries end in the primary key on MySQL and in the rowid on
+// SQLite, which is the order among jobs due at the same second.
+func (s *Store) dueJobsQuery(now time.Time, limit int) (string, []any) {
+	tie := "j.id"
+	if s.dialect == DialectSQLite {
+		tie = "j.rowid"
+	}
+	return "SELECT j.* FROM outbox_jobs AS j" + s.byIndex("outbox_due") +
+			" WHERE j.state = ? AND j.next_attempt_at <= ? AND (j.locked_until IS NULL OR j.locked_until < ?)" +
+			" AND NOT EXISTS (SELECT 1 FROM outbox_jobs o WHERE o.reservation_id = j.reservation_id AND o.state = ? AND o.seq < j.seq)" +
+			" ORDER BY j.next_attempt_at, " + tie + " LIMIT ?",
+		[]any{JobPending, now, now, JobPending, limit}
 }
 
 // RenewJobs extends the lease of owner's running jobs ids to now+lease (the heartbeat of

@@ -176,3 +176,53 @@ func openInternal(t *testing.T, dialect string, now func() time.Time) *Store {
 	}
 	return s
 }
+
+// TestHoldingInReadsNearTheWindow: looking for what holds a room around a window reads
+// the bookings that start up to a day before it (and the long ones), not the week of
+// bookings before it that MaxSpan allows for long ones: conflict detection after each
+// dispatcher pass looks around every booking the pass sent.
+func TestHoldingInReadsNearTheWindow(t *testing.T) {
+	ctx := context.Background()
+	day := time.Date(2030, 3, 10, 0, 0, 0, 0, time.UTC)
+	s := openInternal(t, DialectMySQL, nil)
+	if err := s.SyncCatalog(ctx, DemoCatalog()); err != nil {
+		t.Fatal(err)
+	}
+	// A week of ten-minute bookings, round the clock, and one of three days.
+	tx, err := s.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert := func(start time.Time, d time.Duration) {
+		id := NewID()
+		if _, err := tx.Exec("INSERT INTO reservations (id, uid, room_id, starts_at, ends_at, title, description, attendees, backend, origin, status, reason, created_at, updated_at, long_span) VALUES (?, ?, 'duowei', ?, ?, ?, '', '[]', 'oa', 'bridge', 'confirmed', '', ?, ?, ?)",
+			id, BridgeUID(id), start, start.Add(d), id, start, start, d > ShortSpan); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for m := -7 * 24 * 60; m < 60; m += 10 {
+		insert(day.Add(time.Duration(m)*time.Minute), 10*time.Minute)
+	}
+	insert(day.Add(-50*time.Hour), 72*time.Hour)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SQL().Exec("ANALYZE TABLE reservations"); err != nil {
+		t.Fatal(err)
+	}
+	// One connection: the session's counters are the store's statements'.
+	s.SQL().SetMaxOpenConns(1)
+	before := handlerReads(t, s.SQL())
+	got, err := s.HoldingIn(ctx, []RoomWindow{{RoomID: "duowei", From: day, To: day.Add(30 * time.Minute)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := handlerReads(t, s.SQL()) - before
+	if len(got) != 4 {
+		t.Errorf("HoldingIn() = %d reservations, want 4 (three short ones and the long one)", len(got))
+	}
+	// A day of ten-minute bookings is 144 index entries.
+	if reads > 2*144+20 {
+		t.Errorf("HoldingIn() read %d index entries and rows, want at most %d", reads, 2*144+20)
+	}
+}

@@ -45,6 +45,11 @@ type Dispatcher struct {
 	// slots holds a token for every job running (at most workers), in passes and handed
 	// over alike.
 	slots chan struct{}
+	// burst holds the token of the one job that runs while bookings arrive in a burst
+	// (see yielding).
+	burst chan struct{}
+	// booking counts the bookings being written (Service.Book) at this moment.
+	booking atomic.Int64
 	// mu guards live, the running Run's state (nil while Run is not running).
 	mu      sync.Mutex
 	live    *liveRun
@@ -121,6 +126,7 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		d.backoff = DefaultBackoff
 	}
 	d.slots = make(chan struct{}, d.workers)
+	d.burst = make(chan struct{}, 1)
 	return d
 }
 
@@ -225,10 +231,10 @@ func (d *Dispatcher) pass(ctx context.Context, later *detections) (int, error) {
 	)
 	for _, j := range jobs {
 		wg.Add(1)
-		d.slots <- struct{}{}
+		release := d.acquire()
 		go func(j models.Job) {
 			defer wg.Done()
-			defer func() { <-d.slots }()
+			defer release()
 			ids := d.runJob(ctx, j, nil)
 			hb.done(j.ID)
 			mu.Lock()
@@ -256,6 +262,54 @@ func (d *Dispatcher) pass(ctx context.Context, later *detections) (int, error) {
 		}
 	}
 	return len(jobs), nil
+}
+
+// burstBookings is how many bookings being written at once make a burst. While one
+// lasts, the dispatcher runs one job at a time instead of Workers: bookings that arrive
+// together are answered at the rate the database can write them, and the backend
+// writes they queue follow at once at full speed when the burst is over. The outbox
+// never stops meanwhile: one job always runs, and a booking made alone (or a few at
+// once) is handed to a worker at once as before.
+const burstBookings = 8
+
+// Booking marks a booking being written until the returned done is called: the
+// dispatcher yields to bursts of them (see burstBookings).
+func (d *Dispatcher) Booking() (done func()) {
+	d.booking.Add(1)
+	return func() { d.booking.Add(-1) }
+}
+
+// yielding reports whether bookings arrive in a burst (see burstBookings).
+func (d *Dispatcher) yielding() bool { return d.booking.Load() >= burstBookings }
+
+// acquire waits for a worker for a job and returns what gives it back: one of Workers,
+// or the one that runs during a burst of bookings.
+func (d *Dispatcher) acquire() (release func()) {
+	d.slots <- struct{}{}
+	if !d.yielding() {
+		return func() { <-d.slots }
+	}
+	d.burst <- struct{}{}
+	return func() { <-d.burst; <-d.slots }
+}
+
+// tryAcquire is acquire when a worker is free at once; ok is false otherwise.
+func (d *Dispatcher) tryAcquire() (release func(), ok bool) {
+	select {
+	case d.slots <- struct{}{}:
+	default:
+		return nil, false
+	}
+	if !d.yielding() {
+		return func() { <-d.slots }, true
+	}
+	select {
+	case d.burst <- struct{}{}:
+		return func() { <-d.burst; <-d.slots }, true
+	default:
+		<-d.slots
+		return nil, false
+	}
 }
 
 // liveRun is what jobs handed over while Run runs share with it.
@@ -291,6 +345,8 @@ type handOff struct {
 	d     *Dispatcher
 	run   *liveRun
 	kicks uint64
+	// release gives back the worker reserved for the job.
+	release func()
 }
 
 // reserveHandOff reserves a worker for a job about to be enqueued, or returns nil when
@@ -301,13 +357,12 @@ func (d *Dispatcher) reserveHandOff() *handOff {
 	if d.live == nil || d.live.ctx.Err() != nil {
 		return nil
 	}
-	select {
-	case d.slots <- struct{}{}:
-	default:
+	release, ok := d.tryAcquire()
+	if !ok {
 		return nil
 	}
 	d.live.jobs.Add(1)
-	return &handOff{d: d, run: d.live, kicks: d.kicks.Load()}
+	return &handOff{d: d, run: d.live, kicks: d.kicks.Load(), release: release}
 }
 
 // lease makes j, about to be stored, leased to this instance from the start of its
@@ -330,7 +385,7 @@ func (h *handOff) cancel() {
 	if h == nil {
 		return
 	}
-	<-h.d.slots
+	h.release()
 	h.run.jobs.Done()
 }
 
@@ -343,7 +398,7 @@ func (h *handOff) lost(j models.Job) {
 	if h == nil {
 		return
 	}
-	<-h.d.slots
+	h.release()
 	d, ctx := h.d, h.run.ctx
 	go func() {
 		defer h.run.jobs.Done()
@@ -369,7 +424,7 @@ func (h *handOff) start(j models.Job, pre prefetched) {
 	d, ctx := h.d, h.run.ctx
 	go func() {
 		defer h.run.jobs.Done()
-		defer func() { <-d.slots }()
+		defer h.release()
 		hb := d.heartbeat(ctx, []models.Job{j})
 		ids := d.runJob(ctx, j, &pre)
 		hb.done(j.ID)

@@ -186,11 +186,13 @@ func (s *Store) FinishJobChanges(ctx context.Context, res JobResult) (JobChanges
 		if err := tx.Model(&Job{}).Where("id = ?", res.Job.ID).Updates(upd).Error; err != nil {
 			return err
 		}
+		auditSeq := -1 // the audit entry's number: counted when it is inserted
 		if res.Update != nil {
-			var r Reservation
-			if err := s.forUpdate(tx).Where("id = ?", res.Job.ReservationID).Take(&r).Error; err != nil {
+			r, n, err := s.lockForOutcome(tx, res.Job.ReservationID, res.Audit)
+			if err != nil {
 				return err
 			}
+			auditSeq = n
 			oldRoom := r.RoomID
 			was, err := imageOf(tx, &r)
 			if err != nil {
@@ -265,7 +267,7 @@ func (s *Store) FinishJobChanges(ctx context.Context, res JobResult) (JobChanges
 		if err := s.insertJobs(tx, res.Then, now); err != nil {
 			return err
 		}
-		if err := s.insertAudit(tx, res.Audit, now); err != nil {
+		if err := s.insertAuditAt(tx, res.Audit, now, auditSeq); err != nil {
 			return err
 		}
 		return s.touchRooms(tx, touched...)
@@ -274,6 +276,32 @@ func (s *Store) FinishJobChanges(ctx context.Context, res JobResult) (JobChanges
 		return JobChanges{}, storeErr("finish job "+res.Job.ID, err)
 	}
 	return out, nil
+}
+
+// lockForOutcome reads reservation id for update. On MySQL, when audit is an entry of
+// that reservation, the same statement counts the reservation's audit entries, which
+// numbers audit (seq; -1 when not counted here): one round trip instead of two for
+// every job outcome. (SQLite numbers it in its insert; see insertAuditAt.)
+func (s *Store) lockForOutcome(tx *gorm.DB, id string, audit *AuditEntry) (Reservation, int, error) {
+	if s.dialect != DialectMySQL || audit == nil || audit.ReservationID != id {
+		var r Reservation
+		err := s.forUpdate(tx).Where("id = ?", id).Take(&r).Error
+		return r, -1, err
+	}
+	var rows []struct {
+		Reservation
+		AuditCount int `gorm:"column:audit_count"`
+	}
+	// The subquery is a plain read, as the count alone was: FOR UPDATE locks the
+	// reservation row only.
+	err := tx.Raw("SELECT r.*, (SELECT COUNT(*) FROM audit_log a WHERE a.reservation_id = r.id) AS audit_count FROM reservations r WHERE r.id = ? FOR UPDATE", id).Scan(&rows).Error
+	if err != nil {
+		return Reservation{}, -1, err
+	}
+	if len(rows) == 0 {
+		return Reservation{}, -1, gorm.ErrRecordNotFound
+	}
+	return rows[0].Reservation, rows[0].AuditCount, nil
 }
 
 // absorbImported cancels the native reservation that holds r's backend id (sync

@@ -224,6 +224,7 @@ func (d *Dispatcher) pass(ctx context.Context, later *detections) (int, error) {
 	}
 	hb := d.heartbeat(ctx, jobs)
 	defer hb.stop()
+	pre := d.prefetch(ctx, jobs)
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -235,7 +236,7 @@ func (d *Dispatcher) pass(ctx context.Context, later *detections) (int, error) {
 		go func(j models.Job) {
 			defer wg.Done()
 			defer release()
-			ids := d.runJob(ctx, j, nil)
+			ids := d.runJob(ctx, j, pre[j.ID])
 			hb.done(j.ID)
 			mu.Lock()
 			changed = append(changed, ids...)
@@ -310,6 +311,69 @@ func (d *Dispatcher) tryAcquire() (release func(), ok bool) {
 		<-d.slots
 		return nil, false
 	}
+}
+
+// prefetch reads what claimed jobs need before they run, in a few statements for all of
+// them: their reservations, in one, and their rooms, organizers and attendees from the
+// catalog as the store keeps it (proved current by one statement). A job it finds
+// nothing for (a series job, or when a read fails) reads on its own as it runs.
+func (d *Dispatcher) prefetch(ctx context.Context, jobs []models.Job) map[string]*prefetched {
+	of := make(map[string]string, len(jobs)) // job id → the reservation it acts on
+	ids := make([]string, 0, len(jobs))
+	for _, j := range jobs {
+		if id := jobReservation(j); id != "" {
+			of[j.ID] = id
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	view, err := d.store.CurrentCatalogView(ctx)
+	if err != nil {
+		return nil
+	}
+	rs, err := d.store.ReservationsByID(ctx, ids)
+	if err != nil {
+		return nil
+	}
+	byID := make(map[string]models.Reservation, len(rs))
+	for _, r := range rs {
+		byID[r.ID] = r
+	}
+	out := make(map[string]*prefetched, len(jobs))
+	for job, id := range of {
+		r, ok := byID[id]
+		if !ok {
+			continue
+		}
+		room, err := view.Room(r.RoomID)
+		if err != nil {
+			continue
+		}
+		pre := prefetchedFrom(view, r, room)
+		out[job] = &pre
+	}
+	return out
+}
+
+// jobReservation is the reservation job j acts on and reads ("" for a series job).
+func jobReservation(j models.Job) string {
+	if j.Kind.SeriesJob() {
+		return ""
+	}
+	var p struct {
+		Occurrence  string `json:"occurrence"`
+		Reservation string `json:"reservation"`
+	}
+	_ = json.Unmarshal([]byte(j.Payload), &p)
+	switch {
+	case j.Kind == models.JobNotify:
+		return p.Reservation
+	case p.Occurrence != "":
+		return p.Occurrence
+	}
+	return j.ReservationID
 }
 
 // liveRun is what jobs handed over while Run runs share with it.
@@ -615,7 +679,7 @@ func (d *Dispatcher) perform(ctx context.Context, j models.Job, pre *prefetched)
 		return d.performSeries(ctx, j, now)
 	}
 	if j.Kind == models.JobNotify {
-		return d.sendNotice(ctx, j)
+		return d.sendNotice(ctx, j, pre)
 	}
 	var p jobPayload
 	if j.Payload != "" {

@@ -103,6 +103,23 @@ func (s *Store) CatalogView(ctx context.Context) (*CatalogView, error) {
 	return nil, storeErr("read catalog", ErrCatalogChanged)
 }
 
+// CurrentCatalogView is CatalogView proved current: it reads the catalog's change
+// counter (one statement) and reads the catalog again when the view kept is older, so
+// the answer is the catalog as committed by any process when it is called (unionIds
+// aside: see CatalogView.User). It is for callers that act on the catalog without a
+// transaction that checks the view (BookAt does). Errors: ErrUnavailable.
+func (s *Store) CurrentCatalogView(ctx context.Context) (*CatalogView, error) {
+	version, err := s.catalogVersion(ctx, s.rdb.WithContext(ctx))
+	if err != nil {
+		return nil, storeErr("read catalog version", err)
+	}
+	if v := s.views.get(); v != nil && v.Version == version {
+		return v, nil
+	}
+	s.views.drop(-1)
+	return s.CatalogView(ctx)
+}
+
 var errCatalogMoving = errors.New("catalog changed while it was read")
 
 // readCatalogView reads the counter, the rooms and users, and the counter again: the

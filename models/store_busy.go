@@ -41,7 +41,17 @@ type busyCache struct {
 	mu    sync.Mutex
 	rooms map[string]*busyRoom
 	rows  int // kept, over every room
+	// members holds the reservations in an open conflict when the conflicts' counter was
+	// membersAt, if there were at most maxOpenMembers (membersKnown).
+	members      map[string]bool
+	membersKnown bool
+	membersAt    int64
 }
+
+// maxOpenMembers bounds the reservations in open conflicts that RoomBusy keeps; with
+// more (a backlog of conflicts while the systems are being reconciled), each window
+// looks up its own. A variable for tests.
+var maxOpenMembers = 1000
 
 // busyRoom is what is kept of one room, at one value of its counter.
 type busyRoom struct {
@@ -98,7 +108,20 @@ func (s *Store) RoomBusy(ctx context.Context, room string, from, to time.Time) (
 			return Busy{}, storeErr("list busy reservations", err)
 		}
 	}
-	if len(fresh.rows) > 0 {
+	members, known, err := s.openConflictMembers(ctx, conflicts)
+	if err != nil {
+		return Busy{}, err
+	}
+	if known {
+		for _, r := range fresh.rows {
+			if members[r.ID] {
+				if fresh.conflicted == nil {
+					fresh.conflicted = map[string]bool{}
+				}
+				fresh.conflicted[r.ID] = true
+			}
+		}
+	} else if len(fresh.rows) > 0 {
 		ids := make([]string, len(fresh.rows))
 		for i, r := range fresh.rows {
 			ids[i] = r.ID
@@ -119,6 +142,57 @@ func (s *Store) RoomBusy(ctx context.Context, room string, from, to time.Time) (
 	}
 	return fresh.answer(), nil
 }
+
+// openConflictMembers returns the reservations in an open conflict, with the conflicts'
+// counter at conflicts (read before), reading them once per value of the counter; known
+// is false when there are more than maxOpenMembers: then every window looks up its own.
+// Usually few conflicts are open, and a window needs no conflict statement.
+func (s *Store) openConflictMembers(ctx context.Context, conflicts int64) (members map[string]bool, known bool, err error) {
+	c := &s.busyKept
+	c.mu.Lock()
+	if c.membersAt == conflicts && c.members != nil {
+		members, known = c.members, c.membersKnown
+	}
+	c.mu.Unlock()
+	if members != nil {
+		return members, known, nil
+	}
+	st, err := s.prepared(ctx, openConflictMembersSQL)
+	if err != nil {
+		return nil, false, storeErr("list open conflict members", err)
+	}
+	s.traced(openConflictMembersSQL)
+	rows, err := st.QueryContext(ctx, ConflictOpen, maxOpenMembers+1)
+	if err != nil {
+		return nil, false, storeErr("list open conflict members", err)
+	}
+	defer rows.Close()
+	members = map[string]bool{}
+	n := 0
+	for ; rows.Next(); n++ {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, false, storeErr("list open conflict members", err)
+		}
+		members[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, storeErr("list open conflict members", err)
+	}
+	known = n <= maxOpenMembers
+	if !known {
+		members = map[string]bool{}
+	}
+	c.mu.Lock()
+	if c.members == nil || c.membersAt <= conflicts {
+		c.members, c.membersKnown, c.membersAt = members, known, conflicts
+	}
+	c.mu.Unlock()
+	return members, known, nil
+}
+
+// openConflictMembersSQL reads through the conflicts' status index and the members' key.
+const openConflictMembersSQL = "SELECT m.reservation_id FROM conflicts c JOIN conflict_members m ON m.conflict_id = c.id WHERE c.status = ? LIMIT ?"
 
 // generation returns feedLookups' generation on SQLite, or 0 when there is none (MySQL,
 // an in-memory database, an error): then nothing is proven current without reading.

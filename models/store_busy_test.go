@@ -19,6 +19,18 @@ import (
 // with the rows and conflicts as the database holds them: a kept answer must never
 // outlive the change.
 func TestRoomBusyFollowsEveryChange(t *testing.T) {
+	// Kept, the reservations in open conflicts; and past the bound, looked up per window.
+	for _, keep := range []bool{true, false} {
+		t.Run(map[bool]string{true: "open conflicts kept", false: "open conflicts per window"}[keep], func(t *testing.T) {
+			if !keep {
+				defer models.SetMaxOpenMembers(0)()
+			}
+			testRoomBusyFollowsEveryChange(t)
+		})
+	}
+}
+
+func testRoomBusyFollowsEveryChange(t *testing.T) {
 	c := newClock()
 	modelstest.EachShared(t, c.Now, func(t *testing.T, s, other *models.Store) {
 		ctx := context.Background()

@@ -228,7 +228,7 @@ func (s *Store) busyStamps(ctx context.Context, room string) (stamp, conflicts i
 func (s *Store) busyRows(ctx context.Context, room string, from, to time.Time) ([]Reservation, error) {
 	var out []Reservation
 	if fn := s.trace.Load(); fn != nil {
-		(*fn)("SELECT reservations of one room (feed read)")
+		(*fn)("SELECT reservations of one room (the feed's reads of short and long bookings)")
 	}
 	err := s.EachFeedReservationIn(ctx, []string{room}, from, to, time.Time{}, time.Time{}, func(r Reservation) error {
 		if slices.Contains(HoldingStatuses, r.Status) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,6 +169,51 @@ func TestAvailabilityFollowsTheCatalog(t *testing.T) {
 	}
 	if w := e.api(http.MethodGet, q, "lisi", ""); w.Code != http.StatusOK {
 		t.Errorf("GET availability as lisi back in the catalog = %d %s, want 200", w.Code, w.Body)
+	}
+}
+
+// TestAvailabilityStatements counts the statements availability runs (Store.Trace): a
+// day asked again while nothing was committed runs none; after a booking in the room,
+// the change counters and the rows are read again, and the caller is not.
+func TestAvailabilityStatements(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var stmts []string
+	e.store.Trace(func(sql string) {
+		mu.Lock()
+		stmts = append(stmts, sql)
+		mu.Unlock()
+	})
+	defer e.store.Trace(nil)
+	take := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := stmts
+		stmts = nil
+		return out
+	}
+	q := "/api/v1/availability?room=duowei&from=2023-04-14T00:00&to=2023-04-15T00:00"
+	get := func() {
+		t.Helper()
+		if w := e.api(http.MethodGet, q, "zhangsan", ""); w.Code != http.StatusOK {
+			t.Fatalf("GET %s = %d %s", q, w.Code, w.Body)
+		}
+	}
+	get()
+	take()
+	for i := 0; i < 3; i++ {
+		get()
+		if got := take(); len(got) != 0 {
+			t.Errorf("GET availability again with nothing committed ran %d statements, want none: %q", len(got), got)
+		}
+	}
+	e.book("duowei", "lisi", at(14, 14, 0), at(14, 15, 0), models.BackendOA, models.OriginNative, "面试")
+	take()
+	get()
+	// The catalog's counter, the room's and the conflicts' counters, the rows (the
+	// feed's reads, traced as one). Before the rows were kept it was five every time.
+	if got := take(); len(got) > 3 {
+		t.Errorf("GET availability after a booking in the room ran %d statements, want at most 3: %q", len(got), got)
 	}
 }
 

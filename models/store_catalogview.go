@@ -48,6 +48,28 @@ func (v *CatalogView) User(id string) (User, error) {
 type catalogViews struct {
 	mu sync.Mutex
 	v  *CatalogView
+	// gen is the generation (feedLookups) at which v was last proven current; 0 when
+	// none.
+	gen uint64
+}
+
+// provenAt returns the view if it was proven current at gen (not 0).
+func (c *catalogViews) provenAt(gen uint64) *CatalogView {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen == 0 || c.gen != gen {
+		return nil
+	}
+	return c.v
+}
+
+// prove records that v was found current after gen was taken.
+func (c *catalogViews) prove(v *CatalogView, gen uint64) {
+	c.mu.Lock()
+	if c.v == v {
+		c.gen = gen
+	}
+	c.mu.Unlock()
 }
 
 func (c *catalogViews) get() *CatalogView {
@@ -60,7 +82,7 @@ func (c *catalogViews) get() *CatalogView {
 func (c *catalogViews) drop(version int64) {
 	c.mu.Lock()
 	if c.v != nil && (version < 0 || c.v.Version == version) {
-		c.v = nil
+		c.v, c.gen = nil, 0
 	}
 	c.mu.Unlock()
 }
@@ -68,7 +90,7 @@ func (c *catalogViews) drop(version int64) {
 func (c *catalogViews) put(v *CatalogView) {
 	c.mu.Lock()
 	if c.v == nil || c.v.Version < v.Version {
-		c.v = v
+		c.v, c.gen = v, 0
 	}
 	c.mu.Unlock()
 }
@@ -101,23 +123,6 @@ func (s *Store) CatalogView(ctx context.Context) (*CatalogView, error) {
 		return v, nil
 	}
 	return nil, storeErr("read catalog", ErrCatalogChanged)
-}
-
-// CurrentCatalogView is CatalogView proved current: it reads the catalog's change
-// counter (one statement) and reads the catalog again when the view kept is older, so
-// the answer is the catalog as committed by any process when it is called (unionIds
-// aside: see CatalogView.User). It is for callers that act on the catalog without a
-// transaction that checks the view (BookAt does). Errors: ErrUnavailable.
-func (s *Store) CurrentCatalogView(ctx context.Context) (*CatalogView, error) {
-	version, err := s.catalogVersion(ctx, s.rdb.WithContext(ctx))
-	if err != nil {
-		return nil, storeErr("read catalog version", err)
-	}
-	if v := s.views.get(); v != nil && v.Version == version {
-		return v, nil
-	}
-	s.views.drop(-1)
-	return s.CatalogView(ctx)
 }
 
 var errCatalogMoving = errors.New("catalog changed while it was read")

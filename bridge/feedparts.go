@@ -81,15 +81,17 @@ func (f *Feeds) readFeedRows(ctx context.Context, cat *feedCatalog, plan feedPla
 			// (removed from its attendees) leaves the me feed at its UpdatedAt.
 			p.clock.add(r)
 			p.b.seen++
-			if !feedShows(spec, *r) {
+			if !feedShows(&spec, r) {
 				return nil
 			}
-			it := f.feedItem(cat, gone, user, *r)
+			it := p.b.next()
+			f.feedItem(it, cat, gone, user, r)
 			if scope == models.FeedMe && !it.Mine {
+				p.b.drop()
 				return nil
 			}
 			p.addSeries(r.Series())
-			return p.b.add(it)
+			return p.b.push()
 		}
 	}
 	if k := parts(n); k > 1 {

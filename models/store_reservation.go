@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -562,9 +563,13 @@ func (s *Store) eachFeedRow(ctx context.Context, where string, args []any, fn fu
 	if s.dialect == DialectSQLite {
 		// One JSON text per row instead of 18 cells: the driver's cost per cell (type
 		// lookup, copy, boxing) was most of a feed's build, and every string of the row
-		// becomes a slice of that one text.
-		var text string // one for every row: Scan would box a new one each time
-		cols, scan = "json_array("+feedColumns+")", func(rows *sql.Rows, r *Reservation) error { return scanFeedRowSQLite(rows, r, &text) }
+		// becomes a slice of that one text. It is read as a BLOB, which the driver copies
+		// once (a TEXT twice) into memory of the row's own, handed over as it is.
+		var (
+			raw   sql.RawBytes // one for every row: Scan would box a new one each time
+			times feedTimes
+		)
+		cols, scan = "CAST(json_array("+feedColumns+") AS BLOB)", func(rows *sql.Rows, r *Reservation) error { return scanFeedRowSQLite(rows, r, &raw, &times) }
 	}
 	st, err := s.prepared(ctx, "SELECT "+cols+where+" ORDER BY starts_at")
 	if err != nil {
@@ -606,12 +611,16 @@ func scanFeedRow(rows *sql.Rows, r *Reservation) error {
 	return nil
 }
 
-// scanFeedRowSQLite reads the row's JSON text through buf.
-func scanFeedRowSQLite(rows *sql.Rows, r *Reservation, buf *string) error {
-	if err := rows.Scan(buf); err != nil {
+// scanFeedRowSQLite reads the row's JSON text through raw, times through times. The
+// row's strings share the bytes the driver read the row into: it makes them for each
+// row and lets them go (TestStoreEachFeedReservation keeps every row and reads them
+// after the last).
+func scanFeedRowSQLite(rows *sql.Rows, r *Reservation, raw *sql.RawBytes, times *feedTimes) error {
+	if err := rows.Scan(raw); err != nil {
 		return err
 	}
-	text := *buf
+	text := unsafe.String(unsafe.SliceData(*raw), len(*raw))
+	*raw = nil
 	var v [18]jsonValue
 	if err := splitJSONArray(text, v[:]); err != nil {
 		return fmt.Errorf("read feed row: %w", err)
@@ -625,7 +634,7 @@ func scanFeedRowSQLite(rows *sql.Rows, r *Reservation, buf *string) error {
 	}
 	r.Sequence = seq
 	for i, dst := range [...]*time.Time{&r.Start, &r.End, &r.CreatedAt, &r.UpdatedAt} {
-		if *dst, err = parseSQLiteTime(v[[...]int{3, 4, 14, 15}[i]].s); err != nil {
+		if *dst, err = times.parse(v[[...]int{3, 4, 14, 15}[i]].s); err != nil {
 			return err
 		}
 	}
@@ -639,7 +648,7 @@ func scanFeedRowSQLite(rows *sql.Rows, r *Reservation, buf *string) error {
 		r.SeriesID = &id
 	}
 	if !v[17].null {
-		t, err := parseSQLiteTime(v[17].s)
+		t, err := times.parse(v[17].s)
 		if err != nil {
 			return err
 		}
@@ -673,14 +682,17 @@ func splitJSONArray(text string, out []jsonValue) error {
 		}
 		switch {
 		case text[i] == '"':
-			j, escaped := i+1, false
-			for ; j < len(text) && text[j] != '"'; j++ {
-				if text[j] == '\\' {
-					escaped = true
-					j++
+			// The closing quote is the first one unless a backslash comes before it.
+			j, escaped := strings.IndexByte(text[i+1:], '"')+i+1, false
+			if j > i && strings.IndexByte(text[i+1:j], '\\') >= 0 {
+				escaped = true
+				for j = i + 1; j < len(text) && text[j] != '"'; j++ {
+					if text[j] == '\\' {
+						j++
+					}
 				}
 			}
-			if j >= len(text) {
+			if j <= i || j >= len(text) {
 				return fmt.Errorf("unterminated string in %.40q", text)
 			}
 			out[n] = jsonValue{s: text[i+1 : j]}
@@ -727,6 +739,56 @@ func parseSQLiteTime(s string) (time.Time, error) {
 		}
 	}
 	return t.UTC(), err
+}
+
+// feedTimes reads the times of feed rows as parseSQLiteTime does, keeping the date of
+// the last one read: the rows of a feed come in order of start, a few dates for many
+// rows.
+type feedTimes struct {
+	date string // "2006-01-02"
+	day  int64  // its days since 1970
+}
+
+func (c *feedTimes) parse(s string) (time.Time, error) {
+	if len(s) < 25 || s[10] != ' ' || s[13] != ':' || s[16] != ':' || !strings.HasSuffix(s, "+00:00") {
+		return parseSQLiteTime(s)
+	}
+	if s[:10] != c.date {
+		t, ok := parseUTCTime(s[:10] + " 00:00:00+00:00")
+		if !ok {
+			return parseSQLiteTime(s)
+		}
+		c.date, c.day = strings.Clone(s[:10]), t.Unix()/86400
+	}
+	h, mi, sec := digits2(s[11:13]), digits2(s[14:16]), digits2(s[17:19])
+	ns := 0
+	if frac := s[19 : len(s)-6]; frac != "" {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return parseSQLiteTime(s)
+		}
+		for _, ch := range []byte(frac[1:]) {
+			if ch < '0' || ch > '9' {
+				return parseSQLiteTime(s)
+			}
+			ns = ns*10 + int(ch-'0')
+		}
+		for k := len(frac) - 1; k < 9; k++ {
+			ns *= 10
+		}
+	}
+	if h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 {
+		return parseSQLiteTime(s)
+	}
+	return time.Unix(c.day*86400+int64(h*3600+mi*60+sec), int64(ns)).UTC(), nil
+}
+
+// digits2 reads two decimal digits (-1 when they are not).
+func digits2(s string) int {
+	a, b := s[0]-'0', s[1]-'0'
+	if a > 9 || b > 9 {
+		return -1
+	}
+	return int(a)*10 + int(b)
 }
 
 // parseUTCTime reads "2006-01-02 15:04:05[.fraction]+00:00".

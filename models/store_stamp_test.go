@@ -44,6 +44,23 @@ func TestStoreEachFeedReservation(t *testing.T) {
 		if _, err := s.SQL().Exec("UPDATE reservations SET series_id = 'ser1', recurrence_id = starts_at WHERE title = ?", "长会"); err != nil {
 			t.Fatal(err)
 		}
+		// Texts that JSON escapes, and times with a fraction and in the forms SQLite's
+		// date functions write.
+		odd, err := s.Reservations(ctx, models.Filter{RoomIDs: []string{"duowei"}, From: start.Add(3 * 24 * time.Hour), To: start.Add(8 * 24 * time.Hour)})
+		if err != nil || len(odd) < 3 {
+			t.Fatalf("Reservations() = %d rows, %v", len(odd), err)
+		}
+		if _, err := s.SQL().Exec("UPDATE reservations SET title = ?, description = ?, organizer_name = ?, updated_at = ? WHERE id = ?",
+			"周会 \"复盘\" \\ 第一季度\n\x1f\x00\t🎉", "议程\u2028一、二\r\n三 \\\"", `王"五`, start.Add(-time.Hour+250*time.Millisecond), odd[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if s.Dialect() == models.DialectSQLite {
+			for i, v := range []string{"2023-04-10T07:00:00Z", "2023-04-10 07:00:00.25"} {
+				if _, err := s.SQL().Exec("UPDATE reservations SET created_at = ? WHERE id = ?", v, odd[i+1].ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		feedFields := func(r models.Reservation) models.Reservation {
 			r.RemoteID, r.IdempotencyKey, r.OrganizerRef, r.LongSpan = nil, nil, "", false
 			r.SetReason(models.Reason{})

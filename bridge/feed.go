@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/emersion/go-ical"
 
@@ -159,6 +160,25 @@ type feedBuilder struct {
 	base  int
 	arena *feedArena
 	part  int
+	uids  stringArena
+}
+
+// stringArena copies strings into chunks of its own, one allocation for many.
+type stringArena struct {
+	chunk []byte
+}
+
+func (a *stringArena) clone(s string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	if len(s) > cap(a.chunk)-len(a.chunk) {
+		a.chunk = make([]byte, 0, max(16<<10, len(s)))
+	}
+	n := len(a.chunk)
+	// Bytes once written in a chunk never change: the string may share them.
+	a.chunk = append(a.chunk, s...)
+	return unsafe.String(&a.chunk[n], len(s))
 }
 
 // feedRecord is one event (buf[off:end]) or one series (series != "") and where it sorts.
@@ -298,7 +318,7 @@ func (b *feedBuilder) event(it *FeedItem) error {
 	}
 	// The UID is copied: the row's strings share one text read from the store, which
 	// the record would otherwise keep alive until the feed is done.
-	rec := feedRecord{start: it.R.Start, uid: strings.Clone(it.R.UID), off: off, end: len(b.buf)}
+	rec := feedRecord{start: it.R.Start, uid: b.uids.clone(it.R.UID), off: off, end: len(b.buf)}
 	if n := len(b.recs); n > 0 && feedRecordLess(rec, b.recs[n-1]) {
 		b.sorted = false
 	}
@@ -766,6 +786,11 @@ type eventWriter struct {
 	day     int64
 	date    [9]byte
 	hasDate bool
+	// stamp is the text of stampSec, the last UTC time written (rows' change times are
+	// written thrice).
+	stampSec int64
+	stamp    [15]byte
+	hasStamp bool
 	// zone's offset is off over [from, to) (Unix seconds), where every wall clock names
 	// one instant only (see icalFirstOccurrence); tzid is its TZID parameter.
 	zone     *time.Location
@@ -849,7 +874,16 @@ func (w *eventWriter) line(name, value string) {
 func (w *eventWriter) utc(name string, t time.Time) {
 	w.begin(name)
 	w.raw(":")
-	w.wall(t.Unix())
+	if sec := t.Unix(); w.hasStamp && sec == w.stampSec {
+		w.out = append(w.out, w.stamp[:]...)
+	} else {
+		n := len(w.out)
+		w.wall(sec)
+		if w.hasStamp = len(w.out)-n == len(w.stamp); w.hasStamp {
+			w.stampSec = sec
+			copy(w.stamp[:], w.out[n:])
+		}
+	}
 	w.out = append(w.out, 'Z')
 	w.end()
 }

@@ -741,24 +741,29 @@ func parseSQLiteTime(s string) (time.Time, error) {
 	return t.UTC(), err
 }
 
-// feedTimes reads the times of feed rows as parseSQLiteTime does, keeping the date of
-// the last one read: the rows of a feed come in order of start, a few dates for many
-// rows.
+// feedTimes reads the times of feed rows as parseSQLiteTime does, keeping the last two
+// dates read: the rows of a feed come in order of start, a few dates for many rows (and
+// often another one for their changes).
 type feedTimes struct {
-	date string // "2006-01-02"
-	day  int64  // its days since 1970
+	date [2]string // "2006-01-02"
+	day  [2]int64  // its days since 1970
+	last int       // the slot read last
 }
 
 func (c *feedTimes) parse(s string) (time.Time, error) {
 	if len(s) < 25 || s[10] != ' ' || s[13] != ':' || s[16] != ':' || !strings.HasSuffix(s, "+00:00") {
 		return parseSQLiteTime(s)
 	}
-	if s[:10] != c.date {
-		t, ok := parseUTCTime(s[:10] + " 00:00:00+00:00")
-		if !ok {
-			return parseSQLiteTime(s)
+	k := c.last
+	if s[:10] != c.date[k] {
+		if k ^= 1; s[:10] != c.date[k] {
+			t, ok := parseUTCTime(s[:10] + " 00:00:00+00:00")
+			if !ok {
+				return parseSQLiteTime(s)
+			}
+			c.date[k], c.day[k] = strings.Clone(s[:10]), t.Unix()/86400
 		}
-		c.date, c.day = strings.Clone(s[:10]), t.Unix()/86400
+		c.last = k
 	}
 	h, mi, sec := digits2(s[11:13]), digits2(s[14:16]), digits2(s[17:19])
 	ns := 0
@@ -779,7 +784,7 @@ func (c *feedTimes) parse(s string) (time.Time, error) {
 	if h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 {
 		return parseSQLiteTime(s)
 	}
-	return time.Unix(c.day*86400+int64(h*3600+mi*60+sec), int64(ns)).UTC(), nil
+	return time.Unix(c.day[k]*86400+int64(h*3600+mi*60+sec), int64(ns)).UTC(), nil
 }
 
 // digits2 reads two decimal digits (-1 when they are not).

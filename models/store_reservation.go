@@ -558,19 +558,51 @@ func inRooms(q string, args []any, rooms []string) (string, []any) {
 }
 
 // eachFeedRow runs "SELECT <feed columns>"+where ordered by start and calls fn per row.
+// On SQLite a row is one text of its columns joined (feedJoined); the rows from the
+// first whose texts hold the separator on are read again as JSON.
 func (s *Store) eachFeedRow(ctx context.Context, where string, args []any, fn func(Reservation) error) error {
-	cols, scan := feedColumns, scanFeedRow
-	if s.dialect == DialectSQLite {
-		// One JSON text per row instead of 18 cells: the driver's cost per cell (type
-		// lookup, copy, boxing) was most of a feed's build, and every string of the row
-		// becomes a slice of that one text. It is read as a BLOB, which the driver copies
-		// once (a TEXT twice) into memory of the row's own, handed over as it is.
-		var (
-			raw   sql.RawBytes // one for every row: Scan would box a new one each time
-			times feedTimes
-		)
-		cols, scan = "CAST(json_array("+feedColumns+") AS BLOB)", func(rows *sql.Rows, r *Reservation) error { return scanFeedRowSQLite(rows, r, &raw, &times) }
+	if s.dialect != DialectSQLite {
+		return s.eachFeedRowAs(ctx, feedColumns, where, args, scanFeedRow, fn)
 	}
+	// One text per row instead of 18 cells: the driver's cost per cell (type lookup,
+	// copy, boxing) was most of a feed's build, and every string of the row becomes a
+	// slice of that one text. It is read as a BLOB, which the driver copies once (a TEXT
+	// twice) into memory of the row's own, handed over as it is.
+	var (
+		raw   sql.RawBytes // one for every row: Scan would box a new one each time
+		times feedTimes
+		at    time.Time // the start of the last rows handed over, and their ids
+		ids   []string
+	)
+	err := s.eachFeedRowAs(ctx, "CAST(concat_ws(char(31), "+feedJoined+") AS BLOB)", where, args,
+		func(rows *sql.Rows, r *Reservation) error { return scanFeedRowJoined(rows, r, &raw, &times) },
+		func(r Reservation) error {
+			if !r.Start.Equal(at) {
+				at, ids = r.Start, ids[:0]
+			}
+			ids = append(ids, r.ID)
+			return fn(r)
+		})
+	var sep *feedSeparatorError
+	if !errors.As(err, &sep) {
+		return err
+	}
+	if !sep.start.Equal(at) {
+		ids = ids[:0]
+	}
+	return s.eachFeedRowAs(ctx, "CAST(json_array("+feedColumns+") AS BLOB)", where+" AND starts_at >= ?", append(slices.Clip(args), sep.start.UTC()),
+		func(rows *sql.Rows, r *Reservation) error { return scanFeedRowJSON(rows, r, &raw, &times) },
+		func(r Reservation) error {
+			if r.Start.Equal(sep.start) && slices.Contains(ids, r.ID) {
+				return nil // handed over already
+			}
+			return fn(r)
+		})
+}
+
+// eachFeedRowAs runs "SELECT "+cols+where ordered by start and calls fn with every row
+// scan reads.
+func (s *Store) eachFeedRowAs(ctx context.Context, cols, where string, args []any, scan func(*sql.Rows, *Reservation) error, fn func(Reservation) error) error {
 	st, err := s.prepared(ctx, "SELECT "+cols+where+" ORDER BY starts_at")
 	if err != nil {
 		return err
@@ -611,11 +643,87 @@ func scanFeedRow(rows *sql.Rows, r *Reservation) error {
 	return nil
 }
 
-// scanFeedRowSQLite reads the row's JSON text through raw, times through times. The
+// feedJoined are the feed columns as SQLite joins them into one text with U+001F between
+// them: starts_at first, then the others in feedColumns' order, a NULL series id and
+// recurrence id as an empty text (a series id after a "+"). Cheaper to build and split
+// than JSON, and the texts come as they are, unescaped; a row whose texts hold U+001F
+// does not split into its 18 columns (scanFeedRowJoined).
+var feedJoined = func() string {
+	cols := strings.Split(feedColumns, ", ")
+	out := []string{"starts_at"}
+	for _, c := range cols {
+		switch c {
+		case "starts_at":
+		case "series_id":
+			out = append(out, "ifnull('+' || series_id, '')")
+		case "recurrence_id":
+			out = append(out, "ifnull(recurrence_id, '')")
+		default:
+			out = append(out, c)
+		}
+	}
+	return strings.Join(out, ", ")
+}()
+
+// feedSeparatorError is a row whose texts hold U+001F, starting at start.
+type feedSeparatorError struct{ start time.Time }
+
+func (e *feedSeparatorError) Error() string {
+	return fmt.Sprintf("feed row starting %s holds a separator", e.start)
+}
+
+// scanFeedRowJoined reads the row's joined text (feedJoined) through raw, times through
+// times; a row that does not split into its columns is a *feedSeparatorError. The
 // row's strings share the bytes the driver read the row into: it makes them for each
 // row and lets them go (TestStoreEachFeedReservation keeps every row and reads them
 // after the last).
-func scanFeedRowSQLite(rows *sql.Rows, r *Reservation, raw *sql.RawBytes, times *feedTimes) error {
+func scanFeedRowJoined(rows *sql.Rows, r *Reservation, raw *sql.RawBytes, times *feedTimes) error {
+	if err := rows.Scan(raw); err != nil {
+		return err
+	}
+	text := unsafe.String(unsafe.SliceData(*raw), len(*raw))
+	*raw = nil
+	var v [18]jsonValue
+	rest := text
+	for i := range v {
+		j := strings.IndexByte(rest, 0x1f)
+		if (j < 0) != (i == len(v)-1) {
+			// Too few values (a NULL left out) or too many (a separator in a text):
+			// the start, first, is whole all the same.
+			first, _, _ := strings.Cut(text, "\x1f")
+			start, err := times.parse(first)
+			if err != nil {
+				return err
+			}
+			return &feedSeparatorError{start: start}
+		}
+		// The start first, then the other columns in feedColumns' order.
+		k := i - 1
+		switch {
+		case i == 0:
+			k = 3
+		case i > 3:
+			k = i
+		}
+		if j < 0 {
+			v[k].s = rest
+		} else {
+			v[k].s, rest = rest[:j], rest[j+1:]
+		}
+	}
+	if ser := &v[16]; ser.s == "" {
+		ser.null = true
+	} else if ser.s[0] == '+' {
+		ser.s = ser.s[1:]
+	} else {
+		return fmt.Errorf("read feed row %s: series %q", v[0].s, ser.s)
+	}
+	v[17].null = v[17].s == ""
+	return feedRowFrom(&v, r, times)
+}
+
+// scanFeedRowJSON reads the row's JSON array of feedColumns (see scanFeedRowJoined).
+func scanFeedRowJSON(rows *sql.Rows, r *Reservation, raw *sql.RawBytes, times *feedTimes) error {
 	if err := rows.Scan(raw); err != nil {
 		return err
 	}
@@ -625,6 +733,11 @@ func scanFeedRowSQLite(rows *sql.Rows, r *Reservation, raw *sql.RawBytes, times 
 	if err := splitJSONArray(text, v[:]); err != nil {
 		return fmt.Errorf("read feed row: %w", err)
 	}
+	return feedRowFrom(&v, r, times)
+}
+
+// feedRowFrom makes r of the values of feedColumns.
+func feedRowFrom(v *[18]jsonValue, r *Reservation, times *feedTimes) error {
 	r.ID, r.UID, r.RoomID = v[0].s, v[1].s, v[2].s
 	r.Title, r.Description, r.OrganizerID, r.OrganizerName = v[5].s, v[6].s, v[7].s, v[8].s
 	r.Backend, r.Origin, r.Status = Backend(v[10].s), Origin(v[11].s), Status(v[12].s)

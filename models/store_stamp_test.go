@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,15 +46,27 @@ func TestStoreEachFeedReservation(t *testing.T) {
 		if _, err := s.SQL().Exec("UPDATE reservations SET series_id = 'ser1', recurrence_id = starts_at WHERE title = ?", "长会"); err != nil {
 			t.Fatal(err)
 		}
-		// Texts that JSON escapes, and times with a fraction and in the forms SQLite's
-		// date functions write.
+		// Texts that JSON escapes or that hold the separator of SQLite's joined columns
+		// (feedJoined), and times with a fraction and in the forms SQLite's date
+		// functions write.
 		odd, err := s.Reservations(ctx, models.Filter{RoomIDs: []string{"duowei"}, From: start.Add(3 * 24 * time.Hour), To: start.Add(8 * 24 * time.Hour)})
 		if err != nil || len(odd) < 3 {
 			t.Fatalf("Reservations() = %d rows, %v", len(odd), err)
 		}
 		if _, err := s.SQL().Exec("UPDATE reservations SET title = ?, description = ?, organizer_name = ?, updated_at = ? WHERE id = ?",
-			"周会 \"复盘\" \\ 第一季度\n\x1f\x00\t🎉", "议程\u2028一、二\r\n三 \\\"", `王"五`, start.Add(-time.Hour+250*time.Millisecond), odd[0].ID); err != nil {
+			"周会 \"复盘\" \\ 第一季度\n\x00\t🎉", "议程\u2028一、二\r\n三 \\\"", `王"五`, start.Add(-time.Hour+250*time.Millisecond), odd[0].ID); err != nil {
 			t.Fatal(err)
+		}
+		// Two more at the same start, the separator in the later one's texts: the rows
+		// from it on are read again, and those read before it at its start not twice.
+		for i, room := range []string{"sk-tianyuan", "sh-waitan"} {
+			r := res(room, odd[0].Start, time.Hour, models.BackendOA, models.OriginBridge)
+			if i == 1 {
+				r.Description = "一\x1f二"
+			}
+			if _, _, err := s.Book(ctx, r, nil, nil); err != nil {
+				t.Fatalf("Book() = %v", err)
+			}
 		}
 		if s.Dialect() == models.DialectSQLite {
 			for i, v := range []string{"2023-04-10T07:00:00Z", "2023-04-10 07:00:00.25"} {
@@ -85,6 +99,19 @@ func TestStoreEachFeedReservation(t *testing.T) {
 			}); err != nil {
 				t.Fatalf("EachFeedReservation(%v) = %v", roomSet, err)
 			}
+			// In order of start; rows sharing one in any order.
+			byStart := func(a, b models.Reservation) int { return a.Start.Compare(b.Start) }
+			if !slices.IsSortedFunc(got, byStart) {
+				t.Errorf("EachFeedReservation(%v) not in order of start", roomSet)
+			}
+			byStartID := func(a, b models.Reservation) int {
+				if c := byStart(a, b); c != 0 {
+					return c
+				}
+				return strings.Compare(a.ID, b.ID)
+			}
+			slices.SortFunc(want, byStartID)
+			slices.SortFunc(got, byStartID)
 			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" || (roomSet == nil && len(got) < 40) {
 				t.Errorf("EachFeedReservation(%v) = %d rows, Reservations %d (-want +got):\n%s", roomSet, len(got), len(want), diff)
 			}

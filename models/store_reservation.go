@@ -452,7 +452,15 @@ func (s *Store) EachFeedReservationIn(ctx context.Context, rooms []string, from,
 	if !before.IsZero() && before.Before(to) {
 		to = before.UTC()
 	}
-	where, args := " FROM reservations WHERE starts_at < ? AND ends_at > ?", []any{to, from}
+	// ends_at is compared on every row read. On SQLite a "+" keeps the column's NUMERIC
+	// affinity off the comparison, which would otherwise try the time text bound to it
+	// as a number on every row (it is not one: the texts compare as they are all the
+	// same). On MySQL "+" would make the time a number.
+	ends := "ends_at"
+	if s.dialect == DialectSQLite {
+		ends = "+ends_at"
+	}
+	where, args := " FROM reservations WHERE starts_at < ? AND "+ends+" > ?", []any{to, from}
 	where, args = inRooms(where, args, rooms)
 	// long_span is 0 or 1 (Reservation.LongSpan); "= 1" is what keeps SQLite on its
 	// index, where "<> 0" walked every row before to on the start time's.

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -511,17 +513,47 @@ func (s *Store) EachFeedReservationIn(ctx context.Context, rooms []string, from,
 // apart (a part starts with all of them); a cut equal to the one before it or past the
 // last row is left out, so there may be fewer cuts than offsets. Errors: ErrUnavailable.
 func (s *Store) FeedSplits(ctx context.Context, rooms []string, from, to time.Time, offsets []int) ([]time.Time, error) {
+	return s.FeedSplitsAt(ctx, rooms, from, to, FeedCount{}, offsets)
+}
+
+// FeedSplitsAt is FeedSplits knowing the count of the rows (CountFeedRows; zero: not
+// known): each offset is looked up from the nearest of the first row, the middle and
+// the last, walking fewer entries of the index.
+func (s *Store) FeedSplitsAt(ctx context.Context, rooms []string, from, to time.Time, c FeedCount, offsets []int) ([]time.Time, error) {
 	if rooms != nil && len(rooms) == 0 {
 		return nil, nil
 	}
+	lo, to := from.UTC().Add(-ShortSpan), to.UTC()
 	var cuts []time.Time
 	for _, off := range offsets {
-		q := s.rdb.WithContext(ctx).Model(&Reservation{}).Where("starts_at >= ? AND starts_at < ?", from.UTC().Add(-ShortSpan), to.UTC())
+		// The row at off is found walking forward from lo or c.Mid, or back from c.Mid or
+		// to, whichever passes fewest rows.
+		a, b, desc, skip := lo, to, false, off
+		if c.N > 0 {
+			if off >= c.N {
+				break
+			}
+			mid := c.Mid.UTC()
+			for _, w := range []struct {
+				a, b time.Time
+				desc bool
+				skip int
+			}{{lo, mid, true, c.Before - 1 - off}, {mid, to, false, off - c.Before}, {mid, to, true, c.N - 1 - off}} {
+				if w.skip >= 0 && w.skip < skip {
+					a, b, desc, skip = w.a, w.b, w.desc, w.skip
+				}
+			}
+		}
+		q := s.rdb.WithContext(ctx).Model(&Reservation{}).Where("starts_at >= ? AND starts_at < ?", a, b)
 		if rooms != nil {
 			q = q.Where("room_id IN ?", rooms)
 		}
+		order := "starts_at"
+		if desc {
+			order += " DESC"
+		}
 		var starts []time.Time
-		if err := q.Order("starts_at").Offset(off).Limit(1).Pluck("starts_at", &starts).Error; err != nil {
+		if err := q.Order(order).Offset(skip).Limit(1).Pluck("starts_at", &starts).Error; err != nil {
 			return nil, storeErr("split feed reservations", err)
 		}
 		if len(starts) == 0 {
@@ -534,14 +566,48 @@ func (s *Store) FeedSplits(ctx context.Context, rooms []string, from, to time.Ti
 	return cuts, nil
 }
 
+// FeedCount is how many rows a feed reads (see CountFeedReservations): N, of which
+// Before start before Mid.
+type FeedCount struct {
+	N, Before int
+	Mid       time.Time
+}
+
+// CountFeedRows counts what CountFeedReservations counts, the rows starting before and
+// after the middle of the range at once, each on a connection of its own: a count walks
+// every entry of the index in the range. Errors: ErrUnavailable.
+func (s *Store) CountFeedRows(ctx context.Context, rooms []string, from, to time.Time) (FeedCount, error) {
+	lo := from.UTC().Add(-ShortSpan)
+	c := FeedCount{Mid: lo.Add(to.UTC().Sub(lo) / 2)}
+	if !c.Mid.After(lo) {
+		n, err := s.CountFeedReservations(ctx, rooms, from, to)
+		return FeedCount{N: n, Mid: lo}, err
+	}
+	var (
+		after int
+		err2  error
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() { after, err2 = s.countFeedRows(ctx, rooms, c.Mid, to) })
+	before, err := s.countFeedRows(ctx, rooms, lo, c.Mid)
+	wg.Wait()
+	c.N, c.Before = before+after, before
+	return c, cmp.Or(err, err2)
+}
+
 // CountFeedReservations estimates how many rows EachFeedReservation reads with the same
 // arguments, from the start time's index alone (rows starting up to ShortSpan before
 // from count, ends are not looked at). Errors: ErrUnavailable.
 func (s *Store) CountFeedReservations(ctx context.Context, rooms []string, from, to time.Time) (int, error) {
+	return s.countFeedRows(ctx, rooms, from.UTC().Add(-ShortSpan), to)
+}
+
+// countFeedRows counts the rows of rooms starting in [lo, to).
+func (s *Store) countFeedRows(ctx context.Context, rooms []string, lo, to time.Time) (int, error) {
 	if rooms != nil && len(rooms) == 0 {
 		return 0, nil
 	}
-	q, args := "SELECT COUNT(*) FROM reservations WHERE starts_at >= ? AND starts_at < ?", []any{from.UTC().Add(-ShortSpan), to.UTC()}
+	q, args := "SELECT COUNT(*) FROM reservations WHERE starts_at >= ? AND starts_at < ?", []any{lo.UTC(), to.UTC()}
 	q, args = inRooms(q, args, rooms)
 	st, err := s.prepared(ctx, q)
 	if err != nil {

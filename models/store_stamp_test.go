@@ -119,6 +119,52 @@ func TestStoreEachFeedReservation(t *testing.T) {
 	})
 }
 
+// FeedSplitsAt finds the same cuts as FeedSplits whichever middle the count names and
+// however far each offset is from the first row, the middle and the last; CountFeedRows
+// counts the rows CountFeedReservations does, on both sides of the middle.
+func TestStoreFeedSplitsAt(t *testing.T) {
+	c := newClock()
+	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+		seeded(t, s)
+		ctx := context.Background()
+		start := time.Date(2023, 4, 11, 0, 0, 0, 0, time.UTC)
+		rooms := []string{"duowei", "sk-tianyuan", "sh-waitan"}
+		for i := 0; i < 24; i++ {
+			r := res(rooms[i%3], start.Add(time.Duration(i)*7*time.Hour), time.Hour, models.BackendOA, models.OriginBridge)
+			if _, _, err := s.Book(ctx, r, nil, nil); err != nil {
+				t.Fatalf("Book() = %v", err)
+			}
+		}
+		from, to := start.Add(models.ShortSpan), start.Add(8*24*time.Hour)
+		n, err := s.CountFeedReservations(ctx, nil, from, to)
+		if err != nil || n != 24 {
+			t.Fatalf("CountFeedReservations() = %d, %v; want 24", n, err)
+		}
+		count, err := s.CountFeedRows(ctx, nil, from, to)
+		if err != nil || count.N != n || count.Before == 0 || count.Before == n {
+			t.Fatalf("CountFeedRows() = %+v, %v; want %d rows on both sides of the middle", count, err, n)
+		}
+		offsets := make([]int, n+1)
+		for i := range offsets {
+			offsets[i] = i
+		}
+		want, err := s.FeedSplits(ctx, nil, from, to, offsets)
+		if err != nil || len(want) != n {
+			t.Fatalf("FeedSplits() = %v, %v; want %d cuts", want, err, n)
+		}
+		for _, mid := range []time.Time{count.Mid, want[5], want[5].Add(time.Minute), want[n-1]} {
+			before, err := s.CountFeedReservations(ctx, nil, from, mid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := models.FeedCount{N: n, Before: before, Mid: mid}
+			if got, err := s.FeedSplitsAt(ctx, nil, from, to, c, offsets); err != nil || !slices.EqualFunc(got, want, time.Time.Equal) {
+				t.Errorf("FeedSplitsAt(%+v) = %v, %v; want %v", c, got, err, want)
+			}
+		}
+	})
+}
+
 // Every write to a room's reservations raises that room's stamp, concurrent bookings of
 // different rooms included; FeedLookup reads a token and the stamps in one go.
 func TestStoreFeedStamps(t *testing.T) {

@@ -474,19 +474,19 @@ func feedHead(spec FeedSpec, lo, hi time.Time) ([]byte, error) {
 func FeedLastModified(spec FeedSpec, items []FeedItem) time.Time {
 	var last time.Time
 	for i := range items {
-		last = feedModified(spec, &items[i].R, last)
+		last = feedModified(&spec, &items[i].R, feedChanged(&items[i].R), last)
 	}
 	return last.UTC().Truncate(time.Second)
 }
 
-// feedModified is FeedLastModified's step: last moved forward by row r.
-func feedModified(spec FeedSpec, r *models.Reservation, last time.Time) time.Time {
+// feedModified is FeedLastModified's step: last moved forward by row r, changed at
+// changed (feedChanged).
+func feedModified(spec *FeedSpec, r *models.Reservation, changed, last time.Time) time.Time {
 	consider := func(t time.Time) {
 		if !t.IsZero() && !t.After(spec.Now) && t.After(last) {
 			last = t
 		}
 	}
-	changed := feedChanged(r)
 	// A change stamped after now (clock skew between hosts) has happened all the same.
 	consider(feedMinTime(changed, spec.Now))
 	if r.Status == models.StatusCancelled && !changed.IsZero() {

@@ -517,9 +517,9 @@ func (c *feedClock) consider(t time.Time) {
 }
 
 func (c *feedClock) add(r *models.Reservation) {
-	spec, now := c.spec, c.spec.Now
-	c.last = feedModified(spec, r, c.last)
+	spec, now := &c.spec, c.spec.Now
 	changed := feedChanged(r)
+	c.last = feedModified(spec, r, changed, c.last)
 	if changed.After(now) {
 		// Stamped in the future (clock skew): Last-Modified moves with the clock.
 		c.consider(now.Add(time.Second))

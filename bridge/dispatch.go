@@ -720,6 +720,9 @@ func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservat
 	if drop != "" {
 		res.Drop = map[string][]string{drop: {r.ID}}
 	}
+	// Sync may have imported the old booking meanwhile (the reservation no longer
+	// carried its id): the copy gives the id back.
+	res.AbsorbImported = true
 	res.Update = func(x *models.Reservation) bool {
 		if !stillMoving(*x, r, j) {
 			return false

@@ -394,6 +394,7 @@ func (d *Dispatcher) refuseMoved(ctx context.Context, j models.Job, r models.Res
 	if drop != "" {
 		res.Drop = map[string][]string{drop: {r.ID}}
 	}
+	res.AbsorbImported = true // as for a single booking (see refuse)
 	res.Update = func(x *models.Reservation) bool { return putBack(x, prev, reason, !held) }
 	if !held {
 		res.Then = append(res.Then, restoreJob(r, prev.Backend))

@@ -128,9 +128,10 @@ type JobResult struct {
 	// put back, the release runs.)
 	Drop map[string][]string
 	// AbsorbImported is set when Update gives the reservation the backend id of a
-	// booking just made: if sync imported that very booking (as a native reservation)
-	// before the write's answer was recorded, the imported copy is cancelled and lets go
-	// of the id, so the id can move to this reservation. The unique index on the backend
+	// booking just made, or gives it back the id of the booking it held before a move
+	// that was refused: if sync imported that very booking (as a native reservation)
+	// while the reservation did not carry its id, the imported copy is cancelled and
+	// lets go of the id, so the id can move to this reservation. The unique index on the backend
 	// id finds such a copy, so the common case costs no look-up.
 	AbsorbImported bool
 	// SeriesRows changes, in the same transaction, every occurrence held by Job.Backend of

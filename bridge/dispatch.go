@@ -760,14 +760,15 @@ func (d *Dispatcher) oldSlotOf(jobs []models.Job, j models.Job, prev snapshot, r
 	}
 	held = true
 	for _, o := range jobs {
-		if o.Kind != models.JobCancel || o.Backend != prev.Backend || o.RemoteID != prev.RemoteID || prev.RemoteID == "" {
+		if o.Kind != models.JobCancel || o.Backend != prev.Backend || o.RemoteID != prev.RemoteID {
 			continue
 		}
 		switch {
 		case o.Seq < j.Seq && o.State == models.JobDone && o.LastError != models.JobDroppedError:
 			held = false // released first
-		case o.Seq > j.Seq && o.State == models.JobPending && drop == "":
-			drop = o.ID // released after
+		case o.Seq > j.Seq && o.State == models.JobPending && drop == "" && prev.RemoteID != "":
+			// Released after. (A cancel without an id may be the user's: never dropped.)
+			drop = o.ID
 		}
 	}
 	return held, drop

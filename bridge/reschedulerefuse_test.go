@@ -336,3 +336,68 @@ func TestLiveRescheduleRefusedAfterSync(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedRescheduleQueuedByOlderVersion: a reschedule whose create job was queued
+// before the job releasing the old slot was named in it finds that release among the
+// reservation's jobs: put back, the booking keeps (or books again) its old slot;
+// cancelled meanwhile, it stays cancelled and its old slot is released.
+func TestRefusedRescheduleQueuedByOlderVersion(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		hours  int // the new length from 10:00: 2 overlaps the old slot (released first)
+		cancel bool
+	}{
+		{"new slot first, put back", 1, false},
+		{"old slot released first, put back", 2, false},
+		{"new slot first, cancelled", 1, true},
+		{"old slot released first, cancelled", 2, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			eachRig(t, func(t *testing.T, r *rig) {
+				ctx := context.Background()
+				b, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(20, 10), time.Hour), "")
+				r.drain(t)
+				start := at(20, 10)
+				if tt.hours == 1 {
+					start = at(20, 14)
+				}
+				if _, err := r.svc.Reschedule(ctx, r.zhangsan, b.ID, req("duowei", start, time.Duration(tt.hours)*time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+				jobs, _ := r.store.Jobs(ctx, b.ID)
+				for _, j := range jobs {
+					var p jobPayload
+					if json.Unmarshal([]byte(j.Payload), &p) == nil && p.PrevRelease != "" {
+						p.PrevRelease = ""
+						if _, err := r.store.SQL().Exec("UPDATE outbox_jobs SET payload = ? WHERE id = ?", encodePayload(p), j.ID); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				r.dt.setCreateFail(fmt.Errorf("%w: down", models.ErrUnavailable))
+				r.drain(t)
+				if tt.cancel {
+					if _, err := r.svc.Cancel(ctx, r.zhangsan, b.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// Someone takes the last hour of the new slot directly in DingTalk.
+				taken := start.Add(time.Duration(tt.hours-1) * time.Hour)
+				r.dt.mu.Lock()
+				r.dt.bookings["native"] = Write{Room: models.Room{ID: "duowei"}, Reservation: models.Reservation{Start: taken, End: taken.Add(time.Hour)}}
+				r.dt.mu.Unlock()
+				r.dt.setCreateFail(nil)
+				r.clock.Add(2 * time.Minute)
+				r.drain(t)
+				got := mustGet(t, r, b.ID)
+				switch {
+				case tt.cancel && (got.Status != models.StatusCancelled || r.dt.count() != 1):
+					t.Errorf("booking = %s, DingTalk holds %d; want cancelled and only the native booking held", got.Status, r.dt.count())
+				case !tt.cancel && (got.Status != models.StatusConfirmed || !got.Start.Equal(at(20, 10)) || !got.End.Equal(at(20, 11)) || r.dt.count() != 2):
+					t.Errorf("booking = %s %s–%s, DingTalk holds %d; want confirmed at 10:00–11:00, held once beside the native booking", got.Status,
+						got.Start.In(shanghai).Format("15:04"), got.End.In(shanghai).Format("15:04"), r.dt.count())
+				}
+			})
+		})
+	}
+}

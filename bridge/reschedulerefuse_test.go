@@ -401,3 +401,28 @@ func TestRefusedRescheduleQueuedByOlderVersion(t *testing.T) {
 		})
 	}
 }
+
+// TestRescheduleAcceptedAfterCancel: a reschedule cancelled while it waits for its
+// retry, then accepted by the backend, leaves nothing held: the new booking made by the
+// retry is released by the cancel, the old one by the reschedule.
+func TestRescheduleAcceptedAfterCancel(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		b, _ := r.svc.Book(ctx, r.zhangsan, req("duowei", at(20, 10), time.Hour), "")
+		r.drain(t)
+		r.dt.setCreateFail(fmt.Errorf("%w: down", models.ErrUnavailable))
+		if _, err := r.svc.Reschedule(ctx, r.zhangsan, b.ID, req("duowei", at(20, 14), time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		r.drain(t)
+		if _, err := r.svc.Cancel(ctx, r.zhangsan, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		r.dt.setCreateFail(nil)
+		r.clock.Add(2 * time.Minute)
+		r.drain(t)
+		if got := mustGet(t, r, b.ID); got.Status != models.StatusCancelled || r.dt.count() != 0 {
+			t.Errorf("booking = %s, DingTalk holds %d; want cancelled and nothing held", got.Status, r.dt.count())
+		}
+	})
+}

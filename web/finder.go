@@ -98,10 +98,15 @@ func readCapacity(field, v string) (int, error) {
 	return n, nil
 }
 
-// bookable refuses a room search starting further ahead than a booking may (the finder
-// offers rooms to book), with the booking rule's code.
+// bookable refuses a room search starting where a booking may not (the finder offers
+// rooms to book): in the past, or further ahead than a booking may, with the booking
+// rule's code.
 func (s *server) bookable(field string, start time.Time) error {
-	if start.After(s.now().Add(models.MaxAdvance)) {
+	now := s.now()
+	switch {
+	case start.Before(now.Add(-models.PastGrace)):
+		return models.E(models.ErrInvalid, "start_in_past", field)
+	case start.After(now.Add(models.MaxAdvance)):
 		return models.E(models.ErrInvalid, "too_far_ahead", field)
 	}
 	return nil

@@ -244,6 +244,8 @@ func badCases(in *instance, bookingID, conflictID, tokenID, feedBase string) []b
 	get("/api/v1/rooms?free_from=2026-02-30T09:00:00%2B08:00&free_to=2026-02-30T10:00:00%2B08:00", "zhangsan", 400, "")
 	get("/api/v1/rooms?free_from=0000-01-01T09:00:00Z&free_to=0000-01-01T10:00:00Z", "zhangsan", 0, "")
 	get("/api/v1/rooms?free_from=9999-12-31T09:00:00Z&free_to=9999-12-31T10:00:00Z", "zhangsan", 0, "")
+	// The finder offers rooms to book: yesterday is refused as a booking would be.
+	get("/api/v1/rooms?free_from="+q(at(-1, 9, 0))+"&free_to="+q(at(-1, 10, 0)), "zhangsan", 422, "start_in_past")
 	tolerate("GET", "/api/v1/rooms?limit=-1&page=-3&lang=xx", "zhangsan")
 
 	// GET /api/v1/availability.
@@ -464,6 +466,7 @@ func badCases(in *instance, bookingID, conflictID, tokenID, feedBase string) []b
 	get("/find?date=2026-02-30&start=09:00&duration=60", "zhangsan", 0, "")
 	get("/find?date=0000-01-01&start=09:00&duration=60", "zhangsan", 0, "")
 	get("/find?date=9999-12-31&start=09:00&duration=60", "zhangsan", 0, "")
+	get("/find?date="+in.day(-1, 0, 0).Format(time.DateOnly)+"&start=09:00&duration=60", "zhangsan", 422, "")
 	get("/find?date="+day+"&start=09:00&duration=60&office="+q(scriptIn), "zhangsan", 0, "")
 	get("/lang?to=xx", "zhangsan", 400, "")
 	tolerate("GET", "/lang?to=en&next=//evil.example", "")

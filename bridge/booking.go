@@ -406,10 +406,15 @@ type jobPayload struct {
 	// Release marks a cancel job that cancels the reservation itself once its backend
 	// released it (the losing side of a conflict); until then it keeps holding.
 	Release bool `json:"release,omitempty"`
-	// PrevRelease is, on the create job of an occurrence of a series moved with it, the
-	// job that releases the occurrence's old slot ("": nothing held it): whether that job
-	// ran tells whether a refused occurrence still holds its old slot.
+	// PrevRelease is, on the create job of a reschedule (or of an occurrence of a series
+	// moved with it), the job that releases the old slot ("": nothing held it, or, on a
+	// single booking's job queued before it was recorded, the cancel of Prev's booking
+	// queued with it): whether that job ran tells whether a refused move still holds its
+	// old slot.
 	PrevRelease string `json:"prev_release,omitempty"`
+	// Asked is, on a job booking the old slot again after a refused move, when the move
+	// was asked for: whether its outcome came after the form stopped waiting.
+	Asked time.Time `json:"asked,omitzero"`
 	// Occurrence is the occurrence of a series the job writes when it is queued under
 	// the series' id: the writes of a change to a series then run in order (an
 	// occurrence may move into a slot another one is leaving).
@@ -472,8 +477,8 @@ func (s *Service) Reschedule(ctx context.Context, by models.User, id string, req
 		r.SetReason(models.Reason{})
 		r.RemoteID = nil
 		r.Sequence++
-		create := models.Job{ReservationID: r.ID, Kind: models.JobCreate, Backend: backend, Payload: encodePayload(jobPayload{Prev: &prev})}
-		release := models.Job{ReservationID: r.ID, Kind: models.JobCancel, Backend: prev.Backend, RemoteID: prev.RemoteID}
+		release := models.Job{ID: models.NewID(), ReservationID: r.ID, Kind: models.JobCancel, Backend: prev.Backend, RemoteID: prev.RemoteID}
+		create := models.Job{ReservationID: r.ID, Kind: models.JobCreate, Backend: backend, Payload: encodePayload(jobPayload{Prev: &prev, PrevRelease: release.ID})}
 		jobs := []models.Job{create, release}
 		// The same system may refuse the new slot while the old one still holds it (a
 		// meeting made longer); release first there and re-book the old slot on refusal.

@@ -23,6 +23,8 @@ type memBackend struct {
 	bookings map[string]Write
 	byKey    map[string]string
 	fail     error
+	// createFail, when set, fails creates only.
+	createFail error
 	// lostAnswer makes the next Create book and then report failure.
 	lostAnswer bool
 	creates    int
@@ -42,6 +44,9 @@ func (m *memBackend) Create(ctx context.Context, w Write) (string, error) {
 	m.creates++
 	if m.fail != nil {
 		return "", m.fail
+	}
+	if m.createFail != nil {
+		return "", m.createFail
 	}
 	if id, ok := m.byKey[w.Key]; ok {
 		return id, nil
@@ -75,6 +80,8 @@ func (m *memBackend) Cancel(ctx context.Context, w Write) error {
 
 func (m *memBackend) count() int        { m.mu.Lock(); defer m.mu.Unlock(); return len(m.bookings) }
 func (m *memBackend) setFail(err error) { m.mu.Lock(); m.fail = err; m.mu.Unlock() }
+
+func (m *memBackend) setCreateFail(err error) { m.mu.Lock(); m.createFail = err; m.mu.Unlock() }
 
 type rig struct {
 	store    *models.Store

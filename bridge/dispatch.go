@@ -794,14 +794,25 @@ func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservat
 }
 
 // refuse records that the backend will not take the booking. A refused reschedule puts
-// the reservation back as it was (re-booking the old slot if it was already released).
+// the reservation back as it was (re-booking the old slot if it was already released),
+// unless the user changed it since (cancelled it): the latest change stands, and the
+// old slot, if still held, is released by the reschedule's own release job. A refused
+// re-booking of the old slot rejects the reservation: it is lost.
 func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservation, p jobPayload, cause error) models.JobResult {
 	reason := reasonOf(j.Backend, cause)
 	res := models.JobResult{Job: j, State: models.JobDone, Error: cause.Error()}
-	if !p.Restore && (p.Prev != nil || r.Status == models.StatusPending) && d.lateOutcome(j.CreatedAt, d.now()) {
+	asked := j.CreatedAt
+	if !p.Asked.IsZero() {
+		asked = p.Asked
+	}
+	// A reservation cancelled since is not the user's to hear about: the cancel stands.
+	if r.Status == models.StatusPending && d.lateOutcome(asked, d.now()) {
 		res.Then = d.notifyJobs(r, models.NoticeRejected, j.ID)
 	}
 	if p.Prev == nil {
+		if p.Restore {
+			reason = because(models.ReasonRestoreRefused, reason)
+		}
 		res.Update = func(x *models.Reservation) bool {
 			if x.Status != models.StatusPending {
 				return false
@@ -818,28 +829,68 @@ func (d *Dispatcher) refuse(ctx context.Context, j models.Job, r models.Reservat
 	if p.Occurrence != "" {
 		return d.refuseMoved(ctx, j, r, prev, p.PrevRelease, reason, res, cause)
 	}
-	released := false // was the old booking released already (release-first order)?
 	jobs, err := d.store.Jobs(ctx, r.ID)
 	if err != nil {
 		// Without the answer the old slot could be lost (not re-booked) or booked twice:
 		// decide on a later attempt.
 		return d.retry(j, fmt.Errorf("refused (%v), but its earlier jobs could not be read: %w", cause, err))
 	}
-	for _, o := range jobs {
-		if o.Kind == models.JobCancel && o.State == models.JobDone && o.Seq < j.Seq && o.RemoteID == prev.RemoteID {
-			released = true
-		}
+	held, drop := d.oldSlotOf(jobs, j, prev, p.PrevRelease)
+	if drop != "" {
+		res.Drop = map[string][]string{drop: {r.ID}}
 	}
-	res.DropLater = true
+	// Sync may have imported the old booking meanwhile (the reservation no longer
+	// carried its id): the copy gives the id back.
+	res.AbsorbImported = true
 	res.Update = func(x *models.Reservation) bool {
-		restoreRefused(x, prev, reason, released)
+		if !stillMoving(*x, r, j) {
+			return false
+		}
+		restoreRefused(x, prev, reason, !held)
 		return true
 	}
-	if released {
-		res.Then = append(res.Then, models.Job{ReservationID: r.ID, Kind: models.JobCreate, Backend: prev.Backend, Payload: encodePayload(jobPayload{Restore: true})})
+	if !held && r.Status == models.StatusPending {
+		// Queued after whatever the user asked for meanwhile; a cancel that commits
+		// between here and the record leaves it to be skipped (cancelled before sent).
+		res.Then = append(res.Then, models.Job{ReservationID: r.ID, Kind: models.JobCreate, Backend: prev.Backend,
+			Payload: encodePayload(jobPayload{Restore: true, Asked: asked})})
 	}
 	res.Audit = &models.AuditEntry{Actor: "system", Action: "reschedule_refused", ReservationID: r.ID, Detail: cause.Error()}
 	return res
+}
+
+// stillMoving reports whether x, a reservation as stored now, is still the move create
+// job j was sending when it read r: pending, at j's backend, holding nothing, at the
+// same room and times. Nothing but a cancel changes a pending reservation (a reschedule
+// waits until it is sent).
+func stillMoving(x, r models.Reservation, j models.Job) bool {
+	return r.Status == models.StatusPending && x.Status == models.StatusPending && x.Backend == j.Backend && x.Remote() == "" &&
+		x.RoomID == r.RoomID && x.Start.Equal(r.Start) && x.End.Equal(r.End)
+}
+
+// oldSlotOf tells whether the old slot prev of a single booking moved by create job j is
+// still held at its backend, by the job release that releases it, and the job to drop
+// so that it stays held when the booking is put back (see oldSlotHeld). A job queued
+// before its release was named has it found among jobs: the cancel of prev's booking
+// queued with j.
+func (d *Dispatcher) oldSlotOf(jobs []models.Job, j models.Job, prev snapshot, release string) (held bool, drop string) {
+	if release != "" {
+		return d.oldSlotHeld(jobs, release)
+	}
+	held = true
+	for _, o := range jobs {
+		if o.Kind != models.JobCancel || o.Backend != prev.Backend || o.RemoteID != prev.RemoteID {
+			continue
+		}
+		switch {
+		case o.Seq < j.Seq && o.State == models.JobDone && o.LastError != models.JobDroppedError:
+			held = false // released first
+		case o.Seq > j.Seq && o.State == models.JobPending && drop == "" && prev.RemoteID != "":
+			// Released after. (A cancel without an id may be the user's: never dropped.)
+			drop = o.ID
+		}
+	}
+	return held, drop
 }
 
 // reasonOf is why backend b refused a write, as stored with the reservation: the user
@@ -857,13 +908,19 @@ func reasonOf(b models.Backend, err error) models.Reason {
 // rescheduleRefused is the reason of a booking put back after its reschedule was
 // refused for why: the same arguments, with why's code as the cause.
 func rescheduleRefused(why models.Reason) models.Reason {
+	return because(models.ReasonRescheduleRefused, why)
+}
+
+// because is the reason code caused by why: why's arguments, with its code as the
+// cause.
+func because(code string, why models.Reason) models.Reason {
 	args := models.Args{models.ArgCause: why.Code}
 	for k, v := range why.Args {
 		if k != models.ArgCause {
 			args[k] = v
 		}
 	}
-	return models.Reason{Code: models.ReasonRescheduleRefused, Args: args}
+	return models.Reason{Code: code, Args: args}
 }
 
 func (d *Dispatcher) cancel(ctx context.Context, j models.Job, r models.Reservation, p jobPayload, now time.Time) (models.JobResult, string) {

@@ -292,8 +292,11 @@ func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBac
 			}
 			h, drop := d.oldSlotHeld(jobs, w.Release)
 			held[r.ID] = h
-			if drop != "" && !slices.Contains(res.Drop, drop) {
-				res.Drop = append(res.Drop, drop)
+			if drop != "" {
+				if res.Drop == nil {
+					res.Drop = map[string][]string{}
+				}
+				res.Drop[drop] = append(res.Drop[drop], r.ID)
 			}
 			if !h {
 				res.Then = append(res.Then, restoreJob(r, w.Backend))
@@ -389,8 +392,9 @@ func (d *Dispatcher) refuseMoved(ctx context.Context, j models.Job, r models.Res
 	}
 	held, drop := d.oldSlotHeld(jobs, release)
 	if drop != "" {
-		res.Drop = []string{drop}
+		res.Drop = map[string][]string{drop: {r.ID}}
 	}
+	res.AbsorbImported = true // as for a single booking (see refuse)
 	res.Update = func(x *models.Reservation) bool { return putBack(x, prev, reason, !held) }
 	if !held {
 		res.Then = append(res.Then, restoreJob(r, prev.Backend))

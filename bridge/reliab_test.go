@@ -38,8 +38,8 @@ func TestRefuseRetriesWhenJobsCannotBeRead(t *testing.T) {
 	j := models.Job{ID: models.NewID(), ReservationID: got.ID, Kind: models.JobCreate, Backend: models.BackendDingTalk, Seq: 2, Attempts: 1}
 	s.Close() // every read now fails
 	res := r.disp.refuse(ctx, j, before, jobPayload{Prev: &prev}, errors.Join(models.ErrConflict, errors.New("room taken")))
-	if res.State != models.JobPending || res.Update != nil || res.DropLater {
-		t.Errorf("refuse() with unreadable jobs = state %s, update %v, drop later %v; want a retry that changes nothing", res.State, res.Update != nil, res.DropLater)
+	if res.State != models.JobPending || res.Update != nil || len(res.Drop) > 0 || len(res.Then) > 0 {
+		t.Errorf("refuse() with unreadable jobs = state %s, update %v, drop %v, then %v; want a retry that changes nothing", res.State, res.Update != nil, res.Drop, res.Then)
 	}
 }
 

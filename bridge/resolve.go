@@ -117,8 +117,8 @@ func (s *Service) resolveConflict(ctx context.Context, by models.User, id string
 			x.RoomID, x.Backend, x.Status, x.Origin = room.ID, backend, models.StatusPending, models.OriginBridge
 			x.RemoteID = nil
 			x.Sequence++
-			create := models.Job{ReservationID: x.ID, Kind: models.JobCreate, Backend: backend, Payload: encodePayload(jobPayload{Prev: &prev, Conflict: c.ID})}
-			release := models.Job{ReservationID: x.ID, Kind: models.JobCancel, Backend: prev.Backend, RemoteID: prev.RemoteID, Payload: encodePayload(jobPayload{Conflict: c.ID})}
+			release := models.Job{ID: models.NewID(), ReservationID: x.ID, Kind: models.JobCancel, Backend: prev.Backend, RemoteID: prev.RemoteID, Payload: encodePayload(jobPayload{Conflict: c.ID})}
+			create := models.Job{ReservationID: x.ID, Kind: models.JobCreate, Backend: backend, Payload: encodePayload(jobPayload{Prev: &prev, Conflict: c.ID, PrevRelease: release.ID})}
 			return []models.Job{create, release}, audit(x.ID, fmt.Sprintf("move=%s %s→%s", x.ID, prev.RoomID, room.ID)), nil
 		}}
 	case models.ActionMigrate:
@@ -228,12 +228,17 @@ func (s *Service) migrateChange(ctx context.Context, id, conflict string, now ti
 		x.Backend, x.Status, x.Origin = models.BackendDingTalk, models.StatusPending, models.OriginBridge
 		x.RemoteID = nil
 		x.Sequence++
-		jobs := []models.Job{{ReservationID: x.ID, Kind: models.JobCreate, Backend: models.BackendDingTalk,
-			Payload: encodePayload(jobPayload{Prev: &prev, Conflict: conflict})}}
+		// The OA booking is released after the DingTalk one is made; after the freeze it
+		// is left as it is (kept: a refusal puts the reservation back on it).
+		create := jobPayload{Prev: &prev, Conflict: conflict, PrevRelease: keptRelease}
+		var jobs []models.Job
 		if !snapshotOnly && prev.RemoteID != "" {
-			jobs = append(jobs, models.Job{ReservationID: x.ID, Kind: models.JobCancel, Backend: models.BackendOA, RemoteID: prev.RemoteID,
-				Payload: encodePayload(jobPayload{Conflict: conflict})})
+			release := models.Job{ID: models.NewID(), ReservationID: x.ID, Kind: models.JobCancel, Backend: models.BackendOA, RemoteID: prev.RemoteID,
+				Payload: encodePayload(jobPayload{Conflict: conflict})}
+			create.PrevRelease = release.ID
+			jobs = append(jobs, release)
 		}
+		jobs = append([]models.Job{{ReservationID: x.ID, Kind: models.JobCreate, Backend: models.BackendDingTalk, Payload: encodePayload(create)}}, jobs...)
 		return jobs, audit(x, snapshotOnly), nil
 	}}, nil
 }

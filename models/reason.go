@@ -73,6 +73,10 @@ const (
 	// ReasonRescheduleRefused: a reschedule was refused and the booking put back;
 	// ArgCause holds the refusal's code.
 	ReasonRescheduleRefused = "reschedule_refused"
+	// ReasonRestoreRefused: a reschedule was refused after the old slot had been
+	// released, and booking the old slot again was refused too: the booking is lost.
+	// ArgCause holds the second refusal's code.
+	ReasonRestoreRefused = "restore_refused"
 	// ReasonBackendRefused: the backend refused the booking without saying why in a way
 	// the bridge understands (ArgBackend).
 	ReasonBackendRefused = "backend_refused"

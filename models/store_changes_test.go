@@ -70,3 +70,56 @@ func TestFinishJobWritesChangedColumns(t *testing.T) {
 		}
 	})
 }
+
+// A job's outcome drops a queued job only together with a change of the reservation it
+// goes with: the release of an old slot is dropped when the reservation is put back on
+// that slot, and runs when the reservation changed meanwhile and is left as it is.
+func TestFinishJobDropsOnlyWithTheChange(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		putBack bool
+		want    models.JobState
+		wantErr string
+	}{
+		{"put back: the release is dropped", true, models.JobDone, models.JobDroppedError},
+		{"left as it is: the release runs", false, models.JobPending, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClock()
+			modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+				ctx := context.Background()
+				seeded(t, s)
+				r := book(t, s, res("duowei", time.Date(2030, 1, 1, 2, 0, 0, 0, time.UTC), time.Hour, models.BackendOA, models.OriginBridge))
+				release := models.Job{ID: models.NewID(), ReservationID: r.ID, Kind: models.JobCancel, Backend: models.BackendOA, RemoteID: "oa-old"}
+				cancel := models.Job{ReservationID: r.ID, Kind: models.JobCancel, Backend: models.BackendOA}
+				if _, err := s.Update(ctx, r.ID, models.Change{Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+					return []models.Job{release, cancel}, nil, nil
+				}}); err != nil {
+					t.Fatal(err)
+				}
+				jobs, err := s.ClaimJobs(ctx, "w1", time.Minute, 1)
+				if err != nil || len(jobs) != 1 || jobs[0].Kind != models.JobCreate {
+					t.Fatalf("ClaimJobs() = %+v, %v; want the create", jobs, err)
+				}
+				if err := s.FinishJob(ctx, models.JobResult{Job: jobs[0], State: models.JobDone, Error: "refused",
+					Drop: map[string][]string{release.ID: {r.ID}},
+					Update: func(x *models.Reservation) bool {
+						x.Title = "put back"
+						return tt.putBack
+					}}); err != nil {
+					t.Fatal(err)
+				}
+				all, err := s.Jobs(ctx, r.ID)
+				if err != nil || len(all) != 3 {
+					t.Fatalf("Jobs() = %d, %v; want 3", len(all), err)
+				}
+				if got := all[1]; got.ID != release.ID || got.State != tt.want || got.LastError != tt.wantErr {
+					t.Errorf("release after the outcome = %s %s %q, want %s %q", got.ID, got.State, got.LastError, tt.want, tt.wantErr)
+				}
+				if got := all[2]; got.State != models.JobPending {
+					t.Errorf("the cancel queued after it = %s %q, want pending (never dropped)", got.State, got.LastError)
+				}
+			})
+		})
+	}
+}

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -124,7 +125,7 @@ func (s *Store) ReleaseOwnedJobs(ctx context.Context, owner string) (int, error)
 }
 
 // JobDroppedError is the error recorded on a job marked done without running (see
-// JobResult.DropLater and Drop).
+// JobResult.Drop).
 const JobDroppedError = "dropped: an earlier step was refused"
 
 // JobResult is the outcome of running one claimed job.
@@ -137,14 +138,17 @@ type JobResult struct {
 	// Update changes the job's reservation in the same transaction (may be nil). It
 	// returns false to leave the reservation untouched.
 	Update func(r *Reservation) bool
-	// DropLater marks the reservation's later pending jobs done without running them.
-	DropLater bool
-	// Drop marks these jobs done without running them, if they are still pending.
-	Drop []string
+	// Drop marks jobs done without running them, if they are still pending: each job id
+	// names the reservations the job goes with, and the job is dropped only when Update
+	// or SeriesRows changed one of them here. (The release of an old slot is dropped with
+	// the put-back that keeps the slot; when the reservation changed meanwhile and is not
+	// put back, the release runs.)
+	Drop map[string][]string
 	// AbsorbImported is set when Update gives the reservation the backend id of a
-	// booking just made: if sync imported that very booking (as a native reservation)
-	// before the write's answer was recorded, the imported copy is cancelled and lets go
-	// of the id, so the id can move to this reservation. The unique index on the backend
+	// booking just made, or gives it back the id of the booking it held before a move
+	// that was refused: if sync imported that very booking (as a native reservation)
+	// while the reservation did not carry its id, the imported copy is cancelled and
+	// lets go of the id, so the id can move to this reservation. The unique index on the backend
 	// id finds such a copy, so the common case costs no look-up.
 	AbsorbImported bool
 	// SeriesRows changes, in the same transaction, every occurrence held by Job.Backend of
@@ -178,7 +182,8 @@ func (s *Store) FinishJobChanges(ctx context.Context, res JobResult) (JobChanges
 	var out JobChanges
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		out = JobChanges{}
-		var touched []string // rooms whose feeds change
+		var touched []string         // rooms whose feeds change
+		changed := map[string]bool{} // reservations changed (see Drop)
 		upd := map[string]any{"state": res.State, "last_error": res.Error, "locked_until": nil, "locked_by": nil, "updated_at": now}
 		if res.State == JobPending {
 			upd["next_attempt_at"] = res.NextAttemptAt.UTC()
@@ -215,6 +220,7 @@ func (s *Store) FinishJobChanges(ctx context.Context, res JobResult) (JobChanges
 				}
 				touched = append(touched, oldRoom, r.RoomID)
 				out.Reservation = &r
+				changed[r.ID] = true
 			}
 		}
 		if res.SeriesRows != nil {
@@ -225,6 +231,7 @@ func (s *Store) FinishJobChanges(ctx context.Context, res JobResult) (JobChanges
 			for i := range rows {
 				oldRoom := rows[i].RoomID
 				if res.SeriesRows(&rows[i]) {
+					changed[rows[i].ID] = true
 					touched = append(touched, oldRoom, rows[i].RoomID)
 					rows[i].UpdatedAt = now
 					rows[i].normalize()
@@ -250,16 +257,16 @@ func (s *Store) FinishJobChanges(ctx context.Context, res JobResult) (JobChanges
 				}
 			}
 		}
-		if res.DropLater {
-			if err := tx.Model(&Job{}).
-				Where("reservation_id = ? AND state = ? AND id <> ?", res.Job.ReservationID, JobPending, res.Job.ID).
-				Updates(map[string]any{"state": JobDone, "last_error": JobDroppedError, "updated_at": now}).Error; err != nil {
-				return err
+		var drop []string
+		for id, with := range res.Drop {
+			if slices.ContainsFunc(with, func(r string) bool { return changed[r] }) {
+				drop = append(drop, id)
 			}
 		}
-		if len(res.Drop) > 0 {
+		if len(drop) > 0 {
+			slices.Sort(drop)
 			if err := tx.Model(&Job{}).
-				Where("id IN ? AND state = ? AND id <> ?", res.Drop, JobPending, res.Job.ID).
+				Where("id IN ? AND state = ? AND id <> ?", drop, JobPending, res.Job.ID).
 				Updates(map[string]any{"state": JobDone, "last_error": JobDroppedError, "updated_at": now}).Error; err != nil {
 				return err
 			}

@@ -524,6 +524,7 @@ var messages = map[string]message{
 	"err.backend_refused":            {ZH: "{backend}拒绝了这个预订。", EN: "{backend} refused the booking."},
 	"err.backend_unreachable":        {ZH: "会议开始前一直无法连接{backend}，预订未能完成。", EN: "{backend} could not be reached before the meeting started, so the booking was not made."},
 	"err.reschedule_refused":         {ZH: "改期被拒绝，预订保留原来的时间。原因：{cause}", EN: "The reschedule was refused and the booking keeps its old time. Reason: {cause}"},
+	"err.restore_refused":            {ZH: "改期被拒绝，而原来的时间在此期间已无法再预订，预订没有保留下来。原因：{cause}", EN: "The reschedule was refused, and the old time could no longer be booked again, so the booking was not kept. Reason: {cause}"},
 
 	"backend.oa":                         {ZH: "OA（致远）", EN: "OA (Seeyon)"},
 	"backend.dingtalk":                   {ZH: "钉钉", EN: "DingTalk"},

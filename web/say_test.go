@@ -23,7 +23,7 @@ var codeCall = regexp.MustCompile(`(?:\bE\((?:models\.)?Err\w+|\berrMalformed|ba
 func sourceCodes(t *testing.T) []string {
 	t.Helper()
 	seen := map[string]bool{
-		models.ReasonRescheduleRefused: true, models.ReasonBackendRefused: true, models.ReasonUnreachable: true,
+		models.ReasonRescheduleRefused: true, models.ReasonRestoreRefused: true, models.ReasonBackendRefused: true, models.ReasonUnreachable: true,
 		models.CodeRoomTaken: true, "oa_frozen": true, "dingtalk_frozen": true,
 	}
 	root := filepath.Join("..")
@@ -145,6 +145,7 @@ func TestRejectedBookingPage(t *testing.T) {
 		{Code: "room_not_in_backend", Args: models.Args{models.ArgRoom: "duowei", models.ArgBackend: "oa"}},
 		models.E(models.ErrFrozen, "oa_frozen", "", models.ArgAt, models.TimeArg(freeze), models.ArgDay, models.TimeArg(cutover)).Reason(),
 		{Code: models.ReasonRescheduleRefused, Args: models.Args{models.ArgCause: "dingtalk_quota"}},
+		{Code: models.ReasonRestoreRefused, Args: models.Args{models.ArgCause: models.CodeRoomTaken, models.ArgBackend: "oa"}},
 	}
 	for _, why := range reasons {
 		t.Run(why.Code, func(t *testing.T) {

@@ -109,6 +109,9 @@ func (s *Service) Book(ctx context.Context, by models.User, req models.BookingRe
 			return prev, nil
 		}
 	}
+	if s.dispatcher != nil {
+		defer s.dispatcher.Booking()()
+	}
 	// The room and attendees are read from the catalog as this process keeps it; the
 	// booking's transaction checks that it is still the current one, and when another
 	// process changed it meanwhile, the booking is checked again against the new one.

@@ -45,6 +45,11 @@ type Dispatcher struct {
 	// slots holds a token for every job running (at most workers), in passes and handed
 	// over alike.
 	slots chan struct{}
+	// burst holds the token of the one job that runs while bookings arrive in a burst
+	// (see yielding).
+	burst chan struct{}
+	// booking counts the bookings being written (Service.Book) at this moment.
+	booking atomic.Int64
 	// mu guards live, the running Run's state (nil while Run is not running).
 	mu      sync.Mutex
 	live    *liveRun
@@ -121,6 +126,7 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		d.backoff = DefaultBackoff
 	}
 	d.slots = make(chan struct{}, d.workers)
+	d.burst = make(chan struct{}, 1)
 	return d
 }
 
@@ -218,6 +224,7 @@ func (d *Dispatcher) pass(ctx context.Context, later *detections) (int, error) {
 	}
 	hb := d.heartbeat(ctx, jobs)
 	defer hb.stop()
+	pre := d.prefetch(ctx, jobs)
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -225,11 +232,11 @@ func (d *Dispatcher) pass(ctx context.Context, later *detections) (int, error) {
 	)
 	for _, j := range jobs {
 		wg.Add(1)
-		d.slots <- struct{}{}
+		release := d.acquire()
 		go func(j models.Job) {
 			defer wg.Done()
-			defer func() { <-d.slots }()
-			ids := d.runJob(ctx, j, nil)
+			defer release()
+			ids := d.runJob(ctx, j, pre[j.ID])
 			hb.done(j.ID)
 			mu.Lock()
 			changed = append(changed, ids...)
@@ -256,6 +263,117 @@ func (d *Dispatcher) pass(ctx context.Context, later *detections) (int, error) {
 		}
 	}
 	return len(jobs), nil
+}
+
+// burstBookings is how many bookings being written at once make a burst. While one
+// lasts, the dispatcher runs one job at a time instead of Workers: bookings that arrive
+// together are answered at the rate the database can write them, and the backend
+// writes they queue follow at once at full speed when the burst is over. The outbox
+// never stops meanwhile: one job always runs, and a booking made alone (or a few at
+// once) is handed to a worker at once as before.
+const burstBookings = 8
+
+// Booking marks a booking being written until the returned done is called: the
+// dispatcher yields to bursts of them (see burstBookings).
+func (d *Dispatcher) Booking() (done func()) {
+	d.booking.Add(1)
+	return func() { d.booking.Add(-1) }
+}
+
+// yielding reports whether bookings arrive in a burst (see burstBookings).
+func (d *Dispatcher) yielding() bool { return d.booking.Load() >= burstBookings }
+
+// acquire waits for a worker for a job and returns what gives it back: one of Workers,
+// or the one that runs during a burst of bookings.
+func (d *Dispatcher) acquire() (release func()) {
+	d.slots <- struct{}{}
+	if !d.yielding() {
+		return func() { <-d.slots }
+	}
+	d.burst <- struct{}{}
+	return func() { <-d.burst; <-d.slots }
+}
+
+// tryAcquire is acquire when a worker is free at once; ok is false otherwise.
+func (d *Dispatcher) tryAcquire() (release func(), ok bool) {
+	select {
+	case d.slots <- struct{}{}:
+	default:
+		return nil, false
+	}
+	if !d.yielding() {
+		return func() { <-d.slots }, true
+	}
+	select {
+	case d.burst <- struct{}{}:
+		return func() { <-d.burst; <-d.slots }, true
+	default:
+		<-d.slots
+		return nil, false
+	}
+}
+
+// prefetch reads what claimed jobs need before they run, in a few statements for all of
+// them: their reservations, in one, and their rooms, organizers and attendees from the
+// catalog as the store keeps it (proved current by one statement). A job it finds
+// nothing for (a series job, or when a read fails) reads on its own as it runs.
+func (d *Dispatcher) prefetch(ctx context.Context, jobs []models.Job) map[string]*prefetched {
+	of := make(map[string]string, len(jobs)) // job id → the reservation it acts on
+	ids := make([]string, 0, len(jobs))
+	for _, j := range jobs {
+		if id := jobReservation(j); id != "" {
+			of[j.ID] = id
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	view, err := d.store.CurrentCatalogView(ctx)
+	if err != nil {
+		return nil
+	}
+	rs, err := d.store.ReservationsByID(ctx, ids)
+	if err != nil {
+		return nil
+	}
+	byID := make(map[string]models.Reservation, len(rs))
+	for _, r := range rs {
+		byID[r.ID] = r
+	}
+	out := make(map[string]*prefetched, len(jobs))
+	for job, id := range of {
+		r, ok := byID[id]
+		if !ok {
+			continue
+		}
+		room, err := view.Room(r.RoomID)
+		if err != nil {
+			continue
+		}
+		pre := prefetchedFrom(view, r, room)
+		out[job] = &pre
+	}
+	return out
+}
+
+// jobReservation is the reservation job j acts on and reads ("" for a series job).
+func jobReservation(j models.Job) string {
+	if j.Kind.SeriesJob() {
+		return ""
+	}
+	var p struct {
+		Occurrence  string `json:"occurrence"`
+		Reservation string `json:"reservation"`
+	}
+	_ = json.Unmarshal([]byte(j.Payload), &p)
+	switch {
+	case j.Kind == models.JobNotify:
+		return p.Reservation
+	case p.Occurrence != "":
+		return p.Occurrence
+	}
+	return j.ReservationID
 }
 
 // liveRun is what jobs handed over while Run runs share with it.
@@ -291,6 +409,8 @@ type handOff struct {
 	d     *Dispatcher
 	run   *liveRun
 	kicks uint64
+	// release gives back the worker reserved for the job.
+	release func()
 }
 
 // reserveHandOff reserves a worker for a job about to be enqueued, or returns nil when
@@ -301,13 +421,12 @@ func (d *Dispatcher) reserveHandOff() *handOff {
 	if d.live == nil || d.live.ctx.Err() != nil {
 		return nil
 	}
-	select {
-	case d.slots <- struct{}{}:
-	default:
+	release, ok := d.tryAcquire()
+	if !ok {
 		return nil
 	}
 	d.live.jobs.Add(1)
-	return &handOff{d: d, run: d.live, kicks: d.kicks.Load()}
+	return &handOff{d: d, run: d.live, kicks: d.kicks.Load(), release: release}
 }
 
 // lease makes j, about to be stored, leased to this instance from the start of its
@@ -330,7 +449,7 @@ func (h *handOff) cancel() {
 	if h == nil {
 		return
 	}
-	<-h.d.slots
+	h.release()
 	h.run.jobs.Done()
 }
 
@@ -343,7 +462,7 @@ func (h *handOff) lost(j models.Job) {
 	if h == nil {
 		return
 	}
-	<-h.d.slots
+	h.release()
 	d, ctx := h.d, h.run.ctx
 	go func() {
 		defer h.run.jobs.Done()
@@ -369,7 +488,7 @@ func (h *handOff) start(j models.Job, pre prefetched) {
 	d, ctx := h.d, h.run.ctx
 	go func() {
 		defer h.run.jobs.Done()
-		defer func() { <-d.slots }()
+		defer h.release()
 		hb := d.heartbeat(ctx, []models.Job{j})
 		ids := d.runJob(ctx, j, &pre)
 		hb.done(j.ID)
@@ -560,7 +679,7 @@ func (d *Dispatcher) perform(ctx context.Context, j models.Job, pre *prefetched)
 		return d.performSeries(ctx, j, now)
 	}
 	if j.Kind == models.JobNotify {
-		return d.sendNotice(ctx, j)
+		return d.sendNotice(ctx, j, pre)
 	}
 	var p jobPayload
 	if j.Payload != "" {

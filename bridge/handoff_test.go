@@ -197,3 +197,84 @@ func TestHandedOverJobAfterLostCommitAnswer(t *testing.T) {
 		}
 	})
 }
+
+// TestDispatcherYieldsToABurstOfBookings: while bookings arrive in a burst, the
+// dispatcher runs one job at a time. A booking made alone is handed to a worker at once;
+// during a burst, a booking whose job finds the one worker busy leaves the job to the
+// outbox (stored without a lease) instead, and the outbox still runs every job.
+func TestDispatcherYieldsToABurstOfBookings(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		gated := gatedBackend{memBackend: r.oa, entered: make(chan struct{}, 10), gate: make(chan struct{})}
+		r.redispatch(DispatcherConfig{Backends: []Backend{gated, r.dt}})
+		rooms := []string{"duowei", "sk-tianyuan", "sh-waitan"}
+		book := func(start time.Time) []string {
+			t.Helper()
+			var ids []string
+			for _, room := range rooms {
+				b, err := r.svc.Book(ctx, r.zhangsan, req(room, start, time.Hour), "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, b.ID)
+			}
+			return ids
+		}
+		handedOver := func(id string) bool {
+			t.Helper()
+			jobs, err := r.store.Jobs(ctx, id)
+			if err != nil || len(jobs) != 1 {
+				t.Fatalf("Jobs(%s) = %+v, %v; want one", id, jobs, err)
+			}
+			return jobs[0].LockedBy != nil
+		}
+
+		// Bookings one at a time: each job is handed over (stored leased) while the
+		// workers are free.
+		stop := r.disp.goLive(ctx, nil)
+		alone := book(at(12, 10))
+		for _, id := range alone {
+			if !handedOver(id) {
+				t.Errorf("booking %s made alone: its job was left to the outbox, want handed over", id)
+			}
+		}
+		// They run and are done before the next bookings come.
+		for range alone {
+			<-gated.entered
+			gated.gate <- struct{}{}
+		}
+		for _, id := range alone {
+			if got, err := r.svc.Wait(ctx, id, time.Minute); err != nil || got.Status != models.StatusConfirmed {
+				t.Fatalf("Wait(%s) = %s, %v; want confirmed", id, got.Status, err)
+			}
+		}
+
+		// The same while others are being written (a burst): the first job takes the
+		// one worker, the others wait in the outbox.
+		var done []func()
+		for i := 0; i < burstBookings; i++ {
+			done = append(done, r.disp.Booking())
+		}
+		burst := book(at(12, 14))
+		for i, id := range burst {
+			if got, want := handedOver(id), i == 0; got != want {
+				t.Errorf("booking %d of %d during a burst: handed over = %v, want %v", i+1, len(burst), got, want)
+			}
+		}
+		close(gated.gate)
+		stop()
+		// The outbox runs them during the burst all the same.
+		r.drain(t)
+		for _, f := range done {
+			f()
+		}
+		for _, id := range append(alone, burst...) {
+			if got := mustGet(t, r, id); got.Status != models.StatusConfirmed {
+				t.Errorf("booking %s = %s, want confirmed", id, got.Status)
+			}
+		}
+		if r.oa.creates != 6 {
+			t.Errorf("OA creates = %d, want 6", r.oa.creates)
+		}
+	})
+}

@@ -120,8 +120,9 @@ func (d *Dispatcher) lateOutcome(queued, now time.Time) bool {
 	return d.notify != nil && now.Sub(queued) > d.notify.After
 }
 
-// sendNotice runs a JobNotify job.
-func (d *Dispatcher) sendNotice(ctx context.Context, j models.Job) (models.JobResult, string) {
+// sendNotice runs a JobNotify job. pre, when set, is its reservation as the pass read it,
+// with its room and organizer.
+func (d *Dispatcher) sendNotice(ctx context.Context, j models.Job, pre *prefetched) (models.JobResult, string) {
 	var p struct{ Change, Reservation string }
 	if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
 		return models.JobResult{Job: j, State: models.JobFailed, Error: "bad payload: " + err.Error()}, "failed"
@@ -129,15 +130,24 @@ func (d *Dispatcher) sendNotice(ctx context.Context, j models.Job) (models.JobRe
 	if d.notify == nil || d.notify.Notifier == nil {
 		return models.JobResult{Job: j, State: models.JobDone, Error: "notifications are off"}, "skipped"
 	}
-	r, err := d.store.Reservation(ctx, p.Reservation)
-	if err != nil {
+	if pre != nil && pre.r.ID != p.Reservation {
+		pre = nil
+	}
+	var r models.Reservation
+	var err error
+	if pre != nil {
+		r = pre.r
+	} else if r, err = d.store.Reservation(ctx, p.Reservation); err != nil {
 		return d.retry(j, fmt.Errorf("load reservation: %w", err)), "retry"
 	}
 	if r.Origin != models.OriginBridge {
 		return models.JobResult{Job: j, State: models.JobDone, Error: "not booked through roombridge"}, "skipped"
 	}
 	n := Notice{Change: p.Change, Reservation: r, URL: strings.TrimRight(d.notify.BaseURL, "/") + "/bookings/" + r.ID}
-	if r.OrganizerID != "" {
+	switch {
+	case pre != nil && pre.organizer != nil && pre.organizer.ID == r.OrganizerID:
+		n.Organizer = *pre.organizer
+	case r.OrganizerID != "":
 		if n.Organizer, err = d.store.User(ctx, r.OrganizerID); err != nil {
 			return d.retry(j, fmt.Errorf("organizer %s: %w", r.OrganizerID, err)), "retry"
 		}
@@ -146,7 +156,9 @@ func (d *Dispatcher) sendNotice(ctx context.Context, j models.Job) (models.JobRe
 		d.log.Info("notification skipped: organizer has no DingTalk userid", "reservation", r.ID, "organizer", r.OrganizerID, "change", p.Change)
 		return models.JobResult{Job: j, State: models.JobDone, Error: "organizer has no DingTalk userid"}, "skipped"
 	}
-	if n.Room, err = d.store.Room(ctx, r.RoomID); err != nil {
+	if pre != nil && pre.room.ID == r.RoomID {
+		n.Room = pre.room
+	} else if n.Room, err = d.store.Room(ctx, r.RoomID); err != nil {
 		n.Room = models.Room{ID: r.RoomID}
 	}
 	cctx, cancel := context.WithTimeout(ctx, d.jobTimeout)

@@ -252,20 +252,71 @@ func (s *Store) bookGroupTx(tx *gorm.DB, group []*bookCall, now time.Time) error
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := tx.Create(&rows).Error; err != nil {
+	if err := s.insertValues(tx, "reservations", reservationColumns, len(rows), func(i int) []any { return reservationValues(&rows[i]) }); err != nil {
 		return err
 	}
-	if len(jobs) > 0 {
-		if err := tx.Create(&jobs).Error; err != nil {
-			return err
-		}
+	if err := s.insertValues(tx, "outbox_jobs", jobColumns, len(jobs), func(i int) []any { return jobValues(&jobs[i]) }); err != nil {
+		return err
 	}
-	if len(audits) > 0 {
-		if err := tx.Create(&audits).Error; err != nil {
-			return err
-		}
+	if err := s.insertValues(tx, "audit_log", auditColumns, len(audits), func(i int) []any { return auditValues(&audits[i]) }); err != nil {
+		return err
 	}
 	return s.touchRooms(tx, booked...)
+}
+
+// The columns a group's inserts write, in the order of the *Values functions: every
+// column of each table, as gorm's Create writes them.
+var (
+	reservationColumns = []string{"id", "uid", "room_id", "starts_at", "ends_at", "title", "description", "organizer_id", "organizer_name", "attendees",
+		"backend", "remote_id", "origin", "status", "reason_code", "reason_args", "reason", "sequence", "idempotency_key", "series_id", "recurrence_id",
+		"created_at", "updated_at", "organizer_ref", "long_span"}
+	jobColumns = []string{"id", "reservation_id", "kind", "backend", "remote_id", "seq", "payload", "state", "attempts", "next_attempt_at",
+		"locked_until", "locked_by", "last_error", "created_at", "updated_at"}
+	auditColumns = []string{"id", "at", "actor", "action", "reservation_id", "seq", "detail"}
+)
+
+func reservationValues(r *Reservation) []any {
+	return []any{r.ID, r.UID, r.RoomID, r.Start, r.End, r.Title, r.Description, r.OrganizerID, r.OrganizerName, r.Attendees,
+		r.Backend, r.RemoteID, r.Origin, r.Status, r.ReasonCode, r.ReasonArgs, r.LegacyReason, r.Sequence, r.IdempotencyKey, r.SeriesID, r.RecurrenceID,
+		r.CreatedAt, r.UpdatedAt, r.OrganizerRef, r.LongSpan}
+}
+
+func jobValues(j *Job) []any {
+	return []any{j.ID, j.ReservationID, j.Kind, j.Backend, j.RemoteID, j.Seq, j.Payload, j.State, j.Attempts, j.NextAttemptAt,
+		j.LockedUntil, j.LockedBy, j.LastError, j.CreatedAt, j.UpdatedAt}
+}
+
+func auditValues(a *AuditEntry) []any {
+	return []any{a.ID, a.At, a.Actor, a.Action, a.ReservationID, a.Seq, a.Detail}
+}
+
+// insertValues inserts n rows into table in one statement, row i's values in the order
+// of cols given by values(i), straight through the transaction's connection: gorm's
+// Create reads every field of every row by reflection and builds the statement clause by
+// clause, a tenth of a booking's CPU in a group of sixteen.
+func (s *Store) insertValues(tx *gorm.DB, table string, cols []string, n int, values func(i int) []any) error {
+	if n == 0 {
+		return nil
+	}
+	var q strings.Builder
+	row := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
+	q.Grow(len(table) + 16*len(cols) + n*(len(row)+2) + 32)
+	q.WriteString("INSERT INTO ")
+	q.WriteString(table)
+	q.WriteString(" (")
+	q.WriteString(strings.Join(cols, ", "))
+	q.WriteString(") VALUES ")
+	args := make([]any, 0, n*len(cols))
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(row)
+		args = append(args, values(i)...)
+	}
+	s.traced(q.String())
+	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, q.String(), args...)
+	return err
 }
 
 // earlierByKey finds, in one statement, for each booking of group that carries an

@@ -401,12 +401,15 @@ type RoomWindow struct {
 }
 
 // MaxSpan bounds how long a reservation may last and still be found by HoldingIn: the
-// lower bound on starts_at keeps each lookup a short range of the (room_id, starts_at)
-// index instead of the room's whole history.
+// lower bound on starts_at keeps each lookup of the bookings longer than ShortSpan a
+// short range of their own index instead of the room's whole history.
 const MaxSpan = 7 * 24 * time.Hour
 
 // HoldingIn returns the reservations holding their room that overlap any of the
-// windows (those lasting longer than MaxSpan are not looked for).
+// windows (those lasting longer than MaxSpan are not looked for). Like the overlap check
+// of a booking (findHolding), bookings up to ShortSpan long are looked for by start
+// times from ShortSpan before a window and longer ones through their own index, so a
+// lookup reads the bookings near the window, not the week of bookings before it.
 func (s *Store) HoldingIn(ctx context.Context, windows []RoomWindow) ([]Reservation, error) {
 	seen := map[string]bool{}
 	var out []Reservation
@@ -421,16 +424,23 @@ func (s *Store) HoldingIn(ctx context.Context, windows []RoomWindow) ([]Reservat
 	}
 	for start := 0; start < len(windows); start += batch {
 		var (
-			conds []string
-			args  []any
+			short, long         []string
+			shortArgs, longArgs []any
 		)
 		for _, w := range windows[start:min(start+batch, len(windows))] {
-			conds = append(conds, "(room_id = ? AND starts_at > ? AND starts_at < ? AND ends_at > ?)")
-			args = append(args, w.RoomID, w.From.Add(-MaxSpan).UTC(), w.To.UTC(), w.From.UTC())
+			short = append(short, "(room_id = ? AND starts_at >= ? AND starts_at < ? AND ends_at > ?)")
+			shortArgs = append(shortArgs, w.RoomID, w.From.Add(-ShortSpan).UTC(), w.To.UTC(), w.From.UTC())
+			long = append(long, "(room_id = ? AND starts_at > ? AND starts_at < ? AND ends_at > ?)")
+			longArgs = append(longArgs, w.RoomID, w.From.Add(-MaxSpan).UTC(), w.To.UTC(), w.From.UTC())
 		}
+		half := func(index string, isLong bool, conds []string, cargs []any) (string, []any) {
+			return "SELECT * FROM reservations" + s.byIndex(index) + " WHERE long_span = ? AND status IN ? AND (" + strings.Join(conds, " OR ") + ")",
+				append([]any{isLong, HoldingStatuses}, cargs...)
+		}
+		q1, a1 := half("reservations_room_span", false, short, shortArgs)
+		q2, a2 := half("reservations_long", true, long, longArgs)
 		var part []Reservation
-		err := s.rdb.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Where("status IN ?", HoldingStatuses).Find(&part).Error
-		if err != nil {
+		if err := s.rdb.WithContext(ctx).Raw(q1+" UNION ALL "+q2, append(a1, a2...)...).Scan(&part).Error; err != nil {
 			return nil, storeErr("list holding reservations", err)
 		}
 		for _, r := range part {

@@ -18,10 +18,8 @@ import (
 func (s *Store) ClaimJobs(ctx context.Context, owner string, lease time.Duration, limit int) ([]Job, error) {
 	now := s.stamp()
 	var candidates []Job
-	err := s.db.WithContext(ctx).Table("outbox_jobs AS j").Select("j.*").
-		Where("j.state = ? AND j.next_attempt_at <= ? AND (j.locked_until IS NULL OR j.locked_until < ?)", JobPending, now, now).
-		Where("NOT EXISTS (SELECT 1 FROM outbox_jobs o WHERE o.reservation_id = j.reservation_id AND o.state = ? AND o.seq < j.seq)", JobPending).
-		Order("j.next_attempt_at, j.seq, j.id").Limit(limit).Find(&candidates).Error
+	q, args := s.dueJobsQuery(now, limit)
+	err := s.db.WithContext(ctx).Raw(q, args...).Scan(&candidates).Error
 	if err != nil {
 		return nil, storeErr("find due jobs", err)
 	}
@@ -71,6 +69,25 @@ func (s *Store) ClaimJobs(ctx context.Context, owner string, lease time.Duration
 		}
 	}
 	return claimed, nil
+}
+
+// dueJobsQuery is the statement that chooses up to limit jobs due at now: the first
+// unfinished job of each reservation, not leased, oldest due first. It walks the due
+// index (state, next_attempt_at) in its own order and stops at limit, so a claim reads
+// about as many jobs as it takes however long the backlog is: an order the index does
+// not hold (the reservation's seq, say) would make every claim read and sort every due
+// job first. The index entries end in the primary key on MySQL and in the rowid on
+// SQLite, which is the order among jobs due at the same second.
+func (s *Store) dueJobsQuery(now time.Time, limit int) (string, []any) {
+	tie := "j.id"
+	if s.dialect == DialectSQLite {
+		tie = "j.rowid"
+	}
+	return "SELECT j.* FROM outbox_jobs AS j" + s.byIndex("outbox_due") +
+			" WHERE j.state = ? AND j.next_attempt_at <= ? AND (j.locked_until IS NULL OR j.locked_until < ?)" +
+			" AND NOT EXISTS (SELECT 1 FROM outbox_jobs o WHERE o.reservation_id = j.reservation_id AND o.state = ? AND o.seq < j.seq)" +
+			" ORDER BY j.next_attempt_at, " + tie + " LIMIT ?",
+		[]any{JobPending, now, now, JobPending, limit}
 }
 
 // RenewJobs extends the lease of owner's running jobs ids to now+lease (the heartbeat of
@@ -174,11 +191,13 @@ func (s *Store) FinishJobChanges(ctx context.Context, res JobResult) (JobChanges
 		if err := tx.Model(&Job{}).Where("id = ?", res.Job.ID).Updates(upd).Error; err != nil {
 			return err
 		}
+		auditSeq := -1 // the audit entry's number: counted when it is inserted
 		if res.Update != nil {
-			var r Reservation
-			if err := s.forUpdate(tx).Where("id = ?", res.Job.ReservationID).Take(&r).Error; err != nil {
+			r, n, err := s.lockForOutcome(tx, res.Job.ReservationID, res.Audit)
+			if err != nil {
 				return err
 			}
+			auditSeq = n
 			oldRoom := r.RoomID
 			was, err := imageOf(tx, &r)
 			if err != nil {
@@ -255,7 +274,7 @@ func (s *Store) FinishJobChanges(ctx context.Context, res JobResult) (JobChanges
 		if err := s.insertJobs(tx, res.Then, now); err != nil {
 			return err
 		}
-		if err := s.insertAudit(tx, res.Audit, now); err != nil {
+		if err := s.insertAuditAt(tx, res.Audit, now, auditSeq); err != nil {
 			return err
 		}
 		return s.touchRooms(tx, touched...)
@@ -264,6 +283,32 @@ func (s *Store) FinishJobChanges(ctx context.Context, res JobResult) (JobChanges
 		return JobChanges{}, storeErr("finish job "+res.Job.ID, err)
 	}
 	return out, nil
+}
+
+// lockForOutcome reads reservation id for update. On MySQL, when audit is an entry of
+// that reservation, the same statement counts the reservation's audit entries, which
+// numbers audit (seq; -1 when not counted here): one round trip instead of two for
+// every job outcome. (SQLite numbers it in its insert; see insertAuditAt.)
+func (s *Store) lockForOutcome(tx *gorm.DB, id string, audit *AuditEntry) (Reservation, int, error) {
+	if s.dialect != DialectMySQL || audit == nil || audit.ReservationID != id {
+		var r Reservation
+		err := s.forUpdate(tx).Where("id = ?", id).Take(&r).Error
+		return r, -1, err
+	}
+	var rows []struct {
+		Reservation
+		AuditCount int `gorm:"column:audit_count"`
+	}
+	// The subquery is a plain read, as the count alone was: FOR UPDATE locks the
+	// reservation row only.
+	err := tx.Raw("SELECT r.*, (SELECT COUNT(*) FROM audit_log a WHERE a.reservation_id = r.id) AS audit_count FROM reservations r WHERE r.id = ? FOR UPDATE", id).Scan(&rows).Error
+	if err != nil {
+		return Reservation{}, -1, err
+	}
+	if len(rows) == 0 {
+		return Reservation{}, -1, gorm.ErrRecordNotFound
+	}
+	return rows[0].Reservation, rows[0].AuditCount, nil
 }
 
 // absorbImported cancels the native reservation that holds r's backend id (sync

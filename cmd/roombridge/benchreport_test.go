@@ -1425,6 +1425,31 @@ Fifth round (cold builds only):
 - CPU for the same builds, back to back: 10,000 rows 85 → 58 ms, 100,000 rows 760 →
   540 ms. The floor under it: the bare read of 100,000 rows' ids in start order costs
   about 105 ms of CPU, of every column joined about 205 ms (half of each on each core).
+
+Sixth round (bookings on MariaDB, and the dispatcher beside them):
+
+- The outbox's claim ordered the due jobs by a column the due index does not hold: each
+  claim of eight read and sorted the whole backlog (10,000 index reads for a claim from
+  5,000 due jobs), so the dispatcher slowed down as its backlog grew (61-150 jobs/s
+  draining 1,600-2,900 jobs, 5-12 ms of MariaDB CPU a job). It now walks the index in its
+  own order. A pass reads its jobs' reservations in one statement and their rooms and
+  organizers from the kept catalog; an outcome counts the audit trail in its locking
+  read; conflict detection after a pass reads a day before each booking instead of a
+  week. Draining, a booking and its late-outcome notification cost 13.5-14.6 statements
+  instead of 21, 2.1-2.6 ms of MariaDB CPU instead of 5.3-11.9, 132-260 jobs/s.
+- While 8 or more bookings are being written at once, the dispatcher runs one job at a
+  time instead of four (it never stops; a booking made alone is sent at once as
+  before). In CPU profiles of the burst the four workers, the OA fake they call and
+  detection took about a third of the process's samples; one worker takes a fifth to a
+  quarter.
+- A group of bookings inserts its rows with three hand-written multi-row INSERTs
+  instead of gorm's Create (a tenth of the booking's Go CPU).
+- Back to back with the code before (three alternating runs each, load average 4-9 from
+  other work on the two cores): bookings 22 / 23 / 15 % of raw before, 29 / 29 / 20 %
+  after; against the floor of the same run 0.32-0.42 before, 0.43-0.48 after; the
+  harness's wait for the outbox 13-38 s before, 9-13 s after. Still short of 40 %: a
+  booking's group transaction and HTTP handling, and the one dispatcher worker, cost
+  about twice the floor's CPU.
 `
 
 // opCPU is the CPU one operation cost during a run, in milliseconds.

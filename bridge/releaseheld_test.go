@@ -95,7 +95,13 @@ func routingOwner(day int) models.Backend {
 // sorted.
 func holdingDuowei(t *testing.T, r *liveRig) []string {
 	t.Helper()
-	all, err := r.store.Reservations(context.Background(), models.Filter{RoomIDs: []string{"duowei"}, Statuses: models.HoldingStatuses})
+	return holding(t, r, "duowei")
+}
+
+// holding lists the reservations holding room as "origin status 01-02 15:04", sorted.
+func holding(t *testing.T, r *liveRig, room string) []string {
+	t.Helper()
+	all, err := r.store.Reservations(context.Background(), models.Filter{RoomIDs: []string{room}, Statuses: models.HoldingStatuses})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,4 +111,60 @@ func holdingDuowei(t *testing.T, r *liveRig) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestLiveSyncLeavesMovedConflictSideAlone: an admin resolves a conflict by moving one
+// side to another room while its system refuses every booking (a server error,
+// retried). Until the new booking is made the old one stays, no longer the
+// reservation's, and a sync pass leaves it alone. Imported again as a native booking it
+// would reopen the conflict the move resolved; it would not even be imported: its
+// native UID is the moved side's own, and the whole pass failed on it.
+func TestLiveSyncLeavesMovedConflictSideAlone(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		det := r.detector(t)
+		admin, _ := r.store.User(ctx, "admin")
+		oaID, err := r.oaFake.AddNative("-6718304221187342101", "lisi", at(14, 10), at(14, 11), "李四直接预订")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.dtFake.AddNative("union-wangwu", "dt-sk-tianyuan", "王五直接预订", at(14, 10), at(14, 11)); err != nil {
+			t.Fatal(err)
+		}
+		syncBoth(t, r, r.oaSync, r.dtSync)
+		det.DetectSince(ctx, time.Time{})
+		c := r.onlyConflict(t, models.ConflictFilter{Status: models.ConflictOpen})
+		side, err := r.store.ReservationByRemote(ctx, models.BackendOA, oaID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts, err := r.svc.MoveOptions(ctx, side.ID)
+		if err != nil || len(opts) == 0 {
+			t.Fatalf("MoveOptions() = %v, %v; want rooms", opts, err)
+		}
+		recover := refusalCase{backend: models.BackendOA}.failCreates(r)
+		if _, err := r.svc.Resolve(ctx, admin, c.ID, models.Resolution{Action: "move", Reservation: side.ID, RoomID: opts[0].ID}); err != nil {
+			t.Fatal(err)
+		}
+		r.drain(t)
+		syncBoth(t, r, r.oaSync, r.dtSync)
+		det.DetectSince(ctx, time.Time{})
+		if copy, err := r.store.ReservationByRemote(ctx, models.BackendOA, oaID); err == nil {
+			t.Errorf("the moved side's old booking became reservation %s (%s, %s in %s)", copy.ID, copy.Origin, copy.Status, copy.RoomID)
+		}
+		if cs, err := r.store.Conflicts(ctx, models.ConflictFilter{Status: models.ConflictOpen}); err != nil || len(cs) != 0 {
+			t.Errorf("open conflicts while the move waits = %d, %v; want none", len(cs), err)
+		}
+
+		recover()
+		r.clock.Add(2 * time.Minute)
+		r.drain(t)
+		syncBoth(t, r, r.oaSync, r.dtSync)
+		if got := mustGet(t, r.rig, side.ID); got.Status != models.StatusConfirmed || got.RoomID != opts[0].ID {
+			t.Errorf("moved side = %s in %s, want confirmed in %s", got.Status, got.RoomID, opts[0].ID)
+		}
+		if got := holding(t, r, "sk-tianyuan"); !slices.Equal(got, []string{"native confirmed 04-14 10:00"}) {
+			t.Errorf("reservations holding sk-tianyuan after the move = %v, want only the DingTalk side", got)
+		}
+	})
 }

@@ -271,7 +271,8 @@ func (s *Store) importNative(tx *gorm.DB, b Backend, added []Reservation, touche
 
 // releasing returns which of ids, backend ids of b, a pending cancel job still names.
 // When a reservation moves (a reschedule, a conflict's move or migration, an occurrence
-// of a series moved or left out) it lets go of its backend id at once, and a cancel job
+// of a series released by a cancel job of its own) it lets go of its backend id at once,
+// and a cancel job
 // carrying that id releases the old booking, usually after the new one is made, which
 // may take long while the new slot's backend is down. Until then the backend still lists
 // the old booking, which is the moving reservation's and not a booking of someone else:

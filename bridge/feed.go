@@ -3,15 +3,21 @@ package bridge
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net/url"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/emersion/go-ical"
 
@@ -105,8 +111,8 @@ func BuildFeed(spec FeedSpec, items []FeedItem) ([]byte, error) {
 		return nil, err
 	}
 	b := newFeedBuilder(spec, false)
-	for _, it := range shown {
-		if err := b.write(it); err != nil {
+	for i := range shown {
+		if err := b.write(&shown[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -158,6 +164,25 @@ type feedBuilder struct {
 	base  int
 	arena *feedArena
 	part  int
+	uids  stringArena
+}
+
+// stringArena copies strings into chunks of its own, one allocation for many.
+type stringArena struct {
+	chunk []byte
+}
+
+func (a *stringArena) clone(s string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	if len(s) > cap(a.chunk)-len(a.chunk) {
+		a.chunk = make([]byte, 0, max(16<<10, len(s)))
+	}
+	n := len(a.chunk)
+	// Bytes once written in a chunk never change: the string may share them.
+	a.chunk = append(a.chunk, s...)
+	return unsafe.String(&a.chunk[n], len(s))
 }
 
 // feedRecord is one event (buf[off:end]) or one series (series != "") and where it sorts.
@@ -174,43 +199,80 @@ func newFeedBuilder(spec FeedSpec, lookup bool) *feedBuilder {
 
 // add takes the next item shown, in order of start (a disorder costs a copy at the end).
 func (b *feedBuilder) add(it FeedItem) error {
-	if err := feedCheck(it.R); err != nil {
+	*b.next() = it
+	return b.push()
+}
+
+// next returns the place of the next item, to be filled and then taken by push or
+// given back by drop: items are large, and each is copied once, into the group.
+func (b *feedBuilder) next() *FeedItem {
+	if len(b.group) < cap(b.group) {
+		b.group = b.group[:len(b.group)+1]
+		b.group[len(b.group)-1] = FeedItem{}
+	} else {
+		b.group = append(b.group, FeedItem{})
+	}
+	return &b.group[len(b.group)-1]
+}
+
+// drop gives back the place next returned.
+func (b *feedBuilder) drop() { b.group = b.group[:len(b.group)-1] }
+
+// push takes the item next returned (see add).
+func (b *feedBuilder) push() error {
+	n := len(b.group) - 1
+	it := &b.group[n]
+	if err := feedCheck(&it.R); err != nil {
+		b.drop()
 		return err
 	}
-	if len(b.group) > 0 && !it.R.Start.Equal(b.group[0].R.Start) {
-		if err := b.flush(); err != nil {
+	if n > 0 && !it.R.Start.Equal(b.group[0].R.Start) {
+		// A later start: the group before it is complete.
+		if err := b.flushFirst(n); err != nil {
 			return err
 		}
+		b.group[0] = b.group[n]
+		b.group = b.group[:1]
 	}
-	b.group = append(b.group, it)
 	return nil
 }
 
 // flush writes the items of the group in UID order.
 func (b *feedBuilder) flush() error {
-	// Items are large: their indexes are sorted.
-	b.order = b.order[:0]
-	for i := range b.group {
-		b.order = append(b.order, i)
-	}
-	slices.SortFunc(b.order, func(x, y int) int { return strings.Compare(b.group[x].R.UID, b.group[y].R.UID) })
-	for _, i := range b.order {
-		if err := b.write(b.group[i]); err != nil {
-			return err
-		}
+	if err := b.flushFirst(len(b.group)); err != nil {
+		return err
 	}
 	b.group = b.group[:0]
 	return nil
 }
 
+// flushFirst writes the first n items of the group in UID order.
+func (b *feedBuilder) flushFirst(n int) error {
+	if n == 1 {
+		return b.write(&b.group[0])
+	}
+	// Items are large: their indexes are sorted.
+	b.order = b.order[:0]
+	for i := range n {
+		b.order = append(b.order, i)
+	}
+	slices.SortFunc(b.order, func(x, y int) int { return strings.Compare(b.group[x].R.UID, b.group[y].R.UID) })
+	for _, i := range b.order {
+		if err := b.write(&b.group[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // write writes one item shown (an occurrence waits for finish).
-func (b *feedBuilder) write(it FeedItem) error {
+func (b *feedBuilder) write(it *FeedItem) error {
 	if !b.shown {
 		b.lo, b.hi, b.shown = it.R.Start, it.R.End, true
 	}
 	b.lo, b.hi = feedMinTime(b.lo, it.R.Start), feedMaxTime(b.hi, it.R.End)
 	if it.Series != nil || b.lookup && it.R.SeriesID != nil {
-		b.occurrences = append(b.occurrences, it)
+		b.occurrences = append(b.occurrences, *it)
 		return nil
 	}
 	return b.event(it)
@@ -244,13 +306,13 @@ func (b *feedBuilder) grow() {
 	b.buf = buf
 }
 
-func (b *feedBuilder) event(it FeedItem) error {
+func (b *feedBuilder) event(it *FeedItem) error {
 	if cap(b.buf)-len(b.buf) < 8<<10 {
 		b.grow()
 	}
 	off := len(b.buf)
 	b.w.out = b.buf
-	err := b.w.event(b.spec, &it)
+	err := b.w.event(&b.spec, it)
 	b.buf, b.w.out = b.w.out, nil
 	if err != nil {
 		return err
@@ -260,7 +322,7 @@ func (b *feedBuilder) event(it FeedItem) error {
 	}
 	// The UID is copied: the row's strings share one text read from the store, which
 	// the record would otherwise keep alive until the feed is done.
-	rec := feedRecord{start: it.R.Start, uid: strings.Clone(it.R.UID), off: off, end: len(b.buf)}
+	rec := feedRecord{start: it.R.Start, uid: b.uids.clone(it.R.UID), off: off, end: len(b.buf)}
 	if n := len(b.recs); n > 0 && feedRecordLess(rec, b.recs[n-1]) {
 		b.sorted = false
 	}
@@ -286,7 +348,7 @@ func (b *feedBuilder) finish(series map[string]models.Series) ([]byte, error) {
 		if it.Series == nil {
 			ser, ok := series[it.R.Series()]
 			if !ok {
-				if err := b.event(it); err != nil {
+				if err := b.event(&it); err != nil {
 					return nil, err
 				}
 				continue
@@ -412,19 +474,19 @@ func feedHead(spec FeedSpec, lo, hi time.Time) ([]byte, error) {
 func FeedLastModified(spec FeedSpec, items []FeedItem) time.Time {
 	var last time.Time
 	for i := range items {
-		last = feedModified(spec, &items[i].R, last)
+		last = feedModified(&spec, &items[i].R, feedChanged(&items[i].R), last)
 	}
 	return last.UTC().Truncate(time.Second)
 }
 
-// feedModified is FeedLastModified's step: last moved forward by row r.
-func feedModified(spec FeedSpec, r *models.Reservation, last time.Time) time.Time {
+// feedModified is FeedLastModified's step: last moved forward by row r, changed at
+// changed (feedChanged).
+func feedModified(spec *FeedSpec, r *models.Reservation, changed, last time.Time) time.Time {
 	consider := func(t time.Time) {
 		if !t.IsZero() && !t.After(spec.Now) && t.After(last) {
 			last = t
 		}
 	}
-	changed := feedChanged(*r)
 	// A change stamped after now (clock skew between hosts) has happened all the same.
 	consider(feedMinTime(changed, spec.Now))
 	if r.Status == models.StatusCancelled && !changed.IsZero() {
@@ -440,11 +502,40 @@ func feedModified(spec FeedSpec, r *models.Reservation, last time.Time) time.Tim
 }
 
 // FeedETag returns a strong HTTP ETag for a feed body: the quoted hex of the first 16
-// bytes of its SHA-256.
+// bytes of its SHA-256 or, for a body over feedETagWhole, of the SHA-256 of its length
+// and the SHA-256 of each feedETagChunk of it, hashed on every core at once (a large
+// feed is built in parts at once, its hash would be all one core's).
 func FeedETag(body []byte) string {
-	sum := sha256.Sum256(body)
+	if len(body) <= feedETagWhole {
+		sum := sha256.Sum256(body)
+		return `"` + hex.EncodeToString(sum[:16]) + `"`
+	}
+	n := (len(body) + feedETagChunk - 1) / feedETagChunk
+	sums := make([]byte, 8, 8+n*sha256.Size)
+	binary.BigEndian.PutUint64(sums, uint64(len(body)))
+	sums = sums[:cap(sums)]
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				sum := sha256.Sum256(body[i*feedETagChunk : min((i+1)*feedETagChunk, len(body))])
+				copy(sums[8+i*sha256.Size:], sum[:])
+			}
+		})
+	}
+	wg.Wait()
+	sum := sha256.Sum256(sums)
 	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
+
+// A body over feedETagWhole is hashed by feedETagChunk (FeedETag).
+const (
+	feedETagWhole = 2 << 20
+	feedETagChunk = 1 << 20
+)
 
 func checkFeedZone(zone *time.Location) error {
 	if zone == nil {
@@ -461,7 +552,7 @@ func checkFeedZone(zone *time.Location) error {
 }
 
 // feedChanged is the row's last change, in UTC whole seconds.
-func feedChanged(r models.Reservation) time.Time {
+func feedChanged(r *models.Reservation) time.Time {
 	t := r.UpdatedAt
 	if t.IsZero() {
 		t = r.CreatedAt
@@ -474,10 +565,10 @@ func feedShown(spec FeedSpec, items []FeedItem) ([]FeedItem, error) {
 	byUID := map[string]FeedItem{}
 	for _, it := range items {
 		r := it.R
-		if !feedShows(spec, r) {
+		if !feedShows(&spec, &r) {
 			continue
 		}
-		if err := feedCheck(r); err != nil {
+		if err := feedCheck(&r); err != nil {
 			return nil, err
 		}
 		if prev, ok := byUID[r.UID]; ok && !feedNewer(r, prev.R) {
@@ -501,7 +592,7 @@ func feedShown(spec FeedSpec, items []FeedItem) ([]FeedItem, error) {
 
 // feedShows reports whether the feed shows r: it holds its room, or was cancelled less
 // than KeepCancelled ago, and it overlaps the window.
-func feedShows(spec FeedSpec, r models.Reservation) bool {
+func feedShows(spec *FeedSpec, r *models.Reservation) bool {
 	switch {
 	case r.Status.Holds():
 	case r.Status == models.StatusCancelled:
@@ -515,7 +606,7 @@ func feedShows(spec FeedSpec, r models.Reservation) bool {
 }
 
 // feedCheck refuses a row a feed cannot show (ErrInvalid).
-func feedCheck(r models.Reservation) error {
+func feedCheck(r *models.Reservation) error {
 	switch {
 	case r.UID == "":
 		return fmt.Errorf("%w: reservation %s has no UID", models.ErrInvalid, r.ID)
@@ -532,7 +623,7 @@ func feedNewer(a, b models.Reservation) bool {
 	if a.Sequence != b.Sequence {
 		return a.Sequence > b.Sequence
 	}
-	if ca, cb := feedChanged(a), feedChanged(b); !ca.Equal(cb) {
+	if ca, cb := feedChanged(&a), feedChanged(&b); !ca.Equal(cb) {
 		return ca.After(cb)
 	}
 	return a.ID > b.ID
@@ -544,16 +635,16 @@ func feedNewer(a, b models.Reservation) bool {
 // building a string for any of them.
 func appendEvent(dst []byte, spec FeedSpec, it FeedItem) ([]byte, error) {
 	w := eventWriter{out: dst}
-	err := w.event(spec, &it)
+	err := w.event(&spec, &it)
 	return w.out, err
 }
 
 // event writes the VEVENT of it (see appendEvent).
-func (w *eventWriter) event(spec FeedSpec, it *FeedItem) error {
+func (w *eventWriter) event(spec *FeedSpec, it *FeedItem) error {
 	r := &it.R
 	w.line("BEGIN", "VEVENT")
 	backend, origin := feedBackendName(r.Backend), feedOriginName(r.Origin)
-	changed := feedChanged(*r)
+	changed := feedChanged(r)
 	how := "（直接预订）"
 	if r.Origin == models.OriginBridge {
 		how = "（经 roombridge 预订）"
@@ -647,7 +738,8 @@ func (w *eventWriter) event(spec FeedSpec, it *FeedItem) error {
 	w.utc("DTSTAMP", changed)
 	w.local("DTSTART", r.Start, spec.Zone)
 	w.utc("LAST-MODIFIED", changed)
-	if office, floor, room := feedLocationParts(*it); office != "" || floor != "" || room != "" {
+	loc := w.location(it)
+	if office, floor, room := loc[0], loc[1], loc[2]; office != "" || floor != "" || room != "" {
 		w.begin("LOCATION")
 		w.raw(":")
 		sep := false
@@ -683,12 +775,8 @@ func (w *eventWriter) event(spec FeedSpec, it *FeedItem) error {
 			w.text("（无主题）")
 		}
 	} else {
-		room := it.Room.Name
-		if room == "" {
-			room = r.RoomID
-		}
 		w.text(BusySummary)
-		if room = strings.TrimSpace(feedText(room)); room != "" {
+		if room := loc[2]; room != "" {
 			w.text(" · ")
 			w.text(room)
 		}
@@ -726,6 +814,44 @@ type eventWriter struct {
 	// folded.
 	start int
 	tmp   []byte
+	// Times are written from Unix seconds. date is "YYYYMMDDT" of day (days since
+	// 1970), the last date written.
+	day     int64
+	date    [9]byte
+	hasDate bool
+	// stamp is the text of stampSec, the last UTC time written (rows' change times are
+	// written thrice).
+	stampSec int64
+	stamp    [15]byte
+	hasStamp bool
+	// zone's offset is off over [from, to) (Unix seconds), where every wall clock names
+	// one instant only (see icalFirstOccurrence); tzid is its TZID parameter.
+	zone     *time.Location
+	from, to int64
+	off      int64
+	tzid     string
+	// locs are the location parts of the rooms written (see feedLocationParts).
+	locs map[string]*feedLoc
+}
+
+// feedLoc is the location of events in one room: the parts and what they came from.
+type feedLoc struct {
+	roomID, room, floor, office string
+	parts                       [3]string
+}
+
+// location returns feedLocationParts of it, made once per room.
+func (w *eventWriter) location(it *FeedItem) [3]string {
+	l := w.locs[it.R.RoomID]
+	if l == nil || l.roomID != it.R.RoomID || l.room != it.Room.Name || l.floor != it.Room.Floor || l.office != it.Office.Name {
+		l = &feedLoc{roomID: it.R.RoomID, room: it.Room.Name, floor: it.Room.Floor, office: it.Office.Name}
+		l.parts[0], l.parts[1], l.parts[2] = feedLocationParts(*it)
+		if w.locs == nil {
+			w.locs = map[string]*feedLoc{}
+		}
+		w.locs[it.R.RoomID] = l
+	}
+	return l.parts
 }
 
 // begin starts a line with its name; the caller writes parameters, ":" and the value.
@@ -781,7 +907,16 @@ func (w *eventWriter) line(name, value string) {
 func (w *eventWriter) utc(name string, t time.Time) {
 	w.begin(name)
 	w.raw(":")
-	w.out = appendICalTime(w.out, t.UTC())
+	if sec := t.Unix(); w.hasStamp && sec == w.stampSec {
+		w.out = append(w.out, w.stamp[:]...)
+	} else {
+		n := len(w.out)
+		w.wall(sec)
+		if w.hasStamp = len(w.out)-n == len(w.stamp); w.hasStamp {
+			w.stampSec = sec
+			copy(w.stamp[:], w.out[n:])
+		}
+	}
 	w.out = append(w.out, 'Z')
 	w.end()
 }
@@ -789,21 +924,67 @@ func (w *eventWriter) utc(name string, t time.Time) {
 // local writes t as a wall clock with TZID=zone, or in UTC where the wall clock would
 // name an earlier instant (see icalLocal).
 func (w *eventWriter) local(name string, t time.Time, zone *time.Location) {
-	l := t.In(zone)
-	if zone == time.UTC || !icalFirstOccurrence(l) {
-		w.utc(name, t)
-		return
+	sec := t.Unix()
+	if zone != w.zone || sec < w.from || sec >= w.to {
+		l := t.In(zone)
+		if zone == time.UTC || !icalFirstOccurrence(l) {
+			w.utc(name, t)
+			return
+		}
+		w.setZone(l)
 	}
 	w.begin(name)
 	w.raw(";TZID=")
-	if tz := zone.String(); strings.ContainsAny(tz, ";:,") {
-		w.raw(`"` + tz + `"`)
-	} else {
-		w.raw(tz)
-	}
+	w.raw(w.tzid)
 	w.raw(":")
-	w.out = appendICalTime(w.out, l)
+	w.wall(sec + w.off)
 	w.end()
+}
+
+// setZone keeps the span around l over which its zone's offset holds and every wall
+// clock is a first occurrence (l's is).
+func (w *eventWriter) setZone(l time.Time) {
+	if zone := l.Location(); zone != w.zone {
+		w.zone, w.tzid = zone, zone.String()
+		if strings.ContainsAny(w.tzid, ";:,") {
+			w.tzid = `"` + w.tzid + `"`
+		}
+	}
+	start, end := l.ZoneBounds()
+	_, off := l.Zone()
+	w.off, w.from, w.to = int64(off), math.MinInt64, math.MaxInt64
+	if !start.IsZero() {
+		// After a change back, the first prev-off seconds name wall clocks that came
+		// before.
+		_, prev := start.Add(-time.Second).Zone()
+		w.from = start.Unix() + int64(max(prev-off, 0))
+	}
+	if !end.IsZero() {
+		w.to = end.Unix()
+	}
+}
+
+// wall appends the wall clock sec (seconds since 1970-01-01 00:00 on that clock) as
+// 20060102T150405.
+func (w *eventWriter) wall(sec int64) {
+	day := sec / 86400
+	if sec%86400 < 0 {
+		day--
+	}
+	if !w.hasDate || day != w.day {
+		y, mo, d := time.Unix(day*86400, 0).UTC().Date()
+		if y < 0 || y > 9999 {
+			w.out = appendICalTime(w.out, time.Unix(sec, 0).UTC())
+			return
+		}
+		w.date = [9]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10),
+			byte('0' + int(mo)/10), byte('0' + int(mo)%10), byte('0' + d/10), byte('0' + d%10), 'T'}
+		w.day, w.hasDate = day, true
+	}
+	s := sec - day*86400
+	h, mi := s/3600, s/60%60
+	s %= 60
+	w.out = append(append(w.out, w.date[:]...), byte('0'+h/10), byte('0'+h%10), byte('0'+mi/10), byte('0'+mi%10), byte('0'+s/10), byte('0'+s%10))
 }
 
 // appendICalTime appends t's wall clock as 20060102T150405.

@@ -568,6 +568,26 @@ func TestFeedETag(t *testing.T) {
 	if c := bridge.FeedETag([]byte("BEGIN:VCALENDAR\r\n ")); c == a {
 		t.Errorf("FeedETag() of different bodies = %s for both", c)
 	}
+	// A large body, hashed in chunks at once: the same tag for the same bytes, another
+	// for a byte changed in any chunk, or one more byte.
+	large := bytes.Repeat([]byte("BEGIN:VEVENT\r\nSUMMARY:会\r\nEND:VEVENT\r\n"), 300000)
+	tag := bridge.FeedETag(large)
+	if again := bridge.FeedETag(bytes.Clone(large)); !regexp.MustCompile(`^"[0-9a-f]{32}"$`).MatchString(tag) || again != tag {
+		t.Errorf("FeedETag() of %d bytes = %s, %s; want the same strong quoted 32-hex-digit tag twice", len(large), tag, again)
+	}
+	seen := map[string]int{tag: -1}
+	for _, at := range []int{0, 1 << 20, 5<<20 + 17, len(large) - 1, len(large)} {
+		changed := append(bytes.Clone(large), 'x')
+		if at < len(large) {
+			changed = changed[:len(large)]
+			changed[at] ^= 1
+		}
+		got := bridge.FeedETag(changed)
+		if prev, ok := seen[got]; ok {
+			t.Errorf("FeedETag() with byte %d changed = %s, as with byte %d", at, got, prev)
+		}
+		seen[got] = at
+	}
 }
 
 func TestBuildFeedRefusesBadInput(t *testing.T) {

@@ -471,8 +471,10 @@ func pipeRows(read func(each func(models.Reservation) error) error, use func(*mo
 	return err
 }
 
-// feedItem is row r as user sees it.
-func (f *Feeds) feedItem(cat *feedCatalog, gone *models.Room, user string, r models.Reservation) FeedItem {
+// feedItem makes it row r as user sees it (it is zero).
+func (f *Feeds) feedItem(it *FeedItem, cat *feedCatalog, gone *models.Room, user string, r *models.Reservation) {
+	it.R = *r
+	r = &it.R
 	room, ok := cat.roomByID[r.RoomID]
 	switch {
 	case ok:
@@ -481,17 +483,17 @@ func (f *Feeds) feedItem(cat *feedCatalog, gone *models.Room, user string, r mod
 	default:
 		room = models.Room{ID: r.RoomID, Name: r.RoomID}
 	}
-	it := FeedItem{R: r, Room: room, Office: cat.officeByID[room.OfficeID], OrganizerName: cat.users[r.OrganizerID],
-		Details: f.ShowTitles || f.Access.MaySee(user, r)}
-	if r.OrganizerName != "" {
-		it.OrganizerName = r.OrganizerName
+	it.Room, it.Office = room, cat.officeByID[room.OfficeID]
+	if it.OrganizerName = r.OrganizerName; it.OrganizerName == "" {
+		it.OrganizerName = cat.users[r.OrganizerID]
 	}
-	if it.Mine = r.Involves(user); it.Mine {
+	it.Mine = r.Involves(user)
+	it.Details = f.ShowTitles || it.Mine || f.Access.MaySee(user, *r)
+	if it.Mine {
 		for _, a := range r.Attendees {
 			it.Attendees = append(it.Attendees, FeedPerson{ID: a, Name: cat.users[a]})
 		}
 	}
-	return it
 }
 
 // feedClock folds every row read into the feed's Last-Modified (see FeedLastModified)
@@ -515,9 +517,9 @@ func (c *feedClock) consider(t time.Time) {
 }
 
 func (c *feedClock) add(r *models.Reservation) {
-	spec, now := c.spec, c.spec.Now
-	c.last = feedModified(spec, r, c.last)
-	changed := feedChanged(*r)
+	spec, now := &c.spec, c.spec.Now
+	changed := feedChanged(r)
+	c.last = feedModified(spec, r, changed, c.last)
 	if changed.After(now) {
 		// Stamped in the future (clock skew): Last-Modified moves with the clock.
 		c.consider(now.Add(time.Second))

@@ -74,3 +74,61 @@ func TestFeedTextClean(t *testing.T) {
 		}
 	}
 }
+
+// TestEventWriterTimes checks that the event writer, which keeps the date and the zone's
+// offset of the times it wrote last, writes every time as icalLocal and icalUTC do: in
+// zones with and without daylight saving time (the repeated hour of a change back
+// included), in any order, across days, years and the ends of the four-digit years.
+func TestEventWriterTimes(t *testing.T) {
+	var zones []*time.Location
+	for _, name := range []string{"Asia/Shanghai", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Pacific/Chatham", "America/St_Johns"} {
+		z, err := time.LoadLocation(name)
+		if err != nil {
+			t.Skip("no zone data:", err)
+		}
+		zones = append(zones, z)
+	}
+	zones = append(zones, time.UTC)
+	var times []time.Time
+	// Every quarter hour around a change back and a change forward in Berlin and New York,
+	// and Lord Howe's half-hour change.
+	for _, c := range []time.Time{
+		time.Date(2023, 10, 29, 0, 0, 0, 0, time.UTC), time.Date(2023, 3, 26, 0, 0, 0, 0, time.UTC),
+		time.Date(2023, 11, 5, 5, 0, 0, 0, time.UTC), time.Date(2024, 4, 6, 14, 0, 0, 0, time.UTC),
+	} {
+		for m := -120; m <= 240; m += 15 {
+			times = append(times, c.Add(time.Duration(m)*time.Minute), c.Add(time.Duration(m)*time.Minute+59*time.Second+time.Millisecond))
+		}
+	}
+	// The same backwards: a time in the repeated hour after a later one.
+	for i := len(times) - 1; i >= 0; i-- {
+		times = append(times, times[i])
+	}
+	// Pseudo-random instants over two centuries, and the edges of what is written as is.
+	x := uint64(1)
+	for range 2000 {
+		x = x*6364136223846793005 + 1442695040888963407
+		times = append(times, time.Unix(int64(x>>33)%(200*365*86400)-100*365*86400, int64(x>>7)%1e9))
+	}
+	times = append(times, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 23, 59, 59, 999, time.UTC))
+	prop := func(p *ical.Prop) string {
+		s := p.Name
+		if tz := p.Params.Get(ical.ParamTimezoneID); tz != "" {
+			s += ";TZID=" + tz
+		}
+		return s + ":" + p.Value + "\r\n"
+	}
+	for _, zone := range zones {
+		var w eventWriter
+		for _, tm := range times {
+			w.out = w.out[:0]
+			w.local("DTSTART", tm, zone)
+			w.utc("DTSTAMP", tm)
+			want := prop(icalLocal("DTSTART", tm, zone)) + prop(icalUTC("DTSTAMP", tm))
+			if string(w.out) != want {
+				t.Fatalf("%s in %s: wrote %q, want %q", tm.UTC(), zone, w.out, want)
+			}
+		}
+	}
+}

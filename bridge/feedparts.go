@@ -67,10 +67,11 @@ func (f *Feeds) readFeedRows(ctx context.Context, cat *feedCatalog, plan feedPla
 	from := spec.From.Add(-feedExitLookback)
 	// The body is sized once for the rows counted (a large feed is most of a build's
 	// memory; growing it by halves would hold it twice).
-	n, err := f.Store.CountFeedReservations(ctx, plan.rooms, from, spec.To)
+	count, err := f.Store.CountFeedRows(ctx, plan.rooms, from, spec.To)
 	if err != nil {
 		return nil, err
 	}
+	n := count.N
 	parts := feedBuildParts
 	if f.buildParts != nil {
 		parts = f.buildParts
@@ -81,19 +82,21 @@ func (f *Feeds) readFeedRows(ctx context.Context, cat *feedCatalog, plan feedPla
 			// (removed from its attendees) leaves the me feed at its UpdatedAt.
 			p.clock.add(r)
 			p.b.seen++
-			if !feedShows(spec, *r) {
+			if !feedShows(&spec, r) {
 				return nil
 			}
-			it := f.feedItem(cat, gone, user, *r)
+			it := p.b.next()
+			f.feedItem(it, cat, gone, user, r)
 			if scope == models.FeedMe && !it.Mine {
+				p.b.drop()
 				return nil
 			}
 			p.addSeries(r.Series())
-			return p.b.add(it)
+			return p.b.push()
 		}
 	}
 	if k := parts(n); k > 1 {
-		rows, err := f.readFeedParts(ctx, plan, spec, n, k, use)
+		rows, err := f.readFeedParts(ctx, plan, spec, count, k, use)
 		if err != nil || rows != nil {
 			return rows, err
 		}
@@ -108,11 +111,12 @@ func (f *Feeds) readFeedRows(ctx context.Context, cat *feedCatalog, plan feedPla
 	return rows, err
 }
 
-// readFeedParts reads the n rows of plan in k parts at once and puts them together. It
+// readFeedParts reads the count.N rows of plan in k parts at once and puts them together. It
 // returns nil and no error when a change was committed to the feed's scopes while the
 // parts were read: each part reads its own snapshot, so together they may not show one
 // state of the rows.
-func (f *Feeds) readFeedParts(ctx context.Context, plan feedPlan, spec FeedSpec, n, k int, use func(*feedRows) func(*models.Reservation) error) (*feedRows, error) {
+func (f *Feeds) readFeedParts(ctx context.Context, plan feedPlan, spec FeedSpec, count models.FeedCount, k int, use func(*feedRows) func(*models.Reservation) error) (*feedRows, error) {
+	n := count.N
 	from := spec.From.Add(-feedExitLookback)
 	before, err := f.feedStampSum(ctx, plan.scopes)
 	if err != nil {
@@ -122,7 +126,7 @@ func (f *Feeds) readFeedParts(ctx context.Context, plan feedPlan, spec FeedSpec,
 	for i := range offsets {
 		offsets[i] = n * (i + 1) / k
 	}
-	cuts, err := f.Store.FeedSplits(ctx, plan.rooms, from, spec.To, offsets)
+	cuts, err := f.Store.FeedSplitsAt(ctx, plan.rooms, from, spec.To, count, offsets)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,22 @@ func TestFeedPartsMatchOneBuild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Counted in halves at once, the same rows; the cuts looked up from the nearest
+		// of the first row, the middle and the last are those looked up from the first,
+		// with the middle of the window (after every row here) or at a row's start.
+		count, err := s.CountFeedRows(ctx, nil, from, spec.To)
+		if err != nil || count.N != total || count.Before != total {
+			t.Fatalf("CountFeedRows() = %+v, %v; want all %d rows before the middle", count, err, total)
+		}
+		median, err := s.FeedSplits(ctx, nil, from, spec.To, []int{total / 2})
+		if err != nil || len(median) != 1 {
+			t.Fatalf("FeedSplits(%d) = %v, %v", total/2, median, err)
+		}
+		before, err := s.CountFeedReservations(ctx, nil, from, median[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := []models.FeedCount{count, {N: total, Before: before, Mid: median[0]}}
 		inside := 0
 		for _, parts := range []int{2, 3, 5} {
 			offsets := make([]int, parts-1)
@@ -179,6 +196,11 @@ func TestFeedPartsMatchOneBuild(t *testing.T) {
 			cuts, err := s.FeedSplits(ctx, nil, from, spec.To, offsets)
 			if err != nil {
 				t.Fatal(err)
+			}
+			for _, c := range counts {
+				if at, err := s.FeedSplitsAt(ctx, nil, from, spec.To, c, offsets); err != nil || !slices.EqualFunc(at, cuts, time.Time.Equal) {
+					t.Errorf("FeedSplitsAt(%+v, %v) = %v, %v; FeedSplits %v", c, offsets, at, err, cuts)
+				}
 			}
 			if len(cuts) != parts-1 {
 				t.Errorf("FeedSplits(%v) = %d cuts, want %d", offsets, len(cuts), parts-1)
@@ -202,7 +224,7 @@ func TestFeedPartsMatchOneBuild(t *testing.T) {
 		// A booking committed while the parts are read: they may have read different
 		// states, so the build must not use them.
 		booked := false
-		rows, err := f.readFeedParts(ctx, plan, spec, total, 2, func(p *feedRows) func(*models.Reservation) error {
+		rows, err := f.readFeedParts(ctx, plan, spec, count, 2, func(p *feedRows) func(*models.Reservation) error {
 			return func(r *models.Reservation) error {
 				if p.b.part == 0 && !booked {
 					booked = true

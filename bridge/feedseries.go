@@ -71,7 +71,7 @@ func feedSeriesEvents(spec FeedSpec, g *feedGroup) ([]*ical.Component, error) {
 	}
 	var backends []models.Backend
 	for _, it := range g.items {
-		master.R.UpdatedAt = feedMaxTime(master.R.UpdatedAt, feedChanged(it.R))
+		master.R.UpdatedAt = feedMaxTime(master.R.UpdatedAt, feedChanged(&it.R))
 		if !slices.Contains(backends, it.R.Backend) {
 			backends = append(backends, it.R.Backend)
 		}
@@ -163,7 +163,7 @@ func feedEvent(spec FeedSpec, it FeedItem) (*ical.Component, error) {
 	ev := ical.NewEvent()
 	p := ev.Props
 	p.Set(icalText(ical.PropUID, feedText(r.UID)))
-	changed := feedChanged(r)
+	changed := feedChanged(&r)
 	p.Set(icalUTC(ical.PropDateTimeStamp, changed))
 	p.Set(icalUTC(ical.PropLastModified, changed))
 	if !r.CreatedAt.IsZero() {

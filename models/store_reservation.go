@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,7 +10,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unsafe"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -451,7 +454,15 @@ func (s *Store) EachFeedReservationIn(ctx context.Context, rooms []string, from,
 	if !before.IsZero() && before.Before(to) {
 		to = before.UTC()
 	}
-	where, args := " FROM reservations WHERE starts_at < ? AND ends_at > ?", []any{to, from}
+	// ends_at is compared on every row read. On SQLite a "+" keeps the column's NUMERIC
+	// affinity off the comparison, which would otherwise try the time text bound to it
+	// as a number on every row (it is not one: the texts compare as they are all the
+	// same). On MySQL "+" would make the time a number.
+	ends := "ends_at"
+	if s.dialect == DialectSQLite {
+		ends = "+ends_at"
+	}
+	where, args := " FROM reservations WHERE starts_at < ? AND "+ends+" > ?", []any{to, from}
 	where, args = inRooms(where, args, rooms)
 	// long_span is 0 or 1 (Reservation.LongSpan); "= 1" is what keeps SQLite on its
 	// index, where "<> 0" walked every row before to on the start time's.
@@ -502,17 +513,47 @@ func (s *Store) EachFeedReservationIn(ctx context.Context, rooms []string, from,
 // apart (a part starts with all of them); a cut equal to the one before it or past the
 // last row is left out, so there may be fewer cuts than offsets. Errors: ErrUnavailable.
 func (s *Store) FeedSplits(ctx context.Context, rooms []string, from, to time.Time, offsets []int) ([]time.Time, error) {
+	return s.FeedSplitsAt(ctx, rooms, from, to, FeedCount{}, offsets)
+}
+
+// FeedSplitsAt is FeedSplits knowing the count of the rows (CountFeedRows; zero: not
+// known): each offset is looked up from the nearest of the first row, the middle and
+// the last, walking fewer entries of the index.
+func (s *Store) FeedSplitsAt(ctx context.Context, rooms []string, from, to time.Time, c FeedCount, offsets []int) ([]time.Time, error) {
 	if rooms != nil && len(rooms) == 0 {
 		return nil, nil
 	}
+	lo, to := from.UTC().Add(-ShortSpan), to.UTC()
 	var cuts []time.Time
 	for _, off := range offsets {
-		q := s.rdb.WithContext(ctx).Model(&Reservation{}).Where("starts_at >= ? AND starts_at < ?", from.UTC().Add(-ShortSpan), to.UTC())
+		// The row at off is found walking forward from lo or c.Mid, or back from c.Mid or
+		// to, whichever passes fewest rows.
+		a, b, desc, skip := lo, to, false, off
+		if c.N > 0 {
+			if off >= c.N {
+				break
+			}
+			mid := c.Mid.UTC()
+			for _, w := range []struct {
+				a, b time.Time
+				desc bool
+				skip int
+			}{{lo, mid, true, c.Before - 1 - off}, {mid, to, false, off - c.Before}, {mid, to, true, c.N - 1 - off}} {
+				if w.skip >= 0 && w.skip < skip {
+					a, b, desc, skip = w.a, w.b, w.desc, w.skip
+				}
+			}
+		}
+		q := s.rdb.WithContext(ctx).Model(&Reservation{}).Where("starts_at >= ? AND starts_at < ?", a, b)
 		if rooms != nil {
 			q = q.Where("room_id IN ?", rooms)
 		}
+		order := "starts_at"
+		if desc {
+			order += " DESC"
+		}
 		var starts []time.Time
-		if err := q.Order("starts_at").Offset(off).Limit(1).Pluck("starts_at", &starts).Error; err != nil {
+		if err := q.Order(order).Offset(skip).Limit(1).Pluck("starts_at", &starts).Error; err != nil {
 			return nil, storeErr("split feed reservations", err)
 		}
 		if len(starts) == 0 {
@@ -525,14 +566,48 @@ func (s *Store) FeedSplits(ctx context.Context, rooms []string, from, to time.Ti
 	return cuts, nil
 }
 
+// FeedCount is how many rows a feed reads (see CountFeedReservations): N, of which
+// Before start before Mid.
+type FeedCount struct {
+	N, Before int
+	Mid       time.Time
+}
+
+// CountFeedRows counts what CountFeedReservations counts, the rows starting before and
+// after the middle of the range at once, each on a connection of its own: a count walks
+// every entry of the index in the range. Errors: ErrUnavailable.
+func (s *Store) CountFeedRows(ctx context.Context, rooms []string, from, to time.Time) (FeedCount, error) {
+	lo := from.UTC().Add(-ShortSpan)
+	c := FeedCount{Mid: lo.Add(to.UTC().Sub(lo) / 2)}
+	if !c.Mid.After(lo) {
+		n, err := s.CountFeedReservations(ctx, rooms, from, to)
+		return FeedCount{N: n, Mid: lo}, err
+	}
+	var (
+		after int
+		err2  error
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() { after, err2 = s.countFeedRows(ctx, rooms, c.Mid, to) })
+	before, err := s.countFeedRows(ctx, rooms, lo, c.Mid)
+	wg.Wait()
+	c.N, c.Before = before+after, before
+	return c, cmp.Or(err, err2)
+}
+
 // CountFeedReservations estimates how many rows EachFeedReservation reads with the same
 // arguments, from the start time's index alone (rows starting up to ShortSpan before
 // from count, ends are not looked at). Errors: ErrUnavailable.
 func (s *Store) CountFeedReservations(ctx context.Context, rooms []string, from, to time.Time) (int, error) {
+	return s.countFeedRows(ctx, rooms, from.UTC().Add(-ShortSpan), to)
+}
+
+// countFeedRows counts the rows of rooms starting in [lo, to).
+func (s *Store) countFeedRows(ctx context.Context, rooms []string, lo, to time.Time) (int, error) {
 	if rooms != nil && len(rooms) == 0 {
 		return 0, nil
 	}
-	q, args := "SELECT COUNT(*) FROM reservations WHERE starts_at >= ? AND starts_at < ?", []any{from.UTC().Add(-ShortSpan), to.UTC()}
+	q, args := "SELECT COUNT(*) FROM reservations WHERE starts_at >= ? AND starts_at < ?", []any{lo.UTC(), to.UTC()}
 	q, args = inRooms(q, args, rooms)
 	st, err := s.prepared(ctx, q)
 	if err != nil {
@@ -557,15 +632,51 @@ func inRooms(q string, args []any, rooms []string) (string, []any) {
 }
 
 // eachFeedRow runs "SELECT <feed columns>"+where ordered by start and calls fn per row.
+// On SQLite a row is one text of its columns joined (feedJoined); the rows from the
+// first whose texts hold the separator on are read again as JSON.
 func (s *Store) eachFeedRow(ctx context.Context, where string, args []any, fn func(Reservation) error) error {
-	cols, scan := feedColumns, scanFeedRow
-	if s.dialect == DialectSQLite {
-		// One JSON text per row instead of 18 cells: the driver's cost per cell (type
-		// lookup, copy, boxing) was most of a feed's build, and every string of the row
-		// becomes a slice of that one text.
-		var text string // one for every row: Scan would box a new one each time
-		cols, scan = "json_array("+feedColumns+")", func(rows *sql.Rows, r *Reservation) error { return scanFeedRowSQLite(rows, r, &text) }
+	if s.dialect != DialectSQLite {
+		return s.eachFeedRowAs(ctx, feedColumns, where, args, scanFeedRow, fn)
 	}
+	// One text per row instead of 18 cells: the driver's cost per cell (type lookup,
+	// copy, boxing) was most of a feed's build, and every string of the row becomes a
+	// slice of that one text. It is read as a BLOB, which the driver copies once (a TEXT
+	// twice) into memory of the row's own, handed over as it is.
+	var (
+		raw   sql.RawBytes // one for every row: Scan would box a new one each time
+		times feedTimes
+		at    time.Time // the start of the last rows handed over, and their ids
+		ids   []string
+	)
+	err := s.eachFeedRowAs(ctx, "CAST(concat_ws(char(31), "+feedJoined+") AS BLOB)", where, args,
+		func(rows *sql.Rows, r *Reservation) error { return scanFeedRowJoined(rows, r, &raw, &times) },
+		func(r Reservation) error {
+			if !r.Start.Equal(at) {
+				at, ids = r.Start, ids[:0]
+			}
+			ids = append(ids, r.ID)
+			return fn(r)
+		})
+	var sep *feedSeparatorError
+	if !errors.As(err, &sep) {
+		return err
+	}
+	if !sep.start.Equal(at) {
+		ids = ids[:0]
+	}
+	return s.eachFeedRowAs(ctx, "CAST(json_array("+feedColumns+") AS BLOB)", where+" AND starts_at >= ?", append(slices.Clip(args), sep.start.UTC()),
+		func(rows *sql.Rows, r *Reservation) error { return scanFeedRowJSON(rows, r, &raw, &times) },
+		func(r Reservation) error {
+			if r.Start.Equal(sep.start) && slices.Contains(ids, r.ID) {
+				return nil // handed over already
+			}
+			return fn(r)
+		})
+}
+
+// eachFeedRowAs runs "SELECT "+cols+where ordered by start and calls fn with every row
+// scan reads.
+func (s *Store) eachFeedRowAs(ctx context.Context, cols, where string, args []any, scan func(*sql.Rows, *Reservation) error, fn func(Reservation) error) error {
 	st, err := s.prepared(ctx, "SELECT "+cols+where+" ORDER BY starts_at")
 	if err != nil {
 		return err
@@ -606,16 +717,101 @@ func scanFeedRow(rows *sql.Rows, r *Reservation) error {
 	return nil
 }
 
-// scanFeedRowSQLite reads the row's JSON text through buf.
-func scanFeedRowSQLite(rows *sql.Rows, r *Reservation, buf *string) error {
-	if err := rows.Scan(buf); err != nil {
+// feedJoined are the feed columns as SQLite joins them into one text with U+001F between
+// them: starts_at first, then the others in feedColumns' order, a NULL series id and
+// recurrence id as an empty text (a series id after a "+"). Cheaper to build and split
+// than JSON, and the texts come as they are, unescaped; a row whose texts hold U+001F
+// does not split into its 18 columns (scanFeedRowJoined).
+var feedJoined = func() string {
+	cols := strings.Split(feedColumns, ", ")
+	out := []string{"starts_at"}
+	for _, c := range cols {
+		switch c {
+		case "starts_at":
+		case "series_id":
+			out = append(out, "ifnull('+' || series_id, '')")
+		case "recurrence_id":
+			out = append(out, "ifnull(recurrence_id, '')")
+		default:
+			out = append(out, c)
+		}
+	}
+	return strings.Join(out, ", ")
+}()
+
+// feedSeparatorError is a row whose texts hold U+001F, starting at start.
+type feedSeparatorError struct{ start time.Time }
+
+func (e *feedSeparatorError) Error() string {
+	return fmt.Sprintf("feed row starting %s holds a separator", e.start)
+}
+
+// scanFeedRowJoined reads the row's joined text (feedJoined) through raw, times through
+// times; a row that does not split into its columns is a *feedSeparatorError. The
+// row's strings share the bytes the driver read the row into: it makes them for each
+// row and lets them go (TestStoreEachFeedReservation keeps every row and reads them
+// after the last).
+func scanFeedRowJoined(rows *sql.Rows, r *Reservation, raw *sql.RawBytes, times *feedTimes) error {
+	if err := rows.Scan(raw); err != nil {
 		return err
 	}
-	text := *buf
+	text := unsafe.String(unsafe.SliceData(*raw), len(*raw))
+	*raw = nil
+	var v [18]jsonValue
+	rest := text
+	for i := range v {
+		j := strings.IndexByte(rest, 0x1f)
+		if (j < 0) != (i == len(v)-1) {
+			// Too few values (a NULL left out) or too many (a separator in a text):
+			// the start, first, is whole all the same.
+			first, _, _ := strings.Cut(text, "\x1f")
+			start, err := times.parse(first)
+			if err != nil {
+				return err
+			}
+			return &feedSeparatorError{start: start}
+		}
+		// The start first, then the other columns in feedColumns' order.
+		k := i - 1
+		switch {
+		case i == 0:
+			k = 3
+		case i > 3:
+			k = i
+		}
+		if j < 0 {
+			v[k].s = rest
+		} else {
+			v[k].s, rest = rest[:j], rest[j+1:]
+		}
+	}
+	if ser := &v[16]; ser.s == "" {
+		ser.null = true
+	} else if ser.s[0] == '+' {
+		ser.s = ser.s[1:]
+	} else {
+		return fmt.Errorf("read feed row %s: series %q", v[0].s, ser.s)
+	}
+	v[17].null = v[17].s == ""
+	return feedRowFrom(&v, r, times)
+}
+
+// scanFeedRowJSON reads the row's JSON array of feedColumns (see scanFeedRowJoined).
+func scanFeedRowJSON(rows *sql.Rows, r *Reservation, raw *sql.RawBytes, times *feedTimes) error {
+	if err := rows.Scan(raw); err != nil {
+		return err
+	}
+	text := unsafe.String(unsafe.SliceData(*raw), len(*raw))
+	*raw = nil
 	var v [18]jsonValue
 	if err := splitJSONArray(text, v[:]); err != nil {
 		return fmt.Errorf("read feed row: %w", err)
 	}
+	return feedRowFrom(&v, r, times)
+}
+
+// feedRowFrom makes r of the values of feedColumns.
+func feedRowFrom(v *[18]jsonValue, r *Reservation, times *feedTimes) error {
 	r.ID, r.UID, r.RoomID = v[0].s, v[1].s, v[2].s
 	r.Title, r.Description, r.OrganizerID, r.OrganizerName = v[5].s, v[6].s, v[7].s, v[8].s
 	r.Backend, r.Origin, r.Status = Backend(v[10].s), Origin(v[11].s), Status(v[12].s)
@@ -625,7 +821,7 @@ func scanFeedRowSQLite(rows *sql.Rows, r *Reservation, buf *string) error {
 	}
 	r.Sequence = seq
 	for i, dst := range [...]*time.Time{&r.Start, &r.End, &r.CreatedAt, &r.UpdatedAt} {
-		if *dst, err = parseSQLiteTime(v[[...]int{3, 4, 14, 15}[i]].s); err != nil {
+		if *dst, err = times.parse(v[[...]int{3, 4, 14, 15}[i]].s); err != nil {
 			return err
 		}
 	}
@@ -639,7 +835,7 @@ func scanFeedRowSQLite(rows *sql.Rows, r *Reservation, buf *string) error {
 		r.SeriesID = &id
 	}
 	if !v[17].null {
-		t, err := parseSQLiteTime(v[17].s)
+		t, err := times.parse(v[17].s)
 		if err != nil {
 			return err
 		}
@@ -673,14 +869,17 @@ func splitJSONArray(text string, out []jsonValue) error {
 		}
 		switch {
 		case text[i] == '"':
-			j, escaped := i+1, false
-			for ; j < len(text) && text[j] != '"'; j++ {
-				if text[j] == '\\' {
-					escaped = true
-					j++
+			// The closing quote is the first one unless a backslash comes before it.
+			j, escaped := strings.IndexByte(text[i+1:], '"')+i+1, false
+			if j > i && strings.IndexByte(text[i+1:j], '\\') >= 0 {
+				escaped = true
+				for j = i + 1; j < len(text) && text[j] != '"'; j++ {
+					if text[j] == '\\' {
+						j++
+					}
 				}
 			}
-			if j >= len(text) {
+			if j <= i || j >= len(text) {
 				return fmt.Errorf("unterminated string in %.40q", text)
 			}
 			out[n] = jsonValue{s: text[i+1 : j]}
@@ -727,6 +926,61 @@ func parseSQLiteTime(s string) (time.Time, error) {
 		}
 	}
 	return t.UTC(), err
+}
+
+// feedTimes reads the times of feed rows as parseSQLiteTime does, keeping the last two
+// dates read: the rows of a feed come in order of start, a few dates for many rows (and
+// often another one for their changes).
+type feedTimes struct {
+	date [2]string // "2006-01-02"
+	day  [2]int64  // its days since 1970
+	last int       // the slot read last
+}
+
+func (c *feedTimes) parse(s string) (time.Time, error) {
+	if len(s) < 25 || s[10] != ' ' || s[13] != ':' || s[16] != ':' || !strings.HasSuffix(s, "+00:00") {
+		return parseSQLiteTime(s)
+	}
+	k := c.last
+	if s[:10] != c.date[k] {
+		if k ^= 1; s[:10] != c.date[k] {
+			t, ok := parseUTCTime(s[:10] + " 00:00:00+00:00")
+			if !ok {
+				return parseSQLiteTime(s)
+			}
+			c.date[k], c.day[k] = strings.Clone(s[:10]), t.Unix()/86400
+		}
+		c.last = k
+	}
+	h, mi, sec := digits2(s[11:13]), digits2(s[14:16]), digits2(s[17:19])
+	ns := 0
+	if frac := s[19 : len(s)-6]; frac != "" {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return parseSQLiteTime(s)
+		}
+		for _, ch := range []byte(frac[1:]) {
+			if ch < '0' || ch > '9' {
+				return parseSQLiteTime(s)
+			}
+			ns = ns*10 + int(ch-'0')
+		}
+		for k := len(frac) - 1; k < 9; k++ {
+			ns *= 10
+		}
+	}
+	if h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 {
+		return parseSQLiteTime(s)
+	}
+	return time.Unix(c.day[k]*86400+int64(h*3600+mi*60+sec), int64(ns)).UTC(), nil
+}
+
+// digits2 reads two decimal digits (-1 when they are not).
+func digits2(s string) int {
+	a, b := s[0]-'0', s[1]-'0'
+	if a > 9 || b > 9 {
+		return -1
+	}
+	return int(a)*10 + int(b)
 }
 
 // parseUTCTime reads "2006-01-02 15:04:05[.fraction]+00:00".

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,6 +46,35 @@ func TestStoreEachFeedReservation(t *testing.T) {
 		if _, err := s.SQL().Exec("UPDATE reservations SET series_id = 'ser1', recurrence_id = starts_at WHERE title = ?", "长会"); err != nil {
 			t.Fatal(err)
 		}
+		// Texts that JSON escapes or that hold the separator of SQLite's joined columns
+		// (feedJoined), and times with a fraction and in the forms SQLite's date
+		// functions write.
+		odd, err := s.Reservations(ctx, models.Filter{RoomIDs: []string{"duowei"}, From: start.Add(3 * 24 * time.Hour), To: start.Add(8 * 24 * time.Hour)})
+		if err != nil || len(odd) < 3 {
+			t.Fatalf("Reservations() = %d rows, %v", len(odd), err)
+		}
+		if _, err := s.SQL().Exec("UPDATE reservations SET title = ?, description = ?, organizer_name = ?, updated_at = ? WHERE id = ?",
+			"周会 \"复盘\" \\ 第一季度\n\x00\t🎉", "议程\u2028一、二\r\n三 \\\"", `王"五`, start.Add(-time.Hour+250*time.Millisecond), odd[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		// Two more at the same start, the separator in the later one's texts: the rows
+		// from it on are read again, and those read before it at its start not twice.
+		for i, room := range []string{"sk-tianyuan", "sh-waitan"} {
+			r := res(room, odd[0].Start, time.Hour, models.BackendOA, models.OriginBridge)
+			if i == 1 {
+				r.Description = "一\x1f二"
+			}
+			if _, _, err := s.Book(ctx, r, nil, nil); err != nil {
+				t.Fatalf("Book() = %v", err)
+			}
+		}
+		if s.Dialect() == models.DialectSQLite {
+			for i, v := range []string{"2023-04-10T07:00:00Z", "2023-04-10 07:00:00.25"} {
+				if _, err := s.SQL().Exec("UPDATE reservations SET created_at = ? WHERE id = ?", v, odd[i+1].ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		feedFields := func(r models.Reservation) models.Reservation {
 			r.RemoteID, r.IdempotencyKey, r.OrganizerRef, r.LongSpan = nil, nil, "", false
 			r.SetReason(models.Reason{})
@@ -68,8 +99,67 @@ func TestStoreEachFeedReservation(t *testing.T) {
 			}); err != nil {
 				t.Fatalf("EachFeedReservation(%v) = %v", roomSet, err)
 			}
+			// In order of start; rows sharing one in any order.
+			byStart := func(a, b models.Reservation) int { return a.Start.Compare(b.Start) }
+			if !slices.IsSortedFunc(got, byStart) {
+				t.Errorf("EachFeedReservation(%v) not in order of start", roomSet)
+			}
+			byStartID := func(a, b models.Reservation) int {
+				if c := byStart(a, b); c != 0 {
+					return c
+				}
+				return strings.Compare(a.ID, b.ID)
+			}
+			slices.SortFunc(want, byStartID)
+			slices.SortFunc(got, byStartID)
 			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" || (roomSet == nil && len(got) < 40) {
 				t.Errorf("EachFeedReservation(%v) = %d rows, Reservations %d (-want +got):\n%s", roomSet, len(got), len(want), diff)
+			}
+		}
+	})
+}
+
+// FeedSplitsAt finds the same cuts as FeedSplits whichever middle the count names and
+// however far each offset is from the first row, the middle and the last; CountFeedRows
+// counts the rows CountFeedReservations does, on both sides of the middle.
+func TestStoreFeedSplitsAt(t *testing.T) {
+	c := newClock()
+	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+		seeded(t, s)
+		ctx := context.Background()
+		start := time.Date(2023, 4, 11, 0, 0, 0, 0, time.UTC)
+		rooms := []string{"duowei", "sk-tianyuan", "sh-waitan"}
+		for i := 0; i < 24; i++ {
+			r := res(rooms[i%3], start.Add(time.Duration(i)*7*time.Hour), time.Hour, models.BackendOA, models.OriginBridge)
+			if _, _, err := s.Book(ctx, r, nil, nil); err != nil {
+				t.Fatalf("Book() = %v", err)
+			}
+		}
+		from, to := start.Add(models.ShortSpan), start.Add(8*24*time.Hour)
+		n, err := s.CountFeedReservations(ctx, nil, from, to)
+		if err != nil || n != 24 {
+			t.Fatalf("CountFeedReservations() = %d, %v; want 24", n, err)
+		}
+		count, err := s.CountFeedRows(ctx, nil, from, to)
+		if err != nil || count.N != n || count.Before == 0 || count.Before == n {
+			t.Fatalf("CountFeedRows() = %+v, %v; want %d rows on both sides of the middle", count, err, n)
+		}
+		offsets := make([]int, n+1)
+		for i := range offsets {
+			offsets[i] = i
+		}
+		want, err := s.FeedSplits(ctx, nil, from, to, offsets)
+		if err != nil || len(want) != n {
+			t.Fatalf("FeedSplits() = %v, %v; want %d cuts", want, err, n)
+		}
+		for _, mid := range []time.Time{count.Mid, want[5], want[5].Add(time.Minute), want[n-1]} {
+			before, err := s.CountFeedReservations(ctx, nil, from, mid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := models.FeedCount{N: n, Before: before, Mid: mid}
+			if got, err := s.FeedSplitsAt(ctx, nil, from, to, c, offsets); err != nil || !slices.EqualFunc(got, want, time.Time.Equal) {
+				t.Errorf("FeedSplitsAt(%+v) = %v, %v; want %v", c, got, err, want)
 			}
 		}
 	})

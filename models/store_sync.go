@@ -41,7 +41,8 @@ type ApplyResult struct {
 	// nothing for rooms that had reservations (see ApplyOptions.Force).
 	Guarded int
 	// Deferred counts listings not imported because they match a bridge booking whose
-	// write is still waiting for its outcome.
+	// write is still waiting for its outcome, or are the old booking of a reservation
+	// that moved and whose release is still to run (see releasing).
 	Deferred int
 }
 
@@ -145,6 +146,7 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 		for _, u := range unsent {
 			inFlight[slotKey(u.RoomID, u.Start, u.End)] = true
 		}
+		var added []Reservation
 		for _, rm := range apply {
 			var r *Reservation // nil: applyOne looks it up by remote id
 			if old := byRemote[rm.RemoteID]; old != nil {
@@ -152,12 +154,20 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 					r = cur
 				}
 			}
-			created, updated, deferred, err := s.applyOne(tx, b, rm, r, inFlight, mark, now, touched)
+			n, updated, deferred, err := s.applyOne(tx, b, rm, r, inFlight, mark, now, touched)
 			if err != nil {
 				return err
 			}
-			res.Created, res.Updated, res.Deferred = res.Created+created, res.Updated+updated, res.Deferred+deferred
+			if n != nil {
+				added = append(added, *n)
+			}
+			res.Updated, res.Deferred = res.Updated+updated, res.Deferred+deferred
 		}
+		created, held, err := s.importNative(tx, b, added, touched)
+		if err != nil {
+			return err
+		}
+		res.Created, res.Deferred = created, res.Deferred+held
 		var gone []*Reservation
 		for _, id := range goneIDs {
 			if r := current[id]; r != nil && goneNow(r) {
@@ -198,35 +208,100 @@ func setKeys(m map[string]bool) []string {
 }
 
 // applyOne brings one listing into the table: r is its reservation when already known
-// (nil: looked up by remote id here). It returns 1 in the count that applies and adds the
+// (nil: looked up by remote id here, locked). A listing no reservation holds comes back
+// as the native reservation it would become (n), for the caller to hand to importNative
+// with the others; otherwise applyOne returns 1 in the count that applies and adds the
 // rooms it changed to touched.
-func (s *Store) applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[string]bool, mark readMark, now time.Time, touched map[string]bool) (created, updated, deferred int, err error) {
+func (s *Store) applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[string]bool, mark readMark, now time.Time, touched map[string]bool) (n *Reservation, updated, deferred int, err error) {
 	if r == nil {
 		var found Reservation
 		if err := s.forUpdate(tx).Where("backend = ? AND remote_id = ?", b, rm.RemoteID).Limit(1).Find(&found).Error; err != nil {
-			return 0, 0, 0, err
+			return nil, 0, 0, err
 		}
 		if found.ID != "" {
 			r = &found
 		}
 	}
 	if r == nil && inFlight[slotKey(rm.RoomID, rm.Start, rm.End)] {
-		return 0, 0, 1, nil
+		return nil, 0, 1, nil
 	}
 	if r == nil {
-		n := newNative(b, rm, now)
-		touched[n.RoomID] = true
-		return 1, 0, 0, tx.Create(&n).Error
+		native := newNative(b, rm, now)
+		return &native, 0, 0, nil
 	}
 	oldRoom := r.RoomID
 	if mark.newer(r) || !syncChanges(r, rm) {
-		return 0, 0, 0, nil
+		return nil, 0, 0, nil
 	}
 	touched[oldRoom], touched[r.RoomID] = true, true
 	r.Sequence++
 	r.UpdatedAt = now
 	r.normalize()
-	return 0, 1, 0, tx.Save(r).Error
+	return nil, 1, 0, tx.Save(r).Error
+}
+
+// importNative inserts added, the backend bookings of b no reservation holds (looked up
+// by remote id, locked, in tx before), as native reservations, except those a pending
+// release still names (see releasing): it returns how many it inserted and how many it
+// left out, and adds the rooms it changed to touched.
+func (s *Store) importNative(tx *gorm.DB, b Backend, added []Reservation, touched map[string]bool) (created, held int, err error) {
+	if len(added) == 0 {
+		return 0, 0, nil
+	}
+	ids := make([]string, len(added))
+	for i := range added {
+		ids[i] = added[i].Remote()
+	}
+	out, err := s.releasing(tx, b, ids)
+	if err != nil || len(out) == len(ids) {
+		return 0, len(out), err
+	}
+	keep := added[:0:0]
+	for _, n := range added {
+		if !out[n.Remote()] {
+			keep = append(keep, n)
+			touched[n.RoomID] = true
+		}
+	}
+	if len(keep) == 0 {
+		return 0, len(added), nil
+	}
+	return len(keep), len(added) - len(keep), tx.CreateInBatches(keep, 50).Error
+}
+
+// releasing returns which of ids, backend ids of b, a pending cancel job still names.
+// When a reservation moves (a reschedule, a conflict's move or migration, an occurrence
+// of a series released by a cancel job of its own) it lets go of its backend id at once,
+// and a cancel job
+// carrying that id releases the old booking, usually after the new one is made, which
+// may take long while the new slot's backend is down. Until then the backend still lists
+// the old booking, which is the moving reservation's and not a booking of someone else:
+// a sync pass does not import it. Once released it is gone from the backend; put back
+// instead (the new slot refused), the reservation takes its id again and the job is
+// dropped. The jobs are read locked where the database locks (MySQL: a locking read
+// sees what is committed, not the transaction's snapshot), after the reservations were
+// looked up by these ids, locked too: a move committed before that look-up is seen here
+// with its release, one in progress made the look-up wait for it, and one that starts
+// later waits for this transaction (the look-up found and locked the reservation).
+func (s *Store) releasing(tx *gorm.DB, b Backend, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for start := 0; start < len(ids); start += chunk {
+		// Kind and state are judged here, not in the query: a condition on state would
+		// let the planner pick outbox_due and read every pending job; a backend id has
+		// a job or two.
+		var part []Job
+		err := s.forUpdate(tx).Select("remote_id", "kind", "state").Where("backend = ? AND remote_id IN ?",
+			b, ids[start:min(start+chunk, len(ids))]).Find(&part).Error
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range part {
+			if j.Kind == JobCancel && j.State == JobPending {
+				out[j.RemoteID] = true
+			}
+		}
+	}
+	return out, nil
 }
 
 // newNative is the reservation a backend booking the bridge does not know becomes.
@@ -253,10 +328,17 @@ func (s *Store) ApplyRemote(ctx context.Context, b Backend, rm Remote, readAt ti
 		}
 		inFlight := map[string]bool{slotKey(rm.RoomID, rm.Start, rm.End): unsent > 0}
 		touched := map[string]bool{}
-		var err error
-		res.Created, res.Updated, res.Deferred, err = s.applyOne(tx, b, rm, nil, inFlight, readMark{at: readAt}, now, touched)
+		n, updated, deferred, err := s.applyOne(tx, b, rm, nil, inFlight, readMark{at: readAt}, now, touched)
 		if err != nil {
 			return err
+		}
+		res.Updated, res.Deferred = updated, deferred
+		if n != nil {
+			created, held, err := s.importNative(tx, b, []Reservation{*n}, touched)
+			if err != nil {
+				return err
+			}
+			res.Created, res.Deferred = created, held
 		}
 		return s.touchRooms(tx, setKeys(touched)...)
 	})

@@ -104,8 +104,6 @@ func (s *Store) ApplyChanges(ctx context.Context, b Backend, remotes []Remote, g
 					continue
 				}
 				added = append(added, newNative(b, rm, now))
-				touched[rm.RoomID] = true
-				res.Created++
 				continue
 			}
 			_, updated, _, err := s.applyOne(tx, b, rm, r, inFlight, mark, now, touched)
@@ -114,11 +112,11 @@ func (s *Store) ApplyChanges(ctx context.Context, b Backend, remotes []Remote, g
 			}
 			res.Updated += updated
 		}
-		if len(added) > 0 {
-			if err := tx.CreateInBatches(added, 50).Error; err != nil {
-				return err
-			}
+		created, held, err := s.importNative(tx, b, added, touched)
+		if err != nil {
+			return err
 		}
+		res.Created, res.Deferred = created, res.Deferred+held
 		for _, id := range gone {
 			r := byRemote[id]
 			if r == nil || seen[id] || !r.Status.Holds() || mark.newer(r) {

@@ -1,0 +1,170 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"roombridge/models"
+)
+
+// TestLiveSyncLeavesReleasingBookingAlone: a booking rescheduled into the other system
+// while that system refuses every booking (a server error, retried) keeps its old
+// backend booking until the new one is made, and a sync pass of the old system reads
+// it there. The pass does not import it as a booking of its own: it is the user's
+// booking on its way out, and a native copy would show the meeting twice in feeds,
+// availability and the day grid. Once the new system is back, the new booking is made,
+// the old one released, and a pass finds nothing to import either.
+func TestLiveSyncLeavesReleasingBookingAlone(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		from, to int // days: 14 is the OA's, 20 DingTalk's
+		pass     func(r *liveRig) (models.SyncSummary, error)
+	}{
+		{"OA pass", 14, 20, func(r *liveRig) (models.SyncSummary, error) { return r.oaSync.Pass(context.Background(), false) }},
+		{"DingTalk room schedules", 20, 14, func(r *liveRig) (models.SyncSummary, error) { return r.dtSync.Pass(context.Background(), false) }},
+		{"DingTalk changes", 20, 14, func(r *liveRig) (models.SyncSummary, error) { return r.dtSync.DeltaPass(context.Background()) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			eachLive(t, func(t *testing.T, r *liveRig) {
+				ctx := context.Background()
+				// The organizer's calendar is read by changes too (it holds the booking).
+				r.dt.Calendars = []string{"admin", r.zhangsan.ID}
+				b, err := r.svc.Book(ctx, r.zhangsan, req("duowei", at(tt.from, 10), time.Hour), "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.drain(t)
+				old := mustGet(t, r.rig, b.ID)
+				if old.Status != models.StatusConfirmed || old.Remote() == "" {
+					t.Fatalf("booking = %s held as %q, want confirmed", old.Status, old.Remote())
+				}
+				recover := refusalCase{backend: routingOwner(tt.to)}.failCreates(r)
+				if _, err := r.svc.Reschedule(ctx, r.zhangsan, b.ID, req("duowei", at(tt.to, 10), time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+				r.drain(t)
+				r.clock.Add(time.Minute)
+				sum, err := tt.pass(r)
+				if err != nil {
+					t.Fatalf("pass = %+v, %v", sum, err)
+				}
+				if sum.Created != 0 {
+					t.Errorf("pass while the old booking waits for its release = %+v, want nothing imported", sum)
+				}
+				if copy, err := r.store.ReservationByRemote(ctx, old.Backend, old.Remote()); err == nil {
+					t.Errorf("the old booking %s became reservation %s (%s, %s, %s at %s)", old.Remote(), copy.ID, copy.Origin, copy.Status,
+						copy.OrganizerName, copy.Start.In(shanghai).Format("01-02 15:04"))
+				}
+				if got := holdingDuowei(t, r); !slices.Equal(got, []string{fmt.Sprintf("bridge pending 04-%02d 10:00", tt.to)}) {
+					t.Errorf("reservations holding duowei during the reschedule = %v, want only the booking, pending at its new slot", got)
+				}
+
+				recover()
+				r.clock.Add(2 * time.Minute)
+				r.drain(t)
+				r.clock.Add(time.Minute)
+				if sum, err := tt.pass(r); err != nil || sum.Created != 0 {
+					t.Errorf("pass after the release = %+v, %v; want nothing imported", sum, err)
+				}
+				if got := holdingDuowei(t, r); !slices.Equal(got, []string{fmt.Sprintf("bridge confirmed 04-%02d 10:00", tt.to)}) {
+					t.Errorf("reservations holding duowei after the reschedule = %v, want only the booking, confirmed at its new slot", got)
+				}
+				want := []string{fmt.Sprintf("%s 04-%02d 10:00–11:00 bridge", routingOwner(tt.to), tt.to)}
+				if diff := cmp.Diff(want, liveSlots(r)); diff != "" {
+					t.Errorf("the fakes hold (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}
+
+// routingOwner is the system that owns day of the test month in the rigs' routing.
+func routingOwner(day int) models.Backend {
+	if day >= 17 {
+		return models.BackendDingTalk
+	}
+	return models.BackendOA
+}
+
+// holdingDuowei lists the reservations holding duowei as "origin status 01-02 15:04",
+// sorted.
+func holdingDuowei(t *testing.T, r *liveRig) []string {
+	t.Helper()
+	return holding(t, r, "duowei")
+}
+
+// holding lists the reservations holding room as "origin status 01-02 15:04", sorted.
+func holding(t *testing.T, r *liveRig, room string) []string {
+	t.Helper()
+	all, err := r.store.Reservations(context.Background(), models.Filter{RoomIDs: []string{room}, Statuses: models.HoldingStatuses})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, x := range all {
+		out = append(out, fmt.Sprintf("%s %s %s", x.Origin, x.Status, x.Start.In(shanghai).Format("01-02 15:04")))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestLiveSyncLeavesMovedConflictSideAlone: an admin resolves a conflict by moving one
+// side to another room while its system refuses every booking (a server error,
+// retried). Until the new booking is made the old one stays, no longer the
+// reservation's, and a sync pass leaves it alone. Imported again as a native booking it
+// would reopen the conflict the move resolved; it would not even be imported: its
+// native UID is the moved side's own, and the whole pass failed on it.
+func TestLiveSyncLeavesMovedConflictSideAlone(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		det := r.detector(t)
+		admin, _ := r.store.User(ctx, "admin")
+		oaID, err := r.oaFake.AddNative("-6718304221187342101", "lisi", at(14, 10), at(14, 11), "李四直接预订")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.dtFake.AddNative("union-wangwu", "dt-sk-tianyuan", "王五直接预订", at(14, 10), at(14, 11)); err != nil {
+			t.Fatal(err)
+		}
+		syncBoth(t, r, r.oaSync, r.dtSync)
+		det.DetectSince(ctx, time.Time{})
+		c := r.onlyConflict(t, models.ConflictFilter{Status: models.ConflictOpen})
+		side, err := r.store.ReservationByRemote(ctx, models.BackendOA, oaID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts, err := r.svc.MoveOptions(ctx, side.ID)
+		if err != nil || len(opts) == 0 {
+			t.Fatalf("MoveOptions() = %v, %v; want rooms", opts, err)
+		}
+		recover := refusalCase{backend: models.BackendOA}.failCreates(r)
+		if _, err := r.svc.Resolve(ctx, admin, c.ID, models.Resolution{Action: "move", Reservation: side.ID, RoomID: opts[0].ID}); err != nil {
+			t.Fatal(err)
+		}
+		r.drain(t)
+		syncBoth(t, r, r.oaSync, r.dtSync)
+		det.DetectSince(ctx, time.Time{})
+		if copy, err := r.store.ReservationByRemote(ctx, models.BackendOA, oaID); err == nil {
+			t.Errorf("the moved side's old booking became reservation %s (%s, %s in %s)", copy.ID, copy.Origin, copy.Status, copy.RoomID)
+		}
+		if cs, err := r.store.Conflicts(ctx, models.ConflictFilter{Status: models.ConflictOpen}); err != nil || len(cs) != 0 {
+			t.Errorf("open conflicts while the move waits = %d, %v; want none", len(cs), err)
+		}
+
+		recover()
+		r.clock.Add(2 * time.Minute)
+		r.drain(t)
+		syncBoth(t, r, r.oaSync, r.dtSync)
+		if got := mustGet(t, r.rig, side.ID); got.Status != models.StatusConfirmed || got.RoomID != opts[0].ID {
+			t.Errorf("moved side = %s in %s, want confirmed in %s", got.Status, got.RoomID, opts[0].ID)
+		}
+		if got := holding(t, r, "sk-tianyuan"); !slices.Equal(got, []string{"native confirmed 04-14 10:00"}) {
+			t.Errorf("reservations holding sk-tianyuan after the move = %v, want only the DingTalk side", got)
+		}
+	})
+}

@@ -1,0 +1,145 @@
+package models_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"roombridge/models"
+	"roombridge/models/modelstest"
+)
+
+// movingBooking books a bridge reservation in the OA at start, held there as remote,
+// and returns it with a change that moves it four hours later: it lets go of remote and
+// queues a create of the new slot and, after it, the release of remote.
+func movingBooking(t *testing.T, s *models.Store, start time.Time, remote string) (models.Reservation, models.Change) {
+	t.Helper()
+	ctx := context.Background()
+	r := book(t, s, res("duowei", start, time.Hour, models.BackendOA, models.OriginBridge))
+	jobs, err := s.Jobs(ctx, r.ID)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("Jobs() = %v, %v", jobs, err)
+	}
+	if err := s.FinishJob(ctx, models.JobResult{Job: jobs[0], State: models.JobDone, Update: func(x *models.Reservation) bool {
+		x.RemoteID, x.Status = &remote, models.StatusConfirmed
+		return true
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	move := models.Change{Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+		x.Start, x.End = x.Start.Add(4*time.Hour), x.End.Add(4*time.Hour)
+		x.Status, x.RemoteID = models.StatusPending, nil
+		x.Sequence++
+		return []models.Job{
+			{ReservationID: x.ID, Kind: models.JobCreate, Backend: models.BackendOA},
+			{ReservationID: x.ID, Kind: models.JobCancel, Backend: models.BackendOA, RemoteID: remote},
+		}, nil, nil
+	}}
+	return r, move
+}
+
+// A reservation that moved lets go of its backend id at once; its old backend booking
+// stays until the release queued with the move runs. Sync passes (full, by changes, by
+// one event) that read the old booking meanwhile do not import it as a native
+// reservation; once the release has run, a listing of it is an ordinary booking again.
+func TestSyncLeavesBookingBeingReleasedAlone(t *testing.T) {
+	c := newClock()
+	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		start := c.Now().Add(48 * time.Hour)
+		r, move := movingBooking(t, s, start, "-7")
+		if _, err := s.Update(ctx, r.ID, move); err != nil {
+			t.Fatal(err)
+		}
+		old := models.Remote{RemoteID: "-7", RoomID: "duowei", Start: start, End: start.Add(time.Hour), Title: "周会", OrganizerName: "张三", Status: models.StatusConfirmed}
+		other := models.Remote{RemoteID: "-8", RoomID: "duowei", Start: start.Add(24 * time.Hour), End: start.Add(25 * time.Hour), Title: "别的会", Status: models.StatusConfirmed}
+		c.Add(time.Minute)
+		opts := models.ApplyOptions{From: c.Now().Add(-time.Hour), To: c.Now().Add(30 * 24 * time.Hour), Rooms: []string{"duowei"}, ReadAt: c.Now()}
+		passes := []struct {
+			name  string
+			apply func() (models.ApplyResult, error)
+		}{
+			{"ApplySync", func() (models.ApplyResult, error) {
+				return s.ApplySync(ctx, models.BackendOA, []models.Remote{old, other}, opts)
+			}},
+			{"ApplyChanges", func() (models.ApplyResult, error) {
+				return s.ApplyChanges(ctx, models.BackendOA, []models.Remote{old, other}, nil, c.Now(), nil)
+			}},
+			{"ApplyRemote", func() (models.ApplyResult, error) { return s.ApplyRemote(ctx, models.BackendOA, old, c.Now()) }},
+		}
+		for _, p := range passes {
+			got, err := p.apply()
+			if err != nil || got.Deferred != 1 {
+				t.Errorf("%s while the release waits = %+v, %v; want the old booking deferred", p.name, got, err)
+			}
+			if x, err := s.ReservationByRemote(ctx, models.BackendOA, "-7"); err == nil {
+				t.Fatalf("%s imported the old booking as %s (%s, %s)", p.name, x.ID, x.Origin, x.Status)
+			}
+		}
+		if x, err := s.ReservationByRemote(ctx, models.BackendOA, "-8"); err != nil || x.Origin != models.OriginNative {
+			t.Errorf("the other booking = %+v, %v; want it imported", x, err)
+		}
+
+		// The release has run (the backend read above predates it).
+		jobs, err := s.Jobs(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range jobs {
+			if j.State == models.JobPending && j.Kind == models.JobCancel {
+				if err := s.FinishJob(ctx, models.JobResult{Job: j, State: models.JobDone}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if got, err := s.ApplyRemote(ctx, models.BackendOA, old, c.Now()); err != nil || got.Created != 1 {
+			t.Errorf("ApplyRemote after the release = %+v, %v; want it imported", got, err)
+		}
+	})
+}
+
+// A move committed while a sync pass runs, after the pass compared the backend's answer
+// with the table and before its transaction: the transaction finds the reservation
+// without its old id, and the old booking's release, and leaves the booking alone.
+func TestApplySyncLeavesBookingMovedDuringThePassAlone(t *testing.T) {
+	c := newClock()
+	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		start := c.Now().Add(48 * time.Hour)
+		r, move := movingBooking(t, s, start, "-7")
+		c.Add(time.Minute)
+		// The backend lists the booking a minute longer: the pass has to apply it.
+		old := models.Remote{RemoteID: "-7", RoomID: "duowei", Start: start, End: start.Add(61 * time.Minute), Title: "周会", Status: models.StatusConfirmed}
+		var (
+			once  sync.Once
+			moved error
+		)
+		s.Trace(func(sql string) {
+			if strings.Contains(sql, "remote_id IS NOT NULL") {
+				once.Do(func() {
+					s.Trace(nil)
+					_, moved = s.Update(ctx, r.ID, move)
+				})
+			}
+		})
+		got, err := s.ApplySync(ctx, models.BackendOA, []models.Remote{old},
+			models.ApplyOptions{From: c.Now().Add(-time.Hour), To: c.Now().Add(30 * 24 * time.Hour), Rooms: []string{"duowei"}, ReadAt: c.Now()})
+		s.Trace(nil)
+		if moved != nil {
+			t.Fatalf("the move during the pass: %v", moved)
+		}
+		if err != nil || got.Created != 0 || got.Deferred != 1 {
+			t.Errorf("ApplySync() = %+v, %v; want the old booking deferred", got, err)
+		}
+		if x, err := s.ReservationByRemote(ctx, models.BackendOA, "-7"); err == nil {
+			t.Errorf("the pass imported the old booking as %s (%s, %s)", x.ID, x.Origin, x.Status)
+		}
+		if x, err := s.Reservation(ctx, r.ID); err != nil || x.Status != models.StatusPending || !x.Start.Equal(start.Add(4*time.Hour)) {
+			t.Errorf("the moved reservation = %s at %s, %v; want pending at its new slot", x.Status, x.Start, err)
+		}
+	})
+}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"roombridge/bridge/dingtalk/dingtalkfake"
+	"roombridge/bridge/oa/seeyonfake"
 	"roombridge/models"
 )
 
@@ -167,4 +169,106 @@ func TestLiveSyncLeavesMovedConflictSideAlone(t *testing.T) {
 			t.Errorf("reservations holding sk-tianyuan after the move = %v, want only the DingTalk side", got)
 		}
 	})
+}
+
+// TestLiveSyncAfterMovedConflictSideReleaseFailed: an admin resolves a conflict by
+// moving one side, found directly in its system, to another room; the new booking is
+// made, but the system refuses to release the old one and the release gives up. The old
+// booking still holds its room there. Sync passes of that system do not fail on it (it
+// was imported under the moved side's UID and failed the whole pass, every pass after):
+// they import it as a native booking of its own, the moved side keeps its UID and its
+// new booking, and the conflict with the other side is open again for an admin.
+func TestLiveSyncAfterMovedConflictSideReleaseFailed(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		moved  models.Backend
+		refuse func(r *liveRig)
+		passes func(r *liveRig) []func() (models.SyncSummary, error)
+	}{
+		{"OA side", models.BackendOA,
+			func(r *liveRig) {
+				r.oaFake.SetFault(seeyonfake.Fault{Endpoint: "cancelMeetRoomApp", Kind: seeyonfake.FaultErrorMsg, Msg: "会议室申请不允许撤销"})
+			},
+			func(r *liveRig) []func() (models.SyncSummary, error) {
+				return []func() (models.SyncSummary, error){func() (models.SyncSummary, error) { return r.oaSync.Pass(context.Background(), false) }}
+			}},
+		{"DingTalk side", models.BackendDingTalk,
+			func(r *liveRig) {
+				r.dtFake.SetFault(dingtalkfake.Fault{Kind: dingtalkfake.FaultPermissionDenied, API: dingtalkfake.APIRemoveMeetingRooms})
+			},
+			func(r *liveRig) []func() (models.SyncSummary, error) {
+				return []func() (models.SyncSummary, error){
+					func() (models.SyncSummary, error) { return r.dtSync.DeltaPass(context.Background()) },
+					func() (models.SyncSummary, error) { return r.dtSync.Pass(context.Background(), false) },
+				}
+			}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			eachLive(t, func(t *testing.T, r *liveRig) {
+				ctx := context.Background()
+				r.dt.Calendars = []string{"admin", "wangwu"}
+				det := r.detector(t)
+				admin, _ := r.store.User(ctx, "admin")
+				if _, err := r.oaFake.AddNative("-6718304221187342101", "lisi", at(14, 10), at(14, 11), "李四直接预订"); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := r.dtFake.AddNative("union-wangwu", "dt-sk-tianyuan", "王五直接预订", at(14, 10), at(14, 11)); err != nil {
+					t.Fatal(err)
+				}
+				syncBoth(t, r, r.oaSync, r.dtSync)
+				if _, err := r.dtSync.DeltaPass(ctx); err != nil { // the calendars' cursors
+					t.Fatal(err)
+				}
+				det.DetectSince(ctx, time.Time{})
+				c := r.onlyConflict(t, models.ConflictFilter{Status: models.ConflictOpen, Kind: models.KindOverlap})
+				var side models.Reservation
+				for _, s := range c.Sides {
+					if x := mustGet(t, r.rig, s.ReservationID); x.Backend == tt.moved {
+						side = x
+					}
+				}
+				opts, err := r.svc.MoveOptions(ctx, side.ID)
+				if err != nil || len(opts) == 0 {
+					t.Fatalf("MoveOptions() = %v, %v; want rooms", opts, err)
+				}
+				tt.refuse(r)
+				if _, err := r.svc.Resolve(ctx, admin, c.ID, models.Resolution{Action: "move", Reservation: side.ID, RoomID: opts[0].ID}); err != nil {
+					t.Fatal(err)
+				}
+				r.drain(t)
+				jobs, _ := r.store.Jobs(ctx, side.ID)
+				if len(jobs) != 2 || jobs[1].Kind != models.JobCancel || jobs[1].State != models.JobFailed {
+					t.Fatalf("jobs of the moved side = %+v, want its release failed", jobs)
+				}
+				moved := mustGet(t, r.rig, side.ID)
+				if moved.Status != models.StatusConfirmed || moved.RoomID != opts[0].ID {
+					t.Fatalf("moved side = %s in %s, want confirmed in %s", moved.Status, moved.RoomID, opts[0].ID)
+				}
+				for i, pass := range tt.passes(r) {
+					r.clock.Add(time.Minute)
+					if sum, err := pass(); err != nil || sum.Errors != 0 {
+						t.Errorf("pass %d after the release failed = %+v, %v; want it to apply", i, sum, err)
+					}
+				}
+				copy, err := r.store.ReservationByRemote(ctx, side.Backend, side.Remote())
+				if err != nil {
+					t.Fatalf("the old booking of the moved side is not in the table: %v", err)
+				}
+				if copy.ID == side.ID || copy.UID == side.UID || copy.Origin != models.OriginNative || copy.RoomID != side.RoomID || !copy.Status.Holds() {
+					t.Errorf("the old booking = %s uid %s (%s %s in %s); want a native booking of its own in %s", copy.ID, copy.UID, copy.Origin, copy.Status, copy.RoomID, side.RoomID)
+				}
+				if got := mustGet(t, r.rig, side.ID); got.UID != side.UID || got.Status != models.StatusConfirmed || got.RoomID != opts[0].ID {
+					t.Errorf("moved side = uid %s %s in %s, want its UID, confirmed in %s", got.UID, got.Status, got.RoomID, opts[0].ID)
+				}
+				if got := holding(t, r, "sk-tianyuan"); !slices.Equal(got, []string{"native confirmed 04-14 10:00", "native confirmed 04-14 10:00"}) {
+					t.Errorf("reservations holding sk-tianyuan = %v, want the old booking and the other side", got)
+				}
+				det.DetectSince(ctx, time.Time{})
+				open, err := r.store.Conflicts(ctx, models.ConflictFilter{Status: models.ConflictOpen, Kind: models.KindOverlap, Reservation: copy.ID})
+				if err != nil || len(open) != 1 {
+					t.Errorf("open overlap conflicts of the old booking = %d, %v; want one, for an admin", len(open), err)
+				}
+			})
+		})
+	}
 }

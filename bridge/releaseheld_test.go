@@ -272,3 +272,86 @@ func TestLiveSyncAfterMovedConflictSideReleaseFailed(t *testing.T) {
 		})
 	}
 }
+
+// TestLiveSyncLeavesReleasedOccurrencesAlone: a series changed from one of its DingTalk
+// occurrences on cuts its recurring event before that occurrence (a series_cancel job)
+// and releases the occurrences left in an older recurring event of the series (a
+// series_prune job); the occurrences that move let go of their ids at once. While
+// DingTalk is down those jobs wait, and the room schedules still list the old
+// occurrences: a pass leaves them alone (it imported each as a phantom native booking
+// at the old time). Once DingTalk is back, the occurrences are released and nothing
+// is imported either.
+func TestLiveSyncLeavesReleasedOccurrencesAlone(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		older  bool // split the recurring event first, so that a prune job runs too
+		from   int
+		scope  models.Scope
+		newDTs int // DingTalk occurrences of the series afterwards
+	}{
+		{"cut: following from 05-01", false, 4, models.ScopeFollowing, 6},
+		{"cut: all", false, 0, models.ScopeAll, 6},
+		{"cut and prune: all, with an older event", true, 0, models.ScopeAll, 6},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			eachLive(t, func(t *testing.T, r *liveRig) {
+				ctx := context.Background()
+				oaSync, dtSync := seriesRig(t, r)
+				got := bookMondays(t, r) // 04-03, 04-10 in the OA; 04-17 to 05-22 one DingTalk event
+				rows := occurrencesAt(t, r, got.Series.ID)
+				if tt.older {
+					may1 := rows[4]
+					if _, err := r.svc.EditSeries(ctx, r.zhangsan, may1.ID, models.ScopeFollowing,
+						models.BookingRequest{RoomID: "duowei", Title: "项目周会", Start: may1.Start.Add(4 * time.Hour), End: may1.End.Add(4 * time.Hour)}, ""); err != nil {
+						t.Fatal(err)
+					}
+					r.drain(t)
+					syncBoth(t, r, oaSync, dtSync)
+					rows = occurrencesAt(t, r, got.Series.ID)
+				}
+				for _, api := range []string{dingtalkfake.APIPatchEvent, dingtalkfake.APIDeleteEvent, dingtalkfake.APICreateEvent} {
+					r.dtFake.SetFault(dingtalkfake.Fault{Kind: dingtalkfake.FaultServerError, API: api})
+				}
+				occ := rows[tt.from]
+				st := occ.Start.Add(2 * time.Hour)
+				if _, err := r.svc.EditSeries(ctx, r.zhangsan, occ.ID, tt.scope, models.BookingRequest{RoomID: "duowei", Title: "项目周会", Start: st, End: st.Add(time.Hour)}, ""); err != nil {
+					t.Fatal(err)
+				}
+				r.drain(t)
+				r.clock.Add(time.Minute)
+				sum, err := dtSync.Pass(ctx, false)
+				if err != nil || sum.Created != 0 {
+					t.Errorf("DingTalk pass while the old occurrences wait for their release = %+v, %v; want nothing imported", sum, err)
+				}
+				if n := natives(t, r); len(n) != 0 {
+					t.Errorf("native reservations while the release waits: %v; want none", n)
+				}
+
+				r.dtFake.ClearFaults()
+				r.clock.Add(2 * time.Minute)
+				r.drain(t)
+				syncBoth(t, r, oaSync, dtSync)
+				if n := natives(t, r); len(n) != 0 {
+					t.Errorf("native reservations after the release: %v; want none", n)
+				}
+				if _, dt := held(t, r); dt != tt.newDTs {
+					t.Errorf("after the change the room holds %d DingTalk occurrences, want %d", dt, tt.newDTs)
+				}
+			})
+		})
+	}
+}
+
+// natives lists the native reservations holding duowei as "backend 01-02 15:04".
+func natives(t *testing.T, r *liveRig) []string {
+	t.Helper()
+	all, err := r.store.Reservations(context.Background(), models.Filter{RoomIDs: []string{"duowei"}, Statuses: models.HoldingStatuses, Origin: models.OriginNative})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, x := range all {
+		out = append(out, fmt.Sprintf("%s %s", x.Backend, x.Start.In(shanghai).Format("01-02 15:04")))
+	}
+	return out
+}

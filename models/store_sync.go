@@ -430,6 +430,10 @@ func (s *Store) releases(tx *gorm.DB, b Backend, ids []string) (map[string]Relea
 				continue
 			case seen && j.State != JobPending && j.CreatedAt.Before(at[j.RemoteID]):
 				continue
+			case seen && j.State == JobDone && j.CreatedAt.Equal(at[j.RemoteID]):
+				// Queued together (a series' cut and prune both name what moves): the one
+				// that gave up says the booking stayed.
+				continue
 			}
 			out[j.RemoteID] = Release{Job: j.JobID, Kind: j.Kind, State: j.State, Error: j.LastError}
 			at[j.RemoteID] = j.CreatedAt

@@ -355,3 +355,83 @@ func natives(t *testing.T, r *liveRig) []string {
 	}
 	return out
 }
+
+// TestLiveDeltaSyncReadsAgainWhatItLeftAlone: a read of DingTalk's changes finds the old
+// booking of a reservation rescheduled into the OA while the OA is down, and leaves it
+// alone (its release waits for the new booking). DingTalk then refuses the release for
+// good: the booking stays there, holding its room, but it does not change, so no later
+// read of changes reports it again, and its cursor had moved past it. The next read of
+// changes imports it all the same, at no extra metered call: the listings a read (or a
+// pass over the room schedules) left alone are offered again until their outcome is
+// known. When the release runs instead, the read that reports the booking deleted
+// settles it, and nothing is imported.
+func TestLiveDeltaSyncReadsAgainWhatItLeftAlone(t *testing.T) {
+	for _, tt := range []struct {
+		first    string // the pass that finds the old booking first
+		released bool
+	}{{"changes", false}, {"changes", true}, {"room schedules", false}} {
+		released := tt.released
+		t.Run(fmt.Sprintf("%s, released=%v", tt.first, released), func(t *testing.T) {
+			eachLive(t, func(t *testing.T, r *liveRig) {
+				ctx := context.Background()
+				r.dt.Calendars = []string{"admin", r.zhangsan.ID}
+				b, err := r.svc.Book(ctx, r.zhangsan, req("duowei", at(20, 10), time.Hour), "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.drain(t)
+				old := mustGet(t, r.rig, b.ID)
+				recover := refusalCase{backend: models.BackendOA}.failCreates(r)
+				if _, err := r.svc.Reschedule(ctx, r.zhangsan, b.ID, req("duowei", at(14, 10), time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+				r.drain(t)
+				r.clock.Add(time.Minute)
+				if tt.first == "room schedules" {
+					if _, err := r.dtSync.DeltaPass(ctx); err != nil { // the cursors, before the pass
+						t.Fatal(err)
+					}
+					if sum, err := r.dtSync.Pass(ctx, false); err != nil || sum.Created != 0 {
+						t.Fatalf("pass while the release waits = %+v, %v; want the old booking left alone", sum, err)
+					}
+				} else if sum, err := r.dtSync.DeltaPass(ctx); err != nil || sum.Created != 0 {
+					t.Fatalf("read of changes while the release waits = %+v, %v; want the old booking left alone", sum, err)
+				}
+				recover()
+				if !released {
+					r.dtFake.SetFault(dingtalkfake.Fault{Kind: dingtalkfake.FaultPermissionDenied, API: dingtalkfake.APIRemoveMeetingRooms})
+				}
+				r.clock.Add(2 * time.Minute)
+				r.drain(t)
+				r.clock.Add(time.Minute)
+				sum, err := r.dtSync.DeltaPass(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sum.MeteredCalls != 2 {
+					t.Errorf("read of changes = %d metered calls, want 2 (one a calendar)", sum.MeteredCalls)
+				}
+				want := []string{"bridge confirmed 04-14 10:00"}
+				if !released {
+					want = append(want, "native confirmed 04-20 10:00")
+					if sum.Created != 1 {
+						t.Errorf("read of changes after the release failed = %+v; want the old booking imported", sum)
+					}
+					if x, err := r.store.ReservationByRemote(ctx, models.BackendDingTalk, old.Remote()); err != nil || x.Origin != models.OriginNative {
+						t.Errorf("the old booking = %+v, %v; want it native", x, err)
+					}
+				}
+				if got := holdingDuowei(t, r); !slices.Equal(got, want) {
+					t.Errorf("reservations holding duowei = %v, want %v", got, want)
+				}
+				r.clock.Add(time.Minute)
+				if sum, err := r.dtSync.DeltaPass(ctx); err != nil || sum.Created != 0 {
+					t.Errorf("next read of changes = %+v, %v; want nothing more", sum, err)
+				}
+				if v, _ := r.store.State(ctx, models.BackendDingTalk, stateHeld); v != "" {
+					t.Errorf("held listings after the outcome = %s, want none", v)
+				}
+			})
+		})
+	}
+}

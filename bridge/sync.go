@@ -360,6 +360,15 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, erro
 		}
 		before = s.usage.Count()
 	}
+	// A backend read by changes reports a booking this pass leaves alone no more unless
+	// it changes: what the pass leaves alone is kept for those reads (see stateHeld).
+	_, delta := s.source.(DeltaSource)
+	var heldWas string
+	if delta {
+		if _, heldWas, err = s.held(ctx); err != nil {
+			return sum, err
+		}
+	}
 	readAt := s.now()
 	written, err := s.store.WrittenIn(ctx, b, readAt)
 	if err != nil {
@@ -373,6 +382,9 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, erro
 	var applied models.ApplyResult
 	if lerr == nil {
 		applied, err = s.store.ApplySync(ctx, b, remotes, models.ApplyOptions{From: from, To: to, Rooms: ids, Force: force, ReadAt: readAt, Before: written})
+		if err == nil && delta {
+			err = s.keepHeld(ctx, heldWas, remotes, applied.Held)
+		}
 	} else {
 		err = lerr
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"roombridge/models"
 	"roombridge/models/modelstest"
 )
@@ -248,4 +250,71 @@ func TestSyncImportsBookingWhoseReleaseFailed(t *testing.T) {
 			})
 		})
 	}
+}
+
+// ReleasesOf tells, for verify, where the release of each backend booking stands: named
+// by a cancel job, listed by a series job (Job.Releases), or held by a cancelled
+// reservation whose cancel job has not run; pending first, then the latest outcome.
+func TestReleasesOf(t *testing.T) {
+	c := newClock()
+	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		start := c.Now().Add(48 * time.Hour)
+		r, move := movingBooking(t, s, start, "-7")
+		if _, err := s.Update(ctx, r.ID, move); err != nil {
+			t.Fatal(err)
+		}
+		// A cancelled booking still held as -5, its cancel not run yet, with a series
+		// job that lists -11 and -12 (occurrences it cuts off).
+		other := book(t, s, res("duowei", start.Add(24*time.Hour), time.Hour, models.BackendOA, models.OriginBridge))
+		jobs, _ := s.Jobs(ctx, other.ID)
+		five := "-5"
+		if err := s.FinishJob(ctx, models.JobResult{Job: jobs[0], State: models.JobDone, Update: func(x *models.Reservation) bool {
+			x.RemoteID, x.Status = &five, models.StatusConfirmed
+			return true
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		cancelled, err := s.Update(ctx, other.ID, models.Change{Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+			x.Status = models.StatusCancelled
+			x.Sequence++
+			return []models.Job{
+				{ReservationID: x.ID, Kind: models.JobCancel, Backend: models.BackendOA},
+				{ReservationID: x.ID, Kind: models.JobSeriesCancel, Backend: models.BackendOA, Releases: []string{"-11", "-12"}},
+			}, nil, nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := func() map[string]models.JobState {
+			got, err := s.ReleasesOf(ctx, models.BackendOA, []string{"-5", "-7", "-8", "-11", "-12"}, []models.Reservation{cancelled})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]models.JobState{}
+			for id, rel := range got {
+				out[id] = rel.State
+			}
+			return out
+		}
+		want := map[string]models.JobState{"-5": models.JobPending, "-7": models.JobPending, "-11": models.JobPending, "-12": models.JobPending}
+		if diff := cmp.Diff(want, state()); diff != "" {
+			t.Errorf("ReleasesOf() while nothing ran (-want +got):\n%s", diff)
+		}
+		for _, id := range []string{r.ID, other.ID} {
+			js, _ := s.Jobs(ctx, id)
+			for _, j := range js {
+				if j.State == models.JobPending && j.Kind != models.JobCreate {
+					if err := s.FinishJob(ctx, models.JobResult{Job: j, State: models.JobFailed, Error: "refused"}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		want = map[string]models.JobState{"-5": models.JobFailed, "-7": models.JobFailed, "-11": models.JobFailed, "-12": models.JobFailed}
+		if diff := cmp.Diff(want, state()); diff != "" {
+			t.Errorf("ReleasesOf() after they gave up (-want +got):\n%s", diff)
+		}
+	})
 }

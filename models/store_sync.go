@@ -442,14 +442,61 @@ func (s *Store) releases(tx *gorm.DB, b Backend, ids []string) (map[string]Relea
 	return out, nil
 }
 
-// Releases returns where the release of each of ids, backend ids of b, stands, for
-// those a job releases (see releases). Errors: ErrUnavailable.
-func (s *Store) Releases(ctx context.Context, b Backend, ids []string) (map[string]Release, error) {
+// ReleasesOf returns where the release of each of ids, backend ids of b, stands, for
+// those a job releases (roombridge verify): the jobs naming the id (see releases), and,
+// for an id that rows, reservations of b, hold while no longer holding a room
+// (cancelled), the cancel jobs of that reservation and the release jobs of its series.
+// Errors: ErrUnavailable.
+func (s *Store) ReleasesOf(ctx context.Context, b Backend, ids []string, rows []Reservation) (map[string]Release, error) {
+	out := map[string]Release{}
 	if len(ids) == 0 {
-		return map[string]Release{}, nil
+		return out, nil
 	}
-	out, err := s.releases(s.rdb.WithContext(ctx), b, ids)
-	return out, storeErr("read the releases of backend bookings", err)
+	db := s.rdb.WithContext(ctx)
+	out, err := s.releases(db, b, ids)
+	if err != nil {
+		return nil, storeErr("read the releases of backend bookings", err)
+	}
+	asked := map[string]bool{}
+	for _, id := range ids {
+		asked[id] = true
+	}
+	byQueue := map[string][]string{} // job queue (reservation or series id) → remote ids
+	var queues []string
+	for _, r := range rows {
+		if r.Backend != b || r.Remote() == "" || r.Status.Holds() || !asked[r.Remote()] || out[r.Remote()].State == JobPending {
+			continue
+		}
+		for _, q := range []string{r.ID, r.Series()} {
+			if q == "" {
+				continue
+			}
+			if byQueue[q] == nil {
+				queues = append(queues, q)
+			}
+			byQueue[q] = append(byQueue[q], r.Remote())
+		}
+	}
+	for start := 0; start < len(queues); start += chunk {
+		var jobs []Job
+		err := db.Select("id", "reservation_id", "kind", "state", "last_error", "created_at").
+			Where("reservation_id IN ? AND backend = ?", queues[start:min(start+chunk, len(queues))], b).Order("created_at, seq").Find(&jobs).Error
+		if err != nil {
+			return nil, storeErr("read the releases of backend bookings", err)
+		}
+		for _, j := range jobs {
+			if j.Kind != JobCancel && j.Kind != JobSeriesCancel && j.Kind != JobSeriesExclude && j.Kind != JobSeriesPrune ||
+				j.State == JobDone && j.LastError == JobDroppedError {
+				continue
+			}
+			for _, id := range byQueue[j.ReservationID] {
+				if out[id].State != JobPending {
+					out[id] = Release{Job: j.ID, Kind: j.Kind, State: j.State, Error: j.LastError}
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // newNative is the reservation a backend booking the bridge does not know becomes.

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"roombridge/bridge/dingtalk"
 	"roombridge/bridge/dingtalk/dingtalkfake"
 	"roombridge/bridge/oa/seeyonfake"
 	"roombridge/models"
@@ -201,6 +203,25 @@ func TestLiveSyncAfterMovedConflictSideReleaseFailed(t *testing.T) {
 					func() (models.SyncSummary, error) { return r.dtSync.DeltaPass(context.Background()) },
 					func() (models.SyncSummary, error) { return r.dtSync.Pass(context.Background(), false) },
 				}
+			}},
+		{"DingTalk side, Stream event", models.BackendDingTalk,
+			func(r *liveRig) {
+				r.dtFake.SetFault(dingtalkfake.Fault{Kind: dingtalkfake.FaultPermissionDenied, API: dingtalkfake.APIRemoveMeetingRooms})
+			},
+			func(r *liveRig) []func() (models.SyncSummary, error) {
+				return []func() (models.SyncSummary, error){func() (models.SyncSummary, error) {
+					ctx := context.Background()
+					side, err := r.store.Reservations(ctx, models.Filter{Origin: models.OriginBridge})
+					if err != nil || len(side) != 1 {
+						return models.SyncSummary{}, fmt.Errorf("the moved side: %v, %v", side, err)
+					}
+					jobs, err := r.store.Jobs(ctx, side[0].ID)
+					if err != nil || len(jobs) != 2 {
+						return models.SyncSummary{}, fmt.Errorf("its jobs: %v, %v", jobs, err)
+					}
+					data, _ := json.Marshal(dingtalk.CalendarEventChange{EventID: jobs[1].RemoteID, UnionIDs: []string{"union-wangwu"}, ChangeType: "update"})
+					return models.SyncSummary{}, r.dt.HandleEvent(ctx, dingtalk.StreamEvent{Type: dingtalk.EventCalendarChange, ID: "ev-1", At: r.clock.Now(), Data: data})
+				}}
 			}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -88,7 +88,7 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 		// occurrences the change leaves in the recurring event, which it leaves out too
 		// unless the event is cut (then they are made again in the new one).
 		kept, stayIn []time.Time
-		cut, dtNew        bool
+		cut, dtNew   bool
 		// left are the slots the change releases; was is what each moved occurrence was
 		// before, with the job releasing it, for putting it back if its new slot is refused.
 		left  []models.Reservation

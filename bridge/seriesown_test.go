@@ -359,3 +359,43 @@ func TestLiveSeriesRestoredOccurrenceCancelled(t *testing.T) {
 		}
 	})
 }
+
+// TestLiveSeriesOwnEventKeptByResplit: a re-split that makes the DingTalk recurring event
+// again (an OA occurrence now after the cutover joins it) leaves the occurrences that are
+// events of their own as they are, one moved alone and one moved alone and back, and the
+// new recurring event leaves their slots out: DingTalk holds each slot once.
+func TestLiveSeriesOwnEventKeptByResplit(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		oaSync, dtSync := seriesRig(t, r)
+		got, _ := movedAloneAndBack(t, r, 5) // 05-08 10:00
+		may1 := got.Occurrences[4]
+		if _, err := r.svc.EditSeries(ctx, r.zhangsan, may1.ID, models.ScopeThis, req("duowei", may1.Start.Add(5*time.Hour), time.Hour), ""); err != nil {
+			t.Fatalf("EditSeries(this, 05-01 to 15:00) = %v", err)
+		}
+		r.drain(t)
+		own := occurrencesAt(t, r, got.Series.ID)
+
+		recut(r, at(10, 0))
+		done, err := r.svc.ResplitSeries(ctx, "cli:test", false)
+		if err != nil || len(done) != 1 || done[0].Err != nil || len(done[0].Skipped) != 0 {
+			t.Fatalf("ResplitSeries() = %+v, %v; want the series re-split", done, err)
+		}
+		r.drain(t)
+		wantHolds(t, r, []time.Time{may1.Start.Add(5 * time.Hour), got.Occurrences[5].Start}, without(weeks(at(10, 10), 7), may1.Start, got.Occurrences[5].Start))
+		rows := wantStates(t, r, got.Series.ID, repeat(models.StatusConfirmed, 8)...)
+		for _, i := range []int{4, 5} {
+			if x := rows[i]; x.Remote() != own[i].Remote() || !x.OwnEvent || !x.Start.Equal(own[i].Start) {
+				t.Errorf("occurrence %d is at %s held as %q (own event %v), want still its own event %q at %s", i, x.Start, x.Remote(), x.OwnEvent, own[i].Remote(), own[i].Start)
+			}
+		}
+		if x := rows[1]; x.Backend != models.BackendDingTalk {
+			t.Errorf("occurrence 04-10 is in %s, want DingTalk", x.Backend)
+		}
+		syncBoth(t, r, oaSync, dtSync)
+		if oa, dt := held(t, r); oa != 1 || dt != 7 {
+			t.Errorf("after sync the room holds OA %d, DingTalk %d; want 1 and 7", oa, dt)
+		}
+		cancelAllLeavesNothing(t, r, rows[0].ID)
+	})
+}

@@ -71,6 +71,7 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 			if err := s.routing.CheckWritable(row.Backend, now); err != nil {
 				return nil, nil, nil, err
 			}
+			sending := row.Status == models.StatusPending && row.Remote() == ""
 			row.Status = models.StatusCancelled
 			row.Sequence++
 			changed = append(changed, row)
@@ -85,7 +86,7 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 				// the series' queue, after the series' earlier writes (a create of it among
 				// them); its booking is read when the release runs.
 				alone = append(alone, occurrenceJob(row, models.JobCancel, row.Backend, ""))
-				if row.Status == models.StatusPending && row.Remote() == "" {
+				if sending {
 					// Its create may be queued under the occurrence itself (a move of it
 					// alone): released after that one too, whichever runs last.
 					alone = append(alone, models.Job{ReservationID: row.ID, Kind: models.JobCancel, Backend: row.Backend})

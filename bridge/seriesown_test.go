@@ -399,3 +399,36 @@ func TestLiveSeriesOwnEventKeptByResplit(t *testing.T) {
 		cancelAllLeavesNothing(t, r, rows[0].ID)
 	})
 }
+
+// TestLiveSeriesCancelWhileOwnEventSending: an occurrence moved alone whose create DingTalk
+// has not taken yet (a transient error, to be tried again) is cancelled with its whole
+// series. The create, tried again, makes the event all the same (an earlier attempt may
+// have made it); the release queued behind it under the occurrence then releases it.
+func TestLiveSeriesCancelWhileOwnEventSending(t *testing.T) {
+	eachLive(t, func(t *testing.T, r *liveRig) {
+		ctx := context.Background()
+		seriesRig(t, r)
+		got := bookMondays(t, r)
+		may1 := got.Occurrences[4]
+		r.dtFake.SetFault(dingtalkfake.Fault{Kind: dingtalkfake.FaultServerError, API: dingtalkfake.APICreateEvent})
+		if _, err := r.svc.EditSeries(ctx, r.zhangsan, may1.ID, models.ScopeThis, req("duowei", may1.Start.Add(5*time.Hour), time.Hour), ""); err != nil {
+			t.Fatalf("EditSeries(this, 05-01 to 15:00) = %v", err)
+		}
+		r.drain(t)
+		if x := occurrencesAt(t, r, got.Series.ID)[4]; x.Status != models.StatusPending || !x.OwnEvent {
+			t.Fatalf("occurrence 05-01 while DingTalk fails = %s, own event %v; want pending, to be an event of its own", x.Status, x.OwnEvent)
+		}
+		if _, err := r.svc.CancelSeries(ctx, r.zhangsan, got.Occurrences[2].ID, models.ScopeAll); err != nil {
+			t.Fatalf("CancelSeries(all) = %v", err)
+		}
+		r.drain(t)
+		r.dtFake.ClearFaults()
+		r.clock.Add(2 * time.Minute)
+		r.drain(t)
+		wantHolds(t, r, nil, nil)
+		wantStates(t, r, got.Series.ID, repeat(models.StatusCancelled, 8)...)
+		if n := r.dtFake.Calls(dingtalkfake.APICreateEvent); n < 3 {
+			t.Errorf("DingTalk got %d create calls, want the series', the failed and the retried one", n)
+		}
+	})
+}

@@ -11,13 +11,14 @@ import (
 // CancelSeries cancels occurrences of the series that reservation id belongs to, on
 // behalf of by (its organizer or an admin): the occurrence alone (ScopeThis), it and
 // every later one (ScopeFollowing: the series then ends before it), or the whole series
-// (ScopeAll: every occurrence not over yet). OA occurrences are released one by one; the DingTalk recurring event loses
-// the occurrence, is shortened, or is deleted; a recurring event the series made before
-// its current one (see models.Series.OlderDingTalkEvents) loses the occurrences
-// cancelled in it and is deleted once none is left; a DingTalk occurrence that is an
-// event of its own (see inRecurringEvent) is released by itself, on the series' queue.
-// The series keeps its UID and its SEQUENCE rises. Errors: ErrNotFound, ErrForbidden, ErrInvalid ("scope_invalid", or
-// "not_in_series" for a scope other than ScopeThis on a single booking), ErrFrozen.
+// (ScopeAll: every occurrence not over yet). OA occurrences are released one by one; the
+// DingTalk recurring event loses the occurrence, is shortened, or is deleted; a recurring
+// event the series made before its current one (see models.Series.OlderDingTalkEvents)
+// loses the occurrences cancelled in it and is deleted once none is left; a DingTalk
+// occurrence that is an event of its own (see inRecurringEvent) is released by itself,
+// on the series' queue. The series keeps its UID and its SEQUENCE rises. Errors:
+// ErrNotFound, ErrForbidden, ErrInvalid ("scope_invalid", or "not_in_series" for a scope
+// other than ScopeThis on a single booking), ErrFrozen.
 func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, scope models.Scope) (models.Series, error) {
 	if !scope.Valid() {
 		return models.Series{}, models.E(models.ErrInvalid, "scope_invalid", "scope", models.ArgValue, string(scope))

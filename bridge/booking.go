@@ -393,6 +393,9 @@ type snapshot struct {
 	RemoteID    string            `json:"remote_id"`
 	Status      models.Status     `json:"status"`
 	Origin      models.Origin     `json:"origin,omitempty"`
+	// OwnEvent is the reservation's mark of an occurrence booked in DingTalk as an event
+	// of its own (models.Reservation.OwnEvent); absent from jobs queued before it existed.
+	OwnEvent bool `json:"own_event,omitempty"`
 }
 
 type jobPayload struct {
@@ -428,12 +431,12 @@ func encodePayload(p jobPayload) string {
 
 func take(r models.Reservation) snapshot {
 	return snapshot{RoomID: r.RoomID, Title: r.Title, Description: r.Description, Start: r.Start, End: r.End,
-		Attendees: r.Attendees, Backend: r.Backend, RemoteID: r.Remote(), Status: r.Status, Origin: r.Origin}
+		Attendees: r.Attendees, Backend: r.Backend, RemoteID: r.Remote(), Status: r.Status, Origin: r.Origin, OwnEvent: r.OwnEvent}
 }
 
 func (p snapshot) restore(r *models.Reservation) {
 	r.RoomID, r.Title, r.Description, r.Start, r.End = p.RoomID, p.Title, p.Description, p.Start, p.End
-	r.Attendees, r.Backend, r.Status = p.Attendees, p.Backend, p.Status
+	r.Attendees, r.Backend, r.Status, r.OwnEvent = p.Attendees, p.Backend, p.Status, p.OwnEvent
 	if p.Origin != "" {
 		r.Origin = p.Origin
 	}
@@ -474,6 +477,7 @@ func (s *Service) Reschedule(ctx context.Context, by models.User, id string, req
 		prev := take(*r)
 		r.RoomID, r.Title, r.Description, r.Start, r.End, r.Attendees = room.ID, req.Title, req.Description, req.Start, req.End, attendees
 		r.Backend, r.Status = backend, models.StatusPending
+		r.OwnEvent = bookedAlone(*r) // an occurrence of a series moved alone
 		r.SetReason(models.Reason{})
 		r.RemoteID = nil
 		r.Sequence++

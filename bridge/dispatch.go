@@ -774,6 +774,7 @@ func (d *Dispatcher) create(ctx context.Context, j models.Job, r models.Reservat
 			return models.JobResult{Job: j, State: models.JobDone, AbsorbImported: true, Then: then, Update: func(x *models.Reservation) bool {
 				x.RemoteID = &remote
 				x.Backend = j.Backend
+				x.OwnEvent = bookedAlone(*x)
 				if x.Status == models.StatusPending {
 					x.Status = models.StatusConfirmed
 					if !p.Restore {

@@ -28,6 +28,11 @@ type seriesPayload struct {
 	// Prune are the own ids of the occurrences a series_prune releases from the series'
 	// older recurring events.
 	Prune []string `json:"prune,omitempty"`
+	// Kept are, on a series_create made by a change to the series, the original starts
+	// (after the change) of the occurrences it leaves booked on their own: events of their
+	// own, or occurrences of a recurring event the series had before. The new recurring
+	// event leaves them out, so that each slot is held once.
+	Kept []time.Time `json:"kept,omitempty"`
 	// Was is, on a series_create made by a change to the series, what each occurrence
 	// it books (by reservation id) was before the change; WasTitle, WasDescription and
 	// WasAttendees are the series' own before it (an occurrence's are kept only where
@@ -50,11 +55,13 @@ type occurrenceWas struct {
 	Title       *string            `json:"title,omitempty"`
 	Description *string            `json:"description,omitempty"`
 	Attendees   *models.StringList `json:"attendees,omitempty"`
+	// OwnEvent: it was booked in DingTalk as an event of its own.
+	OwnEvent bool `json:"own_event,omitempty"`
 }
 
 // wasOf is r as it was before a change of series old, released by job release.
 func wasOf(r models.Reservation, old models.Series, release string) occurrenceWas {
-	w := occurrenceWas{Start: r.Start, End: r.End, Backend: r.Backend, RemoteID: r.Remote(), Status: r.Status, Release: release}
+	w := occurrenceWas{Start: r.Start, End: r.End, Backend: r.Backend, RemoteID: r.Remote(), Status: r.Status, Release: release, OwnEvent: r.OwnEvent}
 	if r.Title != old.Title {
 		w.Title = &r.Title
 	}
@@ -72,7 +79,7 @@ func wasOf(r models.Reservation, old models.Series, release string) occurrenceWa
 // has none.
 func (w occurrenceWas) snapshot(p seriesPayload, room string) snapshot {
 	s := snapshot{RoomID: room, Title: p.WasTitle, Description: p.WasDescription, Attendees: p.WasAttendees,
-		Start: w.Start, End: w.End, Backend: w.Backend, RemoteID: w.RemoteID, Status: w.Status}
+		Start: w.Start, End: w.End, Backend: w.Backend, RemoteID: w.RemoteID, Status: w.Status, OwnEvent: w.OwnEvent}
 	if w.Title != nil {
 		s.Title = *w.Title
 	}
@@ -223,6 +230,12 @@ func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBac
 		occ    map[int64]string
 	)
 	if err == nil {
+		// Slots the change left booked on their own stay out of the new event.
+		for _, k := range p.Kept {
+			if !slices.ContainsFunc(part.Exclude, k.Equal) {
+				part.Exclude = append(part.Exclude, k)
+			}
+		}
 		remote, occ, err = b.CreateSeries(ctx, w, part)
 	}
 	if err == nil {
@@ -242,6 +255,7 @@ func (d *Dispatcher) createSeries(ctx context.Context, j models.Job, b SeriesBac
 					return false
 				}
 				r.RemoteID = &id
+				r.OwnEvent = false // an occurrence of the recurring event
 				if r.Status == models.StatusPending {
 					r.Status = models.StatusConfirmed
 					r.SetReason(models.Reason{})
@@ -372,13 +386,16 @@ func putBack(x *models.Reservation, prev snapshot, reason models.Reason, release
 }
 
 // restoreRefused puts x back as prev after its move was refused for reason (SEQUENCE
-// raised); released says its old slot is no longer held, so it is to be booked again.
+// raised); released says its old slot is no longer held, so it is to be booked again:
+// alone, so an occurrence of a series booked again in DingTalk becomes an event of its
+// own, even in a slot its recurring event had.
 func restoreRefused(x *models.Reservation, prev snapshot, reason models.Reason, released bool) {
 	prev.restore(x)
 	x.SetReason(rescheduleRefused(reason))
 	x.Sequence++
 	if released {
 		x.Status, x.RemoteID = models.StatusPending, nil
+		x.OwnEvent = bookedAlone(*x)
 	}
 }
 

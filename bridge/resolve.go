@@ -115,6 +115,7 @@ func (s *Service) resolveConflict(ctx context.Context, by models.User, id string
 				x.OrganizerID = organizer
 			}
 			x.RoomID, x.Backend, x.Status, x.Origin = room.ID, backend, models.StatusPending, models.OriginBridge
+			x.OwnEvent = bookedAlone(*x)
 			x.RemoteID = nil
 			x.Sequence++
 			release := models.Job{ID: models.NewID(), ReservationID: x.ID, Kind: models.JobCancel, Backend: prev.Backend, RemoteID: prev.RemoteID, Payload: encodePayload(jobPayload{Conflict: c.ID})}
@@ -226,6 +227,7 @@ func (s *Service) migrateChange(ctx context.Context, id, conflict string, now ti
 		snapshotOnly := s.routing.CheckWritable(models.BackendOA, now) != nil
 		prev := take(*x)
 		x.Backend, x.Status, x.Origin = models.BackendDingTalk, models.StatusPending, models.OriginBridge
+		x.OwnEvent = bookedAlone(*x)
 		x.RemoteID = nil
 		x.Sequence++
 		// The OA booking is released after the DingTalk one is made; after the freeze it

@@ -11,12 +11,14 @@ import (
 // CancelSeries cancels occurrences of the series that reservation id belongs to, on
 // behalf of by (its organizer or an admin): the occurrence alone (ScopeThis), it and
 // every later one (ScopeFollowing: the series then ends before it), or the whole series
-// (ScopeAll: every occurrence not over yet). OA occurrences are released one by one; the DingTalk recurring event loses
-// the occurrence, is shortened, or is deleted; a recurring event the series made before
-// its current one (see models.Series.OlderDingTalkEvents) loses the occurrences
-// cancelled in it and is deleted once none is left. The series keeps its UID and its SEQUENCE
-// rises. Errors: ErrNotFound, ErrForbidden, ErrInvalid ("scope_invalid", or
-// "not_in_series" for a scope other than ScopeThis on a single booking), ErrFrozen.
+// (ScopeAll: every occurrence not over yet). OA occurrences are released one by one; the
+// DingTalk recurring event loses the occurrence, is shortened, or is deleted; a recurring
+// event the series made before its current one (see models.Series.OlderDingTalkEvents)
+// loses the occurrences cancelled in it and is deleted once none is left; a DingTalk
+// occurrence that is an event of its own (see inRecurringEvent) is released by itself,
+// on the series' queue. The series keeps its UID and its SEQUENCE rises. Errors:
+// ErrNotFound, ErrForbidden, ErrInvalid ("scope_invalid", or "not_in_series" for a scope
+// other than ScopeThis on a single booking), ErrFrozen.
 func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, scope models.Scope) (models.Series, error) {
 	if !scope.Valid() {
 		return models.Series{}, models.E(models.ErrInvalid, "scope_invalid", "scope", models.ArgValue, string(scope))
@@ -56,7 +58,8 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 			changed []models.Reservation
 			jobs    []models.Job
 			dtGone  bool
-			dtLeft  []string // own ids of the DingTalk occurrences released
+			dtLeft  []string     // own ids of the DingTalk occurrences released
+			alone   []models.Job // releases of DingTalk occurrences booked on their own
 		)
 		for _, row := range rows {
 			target := row.ID == r.ID
@@ -69,6 +72,7 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 			if err := s.routing.CheckWritable(row.Backend, now); err != nil {
 				return nil, nil, nil, err
 			}
+			sending := row.Status == models.StatusPending && row.Remote() == ""
 			row.Status = models.StatusCancelled
 			row.Sequence++
 			changed = append(changed, row)
@@ -76,8 +80,20 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 				dtLeft = append(dtLeft, row.Remote())
 			}
 			switch {
+			case row.Backend == models.BackendDingTalk && !inRecurringEvent(*ser, row):
+				// An event of its own (moved or renamed alone, or booked again alone after a
+				// refused move), or an occurrence of an older recurring event: neither the
+				// cut nor the deletion of the recurring event releases it. It is released on
+				// the series' queue, after the series' earlier writes (a create of it among
+				// them); its booking is read when the release runs.
+				alone = append(alone, occurrenceJob(row, models.JobCancel, row.Backend, ""))
+				if sending {
+					// Its create may be queued under the occurrence itself (a move of it
+					// alone): released after that one too, whichever runs last.
+					alone = append(alone, models.Job{ReservationID: row.ID, Kind: models.JobCancel, Backend: row.Backend})
+				}
 			case !inRecurringEvent(*ser, row):
-				// An OA occurrence, or a DingTalk one moved or renamed alone: a booking of its own.
+				// An OA occurrence: a booking of its own.
 				jobs = append(jobs, models.Job{ReservationID: row.ID, Kind: models.JobCancel, Backend: row.Backend})
 			case scope == models.ScopeThis:
 				jobs = append(jobs, models.Job{ReservationID: ser.ID, Kind: models.JobSeriesExclude, Backend: row.Backend,
@@ -95,6 +111,7 @@ func (s *Service) CancelSeries(ctx context.Context, by models.User, id string, s
 			jobs = append(jobs, models.Job{ReservationID: ser.ID, Kind: models.JobSeriesCancel, Backend: models.BackendDingTalk,
 				Payload: encodeSeriesPayload(seriesPayload{From: from})})
 		}
+		jobs = append(jobs, alone...)
 		if len(ser.OlderDingTalkEvents()) > 0 && len(dtLeft) > 0 {
 			// Some may be occurrences of a recurring event the series made before its
 			// current one: they are released there, and an event left empty is deleted.

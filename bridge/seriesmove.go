@@ -33,11 +33,25 @@ type seriesMove struct {
 }
 
 // inRecurringEvent reports whether occurrence r of ser is one occurrence of the series'
-// DingTalk recurring event: it is in DingTalk and still as the series describes it. An
-// occurrence moved or renamed alone is an event of its own.
+// DingTalk recurring event. An occurrence marked OwnEvent (moved or renamed alone, or
+// booked again alone in its slot after a move of it was refused) is an event of its own,
+// wherever it now is and whatever it is called. An unmarked one is in the event when it is
+// in DingTalk and still as the series describes it: at its original start, as long and
+// with the same title. That comparison also tells apart an occurrence left in a recurring
+// event the series had before (see models.Series.OlderDingTalkEvents), which a change to
+// the series releases by itself too, and it is all there is to go on for rows written
+// before the mark existed (migration 00017): such an occurrence moved back to its time
+// with its title, or booked again in its old slot, is taken for an occurrence of the event.
 func inRecurringEvent(ser models.Series, r models.Reservation) bool {
-	return r.Backend == models.BackendDingTalk && r.RecurrenceID != nil && r.Start.Equal(*r.RecurrenceID) &&
+	return r.Backend == models.BackendDingTalk && r.RecurrenceID != nil && !r.OwnEvent && r.Start.Equal(*r.RecurrenceID) &&
 		r.End.Sub(r.Start) == ser.End.Sub(ser.Start) && r.Title == ser.Title
+}
+
+// bookedAlone reports whether r, to be booked (or booked) at its backend by a write of
+// its own, is then an occurrence of a series held in DingTalk as an event of its own:
+// the value of its OwnEvent mark.
+func bookedAlone(r models.Reservation) bool {
+	return r.Series() != "" && r.Backend == models.BackendDingTalk
 }
 
 // occurrenceJob is a write of occurrence r queued under its series, so that the writes
@@ -55,12 +69,26 @@ func occurrenceJob(r models.Reservation, kind models.JobKind, backend models.Bac
 // there on. It returns the changed occurrences, the jobs, and the occurrences whose new
 // slot is taken (refused with a *models.SeriesConflictError unless m.skip; skipped ones
 // are cancelled and left out of the series).
+//
+// An occurrence booked in DingTalk on its own (an event of its own, or an occurrence of a
+// recurring event the series had before) is never released by the cut: when the change
+// moves it, its own booking is released like an OA occurrence's and it joins the new
+// recurring event; when the change leaves it where it is (already at its new time, or not
+// moving system in a re-split), it keeps its booking and the new recurring event leaves
+// its slot out (seriesPayload.Kept). Either way DingTalk holds each slot once, by the
+// booking its row names; keeping the booking that already sits in the right place costs
+// no write and never lets the slot go meanwhile.
 func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reservation, taken func(start, end time.Time) (*models.Reservation, error), m seriesMove, now time.Time) ([]models.Reservation, []models.Job, []models.Taken, error) {
 	var (
 		changed, moved    []models.Reservation
 		releases, creates []models.Job
 		clash             []models.Taken
-		cut, dtNew        bool
+		// kept are the new original starts of the DingTalk occurrences left booked on
+		// their own, which the new recurring event leaves out; stayIn those of the
+		// occurrences the change leaves in the recurring event, which it leaves out too
+		// unless the event is cut (then they are made again in the new one).
+		kept, stayIn []time.Time
+		cut, dtNew   bool
 		// left are the slots the change releases; was is what each moved occurrence was
 		// before, with the job releasing it, for putting it back if its new slot is refused.
 		left  []models.Reservation
@@ -125,6 +153,13 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 			if !rec.Equal(orig) {
 				changed = append(changed, row) // the occurrence stays; its original start follows the series
 			}
+			switch {
+			case row.Backend != models.BackendDingTalk || !row.Status.Holds():
+			case !inEvent:
+				kept = append(kept, rec) // booked on its own: not again by the new recurring event
+			case covered:
+				stayIn = append(stayIn, rec) // left in the recurring event unless it is cut
+			}
 			continue
 		}
 		if m.retime && start.Before(now) {
@@ -169,6 +204,7 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 		}
 		row.Start, row.End, row.Backend, row.Status = start, end, backend, models.StatusPending
 		row.RemoteID = nil
+		row.OwnEvent = false // into the new recurring event, or to the OA
 		row.SetReason(models.Reason{})
 		row.Sequence++
 		changed = append(changed, row)
@@ -224,7 +260,10 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 			Payload: encodeSeriesPayload(seriesPayload{Prune: dtLeft}), Releases: dtLeft})
 	}
 	if dtNew {
-		p := seriesPayload{From: m.shift(m.from), Was: was}
+		if !cut {
+			kept = append(kept, stayIn...)
+		}
+		p := seriesPayload{From: m.shift(m.from), Was: was, Kept: kept}
 		p.WasTitle, p.WasDescription, p.WasAttendees = m.old.Title, m.old.Description, m.old.Attendees
 		creates = append(creates, models.Job{ReservationID: ser.ID, Kind: models.JobSeriesCreate, Backend: models.BackendDingTalk,
 			Payload: encodeSeriesPayload(p)})

@@ -69,8 +69,15 @@ type Reservation struct {
 	// RecurrenceID is an occurrence's original start in its series (RECURRENCE-ID); it
 	// stays when the occurrence alone is moved.
 	RecurrenceID *time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// OwnEvent marks an occurrence of a series that is booked in DingTalk as an event of
+	// its own (or, while pending, is being booked so) instead of as an occurrence of the
+	// series' recurring event: moved or renamed alone, or booked again in its slot after
+	// a move of it was refused. A later change to the whole series releases that event by
+	// itself. Unset on every other row; rows written before migration 00017 carry it
+	// unset whatever they are (see the bridge's inRecurringEvent).
+	OwnEvent  bool `gorm:"column:own_event"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
 
 	// OrganizerRef is the backend's own name for the organizer of a native booking
 	// (OrganizerRef.String), kept whether or not it maps to a catalog user.

@@ -65,10 +65,10 @@ const sqliteReaders = 4
 // sqlitePreparedStmts is how many prepared statements each SQLite read connection keeps.
 const sqlitePreparedStmts = 256
 
-// mysqlConns is the size of the MySQL connection pool: enough for a few dozen requests
-// writing at once plus the workers, well below the server's default max_connections
-// (151).
-const mysqlConns = 48
+// MySQLConns is the default size of the MySQL connection pool (see Store.SetConns):
+// enough for a few dozen requests writing at once plus the workers, and three processes
+// on one server stay below its default max_connections (151).
+const MySQLConns = 48
 
 // SetNotifyConflicts turns on (or off) queuing a notification (models.NoticeConflict)
 // for each side booked through roombridge when ReconcileConflicts opens or reopens a
@@ -172,8 +172,8 @@ func Open(dsn string, now func() time.Time) (*Store, error) {
 			// As many idle connections as open ones: a burst of concurrent bookings
 			// would otherwise close and reopen connections (and their session set-up)
 			// all the time.
-			sqlDB.SetMaxOpenConns(mysqlConns)
-			sqlDB.SetMaxIdleConns(mysqlConns)
+			sqlDB.SetMaxOpenConns(MySQLConns)
+			sqlDB.SetMaxIdleConns(MySQLConns)
 			sqlDB.SetConnMaxLifetime(30 * time.Minute)
 			rdb = db
 		}
@@ -265,6 +265,25 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 		return prev.(*sql.Stmt), nil
 	}
 	return st, nil
+}
+
+// SetConns sets how many connections the store keeps open (and idle) to a MySQL server:
+// every process on one server takes up to n of its max_connections. On SQLite, whose
+// writer is one connection, it does nothing. Errors: ErrInvalid for n < 1.
+func (s *Store) SetConns(n int) error {
+	if n < 1 {
+		return fmt.Errorf("%w: %d database connections", ErrInvalid, n)
+	}
+	if s.dialect != DialectMySQL {
+		return nil
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("set database connections: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	return nil
 }
 
 // Close closes the database.

@@ -270,7 +270,7 @@ func (s *Store) bookGroupTx(tx *gorm.DB, group []*bookCall, now time.Time) error
 var (
 	reservationColumns = []string{"id", "uid", "room_id", "starts_at", "ends_at", "title", "description", "organizer_id", "organizer_name", "attendees",
 		"backend", "remote_id", "origin", "status", "reason_code", "reason_args", "reason", "sequence", "idempotency_key", "series_id", "recurrence_id",
-		"created_at", "updated_at", "organizer_ref", "long_span"}
+		"created_at", "updated_at", "organizer_ref", "long_span", "own_event"}
 	jobColumns = []string{"id", "reservation_id", "kind", "backend", "remote_id", "seq", "payload", "state", "attempts", "next_attempt_at",
 		"locked_until", "locked_by", "last_error", "created_at", "updated_at"}
 	auditColumns = []string{"id", "at", "actor", "action", "reservation_id", "seq", "detail"}
@@ -279,7 +279,7 @@ var (
 func reservationValues(r *Reservation) []any {
 	return []any{r.ID, r.UID, r.RoomID, r.Start, r.End, r.Title, r.Description, r.OrganizerID, r.OrganizerName, r.Attendees,
 		r.Backend, r.RemoteID, r.Origin, r.Status, r.ReasonCode, r.ReasonArgs, r.LegacyReason, r.Sequence, r.IdempotencyKey, r.SeriesID, r.RecurrenceID,
-		r.CreatedAt, r.UpdatedAt, r.OrganizerRef, r.LongSpan}
+		r.CreatedAt, r.UpdatedAt, r.OrganizerRef, r.LongSpan, r.OwnEvent}
 }
 
 func jobValues(j *Job) []any {

@@ -12,7 +12,7 @@ import (
 
 // TestBookGroupWritesEveryColumn: a group's rows, written without gorm, read back as
 // they were given, every column, on both databases: the reservations (with attendees,
-// an idempotency key, a series, a recurrence id and a reason), their outbox jobs (one
+// an idempotency key, a series, a recurrence id, the own-event mark and a reason), their outbox jobs (one
 // leased, as a handed-over job is) and their audit entries.
 func TestBookGroupWritesEveryColumn(t *testing.T) {
 	ctx := context.Background()
@@ -34,7 +34,7 @@ func TestBookGroupWritesEveryColumn(t *testing.T) {
 					Backend: BackendOA, Origin: OriginBridge, Status: StatusPending, Sequence: 2, OrganizerRef: "oa:zhangsan"}
 				job := Job{ReservationID: id, Kind: JobCreate, Backend: BackendOA, Payload: `{"restore":true}`}
 				if i == 0 {
-					r.IdempotencyKey, r.SeriesID, r.RecurrenceID, r.RemoteID = &key, &series, &rec, &remote
+					r.IdempotencyKey, r.SeriesID, r.RecurrenceID, r.RemoteID, r.OwnEvent = &key, &series, &rec, &remote, true
 					r.SetReason(Reason{Code: "room_taken", Args: Args{"backend": "oa"}})
 					job.ID, job.Attempts, job.LockedUntil, job.LockedBy = NewID(), 1, &until, &owner
 				}
@@ -90,5 +90,30 @@ func normalizeJob(j *Job) {
 	if j.LockedUntil != nil {
 		u := j.LockedUntil.UTC()
 		j.LockedUntil = &u
+	}
+}
+
+// TestGroupColumnsAreEveryColumn: the columns a group's inserts name are every column gorm
+// maps for each table (in any order), so that a field added to a model is written by a
+// group too.
+func TestGroupColumnsAreEveryColumn(t *testing.T) {
+	s := openInternal(t, DialectSQLite, time.Now)
+	for _, tt := range []struct {
+		model any
+		cols  []string
+	}{{&Reservation{}, reservationColumns}, {&Job{}, jobColumns}, {&AuditEntry{}, auditColumns}} {
+		stmt := &gorm.Statement{DB: s.db}
+		if err := stmt.Parse(tt.model); err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, f := range stmt.Schema.Fields {
+			if f.DBName != "" {
+				want = append(want, f.DBName)
+			}
+		}
+		if diff := cmp.Diff(want, tt.cols, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+			t.Errorf("columns of %s (-gorm +group):\n%s", stmt.Schema.Table, diff)
+		}
 	}
 }

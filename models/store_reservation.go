@@ -456,10 +456,10 @@ const feedColumns = "id, uid, room_id, starts_at, ends_at, title, description, o
 // EachFeedReservation calls fn with every reservation of rooms (every room when rooms is
 // nil) overlapping [from, to), whatever its status, in order of start time (rows with
 // the same start in any order): what a feed is built from, read as it streams, without
-// gorm. Only the columns a feed shows are read: RemoteID, IdempotencyKey, OrganizerRef
-// and the reason stay empty. Bookings longer than ShortSpan are read first, apart, and
-// handed over at their place. fn may keep the reservation. Errors: ErrUnavailable, or
-// what fn returned.
+// gorm. Only the columns a feed shows are read: RemoteID, IdempotencyKey, OrganizerRef,
+// OwnEvent and the reason stay empty. Bookings longer than ShortSpan are read first,
+// apart, and handed over at their place. fn may keep the reservation. Errors:
+// ErrUnavailable, or what fn returned.
 func (s *Store) EachFeedReservation(ctx context.Context, rooms []string, from, to time.Time, fn func(Reservation) error) error {
 	return s.EachFeedReservationIn(ctx, rooms, from, to, time.Time{}, time.Time{}, fn)
 }

@@ -58,6 +58,10 @@ func openStore(ctx context.Context, cfg config, now func() time.Time, log *slog.
 	if err != nil {
 		return nil, &configError{"ROOMBRIDGE_DB", err.Error()}
 	}
+	if err := store.SetConns(cfg.DBConns); err != nil {
+		store.Close()
+		return nil, &configError{"ROOMBRIDGE_DB_CONNS", err.Error()}
+	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := store.Ping(pctx); err != nil {

@@ -19,6 +19,8 @@ import (
 type config struct {
 	Addr string
 	DB   string
+	// DBConns is how many connections a MySQL database gets from this process.
+	DBConns int
 	// FreshDemoDB: demo mode on the default database starts from an empty one, because
 	// the in-process backends keep nothing across restarts.
 	FreshDemoDB bool
@@ -115,6 +117,7 @@ var settings = []setting{
 	{"ROOMBRIDGE_BASE_URL", "http://localhost:8080", "public URL used in feed links"},
 	{"ROOMBRIDGE_SYNC_BACK", "720h", "how far back sync reads (default 30 days)"},
 	{"ROOMBRIDGE_SYNC_AHEAD", "4320h", "how far ahead sync reads (default 180 days)"},
+	{"ROOMBRIDGE_DB_CONNS", "48", "MySQL connections this process keeps; every replica takes as many of the server's max_connections (151 by default)"},
 	{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", "3000", "metered DingTalk calls sync may spend per month"},
 	{"ROOMBRIDGE_DINGTALK_SYNC_OVERAGE", "1000", "metered DingTalk calls sync may spend past the budget to keep one pass a day (0: none)"},
 	{"ROOMBRIDGE_DINGTALK_SYNC_CALENDARS", "", "comma-separated catalog user ids whose DingTalk calendars sync reads by changes (syncToken); default: the operator's"},
@@ -321,6 +324,9 @@ func loadConfig(args []string, getenv func(string) string, now time.Time) (confi
 			return c, nil, &configError{d.env, fmt.Sprintf("%q is not a duration such as 720h", v)}
 		}
 	}
+	if n := get("ROOMBRIDGE_DB_CONNS"); !positive(n, &c.DBConns) {
+		return c, nil, &configError{"ROOMBRIDGE_DB_CONNS", fmt.Sprintf("%q is not a positive number", n)}
+	}
 	b := get("ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET")
 	if _, err := fmt.Sscanf(b, "%d", &c.DingTalkBudget); err != nil || c.DingTalkBudget <= 0 {
 		return c, nil, &configError{"ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", fmt.Sprintf("%q is not a positive number", b)}
@@ -444,4 +450,14 @@ func (c *config) syncPlan(get func(string) string) error {
 		c.DingTalkPlan = &plan
 	}
 	return nil
+}
+
+// positive parses v as a whole number above zero into n.
+func positive(v string, n *int) bool {
+	i, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || i <= 0 {
+		return false
+	}
+	*n = i
+	return true
 }

@@ -347,6 +347,8 @@ func TestBadConfigurationStopsWithOneLine(t *testing.T) {
 		{"auth", "ROOMBRIDGE_AUTH", "ldap"},
 		{"base url", "ROOMBRIDGE_BASE_URL", "localhost"},
 		{"budget", "ROOMBRIDGE_DINGTALK_MONTHLY_BUDGET", "-5"},
+		{"database connections", "ROOMBRIDGE_DB_CONNS", "0"},
+		{"database connections not a number", "ROOMBRIDGE_DB_CONNS", "many"},
 		{"catalog", "ROOMBRIDGE_CATALOG", "/no/such/catalog.yaml"},
 	}
 	for _, tt := range tests {

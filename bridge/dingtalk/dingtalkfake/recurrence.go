@@ -334,3 +334,40 @@ func (s *Server) deleteInstance(uid, masterID string, originStart time.Time) rep
 	s.touch(e)
 	return reply{status: http.StatusOK}
 }
+
+// Hold is one stretch of time a live event holds a room for: a single event, or one live
+// occurrence of a recurring event (ID is then the occurrence's id, as room schedules list
+// it, and MasterID the event's).
+type Hold struct {
+	ID       string
+	MasterID string
+	Summary  string
+	Start    time.Time
+	End      time.Time
+	Native   bool
+}
+
+// RoomHolds returns everything that holds room, by start (then id): every live single
+// event and every live occurrence of every live recurring event with the room, for tests
+// that check a slot is held once, and by the event the bridge keeps for it.
+func (s *Server) RoomHolds(room string) []Hold {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Hold
+	for _, id := range s.order {
+		e := s.events[id]
+		if e.Status == StatusCancelled || !slices.Contains(e.RoomIDs, room) {
+			continue
+		}
+		for _, in := range e.instances(time.Time{}, time.Time{}) {
+			out = append(out, Hold{ID: in.ID, MasterID: e.ID, Summary: e.Summary, Start: in.Start, End: in.End, Native: e.Native})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Hold) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}

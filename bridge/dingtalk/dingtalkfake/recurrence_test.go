@@ -131,4 +131,24 @@ func TestRecurringEventRoomsAndInstances(t *testing.T) {
 	if len(got) != 2 {
 		t.Errorf("instances after the range ends on 09-14 = %v, want 2", got)
 	}
+
+	// What holds the room: each live occurrence under its own id, and the native booking.
+	var holds []string
+	for _, h := range f.fake.RoomHolds("r1") {
+		holds = append(holds, h.ID+" "+h.MasterID+" "+h.Start.UTC().Format(time.RFC3339)+" "+h.End.UTC().Format(time.RFC3339))
+	}
+	want = []string{
+		id + "_20260907T020000Z " + id + " 2026-09-07T02:00:00Z 2026-09-07T03:00:00Z",
+		id + "_20260914T020000Z " + id + " 2026-09-14T02:00:00Z 2026-09-14T03:00:00Z",
+		native + " " + native + " 2026-09-21T02:30:00Z 2026-09-21T03:30:00Z",
+	}
+	if diff := cmp.Diff(want, holds); diff != "" {
+		t.Errorf("RoomHolds (-want +got):\n%s", diff)
+	}
+	if err := f.fake.CancelNative(native); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.fake.RoomHolds("r1")); n != 2 {
+		t.Errorf("RoomHolds after the native booking is cancelled = %d, want 2", n)
+	}
 }

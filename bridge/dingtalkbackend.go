@@ -480,12 +480,17 @@ func (d *DingTalk) applyRecurring(ctx context.Context, unionID string, e dingtal
 	if title == "" {
 		title = "钉钉预订"
 	}
+	// One occurrence that cannot be written does not keep the others out.
+	var errs []error
 	for _, in := range inst {
 		rm := models.Remote{RemoteID: in.ID, RoomID: room.ID, Start: in.Start, End: in.End, Title: title, Status: status,
 			OrganizerID: orgID, OrganizerName: orgName, OrganizerRef: orgRef}
 		if _, err := d.Store.ApplyRemote(ctx, models.BackendDingTalk, rm, readAt); err != nil {
-			return err
+			if !errors.Is(err, models.ErrConflict) && !errors.Is(err, models.ErrInvalid) {
+				return err
+			}
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -15,6 +15,7 @@ type Metrics struct {
 	calls         *prometheus.CounterVec
 	metered       *prometheus.CounterVec
 	events        *prometheus.CounterVec
+	syncRows      *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them with reg (nil: not registered).
@@ -39,9 +40,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "roombridge_backend_events_total",
 			Help: "Events a backend pushed (DingTalk Stream deliveries count toward its monthly event quota), by type and result.",
 		}, []string{"backend", "type", "result"}),
+		syncRows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombridge_sync_rows_total",
+			Help: "Backend bookings a sync pass treated apart, by outcome: skipped (its row could not be written; the rest of the pass applied) or release_failed (imported although a release was queued for it: the release gave up, the backend still holds it).",
+		}, []string{"backend", "outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.jobs, m.jobSeconds, m.outboxPending, m.outboxFailed, m.calls, m.metered, m.events)
+		reg.MustRegister(m.jobs, m.jobSeconds, m.outboxPending, m.outboxFailed, m.calls, m.metered, m.events, m.syncRows)
 	}
 	return m
 }
@@ -64,6 +69,15 @@ func (m *Metrics) Event(b models.Backend, typ string, err error) {
 		result = "error"
 	}
 	m.events.WithLabelValues(string(b), typ, result).Inc()
+}
+
+// SyncRows counts n backend bookings a sync pass of b treated apart, by outcome
+// ("skipped" or "release_failed"). A nil Metrics counts nothing.
+func (m *Metrics) SyncRows(b models.Backend, outcome string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.syncRows.WithLabelValues(string(b), outcome).Add(float64(n))
 }
 
 // Metered counts one call against backend b's monthly quota.

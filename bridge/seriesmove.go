@@ -102,6 +102,10 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 		// cutAlone: every occurrence the cut releases moves into the new recurring event
 		// (so the cut may be dropped when that event is refused).
 		cutAlone = true
+		// cutIDs are the own ids of the occurrences of the recurring event that move and
+		// let go of them: the cut (or the prune) releases them (Job.Releases), and sync
+		// leaves them alone until it has.
+		cutIDs []string
 	)
 	dur := ser.End.Sub(ser.Start)
 	// The occurrences the change leaves where they are hold their slots too.
@@ -211,6 +215,9 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 		case inEvent:
 			cut = true
 			cutAlone = cutAlone && backend == models.BackendDingTalk
+			if prev.Remote() != "" {
+				cutIDs = append(cutIDs, prev.Remote())
+			}
 		case leaveOA:
 			// The OA booking stays: a frozen OA cannot cancel it.
 			release = keptRelease
@@ -238,6 +245,7 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 			return nil, nil, nil, err
 		}
 		j.ID = cutID
+		j.Releases = cutIDs
 		releases = append(releases, j)
 	}
 	var dtLeft []string
@@ -249,7 +257,7 @@ func (s *Service) move(room models.Room, ser *models.Series, rows []models.Reser
 	prune := hasOlder && len(dtLeft) > 0
 	if prune {
 		releases = append(releases, models.Job{ID: pruneID, ReservationID: ser.ID, Kind: models.JobSeriesPrune, Backend: models.BackendDingTalk,
-			Payload: encodeSeriesPayload(seriesPayload{Prune: dtLeft})})
+			Payload: encodeSeriesPayload(seriesPayload{Prune: dtLeft}), Releases: dtLeft})
 	}
 	if dtNew {
 		if !cut {

@@ -49,7 +49,8 @@ type Syncer struct {
 	// does the same across processes.
 	passSem chan struct{}
 	// plan, for a DeltaSource with a budget, makes background passes incremental.
-	plan *SyncPlan
+	plan    *SyncPlan
+	metrics *Metrics
 }
 
 // SyncerConfig holds a Syncer's dependencies and knobs (zero = default).
@@ -79,13 +80,16 @@ type SyncerConfig struct {
 	// reconcile room schedules only as the plan and the budget allow (nil: every pass
 	// reads the whole window).
 	Plan *SyncPlan
+	// Metrics, when set, counts the bookings a pass left out or imported after their
+	// release failed.
+	Metrics *Metrics
 }
 
 // NewSyncer builds a Syncer.
 func NewSyncer(cfg SyncerConfig) *Syncer {
 	s := &Syncer{store: cfg.Store, source: cfg.Source, routing: cfg.Routing, now: cfg.Now, log: cfg.Logger, usage: cfg.Usage,
 		back: cfg.Back, ahead: cfg.Ahead, base: cfg.Interval, finalLead: cfg.FinalLead, passTimeout: cfg.PassTimeout,
-		instance: cfg.Instance, lease: cfg.Lease, passSem: make(chan struct{}, 1), detector: cfg.Detector}
+		instance: cfg.Instance, lease: cfg.Lease, passSem: make(chan struct{}, 1), detector: cfg.Detector, metrics: cfg.Metrics}
 	if _, ok := cfg.Source.(DeltaSource); ok && cfg.Plan != nil && cfg.Usage != nil {
 		p := cfg.Plan.withDefaults()
 		s.plan = &p
@@ -356,6 +360,15 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, erro
 		}
 		before = s.usage.Count()
 	}
+	// A backend read by changes reports a booking this pass leaves alone no more unless
+	// it changes: what the pass leaves alone is kept for those reads (see stateHeld).
+	_, delta := s.source.(DeltaSource)
+	var heldWas string
+	if delta {
+		if _, heldWas, err = s.held(ctx); err != nil {
+			return sum, err
+		}
+	}
 	readAt := s.now()
 	written, err := s.store.WrittenIn(ctx, b, readAt)
 	if err != nil {
@@ -369,6 +382,9 @@ func (s *Syncer) Pass(ctx context.Context, force bool) (models.SyncSummary, erro
 	var applied models.ApplyResult
 	if lerr == nil {
 		applied, err = s.store.ApplySync(ctx, b, remotes, models.ApplyOptions{From: from, To: to, Rooms: ids, Force: force, ReadAt: readAt, Before: written})
+		if err == nil && delta {
+			err = s.keepHeld(ctx, heldWas, remotes, applied.Held)
+		}
 	} else {
 		err = lerr
 	}
@@ -390,6 +406,7 @@ func (s *Syncer) finish(ctx context.Context, sum models.SyncSummary, applied mod
 		sum.Errors = 1
 		sum.Note = strings.TrimSpace(sum.Note + " " + err.Error())
 	}
+	s.rowsApart(&sum, applied)
 	if err == nil && s.detector != nil {
 		// ApplySync stamps what it changed no earlier than the read, to the second. The
 		// detection runs on the detector's worker, so the pass holds the database no
@@ -411,6 +428,31 @@ func (s *Syncer) finish(ctx context.Context, sum models.SyncSummary, applied mod
 		err = errors.Join(err, rerr)
 	}
 	return sum, err
+}
+
+// rowsApart logs, counts and notes on the pass's summary the bookings the pass treated
+// apart: those it could not write (each an error of the pass; the rest applied) and
+// those it imported after their release gave up (the backend still holds them: an
+// admin's move or migration left them behind).
+func (s *Syncer) rowsApart(sum *models.SyncSummary, applied models.ApplyResult) {
+	b := sum.Backend
+	if n := len(applied.Skipped); n > 0 {
+		ids := make([]string, 0, min(n, 5))
+		for i, sk := range applied.Skipped {
+			s.log.Warn("sync: booking left out", "backend", b, "remote_id", sk.RemoteID, "err", sk.Err)
+			if i < 5 {
+				ids = append(ids, sk.RemoteID)
+			}
+		}
+		sum.Errors += n
+		sum.Note = strings.TrimSpace(sum.Note + fmt.Sprintf(" %d bookings could not be written and were left out (%s): %v", n, strings.Join(ids, ", "), applied.Skipped[0].Err))
+		s.metrics.SyncRows(b, "skipped", n)
+	}
+	if n := applied.ReleaseFailed; n > 0 {
+		s.log.Warn("sync: imported bookings whose release failed", "backend", b, "count", n)
+		sum.Note = strings.TrimSpace(sum.Note + fmt.Sprintf(" %d bookings whose release failed are still in %s: imported", n, b))
+		s.metrics.SyncRows(b, "release_failed", n)
+	}
 }
 
 // lastPass is when the backend's last pass that ran started (zero: none yet).

@@ -2,7 +2,10 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"roombridge/models"
@@ -10,6 +13,58 @@ import (
 
 // stateReconciled records when the last reconciliation of an incremental sync ran.
 const stateReconciled = "reconciled_at"
+
+// stateHeld keeps, for a backend read by changes, the listings that passes left alone
+// (a release or a write of the bridge still to be settled), as they were read. The
+// backend reports an event again only when it changes, so each read of changes offers
+// them again (models.ChangeSet.Again) until their outcome is known: imported once the
+// release gave up or the write was settled otherwise, dropped once released. They cost
+// no call; a full pass replaces them with what it left alone itself.
+const stateHeld = "held_listings"
+
+// held returns the listings passes left alone (see stateHeld) and their stored form.
+func (s *Syncer) held(ctx context.Context) ([]models.Remote, string, error) {
+	raw, err := s.store.State(ctx, s.source.Name(), stateHeld)
+	if err != nil || raw == "" {
+		return nil, raw, err
+	}
+	var out []models.Remote
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		s.log.Warn("sync: unreadable held listings dropped", "backend", s.source.Name(), "err", err)
+		return nil, raw, nil
+	}
+	return out, raw, nil
+}
+
+// keepHeld stores, in place of was (their stored form before the pass), the listings
+// among read whose ids the pass left alone (ApplyResult.Held); nothing is written when
+// they did not change.
+func (s *Syncer) keepHeld(ctx context.Context, was string, read []models.Remote, ids []string) error {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	var keep []models.Remote
+	for _, rm := range read {
+		if want[rm.RemoteID] {
+			keep = append(keep, rm)
+			delete(want, rm.RemoteID)
+		}
+	}
+	slices.SortFunc(keep, func(a, b models.Remote) int { return strings.Compare(a.RemoteID, b.RemoteID) })
+	now := ""
+	if len(keep) > 0 {
+		b, err := json.Marshal(keep)
+		if err != nil {
+			return err
+		}
+		now = string(b)
+	}
+	if now == was {
+		return nil
+	}
+	return s.store.SetState(ctx, s.source.Name(), stateHeld, now)
+}
 
 // lastFull is when the backend was last read over the whole window: the last
 // reconciliation of an incremental sync, else the last pass (zero: none yet).
@@ -110,6 +165,10 @@ func (s *Syncer) DeltaPass(ctx context.Context) (models.SyncSummary, error) {
 	if err != nil {
 		return sum, err
 	}
+	again, heldWas, err := s.held(ctx)
+	if err != nil {
+		return sum, err
+	}
 	readAt := s.now()
 	written, err := s.store.WrittenIn(ctx, b, readAt)
 	if err != nil {
@@ -125,7 +184,11 @@ func (s *Syncer) DeltaPass(ctx context.Context) (models.SyncSummary, error) {
 				in = append(in, rm)
 			}
 		}
-		applied, err = s.store.ApplyChanges(ctx, b, in, d.Gone, readAt, written)
+		applied, err = s.store.ApplyChangeSet(ctx, b, models.ChangeSet{Remotes: in, Gone: d.Gone, Again: again, ReadAt: readAt, Before: written})
+		if err == nil {
+			// Before the cursors move past them: a pass that stops here reads them again.
+			err = s.keepHeld(ctx, heldWas, append(in, again...), applied.Held)
+		}
 	}
 	if err == nil {
 		changed := map[string]string{}

@@ -84,10 +84,26 @@ type Job struct {
 	LastError     string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// Releases are further backend ids of Backend the job releases, stored beside it
+	// (outbox_releases) when it is queued: the occurrences of a DingTalk recurring event
+	// that a series_cancel cuts off or a series_prune deletes after their reservations let
+	// go of them. Sync leaves them alone while the job is pending, as it does RemoteID.
+	Releases []string `gorm:"-"`
 }
 
 // TableName maps Job to its table.
 func (Job) TableName() string { return "outbox_jobs" }
+
+// JobRelease is one of the backend ids a job releases besides its RemoteID (see
+// Job.Releases).
+type JobRelease struct {
+	JobID    string `gorm:"primaryKey"`
+	Backend  Backend
+	RemoteID string `gorm:"primaryKey"`
+}
+
+// TableName maps JobRelease to its table.
+func (JobRelease) TableName() string { return "outbox_releases" }
 
 // AuditEntry records who did what to which reservation.
 type AuditEntry struct {

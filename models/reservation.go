@@ -177,3 +177,11 @@ func BridgeUID(id string) string { return "rb-" + id + "@roombridge" }
 func NativeUID(b Backend, remoteID string) string {
 	return string(b) + "-" + strings.ReplaceAll(remoteID, "@", "_") + "@roombridge"
 }
+
+// nativeUIDBeside is the UID of a reservation found in a backend whose NativeUID
+// reservation holder holds: holder came from that very booking and moved away keeping
+// its UID (a conflict's move or a migration), and the booking stayed (its release gave
+// up). Deterministic, so the same booking gets the same UID however often it is found.
+func nativeUIDBeside(b Backend, remoteID, holder string) string {
+	return string(b) + "-" + strings.ReplaceAll(remoteID, "@", "_") + "-" + holder + "@roombridge"
+}

@@ -374,6 +374,29 @@ func isDuplicate(err error) bool {
 	return errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
+// rowError reports whether err is about the row a statement wrote (a key already
+// taken, a value its column refuses) rather than the database or the transaction: the
+// statement failed alone, and the transaction can go on without it.
+func rowError(err error) bool {
+	if isDuplicate(err) {
+		return true
+	}
+	var me *mysqldriver.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1048, // column cannot be null
+			1264, // out of range
+			1292, // incorrect date or time value
+			1366, // incorrect string value (a character the column's charset lacks)
+			1406, // data too long
+			3819: // check constraint
+			return true
+		}
+		return false
+	}
+	return strings.Contains(err.Error(), "constraint failed")
+}
+
 // forUpdate adds a locking clause where the database has one (SQLite serialises writers
 // anyway).
 func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {

@@ -56,10 +56,11 @@ type bookQueue struct {
 }
 
 // groupable reports whether a booking can share a transaction: one that queues
-// notifications (inserted unless present) is written alone.
+// notifications (inserted unless present), or a job with further ids it releases, is
+// written alone.
 func groupable(jobs []Job) bool {
 	for _, j := range jobs {
-		if j.Kind == JobNotify {
+		if j.Kind == JobNotify || len(j.Releases) > 0 {
 			return false
 		}
 	}

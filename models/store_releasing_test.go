@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"roombridge/models"
 	"roombridge/models/modelstest"
 )
@@ -140,6 +142,179 @@ func TestApplySyncLeavesBookingMovedDuringThePassAlone(t *testing.T) {
 		}
 		if x, err := s.Reservation(ctx, r.ID); err != nil || x.Status != models.StatusPending || !x.Start.Equal(start.Add(4*time.Hour)) {
 			t.Errorf("the moved reservation = %s at %s, %v; want pending at its new slot", x.Status, x.Start, err)
+		}
+	})
+}
+
+// movedNativeSide imports native, a booking found in the OA, and moves its reservation
+// four hours later the way a conflict's move does: it keeps its UID (the native UID of
+// the booking), turns a bridge booking, and queues the create of the new slot and the
+// release of the old booking. The create is made as newRemote; the release gives up
+// (the OA refuses to cancel the booking). It returns the moved reservation.
+func movedNativeSide(t *testing.T, s *models.Store, c *modelstest.Clock, native models.Remote, newRemote string) models.Reservation {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.ApplyRemote(ctx, models.BackendOA, native, c.Now()); err != nil {
+		t.Fatal(err)
+	}
+	side, err := s.ReservationByRemote(ctx, models.BackendOA, native.RemoteID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Add(time.Minute)
+	moved, err := s.Update(ctx, side.ID, models.Change{Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+		x.Start, x.End = x.Start.Add(4*time.Hour), x.End.Add(4*time.Hour)
+		x.Status, x.Origin, x.RemoteID = models.StatusPending, models.OriginBridge, nil
+		x.Sequence++
+		return []models.Job{
+			{ReservationID: x.ID, Kind: models.JobCreate, Backend: models.BackendOA},
+			{ReservationID: x.ID, Kind: models.JobCancel, Backend: models.BackendOA, RemoteID: native.RemoteID},
+		}, nil, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := s.Jobs(ctx, side.ID)
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("Jobs() = %v, %v", jobs, err)
+	}
+	if err := s.FinishJob(ctx, models.JobResult{Job: jobs[0], State: models.JobDone, Update: func(x *models.Reservation) bool {
+		x.RemoteID, x.Status = &newRemote, models.StatusConfirmed
+		return true
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishJob(ctx, models.JobResult{Job: jobs[1], State: models.JobFailed, Error: "errorMsg: 会议已开始"}); err != nil {
+		t.Fatal(err)
+	}
+	return moved
+}
+
+// A conflict's side found in the OA moved to another slot keeping its UID, and the OA
+// refused to release its old booking. The OA still holds that booking, in its room: a
+// pass (full, by changes, by one event) that lists it imports it as a native reservation
+// with a UID of its own (the moved one keeps its UID), counts it as ReleaseFailed, and
+// applies the rest of what it read. Imported under the moved reservation's UID it failed
+// on the unique index, and every pass of the OA failed with it.
+func TestSyncImportsBookingWhoseReleaseFailed(t *testing.T) {
+	for _, path := range []string{"ApplySync", "ApplyChanges", "ApplyRemote"} {
+		t.Run(path, func(t *testing.T) {
+			c := newClock()
+			modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+				ctx := context.Background()
+				seeded(t, s)
+				start := c.Now().Add(48 * time.Hour)
+				old := models.Remote{RemoteID: "-7", RoomID: "duowei", Start: start, End: start.Add(time.Hour), Title: "李四直接预订", OrganizerName: "李四", Status: models.StatusConfirmed}
+				side := movedNativeSide(t, s, c, old, "-9")
+				c.Add(time.Minute)
+				moved := models.Remote{RemoteID: "-9", RoomID: "duowei", Start: side.Start, End: side.End, Title: "李四直接预订", Status: models.StatusConfirmed}
+				other := models.Remote{RemoteID: "-8", RoomID: "duowei", Start: start.Add(24 * time.Hour), End: start.Add(25 * time.Hour), Title: "别的会", Status: models.StatusConfirmed}
+				pass := func() (models.ApplyResult, error) {
+					switch path {
+					case "ApplySync":
+						return s.ApplySync(ctx, models.BackendOA, []models.Remote{old, moved, other},
+							models.ApplyOptions{From: c.Now().Add(-time.Hour), To: c.Now().Add(30 * 24 * time.Hour), Rooms: []string{"duowei"}, ReadAt: c.Now()})
+					case "ApplyChanges":
+						return s.ApplyChanges(ctx, models.BackendOA, []models.Remote{old, moved, other}, nil, c.Now(), nil)
+					}
+					return s.ApplyRemote(ctx, models.BackendOA, old, c.Now())
+				}
+				got, err := pass()
+				wantCreated := 2
+				if path == "ApplyRemote" {
+					wantCreated = 1
+				}
+				if err != nil || got.Created != wantCreated || got.ReleaseFailed != 1 || len(got.Skipped) != 0 {
+					t.Fatalf("%s after the release failed = %+v, %v; want the old booking imported as one whose release failed", path, got, err)
+				}
+				copy, err := s.ReservationByRemote(ctx, models.BackendOA, "-7")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if copy.ID == side.ID || copy.UID == side.UID || copy.Origin != models.OriginNative || copy.Status != models.StatusConfirmed || !copy.Start.Equal(start) {
+					t.Errorf("the old booking = %s uid %s (%s %s at %s); want a native reservation of its own, confirmed at %s (the moved one is %s uid %s)",
+						copy.ID, copy.UID, copy.Origin, copy.Status, copy.Start, start, side.ID, side.UID)
+				}
+				if x, err := s.Reservation(ctx, side.ID); err != nil || x.UID != side.UID || x.Remote() != "-9" || x.Status != models.StatusConfirmed {
+					t.Errorf("the moved reservation = uid %s held as %q (%s), %v; want its UID, -9, confirmed", x.UID, x.Remote(), x.Status, err)
+				}
+				if path != "ApplyRemote" {
+					if x, err := s.ReservationByRemote(ctx, models.BackendOA, "-8"); err != nil || x.Origin != models.OriginNative {
+						t.Errorf("the other booking = %+v, %v; want it imported", x, err)
+					}
+				}
+				c.Add(time.Minute)
+				if got, err := pass(); err != nil || got.Created != 0 {
+					t.Errorf("%s again = %+v, %v; want nothing imported twice", path, got, err)
+				}
+			})
+		})
+	}
+}
+
+// ReleasesOf tells, for verify, where the release of each backend booking stands: named
+// by a cancel job, listed by a series job (Job.Releases), or held by a cancelled
+// reservation whose cancel job has not run; pending first, then the latest outcome.
+func TestReleasesOf(t *testing.T) {
+	c := newClock()
+	modelstest.Each(t, c.Now, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		seeded(t, s)
+		start := c.Now().Add(48 * time.Hour)
+		r, move := movingBooking(t, s, start, "-7")
+		if _, err := s.Update(ctx, r.ID, move); err != nil {
+			t.Fatal(err)
+		}
+		// A cancelled booking still held as -5, its cancel not run yet, with a series
+		// job that lists -11 and -12 (occurrences it cuts off).
+		other := book(t, s, res("duowei", start.Add(24*time.Hour), time.Hour, models.BackendOA, models.OriginBridge))
+		jobs, _ := s.Jobs(ctx, other.ID)
+		five := "-5"
+		if err := s.FinishJob(ctx, models.JobResult{Job: jobs[0], State: models.JobDone, Update: func(x *models.Reservation) bool {
+			x.RemoteID, x.Status = &five, models.StatusConfirmed
+			return true
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		cancelled, err := s.Update(ctx, other.ID, models.Change{Apply: func(x *models.Reservation) ([]models.Job, *models.AuditEntry, error) {
+			x.Status = models.StatusCancelled
+			x.Sequence++
+			return []models.Job{
+				{ReservationID: x.ID, Kind: models.JobCancel, Backend: models.BackendOA},
+				{ReservationID: x.ID, Kind: models.JobSeriesCancel, Backend: models.BackendOA, Releases: []string{"-11", "-12"}},
+			}, nil, nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := func() map[string]models.JobState {
+			got, err := s.ReleasesOf(ctx, models.BackendOA, []string{"-5", "-7", "-8", "-11", "-12"}, []models.Reservation{cancelled})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]models.JobState{}
+			for id, rel := range got {
+				out[id] = rel.State
+			}
+			return out
+		}
+		want := map[string]models.JobState{"-5": models.JobPending, "-7": models.JobPending, "-11": models.JobPending, "-12": models.JobPending}
+		if diff := cmp.Diff(want, state()); diff != "" {
+			t.Errorf("ReleasesOf() while nothing ran (-want +got):\n%s", diff)
+		}
+		for _, id := range []string{r.ID, other.ID} {
+			js, _ := s.Jobs(ctx, id)
+			for _, j := range js {
+				if j.State == models.JobPending && j.Kind != models.JobCreate {
+					if err := s.FinishJob(ctx, models.JobResult{Job: j, State: models.JobFailed, Error: "refused"}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		want = map[string]models.JobState{"-5": models.JobFailed, "-7": models.JobFailed, "-11": models.JobFailed, "-12": models.JobFailed}
+		if diff := cmp.Diff(want, state()); diff != "" {
+			t.Errorf("ReleasesOf() after they gave up (-want +got):\n%s", diff)
 		}
 	})
 }

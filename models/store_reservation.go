@@ -212,8 +212,30 @@ func (s *Store) insertJobsFrom(tx *gorm.DB, jobs []Job, now time.Time, next int6
 		if err := tx.Create(&j).Error; err != nil {
 			return err
 		}
+		if err := insertReleases(tx, j); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// insertReleases stores the further backend ids job j releases (Job.Releases).
+func insertReleases(tx *gorm.DB, j Job) error {
+	if len(j.Releases) == 0 {
+		return nil
+	}
+	rows := make([]JobRelease, 0, len(j.Releases))
+	seen := map[string]bool{}
+	for _, id := range j.Releases {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			rows = append(rows, JobRelease{JobID: j.ID, Backend: j.Backend, RemoteID: id})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return tx.CreateInBatches(rows, 200).Error
 }
 
 // numberJobs returns jobs ready to insert: numbered from next on (JobNotify jobs keep

@@ -44,6 +44,24 @@ type ApplyResult struct {
 	// write is still waiting for its outcome, or are the old booking of a reservation
 	// that moved and whose release is still to run (see releasing).
 	Deferred int
+	// Held are the remote ids of the Deferred listings. A pass that reads only what
+	// changed offers them again (ChangeSet.Again) until their outcome is known: the
+	// backend reports them no more unless they change.
+	Held []string
+	// ReleaseFailed counts the listings imported although a job was to release them: it
+	// gave up, so the backend still holds the booking (say, the old booking of a
+	// conflict's side that moved, which the backend refused to cancel). The reservation
+	// that moved away keeps its UID; the imported one gets one of its own.
+	ReleaseFailed int
+	// Skipped are the listings the pass could not write, each with why; the rest of the
+	// pass applies.
+	Skipped []RowError
+}
+
+// RowError is a backend booking a sync pass left out because writing its row failed.
+type RowError struct {
+	RemoteID string
+	Err      error
 }
 
 // ApplySync makes the reservations of backend b match what it reported: new remote
@@ -154,20 +172,17 @@ func (s *Store) ApplySync(ctx context.Context, b Backend, remotes []Remote, o Ap
 					r = cur
 				}
 			}
-			n, updated, deferred, err := s.applyOne(tx, b, rm, r, inFlight, mark, now, touched)
+			n, err := s.applyOne(tx, b, rm, r, inFlight, mark, now, touched, &res)
 			if err != nil {
 				return err
 			}
 			if n != nil {
 				added = append(added, *n)
 			}
-			res.Updated, res.Deferred = res.Updated+updated, res.Deferred+deferred
 		}
-		created, held, err := s.importNative(tx, b, added, touched)
-		if err != nil {
+		if err := s.importNative(tx, b, added, nil, touched, &res); err != nil {
 			return err
 		}
-		res.Created, res.Deferred = created, res.Deferred+held
 		var gone []*Reservation
 		for _, id := range goneIDs {
 			if r := current[id]; r != nil && goneNow(r) {
@@ -210,94 +225,274 @@ func setKeys(m map[string]bool) []string {
 // applyOne brings one listing into the table: r is its reservation when already known
 // (nil: looked up by remote id here, locked). A listing no reservation holds comes back
 // as the native reservation it would become (n), for the caller to hand to importNative
-// with the others; otherwise applyOne returns 1 in the count that applies and adds the
-// rooms it changed to touched.
-func (s *Store) applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[string]bool, mark readMark, now time.Time, touched map[string]bool) (n *Reservation, updated, deferred int, err error) {
+// with the others; otherwise applyOne counts what it did in res (a row it could not
+// write among res.Skipped) and adds the rooms it changed to touched.
+func (s *Store) applyOne(tx *gorm.DB, b Backend, rm Remote, r *Reservation, inFlight map[string]bool, mark readMark, now time.Time, touched map[string]bool, res *ApplyResult) (n *Reservation, err error) {
 	if r == nil {
 		var found Reservation
 		if err := s.forUpdate(tx).Where("backend = ? AND remote_id = ?", b, rm.RemoteID).Limit(1).Find(&found).Error; err != nil {
-			return nil, 0, 0, err
+			return nil, err
 		}
 		if found.ID != "" {
 			r = &found
 		}
 	}
 	if r == nil && inFlight[slotKey(rm.RoomID, rm.Start, rm.End)] {
-		return nil, 0, 1, nil
+		res.Deferred++
+		res.Held = append(res.Held, rm.RemoteID)
+		return nil, nil
 	}
 	if r == nil {
 		native := newNative(b, rm, now)
-		return &native, 0, 0, nil
+		return &native, nil
 	}
 	oldRoom := r.RoomID
 	if mark.newer(r) || !syncChanges(r, rm) {
-		return nil, 0, 0, nil
+		return nil, nil
 	}
-	touched[oldRoom], touched[r.RoomID] = true, true
 	r.Sequence++
 	r.UpdatedAt = now
 	r.normalize()
-	return nil, 1, 0, tx.Save(r).Error
+	if err := tx.Save(r).Error; err != nil {
+		if !rowError(err) {
+			return nil, err
+		}
+		// A failed statement leaves the transaction as it was on both databases.
+		res.Skipped = append(res.Skipped, RowError{RemoteID: rm.RemoteID, Err: err})
+		return nil, nil
+	}
+	touched[oldRoom], touched[r.RoomID] = true, true
+	res.Updated++
+	return nil, nil
 }
 
 // importNative inserts added, the backend bookings of b no reservation holds (looked up
 // by remote id, locked, in tx before), as native reservations, except those a pending
-// release still names (see releasing): it returns how many it inserted and how many it
-// left out, and adds the rooms it changed to touched.
-func (s *Store) importNative(tx *gorm.DB, b Backend, added []Reservation, touched map[string]bool) (created, held int, err error) {
+// release still names (see releases), which it counts in res as Deferred and Held. again
+// are the remote ids among them that an earlier pass left alone and the backend has not
+// reported since (ChangeSet.Again): one of them whose release ran is gone from the
+// backend and is dropped. A booking whose release gave up is imported (counted as
+// ReleaseFailed); a row that cannot be written is left out (res.Skipped) and the others
+// are inserted. It adds the rooms it changed to touched.
+func (s *Store) importNative(tx *gorm.DB, b Backend, added []Reservation, again map[string]bool, touched map[string]bool, res *ApplyResult) error {
 	if len(added) == 0 {
-		return 0, 0, nil
+		return nil
 	}
 	ids := make([]string, len(added))
 	for i := range added {
 		ids[i] = added[i].Remote()
 	}
-	out, err := s.releasing(tx, b, ids)
-	if err != nil || len(out) == len(ids) {
-		return 0, len(out), err
+	rel, err := s.releases(tx, b, ids)
+	if err != nil {
+		return err
 	}
 	keep := added[:0:0]
+	failed := map[string]bool{}
 	for _, n := range added {
-		if !out[n.Remote()] {
+		switch st := rel[n.Remote()]; {
+		case st.State == JobPending:
+			res.Deferred++
+			res.Held = append(res.Held, n.Remote())
+		case again[n.Remote()] && st.State == JobDone:
+			// Released since it was read: gone from the backend.
+		default:
+			failed[n.Remote()] = st.State == JobFailed
 			keep = append(keep, n)
-			touched[n.RoomID] = true
 		}
 	}
 	if len(keep) == 0 {
-		return 0, len(added), nil
+		return nil
 	}
-	return len(keep), len(added) - len(keep), tx.CreateInBatches(keep, 50).Error
+	inserted, skipped, err := s.insertNatives(tx, b, keep)
+	if err != nil {
+		return err
+	}
+	for _, n := range inserted {
+		touched[n.RoomID] = true
+		res.Created++
+		if failed[n.Remote()] {
+			res.ReleaseFailed++
+		}
+	}
+	res.Skipped = append(res.Skipped, skipped...)
+	return nil
 }
 
-// releasing returns which of ids, backend ids of b, a pending cancel job still names.
+// nativeBatch is how many native reservations one insert writes.
+const nativeBatch = 50
+
+// insertNatives inserts rows, new native reservations of backend b, in batches, and
+// returns those inserted and those it could not write. A batch that fails on a row (a
+// key already taken, a value the column refuses) is written again row by row, so one
+// bad row does not keep the others out; a failed statement leaves the transaction as it
+// was on both databases. A row whose native UID another reservation holds gets a UID of
+// its own (nativeUIDBeside): that reservation came from this very booking and moved away
+// keeping its UID (a conflict's move or a migration), and its release did not happen.
+func (s *Store) insertNatives(tx *gorm.DB, b Backend, rows []Reservation) (inserted []Reservation, skipped []RowError, err error) {
+	for start := 0; start < len(rows); start += nativeBatch {
+		batch := rows[start:min(start+nativeBatch, len(rows))]
+		err := tx.Create(&batch).Error
+		if err == nil {
+			inserted = append(inserted, batch...)
+			continue
+		}
+		if !rowError(err) {
+			return nil, nil, err
+		}
+		for _, n := range batch {
+			err := tx.Create(&n).Error
+			if err != nil && isDuplicate(err) {
+				var holder Reservation
+				if ferr := tx.Select("id").Where("uid = ?", n.UID).Limit(1).Find(&holder).Error; ferr != nil {
+					return nil, nil, ferr
+				}
+				if holder.ID != "" {
+					n.UID = nativeUIDBeside(b, n.Remote(), holder.ID)
+					err = tx.Create(&n).Error
+				}
+			}
+			switch {
+			case err == nil:
+				inserted = append(inserted, n)
+			case rowError(err):
+				skipped = append(skipped, RowError{RemoteID: n.Remote(), Err: err})
+			default:
+				return nil, nil, err
+			}
+		}
+	}
+	return inserted, skipped, nil
+}
+
+// Release is where the release of one backend booking stands: the latest job releasing
+// it (a pending one first), its state and, for one that gave up, why.
+type Release struct {
+	Job   string
+	Kind  JobKind
+	State JobState
+	Error string
+}
+
+// releaseRow is a job naming a backend id, as releases reads it.
+type releaseRow struct {
+	JobID     string
+	RemoteID  string
+	Kind      JobKind
+	State     JobState
+	LastError string
+	CreatedAt time.Time
+}
+
+// releases returns, for those of ids (backend ids of b) that a job releases, where the
+// release stands (see Release): a pending job first, else the latest that ran (a job
+// dropped because its reservation took the id back released nothing and does not
+// count). Cancel jobs carry the id they release in outbox_jobs.remote_id, series jobs in
+// outbox_releases; both are read in one statement.
+//
 // When a reservation moves (a reschedule, a conflict's move or migration, an occurrence
-// of a series released by a cancel job of its own) it lets go of its backend id at once,
-// and a cancel job
-// carrying that id releases the old booking, usually after the new one is made, which
-// may take long while the new slot's backend is down. Until then the backend still lists
-// the old booking, which is the moving reservation's and not a booking of someone else:
-// a sync pass does not import it. Once released it is gone from the backend; put back
-// instead (the new slot refused), the reservation takes its id again and the job is
-// dropped. The jobs are read locked where the database locks (MySQL: a locking read
+// of a series moved alone or with its series) it lets go of its backend id at once, and
+// a job releases the old booking, usually after the new one is made, which may take long
+// while the new slot's backend is down. Until then the backend still lists the old
+// booking, which is the moving reservation's and not a booking of someone else: a sync
+// pass does not import it. Once released it is gone from the backend; put back instead
+// (the new slot refused), the reservation takes its id again and the job is dropped. A
+// release that gave up leaves the booking in the backend, holding its room: a pass
+// imports it. The jobs are read locked where the database locks (MySQL: a locking read
 // sees what is committed, not the transaction's snapshot), after the reservations were
 // looked up by these ids, locked too: a move committed before that look-up is seen here
 // with its release, one in progress made the look-up wait for it, and one that starts
 // later waits for this transaction (the look-up found and locked the reservation).
-func (s *Store) releasing(tx *gorm.DB, b Backend, ids []string) (map[string]bool, error) {
-	out := map[string]bool{}
+func (s *Store) releases(tx *gorm.DB, b Backend, ids []string) (map[string]Release, error) {
+	out := map[string]Release{}
+	at := map[string]time.Time{}
+	direct := "SELECT id AS job_id, remote_id, kind, state, last_error, created_at FROM outbox_jobs WHERE backend = ? AND remote_id IN ?"
+	listed := "SELECT j.id AS job_id, r.remote_id, j.kind, j.state, j.last_error, j.created_at FROM outbox_releases r JOIN outbox_jobs j ON j.id = r.job_id WHERE r.backend = ? AND r.remote_id IN ?"
+	q := direct + " UNION ALL " + listed
+	if s.dialect == DialectMySQL {
+		q = "(" + direct + " FOR UPDATE) UNION ALL (" + listed + " FOR UPDATE)"
+	}
 	for start := 0; start < len(ids); start += chunk {
 		// Kind and state are judged here, not in the query: a condition on state would
 		// let the planner pick outbox_due and read every pending job; a backend id has
 		// a job or two.
-		var part []Job
-		err := s.forUpdate(tx).Select("remote_id", "kind", "state").Where("backend = ? AND remote_id IN ?",
-			b, ids[start:min(start+chunk, len(ids))]).Find(&part).Error
-		if err != nil {
+		part := ids[start:min(start+chunk, len(ids))]
+		var rows []releaseRow
+		if err := tx.Raw(q, b, part, b, part).Scan(&rows).Error; err != nil {
 			return nil, err
 		}
-		for _, j := range part {
-			if j.Kind == JobCancel && j.State == JobPending {
-				out[j.RemoteID] = true
+		for _, j := range rows {
+			if j.Kind != JobCancel && !j.Kind.SeriesJob() || j.State == JobDone && j.LastError == JobDroppedError {
+				continue
+			}
+			cur, seen := out[j.RemoteID]
+			switch {
+			case seen && cur.State == JobPending:
+				continue
+			case seen && j.State != JobPending && j.CreatedAt.Before(at[j.RemoteID]):
+				continue
+			case seen && j.State == JobDone && j.CreatedAt.Equal(at[j.RemoteID]):
+				// Queued together (a series' cut and prune both name what moves): the one
+				// that gave up says the booking stayed.
+				continue
+			}
+			out[j.RemoteID] = Release{Job: j.JobID, Kind: j.Kind, State: j.State, Error: j.LastError}
+			at[j.RemoteID] = j.CreatedAt
+		}
+	}
+	return out, nil
+}
+
+// ReleasesOf returns where the release of each of ids, backend ids of b, stands, for
+// those a job releases (roombridge verify): the jobs naming the id (see releases), and,
+// for an id that rows, reservations of b, hold while no longer holding a room
+// (cancelled), the cancel jobs of that reservation and the release jobs of its series.
+// Errors: ErrUnavailable.
+func (s *Store) ReleasesOf(ctx context.Context, b Backend, ids []string, rows []Reservation) (map[string]Release, error) {
+	out := map[string]Release{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	db := s.rdb.WithContext(ctx)
+	out, err := s.releases(db, b, ids)
+	if err != nil {
+		return nil, storeErr("read the releases of backend bookings", err)
+	}
+	asked := map[string]bool{}
+	for _, id := range ids {
+		asked[id] = true
+	}
+	byQueue := map[string][]string{} // job queue (reservation or series id) → remote ids
+	var queues []string
+	for _, r := range rows {
+		if r.Backend != b || r.Remote() == "" || r.Status.Holds() || !asked[r.Remote()] || out[r.Remote()].State == JobPending {
+			continue
+		}
+		for _, q := range []string{r.ID, r.Series()} {
+			if q == "" {
+				continue
+			}
+			if byQueue[q] == nil {
+				queues = append(queues, q)
+			}
+			byQueue[q] = append(byQueue[q], r.Remote())
+		}
+	}
+	for start := 0; start < len(queues); start += chunk {
+		var jobs []Job
+		err := db.Select("id", "reservation_id", "kind", "state", "last_error", "created_at").
+			Where("reservation_id IN ? AND backend = ?", queues[start:min(start+chunk, len(queues))], b).Order("created_at, seq").Find(&jobs).Error
+		if err != nil {
+			return nil, storeErr("read the releases of backend bookings", err)
+		}
+		for _, j := range jobs {
+			if j.Kind != JobCancel && j.Kind != JobSeriesCancel && j.Kind != JobSeriesExclude && j.Kind != JobSeriesPrune ||
+				j.State == JobDone && j.LastError == JobDroppedError {
+				continue
+			}
+			for _, id := range byQueue[j.ReservationID] {
+				if out[id].State != JobPending {
+					out[id] = Release{Job: j.ID, Kind: j.Kind, State: j.State, Error: j.LastError}
+				}
 			}
 		}
 	}
@@ -328,20 +523,21 @@ func (s *Store) ApplyRemote(ctx context.Context, b Backend, rm Remote, readAt ti
 		}
 		inFlight := map[string]bool{slotKey(rm.RoomID, rm.Start, rm.End): unsent > 0}
 		touched := map[string]bool{}
-		n, updated, deferred, err := s.applyOne(tx, b, rm, nil, inFlight, readMark{at: readAt}, now, touched)
+		res = ApplyResult{Seen: 1}
+		n, err := s.applyOne(tx, b, rm, nil, inFlight, readMark{at: readAt}, now, touched, &res)
 		if err != nil {
 			return err
 		}
-		res.Updated, res.Deferred = updated, deferred
 		if n != nil {
-			created, held, err := s.importNative(tx, b, []Reservation{*n}, touched)
-			if err != nil {
+			if err := s.importNative(tx, b, []Reservation{*n}, nil, touched, &res); err != nil {
 				return err
 			}
-			res.Created, res.Deferred = created, held
 		}
 		return s.touchRooms(tx, setKeys(touched)...)
 	})
+	if err == nil && len(res.Skipped) > 0 {
+		err = res.Skipped[0].Err
+	}
 	return res, storeErr(fmt.Sprintf("apply %s booking %s", b, rm.RemoteID), err)
 }
 

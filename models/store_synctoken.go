@@ -50,6 +50,23 @@ func (s *Store) SetSyncTokens(ctx context.Context, b Backend, tokens map[string]
 // applyChunk bounds the remote ids one lookup of ApplyChanges names.
 const applyChunk = 500
 
+// ChangeSet is what changed in a backend since its last read (see ApplyChangeSet).
+type ChangeSet struct {
+	// Remotes are the bookings created or changed; Gone the remote ids of those deleted
+	// or no longer in a catalog room.
+	Remotes []Remote
+	Gone    []string
+	// Again are listings that earlier passes left alone (ApplyResult.Held) and the
+	// backend has not reported since, so they still stand as read then: each is applied
+	// like a listing of Remotes, except that one whose release has run since is dropped
+	// (gone from the backend; a listing of Remotes or Gone with its id wins).
+	Again []Remote
+	// ReadAt is when the backend was read and Before what was written in its second
+	// before the read (see ApplyOptions.ReadAt and Before).
+	ReadAt time.Time
+	Before WriteMarks
+}
+
 // ApplyChanges applies what changed in backend b since its last read, in one
 // transaction: remotes are imported or updated as by ApplySync, and the bookings with
 // the remote ids in gone (deleted, or no longer in a catalog room) are cancelled as by
@@ -57,14 +74,35 @@ const applyChunk = 500
 // nothing. readAt is when the backend was read and before what was written in its
 // second before the read (see ApplyOptions.ReadAt and Before).
 func (s *Store) ApplyChanges(ctx context.Context, b Backend, remotes []Remote, gone []string, readAt time.Time, before WriteMarks) (ApplyResult, error) {
+	return s.ApplyChangeSet(ctx, b, ChangeSet{Remotes: remotes, Gone: gone, ReadAt: readAt, Before: before})
+}
+
+// ApplyChangeSet is ApplyChanges, with the listings earlier passes left alone offered
+// again (ChangeSet.Again).
+func (s *Store) ApplyChangeSet(ctx context.Context, b Backend, cs ChangeSet) (ApplyResult, error) {
+	reported := map[string]bool{}
+	for _, rm := range cs.Remotes {
+		reported[rm.RemoteID] = true
+	}
+	for _, id := range cs.Gone {
+		reported[id] = true
+	}
+	remotes, again := cs.Remotes, map[string]bool{}
+	for _, rm := range cs.Again {
+		if rm.RemoteID != "" && !reported[rm.RemoteID] && !again[rm.RemoteID] {
+			again[rm.RemoteID] = true
+			remotes = append(remotes[:len(remotes):len(remotes)], rm)
+		}
+	}
+	gone := cs.Gone
 	if len(remotes) == 0 && len(gone) == 0 {
 		return ApplyResult{}, nil
 	}
 	now := s.stamp()
 	var res ApplyResult
-	mark := readMark{at: readAt, before: before}
+	mark := readMark{at: cs.ReadAt, before: cs.Before}
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		res = ApplyResult{Seen: len(remotes)}
+		res = ApplyResult{Seen: len(cs.Remotes)}
 		ids := make([]string, 0, len(remotes)+len(gone))
 		for _, rm := range remotes {
 			ids = append(ids, rm.RemoteID)
@@ -101,22 +139,19 @@ func (s *Store) ApplyChanges(ctx context.Context, b Backend, remotes []Remote, g
 			if r == nil {
 				if inFlight[slotKey(rm.RoomID, rm.Start, rm.End)] {
 					res.Deferred++
+					res.Held = append(res.Held, rm.RemoteID)
 					continue
 				}
 				added = append(added, newNative(b, rm, now))
 				continue
 			}
-			_, updated, _, err := s.applyOne(tx, b, rm, r, inFlight, mark, now, touched)
-			if err != nil {
+			if _, err := s.applyOne(tx, b, rm, r, inFlight, mark, now, touched, &res); err != nil {
 				return err
 			}
-			res.Updated += updated
 		}
-		created, held, err := s.importNative(tx, b, added, touched)
-		if err != nil {
+		if err := s.importNative(tx, b, added, again, touched, &res); err != nil {
 			return err
 		}
-		res.Created, res.Deferred = created, res.Deferred+held
 		for _, id := range gone {
 			r := byRemote[id]
 			if r == nil || seen[id] || !r.Status.Holds() || mark.newer(r) {

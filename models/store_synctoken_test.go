@@ -37,7 +37,7 @@ func TestStoreApplyChangesAndSyncTokens(t *testing.T) {
 		}
 		c.Add(time.Minute)
 		res, err := s.ApplyChanges(ctx, models.BackendDingTalk, []models.Remote{duoweiRemote("e0", 5000), duoweiRemote("e1", 1), duoweiRemote("new", 6000)}, []string{"e2", "unknown"}, c.Now(), nil)
-		if want := (models.ApplyResult{Seen: 3, Created: 1, Updated: 1, Cancelled: 1}); err != nil || res != want {
+		if want := (models.ApplyResult{Seen: 3, Created: 1, Updated: 1, Cancelled: 1}); err != nil || !cmp.Equal(res, want) {
 			t.Errorf("ApplyChanges(moved, unchanged, new; gone, unknown) = %+v, %v, want %+v", res, err, want)
 		}
 		for id, want := range map[string]string{"e0": "5000 confirmed", "e1": "1 confirmed", "e2": "2 cancelled", "e3": "3 confirmed", "new": "6000 confirmed"} {
@@ -46,7 +46,7 @@ func TestStoreApplyChangesAndSyncTokens(t *testing.T) {
 				t.Errorf("reservation %s = %s, %v, want %s", id, got, err, want)
 			}
 		}
-		if res, err := s.ApplyChanges(ctx, models.BackendDingTalk, nil, nil, c.Now(), nil); err != nil || res != (models.ApplyResult{}) {
+		if res, err := s.ApplyChanges(ctx, models.BackendDingTalk, nil, nil, c.Now(), nil); err != nil || !cmp.Equal(res, models.ApplyResult{}) {
 			t.Errorf("ApplyChanges(nothing) = %+v, %v, want nothing", res, err)
 		}
 

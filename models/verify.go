@@ -20,7 +20,19 @@ const (
 	DiscrepancyDifferent DiscrepancyKind = "different"
 	// DiscrepancyPending: a bridge booking not written to its backend yet.
 	DiscrepancyPending DiscrepancyKind = "pending"
+	// DiscrepancyReleasing: the backend holds a booking the table does not (or has as
+	// cancelled), and a pending job releases it: the old booking of a reservation that
+	// moved, or one cancelled, on its way out. Not a problem.
+	DiscrepancyReleasing DiscrepancyKind = "releasing"
+	// DiscrepancyReleaseFailed: the backend holds a booking the table does not (or has
+	// as cancelled), and the job that was to release it gave up: it stays there, holding
+	// its room, until an admin sees to it (a sync pass imports it).
+	DiscrepancyReleaseFailed DiscrepancyKind = "release_failed"
 )
+
+// Problem reports whether d needs someone's attention (everything but a booking being
+// released).
+func (d Discrepancy) Problem() bool { return d.Kind != DiscrepancyReleasing }
 
 // Discrepancy is one disagreement between the reservations table and a backend.
 type Discrepancy struct {
@@ -36,8 +48,10 @@ type Discrepancy struct {
 
 // CompareBackend lists every disagreement between table, the reservations of backend b
 // in the rooms and window that were read (any status), and remotes, what b reported for
-// them. Times are compared in whole seconds, as stored.
-func CompareBackend(b Backend, table []Reservation, remotes []Remote) []Discrepancy {
+// them. Times are compared in whole seconds, as stored. releases (by remote id, see
+// Store.ReleasesOf; nil: none known) tells a booking the table lacks or has as
+// cancelled that a job is releasing, or failed to, from an extra one.
+func CompareBackend(b Backend, table []Reservation, remotes []Remote, releases map[string]Release) []Discrepancy {
 	listed := map[string]Remote{}
 	for _, rm := range remotes {
 		if rm.RemoteID != "" {
@@ -66,6 +80,7 @@ func CompareBackend(b Backend, table []Reservation, remotes []Remote) []Discrepa
 			out = append(out, d)
 		case !r.Status.Holds() && ok:
 			d.Kind, d.Detail = DiscrepancyExtra, "the table has it as "+string(r.Status)
+			released(&d, releases[r.Remote()])
 			out = append(out, d)
 		case ok:
 			var diff []string
@@ -83,7 +98,9 @@ func CompareBackend(b Backend, table []Reservation, remotes []Remote) []Discrepa
 	}
 	for id, rm := range listed {
 		if !matched[id] {
-			out = append(out, Discrepancy{Kind: DiscrepancyExtra, Backend: b, RemoteID: id, RoomID: rm.RoomID, Start: rm.Start, End: rm.End, Detail: "not in the table"})
+			d := Discrepancy{Kind: DiscrepancyExtra, Backend: b, RemoteID: id, RoomID: rm.RoomID, Start: rm.Start, End: rm.End, Detail: "not in the table"}
+			released(&d, releases[id])
+			out = append(out, d)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -93,6 +110,17 @@ func CompareBackend(b Backend, table []Reservation, remotes []Remote) []Discrepa
 		return out[i].RemoteID+out[i].ReservationID < out[j].RemoteID+out[j].ReservationID
 	})
 	return out
+}
+
+// released makes extra booking d one being released, or whose release failed, as rel
+// says.
+func released(d *Discrepancy, rel Release) {
+	switch rel.State {
+	case JobPending:
+		d.Kind, d.Detail = DiscrepancyReleasing, fmt.Sprintf("%s; a pending %s job (%s) releases it", d.Detail, rel.Kind, rel.Job)
+	case JobFailed:
+		d.Kind, d.Detail = DiscrepancyReleaseFailed, fmt.Sprintf("%s; its %s job (%s) gave up: %s", d.Detail, rel.Kind, rel.Job, rel.Error)
+	}
 }
 
 func sameSecond(a, b time.Time) bool {

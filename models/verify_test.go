@@ -44,11 +44,17 @@ func TestCompareBackend(t *testing.T) {
 			[]models.Remote{listing("e2", "duowei", t0.Add(2*time.Hour)), listing("e3", "duowei", t0.Add(2*time.Hour))},
 			[]got{{models.DiscrepancyPending, "r1", ""}, {models.DiscrepancyExtra, "", "e3"}}},
 		{"other backend's rows are not compared", []models.Reservation{{ID: "r1", Backend: models.BackendOA, RemoteID: id("-1"), Status: models.StatusConfirmed}}, nil, nil},
+		{"being released, or its release failed", []models.Reservation{row("r1", id("x1"), "duowei", t0, models.StatusCancelled)},
+			[]models.Remote{listing("x1", "duowei", t0), listing("x2", "duowei", t0.Add(time.Hour)), listing("x3", "duowei", t0.Add(2*time.Hour)), listing("x4", "duowei", t0.Add(3*time.Hour))},
+			[]got{{models.DiscrepancyReleasing, "r1", "x1"}, {models.DiscrepancyReleasing, "", "x2"}, {models.DiscrepancyReleaseFailed, "", "x3"}, {models.DiscrepancyExtra, "", "x4"}}},
 	}
+	// What the outbox says of the bookings being released (the same for every case).
+	releases := map[string]models.Release{"x1": {Job: "j1", Kind: models.JobCancel, State: models.JobPending}, "x2": {Job: "j2", Kind: models.JobSeriesCancel, State: models.JobPending},
+		"x3": {Job: "j3", Kind: models.JobCancel, State: models.JobFailed, Error: "refused"}, "x4": {Job: "j4", Kind: models.JobCancel, State: models.JobDone}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var g []got
-			for _, d := range models.CompareBackend(models.BackendDingTalk, tt.table, tt.remotes) {
+			for _, d := range models.CompareBackend(models.BackendDingTalk, tt.table, tt.remotes, releases) {
 				g = append(g, got{d.Kind, d.ReservationID, d.RemoteID})
 			}
 			if diff := cmp.Diff(tt.want, g); diff != "" {

@@ -203,7 +203,7 @@ func build(ctx context.Context, cfg config, stderr io.Writer) (*app, error) {
 			}
 		}
 		a.syncers = append(a.syncers, bridge.NewSyncer(bridge.SyncerConfig{Store: a.store, Source: src, Routing: routing, Now: a.now, Logger: a.log,
-			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead, Instance: instance, Lease: cfg.SyncLease, Detector: a.detector, Plan: plan}))
+			Usage: usage, Back: cfg.SyncBack, Ahead: cfg.SyncAhead, Instance: instance, Lease: cfg.SyncLease, Detector: a.detector, Plan: plan, Metrics: a.metrics}))
 	}
 	a.admin = &bridge.Admin{Store: a.store, Syncers: a.syncers, Routing: routing, Demo: cfg.Demo, Now: a.now, Detector: a.detector}
 	if a.dingtalk != nil && cfg.DingTalkStream {
